@@ -1,0 +1,474 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/vcard"
+	"github.com/google/uuid"
+)
+
+// Pair is a pair as the engine runs it: two opened sides and the rules
+// between them.
+type Pair struct {
+	Name      string
+	A, B      Side
+	Direction Direction
+	Policy    Policy
+	// MaxDelete returns how many deletions are allowed on a side that
+	// holds total items; nil allows any number.
+	MaxDelete func(total int) int
+}
+
+// Options tune one run.
+type Options struct {
+	// DryRun plans and reports without writing anything, state included.
+	DryRun bool
+	// ForceDelete lets the run delete past the guards.
+	ForceDelete bool
+	// Progress, when set, is called as items are read and applied.
+	Progress func(done, total int)
+	// Concurrency is how many items are applied at once (default 8): file
+	// and network writes wait on fsync and round trips.
+	Concurrency int
+}
+
+// SideCounts counts what a run did to one side.
+type SideCounts struct {
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+	Deleted int `json:"deleted"`
+}
+
+// Result is the outcome of one run of a pair.
+type Result struct {
+	Pair      string
+	A, B      SideCounts
+	Linked    int
+	Conflicts int
+	Skipped   []Skip
+	Errors    []string
+	Plan      *Plan
+	DryRun    bool
+	Duration  time.Duration
+}
+
+// OK reports whether the run applied everything it planned.
+func (r *Result) OK() bool { return len(r.Errors) == 0 }
+
+// GuardError stops a run before any deletion: a side listed empty while
+// state holds items, or the run would delete more than max_delete.
+type GuardError struct {
+	Pair      string
+	Side      Which
+	SideName  string
+	Empty     bool
+	Deletions int
+	Allowed   int
+	Total     int
+	// EmptyName names the side that listed empty (Empty guards only).
+	EmptyName string
+	// Examples names some of the contacts that would be deleted.
+	Examples []string
+}
+
+func (g *GuardError) Error() string {
+	var b strings.Builder
+	if g.Empty {
+		fmt.Fprintf(&b, "pair %s: stopped before deleting anything: side %s (%s) lists no contacts while state holds %d", g.Pair, g.Side.Other(), g.EmptyName, g.Total)
+		fmt.Fprintf(&b, "; going on would delete %d contacts on side %s (%s)", g.Deletions, g.Side, g.SideName)
+	} else {
+		fmt.Fprintf(&b, "pair %s: stopped before deleting anything: the run would delete %d of %d contacts on side %s (%s), more than max_delete allows (%d)", g.Pair, g.Deletions, g.Total, g.Side, g.SideName, g.Allowed)
+	}
+	if len(g.Examples) > 0 {
+		fmt.Fprintf(&b, ", among them: %s", strings.Join(g.Examples, "; "))
+	}
+	fmt.Fprintf(&b, ". Check that the side is reachable and complete; if the deletions are intended, run `cardbridge sync %s --force-delete` (see them first with --dry-run)", g.Pair)
+	return b.String()
+}
+
+// Engine runs pairs against one state database.
+type Engine struct {
+	db     *state.DB
+	log    *slog.Logger
+	newUID func(seed string) string
+}
+
+// uidSpace is the namespace of the name-based UUIDs the engine makes.
+var uidSpace = uuid.MustParse("6f1c9a55-2a64-4c1e-9d0b-7c4a2b3e8f10")
+
+// New returns an engine over db. A nil logger discards logs.
+func New(db *state.DB, log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{db: db, log: log, newUID: func(seed string) string {
+		return uuid.NewSHA1(uidSpace, []byte(seed)).String()
+	}}
+}
+
+// sideRun is what collection learnt of one side.
+type sideRun struct {
+	w       Which
+	side    Side
+	full    bool
+	listed  int
+	token   string
+	obs     map[int64]Observed // by state item id
+	news    []Observed
+	listErr error
+}
+
+// Run syncs one pair once.
+func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, error) {
+	start := time.Now()
+	res := &Result{Pair: pair.Name, DryRun: opts.DryRun}
+	if !opts.DryRun {
+		unlock, err := e.db.LockPair(ctx, pair.Name)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := unlock(); err != nil {
+				e.log.Warn("unlock pair", "pair", pair.Name, "err", err)
+			}
+		}()
+	}
+	items, err := e.db.Items(ctx, pair.Name)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*state.Item, len(items))
+	for i := range items {
+		byID[items[i].ID] = &items[i]
+	}
+
+	// 1. Collect both sides at once.
+	runs := [2]*sideRun{{w: SideA, side: pair.A}, {w: SideB, side: pair.B}}
+	var wg gosync.WaitGroup
+	for _, r := range runs {
+		wg.Add(1)
+		go func(r *sideRun) {
+			defer wg.Done()
+			r.listErr = e.collect(ctx, pair.Name, r, items)
+		}(r)
+	}
+	wg.Wait()
+	for _, r := range runs {
+		if r.listErr != nil {
+			return nil, fmt.Errorf("pair %s: side %s (%s): %w", pair.Name, r.w, r.side.Name(), r.listErr)
+		}
+	}
+	// Empty-side guard: a side that lists nothing while state has items.
+	for _, r := range runs {
+		if r.full && r.listed == 0 && len(items) > 0 && !opts.ForceDelete {
+			g := &GuardError{Pair: pair.Name, Side: r.w.Other(), SideName: runs[r.w.Other()].side.Name(), EmptyName: r.side.Name(), Empty: true, Deletions: len(items), Total: len(items)}
+			g.Examples = exampleNames(items, 5)
+			return nil, g
+		}
+	}
+
+	// 2. Entries, with pending restores and resolutions.
+	in := PlanInput{FirstSync: len(items) == 0, NewA: runs[0].news, NewB: runs[1].news}
+	entries := make([]Entry, 0, len(items))
+	entryByUID := make(map[string]int)
+	entryByID := make(map[int64]int)
+	for _, it := range items {
+		en := Entry{StateID: it.ID, UID: it.UID, A: runs[0].obs[it.ID], B: runs[1].obs[it.ID]}
+		entryByUID[it.UID] = len(entries)
+		entryByID[it.ID] = len(entries)
+		entries = append(entries, en)
+	}
+	restores, err := e.db.PendingRestores(ctx, pair.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range restores {
+		card, perr := vcard.Parse(t.Card)
+		if perr != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("trash entry %d cannot be restored: %v", t.ID, perr))
+			continue
+		}
+		if i, ok := entryByUID[card.UID()]; ok && card.UID() != "" {
+			entries[i].Override, entries[i].RestoreID = card, t.ID
+		} else {
+			in.Restores = append(in.Restores, Restore{ID: t.ID, Card: card})
+		}
+	}
+	resolutions, err := e.db.PendingResolutions(ctx, pair.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range resolutions {
+		card, perr := vcard.Parse(c.Merged)
+		i, ok := entryByID[c.ItemID]
+		if perr != nil || !ok {
+			res.Errors = append(res.Errors, fmt.Sprintf("conflict %d: resolution cannot be applied: %v", c.ID, perr))
+			continue
+		}
+		entries[i].Override, entries[i].ResolutionID = card, c.ID
+	}
+	openConflicts := make(map[int64]bool)
+	if cs, err := e.db.Conflicts(ctx, pair.Name, true); err == nil {
+		for _, c := range cs {
+			openConflicts[c.ItemID] = true
+		}
+	} else {
+		return nil, err
+	}
+
+	// 3. Bases of the entries that need one.
+	var need []int64
+	for _, en := range entries {
+		if en.A.Status != Unchanged || en.B.Status != Unchanged || en.Override != nil {
+			need = append(need, en.StateID)
+		}
+	}
+	if len(need) > 0 {
+		bases, err := e.db.Bases(ctx, need)
+		if err != nil {
+			return nil, err
+		}
+		for i := range entries {
+			raw, ok := bases[entries[i].StateID]
+			if !ok || len(raw) == 0 {
+				continue
+			}
+			b, perr := vcard.Parse(raw)
+			if perr != nil {
+				return nil, fmt.Errorf("pair %s: state: base of item %s is unreadable: %w", pair.Name, entries[i].UID, perr)
+			}
+			entries[i].Base = b
+		}
+	}
+	in.Entries = entries
+
+	// 4. Plan.
+	popts := PlanOptions{Direction: pair.Direction, Policy: pair.Policy, NewUID: e.newUID}
+	if pr, ok := pair.A.(Projector); ok {
+		popts.ProjectA = pr.Project
+	}
+	if pr, ok := pair.B.(Projector); ok {
+		popts.ProjectB = pr.Project
+	}
+	plan := MakePlan(in, popts)
+	res.Plan = &plan
+	res.Skipped = plan.Skipped
+
+	// 5. Deletion guard.
+	if !opts.ForceDelete && pair.MaxDelete != nil {
+		for _, w := range []Which{SideA, SideB} {
+			n := plan.Deletions(w)
+			allowed := pair.MaxDelete(len(items))
+			if n > allowed {
+				g := &GuardError{Pair: pair.Name, Side: w, SideName: runs[w].side.Name(), Deletions: n, Allowed: allowed, Total: len(items)}
+				for _, a := range plan.Actions {
+					if wr := a.Write(w); wr.Op == OpDelete && len(g.Examples) < 5 {
+						g.Examples = append(g.Examples, describe(wr.Old, wr.Ref.ID))
+					}
+				}
+				return res, g
+			}
+		}
+	}
+	if opts.DryRun {
+		countPlanned(res, &plan)
+		res.Duration = time.Since(start)
+		return res, nil
+	}
+
+	// 6. Apply.
+	x := &executor{e: e, pair: pair, res: res, popts: popts, openConflicts: openConflicts}
+	x.run(ctx, plan.Actions, opts)
+	if err := ctx.Err(); err != nil {
+		res.Errors = append(res.Errors, "interrupted: "+err.Error())
+	}
+
+	// 7. Tokens only once everything they delivered is applied.
+	if len(res.Errors) == 0 {
+		for _, r := range runs {
+			if r.token != "" {
+				if err := e.db.SetToken(ctx, pair.Name, r.w.String(), r.token); err != nil {
+					res.Errors = append(res.Errors, err.Error())
+				}
+			}
+		}
+	}
+	res.Duration = time.Since(start)
+	e.recordRun(ctx, res, start)
+	return res, nil
+}
+
+func exampleNames(items []state.Item, n int) []string {
+	var out []string
+	for i := 0; i < len(items) && i < n; i++ {
+		out = append(out, items[i].UID)
+	}
+	return out
+}
+
+// describe names a contact for messages: its FN and UID, else the id.
+func describe(c *vcard.Card, id string) string {
+	if c == nil {
+		return id
+	}
+	if fn := c.FN(); fn != "" {
+		return fmt.Sprintf("%q (%s)", fn, id)
+	}
+	return id
+}
+
+func countPlanned(res *Result, plan *Plan) {
+	for _, a := range plan.Actions {
+		switch a.Kind {
+		case ActConflict:
+			res.Conflicts++
+		case ActLink:
+			res.Linked++
+		}
+		count(&res.A, a.A.Op)
+		count(&res.B, a.B.Op)
+	}
+}
+
+func count(c *SideCounts, op Op) {
+	switch op {
+	case OpCreate:
+		c.Created++
+	case OpUpdate:
+		c.Updated++
+	case OpDelete:
+		c.Deleted++
+	}
+}
+
+// fetchChunk bounds how many items one Get asks for.
+const fetchChunk = 256
+
+// collect finds what changed on one side since state.
+func (e *Engine) collect(ctx context.Context, pair string, r *sideRun, items []state.Item) error {
+	var cs ChangeSet
+	if ch, ok := r.side.(Changer); ok {
+		tok, err := e.db.Token(ctx, pair, r.w.String())
+		if err != nil {
+			return err
+		}
+		cs, err = ch.Changes(ctx, tok)
+		if errors.Is(err, ErrTokenExpired) {
+			e.log.Info("change token expired: reading the whole side and reconciling it with state", "pair", pair, "side", r.w.String())
+			cs, err = ch.Changes(ctx, "")
+		}
+		if err != nil {
+			return err
+		}
+	} else {
+		refs, err := r.side.List(ctx)
+		if err != nil {
+			return err
+		}
+		cs = ChangeSet{Full: true, Changed: refs}
+	}
+	r.full, r.token = cs.Full, cs.Token
+	r.obs = make(map[int64]Observed, len(items))
+
+	changed := make(map[string]Ref, len(cs.Changed))
+	for _, ref := range cs.Changed {
+		changed[ref.ID] = ref
+	}
+	r.listed = len(changed)
+	deleted := make(map[string]bool, len(cs.Deleted))
+	for _, id := range cs.Deleted {
+		deleted[id] = true
+	}
+	known := make(map[string]bool, len(items))
+	var fetch []string
+	fetchItem := make(map[string]int64)
+	for _, it := range items {
+		id, ver := it.AID, it.AVersion
+		if r.w == SideB {
+			id, ver = it.BID, it.BVersion
+		}
+		known[id] = true
+		ref, inChanged := changed[id]
+		switch {
+		case inChanged && ref.Version == ver && it.BaseHash != "":
+			r.obs[it.ID] = Observed{Status: Unchanged, Ref: ref}
+		case inChanged:
+			fetch = append(fetch, id)
+			fetchItem[id] = it.ID
+			r.obs[it.ID] = Observed{Status: Changed, Ref: ref}
+		case deleted[id] || cs.Full:
+			r.obs[it.ID] = Observed{Status: Deleted, Ref: Ref{ID: id, Version: ver}}
+		default:
+			if it.BaseHash == "" {
+				fetch = append(fetch, id)
+				fetchItem[id] = it.ID
+			}
+			r.obs[it.ID] = Observed{Status: Unchanged, Ref: Ref{ID: id, Version: ver}}
+		}
+	}
+	var newIDs []string
+	for id := range changed {
+		if !known[id] {
+			newIDs = append(newIDs, id)
+		}
+	}
+	sort.Strings(newIDs)
+	fetch = append(fetch, newIDs...)
+
+	for startIx := 0; startIx < len(fetch); startIx += fetchChunk {
+		end := min(startIx+fetchChunk, len(fetch))
+		got, err := r.side.Get(ctx, fetch[startIx:end])
+		if err != nil {
+			return err
+		}
+		if len(got) != end-startIx {
+			return fmt.Errorf("get: asked for %d items, got %d", end-startIx, len(got))
+		}
+		for k, it := range got {
+			id := fetch[startIx+k]
+			if it.ID == "" {
+				it.ID = id
+			}
+			o := Observed{Ref: it.Ref, Card: it.Card, ModTime: it.ModTime, Err: it.Err}
+			if ref, ok := changed[id]; ok && o.Ref.Version == "" {
+				o.Ref.Version = ref.Version
+			}
+			sid, isKnown := fetchItem[id]
+			switch {
+			case it.Err != nil && !isKnown && errors.Is(it.Err, ErrNotFound):
+				continue // appeared and vanished: nothing to do
+			case it.Err != nil || it.Card == nil:
+				if o.Err == nil {
+					o.Err = errors.New("no content")
+				}
+				o.Status = Unreadable
+			case isKnown:
+				o.Status = Changed
+			default:
+				o.Status = Added
+			}
+			if isKnown {
+				r.obs[sid] = o
+			} else {
+				r.news = append(r.news, o)
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) recordRun(ctx context.Context, res *Result, start time.Time) {
+	sum, _ := res.MarshalSummary()
+	run := &state.Run{Pair: res.Pair, Started: start, Finished: time.Now(), OK: res.OK(), Summary: sum}
+	if err := e.db.AddRun(ctx, run); err != nil {
+		e.log.Warn("record run", "pair", res.Pair, "err", err)
+	}
+}
