@@ -1,0 +1,213 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/sync"
+	"github.com/cardbridge/cardbridge/vcard"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) conflictsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "conflicts [list | show ID | resolve ID --keep a|b|merged]",
+		Short: "List, show and resolve conflicts left by the manual policy",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return a.conflictsList(cmd) },
+	}
+	list := &cobra.Command{Use: "list", Short: "List open conflicts", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return a.conflictsList(cmd) }}
+	show := &cobra.Command{Use: "show ID", Short: "Show both versions of a conflict and how they differ", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.conflictsShow(cmd, args[0]) }}
+	var keep string
+	resolve := &cobra.Command{Use: "resolve ID --keep a|b|merged", Short: "Choose a version; the next sync writes it to both sides", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.conflictsResolve(cmd, args[0], keep) }}
+	resolve.Flags().StringVar(&keep, "keep", "", "a, b, or merged (a three-way merge, clashes to the newer side)")
+	cmd.AddCommand(list, show, resolve)
+	return cmd
+}
+
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, withCode(exitUsage, fmt.Errorf("%q is not an id (a positive number, as listed)", s))
+	}
+	return id, nil
+}
+
+func (a *app) conflictsList(cmd *cobra.Command) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	db, err := openState(cmd.Context(), cfg.State, true, a.log)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	defer db.Close()
+	cs, err := db.Conflicts(cmd.Context(), "", true)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	if len(cs) == 0 {
+		fmt.Fprintln(a.stdout, "no open conflicts")
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "%-5s %-12s %-20s %-30s %s\n", "ID", "PAIR", "SINCE", "CONTACT", "UID")
+	for _, c := range cs {
+		fmt.Fprintf(a.stdout, "%-5d %-12s %-20s %-30s %s\n", c.ID, c.Pair, c.Created.Format("2006-01-02 15:04"), fnOf(c.A), c.UID)
+	}
+	return nil
+}
+
+func fnOf(raw []byte) string {
+	c, err := vcard.Parse(raw)
+	if err != nil {
+		return "?"
+	}
+	return c.FN()
+}
+
+func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*state.DB, state.Conflict, error) {
+	id, err := parseID(idText)
+	if err != nil {
+		return nil, state.Conflict{}, err
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, state.Conflict{}, err
+	}
+	db, err := openState(cmd.Context(), cfg.State, readOnly, a.log)
+	if err != nil {
+		return nil, state.Conflict{}, withCode(exitFailed, err)
+	}
+	c, err := db.GetConflict(cmd.Context(), id)
+	if errors.Is(err, state.ErrNotFound) {
+		db.Close()
+		return nil, c, withCode(exitUsage, fmt.Errorf("no conflict %d (see `cardbridge conflicts list`)", id))
+	}
+	if err != nil {
+		db.Close()
+		return nil, c, withCode(exitFailed, err)
+	}
+	return db, c, nil
+}
+
+func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
+	db, c, err := a.getConflict(cmd, idText, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintf(a.stdout, "conflict %d, pair %s, UID %s, since %s\n", c.ID, c.Pair, c.UID, c.Created.Format("2006-01-02 15:04:05"))
+	ca, errA := vcard.Parse(c.A)
+	cb, errB := vcard.Parse(c.B)
+	if errA == nil && errB == nil {
+		var base *vcard.Card
+		if len(c.Base) > 0 {
+			base, _ = vcard.Parse(c.Base)
+		}
+		fmt.Fprintln(a.stdout, "\nproperties that differ (- a, + b):")
+		for _, line := range diffProps(ca, cb) {
+			fmt.Fprintln(a.stdout, "  "+line)
+		}
+		m := sync.Merge3(base, ca, cb, sync.SideA)
+		if len(m.Clashes) > 0 {
+			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", strings.Join(m.Clashes, ", "))
+		}
+	}
+	fmt.Fprintf(a.stdout, "\n--- a\n%s\n--- b\n%s", c.A, c.B)
+	return nil
+}
+
+// diffProps lists the properties only one of two cards has.
+func diffProps(a, b *vcard.Card) []string {
+	inA, inB := map[string]bool{}, map[string]bool{}
+	for _, p := range a.Props {
+		inA[p.Key()] = true
+	}
+	for _, p := range b.Props {
+		inB[p.Key()] = true
+	}
+	var out []string
+	for _, p := range a.Props {
+		if !inB[p.Key()] && p.Name != "REV" && p.Name != "PRODID" {
+			out = append(out, "- "+strings.TrimRight(string(lineOf(a.Version, p)), "\r\n"))
+		}
+	}
+	for _, p := range b.Props {
+		if !inA[p.Key()] && p.Name != "REV" && p.Name != "PRODID" {
+			out = append(out, "+ "+strings.TrimRight(string(lineOf(b.Version, p)), "\r\n"))
+		}
+	}
+	return out
+}
+
+func lineOf(version string, p vcard.Property) []byte {
+	c := vcard.New(version)
+	c.Props = []vcard.Property{p}
+	raw := string(c.Encode())
+	lines := strings.Split(raw, "\r\n")
+	var keep []string
+	for _, l := range lines {
+		if l == "" || strings.HasPrefix(l, "BEGIN:") || strings.HasPrefix(l, "END:") || strings.HasPrefix(l, "VERSION:") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return []byte(strings.Join(keep, " "))
+}
+
+func (a *app) conflictsResolve(cmd *cobra.Command, idText, keep string) error {
+	if keep != "a" && keep != "b" && keep != "merged" {
+		return withCode(exitUsage, fmt.Errorf("--keep %q: want a, b or merged", keep))
+	}
+	db, c, err := a.getConflict(cmd, idText, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if c.Keep != "" && !c.Resolved.IsZero() {
+		return withCode(exitUsage, fmt.Errorf("conflict %d was resolved (%s) and applied already", c.ID, c.Keep))
+	}
+	var merged []byte
+	switch keep {
+	case "a":
+		merged = c.A
+	case "b":
+		merged = c.B
+	case "merged":
+		ca, err := vcard.Parse(c.A)
+		if err != nil {
+			return withCode(exitFailed, fmt.Errorf("conflict %d: version a: %w", c.ID, err))
+		}
+		cb, err := vcard.Parse(c.B)
+		if err != nil {
+			return withCode(exitFailed, fmt.Errorf("conflict %d: version b: %w", c.ID, err))
+		}
+		var base *vcard.Card
+		if len(c.Base) > 0 {
+			if base, err = vcard.Parse(c.Base); err != nil {
+				return withCode(exitFailed, fmt.Errorf("conflict %d: base: %w", c.ID, err))
+			}
+		}
+		prefer := sync.SideA
+		ta, oka := ca.Rev()
+		tb, okb := cb.Rev()
+		if oka && okb && tb.After(ta) {
+			prefer = sync.SideB
+		}
+		m := sync.Merge3(base, ca, cb, prefer)
+		m.Card.SetUID(c.UID)
+		merged = m.Card.Encode()
+	}
+	if err := db.ResolveConflict(cmd.Context(), c.ID, keep, merged); err != nil {
+		return withCode(exitFailed, err)
+	}
+	fmt.Fprintf(a.stdout, "conflict %d: keeping %s; the next `cardbridge sync %s` writes it to both sides\n", c.ID, keep, c.Pair)
+	return nil
+}

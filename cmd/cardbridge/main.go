@@ -1,0 +1,154 @@
+// Command cardbridge keeps Office 365 contacts and the contacts people keep
+// elsewhere (vCard directories, CardDAV servers) in step, both ways.
+//
+// This package is wiring only: one file per command, each turning flags
+// and configuration into calls of the engine and state packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cardbridge/cardbridge/config"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the CLI contract.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+	exitGuard  = 3
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// app holds what every command shares: global flags, streams and, once
+// loaded, the configuration.
+type app struct {
+	configPath string
+	logLevel   string
+	logFormat  string
+	quiet      bool
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	env            []string
+	log            *slog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ())
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI with the given arguments and streams and returns
+// the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env []string) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: env}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "cardbridge:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return exitUsage
+	}
+	// Cobra's own errors (unknown flag or command) are usage errors.
+	return exitUsage
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "cardbridge",
+		Short:         "Keep Office 365 contacts and vCard directories / CardDAV address books in step",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return a.setupLog()
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&a.configPath, "config", "", "configuration file (default $CARDBRIDGE_CONFIG or ~/.config/cardbridge/config.yaml)")
+	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	f.BoolVar(&a.quiet, "quiet", false, "print only errors")
+	root.AddCommand(a.syncCmd(), a.statusCmd(), a.conflictsCmd(), a.trashCmd(), a.versionCmd(), a.demoCmd())
+	return root
+}
+
+func (a *app) setupLog() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return withCode(exitUsage, fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel))
+	}
+	if a.quiet && level < slog.LevelError {
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+	case "json":
+		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	default:
+		return withCode(exitUsage, fmt.Errorf("--log-format %q: want text or json", a.logFormat))
+	}
+	return nil
+}
+
+// loadConfig loads and validates the configuration.
+func (a *app) loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(a.configPath, a.configPath != "", a.env)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return cfg, nil
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintln(a.stdout, "cardbridge", version)
+			return nil
+		},
+	}
+}

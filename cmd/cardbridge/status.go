@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// pairStatus is what `status` shows of a pair.
+type pairStatus struct {
+	Pair      string          `json:"pair"`
+	A         string          `json:"a"`
+	B         string          `json:"b"`
+	Items     int             `json:"items"`
+	Conflicts int             `json:"open_conflicts"`
+	LastRun   *time.Time      `json:"last_run,omitempty"`
+	LastOK    bool            `json:"last_run_ok"`
+	Summary   json.RawMessage `json:"last_summary,omitempty"`
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [PAIR]",
+		Short: "Show each pair's contacts in state, open conflicts and last run",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			names, err := pairNames(cfg, args)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			db, err := openState(ctx, cfg.State, true, a.log)
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			defer db.Close()
+			for _, n := range names {
+				p, _ := cfg.Pair(n)
+				st := pairStatus{Pair: n, A: sideText(p.A.Type, p.A.Path), B: sideText(p.B.Type, p.B.Path)}
+				if st.Items, err = db.CountItems(ctx, n); err != nil {
+					return withCode(exitFailed, err)
+				}
+				cs, err := db.Conflicts(ctx, n, true)
+				if err != nil {
+					return withCode(exitFailed, err)
+				}
+				st.Conflicts = len(cs)
+				if r, ok, err := db.LastRun(ctx, n); err != nil {
+					return withCode(exitFailed, err)
+				} else if ok {
+					t := r.Finished
+					st.LastRun, st.LastOK, st.Summary = &t, r.OK, r.Summary
+				}
+				if asJSON {
+					line, _ := json.Marshal(st)
+					fmt.Fprintln(a.stdout, string(line))
+					continue
+				}
+				last := "never synced"
+				if st.LastRun != nil {
+					ok := "ok"
+					if !st.LastOK {
+						ok = "with errors"
+					}
+					last = fmt.Sprintf("last sync %s (%s ago), %s", st.LastRun.Format(time.RFC3339), time.Since(*st.LastRun).Round(time.Second), ok)
+				}
+				fmt.Fprintf(a.stdout, "%s: %s <-> %s: %d contacts, %d open conflicts, %s\n", n, st.A, st.B, st.Items, st.Conflicts, last)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per pair")
+	return cmd
+}
+
+func sideText(typ, path string) string {
+	if path != "" {
+		return typ + " " + path
+	}
+	return typ
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/sync"
+	"github.com/cardbridge/cardbridge/vcard"
+	"github.com/spf13/cobra"
+)
+
+type syncFlags struct {
+	dryRun, forceDelete, json bool
+	every                     time.Duration
+}
+
+func (a *app) syncCmd() *cobra.Command {
+	var fl syncFlags
+	cmd := &cobra.Command{
+		Use:   "sync [PAIR...]",
+		Short: "Sync pairs (all configured pairs when none is named)",
+		Long: `Sync each named pair once (or every --every), both ways unless the pair says otherwise.
+
+Exit codes: 0 done (conflicts left under the manual policy are not an error),
+1 a pair failed, 2 bad usage or configuration, 3 a guard stopped the run
+before deleting anything (see --dry-run, then --force-delete).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			names, err := pairNames(cfg, args)
+			if err != nil {
+				return err
+			}
+			if fl.every > 0 && fl.every < time.Second {
+				return withCode(exitUsage, fmt.Errorf("--every %s: too short", fl.every))
+			}
+			ctx := cmd.Context()
+			for {
+				code := a.syncOnce(ctx, cfg, names, fl)
+				if fl.every == 0 {
+					if code != exitOK {
+						return withCode(code, errors.New(exitMessage(code)))
+					}
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(fl.every):
+				}
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&fl.dryRun, "dry-run", false, "print the whole plan and write nothing anywhere (state included)")
+	f.BoolVar(&fl.forceDelete, "force-delete", false, "delete even when a side lists empty or deletions exceed max_delete")
+	f.DurationVar(&fl.every, "every", 0, "run again at this interval until interrupted (e.g. 15m)")
+	f.BoolVar(&fl.json, "json", false, "print one JSON object per pair")
+	return cmd
+}
+
+func exitMessage(code int) string {
+	switch code {
+	case exitGuard:
+		return "a guard stopped the run before deleting anything"
+	case exitUsage:
+		return "bad usage"
+	}
+	return "a pair failed"
+}
+
+// pairNames checks the named pairs exist (all pairs when none is named).
+func pairNames(cfg *config.Config, args []string) ([]string, error) {
+	if len(args) == 0 {
+		names := cfg.PairNames()
+		if len(names) == 0 {
+			where := cfg.File
+			if where == "" {
+				where = config.DefaultPath(nil) + " (not found)"
+			}
+			return nil, withCode(exitUsage, fmt.Errorf("no pairs configured in %s: see `cardbridge demo` for a first run and the README for the format", where))
+		}
+		return names, nil
+	}
+	var out []string
+	for _, n := range args {
+		p, ok := cfg.Pair(n)
+		if !ok {
+			return nil, withCode(exitUsage, fmt.Errorf("no pair %q in the configuration (pairs: %s)", n, strings.Join(cfg.PairNames(), ", ")))
+		}
+		out = append(out, p.Name)
+	}
+	return out, nil
+}
+
+// syncOnce runs the pairs once and returns the exit code.
+func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, fl syncFlags) int {
+	db, err := openState(ctx, cfg.State, fl.dryRun, a.log)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "cardbridge:", err)
+		return exitFailed
+	}
+	defer db.Close()
+	code := exitOK
+	for _, name := range names {
+		c := a.syncPair(ctx, db, cfg, name, fl)
+		if c > code || c == exitGuard {
+			code = c
+		}
+	}
+	return code
+}
+
+func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, name string, fl syncFlags) int {
+	pc, _ := cfg.Pair(name)
+	pair, err := enginePair(pc, fl.dryRun, a.log)
+	if err != nil {
+		a.reportFailure(name, err, fl.json)
+		return exitFailed
+	}
+	defer closeSide(pair.A)
+	defer closeSide(pair.B)
+	prog := newProgress(a.stderr, name, a.quiet || fl.json)
+	opts := sync.Options{DryRun: fl.dryRun, ForceDelete: fl.forceDelete, Progress: prog.update}
+	res, err := sync.New(db, a.log).Run(ctx, pair, opts)
+	prog.done()
+	var guard *sync.GuardError
+	switch {
+	case errors.As(err, &guard):
+		a.reportFailure(name, err, fl.json)
+		return exitGuard
+	case err != nil:
+		a.reportFailure(name, err, fl.json)
+		return exitFailed
+	}
+	if fl.json {
+		line, _ := res.MarshalSummary()
+		fmt.Fprintln(a.stdout, string(line))
+	} else {
+		if fl.dryRun {
+			printPlan(a.stdout, name, res.Plan)
+		}
+		if !a.quiet || !res.OK() {
+			fmt.Fprintln(a.stdout, summaryLine(res))
+		}
+		for _, s := range res.Skipped {
+			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, s)
+		}
+		for _, e := range res.Errors {
+			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, e)
+		}
+	}
+	if !res.OK() {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func (a *app) reportFailure(name string, err error, asJSON bool) {
+	if asJSON {
+		res := &sync.Result{Pair: name, Errors: []string{err.Error()}}
+		line, _ := res.MarshalSummary()
+		fmt.Fprintln(a.stdout, string(line))
+		return
+	}
+	fmt.Fprintf(a.stderr, "%s: %v\n", name, err)
+}
+
+// summaryLine is the one line printed per pair.
+func summaryLine(r *sync.Result) string {
+	var b strings.Builder
+	verb := ""
+	if r.DryRun {
+		verb = " (dry run: would)"
+	}
+	fmt.Fprintf(&b, "%s%s: a +%d ~%d -%d, b +%d ~%d -%d", r.Pair, verb,
+		r.A.Created, r.A.Updated, r.A.Deleted, r.B.Created, r.B.Updated, r.B.Deleted)
+	fmt.Fprintf(&b, ", %d conflicts, %d skipped, %d errors (%d ms)", r.Conflicts, len(r.Skipped), len(r.Errors), r.Duration.Milliseconds())
+	return b.String()
+}
+
+// printPlan prints every planned action of a dry run.
+func printPlan(w io.Writer, pair string, p *sync.Plan) {
+	if p == nil {
+		return
+	}
+	fmt.Fprintf(w, "%s: plan (%d actions, nothing written):\n", pair, len(p.Actions))
+	for _, act := range p.Actions {
+		who := act.UID
+		if act.Base != nil && act.Base.FN() != "" {
+			who = fmt.Sprintf("%q <%s>", act.Base.FN(), act.UID)
+		} else if act.A.Old != nil || act.B.Old != nil {
+			old := act.A.Old
+			if old == nil {
+				old = act.B.Old
+			}
+			who = fmt.Sprintf("%q <%s>", old.FN(), act.UID)
+		}
+		var ops []string
+		for _, s := range []struct {
+			name string
+			w    sync.Write
+		}{{"a", act.A}, {"b", act.B}} {
+			if s.w.Op != sync.OpNone {
+				ops = append(ops, fmt.Sprintf("%s %s%s", s.w.Op, s.name, refText(s.w.Ref)))
+			}
+		}
+		switch act.Kind {
+		case sync.ActLink:
+			ops = append(ops, "link in state")
+		case sync.ActForget:
+			ops = append(ops, "forget in state")
+		case sync.ActConflict:
+			ops = append(ops, "record conflict")
+		}
+		fmt.Fprintf(w, "  %-28s %s: %s\n", strings.Join(ops, ", "), who, act.Why)
+	}
+}
+
+func refText(r sync.Ref) string {
+	if r.ID == "" {
+		return ""
+	}
+	return " (" + r.ID + ")"
+}
+
+// cardName names a card for listings.
+func cardName(c *vcard.Card) string {
+	if c == nil {
+		return ""
+	}
+	return c.FN()
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) trashCmd() *cobra.Command {
+	var pair string
+	cmd := &cobra.Command{
+		Use:   "trash [list | restore ID]",
+		Short: "List deleted and overwritten versions, and bring one back",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return a.trashList(cmd, pair) },
+	}
+	list := &cobra.Command{Use: "list", Short: "List the trash, newest first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return a.trashList(cmd, pair) }}
+	list.Flags().StringVar(&pair, "pair", "", "only this pair")
+	restore := &cobra.Command{Use: "restore ID", Short: "Bring a version back on both sides at the next sync", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.trashRestore(cmd, args[0]) }}
+	cmd.AddCommand(list, restore)
+	return cmd
+}
+
+func (a *app) trashList(cmd *cobra.Command, pair string) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	db, err := openState(cmd.Context(), cfg.State, true, a.log)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	defer db.Close()
+	es, err := db.ListTrash(cmd.Context(), pair)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	if len(es) == 0 {
+		fmt.Fprintln(a.stdout, "the trash is empty")
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "%-6s %-12s %-4s %-12s %-17s %-30s %s\n", "ID", "PAIR", "SIDE", "WHY", "WHEN", "CONTACT", "STATE")
+	for _, e := range es {
+		st := ""
+		switch {
+		case !e.Restored.IsZero():
+			st = "restored " + e.Restored.Format("2006-01-02 15:04")
+		case e.RestoreRequested:
+			st = "restore at next sync"
+		}
+		fmt.Fprintf(a.stdout, "%-6d %-12s %-4s %-12s %-17s %-30s %s\n", e.ID, e.Pair, e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), fnOf(e.Card), st)
+	}
+	return nil
+}
+
+func (a *app) trashRestore(cmd *cobra.Command, idText string) error {
+	id, err := parseID(idText)
+	if err != nil {
+		return err
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	db, err := openState(cmd.Context(), cfg.State, false, a.log)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	defer db.Close()
+	e, err := db.GetTrash(cmd.Context(), id)
+	if errors.Is(err, state.ErrNotFound) {
+		return withCode(exitUsage, fmt.Errorf("no trash entry %d (see `cardbridge trash list`)", id))
+	}
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	if err := db.RequestRestore(cmd.Context(), id); err != nil {
+		return withCode(exitFailed, err)
+	}
+	fmt.Fprintf(a.stdout, "trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides\n", id, fnOf(e.Card), e.Pair)
+	return nil
+}
