@@ -157,7 +157,7 @@ type Action struct {
 	// ConflictA and ConflictB are the two versions of a manual conflict;
 	// ConflictBase its base.
 	ConflictA, ConflictB, ConflictBase *vcard.Card
-	RestoreID, ResolutionID      int64
+	RestoreID, ResolutionID            int64
 
 	// entry is what the action was planned from, to plan again after a
 	// precondition failure.

@@ -43,7 +43,9 @@ func unchanged(side string) sync.Observed {
 func changed(side string, c *vcard.Card) sync.Observed {
 	return sync.Observed{Status: sync.Changed, Ref: ref(side, 2), Card: c}
 }
-func deleted(side string) sync.Observed { return sync.Observed{Status: sync.Deleted, Ref: ref(side, 1)} }
+func deleted(side string) sync.Observed {
+	return sync.Observed{Status: sync.Deleted, Ref: ref(side, 1)}
+}
 func added(id string, c *vcard.Card) sync.Observed {
 	return sync.Observed{Status: sync.Added, Ref: sync.Ref{ID: id, Version: "1"}, Card: c}
 }
@@ -255,7 +257,7 @@ func TestAmbiguousMatchReported(t *testing.T) {
 
 func TestMerge3(t *testing.T) {
 	b := card("u", "FN:X", "EMAIL:one@x", "EMAIL:two@x", "CATEGORIES:a,b")
-	a := card("u", "FN:X", "EMAIL:one@x", "EMAIL:three@x", "CATEGORIES:a,b")           // removed two, added three
+	a := card("u", "FN:X", "EMAIL:one@x", "EMAIL:three@x", "CATEGORIES:a,b")            // removed two, added three
 	bb := card("u", "FN:X", "EMAIL:one@x", "EMAIL:two@x", "EMAIL:four@x", "TITLE:Boss") // added four and a title
 	m := sync.Merge3(b, a, bb, sync.SideA)
 	var got []string
