@@ -120,6 +120,9 @@ func (p *planner) newAction(e *Entry, kind ActionKind, why string) *Action {
 }
 
 func (p *planner) add(a *Action) {
+	if a.Base == nil && a.entry != nil && a.entry.Base != nil && (a.Kind == ActLink || a.Kind == ActWrite) {
+		a.Base = a.entry.Base // the base stays; state records it with the new versions
+	}
 	if a.Kind == ActWrite && a.A.Op == OpNone && a.B.Op == OpNone {
 		a.Kind = ActLink
 	}

@@ -145,10 +145,7 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[int64]*state.Item, len(items))
-	for i := range items {
-		byID[items[i].ID] = &items[i]
-	}
+	e.log.Debug("state loaded", "pair", pair.Name, "items", len(items), "elapsed", time.Since(start))
 
 	// 1. Collect both sides at once.
 	runs := [2]*sideRun{{w: SideA, side: pair.A}, {w: SideB, side: pair.B}}
@@ -166,6 +163,8 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 			return nil, fmt.Errorf("pair %s: side %s (%s): %w", pair.Name, r.w, r.side.Name(), r.listErr)
 		}
 	}
+	e.log.Debug("sides collected", "pair", pair.Name, "a_listed", runs[0].listed, "b_listed", runs[1].listed,
+		"a_new", len(runs[0].news), "b_new", len(runs[1].news), "elapsed", time.Since(start))
 	// Empty-side guard: a side that lists nothing while state has items.
 	for _, r := range runs {
 		if r.full && r.listed == 0 && len(items) > 0 && !opts.ForceDelete {
@@ -259,6 +258,7 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 		popts.ProjectB = pr.Project
 	}
 	plan := MakePlan(in, popts)
+	e.log.Debug("planned", "pair", pair.Name, "actions", len(plan.Actions), "skipped", len(plan.Skipped), "elapsed", time.Since(start))
 	res.Plan = &plan
 	res.Skipped = plan.Skipped
 
@@ -287,6 +287,7 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 	// 6. Apply.
 	x := &executor{e: e, pair: pair, res: res, popts: popts, openConflicts: openConflicts}
 	x.run(ctx, plan.Actions, opts)
+	e.log.Debug("applied", "pair", pair.Name, "elapsed", time.Since(start))
 	if err := ctx.Err(); err != nil {
 		res.Errors = append(res.Errors, "interrupted: "+err.Error())
 	}

@@ -15,15 +15,32 @@ import (
 // precondition failure.
 const maxRetries = 3
 
+// batchSize is how many actions are applied between two state commits.
+// Within a batch: the trash of every version about to be overwritten is
+// committed first, then the sides are written (concurrently), made durable
+// (Flusher), and only then is the state of every write committed in one
+// transaction. A crash anywhere leaves state behind the sides, never ahead
+// of them, and a re-run converges from there.
+const batchSize = 200
+
 type executor struct {
 	e             *Engine
 	pair          Pair
 	res           *Result
 	popts         PlanOptions
 	openConflicts map[int64]bool
+	progress      func(done, total int)
+	total         int
 
-	mu   gosync.Mutex // guards res
+	mu   gosync.Mutex // guards res and done
 	done int
+}
+
+// commit is the state change one applied action leaves to record.
+type commit struct {
+	a       *Action
+	refs    [2]Ref
+	deleted bool
 }
 
 func (x *executor) side(w Which) Side {
@@ -37,80 +54,177 @@ func (x *executor) fail(a *Action, err error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	who := a.UID
-	if c := a.Base; c != nil && c.FN() != "" {
+	c := a.Base
+	if c == nil {
+		c = a.A.Old
+	}
+	if c == nil {
+		c = a.B.Old
+	}
+	if c != nil && c.FN() != "" {
 		who = fmt.Sprintf("%q (%s)", c.FN(), a.UID)
 	}
 	x.res.Errors = append(x.res.Errors, fmt.Sprintf("%s: %v", who, err))
 }
 
-// run applies the actions with bounded concurrency. Each action commits
-// its own state, so a crash at any point leaves a state that a re-run
-// converges from.
+func (x *executor) tick() {
+	if x.progress == nil {
+		return
+	}
+	x.mu.Lock()
+	x.done++
+	d := x.done
+	x.mu.Unlock()
+	x.progress(d, x.total)
+}
+
+// run applies the actions batch by batch.
 func (x *executor) run(ctx context.Context, actions []Action, opts Options) {
+	x.progress, x.total = opts.Progress, len(actions)
 	n := opts.Concurrency
 	if n <= 0 {
 		n = 8
 	}
-	work := make(chan *Action)
+	for start := 0; start < len(actions); start += batchSize {
+		if ctx.Err() != nil {
+			return
+		}
+		batch := make([]*Action, 0, batchSize)
+		for i := start; i < min(start+batchSize, len(actions)); i++ {
+			batch = append(batch, &actions[i])
+		}
+		x.runBatch(ctx, batch, n)
+	}
+}
+
+func (x *executor) runBatch(ctx context.Context, batch []*Action, workers int) {
+	// 1. The trash first.
+	if err := x.trash(ctx, batch); err != nil {
+		for _, a := range batch {
+			x.fail(a, err)
+		}
+		return
+	}
+	// 2. The side writes.
+	results := make([][]commit, len(batch))
+	wrote := make([][2]bool, len(batch))
+	jobs := make(chan int)
 	var wg gosync.WaitGroup
-	for range n {
+	for range min(workers, len(batch)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for a := range work {
-				if err := x.apply(ctx, a, 0); err != nil {
-					x.fail(a, err)
+			for i := range jobs {
+				cs, err := x.write(ctx, batch[i], 0)
+				if err != nil {
+					x.fail(batch[i], err)
 				}
-				if opts.Progress != nil {
-					x.mu.Lock()
-					x.done++
-					d := x.done
-					x.mu.Unlock()
-					opts.Progress(d, len(actions))
+				results[i] = cs
+				for _, c := range cs {
+					wrote[i][SideA] = wrote[i][SideA] || c.a.A.Op != OpNone
+					wrote[i][SideB] = wrote[i][SideB] || c.a.B.Op != OpNone
 				}
+				x.tick()
 			}
 		}()
 	}
-	for i := range actions {
+	for i := range batch {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- &actions[i]
+		jobs <- i
 	}
-	close(work)
+	close(jobs)
 	wg.Wait()
-}
 
-// apply performs one action: trash first, then the side writes, then the
-// state commit.
-func (x *executor) apply(ctx context.Context, a *Action, attempt int) error {
-	db := x.e.db
-	switch a.Kind {
-	case ActForget:
-		if err := db.DeleteItem(ctx, a.StateID); err != nil {
-			return err
-		}
-		return x.closeConflicts(ctx, a)
-	case ActConflict:
-		return x.recordConflict(ctx, a)
-	}
-
-	// Trash every version about to be overwritten or deleted.
+	// 3. Make the writes durable.
+	var flushErr [2]error
 	for _, w := range []Which{SideA, SideB} {
-		wr := a.Write(w)
-		if wr.Old == nil || (wr.Op != OpUpdate && wr.Op != OpDelete) {
+		if f, ok := x.side(w).(Flusher); ok {
+			if err := f.Flush(ctx); err != nil {
+				flushErr[w] = fmt.Errorf("making writes on %s durable: %w", w, err)
+			}
+		}
+	}
+	// 4. Commit the state of every durable write at once.
+	var commits []commit
+	for i, cs := range results {
+		if err := errors.Join(pick2(wrote[i][SideA], flushErr[SideA]), pick2(wrote[i][SideB], flushErr[SideB])); err != nil {
+			x.fail(batch[i], err)
 			continue
 		}
-		reason := "overwritten"
-		if wr.Op == OpDelete {
-			reason = "deleted"
+		commits = append(commits, cs...)
+	}
+	if len(commits) == 0 {
+		return
+	}
+	var linked, conflicts int
+	err := x.e.db.Update(ctx, func(tx *state.Tx) error {
+		linked, conflicts = 0, 0
+		for i := range commits {
+			l, c, err := x.commit(tx, &commits[i])
+			if err != nil {
+				return err
+			}
+			linked += l
+			conflicts += c
 		}
-		t := &state.TrashEntry{Pair: x.pair.Name, Side: w.String(), UID: a.UID, SideID: wr.Ref.ID, Card: wr.Old.Encode(), Reason: reason}
-		if err := db.AddTrash(ctx, t); err != nil {
-			return err
+		return nil
+	})
+	if err != nil {
+		for _, c := range commits {
+			x.fail(c.a, fmt.Errorf("recording the sync in state: %w", err))
+		}
+		return
+	}
+	x.mu.Lock()
+	x.res.Linked += linked
+	x.res.Conflicts += conflicts
+	x.mu.Unlock()
+}
+
+func pick2(wrote bool, err error) error {
+	if wrote {
+		return err
+	}
+	return nil
+}
+
+// trash stores every version the actions are about to overwrite or
+// delete, in one transaction.
+func (x *executor) trash(ctx context.Context, actions []*Action) error {
+	var entries []*state.TrashEntry
+	for _, a := range actions {
+		for _, w := range []Which{SideA, SideB} {
+			wr := a.Write(w)
+			if wr.Old == nil || (wr.Op != OpUpdate && wr.Op != OpDelete) {
+				continue
+			}
+			reason := "overwritten"
+			if wr.Op == OpDelete {
+				reason = "deleted"
+			}
+			entries = append(entries, &state.TrashEntry{Pair: x.pair.Name, Side: w.String(), UID: a.UID, SideID: wr.Ref.ID, Card: wr.Old.Encode(), Reason: reason})
 		}
 	}
+	if len(entries) == 0 {
+		return nil
+	}
+	return x.e.db.Update(ctx, func(tx *state.Tx) error {
+		for _, e := range entries {
+			if err := tx.AddTrash(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
 
+// write performs an action's side writes and returns what to commit.
+func (x *executor) write(ctx context.Context, a *Action, attempt int) ([]commit, error) {
+	if a.Kind == ActForget || a.Kind == ActConflict {
+		return []commit{{a: a, refs: [2]Ref{a.ARef, a.BRef}}}, nil
+	}
 	// Updates before creates: when a contact without UID is given one, it
 	// is written back to its own side before the copy is created, so a
 	// crash in between cannot lead to a second copy on the next run.
@@ -118,69 +232,95 @@ func (x *executor) apply(ctx context.Context, a *Action, attempt int) error {
 	if a.A.Op == OpCreate && a.B.Op != OpCreate {
 		order = []Which{SideB, SideA}
 	}
-	refs := [2]Ref{a.ARef, a.BRef}
-	deleted := false
+	c := commit{a: a, refs: [2]Ref{a.ARef, a.BRef}}
 	for _, w := range order {
 		wr := a.Write(w)
 		side := x.side(w)
 		var err error
 		switch wr.Op {
+		case OpNone:
+			continue
 		case OpCreate:
-			refs[w], err = side.Create(ctx, wr.Card)
+			c.refs[w], err = side.Create(ctx, wr.Card)
 		case OpUpdate:
-			refs[w], err = side.Update(ctx, wr.Ref, wr.Card)
+			c.refs[w], err = side.Update(ctx, wr.Ref, wr.Card)
 		case OpDelete:
 			err = side.Delete(ctx, wr.Ref)
-			deleted = true
+			c.deleted = true
 		}
 		if err != nil {
-			if errors.Is(err, ErrPrecondition) && attempt < maxRetries {
+			if errors.Is(err, ErrPrecondition) && attempt < maxRetries && a.entry != nil {
 				return x.retry(ctx, a, w, attempt)
 			}
-			return fmt.Errorf("%s on %s (%s): %w", wr.Op, w, side.Name(), err)
+			return nil, fmt.Errorf("%s on %s (%s): %w", wr.Op, w, side.Name(), err)
 		}
 		x.mu.Lock()
 		count(x.counts(w), wr.Op)
 		x.mu.Unlock()
 	}
+	return []commit{c}, nil
+}
 
-	// Commit.
-	if deleted {
+// commit records one applied action in state; it returns how many items
+// were linked and conflicts recorded.
+func (x *executor) commit(tx *state.Tx, c *commit) (linked, conflicts int, err error) {
+	a := c.a
+	switch {
+	case a.Kind == ActForget:
+		return 0, 0, tx.DeleteItem(a.StateID)
+	case a.Kind == ActConflict:
+		id := a.StateID
+		if id == 0 {
+			// A first match left for the user: link it without a base so
+			// the next run reads both sides again.
+			it := &state.Item{Pair: x.pair.Name, UID: a.UID, AID: a.ARef.ID, AVersion: a.ARef.Version, BID: a.BRef.ID, BVersion: a.BRef.Version}
+			if err := tx.PutItem(it); err != nil {
+				return 0, 0, err
+			}
+			id = it.ID
+		}
+		cf := &state.Conflict{Pair: x.pair.Name, ItemID: id, UID: a.UID, A: encode(a.ConflictA), B: encode(a.ConflictB), Base: encode(a.ConflictBase)}
+		return 0, 1, tx.UpsertConflict(cf)
+	case c.deleted:
 		if a.StateID != 0 {
-			if err := db.DeleteItem(ctx, a.StateID); err != nil {
-				return err
+			if err := tx.DeleteItem(a.StateID); err != nil {
+				return 0, 0, err
 			}
 		}
-	} else {
+	default:
 		it := &state.Item{ID: a.StateID, Pair: x.pair.Name, UID: a.UID,
-			AID: refs[SideA].ID, AVersion: refs[SideA].Version,
-			BID: refs[SideB].ID, BVersion: refs[SideB].Version}
+			AID: c.refs[SideA].ID, AVersion: c.refs[SideA].Version,
+			BID: c.refs[SideB].ID, BVersion: c.refs[SideB].Version}
 		if a.Base != nil {
 			it.Base = a.Base.Encode()
 			it.BaseHash = a.Base.Hash()
 		} else if a.StateID == 0 {
-			return fmt.Errorf("internal: new item %s without base", a.UID)
+			return 0, 0, fmt.Errorf("internal: new item %s without base", a.UID)
 		}
-		if err := db.PutItem(ctx, it); err != nil {
-			return err
+		if err := tx.PutItem(it); err != nil {
+			return 0, 0, err
 		}
 		if a.Kind == ActLink {
-			x.mu.Lock()
-			x.res.Linked++
-			x.mu.Unlock()
+			linked = 1
 		}
 	}
 	if a.RestoreID != 0 {
-		if err := db.MarkRestored(ctx, a.RestoreID); err != nil {
-			return err
+		if err := tx.MarkRestored(a.RestoreID); err != nil {
+			return 0, 0, err
 		}
 	}
 	if a.ResolutionID != 0 {
-		if err := db.MarkConflictApplied(ctx, a.ResolutionID); err != nil {
-			return err
+		if err := tx.MarkConflictApplied(a.ResolutionID); err != nil {
+			return 0, 0, err
+		}
+	} else if a.StateID != 0 && x.openConflicts[a.StateID] && !c.deleted {
+		// The item is no longer in conflict (one side went back, or the
+		// policy changed): forget its open conflict.
+		if err := tx.DeleteConflictsOfItem(a.StateID); err != nil {
+			return 0, 0, err
 		}
 	}
-	return x.closeConflicts(ctx, a)
+	return linked, 0, nil
 }
 
 func (x *executor) counts(w Which) *SideCounts {
@@ -188,34 +328,6 @@ func (x *executor) counts(w Which) *SideCounts {
 		return &x.res.A
 	}
 	return &x.res.B
-}
-
-func (x *executor) closeConflicts(ctx context.Context, a *Action) error {
-	if a.StateID == 0 || !x.openConflicts[a.StateID] || a.ResolutionID != 0 {
-		return nil
-	}
-	return x.e.db.DeleteConflictsOfItem(ctx, a.StateID)
-}
-
-func (x *executor) recordConflict(ctx context.Context, a *Action) error {
-	db := x.e.db
-	if a.StateID == 0 {
-		// A first match left for the user: link it without a base so the
-		// next run reads both sides again.
-		it := &state.Item{Pair: x.pair.Name, UID: a.UID, AID: a.ARef.ID, AVersion: a.ARef.Version, BID: a.BRef.ID, BVersion: a.BRef.Version}
-		if err := db.PutItem(ctx, it); err != nil {
-			return err
-		}
-		a.StateID = it.ID
-	}
-	c := &state.Conflict{Pair: x.pair.Name, ItemID: a.StateID, UID: a.UID, A: encode(a.ConflictA), B: encode(a.ConflictB), Base: encode(a.ConflictBase)}
-	if err := db.UpsertConflict(ctx, c); err != nil {
-		return err
-	}
-	x.mu.Lock()
-	x.res.Conflicts++
-	x.mu.Unlock()
-	return nil
 }
 
 func encode(c *vcard.Card) []byte {
@@ -227,32 +339,28 @@ func encode(c *vcard.Card) []byte {
 
 // retry re-reads the item on side w after a precondition failure, plans
 // it again against what is there now and applies the new plan.
-func (x *executor) retry(ctx context.Context, a *Action, w Which, attempt int) error {
+func (x *executor) retry(ctx context.Context, a *Action, w Which, attempt int) ([]commit, error) {
 	wr := a.Write(w)
 	got, err := x.side(w).Get(ctx, []string{wr.Ref.ID})
 	if err != nil {
-		return fmt.Errorf("re-read after a precondition failure: %w", err)
+		return nil, fmt.Errorf("re-read after a precondition failure: %w", err)
 	}
 	if len(got) != 1 {
-		return fmt.Errorf("re-read after a precondition failure: no answer")
+		return nil, fmt.Errorf("re-read after a precondition failure: no answer")
 	}
 	it := got[0]
 	o := Observed{Status: Changed, Ref: it.Ref, Card: it.Card, ModTime: it.ModTime}
 	if it.Err != nil {
 		if !errors.Is(it.Err, ErrNotFound) {
-			return fmt.Errorf("re-read after a precondition failure: %w", it.Err)
+			return nil, fmt.Errorf("re-read after a precondition failure: %w", it.Err)
 		}
 		o = Observed{Status: Deleted, Ref: wr.Ref}
 	}
 	if o.Ref.ID == "" {
 		o.Ref.ID = wr.Ref.ID
 	}
-	x.e.log.Info("item changed during the sync: merging again", "pair", x.pair.Name, "uid", a.UID, "side", w.String())
-	en := a.entry
-	if en == nil {
-		return fmt.Errorf("%s on %s: %w", wr.Op, w, ErrPrecondition)
-	}
-	e2 := *en
+	x.e.log.Info("contact changed during the sync: planning it again", "pair", x.pair.Name, "uid", a.UID, "side", w.String())
+	e2 := *a.entry
 	if w == SideA {
 		e2.A = o
 	} else {
@@ -260,14 +368,20 @@ func (x *executor) retry(ctx context.Context, a *Action, w Which, attempt int) e
 	}
 	p := &planner{opts: x.popts}
 	p.decide(&e2)
+	var out []commit
 	for i := range p.plan.Actions {
 		na := &p.plan.Actions[i]
 		na.entry = &e2
-		if err := x.apply(ctx, na, attempt+1); err != nil {
-			return err
+		if err := x.trash(ctx, []*Action{na}); err != nil {
+			return out, err
+		}
+		cs, err := x.write(ctx, na, attempt+1)
+		out = append(out, cs...)
+		if err != nil {
+			return out, err
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // summary is the JSON form of a result (`sync --json`, runs table).

@@ -303,36 +303,69 @@ func (p *planner) dropDuplicateUIDs(in PlanInput) []Entry {
 	}
 	badEntry := make(map[int]bool)
 	for _, w := range []Which{SideA, SideB} {
-		byUID := make(map[string][]loc)
-		for i, e := range in.Entries {
-			o := e.A
-			if w == SideB {
-				o = e.B
-			}
-			if !present(o) || o.Status == Unreadable {
-				continue
-			}
-			if u := observedUID(o, e.UID); u != "" {
-				byUID[u] = append(byUID[u], loc{i, -1, o.Ref.ID})
-			}
-		}
+		// first holds each UID's first holder; dups only the UIDs held twice.
 		news := in.NewA
 		if w == SideB {
 			news = in.NewB
+		}
+		// Only a UID that was read this run (a new or changed item) can be
+		// a new duplicate: linked unchanged items keep the distinct UIDs
+		// they were linked with. So collect those UIDs first, then count
+		// every holder of just those.
+		cand := make(map[string][]loc)
+		for i := range in.Entries {
+			o := &in.Entries[i].A
+			if w == SideB {
+				o = &in.Entries[i].B
+			}
+			if o.Card != nil && o.Status != Unreadable {
+				if u := o.Card.UID(); u != "" {
+					cand[u] = nil
+				}
+			}
+		}
+		for _, o := range news {
+			if o.Card != nil {
+				if u := o.Card.UID(); u != "" {
+					cand[u] = nil
+				}
+			}
+		}
+		if len(cand) == 0 {
+			continue
+		}
+		for i := range in.Entries {
+			e := &in.Entries[i]
+			o := &e.A
+			if w == SideB {
+				o = &e.B
+			}
+			if !present(*o) || o.Status == Unreadable {
+				continue
+			}
+			u := observedUID(*o, e.UID)
+			if ls, ok := cand[u]; ok {
+				cand[u] = append(ls, loc{i, -1, o.Ref.ID})
+			}
 		}
 		for i, o := range news {
 			if o.Card == nil {
 				continue
 			}
-			if u := o.Card.UID(); u != "" {
-				byUID[u] = append(byUID[u], loc{-1, i, o.Ref.ID})
+			u := o.Card.UID()
+			if ls, ok := cand[u]; ok {
+				cand[u] = append(ls, loc{-1, i, o.Ref.ID})
+			}
+		}
+		byUID := make(map[string][]loc)
+		for u, ls := range cand {
+			if len(ls) > 1 {
+				byUID[u] = ls
 			}
 		}
 		uids := make([]string, 0)
-		for u, ls := range byUID {
-			if len(ls) > 1 {
-				uids = append(uids, u)
-			}
+		for u := range byUID {
+			uids = append(uids, u)
 		}
 		sort.Strings(uids)
 		for _, u := range uids {

@@ -99,6 +99,16 @@ type Projector interface {
 	Project(card *vcard.Card) *vcard.Card
 }
 
+// Flusher is the optional capability of sides that make writes durable
+// in groups: Create, Update and Delete may return before the write is
+// durable (a vdir skips the fsync of its directory), and Flush makes every
+// write returned so far durable. The engine calls Flush before committing
+// the state of those writes, so state never records a write a crash
+// could undo.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
 // ReadOnly is the optional capability of sides that cannot be written.
 type ReadOnly interface {
 	ReadOnly() bool

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -53,6 +54,7 @@ type app struct {
 	logLevel   string
 	logFormat  string
 	quiet      bool
+	cpuProfile string
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -100,7 +102,21 @@ func (a *app) rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if a.cpuProfile != "" {
+				f, err := os.Create(a.cpuProfile)
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return withCode(exitUsage, err)
+				}
+			}
 			return a.setupLog()
+		},
+		PersistentPostRun: func(cmd *cobra.Command, args []string) {
+			if a.cpuProfile != "" {
+				pprof.StopCPUProfile()
+			}
 		},
 	}
 	f := root.PersistentFlags()
@@ -108,6 +124,8 @@ func (a *app) rootCmd() *cobra.Command {
 	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&a.quiet, "quiet", false, "print only errors")
+	f.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for benchmarks)")
+	f.MarkHidden("cpuprofile")
 	root.AddCommand(a.syncCmd(), a.statusCmd(), a.conflictsCmd(), a.trashCmd(), a.versionCmd(), a.demoCmd())
 	return root
 }

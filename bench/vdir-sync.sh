@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Benchmark: two-way vdir <-> vdir sync of N generated contacts.
+#   bench/vdir-sync.sh [N] [RUNS]
+# Generates N realistic contacts with shared/tools/gen_vcards.py into side a,
+# then measures with /usr/bin/time (wall time and peak RSS) on the built binary:
+#   first sync   a (N contacts) -> empty b
+#   no-change    a re-run with nothing changed
+#   1% changed   N/100 files edited on a, N/200 on b
+# Each row is the median of RUNS runs (default 3) on fresh copies.
+# Everything stays in a temporary folder, removed at the end.
+set -euo pipefail
+N=${1:-10000}
+RUNS=${2:-3}
+here=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SHARED:-$here/../shared}
+gen=$shared/tools/gen_vcards.py
+[ -f "$gen" ] || { echo "bench: $gen not found (set SHARED=)" >&2; exit 2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$here" && go build -o "$work/cardbridge" ./cmd/cardbridge)
+python3 "$gen" "$work/seed" "$N" 1 >/dev/null
+
+measure() { # label dir cmd...
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$work/time.$label" "$@" >/dev/null 2>"$work/err.$label" || {
+    echo "bench: $label failed:" >&2; cat "$work/err.$label" >&2; exit 1; }
+  cat "$work/time.$label"
+}
+
+median() { sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
+
+declare -A wall rss
+for r in $(seq "$RUNS"); do
+  d=$work/run$r
+  mkdir -p "$d/b"
+  cp -r "$work/seed" "$d/a"
+  printf 'state: %s/state.db\npairs:\n  bench:\n    a: {type: vdir, path: %s/a}\n    b: {type: vdir, path: %s/b}\n' "$d" "$d" "$d" > "$d/config.yaml"
+  sync() { "$work/cardbridge" --quiet --config "$d/config.yaml" sync bench; }
+  read -r w m < <(measure first "$work/cardbridge" --quiet --config "$d/config.yaml" sync bench)
+  wall[first]+="$w "; rss[first]+="$m "
+  read -r w m < <(measure nochange "$work/cardbridge" --quiet --config "$d/config.yaml" sync bench)
+  wall[nochange]+="$w "; rss[nochange]+="$m "
+  # 1%: append a NOTE to N/100 files on a and N/200 other files on b.
+  python3 - "$d" "$N" <<'PY'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+def edit(side, files, note):
+    for f in files:
+        p = os.path.join(d, side, f)
+        s = open(p, newline="").read()
+        open(p, "w", newline="").write(s.replace("END:VCARD", "NOTE:" + note + "\r\nEND:VCARD"))
+a = sorted(x for x in os.listdir(os.path.join(d, "a")) if x.endswith(".vcf"))
+b = sorted(x for x in os.listdir(os.path.join(d, "b")) if x.endswith(".vcf"))
+edit("a", a[: n // 100], "edited on a")
+edit("b", b[-(n // 200):], "edited on b")
+PY
+  read -r w m < <(measure changed "$work/cardbridge" --quiet --config "$d/config.yaml" sync bench)
+  wall[changed]+="$w "; rss[changed]+="$m "
+  na=$(ls "$d/a" | grep -c '\.vcf$'); nb=$(ls "$d/b" | grep -c '\.vcf$')
+  [ "$na" = "$N" ] && [ "$nb" = "$N" ] || { echo "bench: run $r: a has $na, b has $nb, want $N" >&2; exit 1; }
+done
+
+printf '%-34s %10s %14s\n' "vdir<->vdir, $N contacts" "wall (s)" "peak RSS (MB)"
+for k in first nochange changed; do
+  w=$(echo ${wall[$k]} | tr ' ' '\n' | median)
+  m=$(echo ${rss[$k]} | tr ' ' '\n' | median)
+  case $k in first) l="first sync (a -> empty b)";; nochange) l="no-change re-run";; changed) l="1% changed (a) + 0.5% (b)";; esac
+  printf '%-34s %10s %14.1f\n' "$l" "$w" "$(echo "$m/1024" | bc -l)"
+done
+echo "(median of $RUNS runs; $(nproc) cores; $(go version | cut -d' ' -f3))"

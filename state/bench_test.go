@@ -1,0 +1,162 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+)
+
+// fill stores n items of pair with a 1 KiB base each, in one transaction.
+func fill(b *testing.B, db *DB, pair string, n int) []int64 {
+	b.Helper()
+	ctx := context.Background()
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := bytes.Repeat([]byte("x"), 1024)
+	ids := make([]int64, 0, n)
+	for i := range n {
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO items (pair, uid, a_id, a_version, b_id, b_version, base_hash, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, pair, fmt.Sprintf("uid-%08d@example.com", i),
+			fmt.Sprintf("AAMkAGI2TG93AAA%020d=", i), fmt.Sprintf("EQAAABYAAAA%012d", i),
+			fmt.Sprintf("/dav/alice/contacts/%08d.vcf", i), fmt.Sprintf(`"%016x"`, i),
+			fmt.Sprintf("%064x", i), int64(i)).Scan(&id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bases (item_id, card) VALUES (?, ?)`, id, base); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	return ids
+}
+
+// BenchmarkItems10k loads the 10,000 items of a pair (without bases).
+func BenchmarkItems10k(b *testing.B) {
+	db, _ := openTest(b)
+	fill(b, db, "work", 10_000)
+	fill(b, db, "other", 1_000)
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		items, err := db.Items(ctx, "work")
+		if err != nil || len(items) != 10_000 {
+			b.Fatal(len(items), err)
+		}
+	}
+}
+
+// BenchmarkBases10k loads the bases of 10,000 items.
+func BenchmarkBases10k(b *testing.B) {
+	db, _ := openTest(b)
+	ids := fill(b, db, "work", 10_000)
+	ctx := context.Background()
+	for b.Loop() {
+		m, err := db.Bases(ctx, ids)
+		if err != nil || len(m) != 10_000 {
+			b.Fatal(len(m), err)
+		}
+	}
+}
+
+// BenchmarkPutItem is one committed update of an item with its new base: what
+// a sync does after each applied write, in a state of 10,000 items.
+func BenchmarkPutItem(b *testing.B) {
+	db, _ := openTest(b)
+	fill(b, db, "work", 10_000)
+	ctx := context.Background()
+	items, _ := db.Items(ctx, "work")
+	base := bytes.Repeat([]byte("y"), 1024)
+	i := 0
+	for b.Loop() {
+		it := items[i%len(items)]
+		it.AVersion, it.BVersion, it.BaseHash, it.Base = fmt.Sprint(i), fmt.Sprint(i), fmt.Sprintf("%064x", i), base
+		if err := db.PutItem(ctx, &it); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkPutItemNewIDs is one committed update that changes an item's ids
+// (the slower path, which rewrites index entries).
+func BenchmarkPutItemNewIDs(b *testing.B) {
+	db, _ := openTest(b)
+	fill(b, db, "work", 10_000)
+	ctx := context.Background()
+	items, _ := db.Items(ctx, "work")
+	i := 0
+	for b.Loop() {
+		it := items[i%len(items)]
+		it.AID, it.BID, it.AVersion = fmt.Sprint("a", i), fmt.Sprint("b", i), fmt.Sprint(i)
+		if err := db.PutItem(ctx, &it); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkPutItemNoBase is one committed update of an item's versions only.
+func BenchmarkPutItemNoBase(b *testing.B) {
+	db, _ := openTest(b)
+	fill(b, db, "work", 10_000)
+	ctx := context.Background()
+	items, _ := db.Items(ctx, "work")
+	i := 0
+	for b.Loop() {
+		it := items[i%len(items)]
+		it.AVersion, it.BVersion = fmt.Sprint(i), fmt.Sprint(i)
+		if err := db.PutItem(ctx, &it); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkPutItemInsert is one committed insert of a new item with its base.
+func BenchmarkPutItemInsert(b *testing.B) {
+	db, _ := openTest(b)
+	ctx := context.Background()
+	base := bytes.Repeat([]byte("z"), 1024)
+	for b.Loop() {
+		it := Item{Pair: "work", UID: "uid", AID: "a", AVersion: "1", BID: "b", BVersion: "v", BaseHash: "h", Base: base}
+		if err := db.PutItem(ctx, &it); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUpdate200Inserts is one committed group of 200 new items, each
+// with a 1 KiB base: what a sync commits after each batch of writes.
+func BenchmarkUpdate200Inserts(b *testing.B) {
+	db, _ := openTest(b)
+	fill(b, db, "work", 10_000)
+	ctx := context.Background()
+	base := bytes.Repeat([]byte("z"), 1024)
+	items := make([]Item, 200)
+	n := 0
+	for b.Loop() {
+		err := db.Update(ctx, func(tx *Tx) error {
+			for i := range items {
+				n++
+				items[i] = Item{Pair: "work", UID: fmt.Sprint("new-", n), AID: fmt.Sprint("a", n), AVersion: "1",
+					BID: fmt.Sprint("b", n), BVersion: "v", BaseHash: "h", Base: base}
+				if err := tx.PutItem(&items[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/item")
+}
