@@ -9,6 +9,27 @@ cd "$(dirname "$0")/.."
 command -v go >/dev/null || { echo "test: Go is not installed (https://go.dev/dl/)" >&2; exit 1; }
 go mod download
 
+# Real peers the tests drive: khard and vdirsyncer read and write our
+# vCard directories. Installed from Debian's packages when missing.
+need_pkgs=()
+for p in khard vdirsyncer; do
+  command -v "$p" >/dev/null || need_pkgs+=("$p")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if command -v apt-get >/dev/null; then
+    echo "== installing ${need_pkgs[*]} (Debian packages)"
+    if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"; } >/tmp/cardbridge-apt.log 2>&1; then
+      tail -20 /tmp/cardbridge-apt.log >&2
+      [ "${CI:-}" = true ] && { echo "test: could not install ${need_pkgs[*]}" >&2; exit 1; }
+      echo "test: could not install ${need_pkgs[*]}: their tests will be skipped" >&2
+    fi
+  elif [ "${CI:-}" = true ]; then
+    echo "test: ${need_pkgs[*]} missing and no apt-get to install them" >&2; exit 1
+  fi
+fi
+
 race_pkgs=$(go list ./sync/... ./state/...)
 other_pkgs=$(go list ./... | grep -v -x -F "$race_pkgs")
 echo "== go vet"

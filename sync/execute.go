@@ -78,32 +78,48 @@ func (x *executor) tick() {
 	x.progress(d, x.total)
 }
 
-// run applies the actions batch by batch.
+// run applies the actions batch by batch. A batch's state commit runs in
+// the background while the next batch is written: the commit of batch N
+// only needs batch N's writes to be durable, which they are by then.
 func (x *executor) run(ctx context.Context, actions []Action, opts Options) {
 	x.progress, x.total = opts.Progress, len(actions)
 	n := opts.Concurrency
 	if n <= 0 {
 		n = 8
 	}
+	commits := make(chan []commit, 1)
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		for cs := range commits {
+			x.commitAll(ctx, cs)
+		}
+	}()
 	for start := 0; start < len(actions); start += batchSize {
 		if ctx.Err() != nil {
-			return
+			break
 		}
 		batch := make([]*Action, 0, batchSize)
 		for i := start; i < min(start+batchSize, len(actions)); i++ {
 			batch = append(batch, &actions[i])
 		}
-		x.runBatch(ctx, batch, n)
+		if cs := x.runBatch(ctx, batch, n); len(cs) > 0 {
+			commits <- cs
+		}
 	}
+	close(commits)
+	<-committed
 }
 
-func (x *executor) runBatch(ctx context.Context, batch []*Action, workers int) {
+// runBatch writes one batch and returns the state commits of its durable
+// writes.
+func (x *executor) runBatch(ctx context.Context, batch []*Action, workers int) []commit {
 	// 1. The trash first.
 	if err := x.trash(ctx, batch); err != nil {
 		for _, a := range batch {
 			x.fail(a, err)
 		}
-		return
+		return nil
 	}
 	// 2. The side writes.
 	results := make([][]commit, len(batch))
@@ -146,7 +162,6 @@ func (x *executor) runBatch(ctx context.Context, batch []*Action, workers int) {
 			}
 		}
 	}
-	// 4. Commit the state of every durable write at once.
 	var commits []commit
 	for i, cs := range results {
 		if err := errors.Join(pick2(wrote[i][SideA], flushErr[SideA]), pick2(wrote[i][SideB], flushErr[SideB])); err != nil {
@@ -155,9 +170,12 @@ func (x *executor) runBatch(ctx context.Context, batch []*Action, workers int) {
 		}
 		commits = append(commits, cs...)
 	}
-	if len(commits) == 0 {
-		return
-	}
+	return commits
+}
+
+// commitAll records the state of a batch's durable writes in one
+// transaction.
+func (x *executor) commitAll(ctx context.Context, commits []commit) {
 	var linked, conflicts int
 	err := x.e.db.Update(ctx, func(tx *state.Tx) error {
 		linked, conflicts = 0, 0
