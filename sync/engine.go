@@ -141,21 +141,32 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 			}
 		}()
 	}
+	// 1. Ask both sides what changed while state loads, then classify and
+	// read the changed items of both sides at once.
+	runs := [2]*sideRun{{w: SideA, side: pair.A}, {w: SideB, side: pair.B}}
+	var css [2]ChangeSet
+	var wg gosync.WaitGroup
+	for i, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			css[i], r.listErr = e.changes(ctx, pair.Name, r)
+		}()
+	}
 	items, err := e.db.Items(ctx, pair.Name)
+	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
-	e.log.Debug("state loaded", "pair", pair.Name, "items", len(items), "elapsed", time.Since(start))
-
-	// 1. Collect both sides at once.
-	runs := [2]*sideRun{{w: SideA, side: pair.A}, {w: SideB, side: pair.B}}
-	var wg gosync.WaitGroup
+	e.log.Debug("state loaded and sides listed", "pair", pair.Name, "items", len(items), "elapsed", time.Since(start))
 	for _, r := range runs {
-		wg.Add(1)
-		go func(r *sideRun) {
-			defer wg.Done()
-			r.listErr = e.collect(ctx, pair.Name, r, items)
-		}(r)
+		if r.listErr == nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.listErr = e.collect(ctx, r, css[r.w], items)
+			}()
+		}
 	}
 	wg.Wait()
 	for _, r := range runs {
@@ -353,29 +364,29 @@ func count(c *SideCounts, op Op) {
 // fetchChunk bounds how many items one Get asks for.
 const fetchChunk = 256
 
-// collect finds what changed on one side since state.
-func (e *Engine) collect(ctx context.Context, pair string, r *sideRun, items []state.Item) error {
+// changes asks one side what changed since its token, or for a full
+// listing when it has no change tokens.
+func (e *Engine) changes(ctx context.Context, pair string, r *sideRun) (ChangeSet, error) {
 	var cs ChangeSet
 	if ch, ok := r.side.(Changer); ok {
 		tok, err := e.db.Token(ctx, pair, r.w.String())
 		if err != nil {
-			return err
+			return cs, err
 		}
 		cs, err = ch.Changes(ctx, tok)
 		if errors.Is(err, ErrTokenExpired) {
 			e.log.Info("change token expired: reading the whole side and reconciling it with state", "pair", pair, "side", r.w.String())
 			cs, err = ch.Changes(ctx, "")
 		}
-		if err != nil {
-			return err
-		}
-	} else {
-		refs, err := r.side.List(ctx)
-		if err != nil {
-			return err
-		}
-		cs = ChangeSet{Full: true, Changed: refs}
+		return cs, err
 	}
+	refs, err := r.side.List(ctx)
+	return ChangeSet{Full: true, Changed: refs}, err
+}
+
+// collect classifies one side's items against state and reads the new
+// and changed ones.
+func (e *Engine) collect(ctx context.Context, r *sideRun, cs ChangeSet, items []state.Item) error {
 	r.full, r.token = cs.Full, cs.Token
 	r.obs = make(map[int64]Observed, len(items))
 

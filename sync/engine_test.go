@@ -511,13 +511,24 @@ func copyFile(t *testing.T, from, to string) {
 func TestCrashAtEveryWriteConverges(t *testing.T) {
 	dbPath, a0, b0 := crashSetup(t)
 	ctx := context.Background()
-	runOnce := func(path string, a, b sync.Side, ctx context.Context) (*sync.Result, error) {
+	// runOnce runs one sync on a fresh handle of the state file. A fault
+	// with crash set closes that handle and cancels the run at the failing
+	// write: from then on nothing reaches state, as when the process dies.
+	runOnce := func(path string, a, b sync.Side, faults *synctest.Faults, crash bool) (*sync.Result, error) {
 		db, err := state.Open(context.Background(), path, state.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		return sync.New(db, nil).Run(ctx, sync.Pair{Name: "p", A: a, B: b, Direction: sync.TwoWay, Policy: sync.PolicyMerge}, sync.Options{Concurrency: 4})
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if faults != nil {
+			if crash {
+				faults.Cancel = func() { cancel(); db.Close() }
+			}
+			a, b = faults.Wrap(a), faults.Wrap(b)
+		}
+		return sync.New(db, nil).Run(cctx, sync.Pair{Name: "p", A: a, B: b, Direction: sync.TwoWay, Policy: sync.PolicyMerge}, sync.Options{Concurrency: 4})
 	}
 	// The fault-free outcome.
 	dir := t.TempDir()
@@ -525,7 +536,7 @@ func TestCrashAtEveryWriteConverges(t *testing.T) {
 	copyFile(t, dbPath, ref)
 	ra, rb := a0.Clone(), b0.Clone()
 	counter := &synctest.Faults{}
-	res, err := runOnce(ref, counter.Wrap(ra), counter.Wrap(rb), ctx)
+	res, err := runOnce(ref, ra, rb, counter, false)
 	if err != nil || len(res.Errors) > 0 {
 		t.Fatalf("reference run: %v %v", err, res.Errors)
 	}
@@ -541,14 +552,9 @@ func TestCrashAtEveryWriteConverges(t *testing.T) {
 			path := filepath.Join(dir, fmt.Sprintf("%s-%d.db", mode, k))
 			copyFile(t, dbPath, path)
 			a, b := a0.Clone(), b0.Clone()
-			cctx, cancel := context.WithCancel(ctx)
-			faults := &synctest.Faults{FailAt: k}
-			if mode == "crash-after-write" {
-				faults.After, faults.Cancel = true, cancel
-			}
-			runOnce(path, faults.Wrap(a), faults.Wrap(b), cctx) // errors expected
-			cancel()
-			res, err := runOnce(path, a, b, ctx)
+			faults := &synctest.Faults{FailAt: k, After: mode == "crash-after-write"}
+			runOnce(path, a, b, faults, mode == "crash-after-write") // errors expected
+			res, err := runOnce(path, a, b, nil, false)
 			if err != nil || len(res.Errors) > 0 {
 				t.Fatalf("%s at write %d: re-run: %v %v", mode, k, err, res.Errors)
 			}
@@ -566,7 +572,7 @@ func TestCrashAtEveryWriteConverges(t *testing.T) {
 			if len(diff) > 0 {
 				t.Fatalf("%s at write %d: contents differ from the fault-free run for %v", mode, k, diff)
 			}
-			if res, _ := runOnce(path, a, b, ctx); writes(res) != 0 {
+			if res, _ := runOnce(path, a, b, nil, false); writes(res) != 0 {
 				t.Fatalf("%s at write %d: third run still writes: %+v", mode, k, res)
 			}
 		}

@@ -176,6 +176,9 @@ func (x *executor) runBatch(ctx context.Context, batch []*Action, workers int) [
 // commitAll records the state of a batch's durable writes in one
 // transaction.
 func (x *executor) commitAll(ctx context.Context, commits []commit) {
+	// The writes are done: record them even when the run is being
+	// cancelled (SIGTERM), so a stop is clean rather than a crash.
+	ctx = context.WithoutCancel(ctx)
 	var linked, conflicts int
 	err := x.e.db.Update(ctx, func(tx *state.Tx) error {
 		linked, conflicts = 0, 0
