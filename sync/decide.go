@@ -28,7 +28,7 @@ func (p *planner) view(w Which, o Observed, base *vcard.Card) view {
 		v.card = base
 	case Changed:
 		v.card = fill(o.Card, base, p.project(w))
-		if base != nil && v.card.Hash() == base.Hash() {
+		if base != nil && p.hash(v.card) == p.hash(base) {
 			v.st, v.bumped = Unchanged, true
 		}
 	case Added:
@@ -105,6 +105,20 @@ func hashOf(c *vcard.Card) string {
 	return c.Hash()
 }
 
+// hash is c.Hash(), remembered: planning compares the same cards several
+// times, and a card is not modified once planning has it.
+func (p *planner) hash(c *vcard.Card) string {
+	if h, ok := p.hashes[c]; ok {
+		return h
+	}
+	if p.hashes == nil {
+		p.hashes = make(map[*vcard.Card]string)
+	}
+	h := c.Hash()
+	p.hashes[c] = h
+	return h
+}
+
 // withUID returns card carrying uid (a copy when it must change).
 func withUID(card *vcard.Card, uid string) *vcard.Card {
 	if card.UID() == uid {
@@ -131,13 +145,13 @@ func (p *planner) add(a *Action) {
 
 // put sets the write that makes side v hold card: an update of what is
 // there (skipped when the content is already equal) or a create.
-func put(act *Action, v view, card *vcard.Card) {
+func (p *planner) put(act *Action, v view, card *vcard.Card) {
 	wr := act.Write(v.w)
 	switch v.st {
 	case Deleted, Absent:
 		*wr = Write{Op: OpCreate, Card: card}
 	default:
-		if v.card != nil && v.card.Hash() == card.Hash() {
+		if v.card != nil && p.hash(v.card) == p.hash(card) {
 			return
 		}
 		old := v.o.Card
@@ -194,9 +208,9 @@ func (p *planner) copyOver(e *Entry, from, to view) {
 	uid := p.uid(e, from)
 	card := withUID(from.card, uid)
 	act := p.newAction(e, ActWrite, fmt.Sprintf("changed on %s", from.w))
-	put(act, to, card)
+	p.put(act, to, card)
 	if card != from.card { // the source lacked the UID: give it one
-		put(act, from, card)
+		p.put(act, from, card)
 	}
 	act.Base = card
 	p.add(act)
@@ -206,9 +220,9 @@ func (p *planner) recreate(e *Entry, from, to view, why string) {
 	uid := p.uid(e, from)
 	card := withUID(from.card, uid)
 	act := p.newAction(e, ActWrite, why)
-	put(act, to, card)
+	p.put(act, to, card)
 	if card != from.card {
-		put(act, from, card)
+		p.put(act, from, card)
 	}
 	act.Base = card
 	p.add(act)
@@ -250,7 +264,7 @@ func (p *planner) winner(a, b view) Which {
 
 func (p *planner) bothChanged(e *Entry, a, b view) {
 	uid := p.uid(e, a)
-	if a.card.Hash() == b.card.Hash() {
+	if p.hash(a.card) == p.hash(b.card) {
 		act := p.newAction(e, ActLink, "changed identically on both sides")
 		act.Base = withUID(a.card, uid)
 		p.add(act)
@@ -272,8 +286,8 @@ func (p *planner) bothChanged(e *Entry, a, b view) {
 		}
 		act := p.newAction(e, ActWrite, why)
 		act.Clashes = m.Clashes
-		put(act, a, card)
-		put(act, b, card)
+		p.put(act, a, card)
+		p.put(act, b, card)
 		act.Base = card
 		p.add(act)
 	default: // newest, a-wins, b-wins, keep-both: one version wins whole
@@ -281,9 +295,9 @@ func (p *planner) bothChanged(e *Entry, a, b view) {
 		card := withUID(win.card, uid)
 		why := fmt.Sprintf("changed on both sides: %s's version kept (policy %s)", win.w, p.opts.Policy)
 		act := p.newAction(e, ActWrite, why)
-		put(act, lose, card)
+		p.put(act, lose, card)
 		if card != win.card {
-			put(act, win, card)
+			p.put(act, win, card)
 		}
 		act.Base = card
 		p.add(act)
@@ -325,9 +339,9 @@ func (p *planner) mirror(e *Entry, src, dst view) {
 			why = fmt.Sprintf("changed on %s: reverted to %s's version (direction %s-to-%s)", dst.w, src.w, src.w, dst.w)
 		}
 		act := p.newAction(e, ActWrite, why)
-		put(act, dst, card)
+		p.put(act, dst, card)
 		if card != src.card {
-			put(act, src, card)
+			p.put(act, src, card)
 		}
 		act.Base = card
 		if act.A.Op == OpNone && act.B.Op == OpNone && !src.bumped && !dst.bumped && src.st == Unchanged && dst.st == Unchanged {
@@ -369,9 +383,9 @@ func (p *planner) decideNew(e *Entry, a, b view) {
 		}
 		act := p.newAction(e, ActWrite, why)
 		if card != src.card {
-			put(act, src, card) // the UID first, so a crash cannot duplicate
+			p.put(act, src, card) // the UID first, so a crash cannot duplicate
 		}
-		put(act, dst, card)
+		p.put(act, dst, card)
 		act.Base = card
 		p.add(act)
 	case e.StateID != 0:
@@ -382,10 +396,10 @@ func (p *planner) decideNew(e *Entry, a, b view) {
 func (p *planner) bothNew(e *Entry, a, b view, mirrorFrom Which) {
 	uid := p.uid(e, a)
 	ca, cb := withUID(a.card, uid), withUID(b.card, uid)
-	if ca.Hash() == cb.Hash() {
+	if p.hash(ca) == p.hash(cb) {
 		act := p.newAction(e, ActWrite, "same contact on both sides: linked")
-		put(act, a, ca)
-		put(act, b, ca)
+		p.put(act, a, ca)
+		p.put(act, b, ca)
 		act.Base = ca
 		p.add(act)
 		return
@@ -394,8 +408,8 @@ func (p *planner) bothNew(e *Entry, a, b view, mirrorFrom Which) {
 		src, dst := pick(mirrorFrom, a, b)
 		card := withUID(src.card, uid)
 		act := p.newAction(e, ActWrite, fmt.Sprintf("on both sides, different: %s's version mirrored", src.w))
-		put(act, src, card)
-		put(act, dst, card)
+		p.put(act, src, card)
+		p.put(act, dst, card)
 		act.Base = card
 		p.add(act)
 		return
@@ -413,8 +427,8 @@ func (p *planner) bothNew(e *Entry, a, b view, mirrorFrom Which) {
 			win, lose := pick(prefer, a, b)
 			card := withUID(win.card, uid)
 			act := p.newAction(e, ActWrite, fmt.Sprintf("on both sides with different %s: %s's version kept (policy %s)", strings.Join(m.Clashes, ", "), win.w, p.opts.Policy))
-			put(act, a, card)
-			put(act, b, card)
+			p.put(act, a, card)
+			p.put(act, b, card)
 			act.Base = card
 			p.add(act)
 			if p.opts.Policy == PolicyKeepBoth {
@@ -431,8 +445,8 @@ func (p *planner) bothNew(e *Entry, a, b view, mirrorFrom Which) {
 	}
 	act := p.newAction(e, ActWrite, why)
 	act.Clashes = m.Clashes
-	put(act, a, card)
-	put(act, b, card)
+	p.put(act, a, card)
+	p.put(act, b, card)
 	act.Base = card
 	p.add(act)
 }
@@ -461,8 +475,8 @@ func (p *planner) override(e *Entry, a, b view) {
 	if b.st == Added {
 		b.st = Unchanged
 	}
-	put(act, a, card)
-	put(act, b, card)
+	p.put(act, a, card)
+	p.put(act, b, card)
 	act.Base = card
 	p.add(act)
 }

@@ -450,6 +450,9 @@ func (e *Engine) collect(ctx context.Context, r *sideRun, cs ChangeSet, items []
 				it.ID = id
 			}
 			o := Observed{Ref: it.Ref, Card: it.Card, ModTime: it.ModTime, Err: it.Err}
+			if it.Card != nil {
+				o.Hash = it.Card.Hash() // here, where both sides' reads run in parallel
+			}
 			if ref, ok := changed[id]; ok && o.Ref.Version == "" {
 				o.Ref.Version = ref.Version
 			}

@@ -40,7 +40,9 @@ type Observed struct {
 	Ref    Ref
 	// Card is set for Changed and Added items (nil for Unchanged: the
 	// content is the base).
-	Card    *vcard.Card
+	Card *vcard.Card
+	// Hash is Card.Hash() when collection computed it already ("" else).
+	Hash    string
 	ModTime time.Time
 	Err     error
 }
@@ -246,7 +248,22 @@ func MakePlan(in PlanInput, opts PlanOptions) Plan {
 	if opts.Policy == "" {
 		opts.Policy = PolicyMerge
 	}
-	p := &planner{opts: opts}
+	p := &planner{opts: opts, hashes: make(map[*vcard.Card]string)}
+	seed := func(o Observed) {
+		if o.Card != nil && o.Hash != "" {
+			p.hashes[o.Card] = o.Hash
+		}
+	}
+	for _, e := range in.Entries {
+		seed(e.A)
+		seed(e.B)
+	}
+	for _, o := range in.NewA {
+		seed(o)
+	}
+	for _, o := range in.NewB {
+		seed(o)
+	}
 	entries := p.dropDuplicateUIDs(in)
 	entries = append(entries, p.match(in)...)
 	for _, r := range in.Restores {
@@ -260,8 +277,9 @@ func MakePlan(in PlanInput, opts PlanOptions) Plan {
 }
 
 type planner struct {
-	opts PlanOptions
-	plan Plan
+	opts   PlanOptions
+	plan   Plan
+	hashes map[*vcard.Card]string
 }
 
 func (p *planner) skip(w Which, o Observed, uid, reason string) {
