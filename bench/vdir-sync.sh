@@ -6,6 +6,8 @@
 #   first sync   a (N contacts) -> empty b
 #   no-change    a re-run with nothing changed
 #   1% changed   N/100 files edited on a, N/200 on b
+#   identical    a first sync of two folders that hold the same N contacts
+#                (checked to make no write at all)
 # Each row is the median of RUNS runs (default 3) on fresh copies.
 # Everything stays in a temporary folder, removed at the end.
 set -euo pipefail
@@ -56,15 +58,24 @@ edit("b", b[-(n // 200):], "edited on b")
 PY
   read -r w m < <(measure changed "$work/cardbridge" --quiet --config "$d/config.yaml" sync bench)
   wall[changed]+="$w "; rss[changed]+="$m "
+  # Both sides already hold the same contacts (another tool's copy): the
+  # first sync must link them all without a single write.
+  mkdir -p "$d/same"
+  cp -r "$work/seed" "$d/same/a"; cp -r "$work/seed" "$d/same/b"
+  printf 'state: %s/same/state.db\npairs:\n  bench:\n    a: {type: vdir, path: %s/same/a}\n    b: {type: vdir, path: %s/same/b}\n' "$d" "$d" "$d" > "$d/same/config.yaml"
+  read -r w m < <(measure same "$work/cardbridge" --quiet --config "$d/same/config.yaml" sync bench)
+  wall[same]+="$w "; rss[same]+="$m "
+  out=$("$work/cardbridge" --config "$d/same/config.yaml" sync bench --json)
+  case $out in *'"a":{"created":0,"updated":0,"deleted":0},"b":{"created":0,"updated":0,"deleted":0}'*) ;; *) echo "bench: identical sides: $out" >&2; exit 1;; esac
   na=$(ls "$d/a" | grep -c '\.vcf$'); nb=$(ls "$d/b" | grep -c '\.vcf$')
   [ "$na" = "$N" ] && [ "$nb" = "$N" ] || { echo "bench: run $r: a has $na, b has $nb, want $N" >&2; exit 1; }
 done
 
 printf '%-34s %10s %14s\n' "vdir<->vdir, $N contacts" "wall (s)" "peak RSS (MB)"
-for k in first nochange changed; do
+for k in first nochange changed same; do
   w=$(echo ${wall[$k]} | tr ' ' '\n' | median)
   m=$(echo ${rss[$k]} | tr ' ' '\n' | median)
-  case $k in first) l="first sync (a -> empty b)";; nochange) l="no-change re-run";; changed) l="1% changed (a) + 0.5% (b)";; esac
+  case $k in first) l="first sync (a -> empty b)";; nochange) l="no-change re-run";; changed) l="1% changed (a) + 0.5% (b)";; same) l="first sync, both sides identical";; esac
   printf '%-34s %10s %14.1f\n' "$l" "$w" "$(echo "$m/1024" | bc -l)"
 done
 echo "(median of $RUNS runs; $(nproc) cores; $(go version | cut -d' ' -f3))"
