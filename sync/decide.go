@@ -277,19 +277,7 @@ func (p *planner) bothChanged(e *Entry, a, b view) {
 		p.add(act)
 	case PolicyMerge:
 		prefer := newer(a, b)
-		m := Merge3(e.Base, a.card, b.card, prefer)
-		card := m.Card
-		card.SetUID(uid)
-		why := "changed on both sides: merged by property"
-		if len(m.Clashes) > 0 {
-			why += fmt.Sprintf(" (%s changed differently on both: %s's value kept, the other's is in the trash)", strings.Join(m.Clashes, ", "), prefer)
-		}
-		act := p.newAction(e, ActWrite, why)
-		act.Clashes = m.Clashes
-		p.put(act, a, card)
-		p.put(act, b, card)
-		act.Base = card
-		p.add(act)
+		p.mergeAction(e, a, b, uid, Merge3(e.Base, a.card, b.card, prefer), prefer, "changed on both sides: merged by property")
 	default: // newest, a-wins, b-wins, keep-both: one version wins whole
 		win, lose := pick(p.winner(a, b), a, b)
 		card := withUID(win.card, uid)
@@ -437,11 +425,15 @@ func (p *planner) bothNew(e *Entry, a, b view, mirrorFrom Which) {
 			return
 		}
 	}
+	p.mergeAction(e, a, b, uid, m, prefer, "on both sides: merged (union of properties)")
+}
+
+// mergeAction writes a merge's result to both sides (where it differs).
+func (p *planner) mergeAction(e *Entry, a, b view, uid string, m MergeResult, prefer Which, why string) {
 	card := m.Card
 	card.SetUID(uid)
-	why := "on both sides: merged (union of properties)"
 	if len(m.Clashes) > 0 {
-		why += fmt.Sprintf("; %s differ: %s's kept", strings.Join(m.Clashes, ", "), prefer)
+		why += fmt.Sprintf(" (%s changed differently on both: %s's value kept, the other's is in the trash)", strings.Join(m.Clashes, ", "), prefer)
 	}
 	act := p.newAction(e, ActWrite, why)
 	act.Clashes = m.Clashes
