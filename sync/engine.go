@@ -296,6 +296,14 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 	}
 
 	// 6. Apply.
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	for _, sd := range []Side{pair.A, pair.B} {
+		if c, ok := sd.(Concurrency); ok && c.WriteConcurrency() > opts.Concurrency {
+			opts.Concurrency = c.WriteConcurrency()
+		}
+	}
 	x := &executor{e: e, pair: pair, res: res, popts: popts, openConflicts: openConflicts}
 	x.run(ctx, plan.Actions, opts)
 	e.log.Debug("applied", "pair", pair.Name, "elapsed", time.Since(start))

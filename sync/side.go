@@ -109,6 +109,15 @@ type Flusher interface {
 	Flush(ctx context.Context) error
 }
 
+// Concurrency is the optional capability of sides that want more (or
+// fewer) writes in flight than the engine's default: a side that gathers
+// concurrent writes into batches (Graph's $batch holds 20) needs at least
+// a batch's worth in flight. The engine uses the largest of the two
+// sides' wishes.
+type Concurrency interface {
+	WriteConcurrency() int
+}
+
 // ReadOnly is the optional capability of sides that cannot be written.
 type ReadOnly interface {
 	ReadOnly() bool
