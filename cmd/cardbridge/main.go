@@ -126,7 +126,8 @@ func (a *app) rootCmd() *cobra.Command {
 	f.BoolVar(&a.quiet, "quiet", false, "print only errors")
 	f.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for benchmarks)")
 	f.MarkHidden("cpuprofile")
-	root.AddCommand(a.syncCmd(), a.statusCmd(), a.conflictsCmd(), a.trashCmd(), a.versionCmd(), a.demoCmd())
+	root.AddCommand(a.syncCmd(), a.statusCmd(), a.conflictsCmd(), a.trashCmd(), a.versionCmd(), a.demoCmd(),
+		a.loginCmd(), a.logoutCmd(), a.accountsCmd(), a.graphsimCmd())
 	return root
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/o365"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/sync/memside"
@@ -18,8 +19,19 @@ import (
 // openSide turns a side's configuration into a sync.Side. In a dry run
 // nothing may be created: a vdir that does not exist yet is shown as an
 // empty side.
-func openSide(sc config.Side, dryRun bool, log *slog.Logger) (sync.Side, error) {
+func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc config.Side, dryRun bool) (sync.Side, error) {
+	log := a.log
 	switch sc.Type {
+	case "o365":
+		acc, ok := cfg.Account(sc.Account)
+		if !ok {
+			return nil, fmt.Errorf("no account %q", sc.Account)
+		}
+		c, err := a.graphClient(ctx, acc, db)
+		if err != nil {
+			return nil, err
+		}
+		return o365.New(ctx, o365.Options{Client: c, Folder: sc.Folder, Logger: log})
 	case "vdir":
 		if dryRun {
 			if _, err := os.Stat(sc.Path); errors.Is(err, fs.ErrNotExist) {
@@ -33,13 +45,14 @@ func openSide(sc config.Side, dryRun bool, log *slog.Logger) (sync.Side, error) 
 }
 
 // enginePair builds the engine's view of a configured pair.
-func enginePair(p config.Pair, dryRun bool, log *slog.Logger) (sync.Pair, error) {
-	a, err := openSide(p.A, dryRun, log)
+func (ap *app) enginePair(ctx context.Context, cfg *config.Config, db *state.DB, p config.Pair, dryRun bool) (sync.Pair, error) {
+	a, err := ap.openSide(ctx, cfg, db, p.A, dryRun)
 	if err != nil {
 		return sync.Pair{}, fmt.Errorf("pair %s: side a: %w", p.Name, err)
 	}
-	b, err := openSide(p.B, dryRun, log)
+	b, err := ap.openSide(ctx, cfg, db, p.B, dryRun)
 	if err != nil {
+		closeSide(a)
 		return sync.Pair{}, fmt.Errorf("pair %s: side b: %w", p.Name, err)
 	}
 	limit := p.MaxDelete

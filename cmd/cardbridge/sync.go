@@ -121,7 +121,7 @@ func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, 
 
 func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, name string, fl syncFlags) int {
 	pc, _ := cfg.Pair(name)
-	pair, err := enginePair(pc, fl.dryRun, a.log)
+	pair, err := a.enginePair(ctx, cfg, db, pc, fl.dryRun)
 	if err != nil {
 		a.reportFailure(name, err, fl.json)
 		return exitFailed
@@ -156,6 +156,15 @@ func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, na
 		}
 		for _, e := range res.Errors {
 			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, e)
+		}
+	}
+	if !fl.dryRun {
+		for _, sc := range []config.Side{pc.A, pc.B} {
+			if sc.Type == "o365" && res.OK() {
+				if err := db.TouchAccountSync(ctx, sc.Account, time.Now()); err != nil {
+					a.log.Warn("recording the account's last sync", "account", sc.Account, "err", err)
+				}
+			}
 		}
 	}
 	if !res.OK() {

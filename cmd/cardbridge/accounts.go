@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/o365/auth"
+	"github.com/cardbridge/cardbridge/o365/graph"
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) account(cfg *config.Config, name string) (config.Account, error) {
+	acc, ok := cfg.Account(name)
+	if !ok {
+		return acc, withCode(exitUsage, fmt.Errorf("no account %q in the configuration (accounts: %v)", name, cfg.AccountNames()))
+	}
+	return acc, nil
+}
+
+func (a *app) loginCmd() *cobra.Command {
+	var browser bool
+	cmd := &cobra.Command{
+		Use:   "login ACCOUNT",
+		Short: "Sign in to an Office 365 account (device code, or --browser)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			acc, err := a.account(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			if acc.Flow == "client-secret" || acc.Flow == "client-certificate" {
+				return withCode(exitUsage, fmt.Errorf("account %s uses flow %s: it signs in by itself, no login needed", acc.Name, acc.Flow))
+			}
+			db, err := openState(cmd.Context(), cfg.State, false, a.log)
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			defer db.Close()
+			o := auth.LoginOptions{Out: a.stderr}
+			var id *auth.Identity
+			if browser || acc.Flow == "browser" {
+				id, err = auth.LoginBrowser(cmd.Context(), acc, auth.StateStore{DB: db}, o)
+			} else {
+				id, err = auth.LoginDevice(cmd.Context(), acc, auth.StateStore{DB: db}, o)
+			}
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			fmt.Fprintf(a.stdout, "account %s: signed in as %s (tenant %s)\n", acc.Name, id.User, id.Tenant)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&browser, "browser", false, "sign in in a browser (authorization code with PKCE, loopback redirect)")
+	return cmd
+}
+
+func (a *app) logoutCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout ACCOUNT",
+		Short: "Forget an account's tokens",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			acc, err := a.account(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			db, err := openState(cmd.Context(), cfg.State, false, a.log)
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			defer db.Close()
+			if err := auth.Logout(cmd.Context(), acc.Name, auth.StateStore{DB: db}); err != nil {
+				return withCode(exitFailed, err)
+			}
+			fmt.Fprintf(a.stdout, "account %s: signed out (its tokens are deleted)\n", acc.Name)
+			return nil
+		},
+	}
+}
+
+func (a *app) accountsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "accounts [folders ACCOUNT]",
+		Short: "List Office 365 accounts: user, tenant, flow, token expiry, last sync",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			db, err := openState(cmd.Context(), cfg.State, true, a.log)
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			defer db.Close()
+			stored, err := db.Accounts(cmd.Context())
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			byName := map[string]state.AccountToken{}
+			for _, t := range stored {
+				byName[t.Name] = t
+			}
+			if len(cfg.AccountNames()) == 0 {
+				fmt.Fprintln(a.stdout, "no accounts configured")
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "%-12s %-28s %-14s %-19s %-22s %s\n", "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC")
+			for _, n := range cfg.AccountNames() {
+				acc, _ := cfg.Account(n)
+				t, ok := byName[n]
+				user, tok, last := acc.User, "not signed in", "never"
+				if ok {
+					if t.User != "" {
+						user = t.User
+					}
+					switch {
+					case t.HasRefreshToken:
+						tok = "valid until " + t.Expiry.Local().Format("2006-01-02 15:04") + " (refreshable)"
+					case !t.Expiry.IsZero():
+						tok = "until " + t.Expiry.Local().Format("2006-01-02 15:04")
+					}
+					if !t.LastSync.IsZero() {
+						last = t.LastSync.Local().Format("2006-01-02 15:04")
+					}
+				} else if acc.Flow == "client-secret" || acc.Flow == "client-certificate" {
+					tok = "app-only, on demand"
+				}
+				if user == "" {
+					user = "-"
+				}
+				fmt.Fprintf(a.stdout, "%-12s %-28s %-14s %-19s %-22s %s\n", n, user, acc.Tenant, acc.Flow, tok, last)
+			}
+			return nil
+		},
+	}
+	folders := &cobra.Command{
+		Use:   "folders ACCOUNT",
+		Short: "List an account's contact folders (for a pair's folder:)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			acc, err := a.account(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			db, err := openState(cmd.Context(), cfg.State, false, a.log)
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			defer db.Close()
+			c, err := a.graphClient(cmd.Context(), acc, db)
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			fs, err := c.Folders(cmd.Context())
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			fmt.Fprintln(a.stdout, "Contacts (the default folder)")
+			for _, f := range fs {
+				fmt.Fprintln(a.stdout, f.DisplayName)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(folders)
+	return cmd
+}
+
+// graphClient builds the Graph client of an account: its token source
+// (tokens in state) and the one request path.
+func (a *app) graphClient(ctx context.Context, acc config.Account, db *state.DB) (*graph.Client, error) {
+	ep, err := auth.EndpointsFor(acc)
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Timeout: 2 * time.Minute}
+	src, err := auth.NewSource(acc, auth.StateStore{DB: db}, hc, a.log)
+	if err != nil {
+		return nil, err
+	}
+	mailbox := "me"
+	if acc.Flow == "client-secret" || acc.Flow == "client-certificate" {
+		mailbox = acc.User
+	}
+	return graph.New(graph.Options{BaseURL: ep.Graph, Mailbox: mailbox, Tokens: src, HTTPClient: hc, Logger: a.log})
+}

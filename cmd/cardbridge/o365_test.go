@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardbridge/cardbridge/o365/graphsim"
+)
+
+const (
+	simClient = "11111111-2222-3333-4444-555555555555"
+	simSecret = "sim-secret-value-never-logged"
+	alice     = "alice@contoso.example"
+)
+
+// simEnv is a running graphsim with one app (secret, certificate, public
+// flows) and alice's seeded mailbox.
+type simEnv struct {
+	sim     *graphsim.Server
+	srv     *httptest.Server
+	certPEM string // certificate + key, for client-certificate
+}
+
+func newSim(t *testing.T, contacts int) *simEnv {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cardbridge test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	sim := graphsim.New(graphsim.Options{AutoApprove: true, DeviceCodeInterval: 50 * time.Millisecond})
+	sim.AddApp(graphsim.App{ClientID: simClient, Secret: simSecret, Certificate: cert, PublicClient: true,
+		RedirectURIs: []string{"http://localhost"}})
+	mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-0000000a11ce", UPN: alice, DisplayName: "Alice", Password: "alice"})
+	mb.Seed("", contacts, 1)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})) +
+		string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	return &simEnv{sim: sim, srv: srv, certPEM: pemText}
+}
+
+// o365Workspace writes a config with account "work" (the given flow) and
+// pair "p": a = the account's default folder, b = a vdir.
+func (e *simEnv) workspace(t *testing.T, flow, policy string) (cfg, b string) {
+	t.Helper()
+	dir := t.TempDir()
+	b = filepath.Join(dir, "b")
+	os.MkdirAll(b, 0o700)
+	certFile := filepath.Join(dir, "app.pem")
+	os.WriteFile(certFile, []byte(e.certPEM), 0o600)
+	acc := fmt.Sprintf("    tenant: contoso.example\n    client_id: %s\n    flow: %s\n    login_url: %s\n    graph_url: %s/v1.0\n", simClient, flow, e.srv.URL, e.srv.URL)
+	switch flow {
+	case "client-secret":
+		acc += "    client_secret_env: SIM_SECRET\n    user: " + alice + "\n"
+	case "client-certificate":
+		acc += "    certificate_file: " + certFile + "\n    user: " + alice + "\n"
+	case "browser":
+		acc += "    user: " + alice + "\n"
+	}
+	cfg = filepath.Join(dir, "config.yaml")
+	text := fmt.Sprintf("state: %s\naccounts:\n  work:\n%spairs:\n  p:\n    a: {type: o365, account: work}\n    b: {type: vdir, path: %s}\n    conflict: %s\n", filepath.Join(dir, "state.db"), acc, b, policy)
+	os.WriteFile(cfg, []byte(text), 0o600)
+	return cfg, b
+}
+
+var simEnvVars = []string{"SIM_SECRET=" + simSecret}
+
+// login runs `cardbridge login work` and plays the user: approves the
+// device code, or follows the browser URL (auto-approved by the sim).
+func (e *simEnv) login(t *testing.T, cfg string, browser bool) {
+	t.Helper()
+	args := []string{"--config", cfg, "login", "work"}
+	if browser {
+		args = append(args, "--browser")
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, simEnvVars...)
+	stderr, _ := cmd.StderrPipe()
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		urlRe := regexp.MustCompile(`https?://[^\s]+`)
+		acted := false
+		var text strings.Builder
+		for sc.Scan() {
+			line := sc.Text()
+			text.WriteString(line + "\n")
+			if acted {
+				continue
+			}
+			if browser {
+				if u := urlRe.FindString(line); strings.Contains(u, "/authorize") {
+					acted = true
+					go func() {
+						resp, err := http.Get(u) // the sim redirects to the loopback callback
+						if err == nil {
+							io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+						}
+					}()
+				}
+			} else {
+				for _, code := range e.sim.PendingUserCodes() {
+					if strings.Contains(line, code) {
+						acted = true
+						if err := e.sim.ApproveDeviceCode(code, alice); err != nil {
+							done <- err
+							return
+						}
+					}
+				}
+			}
+		}
+		if !acted {
+			done <- fmt.Errorf("login printed no code or URL:\n%s", text.String())
+			return
+		}
+		done <- nil
+	}()
+	errWait := cmd.Wait()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if errWait != nil {
+		t.Fatalf("login: %v\n%s", errWait, out.String())
+	}
+	if !strings.Contains(out.String(), "signed in") {
+		t.Fatalf("login output: %s", out.String())
+	}
+}
+
+func (e *simEnv) contactByName(t *testing.T, name string) (string, map[string]any) {
+	t.Helper()
+	for _, raw := range e.sim.Mailbox(alice).Contacts("") {
+		var m map[string]any
+		json.Unmarshal(raw, &m)
+		if m["displayName"] == name {
+			return m["id"].(string), m
+		}
+	}
+	return "", nil
+}
+
+func TestO365VdirEveryFlow(t *testing.T) {
+	for _, flow := range []string{"device", "browser", "client-secret", "client-certificate"} {
+		t.Run(flow, func(t *testing.T) {
+			e := newSim(t, 25)
+			cfg, b := e.workspace(t, flow, "merge")
+			if flow == "device" || flow == "browser" {
+				e.login(t, cfg, flow == "browser")
+			}
+			r := cb(t, simEnvVars, "--config", cfg, "sync", "--json")
+			m := summary(t, r)
+			if r.code != 0 || sideCount(m, "b", "created") != 25 {
+				t.Fatalf("first sync: %d %s %s", r.code, r.stdout, r.stderr)
+			}
+			if n := len(vcfFiles(t, b)); n != 25 {
+				t.Fatalf("vdir has %d files", n)
+			}
+			// Re-run: nothing to do.
+			if r := cb(t, simEnvVars, "--config", cfg, "sync"); r.code != 0 || !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
+				t.Fatalf("no-change run: %s %s", r.stdout, r.stderr)
+			}
+			// Edits both ways: a new vdir contact, an Outlook edit, deletions.
+			os.WriteFile(filepath.Join(b, "new.vcf"), []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:new-from-vdir\r\nFN:Hedy Lamarr\r\nN:Lamarr;Hedy;;;\r\nEMAIL;TYPE=WORK:hedy@example.com\r\nTEL;TYPE=CELL:+43 1 555 0100 ext. 7\r\nEND:VCARD\r\n"), 0o600)
+			mb := e.sim.Mailbox(alice)
+			ids := mb.ContactIDs("")
+			raw, _ := mb.Get(ids[0])
+			var c map[string]any
+			json.Unmarshal(raw, &c)
+			mb.Put("", []byte(fmt.Sprintf(`{"id":%q,"jobTitle":"Edited in Outlook"}`, ids[0])))
+			mb.Delete(ids[1])
+			r = cb(t, simEnvVars, "--config", cfg, "sync", "--json")
+			m = summary(t, r)
+			if r.code != 0 || sideCount(m, "a", "created") != 1 || sideCount(m, "b", "updated") != 1 || sideCount(m, "b", "deleted") != 1 {
+				t.Fatalf("second sync: %d %s %s", r.code, r.stdout, r.stderr)
+			}
+			id, got := e.contactByName(t, "Hedy Lamarr")
+			if id == "" || got["mobilePhone"] != "+43 1 555 0100 ext. 7" {
+				t.Fatalf("new contact in Office 365: %v", got)
+			}
+			found := false
+			for _, raw := range vcfFiles(t, b) {
+				found = found || strings.Contains(string(raw), "Edited in Outlook")
+			}
+			if !found {
+				t.Fatal("Outlook edit did not reach the vdir")
+			}
+			if r := cb(t, simEnvVars, "--config", cfg, "sync"); r.code != 0 || !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
+				t.Fatalf("third run not quiet: %s %s", r.stdout, r.stderr)
+			}
+			if r := cb(t, simEnvVars, "--config", cfg, "accounts"); r.code != 0 || !strings.Contains(r.stdout, "work") {
+				t.Fatalf("accounts: %d %s %s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}

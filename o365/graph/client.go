@@ -1,0 +1,548 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// TokenSource gives the bearer token of the mailbox's account.
+type TokenSource interface {
+	// Token returns a valid access token (cached or refreshed).
+	Token(ctx context.Context) (string, error)
+	// Invalidate drops the cached access token after Graph refused it
+	// with 401; the next Token call gets a fresh one.
+	Invalidate()
+}
+
+// Options configure a Client. Zero values take the defaults given.
+type Options struct {
+	// BaseURL is Graph's version root, e.g. https://graph.microsoft.com/v1.0
+	// (or a simulator's http://127.0.0.1:PORT/v1.0). Links are followed only
+	// on its scheme and host.
+	BaseURL string
+	// Mailbox is "me" (delegated) or a user id or UPN (app-only): paths
+	// are /me/… or /users/{mailbox}/…. Default "me".
+	Mailbox string
+	// Tokens gives the bearer token. Required.
+	Tokens TokenSource
+	// HTTPClient sends the requests (default http.DefaultClient). The
+	// Client uses a copy whose redirects never leave the Graph host.
+	HTTPClient *http.Client
+	// MaxInFlight is the most requests in flight at once (default 4).
+	MaxInFlight int
+	// MaxPageSize is sent as Prefer: odata.maxpagesize for delta rounds and
+	// lists (default 500).
+	MaxPageSize int
+	// Timeout bounds one HTTP request, reading its answer included
+	// (default 60s).
+	Timeout time.Duration
+	// MaxRetries bounds the retries of one request (default 8).
+	MaxRetries int
+	// MaxWait bounds the total time one request (or one Batch call) spends
+	// waiting to retry (default 10 minutes).
+	MaxWait time.Duration
+	// Logger gets debug lines for requests and retries; never headers nor
+	// tokens. Default: discard.
+	Logger *slog.Logger
+	// Sleep waits d or until ctx ends (tests; default a timer).
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Rand returns a number in [0,1) for back-off jitter (tests; default
+	// math/rand/v2).
+	Rand func() float64
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxInFlight = 4
+	DefaultMaxPageSize = 500
+	DefaultTimeout     = 60 * time.Second
+	DefaultMaxRetries  = 8
+	DefaultMaxWait     = 10 * time.Minute
+)
+
+// back-off without Retry-After: backoffBase·2^n, at most backoffMax, with
+// jitter taking it down to half.
+const (
+	backoffBase = time.Second
+	backoffMax  = time.Minute
+	maxBody     = 256 << 20
+)
+
+// Client is a Graph client for one mailbox. It is safe for concurrent use;
+// share one Client per mailbox so the in-flight limit holds.
+type Client struct {
+	base     *url.URL
+	baseStr  string // without trailing slash
+	root     string // "me" or "users/{mailbox}" (escaped)
+	mailbox  string
+	tokens   TokenSource
+	hc       *http.Client
+	sem      *semaphore
+	maxIn    int
+	pageSize int
+	timeout  time.Duration
+	retries  int
+	maxWait  time.Duration
+	log      *slog.Logger
+	sleep    func(ctx context.Context, d time.Duration) error
+	rand     func() float64
+
+	nReq, nSub, nRetry, nThrottled, nWaited atomic.Int64
+}
+
+// New checks o and returns a Client.
+func New(o Options) (*Client, error) {
+	if o.Tokens == nil {
+		return nil, errors.New("graph: Options.Tokens is required")
+	}
+	if o.BaseURL == "" {
+		return nil, errors.New("graph: Options.BaseURL is required")
+	}
+	bs := strings.TrimRight(o.BaseURL, "/")
+	base, err := url.Parse(bs)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("graph: BaseURL %q is not an http(s) URL", o.BaseURL)
+	}
+	if base.RawQuery != "" || base.Fragment != "" || base.User != nil {
+		return nil, fmt.Errorf("graph: BaseURL %q must have no query, fragment or user", o.BaseURL)
+	}
+	c := &Client{base: base, baseStr: bs, tokens: o.Tokens, mailbox: o.Mailbox,
+		maxIn: o.MaxInFlight, pageSize: o.MaxPageSize, timeout: o.Timeout,
+		retries: o.MaxRetries, maxWait: o.MaxWait, log: o.Logger, sleep: o.Sleep, rand: o.Rand}
+	if c.mailbox == "" {
+		c.mailbox = "me"
+	}
+	if strings.EqualFold(c.mailbox, "me") {
+		c.root = "me"
+	} else {
+		c.root = "users/" + url.PathEscape(c.mailbox)
+	}
+	if c.maxIn <= 0 {
+		c.maxIn = DefaultMaxInFlight
+	}
+	if c.pageSize <= 0 {
+		c.pageSize = DefaultMaxPageSize
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.retries <= 0 {
+		c.retries = DefaultMaxRetries
+	}
+	if c.maxWait <= 0 {
+		c.maxWait = DefaultMaxWait
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.sleep == nil {
+		c.sleep = sleepCtx
+	}
+	if c.rand == nil {
+		c.rand = rand.Float64
+	}
+	hc := http.DefaultClient
+	if o.HTTPClient != nil {
+		hc = o.HTTPClient
+	}
+	cp := *hc
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("graph: stopped after 10 redirects")
+		}
+		if !c.onHost(req.URL) {
+			return fmt.Errorf("%w: redirect to %s://%s", errOffHost, req.URL.Scheme, req.URL.Host)
+		}
+		return nil
+	}
+	c.hc = &cp
+	c.sem = newSemaphore(c.maxIn)
+	return c, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Mailbox returns the mailbox the Client works on ("me" or a user id/UPN).
+func (c *Client) Mailbox() string { return c.mailbox }
+
+// Stats counts a Client's work, for benchmarks.
+type Stats struct {
+	// Requests is the HTTP requests sent (retries and $batch calls
+	// included).
+	Requests int64
+	// SubRequests is the sub-requests sent inside $batch calls.
+	SubRequests int64
+	// Retries is the requests and sub-requests sent again.
+	Retries int64
+	// Throttled is the 429 and 503 answers and sub-responses.
+	Throttled int64
+	// Waited is the total time spent waiting to retry.
+	Waited time.Duration
+}
+
+// Stats returns the counters so far.
+func (c *Client) Stats() Stats {
+	return Stats{Requests: c.nReq.Load(), SubRequests: c.nSub.Load(), Retries: c.nRetry.Load(),
+		Throttled: c.nThrottled.Load(), Waited: time.Duration(c.nWaited.Load())}
+}
+
+// errOffHost marks refused links and redirects off the Graph host.
+var errOffHost = errors.New("refusing to leave the Graph host")
+
+// onHost reports whether u has the configured Graph scheme and host.
+func (c *Client) onHost(u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, c.base.Scheme) && strings.EqualFold(u.Host, c.base.Host) && u.User == nil
+}
+
+// resolve turns a Do path into a full URL (see Do).
+func (c *Client) resolve(path string) (*url.URL, error) {
+	// No space is valid in a URL; OData filters are written with them.
+	path = strings.ReplaceAll(path, " ", "%20")
+	lower := strings.ToLower(path)
+	var full string
+	switch {
+	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"), strings.HasPrefix(path, "//"):
+		u, err := url.Parse(path)
+		if err != nil {
+			return nil, fmt.Errorf("graph: bad link: %w", err)
+		}
+		if !c.onHost(u) {
+			return nil, fmt.Errorf("graph: %w: link to %s://%s is not on the configured Graph endpoint %s://%s",
+				errOffHost, u.Scheme, u.Host, c.base.Scheme, c.base.Host)
+		}
+		return u, nil
+	case path == "":
+		full = c.baseStr + "/" + c.root
+	case strings.HasPrefix(path, "/"):
+		full = c.baseStr + path
+	case strings.HasPrefix(path, "?"):
+		full = c.baseStr + "/" + c.root + path
+	default:
+		full = c.baseStr + "/" + c.root + "/" + path
+	}
+	u, err := url.Parse(full)
+	if err != nil {
+		return nil, fmt.Errorf("graph: bad path %q: %w", path, err)
+	}
+	if !c.onHost(u) {
+		return nil, fmt.Errorf("graph: %w: %q", errOffHost, path)
+	}
+	return u, nil
+}
+
+// subURL is an Op's URL inside a $batch: relative to the version root.
+func (c *Client) subURL(path string) string {
+	path = strings.ReplaceAll(path, " ", "%20")
+	switch {
+	case path == "":
+		return "/" + c.root
+	case strings.HasPrefix(path, "/"):
+		return path
+	case strings.HasPrefix(path, "?"):
+		return "/" + c.root + path
+	}
+	return "/" + c.root + "/" + path
+}
+
+// idempotent reports whether a request may be sent again after an
+// unclear failure (5xx, reset, timeout).
+func idempotent(method string, hdr http.Header) bool {
+	switch strings.ToUpper(method) {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodOptions:
+		return true
+	case http.MethodDelete, http.MethodPatch:
+		return hdr.Get("If-Match") != ""
+	}
+	return false
+}
+
+// call is one logical request of the request path.
+type call struct {
+	method     string
+	u          *url.URL
+	hdr        http.Header
+	body       []byte
+	idempotent bool
+	weight     int // in-flight slots
+	subs       int // sub-requests (for $batch)
+}
+
+// Do sends one request through the request path and returns the answer
+// with its body read (resp.Body is a reader over the same bytes).
+//
+// path is relative to the mailbox root ("contactFolders/x/contacts" →
+// BASE/me/contactFolders/x/contacts), absolute to BaseURL when it starts
+// with "/" ("/$batch"), or a full URL (a nextLink or deltaLink), accepted
+// only on the configured Graph scheme and host. Spaces in path are sent
+// as %20. hdr adds headers (Prefer values are joined to
+// IdType="ImmutableId"); body is sent with hdr's Content-Type, or
+// application/json. On a 2xx answer with a body, out (when not nil) gets
+// the JSON decoded. An answer ≥ 400 gives a *Error (the answer and body
+// are returned as well).
+func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, body []byte, out any) (*http.Response, []byte, error) {
+	method = strings.ToUpper(method)
+	u, err := c.resolve(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	cl := &call{method: method, u: u, hdr: hdr, body: body, idempotent: idempotent(method, hdr), weight: 1}
+	resp, b, err := c.send(ctx, cl)
+	if err != nil {
+		return resp, b, err
+	}
+	if out != nil && len(bytes.TrimSpace(b)) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return resp, b, fmt.Errorf("graph: %s %s: unreadable answer: %w", method, u.Path, err)
+		}
+	}
+	return resp, b, nil
+}
+
+// timeoutError is a request that outlived Options.Timeout.
+type timeoutError struct{ d time.Duration }
+
+func (e *timeoutError) Error() string { return fmt.Sprintf("no answer within %s", e.d) }
+func (e *timeoutError) Timeout() bool { return true }
+
+// tokenError is a failure of the TokenSource.
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return "getting a token: " + e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
+
+// send runs cl with the retry policy.
+func (c *Client) send(ctx context.Context, cl *call) (*http.Response, []byte, error) {
+	var waited time.Duration
+	refreshed := false
+	for n := 0; ; n++ {
+		resp, body, tok, err := c.attempt(ctx, cl)
+		if ctx.Err() != nil && (err != nil || resp == nil) {
+			return nil, nil, fmt.Errorf("graph: %s %s: %w", cl.method, cl.u.Path, ctx.Err())
+		}
+		var (
+			wait      time.Duration
+			why       string
+			throttled bool
+			last      error
+		)
+		if err != nil {
+			last = fmt.Errorf("graph: %s %s: %w", cl.method, cl.u.Path, &scrubbed{err, tok})
+			var te *tokenError
+			switch {
+			case errors.As(err, &te), errors.Is(err, errOffHost):
+				return nil, nil, last
+			case !cl.idempotent && !refused(err):
+				return nil, nil, last
+			}
+			why = "transport error"
+			wait = c.backoff(n)
+		} else {
+			st := resp.StatusCode
+			if st < 400 {
+				return resp, body, nil
+			}
+			apiErr := newError(cl.method, cl.u.Path, st, resp.Header, body, tok)
+			last = apiErr
+			switch {
+			case st == http.StatusUnauthorized:
+				if refreshed {
+					return resp, body, apiErr
+				}
+				refreshed = true
+				c.tokens.Invalidate()
+				c.nRetry.Add(1)
+				c.log.Debug("graph: 401, refreshing the token", "method", cl.method, "path", cl.u.Path)
+				continue
+			case st == http.StatusTooManyRequests:
+				throttled = true
+			case st == http.StatusServiceUnavailable:
+				throttled = true
+				if !cl.idempotent && resp.Header.Get("Retry-After") == "" {
+					return resp, body, apiErr
+				}
+			case st == http.StatusInternalServerError, st == http.StatusBadGateway, st == http.StatusGatewayTimeout:
+				if !cl.idempotent {
+					return resp, body, apiErr
+				}
+			default:
+				return resp, body, apiErr
+			}
+			if throttled {
+				c.nThrottled.Add(1)
+			}
+			why = resp.Status
+			wait = apiErr.RetryAfter
+			if wait <= 0 {
+				wait = c.backoff(n)
+			}
+			if n >= c.retries {
+				if throttled {
+					apiErr.Message = fmt.Sprintf("still throttled after %d retries: %s", n, apiErr.Message)
+				}
+				return resp, body, fmt.Errorf("graph: %s %s: giving up after %d retries: %w", cl.method, cl.u.Path, n, apiErr)
+			}
+			if waited+wait > c.maxWait {
+				return resp, body, fmt.Errorf("graph: %s %s: throttled by Graph for longer than %s: %w", cl.method, cl.u.Path, c.maxWait, apiErr)
+			}
+		}
+		if n >= c.retries {
+			return nil, nil, fmt.Errorf("graph: giving up after %d retries: %w", n, last)
+		}
+		if waited+wait > c.maxWait {
+			return nil, nil, fmt.Errorf("graph: giving up: retrying for longer than %s: %w", c.maxWait, last)
+		}
+		c.log.Debug("graph: retrying", "method", cl.method, "path", cl.u.Path, "why", why, "wait", wait, "retry", n+1)
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, nil, fmt.Errorf("graph: %s %s: waiting to retry: %w", cl.method, cl.u.Path, err)
+		}
+		waited += wait
+		c.nWaited.Add(int64(wait))
+		c.nRetry.Add(1)
+	}
+}
+
+// scrubbed is an error whose text never holds secret.
+type scrubbed struct {
+	err    error
+	secret string
+}
+
+func (e *scrubbed) Error() string { return scrub(e.err.Error(), e.secret) }
+func (e *scrubbed) Unwrap() error { return e.err }
+
+// refused reports whether err says the connection was refused: the
+// request surely was not processed, so even a POST may go again.
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// attempt sends cl once. It returns the token used, to scrub it from
+// errors.
+func (c *Client) attempt(ctx context.Context, cl *call) (resp *http.Response, body []byte, tok string, err error) {
+	tok, err = c.tokens.Token(ctx)
+	if err != nil {
+		return nil, nil, "", &tokenError{err}
+	}
+	if tok == "" {
+		return nil, nil, "", &tokenError{errors.New("empty token")}
+	}
+	w, err := c.sem.acquire(ctx, cl.weight)
+	if err != nil {
+		return nil, nil, tok, err
+	}
+	defer c.sem.release(w)
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var rd io.Reader
+	if cl.body != nil {
+		rd = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(actx, cl.method, cl.u.String(), rd)
+	if err != nil {
+		return nil, nil, tok, err
+	}
+	for k, vs := range cl.hdr {
+		ck := http.CanonicalHeaderKey(k)
+		if ck == "Authorization" || ck == "Prefer" {
+			continue
+		}
+		req.Header[ck] = append([]string(nil), vs...)
+	}
+	prefer := []string{`IdType="ImmutableId"`}
+	for _, v := range cl.hdr.Values("Prefer") {
+		if v != "" && !strings.Contains(v, "IdType") {
+			prefer = append(prefer, v)
+		}
+	}
+	req.Header.Set("Prefer", strings.Join(prefer, ", "))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
+	if cl.body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	c.nReq.Add(1)
+	c.nSub.Add(int64(cl.subs))
+	start := time.Now()
+	resp, err = c.hc.Do(req)
+	if err == nil {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if err != nil {
+		if ctx.Err() == nil && actx.Err() != nil {
+			err = &timeoutError{c.timeout}
+		}
+		c.log.Debug("graph: request failed", "method", cl.method, "path", cl.u.Path, "err", scrub(err.Error(), tok))
+		return nil, nil, tok, err
+	}
+	c.log.Debug("graph: request", "method", cl.method, "path", cl.u.Path, "status", resp.StatusCode, "took", time.Since(start))
+	return resp, body, tok, nil
+}
+
+// backoff is the wait before retry n+1 without Retry-After: exponential
+// with jitter.
+func (c *Client) backoff(n int) time.Duration {
+	d := backoffMax
+	if n < 16 {
+		d = min(backoffBase<<n, backoffMax)
+	}
+	j := c.rand()
+	if j < 0 || j >= 1 {
+		j = 0.5
+	}
+	return d/2 + time.Duration(j*float64(d/2))
+}
+
+// parseRetryAfter reads a Retry-After value: seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s < 0 || s != s {
+			return 0, true
+		}
+		if s > 1e6 {
+			s = 1e6
+		}
+		return time.Duration(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}

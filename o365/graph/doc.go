@@ -1,0 +1,29 @@
+// Package graph is cardbridge's Microsoft Graph HTTP client for Outlook
+// contacts.
+//
+// Every Graph request goes through one request path (Client.Do and the
+// batch path built on it), which:
+//
+//   - keeps at most Options.MaxInFlight (default 4, Outlook's per-mailbox
+//     concurrency limit) requests in flight per Client; a $batch takes
+//     min(4, len) slots, as Outlook runs up to 4 of its sub-requests in
+//     parallel. Use one Client per mailbox;
+//   - waits Retry-After (seconds or HTTP date) on 429 and 503, and backs
+//     off exponentially with jitter without it, for other 5xx answers, for
+//     connection resets and for timeouts; only idempotent requests (GET,
+//     HEAD, PUT, and DELETE or PATCH with If-Match) are retried on those,
+//     a POST only on 429 and on 503 with Retry-After (surely not
+//     processed);
+//   - refreshes the token once on 401 (TokenSource.Invalidate, one retry);
+//   - bounds retries (Options.MaxRetries) and the total wait
+//     (Options.MaxWait), failing with "throttled by Graph for longer than …";
+//   - honours context cancellation everywhere, waits included;
+//   - never sends a request (nor the bearer token) off the configured Graph
+//     scheme and host: a nextLink, deltaLink or redirect elsewhere is
+//     refused;
+//   - sends Prefer: IdType="ImmutableId" with every request;
+//   - never puts the token in an error or a log line.
+//
+// Errors Graph answers come as *Error, built from Graph's error envelope;
+// IsNotFound, IsPrecondition, IsGone and IsThrottled classify them.
+package graph

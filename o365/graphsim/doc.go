@@ -1,0 +1,51 @@
+// Package graphsim is a faithful, in-process simulator of the parts of
+// Microsoft Graph (v1.0 contacts) and the Microsoft identity platform
+// (OAuth2 v2.0) that cardbridge uses. It exists so the real Graph client
+// can be tested, benchmarked and demonstrated without Microsoft's servers.
+//
+// One [Server] (an [http.Handler]) serves both hosts:
+//
+//   - the login host: /{tenant}/oauth2/v2.0/token (grants authorization_code
+//     with PKCE, refresh_token with rotation, device_code, client_credentials
+//     with a client secret or a certificate-signed client assertion),
+//     /{tenant}/oauth2/v2.0/devicecode, /{tenant}/oauth2/v2.0/authorize (an
+//     HTML consent page, or an immediate redirect with Options.AutoApprove
+//     and login_hint) and the /devicelogin page. Errors use the AADSTS shape.
+//   - the Graph host under /v1.0: /me and /users/{id|upn}, the user
+//     resource, contactFolders (list, create, rename, delete, childFolders,
+//     the well-known "Contacts" name, folder delta), contacts (list with
+//     paging, $top, $skip, $select, $filter, $orderby, $count, $expand of
+//     extended properties; create, read, update, delete with If-Match and
+//     412), contact photos, per-folder contact delta (nextLink/deltaLink,
+//     @removed, empty pages, in-round duplicates, 410 on expired tokens) and
+//     JSON $batch (20 requests, dependsOn and 424, shuffled answers, at most
+//     4 sub-requests in parallel; of the envelope's headers only
+//     Authorization reaches the sub-requests, so Prefer must be set on each).
+//
+// Ids: contacts have an immutable id form (prefix "AAkALg", returned with
+// Prefer: IdType="ImmutableId") and a regular form (prefix "AAMkA"); both
+// address the item, ids are case-sensitive, and a malformed id answers
+// 400 ErrorInvalidIdMalformed.
+//
+// Access tokens are opaque random strings the server maps to their app,
+// user, scopes and expiry. Every Graph request (and every $batch
+// sub-request) passes through the throttles (Options.ConcurrencyLimit
+// concurrent requests and Options.RateLimit per Options.RateWindow per app
+// and mailbox, answered with 429 and Retry-After) and through the scripted
+// faults of [Server.FailNext].
+//
+// Behaviour the reference (graph-contacts.md) calls uncertain is
+// configurable through [Options]: refresh-token reuse after rotation,
+// whether If-Match is enforced, displayName regeneration, the birthday
+// format, e-mail names defaulting to the address, the 410 error code,
+// empty delta pages and in-round duplicates.
+//
+// Not simulated: id_tokens and OpenID Connect (no id_token is issued),
+// response_mode form_post/fragment, consumer (MSA) accounts, national
+// clouds as distinct hosts (any Host is served), conditional access,
+// continuous access evaluation, open extensions, multi-value extended
+// property filters, moving contacts between folders (Graph v1.0 has no
+// contact move), contact photos of sizes other than the uploaded one
+// (photo/{size}), $search, the beta endpoint, the 150 MB upload
+// throttle, mail, calendar and every other Graph resource.
+package graphsim

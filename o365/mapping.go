@@ -1,0 +1,1143 @@
+package o365
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cardbridge/cardbridge/o365/api"
+	"github.com/cardbridge/cardbridge/vcard"
+)
+
+// FormatPropertyID is the single-value extended property that keeps, with
+// the contact on the Office 365 side, the vCard spelling of the values
+// Office 365 holds when it differs from the plain form ToVCard would write:
+// an e-mail's TYPE parameters and Apple item group, a telephone's
+// TYPE=WORK,VOICE, an address whose post-office box, extended address and
+// street were joined into Graph's one street field, a 4.0 tel: URI... It
+// lets Project keep whole vCard properties (which the engine's fill needs:
+// see docs/mapping.md, "Why a hidden format property"). Its value is JSON
+// written by FromVCard and read by ToVCard; a contact that never went
+// through cardbridge simply has none.
+const FormatPropertyID = "String {5c2f8a1e-7b3d-4e69-9a40-c6d2b1e8f307} Name cardbridgeFormat"
+
+// ExtendedPropertyIDs are the single-value extended properties the mapping
+// reads (ToVCard) and writes (FromVCard). A reader must expand both, see
+// ExpandExtendedProperties.
+var ExtendedPropertyIDs = []string{api.UIDPropertyID, FormatPropertyID}
+
+// ExpandExtendedProperties returns the $expand query value that reads the
+// mapping's extended properties with a contact:
+// singleValueExtendedProperties($filter=id eq '…' or id eq '…').
+// A contact read without them maps to a card without UID and in plain
+// spelling, which the engine then sees as changed.
+func ExpandExtendedProperties() string {
+	var b strings.Builder
+	b.WriteString("singleValueExtendedProperties($filter=")
+	for i, id := range ExtendedPropertyIDs {
+		if i > 0 {
+			b.WriteString(" or ")
+		}
+		b.WriteString("id eq '")
+		b.WriteString(strings.ReplaceAll(id, "'", "''"))
+		b.WriteString("'")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// Limits of the Graph contact resource the mapping respects. Values past
+// them stay on the vCard side.
+const (
+	// MaxEmails is the most e-mail addresses a contact holds (a 4th is HTTP 400).
+	MaxEmails = 3
+	// MaxBusinessPhones is the most business phones a contact holds.
+	MaxBusinessPhones = 2
+	// MaxHomePhones is the most home phones a contact holds.
+	MaxHomePhones = 2
+	// MaxIMAddresses is the most IM addresses (Outlook's IM address 1 to 3).
+	MaxIMAddresses = 3
+	// MaxPhotoBytes is the largest photo one PUT …/photo/$value accepts.
+	MaxPhotoBytes = 4 << 20
+	// maxFormatBytes bounds the format property's value; entries that do
+	// not fit are left out (their properties then come back in plain form).
+	maxFormatBytes = 32 << 10
+)
+
+// Birthdays outside these years stay on the vCard side (Exchange keeps
+// dates from 1601; 4501-01-01 is its "no date").
+const (
+	minBirthYear = 1601
+	maxBirthYear = 4500
+)
+
+// Field names: one per Graph field (or field element, "email#0") a vCard
+// property can be assigned to. They tie the properties FromVCard consumed
+// to the properties ToVCard writes back for the same field.
+const (
+	fDisplayName = "displayName"
+	fName        = "name" // surname, givenName, middleName, title, generation
+	fNickName    = "nickName"
+	fOrg         = "org" // companyName, department
+	fJobTitle    = "jobTitle"
+	fProfession  = "profession"
+	fEmail       = "emailAddresses#"
+	fMobile      = "mobilePhone"
+	fBusiness    = "businessPhones#"
+	fHome        = "homePhones#"
+	fHomeAddr    = "homeAddress"
+	fBusAddr     = "businessAddress"
+	fOtherAddr   = "otherAddress"
+	fHomePage    = "businessHomePage"
+	fIM          = "imAddresses#"
+	fBirthday    = "birthday"
+	fCategories  = "categories"
+	fNotes       = "personalNotes"
+	fSpouse      = "spouseName"
+	fManager     = "manager"
+	fAssistant   = "assistantName"
+	fChild       = "children#"
+	fYomiGiven   = "yomiGivenName"
+	fYomiSurname = "yomiSurname"
+	fYomiCompany = "yomiCompanyName"
+	fFileAs      = "fileAs"
+	fInitials    = "initials"
+	fOffice      = "officeLocation"
+	fPhoto       = "photo"
+	fUID         = "uid"
+)
+
+// The vCard property names ToVCard writes for Graph fields that have no
+// standard vCard property. FromVCard also reads the alternatives listed
+// in docs/mapping.md.
+const (
+	propSpouse      = "X-SPOUSE"
+	propManager     = "X-MANAGER"
+	propAssistant   = "X-ASSISTANT"
+	propChild       = "X-CHILD"
+	propYomiGiven   = "X-PHONETIC-FIRST-NAME"
+	propYomiSurname = "X-PHONETIC-LAST-NAME"
+	propYomiCompany = "X-PHONETIC-ORG"
+	propFileAs      = "X-MS-FILE-AS"
+	propInitials    = "X-MS-INITIALS"
+	propOffice      = "X-MS-OFFICE-LOCATION"
+	// paramEmailName carries an e-mail address's Graph "name" (Outlook's
+	// "Display as") on the EMAIL property.
+	paramEmailName = "X-NAME"
+)
+
+// IsGroup reports whether card is a contact group (4.0 KIND:group or
+// Apple's X-ADDRESSBOOKSERVER-KIND:group). Office 365 contacts cannot be
+// groups: the o365 side refuses them and the group stays on the vCard side.
+func IsGroup(card *vcard.Card) bool {
+	if card == nil {
+		return false
+	}
+	for _, p := range card.Props {
+		if (p.Name == "KIND" || p.Name == "X-ADDRESSBOOKSERVER-KIND") && strings.EqualFold(strings.TrimSpace(p.Text()), "group") {
+			return true
+		}
+	}
+	return false
+}
+
+// ToVCard converts a Graph contact to a vCard 3.0 card: the UID comes from
+// the extended property api.UIDPropertyID when present, REV from
+// lastModifiedDateTime, PHOTO from photo (may be nil), and every property
+// whose vCard spelling FromVCard recorded in the FormatPropertyID extended
+// property is written in that spelling as long as its value is still the
+// one recorded. See docs/mapping.md for the field-by-field table.
+func ToVCard(c api.Contact, photo []byte) *vcard.Card {
+	card := vcard.New(vcard.V30)
+	format := readFormat(c)
+	for _, f := range canonical(c, photo) {
+		props := f.props
+		if f.field != fPhoto {
+			if alt, ok := format.take(keyHash(props)); ok {
+				props = alt
+			}
+		}
+		card.Props = append(card.Props, props...)
+	}
+	if t, err := time.Parse(time.RFC3339, c.LastModifiedDateTime); err == nil {
+		card.Add(vcard.NewText("REV", t.UTC().Format("20060102T150405Z")))
+	}
+	return card
+}
+
+// FromVCard converts a card to the Graph contact to POST or PATCH. Every
+// field Office 365 can hold is set, to a value or to empty (an empty
+// string, an empty array, an empty address), so that a PATCH also removes
+// what the card no longer has (ContactJSON writes empties as null, [] and
+// an address of nulls). displayName is always set (from FN, else composed
+// from the name, company or first e-mail; never invented). The UID goes to
+// the api.UIDPropertyID extended property, the vCard spelling of the values
+// to FormatPropertyID. photo is the embedded PHOTO decoded (3.0 ENCODING=b or
+// 4.0 data: URI), nil when there is none or it is larger than MaxPhotoBytes;
+// a PHOTO URL is never fetched.
+func FromVCard(card *vcard.Card) (c api.Contact, photo []byte) {
+	a := assign(card)
+	c = a.c
+	if uid := card.UID(); uid != "" && a.src[fUID] != nil {
+		c.SingleValueExtendedProperties = append(c.SingleValueExtendedProperties, api.ExtendedProperty{ID: api.UIDPropertyID, Value: uid})
+	}
+	c.SingleValueExtendedProperties = append(c.SingleValueExtendedProperties, api.ExtendedProperty{ID: FormatPropertyID, Value: a.format(card)})
+	return c, a.photo
+}
+
+// Project returns the part of card that Office 365 holds, as
+// ToVCard(FromVCard(card)) gives it back, in the card's own version: the
+// card's own properties that FromVCard puts into a Graph field (whole,
+// with their parameters and groups, since FormatPropertyID keeps their
+// spelling), plus an FN composed from N when the card has none. The engine
+// keeps every other property on the vCard side. Project is idempotent.
+func Project(card *vcard.Card) *vcard.Card {
+	a := assign(card)
+	out := vcard.New(card.Version)
+	if a.fn != nil {
+		out.Props = append(out.Props, *a.fn)
+	}
+	for i, p := range card.Props {
+		if a.used[i] {
+			out.Props = append(out.Props, cloneProp(p))
+		}
+	}
+	return out
+}
+
+func cloneProp(p vcard.Property) vcard.Property {
+	c := vcard.New(vcard.V30)
+	c.Props = []vcard.Property{p}
+	return c.Clone().Props[0]
+}
+
+// ---------------------------------------------------------------------
+// vCard -> Graph: which property goes to which field
+
+// assignment is the outcome of reading a card: the contact, the photo, and
+// which of the card's properties went to which Graph field.
+type assignment struct {
+	c     api.Contact
+	photo []byte
+	// src maps a field name to the indices (into the card's Props) of the
+	// properties it was made from, in card order.
+	src  map[string][]int
+	used []bool
+	// fn is the FN composed for a card that has none (or an empty one).
+	fn *vcard.Property
+}
+
+// phone kinds.
+const (
+	telOther = iota // fax, pager, main, custom labels...: vCard only
+	telMobile
+	telWork
+	telHome
+	telUntyped
+)
+
+// appleLabel maps Apple's standard X-ABLabel values to what they classify.
+var appleLabel = map[string]string{
+	"_$!<mobile>!$_":    "cell",
+	"_$!<work>!$_":      "work",
+	"_$!<home>!$_":      "home",
+	"_$!<spouse>!$_":    "spouse",
+	"_$!<partner>!$_":   "spouse",
+	"_$!<manager>!$_":   "manager",
+	"_$!<assistant>!$_": "assistant",
+	"_$!<child>!$_":     "child",
+}
+
+func assign(card *vcard.Card) *assignment {
+	conv := card
+	if card.Version != vcard.V30 {
+		conv = card.ConvertTo(vcard.V30) // one property for one: indices match
+	}
+	props := conv.Props
+	a := &assignment{src: make(map[string][]int), used: make([]bool, len(props))}
+	take := func(field string, i int) {
+		a.src[field] = append(a.src[field], i)
+		a.used[i] = true
+	}
+	// labels: Apple item group -> index of its X-ABLabel.
+	labels := make(map[string]int)
+	for i, p := range props {
+		if p.Name == "X-ABLABEL" && p.Group != "" {
+			if _, ok := labels[strings.ToLower(p.Group)]; !ok {
+				labels[strings.ToLower(p.Group)] = i
+			}
+		}
+	}
+	// stdLabel returns what an Apple standard label on p's group says, and
+	// the label's index.
+	stdLabel := func(p vcard.Property) (string, int) {
+		if p.Group == "" {
+			return "", -1
+		}
+		li, ok := labels[strings.ToLower(p.Group)]
+		if !ok {
+			return "", -1
+		}
+		return appleLabel[strings.ToLower(strings.TrimSpace(props[li].Text()))], li
+	}
+	customLabel := func(p vcard.Property) bool {
+		if p.Group == "" {
+			return false
+		}
+		li, ok := labels[strings.ToLower(p.Group)]
+		return ok && appleLabel[strings.ToLower(strings.TrimSpace(props[li].Text()))] == "" && props[li].Text() != ""
+	}
+	// first assigns the first unused property that match accepts to field.
+	first := func(field string, match func(p vcard.Property) (string, bool)) *string {
+		for i, p := range props {
+			if a.used[i] {
+				continue
+			}
+			if v, ok := match(p); ok {
+				take(field, i)
+				return &v
+			}
+		}
+		return nil
+	}
+	named := func(names ...string) func(p vcard.Property) (string, bool) {
+		return func(p vcard.Property) (string, bool) {
+			if !slices.Contains(names, p.Name) {
+				return "", false
+			}
+			t := p.Text()
+			return t, t != ""
+		}
+	}
+	c := &a.c
+
+	// UID (kept as the extended property).
+	if v := first(fUID, named("UID")); v == nil {
+		delete(a.src, fUID)
+	}
+
+	// FN and N: the first of each is taken even when empty, since ToVCard
+	// always writes both.
+	fn := ""
+	for i, p := range props {
+		if p.Name == "FN" {
+			take(fDisplayName, i)
+			fn = p.Text()
+			break
+		}
+	}
+	var nf []string
+	for i, p := range props {
+		if p.Name == "N" {
+			take(fName, i)
+			nf = p.Fields()
+			break
+		}
+	}
+	nf = append(nf, make([]string, 5)...)
+	c.Surname, c.GivenName, c.MiddleName, c.Title, c.Generation = &nf[0], &nf[1], &nf[2], &nf[3], &nf[4]
+
+	c.NickName = first(fNickName, func(p vcard.Property) (string, bool) {
+		if p.Name != "NICKNAME" {
+			return "", false
+		}
+		v := strings.Join(nonEmpty(p.List()), ", ")
+		return v, v != ""
+	})
+	if i := firstIndex(props, a.used, "ORG"); i >= 0 {
+		f := props[i].Fields()
+		company := f[0]
+		dept := strings.Join(f[1:], "; ")
+		if company != "" || dept != "" {
+			take(fOrg, i)
+			c.CompanyName, c.Department = &company, &dept
+		}
+	}
+	c.JobTitle = first(fJobTitle, named("TITLE"))
+	c.Profession = first(fProfession, named("ROLE"))
+
+	// E-mail: the three first by preference (PREF=n, TYPE=pref), then in
+	// card order.
+	type cand struct {
+		i    int
+		rank int
+	}
+	var emails []cand
+	for i, p := range props {
+		if p.Name == "EMAIL" && strings.TrimSpace(p.Text()) != "" {
+			emails = append(emails, cand{i, prefRank(p)})
+		}
+	}
+	sort.SliceStable(emails, func(x, y int) bool { return emails[x].rank < emails[y].rank })
+	c.EmailAddresses = []api.EmailAddress{}
+	for _, e := range emails {
+		if len(c.EmailAddresses) == MaxEmails {
+			break
+		}
+		p := props[e.i]
+		take(fEmail+strconv.Itoa(len(c.EmailAddresses)), e.i)
+		name := ""
+		if v := p.Param(paramEmailName); len(v) > 0 {
+			name = strings.Join(v, ",")
+		}
+		c.EmailAddresses = append(c.EmailAddresses, api.EmailAddress{Name: name, Address: p.Text()})
+	}
+
+	// Telephones: typed ones first, then untyped into the business and home
+	// slots left.
+	c.BusinessPhones, c.HomePhones = []string{}, []string{}
+	var untyped []int
+	for i, p := range props {
+		if p.Name != "TEL" || strings.TrimSpace(p.Text()) == "" {
+			continue
+		}
+		kind, label := telKind(p, stdLabel, customLabel)
+		takeTel := func(field string) {
+			take(field, i)
+			if label >= 0 {
+				take(field, label)
+			}
+		}
+		switch kind {
+		case telMobile:
+			if c.MobilePhone == nil {
+				v := p.Text()
+				c.MobilePhone = &v
+				takeTel(fMobile)
+			}
+		case telWork:
+			if len(c.BusinessPhones) < MaxBusinessPhones {
+				takeTel(fBusiness + strconv.Itoa(len(c.BusinessPhones)))
+				c.BusinessPhones = append(c.BusinessPhones, p.Text())
+			}
+		case telHome:
+			if len(c.HomePhones) < MaxHomePhones {
+				takeTel(fHome + strconv.Itoa(len(c.HomePhones)))
+				c.HomePhones = append(c.HomePhones, p.Text())
+			}
+		case telUntyped:
+			untyped = append(untyped, i)
+		}
+	}
+	for _, i := range untyped {
+		switch {
+		case len(c.BusinessPhones) < MaxBusinessPhones:
+			take(fBusiness+strconv.Itoa(len(c.BusinessPhones)), i)
+			c.BusinessPhones = append(c.BusinessPhones, props[i].Text())
+		case len(c.HomePhones) < MaxHomePhones:
+			take(fHome+strconv.Itoa(len(c.HomePhones)), i)
+			c.HomePhones = append(c.HomePhones, props[i].Text())
+		}
+	}
+
+	// Addresses: one each of work, home and any other.
+	for i, p := range props {
+		if p.Name != "ADR" || isBlank(p.Value) {
+			continue
+		}
+		field, slot := fOtherAddr, &c.OtherAddress
+		switch {
+		case p.HasType("work"):
+			field, slot = fBusAddr, &c.BusinessAddress
+		case p.HasType("home"):
+			field, slot = fHomeAddr, &c.HomeAddress
+		}
+		if *slot != nil {
+			continue
+		}
+		f := append(p.Fields(), make([]string, 7)...)
+		street := strings.Join(nonEmpty([]string{f[0], f[1], f[2]}), "\n")
+		*slot = &api.PhysicalAddress{Street: street, City: f[3], State: f[4], PostalCode: f[5], CountryOrRegion: f[6]}
+		take(field, i)
+	}
+	for _, slot := range []**api.PhysicalAddress{&c.HomeAddress, &c.BusinessAddress, &c.OtherAddress} {
+		if *slot == nil {
+			*slot = &api.PhysicalAddress{}
+		}
+	}
+
+	// Web page: the preferred URL, else the first.
+	if i := prefIndex(props, a.used, "URL"); i >= 0 {
+		v := props[i].Text()
+		c.BusinessHomePage = &v
+		take(fHomePage, i)
+	}
+	c.ImAddresses = []string{}
+	for i, p := range props {
+		if p.Name == "IMPP" && strings.TrimSpace(p.Text()) != "" && len(c.ImAddresses) < MaxIMAddresses {
+			take(fIM+strconv.Itoa(len(c.ImAddresses)), i)
+			c.ImAddresses = append(c.ImAddresses, p.Text())
+		}
+	}
+
+	c.Birthday = first(fBirthday, func(p vcard.Property) (string, bool) {
+		if p.Name != "BDAY" {
+			return "", false
+		}
+		d, ok := vcardDate(p.Text())
+		if !ok {
+			return "", false
+		}
+		return d + "T00:00:00Z", true
+	})
+
+	c.Categories = []string{}
+	for i, p := range props {
+		if p.Name == "CATEGORIES" {
+			if items := nonEmpty(p.List()); len(items) > 0 {
+				take(fCategories, i)
+				c.Categories = append(c.Categories, items...)
+			}
+		}
+	}
+	c.PersonalNotes = first(fNotes, named("NOTE"))
+
+	// Relations: X- properties of several clients, 4.0 RELATED with a text
+	// value, Apple's X-ABRELATEDNAMES with a standard label (taken along).
+	relation := func(field, kind string, names ...string) *string {
+		for i, p := range props {
+			if a.used[i] || strings.TrimSpace(p.Text()) == "" {
+				continue
+			}
+			ok := slices.Contains(names, p.Name) ||
+				(p.Name == "RELATED" && p.HasType(kind) && strings.EqualFold(strings.Join(p.Param("VALUE"), ""), "text"))
+			label := -1
+			if !ok && p.Name == "X-ABRELATEDNAMES" {
+				var what string
+				what, label = stdLabel(p)
+				ok = what == kind
+			}
+			if ok {
+				v := p.Text()
+				take(field, i)
+				if label >= 0 {
+					take(field, label)
+				}
+				return &v
+			}
+		}
+		return nil
+	}
+	c.SpouseName = relation(fSpouse, "spouse", propSpouse, "X-EVOLUTION-SPOUSE", "X-KADDRESSBOOK-X-SPOUSENAME")
+	c.Manager = relation(fManager, "manager", propManager, "X-EVOLUTION-MANAGER", "X-KADDRESSBOOK-X-MANAGERSNAME")
+	c.AssistantName = relation(fAssistant, "assistant", propAssistant, "X-EVOLUTION-ASSISTANT", "X-KADDRESSBOOK-X-ASSISTANTSNAME")
+	c.Children = []string{}
+	for {
+		v := relation(fChild+strconv.Itoa(len(c.Children)), "child", propChild)
+		if v == nil {
+			break
+		}
+		c.Children = append(c.Children, *v)
+	}
+
+	c.YomiGivenName = first(fYomiGiven, named(propYomiGiven))
+	c.YomiSurname = first(fYomiSurname, named(propYomiSurname))
+	c.YomiCompanyName = first(fYomiCompany, named(propYomiCompany))
+	c.FileAs = first(fFileAs, named(propFileAs, "X-EVOLUTION-FILE-AS"))
+	c.Initials = first(fInitials, named(propInitials))
+	c.OfficeLocation = first(fOffice, named(propOffice, "X-OFFICE-LOCATION"))
+
+	for i, p := range props {
+		if p.Name != "PHOTO" || !strings.EqualFold(strings.Join(p.Param("ENCODING"), ""), "b") {
+			continue
+		}
+		data, err := base64.StdEncoding.DecodeString(p.Value)
+		if err != nil {
+			data, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(p.Value, "="))
+		}
+		if err == nil && len(data) > 0 && len(data) <= MaxPhotoBytes {
+			a.photo = data
+			take(fPhoto, i)
+		}
+		break
+	}
+
+	// Every settable string is set: "" clears it.
+	for _, s := range []**string{&c.AssistantName, &c.BusinessHomePage, &c.CompanyName, &c.Department,
+		&c.FileAs, &c.Initials, &c.JobTitle, &c.Manager, &c.MobilePhone, &c.NickName, &c.OfficeLocation,
+		&c.PersonalNotes, &c.Profession, &c.SpouseName, &c.YomiCompanyName, &c.YomiGivenName,
+		&c.YomiSurname, &c.Birthday} {
+		if *s == nil {
+			*s = new(string)
+		}
+	}
+	if fn == "" {
+		fn = composeName(c)
+		if fn != "" {
+			p := vcard.NewText("FN", fn)
+			a.fn = &p
+		}
+	}
+	c.DisplayName = &fn
+	return a
+}
+
+// telKind classifies a telephone by its TYPE values (VOICE and PREF say
+// nothing): FAX or PAGER anywhere makes it vCard-only, then CELL (or
+// Apple's IPHONE), WORK and HOME pick the slot; no type at all is
+// "untyped", any other type (MAIN, OTHER, TEXT, CAR...) vCard-only. An
+// untyped number in an Apple item group takes its slot from a standard
+// label (Mobile, Work, Home; the label index is returned so the label goes
+// with it), and a custom label makes it vCard-only.
+func telKind(p vcard.Property, stdLabel func(vcard.Property) (string, int), customLabel func(vcard.Property) bool) (int, int) {
+	var types []string
+	for _, t := range p.Param("TYPE") {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t != "" && t != "voice" && t != "pref" {
+			types = append(types, t)
+		}
+	}
+	has := func(t string) bool { return slices.Contains(types, t) }
+	switch {
+	case has("fax") || has("pager"):
+		return telOther, -1
+	case has("cell") || has("iphone") || has("mobile"):
+		return telMobile, -1
+	case has("work"):
+		return telWork, -1
+	case has("home"):
+		return telHome, -1
+	case len(types) > 0:
+		return telOther, -1
+	}
+	if what, li := stdLabel(p); what != "" {
+		switch what {
+		case "cell":
+			return telMobile, li
+		case "work":
+			return telWork, li
+		case "home":
+			return telHome, li
+		}
+		return telOther, -1
+	}
+	if customLabel(p) {
+		return telOther, -1
+	}
+	return telUntyped, -1
+}
+
+// prefRank orders by preference: PREF=n gives n, TYPE=pref 1, none 1000.
+func prefRank(p vcard.Property) int {
+	if v := p.Param("PREF"); len(v) > 0 {
+		if n, err := strconv.Atoi(strings.TrimSpace(v[0])); err == nil {
+			return n
+		}
+	}
+	if p.HasType("pref") {
+		return 1
+	}
+	return 1000
+}
+
+// prefIndex returns the index of the most preferred unused non-empty
+// property named name (the first among equals), or -1.
+func prefIndex(props []vcard.Property, used []bool, name string) int {
+	best, bestRank := -1, 0
+	for i, p := range props {
+		if used[i] || p.Name != name || strings.TrimSpace(p.Text()) == "" {
+			continue
+		}
+		if r := prefRank(p); best < 0 || r < bestRank {
+			best, bestRank = i, r
+		}
+	}
+	return best
+}
+
+// firstIndex returns the index of the first unused non-blank property
+// named name, or -1.
+func firstIndex(props []vcard.Property, used []bool, name string) int {
+	for i, p := range props {
+		if !used[i] && p.Name == name && !isBlank(p.Value) {
+			return i
+		}
+	}
+	return -1
+}
+
+// vcardDate reads a vCard BDAY with a year (1974-07-22, 19740722, with or
+// without a time part, which is ignored) as YYYY-MM-DD. Year-less dates
+// (--0722), text values and years outside what Exchange stores give false.
+func vcardDate(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	var d, rest string
+	switch {
+	case len(v) >= 10 && v[4] == '-' && v[7] == '-':
+		d, rest = v[:10], v[10:]
+	case len(v) >= 8 && isDigits(v[:8]):
+		d, rest = v[:4]+"-"+v[4:6]+"-"+v[6:8], v[8:]
+	default:
+		return "", false
+	}
+	if rest != "" && rest[0] != 'T' && rest[0] != 't' {
+		return "", false
+	}
+	t, err := time.Parse("2006-01-02", d)
+	if err != nil || t.Year() < minBirthYear || t.Year() > maxBirthYear {
+		return "", false
+	}
+	return d, true
+}
+
+// graphDate reads a Graph birthday ("1974-07-22" or an ISO 8601 date-time,
+// taken as its UTC date) as YYYY-MM-DD.
+func graphDate(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC().Format("2006-01-02"), true
+	}
+	if len(v) >= 10 {
+		if t, err := time.Parse("2006-01-02", v[:10]); err == nil {
+			return t.Format("2006-01-02"), true
+		}
+	}
+	return "", false
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isBlank reports whether a wire value holds only separators and spaces
+// (N:;;;;), which the card hash ignores.
+func isBlank(v string) bool {
+	return strings.Trim(v, "; ,\t") == ""
+}
+
+func nonEmpty(items []string) []string {
+	out := items[:0:0]
+	for _, s := range items {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// composeName makes a display name for a contact without one, from what
+// the contact has: its name parts (prefix, given, middle, surname,
+// suffix), else its company, else its first e-mail address. Nothing is
+// added that the contact does not hold.
+func composeName(c *api.Contact) string {
+	n := strings.Join(nonEmpty([]string{deref(c.Title), deref(c.GivenName), deref(c.MiddleName), deref(c.Surname), deref(c.Generation)}), " ")
+	switch {
+	case n != "":
+		return n
+	case deref(c.CompanyName) != "":
+		return deref(c.CompanyName)
+	case len(c.EmailAddresses) > 0:
+		return c.EmailAddresses[0].Address
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------------
+// Graph -> vCard: the plain form of every field
+
+// fieldProps are the properties ToVCard writes for one Graph field.
+type fieldProps struct {
+	field string
+	props []vcard.Property
+}
+
+// canonical returns, field by field, the properties a Graph contact maps
+// to in plain spelling (before FormatPropertyID is applied).
+func canonical(c api.Contact, photo []byte) []fieldProps {
+	var out []fieldProps
+	add := func(field string, ps ...vcard.Property) {
+		out = append(out, fieldProps{field, ps})
+	}
+	text := func(field, name string, v *string) {
+		if s := deref(v); s != "" {
+			add(field, vcard.NewText(name, s))
+		}
+	}
+	if u := extProp(c, api.UIDPropertyID); u != "" {
+		add(fUID, vcard.NewText("UID", u))
+	}
+	fn := deref(c.DisplayName)
+	if fn == "" {
+		fn = composeName(&c)
+	}
+	add(fDisplayName, vcard.NewText("FN", fn))
+	add(fName, structured("N", deref(c.Surname), deref(c.GivenName), deref(c.MiddleName), deref(c.Title), deref(c.Generation)))
+	if s := deref(c.NickName); s != "" {
+		add(fNickName, vcard.NewList("NICKNAME", s))
+	}
+	if co, dep := deref(c.CompanyName), deref(c.Department); co != "" || dep != "" {
+		if dep == "" {
+			add(fOrg, vcard.NewStructured("ORG", co))
+		} else {
+			add(fOrg, vcard.NewStructured("ORG", co, dep))
+		}
+	}
+	text(fJobTitle, "TITLE", c.JobTitle)
+	text(fProfession, "ROLE", c.Profession)
+	for i, e := range c.EmailAddresses {
+		if e.Address == "" {
+			continue
+		}
+		p := vcard.NewText("EMAIL", e.Address)
+		if e.Name != "" && e.Name != e.Address {
+			p = p.WithParam(paramEmailName, e.Name)
+		}
+		add(fEmail+strconv.Itoa(i), p)
+	}
+	if s := deref(c.MobilePhone); s != "" {
+		add(fMobile, vcard.NewText("TEL", s).WithParam("TYPE", "CELL"))
+	}
+	for i, s := range c.BusinessPhones {
+		if s != "" {
+			add(fBusiness+strconv.Itoa(i), vcard.NewText("TEL", s).WithParam("TYPE", "WORK"))
+		}
+	}
+	for i, s := range c.HomePhones {
+		if s != "" {
+			add(fHome+strconv.Itoa(i), vcard.NewText("TEL", s).WithParam("TYPE", "HOME"))
+		}
+	}
+	for _, x := range []struct {
+		field, typ string
+		a          *api.PhysicalAddress
+	}{{fHomeAddr, "HOME", c.HomeAddress}, {fBusAddr, "WORK", c.BusinessAddress}, {fOtherAddr, "", c.OtherAddress}} {
+		if x.a.IsZero() {
+			continue
+		}
+		p := structured("ADR", "", "", x.a.Street, x.a.City, x.a.State, x.a.PostalCode, x.a.CountryOrRegion)
+		if x.typ != "" {
+			p = p.WithParam("TYPE", x.typ)
+		}
+		add(x.field, p)
+	}
+	text(fHomePage, "URL", c.BusinessHomePage)
+	for i, s := range c.ImAddresses {
+		if s != "" {
+			add(fIM+strconv.Itoa(i), vcard.NewText("IMPP", s))
+		}
+	}
+	if d, ok := graphDate(deref(c.Birthday)); ok {
+		add(fBirthday, vcard.NewText("BDAY", d))
+	}
+	if cats := nonEmpty(c.Categories); len(cats) > 0 {
+		add(fCategories, vcard.NewList("CATEGORIES", cats...))
+	}
+	text(fNotes, "NOTE", c.PersonalNotes)
+	text(fSpouse, propSpouse, c.SpouseName)
+	text(fManager, propManager, c.Manager)
+	text(fAssistant, propAssistant, c.AssistantName)
+	n := 0
+	for _, s := range c.Children {
+		if s != "" {
+			add(fChild+strconv.Itoa(n), vcard.NewText(propChild, s))
+			n++
+		}
+	}
+	text(fYomiGiven, propYomiGiven, c.YomiGivenName)
+	text(fYomiSurname, propYomiSurname, c.YomiSurname)
+	text(fYomiCompany, propYomiCompany, c.YomiCompanyName)
+	text(fFileAs, propFileAs, c.FileAs)
+	text(fInitials, propInitials, c.Initials)
+	text(fOffice, propOffice, c.OfficeLocation)
+	if len(photo) > 0 {
+		add(fPhoto, vcard.Property{Name: "PHOTO", Params: []vcard.Param{
+			{Name: "ENCODING", Values: []string{"b"}},
+			{Name: "TYPE", Values: []string{photoType(photo)}},
+		}, Value: base64.StdEncoding.EncodeToString(photo)})
+	}
+	return out
+}
+
+// structured builds an N or ADR value from literal components: a ',' in a
+// Graph string is text, not an item separator, so it is escaped.
+func structured(name string, fields ...string) vcard.Property {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = vcard.NewText("NOTE", f).Value // escapes \ newline ; ,
+	}
+	return vcard.Property{Name: name, Value: strings.Join(parts, ";")}
+}
+
+// photoType names a photo's format for TYPE= from its first bytes (JPEG
+// when unknown, which is what Office 365 serves).
+func photoType(b []byte) string {
+	switch http.DetectContentType(b) {
+	case "image/png":
+		return "PNG"
+	case "image/gif":
+		return "GIF"
+	case "image/webp":
+		return "WEBP"
+	case "image/bmp":
+		return "BMP"
+	}
+	return "JPEG"
+}
+
+func extProp(c api.Contact, id string) string {
+	for _, e := range c.SingleValueExtendedProperties {
+		if strings.EqualFold(e.ID, id) {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------------
+// The format property: vCard spelling of values Office 365 holds
+
+// formatDoc is the JSON value of FormatPropertyID.
+type formatDoc struct {
+	// V is the format's version (1).
+	V int `json:"v"`
+	// E lists the fields whose vCard spelling differs from the plain one.
+	E []formatEntry `json:"e,omitempty"`
+}
+
+// formatEntry says: where ToVCard would write the plain properties whose
+// keyHash is K, write P (vCard 3.0 content lines) instead.
+type formatEntry struct {
+	K string `json:"k"`
+	P string `json:"p"`
+}
+
+// keyHash identifies a list of properties by their sorted Keys.
+func keyHash(props []vcard.Property) string {
+	keys := make([]string, len(props))
+	for i, p := range props {
+		keys[i] = p.Key()
+	}
+	sort.Strings(keys)
+	sum := sha256.Sum256([]byte(strings.Join(keys, "\n")))
+	return hex.EncodeToString(sum[:8])
+}
+
+func sameKeys(x, y []vcard.Property) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	return keyHash(x) == keyHash(y)
+}
+
+// format returns the FormatPropertyID value for the card a was made from.
+func (a *assignment) format(card *vcard.Card) string {
+	doc := formatDoc{V: 1}
+	c := a.c
+	if uid := card.UID(); uid != "" && a.src[fUID] != nil {
+		c.SingleValueExtendedProperties = []api.ExtendedProperty{{ID: api.UIDPropertyID, Value: uid}}
+	}
+	size := 16
+	for _, f := range canonical(c, a.photo) {
+		idx := a.src[f.field]
+		if f.field == fPhoto || len(idx) == 0 || (f.field == fDisplayName && a.fn != nil) {
+			continue
+		}
+		src := &vcard.Card{Version: card.Version}
+		for _, i := range idx {
+			src.Props = append(src.Props, card.Props[i])
+		}
+		if sameKeys(src.Props, f.props) {
+			continue
+		}
+		src = src.ConvertTo(vcard.V30)
+		e := formatEntry{K: keyHash(f.props), P: contentLines(src)}
+		if size+len(e.P)+len(e.K)+16 > maxFormatBytes {
+			continue
+		}
+		size += len(e.P) + len(e.K) + 16
+		doc.E = append(doc.E, e)
+	}
+	b, _ := marshal(doc)
+	return string(b)
+}
+
+// marshal is json.Marshal without HTML escaping ("&" stays "&").
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// contentLines returns a 3.0 card's property lines, without BEGIN,
+// VERSION and END.
+func contentLines(c *vcard.Card) string {
+	s := string(c.Encode())
+	s = strings.TrimPrefix(s, "BEGIN:VCARD\r\nVERSION:3.0\r\n")
+	return strings.TrimSuffix(s, "END:VCARD\r\n")
+}
+
+// format is a read FormatPropertyID: entries by key hash, each used once.
+type format map[string][][]vcard.Property
+
+func readFormat(c api.Contact) format {
+	v := extProp(c, FormatPropertyID)
+	if v == "" {
+		return nil
+	}
+	var doc formatDoc
+	if err := json.Unmarshal([]byte(v), &doc); err != nil || doc.V != 1 {
+		return nil // unreadable or from a newer cardbridge: plain spelling
+	}
+	f := make(format)
+	for _, e := range doc.E {
+		card, err := vcard.Parse([]byte("BEGIN:VCARD\r\nVERSION:3.0\r\n" + e.P + "END:VCARD\r\n"))
+		if err != nil || len(card.Props) == 0 {
+			continue
+		}
+		f[e.K] = append(f[e.K], card.Props)
+	}
+	return f
+}
+
+// take returns (and uses up) the spelling recorded for plain properties
+// with key hash k.
+func (f format) take(k string) ([]vcard.Property, bool) {
+	alts := f[k]
+	if len(alts) == 0 {
+		return nil, false
+	}
+	f[k] = alts[1:]
+	return alts[0], true
+}
+
+// ---------------------------------------------------------------------
+// JSON for POST and PATCH
+
+// ContactJSON encodes a contact for POST or PATCH. Read-only and
+// bookkeeping fields (id, @odata.etag, changeKey, parentFolderId,
+// createdDateTime, lastModifiedDateTime, @removed) are left out. A field
+// that is nil is left out (not touched by a PATCH); a field that is set
+// but empty clears the value: a string as null, an array as [], an address
+// as an object whose five fields are all null (which clears it whether
+// Graph replaces or merges complex values). A set address writes all five
+// fields, empty ones as null. Every other value is written as it is.
+func ContactJSON(c api.Contact) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	n := 0
+	put := func(name string, v any) error {
+		raw, err := marshal(v)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		n++
+		k, _ := json.Marshal(name)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(raw)
+		return nil
+	}
+	str := func(name string, s *string) error {
+		if s == nil {
+			return nil
+		}
+		if *s == "" {
+			return put(name, nil)
+		}
+		return put(name, *s)
+	}
+	arr := func(name string, a []string) error {
+		if a == nil {
+			return nil
+		}
+		return put(name, a)
+	}
+	addr := func(name string, a *api.PhysicalAddress) error {
+		if a == nil {
+			return nil
+		}
+		orNull := func(s string) any {
+			if s == "" {
+				return nil
+			}
+			return s
+		}
+		return put(name, struct {
+			Street          any `json:"street"`
+			City            any `json:"city"`
+			State           any `json:"state"`
+			CountryOrRegion any `json:"countryOrRegion"`
+			PostalCode      any `json:"postalCode"`
+		}{orNull(a.Street), orNull(a.City), orNull(a.State), orNull(a.CountryOrRegion), orNull(a.PostalCode)})
+	}
+	steps := []func() error{
+		func() error { return str("displayName", c.DisplayName) },
+		func() error { return str("givenName", c.GivenName) },
+		func() error { return str("middleName", c.MiddleName) },
+		func() error { return str("surname", c.Surname) },
+		func() error { return str("title", c.Title) },
+		func() error { return str("generation", c.Generation) },
+		func() error { return str("initials", c.Initials) },
+		func() error { return str("nickName", c.NickName) },
+		func() error { return str("fileAs", c.FileAs) },
+		func() error { return str("yomiGivenName", c.YomiGivenName) },
+		func() error { return str("yomiSurname", c.YomiSurname) },
+		func() error { return str("yomiCompanyName", c.YomiCompanyName) },
+		func() error { return str("companyName", c.CompanyName) },
+		func() error { return str("department", c.Department) },
+		func() error { return str("jobTitle", c.JobTitle) },
+		func() error { return str("profession", c.Profession) },
+		func() error { return str("officeLocation", c.OfficeLocation) },
+		func() error { return str("manager", c.Manager) },
+		func() error { return str("assistantName", c.AssistantName) },
+		func() error { return str("spouseName", c.SpouseName) },
+		func() error { return arr("children", c.Children) },
+		func() error { return str("birthday", c.Birthday) },
+		func() error {
+			if c.EmailAddresses == nil {
+				return nil
+			}
+			return put("emailAddresses", c.EmailAddresses)
+		},
+		func() error { return str("mobilePhone", c.MobilePhone) },
+		func() error { return arr("businessPhones", c.BusinessPhones) },
+		func() error { return arr("homePhones", c.HomePhones) },
+		func() error { return arr("imAddresses", c.ImAddresses) },
+		func() error { return str("businessHomePage", c.BusinessHomePage) },
+		func() error { return addr("homeAddress", c.HomeAddress) },
+		func() error { return addr("businessAddress", c.BusinessAddress) },
+		func() error { return addr("otherAddress", c.OtherAddress) },
+		func() error { return arr("categories", c.Categories) },
+		func() error { return str("personalNotes", c.PersonalNotes) },
+		func() error {
+			if c.SingleValueExtendedProperties == nil {
+				return nil
+			}
+			return put("singleValueExtendedProperties", c.SingleValueExtendedProperties)
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}

@@ -1,0 +1,439 @@
+package o365
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/cardbridge/cardbridge/o365/api"
+	"github.com/cardbridge/cardbridge/o365/graph"
+	"github.com/cardbridge/cardbridge/sync"
+	"github.com/cardbridge/cardbridge/vcard"
+)
+
+var (
+	_ sync.Side        = (*Side)(nil)
+	_ sync.Changer     = (*Side)(nil)
+	_ sync.Projector   = (*Side)(nil)
+	_ sync.Concurrency = (*Side)(nil)
+	_ sync.Closer      = (*Side)(nil)
+)
+
+// Options configure an Office 365 side.
+type Options struct {
+	// Client is the Graph client of the account's mailbox.
+	Client *graph.Client
+	// Folder is the contact folder's display name ("Parent/Child" for a
+	// nested one); "" or "Contacts" is the default folder.
+	Folder string
+	// NoPhotos skips reading photos (writing them still happens).
+	NoPhotos bool
+	Logger   *slog.Logger
+}
+
+// Side is one Office 365 contact folder as a sync side: delta rounds for
+// changes, $batch for writes, the vCard UID in an extended property.
+type Side struct {
+	c        *graph.Client
+	folderID string // "" for the default folder
+	folder   string
+	noPhotos bool
+	log      *slog.Logger
+	batch    *batcher
+
+	mu gosync.Mutex
+	// listed holds the contacts of the last full listing (they carry the
+	// UID property), so Get need not read them again.
+	listed map[string]api.Contact
+	// photos remembers the hash of each contact's photo as last read or
+	// written, so a photo is uploaded only when it changed.
+	photos map[string]string
+}
+
+// New opens the folder named in o (looked up among the mailbox's contact
+// folders) as a side.
+func New(ctx context.Context, o Options) (*Side, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Side{c: o.Client, folder: o.Folder, noPhotos: o.NoPhotos, log: log,
+		listed: map[string]api.Contact{}, photos: map[string]string{}}
+	if f := strings.Trim(o.Folder, "/"); f != "" && !strings.EqualFold(f, "Contacts") {
+		folders, err := o.Client.Folders(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("o365: listing contact folders of %s: %w", o.Client.Mailbox(), err)
+		}
+		var names []string
+		for _, fd := range folders {
+			if strings.EqualFold(fd.DisplayName, f) {
+				s.folderID = fd.ID
+			}
+			names = append(names, fd.DisplayName)
+		}
+		if s.folderID == "" {
+			return nil, fmt.Errorf("o365: mailbox %s has no contact folder %q (it has: Contacts (default)%s)", o.Client.Mailbox(), f, prefixed(names))
+		}
+	}
+	s.batch = newBatcher(o.Client)
+	return s, nil
+}
+
+func prefixed(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(names, ", ")
+}
+
+// Name describes the side: "o365 MAILBOX/FOLDER".
+func (s *Side) Name() string {
+	f := s.folder
+	if s.folderID == "" {
+		f = "Contacts"
+	}
+	return "o365 " + s.c.Mailbox() + "/" + f
+}
+
+// Close stops the side's batcher. The side must not be used afterwards.
+func (s *Side) Close() error {
+	s.batch.close()
+	return nil
+}
+
+// WriteConcurrency asks the engine for two batches' worth of writes in
+// flight, so the batcher can fill its $batch requests.
+func (s *Side) WriteConcurrency() int { return 2 * api.MaxBatch }
+
+// Project returns what Office 365 can hold of card.
+func (s *Side) Project(card *vcard.Card) *vcard.Card { return Project(card) }
+
+func (s *Side) contactsPath() string { return s.c.FolderPath(s.folderID) }
+
+func (s *Side) itemPath(id string) string { return s.contactsPath() + "/" + url.PathEscape(id) }
+
+// uidExpand is the query that reads a contact with its UID property.
+var uidExpand = "$expand=singleValueExtendedProperties($filter=id eq '" + api.UIDPropertyID + "')"
+
+// List reads every contact of the folder (with their UIDs, kept for Get).
+func (s *Side) List(ctx context.Context) ([]sync.Ref, error) {
+	cs, err := s.c.ListContacts(ctx, s.folderID)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]sync.Ref, 0, len(cs))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range cs {
+		s.listed[c.ID] = c
+		refs = append(refs, sync.Ref{ID: c.ID, Version: c.ChangeKey})
+	}
+	return refs, nil
+}
+
+// Changes runs one delta round of the folder. A token Graph no longer
+// accepts (410) gives sync.ErrTokenExpired; the engine then asks for a
+// full round (token "") and reconciles it with state. A full round also
+// lists the folder with the UID property, so new contacts need not be
+// read one by one.
+func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error) {
+	items, link, err := s.c.Delta(ctx, s.folderID, token, nil)
+	if err != nil {
+		if graph.IsGone(err) {
+			return sync.ChangeSet{}, fmt.Errorf("%w: %v", sync.ErrTokenExpired, err)
+		}
+		return sync.ChangeSet{}, err
+	}
+	// Replays and duplicates inside a round: the last word on an id wins.
+	changed := map[string]string{}
+	deleted := map[string]bool{}
+	var order []string
+	for _, raw := range items {
+		var c api.Contact
+		if err := json.Unmarshal(raw, &c); err != nil || c.ID == "" {
+			return sync.ChangeSet{}, fmt.Errorf("o365: delta: unreadable entry: %v", err)
+		}
+		if _, seen := changed[c.ID]; !seen && !deleted[c.ID] {
+			order = append(order, c.ID)
+		}
+		if c.Removed != nil {
+			delete(changed, c.ID)
+			deleted[c.ID] = true
+			continue
+		}
+		delete(deleted, c.ID)
+		changed[c.ID] = c.ChangeKey
+	}
+	cs := sync.ChangeSet{Full: token == "", Token: link}
+	for _, id := range order {
+		if ck, ok := changed[id]; ok {
+			cs.Changed = append(cs.Changed, sync.Ref{ID: id, Version: ck})
+		} else if deleted[id] {
+			cs.Deleted = append(cs.Deleted, id)
+		}
+	}
+	if cs.Full {
+		// The delta round lists ids and change keys; one listing with the
+		// UID property spares reading every new contact on its own.
+		if _, err := s.List(ctx); err != nil {
+			return sync.ChangeSet{}, err
+		}
+	}
+	return cs, nil
+}
+
+// Get reads contacts (with their UID property and photo).
+func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
+	out := make([]sync.Item, len(ids))
+	contacts := make([]api.Contact, len(ids))
+	var ops []graph.Op
+	var opIx []int
+	s.mu.Lock()
+	for i, id := range ids {
+		if c, ok := s.listed[id]; ok {
+			contacts[i] = c
+			delete(s.listed, id)
+			continue
+		}
+		ops = append(ops, graph.Op{Method: http.MethodGet, Path: s.itemPath(id) + "?" + uidExpand})
+		opIx = append(opIx, i)
+	}
+	s.mu.Unlock()
+	for k, r := range s.c.Batch(ctx, ops) {
+		i := opIx[k]
+		if r.Err != nil {
+			if graph.IsNotFound(r.Err) {
+				out[i].Err = fmt.Errorf("o365 contact %s: %w", ids[i], sync.ErrNotFound)
+			} else {
+				out[i].Err = fmt.Errorf("o365 contact %s: %w", ids[i], r.Err)
+			}
+			continue
+		}
+		if err := json.Unmarshal(r.Body, &contacts[i]); err != nil {
+			out[i].Err = fmt.Errorf("o365 contact %s: unreadable answer: %w", ids[i], err)
+		}
+	}
+	photos := make([][]byte, len(ids))
+	if !s.noPhotos {
+		var pops []graph.Op
+		var pix []int
+		for i := range ids {
+			if out[i].Err == nil {
+				pops = append(pops, graph.Op{Method: http.MethodGet, Path: s.itemPath(ids[i]) + "/photo/$value"})
+				pix = append(pix, i)
+			}
+		}
+		for k, r := range s.c.Batch(ctx, pops) {
+			i := pix[k]
+			switch {
+			case r.Err == nil:
+				photos[i] = r.Body
+			case graph.IsNotFound(r.Err):
+			default:
+				out[i].Err = fmt.Errorf("o365 contact %s: photo: %w", ids[i], r.Err)
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, id := range ids {
+		if out[i].Err != nil {
+			out[i].Ref.ID = id
+			continue
+		}
+		c := contacts[i]
+		out[i].Ref = sync.Ref{ID: id, Version: c.ChangeKey}
+		out[i].Card = ToVCard(c, photos[i])
+		if t, err := time.Parse(time.RFC3339, c.LastModifiedDateTime); err == nil {
+			out[i].ModTime = t
+		}
+		s.photos[id] = photoHash(photos[i])
+	}
+	return out, nil
+}
+
+func photoHash(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	h := sha256.Sum256(b)
+	return fmt.Sprintf("%x", h)
+}
+
+// refuse gives the error for cards Office 365 cannot hold at all.
+func refuse(card *vcard.Card) error {
+	if IsGroup(card) {
+		return fmt.Errorf("%w: a contact group (%q) cannot be an Office 365 contact; it stays on the other side", sync.ErrRefused, card.FN())
+	}
+	return nil
+}
+
+// Create posts a new contact (with its UID property) and uploads its
+// photo.
+func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
+	if err := refuse(card); err != nil {
+		return sync.Ref{}, err
+	}
+	c, photo := FromVCard(card)
+	body, err := ContactJSON(c)
+	if err != nil {
+		return sync.Ref{}, err
+	}
+	r := s.batch.do(ctx, graph.Op{Method: http.MethodPost, Path: s.contactsPath(), Body: body, ContentType: "application/json"})
+	if r.Err != nil {
+		return sync.Ref{}, fmt.Errorf("o365: create %q: %w", card.FN(), r.Err)
+	}
+	var got api.Contact
+	if err := json.Unmarshal(r.Body, &got); err != nil || got.ID == "" {
+		return sync.Ref{}, fmt.Errorf("o365: create %q: unreadable answer", card.FN())
+	}
+	ref := sync.Ref{ID: got.ID, Version: got.ChangeKey}
+	if photo != nil {
+		if err := s.putPhoto(ctx, got.ID, photo); err != nil {
+			return ref, err
+		}
+	}
+	return ref, nil
+}
+
+// Update patches a contact if its change key is still ref.Version, and
+// uploads the photo when it differs from the one last seen.
+func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync.Ref, error) {
+	if err := refuse(card); err != nil {
+		return sync.Ref{}, err
+	}
+	c, photo := FromVCard(card)
+	body, err := ContactJSON(c)
+	if err != nil {
+		return sync.Ref{}, err
+	}
+	r := s.batch.do(ctx, graph.Op{Method: http.MethodPatch, Path: s.itemPath(ref.ID), IfMatch: `W/"` + ref.Version + `"`, Body: body, ContentType: "application/json"})
+	if r.Err != nil {
+		switch {
+		case graph.IsPrecondition(r.Err):
+			return sync.Ref{}, fmt.Errorf("o365: update %s: %w", ref.ID, sync.ErrPrecondition)
+		case graph.IsNotFound(r.Err):
+			return sync.Ref{}, fmt.Errorf("o365: update %s: %w (%w)", ref.ID, sync.ErrPrecondition, sync.ErrNotFound)
+		}
+		return sync.Ref{}, fmt.Errorf("o365: update %s: %w", ref.ID, r.Err)
+	}
+	var got api.Contact
+	if err := json.Unmarshal(r.Body, &got); err != nil {
+		return sync.Ref{}, fmt.Errorf("o365: update %s: unreadable answer", ref.ID)
+	}
+	out := sync.Ref{ID: ref.ID, Version: got.ChangeKey}
+	s.mu.Lock()
+	known, seen := s.photos[ref.ID]
+	s.mu.Unlock()
+	if photo != nil && (!seen || known != photoHash(photo)) {
+		if err := s.putPhoto(ctx, ref.ID, photo); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Side) putPhoto(ctx context.Context, id string, jpeg []byte) error {
+	if err := s.c.PutPhoto(ctx, s.itemPath(id), jpeg); err != nil {
+		return fmt.Errorf("o365: photo of %s: %w", id, err)
+	}
+	s.mu.Lock()
+	s.photos[id] = photoHash(jpeg)
+	s.mu.Unlock()
+	return nil
+}
+
+// Delete removes a contact if its change key is still ref.Version.
+func (s *Side) Delete(ctx context.Context, ref sync.Ref) error {
+	r := s.batch.do(ctx, graph.Op{Method: http.MethodDelete, Path: s.itemPath(ref.ID), IfMatch: `W/"` + ref.Version + `"`})
+	switch {
+	case r.Err == nil, graph.IsNotFound(r.Err):
+		return nil
+	case graph.IsPrecondition(r.Err):
+		return fmt.Errorf("o365: delete %s: %w", ref.ID, sync.ErrPrecondition)
+	}
+	return fmt.Errorf("o365: delete %s: %w", ref.ID, r.Err)
+}
+
+// batcher gathers the writes of concurrent callers into $batch requests:
+// it sends what has gathered as soon as a batch is full or no new write
+// came for a moment.
+type batcher struct {
+	c   *graph.Client
+	in  chan pending
+	gap time.Duration
+}
+
+type pending struct {
+	op  graph.Op
+	out chan graph.Result
+}
+
+func newBatcher(c *graph.Client) *batcher {
+	b := &batcher{c: c, in: make(chan pending), gap: 3 * time.Millisecond}
+	go b.loop()
+	return b
+}
+
+func (b *batcher) close() { close(b.in) }
+
+func (b *batcher) do(ctx context.Context, op graph.Op) graph.Result {
+	p := pending{op: op, out: make(chan graph.Result, 1)}
+	select {
+	case b.in <- p:
+	case <-ctx.Done():
+		return graph.Result{Err: ctx.Err()}
+	}
+	select {
+	case r := <-p.out:
+		return r
+	case <-ctx.Done():
+		return graph.Result{Err: ctx.Err()}
+	}
+}
+
+func (b *batcher) loop() {
+	for first := range b.in {
+		group := []pending{first}
+		timer := time.NewTimer(b.gap)
+	gather:
+		for len(group) < api.MaxBatch {
+			select {
+			case p, ok := <-b.in:
+				if !ok {
+					break gather
+				}
+				group = append(group, p)
+			case <-timer.C:
+				break gather
+			}
+		}
+		timer.Stop()
+		go b.send(group)
+	}
+}
+
+func (b *batcher) send(group []pending) {
+	ops := make([]graph.Op, len(group))
+	for i, p := range group {
+		ops[i] = p.op
+	}
+	// The writes outlive their callers' cancellation only as long as one
+	// batch takes: a write Graph may have done must be reported.
+	res := b.c.Batch(context.Background(), ops)
+	for i, p := range group {
+		r := graph.Result{Err: errors.New("o365: batch gave no answer")}
+		if i < len(res) {
+			r = res[i]
+		}
+		p.out <- r
+	}
+}
