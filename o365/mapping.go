@@ -27,7 +27,7 @@ import (
 // see docs/mapping.md, "Why a hidden format property"). Its value is JSON
 // written by FromVCard and read by ToVCard; a contact that never went
 // through cardbridge simply has none.
-const FormatPropertyID = "String {5c2f8a1e-7b3d-4e69-9a40-c6d2b1e8f307} Name cardbridgeFormat"
+const FormatPropertyID = api.FormatPropertyID
 
 // ExtendedPropertyIDs are the single-value extended properties the mapping
 // reads (ToVCard) and writes (FromVCard). A reader must expand both, see
@@ -39,20 +39,7 @@ var ExtendedPropertyIDs = []string{api.UIDPropertyID, FormatPropertyID}
 // singleValueExtendedProperties($filter=id eq '…' or id eq '…').
 // A contact read without them maps to a card without UID and in plain
 // spelling, which the engine then sees as changed.
-func ExpandExtendedProperties() string {
-	var b strings.Builder
-	b.WriteString("singleValueExtendedProperties($filter=")
-	for i, id := range ExtendedPropertyIDs {
-		if i > 0 {
-			b.WriteString(" or ")
-		}
-		b.WriteString("id eq '")
-		b.WriteString(strings.ReplaceAll(id, "'", "''"))
-		b.WriteString("'")
-	}
-	b.WriteString(")")
-	return b.String()
-}
+func ExpandExtendedProperties() string { return api.ExpandProperties }
 
 // Limits of the Graph contact resource the mapping respects. Values past
 // them stay on the vCard side.

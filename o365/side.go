@@ -121,7 +121,7 @@ func (s *Side) contactsPath() string { return s.c.FolderPath(s.folderID) }
 func (s *Side) itemPath(id string) string { return s.contactsPath() + "/" + url.PathEscape(id) }
 
 // uidExpand is the query that reads a contact with its UID property.
-var uidExpand = "$expand=singleValueExtendedProperties($filter=id eq '" + api.UIDPropertyID + "')"
+var uidExpand = "$expand=" + api.ExpandProperties
 
 // List reads every contact of the folder (with their UIDs, kept for Get).
 func (s *Side) List(ctx context.Context) ([]sync.Ref, error) {
@@ -210,7 +210,7 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
 	for k, r := range s.c.Batch(ctx, ops) {
 		i := opIx[k]
 		if r.Err != nil {
-			if graph.IsNotFound(r.Err) {
+			if graph.IsNotFound(r.Err) || isMalformedID(r.Err) {
 				out[i].Err = fmt.Errorf("o365 contact %s: %w", ids[i], sync.ErrNotFound)
 			} else {
 				out[i].Err = fmt.Errorf("o365 contact %s: %w", ids[i], r.Err)
@@ -258,6 +258,12 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
 		s.photos[id] = photoHash(photos[i])
 	}
 	return out, nil
+}
+
+// isMalformedID tells Graph's answer to an id that cannot exist.
+func isMalformedID(err error) bool {
+	var ge *graph.Error
+	return errors.As(err, &ge) && ge.Code == "ErrorInvalidIdMalformed"
 }
 
 func photoHash(b []byte) string {

@@ -402,6 +402,26 @@ func (p *planner) bothNew(e *Entry, a, b view, mirrorFrom Which) {
 		p.add(act)
 		return
 	}
+	// One side may hold only part of what the other holds (Office 365 and
+	// a vCard folder): if it holds exactly the projection of the other's
+	// card, they are the same contact and the richer card is the result.
+	for _, pr := range []struct {
+		poor, rich view
+		card       *vcard.Card
+		project    func(*vcard.Card) *vcard.Card
+		poorCard   *vcard.Card
+	}{{a, b, cb, p.opts.ProjectA, ca}, {b, a, ca, p.opts.ProjectB, cb}} {
+		if pr.project != nil && p.hash(pr.project(pr.card)) == p.hash(pr.project(pr.poorCard)) {
+			act := p.newAction(e, ActWrite, fmt.Sprintf("same contact on both sides (%s holds part of it): linked", pr.poor.w))
+			p.put(act, pr.rich, pr.card)
+			if p.hash(pr.project(pr.card)) != p.hash(pr.project(pr.poorCard)) || pr.poorCard.UID() != uid {
+				p.put(act, pr.poor, pr.card)
+			}
+			act.Base = pr.card
+			p.add(act)
+			return
+		}
+	}
 	prefer := p.winner(a, b)
 	m := Merge3(nil, ca, cb, prefer)
 	if len(m.Clashes) > 0 {

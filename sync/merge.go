@@ -80,6 +80,10 @@ func Merge3(base, a, b *vcard.Card, prefer Which) MergeResult {
 			take = pa
 		case sameKeys(pa, pb):
 			take = pa
+		case sameValues(pa, pb):
+			// The same values, spelt with other parameters (a TYPE one
+			// side cannot hold): keep the richer spelling.
+			take = richer(pa, pb)
 		case !vcard.IsSingle(n):
 			take = unionMerge(pbase, pa, pb)
 		default:
@@ -114,14 +118,56 @@ func unionMerge(base, a, b []vcard.Property) []vcard.Property {
 		}
 		out = append(out, p)
 	}
+	valA := make(map[string]bool, len(a))
+	for _, p := range a {
+		valA[p.Name+"\x00"+p.Value] = true
+	}
 	for _, p := range b {
 		k := p.Key()
-		if inBase[k] || inA[k] {
-			continue // kept or removed by a, or already taken
+		if inBase[k] || inA[k] || valA[p.Name+"\x00"+p.Value] {
+			continue // kept or removed by a, already taken, or the same value spelt otherwise
 		}
 		out = append(out, p)
 	}
 	return out
+}
+
+// sameValues reports whether two property lists hold the same values,
+// whatever their parameters and groups.
+func sameValues(x, y []vcard.Property) bool {
+	if len(x) != len(y) || len(x) == 0 {
+		return false
+	}
+	count := make(map[string]int, len(x))
+	for _, p := range x {
+		count[p.Value]++
+	}
+	for _, p := range y {
+		if count[p.Value] == 0 {
+			return false
+		}
+		count[p.Value]--
+	}
+	return true
+}
+
+// richer returns the list whose properties carry more parameters and
+// groups (x on a tie).
+func richer(x, y []vcard.Property) []vcard.Property {
+	weight := func(ps []vcard.Property) int {
+		n := 0
+		for _, p := range ps {
+			n += len(p.Params)
+			if p.Group != "" {
+				n++
+			}
+		}
+		return n
+	}
+	if weight(y) > weight(x) {
+		return y
+	}
+	return x
 }
 
 func laterRev(a, b *vcard.Card) (vcard.Property, bool) {

@@ -274,3 +274,18 @@ func TestMerge3(t *testing.T) {
 		t.Errorf("clashes = %v", m.Clashes)
 	}
 }
+
+func TestMerge3SameValueOtherSpelling(t *testing.T) {
+	a := card("u", "FN:X", "EMAIL:x@example.com", "TEL:+1 555 0100")
+	b := card("u", "FN:X", "EMAIL;TYPE=WORK:x@example.com", "TEL;TYPE=CELL:+1 555 0100", "NOTE:b")
+	m := sync.Merge3(nil, a, b, sync.SideA)
+	if n := len(m.Card.All("EMAIL")); n != 1 {
+		t.Fatalf("%d e-mails: %s", n, m.Card.Encode())
+	}
+	if e, _ := m.Card.Get("EMAIL"); len(e.Param("TYPE")) == 0 {
+		t.Errorf("the typed spelling was not kept: %s", m.Card.Encode())
+	}
+	if n := len(m.Card.All("TEL")); n != 1 {
+		t.Fatalf("%d phones: %s", n, m.Card.Encode())
+	}
+}

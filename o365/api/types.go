@@ -9,6 +9,16 @@ import "encoding/json"
 // project's own, fixed forever.
 const UIDPropertyID = "String {5c2f8a1e-7b3d-4e69-9a40-c6d2b1e8f307} Name cardbridgeUid"
 
+// FormatPropertyID is the single-value extended property that keeps the
+// vCard spelling of the fields Office 365 holds in a plainer form (TYPE
+// parameters, item groups, split street parts), so that a round trip
+// through Office 365 gives the same vCard (see o365/mapping.go).
+const FormatPropertyID = "String {5c2f8a1e-7b3d-4e69-9a40-c6d2b1e8f307} Name cardbridgeFormat"
+
+// ExpandProperties is the $expand value that reads both extended
+// properties cardbridge keeps on a contact.
+const ExpandProperties = "singleValueExtendedProperties($filter=id eq '" + UIDPropertyID + "' or id eq '" + FormatPropertyID + "')"
+
 // EmailAddress is one of a contact's (at most 3) e-mail addresses.
 type EmailAddress struct {
 	Name    string `json:"name,omitempty"`

@@ -203,7 +203,7 @@ func (c *Client) runBatch(ctx context.Context, chunk []int, subs []api.BatchRequ
 		}
 		rs := Result{Status: r.Status, Header: h, Body: subBody(r.Body, h)}
 		if r.Status >= 400 || r.Status < 100 {
-			rs.Err = newError(subs[i].Method, pathOf(subs[i].URL), r.Status, h, rs.Body, "")
+			rs.Err = newError(subs[i].Method, pathOf(subs[i].URL), r.Status, h, rs.Body, cl.tok)
 		}
 		res[i] = rs
 		retry := false

@@ -288,8 +288,9 @@ type call struct {
 	hdr        http.Header
 	body       []byte
 	idempotent bool
-	weight     int // in-flight slots
-	subs       int // sub-requests (for $batch)
+	weight     int    // in-flight slots
+	subs       int    // sub-requests (for $batch)
+	tok        string // the token of the last attempt, scrubbed from errors
 }
 
 // Do sends one request through the request path and returns the answer
@@ -344,6 +345,7 @@ func (c *Client) send(ctx context.Context, cl *call) (*http.Response, []byte, er
 	refreshed := false
 	for n := 0; ; n++ {
 		resp, body, tok, err := c.attempt(ctx, cl)
+		cl.tok = tok
 		if ctx.Err() != nil && (err != nil || resp == nil) {
 			return nil, nil, fmt.Errorf("graph: %s %s: %w", cl.method, cl.u.Path, ctx.Err())
 		}
@@ -354,13 +356,10 @@ func (c *Client) send(ctx context.Context, cl *call) (*http.Response, []byte, er
 			last      error
 		)
 		if err != nil {
-			last = fmt.Errorf("graph: %s %s: %w", cl.method, cl.u.Path, &scrubbed{err, tok})
+			last = &scrubbed{err, tok}
 			var te *tokenError
-			switch {
-			case errors.As(err, &te), errors.Is(err, errOffHost):
-				return nil, nil, last
-			case !cl.idempotent && !refused(err):
-				return nil, nil, last
+			if errors.As(err, &te) || errors.Is(err, errOffHost) || (!cl.idempotent && !refused(err)) {
+				return nil, nil, fmt.Errorf("graph: %s %s: %w", cl.method, cl.u.Path, last)
 			}
 			why = "transport error"
 			wait = c.backoff(n)
@@ -403,23 +402,16 @@ func (c *Client) send(ctx context.Context, cl *call) (*http.Response, []byte, er
 			if wait <= 0 {
 				wait = c.backoff(n)
 			}
-			if n >= c.retries {
-				if throttled {
-					apiErr.Message = fmt.Sprintf("still throttled after %d retries: %s", n, apiErr.Message)
-				}
-				return resp, body, fmt.Errorf("graph: %s %s: giving up after %d retries: %w", cl.method, cl.u.Path, n, apiErr)
-			}
-			if waited+wait > c.maxWait {
-				return resp, body, fmt.Errorf("graph: %s %s: throttled by Graph for longer than %s: %w", cl.method, cl.u.Path, c.maxWait, apiErr)
-			}
 		}
-		if n >= c.retries {
-			return nil, nil, fmt.Errorf("graph: giving up after %d retries: %w", n, last)
+		switch {
+		case n >= c.retries:
+			return resp, body, &giveUpError{cl.method, cl.u.Path, fmt.Sprintf("giving up after %d retries", n), last}
+		case waited+wait > c.maxWait && throttled:
+			return resp, body, &giveUpError{cl.method, cl.u.Path, fmt.Sprintf("throttled by Graph for longer than %s", c.maxWait), last}
+		case waited+wait > c.maxWait:
+			return resp, body, &giveUpError{cl.method, cl.u.Path, fmt.Sprintf("Graph kept failing for longer than %s", c.maxWait), last}
 		}
-		if waited+wait > c.maxWait {
-			return nil, nil, fmt.Errorf("graph: giving up: retrying for longer than %s: %w", c.maxWait, last)
-		}
-		c.log.Debug("graph: retrying", "method", cl.method, "path", cl.u.Path, "why", why, "wait", wait, "retry", n+1)
+		c.log.Info("graph: retrying", "method", cl.method, "path", cl.u.Path, "why", why, "wait", wait, "retry", n+1)
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, nil, fmt.Errorf("graph: %s %s: waiting to retry: %w", cl.method, cl.u.Path, err)
 		}
@@ -428,6 +420,22 @@ func (c *Client) send(ctx context.Context, cl *call) (*http.Response, []byte, er
 		c.nRetry.Add(1)
 	}
 }
+
+// giveUpError ends a request whose retries ran out; it wraps the last
+// failure (a *Error for an answer).
+type giveUpError struct {
+	method, path, reason string
+	last                 error
+}
+
+func (e *giveUpError) Error() string {
+	if ae, ok := e.last.(*Error); ok {
+		return fmt.Sprintf("graph: %s %s: %s; last answer: %s", e.method, e.path, e.reason, ae.detail())
+	}
+	return fmt.Sprintf("graph: %s %s: %s; last error: %v", e.method, e.path, e.reason, e.last)
+}
+
+func (e *giveUpError) Unwrap() error { return e.last }
 
 // scrubbed is an error whose text never holds secret.
 type scrubbed struct {

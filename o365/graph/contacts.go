@@ -19,8 +19,9 @@ const maxPages = 1 << 20
 // MaxPhotoSize is the largest photo one PUT may carry.
 const MaxPhotoSize = 4 << 20
 
-// uidExpand is the query option that reads the UID extended property.
-var uidExpand = "$expand=" + queryEscape("singleValueExtendedProperties($filter=id eq '"+api.UIDPropertyID+"')")
+// uidExpand is the query option that reads cardbridge's extended
+// properties (the UID and the vCard spelling).
+var uidExpand = "$expand=" + queryEscape(api.ExpandProperties)
 
 // queryEscape escapes a query value (spaces as %20, which OData wants).
 func queryEscape(s string) string {

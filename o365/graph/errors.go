@@ -33,11 +33,15 @@ type Error struct {
 
 // Error describes the error: "graph: GET /v1.0/me/contacts/x: 404 ErrorItemNotFound: …".
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("graph: ")
 	if e.Method != "" {
-		b.WriteString(e.Method + " " + e.Path + ": ")
+		return "graph: " + e.Method + " " + e.Path + ": " + e.detail()
 	}
+	return "graph: " + e.detail()
+}
+
+// detail is the error without the request: "404 ErrorItemNotFound: …".
+func (e *Error) detail() string {
+	var b strings.Builder
 	fmt.Fprintf(&b, "%d", e.Status)
 	if e.Code != "" {
 		b.WriteString(" " + e.Code)

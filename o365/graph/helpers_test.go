@@ -68,8 +68,8 @@ type fake struct {
 
 type recorded struct {
 	Method, Path, Query string
-	Header             http.Header
-	Body               []byte
+	Header              http.Header
+	Body                []byte
 }
 
 func newFake(t *testing.T, h func(w http.ResponseWriter, r *http.Request, n int)) *fake {
