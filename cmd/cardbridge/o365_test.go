@@ -224,3 +224,160 @@ func TestO365VdirEveryFlow(t *testing.T) {
 		})
 	}
 }
+
+// TestO365ConflictsPerPolicy edits the same contact's job title on both
+// sides and checks each policy's outcome.
+func TestO365ConflictsPerPolicy(t *testing.T) {
+	for _, policy := range []string{"merge", "newest", "a-wins", "b-wins", "keep-both", "manual"} {
+		t.Run(policy, func(t *testing.T) {
+			e := newSim(t, 3)
+			cfg, b := e.workspace(t, "client-secret", policy)
+			if r := cb(t, simEnvVars, "--config", cfg, "sync"); r.code != 0 {
+				t.Fatalf("first sync: %s %s", r.stdout, r.stderr)
+			}
+			mb := e.sim.Mailbox(alice)
+			id := mb.ContactIDs("")[0]
+			raw, _ := mb.Get(id)
+			var c map[string]any
+			json.Unmarshal(raw, &c)
+			name := c["displayName"].(string)
+			// b edits TITLE and NOTE first, then Outlook edits the title
+			// (newer): a clash on TITLE, NOTE only on b.
+			var file string
+			for f, content := range vcfFiles(t, b) {
+				if strings.Contains(string(content), "FN:"+name) {
+					file = f
+					var lines []string
+					for _, l := range strings.Split(string(content), "\r\n") {
+						if !strings.HasPrefix(l, "TITLE:") && !strings.HasPrefix(l, "NOTE:") && !strings.HasPrefix(l, "REV:") && l != "END:VCARD" && l != "" {
+							lines = append(lines, l)
+						}
+					}
+					s := strings.Join(lines, "\r\n") + "\r\nTITLE:Title from the vdir\r\nNOTE:note from the vdir\r\nREV:20200101T000000Z\r\nEND:VCARD\r\n"
+					os.WriteFile(filepath.Join(b, f), []byte(s), 0o600)
+				}
+			}
+			if file == "" {
+				t.Fatal("contact not in the vdir")
+			}
+			mb.Put("", []byte(fmt.Sprintf(`{"id":%q,"jobTitle":"Title from Outlook"}`, id)))
+			r := cb(t, simEnvVars, "--config", cfg, "sync", "--json")
+			m := summary(t, r)
+			if r.code != 0 {
+				t.Fatalf("sync: %d %s %s", r.code, r.stdout, r.stderr)
+			}
+			got, _ := mb.Get(id)
+			vd, _ := os.ReadFile(filepath.Join(b, file))
+			o365Title := func() string {
+				var x map[string]any
+				json.Unmarshal(got, &x)
+				s, _ := x["jobTitle"].(string)
+				return s
+			}()
+			switch policy {
+			case "merge": // newer (Outlook) title wins, b's note kept
+				if o365Title != "Title from Outlook" || !strings.Contains(string(vd), "TITLE:Title from Outlook") || !strings.Contains(string(vd), "note from the vdir") || !strings.Contains(string(got), "note from the vdir") {
+					t.Fatalf("merge: o365 %s\nvdir %s", got, vd)
+				}
+			case "newest", "a-wins":
+				if o365Title != "Title from Outlook" || !strings.Contains(string(vd), "TITLE:Title from Outlook") || strings.Contains(string(vd), "note from the vdir") {
+					t.Fatalf("%s: o365 %s\nvdir %s", policy, got, vd)
+				}
+			case "b-wins":
+				if o365Title != "Title from the vdir" || !strings.Contains(string(got), "note from the vdir") {
+					t.Fatalf("b-wins: o365 %s", got)
+				}
+			case "keep-both":
+				if _, copyC := e.contactByName(t, name+" (conflict copy)"); copyC == nil {
+					t.Fatalf("keep-both: no conflict copy in Office 365")
+				}
+				if n := len(vcfFiles(t, b)); n != 4 {
+					t.Fatalf("keep-both: vdir has %d files, want 4", n)
+				}
+			case "manual":
+				if m["conflicts"].(float64) != 1 || o365Title != "Title from Outlook" || !strings.Contains(string(vd), "Title from the vdir") {
+					t.Fatalf("manual: %s\no365 %s\nvdir %s", r.stdout, got, vd)
+				}
+			}
+			if policy != "manual" {
+				if r := cb(t, simEnvVars, "--config", cfg, "sync"); !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
+					t.Fatalf("rerun not quiet: %s %s", r.stdout, r.stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestO365RevokedTokenFailsOnlyItsPairs: a revoked refresh token gives one
+// clear error for that account's pair; another pair still syncs.
+func TestO365RevokedTokenFailsOnlyItsPairs(t *testing.T) {
+	e := newSim(t, 3)
+	cfg, _ := e.workspace(t, "device", "merge")
+	e.login(t, cfg, false)
+	if r := cb(t, nil, "--config", cfg, "sync"); r.code != 0 {
+		t.Fatalf("sync: %s", r.stderr)
+	}
+	// A second, local pair in the same config.
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "x"), 0o700)
+	os.MkdirAll(filepath.Join(dir, "y"), 0o700)
+	os.WriteFile(filepath.Join(dir, "x", "one.vcf"), []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:one\r\nFN:One\r\nEND:VCARD\r\n"), 0o600)
+	text, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(text, []byte(fmt.Sprintf("  local:\n    a: {type: vdir, path: %s/x}\n    b: {type: vdir, path: %s/y}\n", dir, dir))...), 0o600)
+	e.sim.RevokeRefreshTokens("00000000-0000-0000-0000-0000000a11ce")
+	e.sim.ExpireAccessTokens()
+	r := cb(t, nil, "--config", cfg, "sync")
+	if r.code != 1 || !strings.Contains(r.stderr, "account work needs `cardbridge login work`") || !strings.Contains(r.stderr, "AADSTS") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Count(r.stderr, "needs `cardbridge login work`") != 1 {
+		t.Errorf("the error is not said once:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "y", "one.vcf")); err != nil {
+		t.Fatalf("the other pair did not sync: %v\n%s", err, r.stderr)
+	}
+	if strings.Contains(r.stderr, "eyJ") || strings.Contains(r.stdout, "eyJ") {
+		t.Error("something token-like in the output")
+	}
+	// After a new login it syncs again.
+	e.login(t, cfg, false)
+	if r := cb(t, nil, "--config", cfg, "sync"); r.code != 0 {
+		t.Fatalf("after login: %s", r.stderr)
+	}
+}
+
+// TestO365LostStateAndExpiredDelta: with the state file lost, or every
+// delta token expired, a sync creates nothing twice.
+func TestO365LostStateAndExpiredDelta(t *testing.T) {
+	e := newSim(t, 15)
+	cfg, b := e.workspace(t, "client-secret", "merge")
+	os.WriteFile(filepath.Join(b, "local.vcf"), []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:local-1\r\nFN:Local One\r\nEMAIL:local@example.com\r\nEND:VCARD\r\n"), 0o600)
+	if r := cb(t, simEnvVars, "--config", cfg, "sync"); r.code != 0 {
+		t.Fatalf("sync: %s", r.stderr)
+	}
+	e.sim.ExpireDeltaTokens()
+	r := cb(t, simEnvVars, "--config", cfg, "sync", "--json")
+	if m := summary(t, r); r.code != 0 || sideCount(m, "a", "created")+sideCount(m, "b", "created") != 0 {
+		t.Fatalf("after expired delta: %s %s", r.stdout, r.stderr)
+	}
+	text, _ := os.ReadFile(cfg)
+	var statePath string
+	for _, l := range strings.Split(string(text), "\n") {
+		if strings.HasPrefix(l, "state: ") {
+			statePath = strings.TrimPrefix(l, "state: ")
+		}
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(statePath + suffix)
+	}
+	r = cb(t, simEnvVars, "--config", cfg, "sync", "--json")
+	if m := summary(t, r); r.code != 0 || sideCount(m, "a", "created")+sideCount(m, "b", "created") != 0 {
+		t.Fatalf("after losing the state: %s %s", r.stdout, r.stderr)
+	}
+	if n := e.sim.Mailbox(alice).Count(""); n != 16 {
+		t.Fatalf("Office 365 holds %d contacts, want 16", n)
+	}
+	if n := len(vcfFiles(t, b)); n != 16 {
+		t.Fatalf("vdir holds %d contacts, want 16", n)
+	}
+}
