@@ -188,6 +188,10 @@ type Side struct {
 	// Folder is the contact folder's display name; "" is the default
 	// folder (o365).
 	Folder string
+	// NoPhotos (key `photos: false`, o365) skips reading contact photos:
+	// each photo costs Graph one request, which a first import of a large
+	// mailbox may not want to spend.
+	NoPhotos bool
 
 	// URL is the CardDAV server or address book URL (carddav).
 	URL string

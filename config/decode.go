@@ -450,6 +450,9 @@ func (d *decoder) side(n *node, m map[string]any, base string, accounts map[stri
 	if has("create") {
 		s.Create = d.boolean(m, base, "create")
 	}
+	if _, set := m["photos"]; set && has("photos") {
+		s.NoPhotos = !d.boolean(m, base, "photos")
+	}
 	if has("multiget_chunk") {
 		s.MultigetChunk = d.integer(m, base, "multiget_chunk")
 	}

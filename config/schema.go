@@ -36,7 +36,7 @@ func (n *node) leaf() bool { return n.kind != kSection && n.kind != kMap }
 func sideKeys() map[string][]string {
 	return map[string][]string{
 		"vdir":    {"type", "path"},
-		"o365":    {"type", "account", "folder"},
+		"o365":    {"type", "account", "folder", "photos"},
 		"carddav": {"type", "url", "username", "password_env", "password_file", "password_command", "addressbook", "ca_file", "insecure_skip_verify", "create", "multiget_chunk"},
 		"server":  {"type", "user", "addressbook"},
 	}
@@ -49,7 +49,7 @@ func schema() *node {
 	p := func() *node { return &node{kind: kPath} }
 	side := &node{kind: kSection, fields: map[string]*node{
 		"type": s(), "path": p(),
-		"account": s(), "folder": s(),
+		"account": s(), "folder": s(), "photos": {kind: kBool},
 		"url": s(), "username": s(), "password_env": s(), "password_file": p(), "password_command": s(),
 		"addressbook": s(), "ca_file": p(),
 		"insecure_skip_verify": {kind: kBool}, "create": {kind: kBool}, "multiget_chunk": {kind: kInt},

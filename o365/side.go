@@ -17,6 +17,7 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/vcard"
+	"github.com/google/uuid"
 )
 
 var (
@@ -145,7 +146,7 @@ func (s *Side) List(ctx context.Context) ([]sync.Ref, error) {
 // lists the folder with the UID property, so new contacts need not be
 // read one by one.
 func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error) {
-	items, link, err := s.c.Delta(ctx, s.folderID, token, nil)
+	items, link, err := s.c.Delta(ctx, s.folderID, token, []string{"id", "changeKey"})
 	if err != nil {
 		if graph.IsGone(err) {
 			return sync.ChangeSet{}, fmt.Errorf("%w: %v", sync.ErrTokenExpired, err)
@@ -252,12 +253,27 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
 		c := contacts[i]
 		out[i].Ref = sync.Ref{ID: id, Version: c.ChangeKey}
 		out[i].Card = ToVCard(c, photos[i])
+		if out[i].Card.UID() == "" {
+			// Made in Outlook: no UID property yet. A UID derived from the
+			// immutable id is stable across runs and lost state files, so
+			// it needs no write back to Office 365 to stay matched.
+			out[i].Card.SetUID(DerivedUID(id))
+		}
 		if t, err := time.Parse(time.RFC3339, c.LastModifiedDateTime); err == nil {
 			out[i].ModTime = t
 		}
 		s.photos[id] = photoHash(photos[i])
 	}
 	return out, nil
+}
+
+// uidSpace is the namespace of UIDs derived from Graph ids.
+var uidSpace = uuid.MustParse("9b3c1f64-2e7a-4d58-8c1b-5a0f6e2d7c93")
+
+// DerivedUID is the UID of a contact made in Outlook, which carries no
+// UID property: a name-based UUID of its immutable id.
+func DerivedUID(graphID string) string {
+	return uuid.NewSHA1(uidSpace, []byte(graphID)).String()
 }
 
 // isMalformedID tells Graph's answer to an id that cannot exist.

@@ -90,6 +90,9 @@ func TestFirstSyncWithOutlookContactsMakesNoDuplicates(t *testing.T) {
 		t.Fatalf("counts: %d %d", mb.Count(""), len(mem.Snapshot()))
 	}
 	for id, raw := range mem.Snapshot() {
+		if !strings.Contains(string(raw), "UID:p-") {
+			t.Errorf("%s: the vCard's UID was replaced: %s", id, raw)
+		}
 		if !strings.Contains(string(raw), "X-CUSTOM:kept") || strings.Count(string(raw), "EMAIL") != 1 {
 			t.Errorf("%s: %s", id, raw)
 		}

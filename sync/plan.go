@@ -539,9 +539,12 @@ func (p *planner) matchStrong(as, bs []Observed) (matched []Entry, restA, restB 
 		case len(candA[i]) == 1 && len(hitsB[candA[i][0]]) == 1:
 			j := candA[i][0]
 			usedB[j] = true
+			// Keep the UID of the side that holds vCards natively when the
+			// other only holds a projection (Office 365): a vCard's UID may
+			// be referenced elsewhere (group members), the other's not.
 			uid := a.Card.UID()
-			if uid == "" {
-				uid = bs[j].Card.UID()
+			if bu := bs[j].Card.UID(); bu != "" && (uid == "" || (p.opts.ProjectA != nil && p.opts.ProjectB == nil)) {
+				uid = bu
 			}
 			matched = append(matched, Entry{UID: uid, A: a, B: bs[j]})
 		default:

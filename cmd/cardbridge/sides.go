@@ -31,7 +31,7 @@ func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc
 		if err != nil {
 			return nil, err
 		}
-		return o365.New(ctx, o365.Options{Client: c, Folder: sc.Folder, Logger: log})
+		return o365.New(ctx, o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Logger: log})
 	case "vdir":
 		if dryRun {
 			if _, err := os.Stat(sc.Path); errors.Is(err, fs.ErrNotExist) {
