@@ -103,3 +103,48 @@ func TestFirstSyncWithOutlookContactsMakesNoDuplicates(t *testing.T) {
 		t.Fatalf("rerun: %+v %v", res, err)
 	}
 }
+
+// TestCrashBetweenWriteAndCommit: Office 365 takes each write but the run
+// dies before recording it (the k-th write of a first export); the next
+// run finds the contacts by their UID property and duplicates nothing.
+func TestCrashBetweenWriteAndCommit(t *testing.T) {
+	for _, k := range []int{1, 7, 20} {
+		t.Run(fmt.Sprint("write ", k), func(t *testing.T) {
+			side, sim := simSide(t, graphsim.Options{})
+			mem := memside.New("b")
+			for i := range 30 {
+				mem.Put(fmt.Sprintf("c%d.vcf", i), []byte(fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:crash-%02d\r\nFN:Crash %02d\r\nEMAIL:c%02d@example.com\r\nEND:VCARD\r\n", i, i, i)))
+			}
+			path := filepath.Join(t.TempDir(), "s.db")
+			run := func(a sync.Side, cancelAt func()) *sync.Result {
+				db, err := state.Open(context.Background(), path, state.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				if cancelAt != nil {
+					faults := &synctest.Faults{FailAt: k, After: true, Cancel: func() { cancel(); db.Close() }}
+					a = faults.Wrap(a)
+				}
+				res, _ := sync.New(db, nil).Run(ctx, sync.Pair{Name: "p", A: a, B: mem, Direction: sync.TwoWay, Policy: sync.PolicyMerge}, sync.Options{})
+				return res
+			}
+			run(side, func() {})
+			if n := sim.Mailbox(testUser).Count(""); n < k {
+				t.Fatalf("the crashed run wrote %d contacts, want at least %d", n, k)
+			}
+			res := run(side, nil)
+			if res == nil || len(res.Errors) > 0 {
+				t.Fatalf("re-run: %+v", res)
+			}
+			if n := sim.Mailbox(testUser).Count(""); n != 30 {
+				t.Fatalf("Office 365 holds %d contacts after the crash and a re-run, want 30", n)
+			}
+			if res := run(side, nil); res.A.Created+res.A.Updated+res.B.Created+res.B.Updated != 0 {
+				t.Fatalf("third run wrote: %+v", res)
+			}
+		})
+	}
+}

@@ -361,8 +361,24 @@ type Faults struct {
 // ErrInjected is the error an injected failure returns.
 var ErrInjected = errors.New("injected write failure")
 
-// Wrap returns s with its writes counted and failed by f.
-func (f *Faults) Wrap(s sync.Side) sync.Side { return &faulty{Side: s, f: f} }
+// Wrap returns s with its writes counted and failed by f. The wrapper
+// keeps the change-token and projection capabilities of s.
+func (f *Faults) Wrap(s sync.Side) sync.Side {
+	w := &faulty{Side: s, f: f}
+	ch, isChanger := s.(sync.Changer)
+	pr, isProjector := s.(sync.Projector)
+	if isChanger && isProjector {
+		return &faultyCapable{faulty: w, Changer: ch, Projector: pr}
+	}
+	return w
+}
+
+// faultyCapable is faulty for a side with change tokens and projection.
+type faultyCapable struct {
+	*faulty
+	sync.Changer
+	sync.Projector
+}
 
 func (f *Faults) hit() bool {
 	f.mu.Lock()
