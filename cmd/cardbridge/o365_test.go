@@ -381,3 +381,32 @@ func TestO365LostStateAndExpiredDelta(t *testing.T) {
 		t.Fatalf("vdir holds %d contacts, want 16", n)
 	}
 }
+
+// TestO365NamedFolder: `accounts folders` lists the folders, and a pair
+// on a named folder syncs only that folder.
+func TestO365NamedFolder(t *testing.T) {
+	e := newSim(t, 5)
+	mb := e.sim.Mailbox(alice)
+	fid := mb.AddFolder("Family")
+	for i := range 3 {
+		mb.Put(fid, []byte(fmt.Sprintf(`{"givenName":"Kid","surname":"K%d","displayName":"Kid K%d"}`, i, i)))
+	}
+	cfg, b := e.workspace(t, "client-secret", "merge")
+	text, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(text), "a: {type: o365, account: work}", "a: {type: o365, account: work, folder: Family}", 1)), 0o600)
+	r := cb(t, simEnvVars, "--config", cfg, "accounts", "folders", "work")
+	if r.code != 0 || !strings.Contains(r.stdout, "Family") || !strings.Contains(r.stdout, "Contacts") {
+		t.Fatalf("accounts folders: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = cb(t, simEnvVars, "--config", cfg, "sync", "--json")
+	if m := summary(t, r); r.code != 0 || sideCount(m, "b", "created") != 3 {
+		t.Fatalf("sync: %s %s", r.stdout, r.stderr)
+	}
+	if n := len(vcfFiles(t, b)); n != 3 {
+		t.Fatalf("vdir has %d", n)
+	}
+	os.WriteFile(cfg, []byte(strings.Replace(string(text), "a: {type: o365, account: work}", "a: {type: o365, account: work, folder: Nope}", 1)), 0o600)
+	if r := cb(t, simEnvVars, "--config", cfg, "sync"); r.code != 1 || !strings.Contains(r.stderr, `no contact folder "Nope"`) || !strings.Contains(r.stderr, "Family") {
+		t.Fatalf("missing folder: %d %s", r.code, r.stderr)
+	}
+}
