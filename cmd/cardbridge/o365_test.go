@@ -410,3 +410,28 @@ func TestO365NamedFolder(t *testing.T) {
 		t.Fatalf("missing folder: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestO365DryRun: a dry run against Office 365 plans and writes nothing to
+// either side.
+func TestO365DryRun(t *testing.T) {
+	for _, flow := range []string{"client-secret", "device"} {
+		t.Run(flow, func(t *testing.T) {
+			e := newSim(t, 4)
+			cfg, b := e.workspace(t, flow, "merge")
+			if flow == "device" {
+				e.login(t, cfg, false)
+				e.sim.ExpireAccessTokens() // the dry run must refresh
+			}
+			r := cb(t, simEnvVars, "--config", cfg, "sync", "--dry-run")
+			if r.code != 0 || strings.Count(r.stdout, "create b") != 4 {
+				t.Fatalf("dry run: %d %s %s", r.code, r.stdout, r.stderr)
+			}
+			if n := len(vcfFiles(t, b)); n != 0 {
+				t.Fatalf("dry run wrote %d files", n)
+			}
+			if r := cb(t, simEnvVars, "--config", cfg, "sync"); r.code != 0 {
+				t.Fatalf("sync after the dry run: %s", r.stderr)
+			}
+		})
+	}
+}

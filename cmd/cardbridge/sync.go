@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -103,7 +104,21 @@ func pairNames(cfg *config.Config, args []string) ([]string, error) {
 
 // syncOnce runs the pairs once and returns the exit code.
 func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, fl syncFlags) int {
-	db, err := openState(ctx, cfg.State, fl.dryRun, a.log)
+	// A dry run opens the state read-only, except to store an Office 365
+	// account's rotated refresh token: Microsoft may refuse the old one
+	// once a new one is issued, and losing it would cost a new sign-in.
+	readOnly := fl.dryRun
+	if fl.dryRun {
+		for _, n := range names {
+			p, _ := cfg.Pair(n)
+			if p.A.Type == "o365" || p.B.Type == "o365" {
+				if _, err := os.Stat(cfg.State); err == nil {
+					readOnly = false
+				}
+			}
+		}
+	}
+	db, err := openState(ctx, cfg.State, readOnly, a.log)
 	if err != nil {
 		fmt.Fprintln(a.stderr, "cardbridge:", err)
 		return exitFailed
