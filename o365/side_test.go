@@ -132,8 +132,10 @@ func TestCrashBetweenWriteAndCommit(t *testing.T) {
 				return res
 			}
 			run(side, func() {})
-			if n := sim.Mailbox(testUser).Count(""); n < k {
-				t.Fatalf("the crashed run wrote %d contacts, want at least %d", n, k)
+			// Writes in flight when the run died may or may not have landed;
+			// at least the failing one did.
+			if n := sim.Mailbox(testUser).Count(""); n < 1 {
+				t.Fatalf("the crashed run left %d contacts in Office 365: not a crash in the middle", n)
 			}
 			res := run(side, nil)
 			if res == nil || len(res.Errors) > 0 {

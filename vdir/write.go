@@ -40,11 +40,27 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 		return sync.Ref{}, fmt.Errorf("vdir %s: create: nil card", s.path)
 	}
 	name := uidName(card.UID())
+	data := card.Encode()
+	first := true
+	next := func() string {
+		if first && name != "" {
+			first = false
+			return name
+		}
+		first = false
+		return randomName()
+	}
+	if got, fi, ok, err := createAnonymous(s.dir, data, next); ok {
+		if err != nil {
+			return sync.Ref{}, fmt.Errorf("vdir %s: create %s: %w", s.path, got, err)
+		}
+		return s.created(got, fi)
+	}
 	hint := name
 	if hint == "" {
 		hint = "new.vcf"
 	}
-	tmp, fi, err := writeTemp(s.dir, hint, card.Encode(), 0o600)
+	tmp, fi, err := writeTemp(s.dir, hint, data, 0o600)
 	if err != nil {
 		return sync.Ref{}, fmt.Errorf("vdir %s: create %s: %w", s.path, hint, err)
 	}
@@ -71,6 +87,11 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.log.Warn("cannot remove temporary file", "file", tmp, "err", err)
 	}
+	return s.created(name, fi)
+}
+
+// created makes a new file's name durable and returns its ref.
+func (s *Side) created(name string, fi fs.FileInfo) (sync.Ref, error) {
 	if err := s.dirSync.sync(); err != nil {
 		// Not durable: take the file back so that an error means "not
 		// created" and a retry makes no duplicate.
