@@ -57,7 +57,7 @@ func (e *benchEnv) open(b testing.TB) sync.Pair {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := graph.New(graph.Options{BaseURL: e.srv.URL + "/v1.0", Tokens: staticToken(tok), Logger: e.log})
+	c, err := graph.New(graph.Options{BaseURL: e.srv.URL + "/v1.0", Tokens: staticToken(tok), Logger: e.log, MaxPageSize: 1000})
 	if err != nil {
 		b.Fatal(err)
 	}

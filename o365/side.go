@@ -146,7 +146,22 @@ func (s *Side) List(ctx context.Context) ([]sync.Ref, error) {
 // lists the folder with the UID property, so new contacts need not be
 // read one by one.
 func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error) {
+	// A full round also lists the folder with the UID property (delta
+	// cannot expand it), at the same time as the delta round.
+	var listErr error
+	var listed gosync.WaitGroup
+	if token == "" {
+		listed.Add(1)
+		go func() {
+			defer listed.Done()
+			_, listErr = s.List(ctx)
+		}()
+	}
 	items, link, err := s.c.Delta(ctx, s.folderID, token, []string{"id", "changeKey"})
+	listed.Wait()
+	if err == nil {
+		err = listErr
+	}
 	if err != nil {
 		if graph.IsGone(err) {
 			return sync.ChangeSet{}, fmt.Errorf("%w: %v", sync.ErrTokenExpired, err)
@@ -179,13 +194,6 @@ func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error
 			cs.Changed = append(cs.Changed, sync.Ref{ID: id, Version: ck})
 		} else if deleted[id] {
 			cs.Deleted = append(cs.Deleted, id)
-		}
-	}
-	if cs.Full {
-		// The delta round lists ids and change keys; one listing with the
-		// UID property spares reading every new contact on its own.
-		if _, err := s.List(ctx); err != nil {
-			return sync.ChangeSet{}, err
 		}
 	}
 	return cs, nil

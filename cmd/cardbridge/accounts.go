@@ -199,5 +199,5 @@ func (a *app) graphClient(ctx context.Context, acc config.Account, db *state.DB)
 	if acc.Flow == "client-secret" || acc.Flow == "client-certificate" {
 		mailbox = acc.User
 	}
-	return graph.New(graph.Options{BaseURL: ep.Graph, Mailbox: mailbox, Tokens: src, HTTPClient: hc, Logger: a.log})
+	return graph.New(graph.Options{BaseURL: ep.Graph, Mailbox: mailbox, Tokens: src, HTTPClient: hc, Logger: a.log, MaxPageSize: 1000})
 }
