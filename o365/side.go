@@ -363,7 +363,15 @@ func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync
 	s.mu.Lock()
 	known, seen := s.photos[ref.ID]
 	s.mu.Unlock()
-	if photo != nil && (!seen || known != photoHash(photo)) {
+	if photo != nil && !seen {
+		// Not read this run: read it rather than upload up to 4 MB again.
+		cur, err := s.c.GetPhoto(ctx, s.itemPath(ref.ID))
+		if err != nil {
+			return out, fmt.Errorf("o365: photo of %s: %w", ref.ID, err)
+		}
+		known, seen = photoHash(cur), true
+	}
+	if photo != nil && known != photoHash(photo) {
 		if err := s.putPhoto(ctx, ref.ID, photo); err != nil {
 			return out, err
 		}

@@ -1,11 +1,15 @@
 package o365_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cardbridge/cardbridge/state"
@@ -16,6 +20,7 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/sync/synctest"
+	"github.com/cardbridge/cardbridge/vcard"
 )
 
 const (
@@ -148,5 +153,70 @@ func TestCrashBetweenWriteAndCommit(t *testing.T) {
 				t.Fatalf("third run wrote: %+v", res)
 			}
 		})
+	}
+}
+
+// TestPhotoUploadedOnlyWhenChanged: an edit of another field uploads no
+// photo; a new photo is uploaded once, at full size.
+func TestPhotoUploadedOnlyWhenChanged(t *testing.T) {
+	sim := graphsim.New(graphsim.Options{})
+	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
+	sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	var puts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/photo/$value") {
+			puts.Add(1)
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	tok, _ := sim.IssueToken(testClient, testUser)
+	open := func() sync.Side {
+		c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := o365.New(context.Background(), o365.Options{Client: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	corpus := synctest.GoodCorpus(t)
+	withPhoto := corpus["apple-30-labels-photo.vcf"]
+	mem := memside.New("b")
+	mem.Put("p.vcf", withPhoto.Encode())
+	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	run := func() *sync.Result {
+		res, err := sync.New(db, nil).Run(context.Background(), sync.Pair{Name: "p", A: open(), B: mem, Direction: sync.TwoWay, Policy: sync.PolicyMerge}, sync.Options{})
+		if err != nil || len(res.Errors) > 0 {
+			t.Fatalf("%v %+v", err, res)
+		}
+		return res
+	}
+	run()
+	if puts.Load() != 1 {
+		t.Fatalf("%d photo uploads on create, want 1", puts.Load())
+	}
+	ids := sim.Mailbox(testUser).ContactIDs("")
+	pp, _ := withPhoto.Get("PHOTO")
+	want, err := base64.StdEncoding.DecodeString(pp.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := sim.Mailbox(testUser).Photo(ids[0]); !bytes.Equal(got, want) {
+		t.Fatalf("photo stored with %d bytes, want the card's %d bytes unchanged", len(got), len(want))
+	}
+	// Another field changes on b: no upload.
+	c := withPhoto.Clone()
+	c.Set(vcard.NewText("TITLE", "Chief Orchardist"))
+	mem.Put("p.vcf", c.Encode())
+	if res := run(); res.A.Updated != 1 || puts.Load() != 1 {
+		t.Fatalf("edit without photo change: %+v, %d uploads", res, puts.Load())
 	}
 }
