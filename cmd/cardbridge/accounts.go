@@ -96,13 +96,9 @@ func (a *app) accountsCmd() *cobra.Command {
 		Short: "List Office 365 accounts: user, tenant, flow, token expiry, last sync",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
+			cfg, db, err := a.configAndState(cmd.Context(), true)
 			if err != nil {
 				return err
-			}
-			db, err := openState(cmd.Context(), cfg.State, true, a.log)
-			if err != nil {
-				return withCode(exitFailed, err)
 			}
 			defer db.Close()
 			stored, err := db.Accounts(cmd.Context())

@@ -40,13 +40,9 @@ func parseID(s string) (int64, error) {
 }
 
 func (a *app) conflictsList(cmd *cobra.Command) error {
-	cfg, err := a.loadConfig()
+	_, db, err := a.configAndState(cmd.Context(), true)
 	if err != nil {
 		return err
-	}
-	db, err := openState(cmd.Context(), cfg.State, true, a.log)
-	if err != nil {
-		return withCode(exitFailed, err)
 	}
 	defer db.Close()
 	cs, err := db.Conflicts(cmd.Context(), "", true)

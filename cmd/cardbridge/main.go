@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
 
@@ -158,6 +159,20 @@ func (a *app) loadConfig() (*config.Config, error) {
 		return nil, withCode(exitUsage, err)
 	}
 	return cfg, nil
+}
+
+// configAndState loads the configuration and opens its state database
+// (read-only: see openState). The caller closes the database.
+func (a *app) configAndState(ctx context.Context, readOnly bool) (*config.Config, *state.DB, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openState(ctx, cfg.State, readOnly, a.log)
+	if err != nil {
+		return nil, nil, withCode(exitFailed, err)
+	}
+	return cfg, db, nil
 }
 
 func (a *app) versionCmd() *cobra.Command {

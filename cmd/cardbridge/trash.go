@@ -26,13 +26,9 @@ func (a *app) trashCmd() *cobra.Command {
 }
 
 func (a *app) trashList(cmd *cobra.Command, pair string) error {
-	cfg, err := a.loadConfig()
+	_, db, err := a.configAndState(cmd.Context(), true)
 	if err != nil {
 		return err
-	}
-	db, err := openState(cmd.Context(), cfg.State, true, a.log)
-	if err != nil {
-		return withCode(exitFailed, err)
 	}
 	defer db.Close()
 	es, err := db.ListTrash(cmd.Context(), pair)
@@ -62,13 +58,9 @@ func (a *app) trashRestore(cmd *cobra.Command, idText string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := a.loadConfig()
+	_, db, err := a.configAndState(cmd.Context(), false)
 	if err != nil {
 		return err
-	}
-	db, err := openState(cmd.Context(), cfg.State, false, a.log)
-	if err != nil {
-		return withCode(exitFailed, err)
 	}
 	defer db.Close()
 	e, err := db.GetTrash(cmd.Context(), id)
