@@ -10,6 +10,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365"
+	"github.com/cardbridge/cardbridge/serverside"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/sync/memside"
@@ -22,6 +23,8 @@ import (
 func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc config.Side, dryRun bool) (sync.Side, error) {
 	log := a.log
 	switch sc.Type {
+	case "server":
+		return serverside.New(db, sc.User, sc.Addressbook, serverside.Options{})
 	case "o365":
 		acc, ok := cfg.Account(sc.Account)
 		if !ok {

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/spf13/cobra"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/term"
+)
+
+// minPassword is the shortest password `user add|passwd` accepts.
+const minPassword = 8
+
+func (a *app) userCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "user add|passwd|remove NAME",
+		Short: "Manage the users of the built-in CardDAV server",
+		Long: `Manage the users of the built-in CardDAV server. The password is read from
+a prompt, or from standard input when it is not a terminal; only its bcrypt hash
+is stored. A new user starts with one address book, "contacts".`,
+	}
+	add := &cobra.Command{Use: "add NAME", Short: "Add a user (with an address book \"contacts\")", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.userSet(cmd, args[0], true) }}
+	passwd := &cobra.Command{Use: "passwd NAME", Short: "Change a user's password", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.userSet(cmd, args[0], false) }}
+	remove := &cobra.Command{Use: "remove NAME", Short: "Remove a user and their address books", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, db, err := a.configAndState(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.RemoveUser(cmd.Context(), args[0]); errors.Is(err, state.ErrNotFound) {
+				return withCode(exitUsage, fmt.Errorf("no user %q", args[0]))
+			} else if err != nil {
+				return withCode(exitFailed, err)
+			}
+			fmt.Fprintf(a.stdout, "user %s removed, with their address books\n", args[0])
+			return nil
+		}}
+	cmd.AddCommand(add, passwd, remove)
+	return cmd
+}
+
+// validUserName accepts names that are safe in URLs and paths.
+func validUserName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@+-", r)) {
+			return false
+		}
+	}
+	return n[0] != '.'
+}
+
+func (a *app) userSet(cmd *cobra.Command, name string, add bool) error {
+	if !validUserName(name) {
+		return withCode(exitUsage, fmt.Errorf("user name %q: use 1 to 64 letters, digits and . _ @ + - (not starting with a dot)", name))
+	}
+	pw, err := a.readPassword(name)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	_, db, err := a.configAndState(cmd.Context(), false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if add {
+		err = db.AddUser(cmd.Context(), name, string(hash))
+		if errors.Is(err, state.ErrExists) {
+			return withCode(exitUsage, fmt.Errorf("user %q exists already (change the password with `cardbridge user passwd %s`)", name, name))
+		}
+	} else {
+		err = db.SetUserPassword(cmd.Context(), name, string(hash))
+		if errors.Is(err, state.ErrNotFound) {
+			return withCode(exitUsage, fmt.Errorf("no user %q (add one with `cardbridge user add %s`)", name, name))
+		}
+	}
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	if add {
+		fmt.Fprintf(a.stdout, "user %s added, with the address book \"contacts\"\n", name)
+	} else {
+		fmt.Fprintf(a.stdout, "user %s: password changed\n", name)
+	}
+	return nil
+}
+
+// readPassword asks twice on a terminal, or reads one line from standard
+// input otherwise.
+func (a *app) readPassword(name string) (string, error) {
+	var pw string
+	if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(a.stderr, "password for %s: ", name)
+		b1, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(a.stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(a.stderr, "again: ")
+		b2, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(a.stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(b1) != string(b2) {
+			return "", errors.New("the two passwords differ")
+		}
+		pw = string(b1)
+	} else {
+		line, err := bufio.NewReader(a.stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if len(pw) < minPassword {
+		return "", fmt.Errorf("the password must have at least %d characters", minPassword)
+	}
+	return pw, nil
+}

@@ -1,0 +1,578 @@
+package state
+
+// The built-in CardDAV server's store (migration 0003): users, their address
+// books, the books' cards, and a per-book change log that gives each book its
+// sync-token and getctag, so that a client (or a pair's server side) syncs at
+// the cost of what changed, not of the book.
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	// ErrExists is wrapped by the errors of AddUser and CreateAddressBook
+	// when the name is taken.
+	ErrExists = errors.New("already exists")
+	// ErrPreconditionFailed is wrapped by the errors of PutCard and
+	// DeleteCard when the card's current state does not satisfy the
+	// Precondition (HTTP 412).
+	ErrPreconditionFailed = errors.New("precondition failed")
+	// ErrUIDConflict is wrapped (through a *UIDConflictError) by the errors
+	// of PutCard when another card of the book holds the UID.
+	ErrUIDConflict = errors.New("UID already used by another card of the address book")
+	// ErrInvalidSyncToken is wrapped by the errors of CardChanges (and
+	// ParseSyncToken) for a token the book cannot answer: malformed, of
+	// another book, from the future, or older than the change log keeps.
+	ErrInvalidSyncToken = errors.New("invalid sync token")
+)
+
+// UIDConflictError is the error of a PutCard whose UID another card of the
+// book holds already, at Href. It wraps ErrUIDConflict; get it with
+// errors.As(err, &e) where e is a *UIDConflictError.
+type UIDConflictError struct {
+	UID  string
+	Href string // the card that holds the UID
+}
+
+func (e *UIDConflictError) Error() string {
+	return fmt.Sprintf("UID %q is already used by %s", e.UID, e.Href)
+}
+
+// Unwrap returns ErrUIDConflict.
+func (e *UIDConflictError) Unwrap() error { return ErrUIDConflict }
+
+// ServerUser is a user of the built-in server (its password hash is read
+// with UserPasswordHash only).
+type ServerUser struct {
+	Name    string
+	Created time.Time
+}
+
+// AddressBook is an address book of a user of the built-in server.
+type AddressBook struct {
+	ID          int64
+	User        string
+	Name        string // the last segment of its URL
+	DisplayName string
+	Description string
+	Created     time.Time
+	// SyncSeq is the number of the book's last change (0 when none): its
+	// sync-token (FormatSyncToken) and getctag.
+	SyncSeq int64
+}
+
+// Card is a stored vCard of an address book.
+type Card struct {
+	BookID   int64
+	Href     string // the card's name in its book, e.g. "alice.vcf"
+	UID      string // "" when the card has none
+	ETag     string // strong, unquoted; changes on every write
+	Data     []byte // as it was PUT; nil from CardRefs
+	Modified time.Time
+	Seq      int64 // the book's change number of the card's last write
+}
+
+// Precondition is the condition a card write needs (HTTP If-Match and
+// If-None-Match: *). The zero value is unconditional.
+type Precondition struct {
+	// IfMatch, when not "", is the ETag the card must have; "*" asks only
+	// that the card exists.
+	IfMatch string
+	// IfNoneMatch asks that the card does not exist.
+	IfNoneMatch bool
+}
+
+// DefaultAddressBook is the name of the address book every new user gets.
+const DefaultAddressBook = "contacts"
+
+// checkName refuses a user or address book name that cannot be a path
+// segment of the server's URLs (or, for a user, a basic-auth user name).
+func checkName(kind, name string) error {
+	if name == "" || name == "." || name == ".." {
+		return fmt.Errorf("%s name %q is not allowed", kind, name)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' || r == ':' {
+			return fmt.Errorf("%s name %q holds %q, which is not allowed", kind, name, r)
+		}
+	}
+	return nil
+}
+
+// serverTx runs fn in one IMMEDIATE transaction, passing fn's errors through
+// as they are (they name their operation).
+func (db *DB) serverTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	return db.update(ctx, op, func(tx *Tx) error { return fn(tx.sql) }, asIs)
+}
+
+// AddUser adds a user of the built-in server with its password hash
+// (bcrypt, argon2...: state stores it as it is) and its first address book,
+// DefaultAddressBook. ErrExists (wrapped) when the name is taken.
+func (db *DB) AddUser(ctx context.Context, name, passwordHash string) error {
+	if err := checkName("user", name); err != nil {
+		return fmt.Errorf("state: add user: %w", err)
+	}
+	if passwordHash == "" {
+		return fmt.Errorf("state: add user %s: empty password hash", name)
+	}
+	return db.serverTx(ctx, "add user "+name, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM server_users WHERE name = ?`, name).Scan(&n); err != nil {
+			return fmt.Errorf("state: add user %s: %w", name, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("state: add user %s: %w", name, ErrExists)
+		}
+		t := now().UnixNano()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO server_users (name, password_hash, created_at) VALUES (?, ?, ?)`,
+			name, passwordHash, t); err != nil {
+			return fmt.Errorf("state: add user %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO addressbooks (user_name, name, displayname, created_at) VALUES (?, ?, ?, ?)`,
+			name, DefaultAddressBook, "Contacts", t); err != nil {
+			return fmt.Errorf("state: add user %s: address book: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// SetUserPassword replaces the password hash of user name. ErrNotFound
+// (wrapped) when there is no such user.
+func (db *DB) SetUserPassword(ctx context.Context, name, passwordHash string) error {
+	if passwordHash == "" {
+		return fmt.Errorf("state: set password of %s: empty password hash", name)
+	}
+	res, err := db.sql.ExecContext(ctx, `UPDATE server_users SET password_hash = ? WHERE name = ?`, passwordHash, name)
+	return oneRow(res, err, "set password of user "+name)
+}
+
+// RemoveUser removes user name with its address books and their cards.
+// ErrNotFound (wrapped) when there is no such user.
+func (db *DB) RemoveUser(ctx context.Context, name string) error {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM server_users WHERE name = ?`, name)
+	return oneRow(res, err, "remove user "+name)
+}
+
+// oneRow turns the result of a statement that should touch one row into an
+// error: ErrNotFound (wrapped) when it touched none.
+func oneRow(res sql.Result, err error, op string) error {
+	if err != nil {
+		return fmt.Errorf("state: %s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("state: %s: %w", op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("state: %s: %w", op, ErrNotFound)
+	}
+	return nil
+}
+
+// UserPasswordHash returns the password hash of user name. ErrNotFound
+// (wrapped) when there is no such user.
+func (db *DB) UserPasswordHash(ctx context.Context, name string) (string, error) {
+	var h string
+	err := db.sql.QueryRowContext(ctx, `SELECT password_hash FROM server_users WHERE name = ?`, name).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("state: user %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("state: user %s: %w", name, err)
+	}
+	return h, nil
+}
+
+// Users lists the users of the built-in server by name.
+func (db *DB) Users(ctx context.Context) ([]ServerUser, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT name, created_at FROM server_users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("state: users: %w", err)
+	}
+	defer rows.Close()
+	var out []ServerUser
+	for rows.Next() {
+		var u ServerUser
+		var created int64
+		if err := rows.Scan(&u.Name, &created); err != nil {
+			return nil, fmt.Errorf("state: users: %w", err)
+		}
+		u.Created = time.Unix(0, created).UTC()
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: users: %w", err)
+	}
+	return out, nil
+}
+
+const bookColumns = `id, user_name, name, displayname, description, created_at, sync_seq`
+
+func scanBook(s interface{ Scan(...any) error }) (AddressBook, error) {
+	var b AddressBook
+	var created int64
+	err := s.Scan(&b.ID, &b.User, &b.Name, &b.DisplayName, &b.Description, &created, &b.SyncSeq)
+	b.Created = time.Unix(0, created).UTC()
+	return b, err
+}
+
+// AddressBooks lists the address books of user by name (none for an
+// unknown user).
+func (db *DB) AddressBooks(ctx context.Context, user string) ([]AddressBook, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+bookColumns+` FROM addressbooks WHERE user_name = ? ORDER BY name`, user)
+	if err != nil {
+		return nil, fmt.Errorf("state: address books of %s: %w", user, err)
+	}
+	defer rows.Close()
+	var out []AddressBook
+	for rows.Next() {
+		b, err := scanBook(rows)
+		if err != nil {
+			return nil, fmt.Errorf("state: address books of %s: %w", user, err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: address books of %s: %w", user, err)
+	}
+	return out, nil
+}
+
+// AddressBook returns the address book name of user. ErrNotFound (wrapped)
+// when there is none.
+func (db *DB) AddressBook(ctx context.Context, user, name string) (AddressBook, error) {
+	b, err := scanBook(db.sql.QueryRowContext(ctx,
+		`SELECT `+bookColumns+` FROM addressbooks WHERE user_name = ? AND name = ?`, user, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return AddressBook{}, fmt.Errorf("state: address book %s/%s: %w", user, name, ErrNotFound)
+	}
+	if err != nil {
+		return AddressBook{}, fmt.Errorf("state: address book %s/%s: %w", user, name, err)
+	}
+	return b, nil
+}
+
+// CreateAddressBook creates the address book name of user and returns it.
+// ErrExists (wrapped) when the user has a book of that name; ErrNotFound
+// (wrapped) when there is no such user.
+func (db *DB) CreateAddressBook(ctx context.Context, user, name, displayName, description string) (AddressBook, error) {
+	op := "create address book " + user + "/" + name
+	if err := checkName("address book", name); err != nil {
+		return AddressBook{}, fmt.Errorf("state: %s: %w", op, err)
+	}
+	var b AddressBook
+	err := db.serverTx(ctx, op, func(tx *sql.Tx) error {
+		var users, books int
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM server_users WHERE name = ?),
+(SELECT COUNT(*) FROM addressbooks WHERE user_name = ? AND name = ?)`, user, user, name).Scan(&users, &books); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		switch {
+		case users == 0:
+			return fmt.Errorf("state: %s: user %s: %w", op, user, ErrNotFound)
+		case books > 0:
+			return fmt.Errorf("state: %s: %w", op, ErrExists)
+		}
+		var err error
+		b, err = scanBook(tx.QueryRowContext(ctx, `INSERT INTO addressbooks (user_name, name, displayname, description, created_at)
+VALUES (?, ?, ?, ?, ?) RETURNING `+bookColumns, user, name, displayName, description, now().UnixNano()))
+		if err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		return nil
+	})
+	return b, err
+}
+
+// UpdateAddressBook sets the display name and description of book id.
+// ErrNotFound (wrapped) when there is no such book.
+func (db *DB) UpdateAddressBook(ctx context.Context, id int64, displayName, description string) error {
+	res, err := db.sql.ExecContext(ctx, `UPDATE addressbooks SET displayname = ?, description = ? WHERE id = ?`,
+		displayName, description, id)
+	return oneRow(res, err, fmt.Sprintf("update address book %d", id))
+}
+
+// DeleteAddressBook deletes book id with its cards and change log.
+// ErrNotFound (wrapped) when there is no such book.
+func (db *DB) DeleteAddressBook(ctx context.Context, id int64) error {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM addressbooks WHERE id = ?`, id)
+	return oneRow(res, err, fmt.Sprintf("delete address book %d", id))
+}
+
+// Cards returns every card of book bookID, with its data, by href.
+func (db *DB) Cards(ctx context.Context, bookID int64) ([]Card, error) {
+	return db.queryCards(ctx, fmt.Sprintf("cards of book %d", bookID), true,
+		`SELECT href, uid, etag, modified_at, version_seq, data FROM cards WHERE book_id = ? ORDER BY href`, bookID)
+}
+
+// CardRefs returns every card of book bookID without its data, by href.
+func (db *DB) CardRefs(ctx context.Context, bookID int64) ([]Card, error) {
+	return db.queryCards(ctx, fmt.Sprintf("card refs of book %d", bookID), false,
+		`SELECT href, uid, etag, modified_at, version_seq FROM cards WHERE book_id = ? ORDER BY href`, bookID)
+}
+
+// GetCards returns the cards of book bookID named by hrefs, with their
+// data, by href; hrefs the book does not hold are absent from the map.
+func (db *DB) GetCards(ctx context.Context, bookID int64, hrefs []string) (map[string]Card, error) {
+	out := make(map[string]Card, len(hrefs))
+	const chunk = 500
+	for len(hrefs) > 0 {
+		part := hrefs[:min(chunk, len(hrefs))]
+		hrefs = hrefs[len(part):]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, bookID)
+		for _, h := range part {
+			args = append(args, h)
+		}
+		q := `SELECT href, uid, etag, modified_at, version_seq, data FROM cards WHERE book_id = ? AND href IN (?` +
+			strings.Repeat(", ?", len(part)-1) + `)`
+		cards, err := db.queryCards(ctx, fmt.Sprintf("get cards of book %d", bookID), true, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cards {
+			out[c.Href] = c
+		}
+	}
+	return out, nil
+}
+
+func (db *DB) queryCards(ctx context.Context, op string, withData bool, q string, args ...any) ([]Card, error) {
+	bookID := args[0].(int64)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: %s: %w", op, err)
+	}
+	defer rows.Close()
+	var out []Card
+	for rows.Next() {
+		c := Card{BookID: bookID}
+		var modified int64
+		dest := []any{&c.Href, &c.UID, &c.ETag, &modified, &c.Seq}
+		if withData {
+			dest = append(dest, &c.Data)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("state: %s: %w", op, err)
+		}
+		if withData && c.Data == nil {
+			c.Data = []byte{}
+		}
+		c.Modified = time.Unix(0, modified).UTC()
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: %s: %w", op, err)
+	}
+	return out, nil
+}
+
+// cardState reads the sequence of book bookID (ErrNotFound when there is no
+// such book) and the etag of its card href ("" when absent).
+func cardState(ctx context.Context, tx *sql.Tx, bookID int64, href, op string) (seq int64, etag string, exists bool, err error) {
+	var et sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT b.sync_seq, c.etag FROM addressbooks b
+LEFT JOIN cards c ON c.book_id = b.id AND c.href = ? WHERE b.id = ?`, href, bookID).Scan(&seq, &et)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", false, fmt.Errorf("state: %s: book %d: %w", op, bookID, ErrNotFound)
+	}
+	if err != nil {
+		return 0, "", false, fmt.Errorf("state: %s: %w", op, err)
+	}
+	return seq, et.String, et.Valid, nil
+}
+
+// checkPre checks pre against the card's current state.
+func checkPre(pre Precondition, etag string, exists bool, op string) error {
+	switch {
+	case pre.IfNoneMatch && exists:
+		return fmt.Errorf("state: %s: the card exists: %w", op, ErrPreconditionFailed)
+	case pre.IfMatch != "" && !exists:
+		return fmt.Errorf("state: %s: the card does not exist: %w: %w", op, ErrPreconditionFailed, ErrNotFound)
+	case pre.IfMatch != "" && pre.IfMatch != "*" && pre.IfMatch != etag:
+		return fmt.Errorf("state: %s: etag is %s, expected %s: %w", op, etag, pre.IfMatch, ErrPreconditionFailed)
+	}
+	return nil
+}
+
+// nextSeq takes the next number of the book's sequence and logs the change
+// of href under it.
+func nextSeq(ctx context.Context, tx *sql.Tx, bookID, seq int64, href string, deleted bool) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE addressbooks SET sync_seq = ? WHERE id = ?`, seq, bookID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO card_changes (book_id, seq, href, deleted) VALUES (?, ?, ?, ?)
+ON CONFLICT (book_id, href) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted`, bookID, seq, href, deleted)
+	return err
+}
+
+// makeETag is a strong etag for data written as change seq of a book.
+func makeETag(data []byte, seq int64) string {
+	h := sha256.New()
+	h.Write(data)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(seq))
+	h.Write(b[:])
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// PutCard stores data as the card href of book bookID with the given UID
+// ("" for none), if pre holds, and returns its new etag and whether the card
+// is new. The etag changes on every write, even of the same data. It fails
+// with ErrNotFound (wrapped) when there is no such book,
+// ErrPreconditionFailed (wrapped; with ErrNotFound too when an IfMatch card
+// is gone) when pre does not hold, and a *UIDConflictError (wrapping
+// ErrUIDConflict) when another card of the book holds uid. Its cost does not
+// grow with the book.
+func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data []byte, pre Precondition) (etag string, created bool, err error) {
+	op := fmt.Sprintf("put card %s of book %d", href, bookID)
+	if href == "" {
+		return "", false, fmt.Errorf("state: %s: empty href", op)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	err = db.serverTx(ctx, op, func(tx *sql.Tx) error {
+		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op)
+		if err != nil {
+			return err
+		}
+		if err := checkPre(pre, cur, exists, op); err != nil {
+			return err
+		}
+		if uid != "" {
+			var other string
+			err := tx.QueryRowContext(ctx, `SELECT href FROM cards WHERE book_id = ? AND uid = ? AND uid <> ''`, bookID, uid).Scan(&other)
+			switch {
+			case err == nil && other != href:
+				return fmt.Errorf("state: %s: %w", op, &UIDConflictError{UID: uid, Href: other})
+			case err != nil && !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("state: %s: %w", op, err)
+			}
+		}
+		seq++
+		etag = makeETag(data, seq)
+		if err := nextSeq(ctx, tx, bookID, seq, href, false); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cards (book_id, href, uid, etag, data, version_seq, modified_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (book_id, href) DO UPDATE SET uid = excluded.uid, etag = excluded.etag, data = excluded.data,
+version_seq = excluded.version_seq, modified_at = excluded.modified_at`,
+			bookID, href, uid, etag, data, seq, now().UnixNano()); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		created = !exists
+		return nil
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return etag, created, nil
+}
+
+// DeleteCard deletes the card href of book bookID if pre holds (IfNoneMatch
+// never does). It fails with ErrNotFound (wrapped) when there is no such
+// card (or book), and ErrPreconditionFailed (wrapped) when pre does not hold.
+func (db *DB) DeleteCard(ctx context.Context, bookID int64, href string, pre Precondition) error {
+	op := fmt.Sprintf("delete card %s of book %d", href, bookID)
+	return db.serverTx(ctx, op, func(tx *sql.Tx) error {
+		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("state: %s: %w", op, ErrNotFound)
+		}
+		if err := checkPre(pre, cur, exists, op); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM cards WHERE book_id = ? AND href = ?`, bookID, href); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		if err := nextSeq(ctx, tx, bookID, seq+1, href, true); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		return nil
+	})
+}
+
+// CardChanges returns what changed in book bookID since its change number
+// sinceSeq (0: since the book was created): the hrefs of the cards that
+// exist now and were written since, those deleted since (each href once, in
+// its last state), and the book's current change number. A sinceSeq the book
+// cannot answer (negative, from the future, older than the log keeps) gives
+// ErrInvalidSyncToken (wrapped); a missing book ErrNotFound (wrapped). Its
+// cost grows with the changes, not with the book.
+func (db *DB) CardChanges(ctx context.Context, bookID int64, sinceSeq int64) (changed []string, deleted []string, newSeq int64, err error) {
+	op := fmt.Sprintf("changes of book %d since %d", bookID, sinceSeq)
+	// One statement: one consistent snapshot of the book and its log.
+	rows, err := db.sql.QueryContext(ctx, `SELECT b.sync_seq, b.min_seq, c.href, c.deleted FROM addressbooks b
+LEFT JOIN card_changes c ON c.book_id = b.id AND c.seq > ? WHERE b.id = ? ORDER BY c.seq`, sinceSeq, bookID)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("state: %s: %w", op, err)
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var minSeq int64
+		var href sql.NullString
+		var del sql.NullBool
+		if err := rows.Scan(&newSeq, &minSeq, &href, &del); err != nil {
+			return nil, nil, 0, fmt.Errorf("state: %s: %w", op, err)
+		}
+		if !found {
+			found = true
+			if sinceSeq < 0 || sinceSeq > newSeq || sinceSeq < minSeq {
+				return nil, nil, 0, fmt.Errorf("state: %s: the book is at %d: %w", op, newSeq, ErrInvalidSyncToken)
+			}
+		}
+		if !href.Valid {
+			continue
+		}
+		if del.Bool {
+			deleted = append(deleted, href.String)
+		} else {
+			changed = append(changed, href.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, 0, fmt.Errorf("state: %s: %w", op, err)
+	}
+	if !found {
+		return nil, nil, 0, fmt.Errorf("state: %s: %w", op, ErrNotFound)
+	}
+	return changed, deleted, newSeq, nil
+}
+
+const syncTokenPrefix = "cb-sync-"
+
+// FormatSyncToken is the sync token of change seq of book bookID:
+// "cb-sync-<bookID>-<seq>".
+func FormatSyncToken(bookID, seq int64) string {
+	return syncTokenPrefix + strconv.FormatInt(bookID, 10) + "-" + strconv.FormatInt(seq, 10)
+}
+
+// ParseSyncToken reads a token made by FormatSyncToken; anything else gives
+// ErrInvalidSyncToken (wrapped).
+func ParseSyncToken(tok string) (bookID, seq int64, err error) {
+	rest, ok := strings.CutPrefix(tok, syncTokenPrefix)
+	b, s, ok2 := strings.Cut(rest, "-")
+	if ok && ok2 {
+		bookID, err1 := strconv.ParseInt(b, 10, 64)
+		seq, err2 := strconv.ParseInt(s, 10, 64)
+		if err1 == nil && err2 == nil && bookID > 0 && seq >= 0 && FormatSyncToken(bookID, seq) == tok {
+			return bookID, seq, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("state: sync token %q: %w", tok, ErrInvalidSyncToken)
+}
