@@ -30,7 +30,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
-race_pkgs=$(go list ./sync/... ./state/... ./serverside/...)
+race_pkgs=$(go list ./sync/... ./state/... ./serverside/... ./daemon/... ./carddav/...)
 other_pkgs=$(go list ./... | grep -v -x -F "$race_pkgs")
 echo "== go vet"
 go vet ./...

@@ -1,0 +1,523 @@
+package server
+
+import (
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/vcard"
+)
+
+// res is a resource whose properties are written.
+type res struct {
+	kind kind
+	href string
+	book *state.AddressBook
+	card *state.Card // Data nil when not loaded
+}
+
+// propReq is what a PROPFIND or REPORT asks for.
+type propReq struct {
+	allprop, propname bool
+	props             []*node
+}
+
+// parsePropReq reads the D:prop, D:allprop or D:propname child of parent
+// (none: allprop).
+func parsePropReq(parent *node) propReq {
+	if parent == nil {
+		return propReq{allprop: true}
+	}
+	if p := parent.child(nsDAV, "prop"); p != nil {
+		return propReq{props: p.children}
+	}
+	if parent.child(nsDAV, "propname") != nil {
+		return propReq{propname: true}
+	}
+	return propReq{allprop: true}
+}
+
+// needsData reports whether writing pr needs the cards' data.
+func (pr propReq) needsData() bool {
+	if pr.allprop {
+		return true
+	}
+	for _, p := range pr.props {
+		if p.is(nsCard, "address-data") || p.is(nsDAV, "getcontentlength") {
+			return true
+		}
+	}
+	return false
+}
+
+// allProps are the properties allprop and propname give (those a resource
+// has).
+var allProps = []xml.Name{
+	{Space: nsDAV, Local: "resourcetype"},
+	{Space: nsDAV, Local: "displayname"},
+	{Space: nsDAV, Local: "getetag"},
+	{Space: nsDAV, Local: "getcontenttype"},
+	{Space: nsDAV, Local: "getlastmodified"},
+	{Space: nsDAV, Local: "getcontentlength"},
+	{Space: nsDAV, Local: "sync-token"},
+	{Space: nsCS, Local: "getctag"},
+	{Space: nsCard, Local: "addressbook-description"},
+}
+
+// propsOf writes the properties pr asks of r as propstat groups.
+func (rq *request) propsOf(r *res, pr propReq) []propstat {
+	ok := propstat{status: http.StatusOK}
+	missing := propstat{status: http.StatusNotFound}
+	switch {
+	case pr.allprop || pr.propname:
+		for _, n := range allProps {
+			v, found := rq.propValue(r, &node{name: n})
+			if !found {
+				continue
+			}
+			if pr.propname {
+				v = ""
+			}
+			ok.props = append(ok.props, elem(n, v))
+		}
+	default:
+		for _, p := range pr.props {
+			v, found := rq.propValue(r, p)
+			if found {
+				ok.props = append(ok.props, elem(p.name, v))
+			} else {
+				missing.props = append(missing.props, emptyElem(p.name))
+			}
+		}
+	}
+	return []propstat{ok, missing}
+}
+
+func privileges(names ...string) string {
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString("<D:privilege><D:" + n + "/></D:privilege>")
+	}
+	return b.String()
+}
+
+const reportSet = "<D:supported-report><D:report><C:addressbook-multiget/></D:report></D:supported-report>" +
+	"<D:supported-report><D:report><C:addressbook-query/></D:report></D:supported-report>" +
+	"<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>"
+
+// bookToken is the sync-token (an absolute URI) of book at change seq.
+func bookToken(id, seq int64) string { return syncTokenURI + state.FormatSyncToken(id, seq) }
+
+// propValue returns the content of property p of r, and whether r has it.
+func (rq *request) propValue(r *res, p *node) (string, bool) {
+	h := rq.h
+	if p.name.Space == nsDAV {
+		switch p.name.Local {
+		case "current-user-principal":
+			return hrefElem(h.principalHref(rq.user)), true
+		case "owner":
+			if r.kind != kindRoot {
+				return hrefElem(h.principalHref(rq.user)), true
+			}
+		case "principal-collection-set":
+			return hrefElem(h.prefix + "/principals/"), true
+		case "current-user-privilege-set":
+			switch r.kind {
+			case kindRoot, kindPrincipal:
+				return privileges("read", "read-current-user-privilege-set"), true
+			case kindHome:
+				return privileges("read", "bind", "unbind", "write-properties", "read-current-user-privilege-set"), true
+			default:
+				return privileges("read", "write", "write-properties", "write-content", "bind", "unbind", "read-current-user-privilege-set"), true
+			}
+		case "resourcetype":
+			switch r.kind {
+			case kindRoot, kindHome:
+				return "<D:collection/>", true
+			case kindPrincipal:
+				return "<D:principal/>", true
+			case kindBook:
+				return "<D:collection/><C:addressbook/>", true
+			case kindCard:
+				return "", true
+			}
+		case "displayname":
+			switch r.kind {
+			case kindRoot:
+				return "cardbridge", true
+			case kindPrincipal, kindHome:
+				return esc(rq.user), true
+			case kindBook:
+				if r.book.DisplayName != "" {
+					return esc(r.book.DisplayName), true
+				}
+				return esc(r.book.Name), true
+			}
+		case "principal-URL":
+			if r.kind == kindPrincipal {
+				return hrefElem(h.principalHref(rq.user)), true
+			}
+		case "supported-report-set":
+			switch r.kind {
+			case kindHome, kindBook:
+				return reportSet, true
+			case kindRoot, kindPrincipal:
+				return "", true
+			}
+		case "sync-token":
+			if r.kind == kindBook {
+				return esc(bookToken(r.book.ID, r.book.SyncSeq)), true
+			}
+		case "getetag":
+			if r.kind == kindCard {
+				return esc(`"` + r.card.ETag + `"`), true
+			}
+		case "getcontenttype":
+			if r.kind == kindCard {
+				return "text/vcard; charset=utf-8", true
+			}
+		case "getlastmodified":
+			if r.kind == kindCard {
+				return r.card.Modified.UTC().Format(http.TimeFormat), true
+			}
+		case "getcontentlength":
+			if r.kind == kindCard {
+				data := rq.cardData(r.card)
+				if data == nil {
+					return "", false
+				}
+				return strconv.Itoa(len(render(data, vcard.V30))), true
+			}
+		}
+		return "", false
+	}
+	if p.name.Space == nsCard {
+		switch p.name.Local {
+		case "addressbook-home-set":
+			if r.kind == kindRoot || r.kind == kindPrincipal {
+				return hrefElem(h.homeHref(rq.user)), true
+			}
+		case "principal-address":
+			// none
+		case "addressbook-description":
+			if r.kind == kindBook {
+				return esc(r.book.Description), true
+			}
+		case "supported-address-data":
+			if r.kind == kindBook || r.kind == kindHome {
+				return `<C:address-data-type content-type="text/vcard" version="3.0"/>` +
+					`<C:address-data-type content-type="text/vcard" version="4.0"/>`, true
+			}
+		case "max-resource-size":
+			if r.kind == kindBook || r.kind == kindHome {
+				return strconv.FormatInt(h.maxSize, 10), true
+			}
+		case "address-data":
+			if r.kind == kindCard {
+				data := rq.cardData(r.card)
+				if data == nil {
+					return "", false
+				}
+				return esc(string(render(data, requestedVersion(p)))), true
+			}
+		}
+		return "", false
+	}
+	if p.name.Space == nsCS && p.name.Local == "getctag" && r.kind == kindBook {
+		return esc(state.FormatSyncToken(r.book.ID, r.book.SyncSeq)), true
+	}
+	return "", false
+}
+
+// cardData returns the stored data of c, reading it when not loaded (nil
+// when that fails).
+func (rq *request) cardData(c *state.Card) []byte {
+	if c.Data != nil {
+		return c.Data
+	}
+	m, err := rq.h.db.GetCards(rq.ctx, c.BookID, []string{c.Href})
+	if err != nil {
+		rq.h.log.Error("carddav: reading card", "href", c.Href, "err", err)
+		return nil
+	}
+	got, ok := m[c.Href]
+	if !ok {
+		return nil
+	}
+	c.Data = got.Data
+	return c.Data
+}
+
+// requestedVersion is the vCard version an address-data element asks for
+// (3.0 unless it says 4.0).
+func requestedVersion(p *node) string {
+	if p != nil && strings.TrimSpace(p.attrValue("version")) == vcard.V40 {
+		return vcard.V40
+	}
+	return vcard.V30
+}
+
+// render returns stored card data in version: the data itself when it is
+// of that version, a conversion otherwise.
+func render(data []byte, version string) []byte {
+	c, err := vcard.Parse(data)
+	if err != nil || c.Version == version {
+		return data
+	}
+	return c.ConvertTo(version).Encode()
+}
+
+// target loads the resource of the route; false (after answering) when it
+// fails.
+func (rq *request) target(withData bool) (*res, bool) {
+	h := rq.h
+	switch rq.rt.kind {
+	case kindRoot:
+		href := rq.r.URL.EscapedPath()
+		if !strings.HasSuffix(href, "/") {
+			href += "/"
+		}
+		return &res{kind: kindRoot, href: href}, true
+	case kindPrincipal:
+		return &res{kind: kindPrincipal, href: h.principalHref(rq.user)}, true
+	case kindHome:
+		return &res{kind: kindHome, href: h.homeHref(rq.user)}, true
+	}
+	b, ok := rq.loadBook()
+	if !ok {
+		return nil, false
+	}
+	if rq.rt.kind == kindBook {
+		return &res{kind: kindBook, href: h.bookHref(rq.user, b.Name), book: &b}, true
+	}
+	m, err := h.db.GetCards(rq.ctx, b.ID, []string{rq.rt.href})
+	if err != nil {
+		rq.fail(err)
+		return nil, false
+	}
+	c, found := m[rq.rt.href]
+	if !found {
+		http.Error(rq.w, "not found", http.StatusNotFound)
+		return nil, false
+	}
+	return &res{kind: kindCard, href: h.cardHref(rq.user, b.Name, c.Href), book: &b, card: &c}, true
+}
+
+// members lists the members of collection r.
+func (rq *request) members(r *res, withData bool) ([]*res, error) {
+	h := rq.h
+	var out []*res
+	switch r.kind {
+	case kindHome:
+		books, err := h.db.AddressBooks(rq.ctx, rq.user)
+		if err != nil {
+			return nil, err
+		}
+		for i := range books {
+			out = append(out, &res{kind: kindBook, href: h.bookHref(rq.user, books[i].Name), book: &books[i]})
+		}
+	case kindBook:
+		var cards []state.Card
+		var err error
+		if withData {
+			cards, err = h.db.Cards(rq.ctx, r.book.ID)
+		} else {
+			cards, err = h.db.CardRefs(rq.ctx, r.book.ID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i := range cards {
+			out = append(out, &res{kind: kindCard, href: h.cardHref(rq.user, r.book.Name, cards[i].Href), book: r.book, card: &cards[i]})
+		}
+	}
+	return out, nil
+}
+
+// propfind serves PROPFIND (Depth 0 and 1).
+func (rq *request) propfind() {
+	root, err := rq.readXML()
+	if err != nil {
+		rq.badRequest(err.Error())
+		return
+	}
+	if root != nil && !root.is(nsDAV, "propfind") {
+		rq.badRequest("the body is not a DAV:propfind")
+		return
+	}
+	pr := parsePropReq(root)
+	depth := strings.TrimSpace(rq.r.Header.Get("Depth"))
+	if depth == "" {
+		// RFC 4918 reads a missing Depth as infinity; clients that omit it
+		// (Apple on the home set) want the collection and its members, so
+		// a missing Depth is capped at 1 rather than refused.
+		if rq.rt.kind == kindCard {
+			depth = "0"
+		} else {
+			depth = "1"
+		}
+	}
+	switch strings.ToLower(depth) {
+	case "0", "1":
+	case "infinity":
+		rq.writeError(http.StatusForbidden, "<D:propfind-finite-depth/>")
+		return
+	default:
+		rq.badRequest("invalid Depth header")
+		return
+	}
+	t, ok := rq.target(false)
+	if !ok {
+		return
+	}
+	var m multistatus
+	m.add(t.href, rq.propsOf(t, pr)...)
+	if depth == "1" {
+		ms, err := rq.members(t, pr.needsData())
+		if err != nil {
+			rq.fail(err)
+			return
+		}
+		for _, c := range ms {
+			m.add(c.href, rq.propsOf(c, pr)...)
+		}
+	}
+	rq.writeXML(http.StatusMultiStatus, m.done(""))
+}
+
+// proppatch serves PROPPATCH: displayname and addressbook-description of a
+// book, Apple's me-card on the home set (accepted, not stored); anything
+// else is refused with 403 (and the rest of the request with 424).
+func (rq *request) proppatch() {
+	root, err := rq.readXML()
+	if err != nil {
+		rq.badRequest(err.Error())
+		return
+	}
+	if root == nil || !root.is(nsDAV, "propertyupdate") {
+		rq.badRequest("the body is not a DAV:propertyupdate")
+		return
+	}
+	t, ok := rq.target(false)
+	if !ok {
+		return
+	}
+	var book state.AddressBook
+	if t.book != nil {
+		book = *t.book
+	}
+	var allowed, refused []string
+	for _, op := range root.children {
+		set := op.is(nsDAV, "set")
+		if !set && !op.is(nsDAV, "remove") {
+			continue
+		}
+		for _, p := range op.child(nsDAV, "prop").childrenOrNil() {
+			value := ""
+			if set {
+				value = strings.TrimSpace(p.text.String())
+			}
+			switch {
+			case t.kind == kindBook && p.is(nsDAV, "displayname"):
+				book.DisplayName = value
+			case t.kind == kindBook && p.is(nsCard, "addressbook-description"):
+				book.Description = value
+			case t.kind == kindHome && p.is(nsCS, "me-card"):
+				// Accepted so that Apple carries on; not stored.
+			default:
+				refused = append(refused, emptyElem(p.name))
+				continue
+			}
+			allowed = append(allowed, emptyElem(p.name))
+		}
+	}
+	var m multistatus
+	if len(refused) > 0 {
+		m.add(t.href, propstat{status: http.StatusForbidden, props: refused},
+			propstat{status: http.StatusFailedDependency, props: allowed})
+		rq.writeXML(http.StatusMultiStatus, m.done(""))
+		return
+	}
+	if t.kind == kindBook && len(allowed) > 0 {
+		if err := rq.h.db.UpdateAddressBook(rq.ctx, book.ID, book.DisplayName, book.Description); err != nil {
+			rq.fail(err)
+			return
+		}
+		rq.changed(book.Name)
+	}
+	m.add(t.href, propstat{status: http.StatusOK, props: allowed})
+	rq.writeXML(http.StatusMultiStatus, m.done(""))
+}
+
+func (n *node) childrenOrNil() []*node {
+	if n == nil {
+		return nil
+	}
+	return n.children
+}
+
+// mkcol serves MKCOL and extended MKCOL (RFC 5689) of an address book.
+func (rq *request) mkcol() {
+	root, err := rq.readXML()
+	if err != nil {
+		rq.badRequest(err.Error())
+		return
+	}
+	switch rq.rt.kind {
+	case kindBook:
+	case kindCard:
+		rq.writeError(http.StatusForbidden, "<D:resource-must-be-null/>")
+		return
+	default:
+		rq.w.Header().Set("Allow", allowHeader)
+		http.Error(rq.w, "the collection exists", http.StatusMethodNotAllowed)
+		return
+	}
+	displayName, description := rq.rt.book, ""
+	if root != nil {
+		if !root.is(nsDAV, "mkcol") {
+			http.Error(rq.w, "unsupported MKCOL body", http.StatusUnsupportedMediaType)
+			return
+		}
+		for _, set := range root.children {
+			if !set.is(nsDAV, "set") {
+				continue
+			}
+			for _, p := range set.child(nsDAV, "prop").childrenOrNil() {
+				switch {
+				case p.is(nsDAV, "resourcetype"):
+					if p.child(nsCard, "addressbook") == nil {
+						rq.writeError(http.StatusForbidden, "<D:valid-resourcetype/>")
+						return
+					}
+				case p.is(nsDAV, "displayname"):
+					displayName = strings.TrimSpace(p.text.String())
+				case p.is(nsCard, "addressbook-description"):
+					description = strings.TrimSpace(p.text.String())
+				}
+			}
+		}
+	}
+	_, err = rq.h.db.CreateAddressBook(rq.ctx, rq.user, rq.rt.book, displayName, description)
+	switch {
+	case errors.Is(err, state.ErrExists):
+		rq.w.Header().Set("Allow", allowHeader)
+		http.Error(rq.w, "the address book exists", http.StatusMethodNotAllowed)
+		return
+	case errors.Is(err, state.ErrNotFound):
+		http.Error(rq.w, "no such user", http.StatusConflict)
+		return
+	case err != nil && strings.Contains(err.Error(), "not allowed"):
+		http.Error(rq.w, err.Error(), http.StatusForbidden)
+		return
+	case err != nil:
+		rq.fail(err)
+		return
+	}
+	rq.changed(rq.rt.book)
+	rq.w.Header().Set("Location", rq.h.bookHref(rq.user, rq.rt.book))
+	rq.w.WriteHeader(http.StatusCreated)
+}

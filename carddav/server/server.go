@@ -1,0 +1,350 @@
+// Package server is cardbridge's built-in CardDAV server (RFC 6352), with
+// WebDAV sync (RFC 6578), the CalendarServer getctag, extended MKCOL
+// (RFC 5689) and vCard 3.0/4.0 negotiation, serving the users, address books
+// and cards of the state database (state.DB) to iOS/macOS Contacts, DAVx5,
+// Thunderbird, Evolution and vdirsyncer.
+//
+// URL layout, relative to Options.Prefix:
+//
+//	/.well-known/carddav                  301 to / (no authentication)
+//	/ and /principals/                    lead to the user's principal
+//	/principals/<user>/                   principal
+//	/addressbooks/<user>/                 address book home set
+//	/addressbooks/<user>/<book>/          address book
+//	/addressbooks/<user>/<book>/<href>    card (href as stored, e.g. <uid>.vcf)
+//
+// Every path but the well-known redirect needs HTTP Basic authentication
+// against the users' bcrypt hashes; a user reaches only their own principal,
+// home set, books and cards (other users' paths answer 404).
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cardbridge/cardbridge/state"
+)
+
+// Options configure the handler New returns.
+type Options struct {
+	// Store holds the users, address books and cards served. Required.
+	Store *state.DB
+	// Logger receives request errors; nil discards them.
+	Logger *slog.Logger
+	// MaxResourceSize is the largest card a PUT may store (default 1 MiB);
+	// a larger one is refused with 413 and the max-resource-size
+	// precondition. Request bodies are limited to twice this size.
+	MaxResourceSize int64
+	// OnChange, when not nil, is called after a client changed a book of
+	// user (PUT or DELETE of a card, MKCOL, PROPPATCH or DELETE of a book).
+	OnChange func(user, book string)
+	// FailedLoginDelay is the pause before answering a request whose
+	// credentials are wrong (default 1 s; negative for none).
+	FailedLoginDelay time.Duration
+	// Prefix is the URL path the handler is mounted at ("" for the root),
+	// e.g. "/dav"; every path of the layout is below it.
+	Prefix string
+}
+
+const (
+	defaultMaxResourceSize = 1 << 20
+	// maxXMLDepth is the deepest element nesting accepted in a request body.
+	maxXMLDepth = 64
+	// syncTokenURI prefixes the store's sync tokens to make them the
+	// absolute URIs RFC 6578 asks for.
+	syncTokenURI = "http://cardbridge.invalid/sync/"
+	// dummyHash is checked for unknown users, so that they cost the same
+	// time as a wrong password.
+	dummyHash = "$2a$10$xcBZ8DkhWeivOuoWW654NumeoSECeR8tSJnCBrAL5OkS5DE9E5jLe"
+	// authCacheTTL is how long a verified password spares bcrypt.
+	authCacheTTL = 5 * time.Minute
+)
+
+// handler is the http.Handler New returns.
+type handler struct {
+	db       *state.DB
+	log      *slog.Logger
+	maxSize  int64
+	onChange func(user, book string)
+	delay    time.Duration
+	prefix   string
+
+	mu    sync.Mutex
+	cache map[string]authEntry // user + "\x00" + hash → verified password
+}
+
+type authEntry struct {
+	sum     [32]byte
+	expires time.Time
+}
+
+// New returns the CardDAV handler serving o.Store.
+func New(o Options) (http.Handler, error) {
+	if o.Store == nil {
+		return nil, errors.New("carddav server: no store")
+	}
+	h := &handler{
+		db:       o.Store,
+		log:      o.Logger,
+		maxSize:  o.MaxResourceSize,
+		onChange: o.OnChange,
+		delay:    o.FailedLoginDelay,
+		cache:    map[string]authEntry{},
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.maxSize <= 0 {
+		h.maxSize = defaultMaxResourceSize
+	}
+	if h.delay == 0 {
+		h.delay = time.Second
+	}
+	p := strings.TrimRight(o.Prefix, "/")
+	if p != "" && !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	if strings.ContainsAny(p, "?#") {
+		return nil, fmt.Errorf("carddav server: invalid prefix %q", o.Prefix)
+	}
+	h.prefix = p
+	return h, nil
+}
+
+// kind is the kind of resource a path names.
+type kind int
+
+const (
+	kindRoot kind = iota // "/", "/principals/", "/addressbooks/"
+	kindPrincipal
+	kindHome
+	kindBook
+	kindCard
+)
+
+// route is a parsed request path.
+type route struct {
+	kind kind
+	user string // the user named by the path ("" for kindRoot)
+	book string
+	href string
+}
+
+// parsePath splits the escaped path p (with the prefix) into a route.
+func (h *handler) parsePath(p string) (route, bool) {
+	if h.prefix != "" {
+		if p == h.prefix {
+			p = "/"
+		} else if rest, ok := strings.CutPrefix(p, h.prefix+"/"); ok {
+			p = "/" + rest
+		} else {
+			return route{}, false
+		}
+	}
+	var segs []string
+	for _, s := range strings.Split(strings.Trim(p, "/"), "/") {
+		if s == "" {
+			continue
+		}
+		u, err := url.PathUnescape(s)
+		if err != nil || u == "" || u == "." || u == ".." || strings.Contains(u, "/") {
+			return route{}, false
+		}
+		segs = append(segs, u)
+	}
+	switch {
+	case len(segs) == 0:
+		return route{kind: kindRoot}, true
+	case segs[0] == "principals" && len(segs) == 1:
+		return route{kind: kindRoot}, true
+	case segs[0] == "principals" && len(segs) == 2:
+		return route{kind: kindPrincipal, user: segs[1]}, true
+	case segs[0] == "addressbooks" && len(segs) == 1:
+		return route{kind: kindRoot}, true
+	case segs[0] == "addressbooks" && len(segs) == 2:
+		return route{kind: kindHome, user: segs[1]}, true
+	case segs[0] == "addressbooks" && len(segs) == 3:
+		return route{kind: kindBook, user: segs[1], book: segs[2]}, true
+	case segs[0] == "addressbooks" && len(segs) == 4:
+		return route{kind: kindCard, user: segs[1], book: segs[2], href: segs[3]}, true
+	}
+	return route{}, false
+}
+
+// Hrefs of the layout (escaped, with the prefix).
+func (h *handler) rootHref() string { return h.prefix + "/" }
+func (h *handler) principalHref(user string) string {
+	return h.prefix + "/principals/" + url.PathEscape(user) + "/"
+}
+func (h *handler) homeHref(user string) string {
+	return h.prefix + "/addressbooks/" + url.PathEscape(user) + "/"
+}
+func (h *handler) bookHref(user, book string) string {
+	return h.homeHref(user) + url.PathEscape(book) + "/"
+}
+func (h *handler) cardHref(user, book, href string) string {
+	return h.bookHref(user, book) + url.PathEscape(href)
+}
+
+func (h *handler) isWellKnown(p string) bool {
+	for _, base := range []string{"", h.prefix} {
+		if p == base+"/.well-known/carddav" || p == base+"/.well-known/carddav/" {
+			return true
+		}
+	}
+	return false
+}
+
+const allowHeader = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCOL"
+
+// ServeHTTP serves one request.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.EscapedPath()
+	if h.isWellKnown(p) {
+		http.Redirect(w, r, h.rootHref(), http.StatusMovedPermanently)
+		return
+	}
+	user, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 2*h.maxSize)
+	rt, ok := h.parsePath(p)
+	if !ok {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	if rt.kind != kindRoot && rt.user != user {
+		// Another user's principal, home, books and cards do not exist for
+		// this one.
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	rq := &request{h: h, w: w, r: r, ctx: r.Context(), user: user, rt: rt}
+	switch r.Method {
+	case http.MethodOptions:
+		w.Header().Set("DAV", "1, 3, addressbook, extended-mkcol")
+		w.Header().Set("Allow", allowHeader)
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+	case "PROPFIND":
+		rq.propfind()
+	case "PROPPATCH":
+		rq.proppatch()
+	case "REPORT":
+		rq.report()
+	case "MKCOL":
+		rq.mkcol()
+	case http.MethodGet, http.MethodHead:
+		rq.get()
+	case http.MethodPut:
+		rq.put()
+	case http.MethodDelete:
+		rq.delete()
+	default:
+		w.Header().Set("Allow", allowHeader)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// authenticate checks the request's Basic credentials and returns the user,
+// or answers 401 and returns false.
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	user, pass, ok := r.BasicAuth()
+	if ok && user != "" && h.checkPassword(r.Context(), user, pass) {
+		return user, true
+	}
+	if ok && h.delay > 0 {
+		t := time.NewTimer(h.delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="cardbridge", charset="UTF-8"`)
+	http.Error(w, "unauthorized", http.StatusUnauthorized)
+	return "", false
+}
+
+// checkPassword verifies pass against user's bcrypt hash, remembering a
+// success for a while so that every request does not pay for bcrypt.
+func (h *handler) checkPassword(ctx context.Context, user, pass string) bool {
+	hash, err := h.db.UserPasswordHash(ctx, user)
+	if err != nil {
+		if !errors.Is(err, state.ErrNotFound) {
+			h.log.Error("carddav: reading password hash", "user", user, "err", err)
+		}
+		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(pass))
+		return false
+	}
+	key := user + "\x00" + hash
+	sum := sha256.Sum256([]byte(pass))
+	now := time.Now()
+	h.mu.Lock()
+	e, ok := h.cache[key]
+	h.mu.Unlock()
+	if ok && now.Before(e.expires) && subtle.ConstantTimeCompare(e.sum[:], sum[:]) == 1 {
+		return true
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(pass)) != nil {
+		return false
+	}
+	h.mu.Lock()
+	for k, v := range h.cache {
+		if now.After(v.expires) {
+			delete(h.cache, k)
+		}
+	}
+	h.cache[key] = authEntry{sum: sum, expires: now.Add(authCacheTTL)}
+	h.mu.Unlock()
+	return true
+}
+
+// request is one authenticated request being served.
+type request struct {
+	h    *handler
+	w    http.ResponseWriter
+	r    *http.Request
+	ctx  context.Context
+	user string
+	rt   route
+}
+
+func (rq *request) changed(book string) {
+	if rq.h.onChange != nil {
+		rq.h.onChange(rq.user, book)
+	}
+}
+
+// fail answers a store error: 404 for ErrNotFound, 500 otherwise.
+func (rq *request) fail(err error) {
+	if errors.Is(err, state.ErrNotFound) {
+		http.Error(rq.w, "not found", http.StatusNotFound)
+		return
+	}
+	rq.h.log.Error("carddav: request failed", "method", rq.r.Method, "path", rq.r.URL.Path, "user", rq.user, "err", err)
+	http.Error(rq.w, "internal server error", http.StatusInternalServerError)
+}
+
+// loadBook reads the book of the route; false (after answering) when it
+// fails.
+func (rq *request) loadBook() (state.AddressBook, bool) {
+	b, err := rq.h.db.AddressBook(rq.ctx, rq.user, rq.rt.book)
+	if err != nil {
+		rq.fail(err)
+		return b, false
+	}
+	return b, true
+}

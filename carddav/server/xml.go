@@ -1,0 +1,234 @@
+package server
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// XML namespaces.
+const (
+	nsDAV  = "DAV:"
+	nsCard = "urn:ietf:params:xml:ns:carddav"
+	nsCS   = "http://calendarserver.org/ns/"
+)
+
+// node is an element of a request body.
+type node struct {
+	name     xml.Name
+	attr     []xml.Attr
+	children []*node
+	text     strings.Builder
+}
+
+// child returns the first child element named ns:local, or nil.
+func (n *node) child(ns, local string) *node {
+	if n == nil {
+		return nil
+	}
+	for _, c := range n.children {
+		if c.name.Space == ns && c.name.Local == local {
+			return c
+		}
+	}
+	return nil
+}
+
+// attrValue returns the value of the (namespace-less) attribute local.
+func (n *node) attrValue(local string) string {
+	for _, a := range n.attr {
+		if a.Name.Local == local {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func (n *node) is(ns, local string) bool {
+	return n != nil && n.name.Space == ns && n.name.Local == local
+}
+
+var errBadXML = errors.New("bad XML body")
+
+// readXML reads the request body as XML: nil for an empty body; an error
+// (the request should be answered 400) for a body that is not well-formed,
+// holds a DOCTYPE or other directive, nests deeper than maxXMLDepth or is
+// larger than the body limit.
+func (rq *request) readXML() (*node, error) {
+	data, err := io.ReadAll(rq.r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading: %v", errBadXML, err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, nil
+	}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	dec.Strict = true
+	var root *node
+	var stack []*node
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadXML, err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return nil, fmt.Errorf("%w: DOCTYPE and other directives are not accepted", errBadXML)
+		case xml.StartElement:
+			if len(stack) >= maxXMLDepth {
+				return nil, fmt.Errorf("%w: elements nested deeper than %d", errBadXML, maxXMLDepth)
+			}
+			n := &node{name: t.Name, attr: t.Attr}
+			if len(stack) == 0 {
+				if root != nil {
+					return nil, fmt.Errorf("%w: more than one root element", errBadXML)
+				}
+				root = n
+			} else {
+				p := stack[len(stack)-1]
+				p.children = append(p.children, n)
+			}
+			stack = append(stack, n)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) > 0 {
+				stack[len(stack)-1].text.Write(t)
+			}
+		}
+	}
+	if root == nil {
+		return nil, fmt.Errorf("%w: no root element", errBadXML)
+	}
+	return root, nil
+}
+
+// badRequest answers 400 with msg.
+func (rq *request) badRequest(msg string) {
+	http.Error(rq.w, msg, http.StatusBadRequest)
+}
+
+// esc escapes s for XML text and attribute values.
+func esc(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+const xmlHeader = `<?xml version="1.0" encoding="utf-8"?>` + "\n"
+const nsDecls = ` xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:CS="http://calendarserver.org/ns/"`
+
+// writeXML answers status with body, an XML document.
+func (rq *request) writeXML(status int, body string) {
+	h := rq.w.Header()
+	h.Set("Content-Type", "application/xml; charset=utf-8")
+	h.Set("Content-Length", fmt.Sprint(len(xmlHeader)+len(body)))
+	rq.w.WriteHeader(status)
+	if rq.r.Method != http.MethodHead {
+		io.WriteString(rq.w, xmlHeader)
+		io.WriteString(rq.w, body)
+	}
+}
+
+// writeError answers status with a DAV:error body holding inner (elements
+// with the D:, C: and CS: prefixes).
+func (rq *request) writeError(status int, inner string) {
+	rq.writeXML(status, "<D:error"+nsDecls+">"+inner+"</D:error>")
+}
+
+// elemName returns the qualified name to write for n and the namespace
+// declaration it needs.
+func elemName(n xml.Name) (qname, decl string) {
+	switch n.Space {
+	case nsDAV:
+		return "D:" + n.Local, ""
+	case nsCard:
+		return "C:" + n.Local, ""
+	case nsCS:
+		return "CS:" + n.Local, ""
+	case "":
+		return n.Local, ` xmlns=""`
+	}
+	return "X:" + n.Local, ` xmlns:X="` + esc(n.Space) + `"`
+}
+
+// emptyElem writes <name/>.
+func emptyElem(n xml.Name) string {
+	q, d := elemName(n)
+	return "<" + q + d + "/>"
+}
+
+// elem writes <name>inner</name>.
+func elem(n xml.Name, inner string) string {
+	if inner == "" {
+		return emptyElem(n)
+	}
+	q, d := elemName(n)
+	return "<" + q + d + ">" + inner + "</" + q + ">"
+}
+
+func hrefElem(href string) string { return "<D:href>" + esc(href) + "</D:href>" }
+
+func statusLine(code int) string {
+	return fmt.Sprintf("HTTP/1.1 %d %s", code, http.StatusText(code))
+}
+
+// multistatus collects the responses of a 207 answer.
+type multistatus struct {
+	b strings.Builder
+}
+
+// propstat is one group of properties sharing a status.
+type propstat struct {
+	status int
+	props  []string // written elements
+}
+
+// add writes a response for href with the given propstats (empty groups
+// are left out; with none left, an empty 200 group is written).
+func (m *multistatus) add(href string, groups ...propstat) {
+	m.b.WriteString("<D:response>")
+	m.b.WriteString(hrefElem(href))
+	n := 0
+	for _, g := range groups {
+		if len(g.props) == 0 {
+			continue
+		}
+		n++
+		m.writeGroup(g)
+	}
+	if n == 0 {
+		m.writeGroup(propstat{status: http.StatusOK})
+	}
+	m.b.WriteString("</D:response>")
+}
+
+func (m *multistatus) writeGroup(g propstat) {
+	m.b.WriteString("<D:propstat><D:prop>")
+	for _, p := range g.props {
+		m.b.WriteString(p)
+	}
+	m.b.WriteString("</D:prop><D:status>")
+	m.b.WriteString(statusLine(g.status))
+	m.b.WriteString("</D:status></D:propstat>")
+}
+
+// addStatus writes a response for href with a response-level status.
+func (m *multistatus) addStatus(href string, code int) {
+	m.b.WriteString("<D:response>")
+	m.b.WriteString(hrefElem(href))
+	m.b.WriteString("<D:status>" + statusLine(code) + "</D:status></D:response>")
+}
+
+// done returns the document; extra is written after the responses (e.g. a
+// sync-token).
+func (m *multistatus) done(extra string) string {
+	return "<D:multistatus" + nsDecls + ">" + m.b.String() + extra + "</D:multistatus>"
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	gosync "sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
+type lockedBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// freePort returns a TCP port free on 127.0.0.1 a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startServe starts `cardbridge serve` and returns it with its stderr;
+// the process is killed at the end of the test if still running.
+func startServe(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	stderr := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, stderr
+}
+
+// stopServe sends SIGTERM and returns the exit code (failing after 10 s).
+func stopServe(t *testing.T, cmd *exec.Cmd, stderr *lockedBuffer) int {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return cmd.ProcessState.ExitCode()
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve did not stop within 10 s of SIGTERM; stderr:\n%s", stderr)
+	}
+	return -1
+}
+
+// eventually polls cond every 50 ms for up to limit.
+func eventually(limit time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return false
+}
+
+// TestServeSyncsClientChanges: a card a client PUTs into the built-in
+// server reaches the vdir of a pair soon after (debounced), /healthz
+// answers, and SIGTERM stops the daemon with exit 0.
+func TestServeSyncsClientChanges(t *testing.T) {
+	dir := t.TempDir()
+	a := dir + "/a"
+	os.MkdirAll(a, 0o700)
+	port := freePort(t)
+	cfg := dir + "/config.yaml"
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`state: %s/state.db
+server:
+  listen: 127.0.0.1:%d
+pairs:
+  p:
+    a: {type: vdir, path: %s}
+    b: {type: server, user: alice, addressbook: contacts}
+    every: 1m
+`, dir, port, a)), 0o600)
+	if r := cbStdin(t, "correct horse\n", "--config", cfg, "user", "add", "alice"); r.code != 0 {
+		t.Fatalf("user add: %s", r.stderr)
+	}
+	cmd, stderr := startServe(t, "--config", cfg, "serve", "--debounce", "200ms")
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	var health string
+	if !eventually(10*time.Second, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		health = b.String()
+		return resp.StatusCode == 200
+	}) {
+		t.Fatalf("no /healthz; stderr:\n%s", stderr)
+	}
+	if !strings.Contains(health, `"status":"ok"`) || !strings.Contains(health, `"pair":"p"`) {
+		t.Errorf("/healthz: %s", health)
+	}
+
+	card := "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:from-client\r\nFN:From A Client\r\nEND:VCARD\r\n"
+	req, _ := http.NewRequest(http.MethodPut, base+"/addressbooks/alice/contacts/x.vcf", strings.NewReader(card))
+	req.SetBasicAuth("alice", "correct horse")
+	req.Header.Set("Content-Type", "text/vcard")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT: %s; stderr:\n%s", resp.Status, stderr)
+	}
+	if !eventually(10*time.Second, func() bool {
+		for _, raw := range vcfFiles(t, a) {
+			if strings.Contains(string(raw), "From A Client") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("the card did not reach the vdir; stderr:\n%s", stderr)
+	}
+	if code := stopServe(t, cmd, stderr); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, stderr)
+	}
+	out := stderr.String()
+	for _, want := range []string{"serving CardDAV", "url=" + base + "/", "pair synced", "stopped"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "WARNING") {
+		t.Errorf("a loopback listener warned:\n%s", out)
+	}
+}
+
+// TestServeWarnsWithoutTLSBeyondLoopback: listening on every interface
+// without TLS prints a loud warning.
+func TestServeWarnsWithoutTLSBeyondLoopback(t *testing.T) {
+	dir := t.TempDir()
+	cfg := dir + "/config.yaml"
+	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\nserver:\n  listen: 0.0.0.0:%d\n", dir, freePort(t))), 0o600)
+	cmd, stderr := startServe(t, "--config", cfg, "serve")
+	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "serving CardDAV") }) {
+		t.Fatalf("serve did not start; stderr:\n%s", stderr)
+	}
+	if out := stderr.String(); !strings.Contains(out, "WARNING") || !strings.Contains(out, "clear text") {
+		t.Errorf("no warning:\n%s", out)
+	}
+	if code := stopServe(t, cmd, stderr); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, stderr)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for listen, want := range map[string]bool{
+		"127.0.0.1:5232": true, "127.1.2.3:1": true, "[::1]:5232": true, "localhost:5232": true,
+		"0.0.0.0:5232": false, ":5232": false, "[::]:5232": false, "192.168.1.2:5232": false, "dav.example.com:443": false,
+	} {
+		if got := isLoopback(listen); got != want {
+			t.Errorf("isLoopback(%q) = %v, want %v", listen, got, want)
+		}
+	}
+}
+
+// TestSystemdUnits checks contrib/systemd with systemd-analyze verify
+// (skipped where it is absent, and under CI).
+func TestSystemdUnits(t *testing.T) {
+	if os.Getenv("CI") != "" {
+		t.Skip("CI: systemd-analyze verify depends on the host's systemd")
+	}
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("no systemd-analyze")
+	}
+	dir := t.TempDir()
+	units := []string{"cardbridge-serve.service", "cardbridge-sync.service", "cardbridge-sync.timer"}
+	for _, u := range units {
+		raw, err := os.ReadFile("../../contrib/systemd/" + u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// verify wants ExecStart's program to exist.
+		text := strings.ReplaceAll(string(raw), "/usr/local/bin/cardbridge", binary)
+		if err := os.WriteFile(dir+"/"+u, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(analyze, "verify", "./cardbridge-serve.service", "./cardbridge-sync.service", "./cardbridge-sync.timer")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	var ours []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "cardbridge-") {
+			ours = append(ours, line)
+		}
+	}
+	if err != nil || len(ours) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,373 @@
+// Package daemon runs the pairs of `cardbridge serve` in the background:
+// each pair on its `every` schedule, and soon after a CardDAV client
+// changes an address book the pair uses.
+//
+// The package knows nothing of the engine, the configuration or the HTTP
+// server: it calls a Runner with a pair's name, and is told of changed
+// address books through Scheduler.Changed.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	gosync "sync"
+	"time"
+)
+
+// Runner syncs one pair once. Its error is logged by the scheduler and
+// recorded in the pair's status; it does not stop the other pairs.
+//
+// The context it gets is not cancelled when the scheduler is asked to
+// stop, only once the grace period (SchedulerOptions.Grace) has passed
+// since: a run may finish, and when it takes longer the engine stops at
+// its next batch boundary and commits the writes already made.
+type Runner func(ctx context.Context, pair string) error
+
+// Defaults of SchedulerOptions.
+const (
+	// DefaultDebounce is how long after the last change of a book its
+	// pairs run.
+	DefaultDebounce = 3 * time.Second
+	// DefaultGrace is how long running syncs may go on once the scheduler
+	// is stopped before their context is cancelled.
+	DefaultGrace = 10 * time.Second
+	// maxDebounceFactor caps the delay under a steady stream of changes:
+	// the pairs run at the latest this many Debounce periods after the
+	// first change of a burst.
+	maxDebounceFactor = 4
+)
+
+// SchedulerOptions configure NewScheduler.
+type SchedulerOptions struct {
+	// Every is the schedule of each pair that has one: the pair runs when
+	// the scheduler starts and then every Every (measured from the start
+	// of its previous run; a run that took longer is followed at once by
+	// the next). Pairs with a zero duration run only when triggered.
+	Every map[string]time.Duration
+	// BookPairs maps "user/book" of the built-in server's store to the
+	// pairs that have a side {type: server, user, addressbook} on it.
+	BookPairs map[string][]string
+	// Run syncs one pair. Required.
+	Run Runner
+	// Debounce is how long after the last Changed of a book its pairs run
+	// (default DefaultDebounce): a client that writes 100 cards in a row
+	// causes one run, not 100.
+	Debounce time.Duration
+	// Grace is how long running syncs may go on once Run's context ends
+	// before their own context is cancelled (default DefaultGrace;
+	// negative: cancelled at once).
+	Grace time.Duration
+	// Logger receives one line per run; nil discards.
+	Logger *slog.Logger
+	// Now and After replace time.Now and time.After (tests).
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
+}
+
+// PairStatus is what the scheduler knows of one pair (for /healthz).
+type PairStatus struct {
+	Pair  string        `json:"pair"`
+	Every time.Duration `json:"-"`
+	// EveryText is Every as text ("15m0s"), "" when the pair has no
+	// schedule.
+	EveryText string `json:"every,omitempty"`
+	// Running says a run is in progress.
+	Running bool `json:"running"`
+	// Runs counts the finished runs since the start.
+	Runs int `json:"runs"`
+	// LastStart and LastEnd bound the last finished run (zero before).
+	LastStart time.Time `json:"last_start,omitzero"`
+	LastEnd   time.Time `json:"last_end,omitzero"`
+	// OK says the last finished run succeeded (false before the first).
+	OK bool `json:"ok"`
+	// Error is the last finished run's error ("" when it succeeded).
+	Error string `json:"error,omitempty"`
+	// Next is when the next scheduled run is due (zero without a
+	// schedule); a pending change may run it sooner.
+	Next time.Time `json:"next,omitzero"`
+}
+
+// Scheduler runs pairs on their schedule and after changes; see Run.
+// Its methods are safe for concurrent use.
+type Scheduler struct {
+	o     SchedulerOptions
+	log   *slog.Logger
+	pairs map[string]*pairState
+	names []string // sorted
+
+	mu      gosync.Mutex
+	started bool
+}
+
+// pairState is one pair's worker state.
+type pairState struct {
+	name  string
+	every time.Duration
+	// trigger holds at most one pending run request: a trigger during a
+	// run queues exactly one more run.
+	trigger chan struct{}
+	// changed holds at most one pending change notice for the debouncer.
+	changed chan struct{}
+
+	mu     gosync.Mutex
+	status PairStatus
+}
+
+// NewScheduler returns a scheduler for the pairs named in o.Every and
+// o.BookPairs. It does nothing until Run.
+func NewScheduler(o SchedulerOptions) *Scheduler {
+	if o.Debounce <= 0 {
+		o.Debounce = DefaultDebounce
+	}
+	if o.Grace == 0 {
+		o.Grace = DefaultGrace
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.After == nil {
+		o.After = time.After
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Scheduler{o: o, log: log, pairs: map[string]*pairState{}}
+	add := func(name string) *pairState {
+		p, ok := s.pairs[name]
+		if !ok {
+			p = &pairState{name: name, trigger: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
+			p.status.Pair = name
+			s.pairs[name] = p
+			s.names = append(s.names, name)
+		}
+		return p
+	}
+	for name, every := range o.Every {
+		p := add(name)
+		if every > 0 {
+			p.every = every
+			p.status.Every = every
+			p.status.EveryText = every.String()
+		}
+	}
+	for _, names := range o.BookPairs {
+		for _, name := range names {
+			add(name)
+		}
+	}
+	slices.Sort(s.names)
+	return s
+}
+
+// Run runs the pairs until ctx ends: each scheduled pair at once and then
+// on its schedule, and the pairs of a changed book Debounce after its
+// last change. A pair never runs twice at once; a failure is logged and
+// does not stop the others (nor the pair's next runs).
+//
+// When ctx ends, no new run starts; Run waits for the runs in progress to
+// finish. Their context is cancelled Grace after ctx ended, so a long run
+// stops at the engine's next batch boundary after committing the writes
+// already made ("finish the write in progress"). Run returns nil after a
+// stop; it is an error to call it twice.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("daemon: scheduler already started")
+	}
+	s.started = true
+	s.mu.Unlock()
+	if s.o.Run == nil {
+		return errors.New("daemon: no Runner")
+	}
+
+	// runCtx outlives ctx by the grace period.
+	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRuns()
+	var wg gosync.WaitGroup
+	for _, name := range s.names {
+		p := s.pairs[name]
+		wg.Go(func() { s.worker(ctx, runCtx, p) })
+		wg.Go(func() { s.debouncer(ctx, p) })
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	if s.o.Grace < 0 {
+		cancelRuns()
+	} else {
+		select {
+		case <-done:
+			return nil
+		case <-s.o.After(s.o.Grace):
+			s.log.Warn("grace period over: interrupting the syncs in progress after their current batch", "grace", s.o.Grace)
+			cancelRuns()
+		}
+	}
+	<-done
+	return nil
+}
+
+// Changed tells the scheduler that a client changed the address book
+// book of user: the pairs that use it run Debounce after the last such
+// call. Books no pair uses are ignored. It never blocks.
+func (s *Scheduler) Changed(user, book string) {
+	names := s.o.BookPairs[user+"/"+book]
+	if len(names) == 0 {
+		s.log.Debug("address book changed; no pair uses it", "user", user, "addressbook", book)
+		return
+	}
+	for _, name := range names {
+		if p := s.pairs[name]; p != nil {
+			select {
+			case p.changed <- struct{}{}:
+			default: // a notice is already pending
+			}
+		}
+	}
+}
+
+// Trigger asks for a run of pair as soon as it is not running (no
+// debounce). It reports whether the pair is known.
+func (s *Scheduler) Trigger(pair string) bool {
+	p := s.pairs[pair]
+	if p == nil {
+		return false
+	}
+	p.request()
+	return true
+}
+
+// Status returns every pair's status, sorted by name.
+func (s *Scheduler) Status() []PairStatus {
+	out := make([]PairStatus, 0, len(s.names))
+	for _, name := range s.names {
+		p := s.pairs[name]
+		p.mu.Lock()
+		out = append(out, p.status)
+		p.mu.Unlock()
+	}
+	return out
+}
+
+// request queues one run of the pair (at most one is ever pending).
+func (p *pairState) request() {
+	select {
+	case p.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// debouncer turns a burst of change notices into one run request:
+// Debounce after the last notice, or maxDebounceFactor×Debounce after the
+// first one, whichever comes first.
+func (s *Scheduler) debouncer(ctx context.Context, p *pairState) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.changed:
+		}
+		deadline := s.o.After(maxDebounceFactor * s.o.Debounce)
+	burst:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.changed:
+				// another change: wait Debounce again
+			case <-s.o.After(s.o.Debounce):
+				break burst
+			case <-deadline:
+				break burst
+			}
+		}
+		s.log.Debug("address book changed: running the pair", "pair", p.name)
+		p.request()
+	}
+}
+
+// worker runs one pair, one run at a time, on its schedule and on
+// request.
+func (s *Scheduler) worker(ctx, runCtx context.Context, p *pairState) {
+	next := s.o.Now() // a scheduled pair runs at the start
+	for {
+		var tick <-chan time.Time
+		if p.every > 0 {
+			p.mu.Lock()
+			p.status.Next = next
+			p.mu.Unlock()
+			tick = s.o.After(max(0, next.Sub(s.o.Now())))
+		}
+		reason := "schedule"
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.trigger:
+			reason = "change"
+		case <-tick:
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		start := s.runOnce(runCtx, p, reason)
+		if p.every > 0 {
+			next = start.Add(p.every)
+			if now := s.o.Now(); next.Before(now) {
+				next = now
+			}
+		}
+	}
+}
+
+// runOnce runs the pair once, logs the outcome and records it in the
+// status; it returns the start time.
+func (s *Scheduler) runOnce(ctx context.Context, p *pairState, reason string) time.Time {
+	start := s.o.Now()
+	p.mu.Lock()
+	p.status.Running = true
+	p.mu.Unlock()
+	s.log.Debug("sync starting", "pair", p.name, "reason", reason)
+
+	err := s.call(ctx, p.name)
+
+	end := s.o.Now()
+	p.mu.Lock()
+	p.status.Running = false
+	p.status.Runs++
+	p.status.LastStart, p.status.LastEnd = start, end
+	p.status.OK = err == nil
+	p.status.Error = ""
+	if err != nil {
+		p.status.Error = err.Error()
+	}
+	p.mu.Unlock()
+	if err != nil {
+		s.log.Error("sync failed", "pair", p.name, "reason", reason, "duration", end.Sub(start), "err", err)
+	} else {
+		s.log.Info("sync done", "pair", p.name, "reason", reason, "duration", end.Sub(start))
+	}
+	return start
+}
+
+// call runs the Runner, turning a panic into an error so that one pair's
+// bug does not take the daemon (and the other pairs) down.
+func (s *Scheduler) call(ctx context.Context, pair string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("sync panicked", "pair", pair, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return s.o.Run(ctx, pair)
+}
