@@ -378,10 +378,9 @@ func (db *DB) queryCards(ctx context.Context, op string, withData bool, q string
 
 // cardState reads the sequence of book bookID (ErrNotFound when there is no
 // such book) and the etag of its card href ("" when absent).
-func cardState(ctx context.Context, tx *sql.Tx, bookID int64, href, op string) (seq int64, etag string, exists bool, err error) {
+func cardState(ctx context.Context, tx cachedTx, bookID int64, href, op string) (seq int64, etag string, exists bool, err error) {
 	var et sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT b.sync_seq, c.etag FROM addressbooks b
-LEFT JOIN cards c ON c.book_id = b.id AND c.href = ? WHERE b.id = ?`, href, bookID).Scan(&seq, &et)
+	err = tx.QueryRowContext(ctx, qCardState, href, bookID).Scan(&seq, &et)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", false, fmt.Errorf("state: %s: book %d: %w", op, bookID, ErrNotFound)
 	}
@@ -406,14 +405,30 @@ func checkPre(pre Precondition, etag string, exists bool, op string) error {
 
 // nextSeq takes the next number of the book's sequence and logs the change
 // of href under it.
-func nextSeq(ctx context.Context, tx *sql.Tx, bookID, seq int64, href string, deleted bool) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE addressbooks SET sync_seq = ? WHERE id = ?`, seq, bookID); err != nil {
+func nextSeq(ctx context.Context, tx cachedTx, bookID, seq int64, href string, deleted bool) error {
+	if _, err := tx.ExecContext(ctx, qBumpSeq, seq, bookID); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO card_changes (book_id, seq, href, deleted) VALUES (?, ?, ?, ?)
-ON CONFLICT (book_id, href) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted`, bookID, seq, href, deleted)
+	_, err := tx.ExecContext(ctx, qLogChange, bookID, seq, href, deleted)
 	return err
 }
+
+// The statements of the card write path, prepared once at Open.
+const (
+	qCardState = `SELECT b.sync_seq, c.etag FROM addressbooks b
+LEFT JOIN cards c ON c.book_id = b.id AND c.href = ? WHERE b.id = ?`
+	qBumpSeq   = `UPDATE addressbooks SET sync_seq = ? WHERE id = ?`
+	qLogChange = `INSERT INTO card_changes (book_id, seq, href, deleted) VALUES (?, ?, ?, ?)
+ON CONFLICT (book_id, href) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted`
+	qUIDHolder = `SELECT href FROM cards WHERE book_id = ? AND uid = ? AND uid <> ''`
+	qPutCard   = `INSERT INTO cards (book_id, href, uid, etag, data, version_seq, modified_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (book_id, href) DO UPDATE SET uid = excluded.uid, etag = excluded.etag, data = excluded.data,
+version_seq = excluded.version_seq, modified_at = excluded.modified_at`
+)
+
+// serverHotQueries are the statements Open prepares for cachedTx.
+var serverHotQueries = []string{qCardState, qBumpSeq, qLogChange, qUIDHolder, qPutCard}
 
 // makeETag is a strong etag for data written as change seq of a book.
 func makeETag(data []byte, seq int64) string {
@@ -441,7 +456,8 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 	if data == nil {
 		data = []byte{}
 	}
-	err = db.serverTx(ctx, op, func(tx *sql.Tx) error {
+	err = db.serverTx(ctx, op, func(sqlTx *sql.Tx) error {
+		tx := cachedTx{db, sqlTx}
 		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op)
 		if err != nil {
 			return err
@@ -451,7 +467,7 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 		}
 		if uid != "" {
 			var other string
-			err := tx.QueryRowContext(ctx, `SELECT href FROM cards WHERE book_id = ? AND uid = ? AND uid <> ''`, bookID, uid).Scan(&other)
+			err := tx.QueryRowContext(ctx, qUIDHolder, bookID, uid).Scan(&other)
 			switch {
 			case err == nil && other != href:
 				return fmt.Errorf("state: %s: %w", op, &UIDConflictError{UID: uid, Href: other})
@@ -464,10 +480,7 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 		if err := nextSeq(ctx, tx, bookID, seq, href, false); err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO cards (book_id, href, uid, etag, data, version_seq, modified_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (book_id, href) DO UPDATE SET uid = excluded.uid, etag = excluded.etag, data = excluded.data,
-version_seq = excluded.version_seq, modified_at = excluded.modified_at`,
+		if _, err := tx.ExecContext(ctx, qPutCard,
 			bookID, href, uid, etag, data, seq, now().UnixNano()); err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
@@ -485,7 +498,8 @@ version_seq = excluded.version_seq, modified_at = excluded.modified_at`,
 // card (or book), and ErrPreconditionFailed (wrapped) when pre does not hold.
 func (db *DB) DeleteCard(ctx context.Context, bookID int64, href string, pre Precondition) error {
 	op := fmt.Sprintf("delete card %s of book %d", href, bookID)
-	return db.serverTx(ctx, op, func(tx *sql.Tx) error {
+	return db.serverTx(ctx, op, func(sqlTx *sql.Tx) error {
+		tx := cachedTx{db, sqlTx}
 		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op)
 		if err != nil {
 			return err

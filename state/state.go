@@ -60,6 +60,10 @@ type DB struct {
 
 	stmts stmts
 
+	// cache holds statements prepared on first use (see cachedTx).
+	cacheMu sync.Mutex
+	cache   map[string]*sql.Stmt
+
 	mu    sync.Mutex
 	held  map[string]heldLock // pairs locked through this handle
 	close sync.Once
@@ -184,6 +188,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
+	db.prepareCached(ctx, serverHotQueries...)
 	if err := db.prepare(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -376,6 +381,12 @@ func (db *DB) Close() error {
 				s.Close()
 			}
 		}
+		db.cacheMu.Lock()
+		for _, s := range db.cache {
+			s.Close()
+		}
+		db.cache = nil
+		db.cacheMu.Unlock()
 		if e := db.sql.Close(); e != nil && err == nil {
 			err = fmt.Errorf("state: close %s: %w", db.path, e)
 		}
@@ -422,3 +433,51 @@ func fromNanos(n sql.NullInt64) time.Time {
 
 // now is the current time, truncated to what the database keeps.
 func now() time.Time { return time.Now().UTC() }
+
+// prepareCached prepares the statements cachedTx looks up. It runs at
+// Open: preparing later, inside a transaction, would wait for the
+// connection the transaction holds.
+func (db *DB) prepareCached(ctx context.Context, queries ...string) {
+	db.cacheMu.Lock()
+	defer db.cacheMu.Unlock()
+	if db.cache == nil {
+		db.cache = make(map[string]*sql.Stmt)
+	}
+	for _, q := range queries {
+		if s, err := db.sql.PrepareContext(ctx, q); err == nil {
+			db.cache[q] = s
+		}
+	}
+}
+
+// prepared returns q prepared at Open, or nil (the caller then runs q
+// unprepared).
+func (db *DB) prepared(_ context.Context, q string) *sql.Stmt {
+	db.cacheMu.Lock()
+	defer db.cacheMu.Unlock()
+	return db.cache[q]
+}
+
+// cachedTx runs a transaction's statements through statements prepared
+// once per database: parsing SQL costs modernc's SQLite more than running
+// the small statements of the hot paths.
+type cachedTx struct {
+	db *DB
+	tx *sql.Tx
+}
+
+// QueryRowContext is tx.QueryRowContext through a prepared statement.
+func (c cachedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if s := c.db.prepared(ctx, q); s != nil {
+		return c.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	}
+	return c.tx.QueryRowContext(ctx, q, args...)
+}
+
+// ExecContext is tx.ExecContext through a prepared statement.
+func (c cachedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s := c.db.prepared(ctx, q); s != nil {
+		return c.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	}
+	return c.tx.ExecContext(ctx, q, args...)
+}
