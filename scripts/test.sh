@@ -10,9 +10,11 @@ command -v go >/dev/null || { echo "test: Go is not installed (https://go.dev/dl
 go mod download
 
 # Real peers the tests drive: khard and vdirsyncer read and write our
-# vCard directories. Installed from Debian's packages when missing.
+# vCard directories and talk to our CardDAV server; Radicale and Xandikos
+# are the CardDAV servers our client side syncs with. Installed from
+# Debian's packages when missing.
 need_pkgs=()
-for p in khard vdirsyncer; do
+for p in khard vdirsyncer radicale xandikos; do
   command -v "$p" >/dev/null || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

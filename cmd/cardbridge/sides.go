@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
+	"os/exec"
+	"strings"
+	"time"
 
+	davclient "github.com/cardbridge/cardbridge/carddav/client"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365"
 	"github.com/cardbridge/cardbridge/serverside"
@@ -25,6 +32,17 @@ func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc
 	switch sc.Type {
 	case "server":
 		return serverside.New(db, sc.User, sc.Addressbook, serverside.Options{})
+	case "carddav":
+		pw, err := a.password(ctx, sc)
+		if err != nil {
+			return nil, err
+		}
+		hc, err := httpClientFor(sc)
+		if err != nil {
+			return nil, err
+		}
+		return davclient.New(ctx, davclient.Options{URL: sc.URL, Username: sc.Username, Password: pw,
+			AddressBook: sc.Addressbook, Create: sc.Create && !dryRun, HTTPClient: hc, MultigetChunk: sc.MultigetChunk, Logger: log})
 	case "o365":
 		acc, ok := cfg.Account(sc.Account)
 		if !ok {
@@ -83,4 +101,62 @@ func openState(ctx context.Context, path string, readOnly bool, log *slog.Logger
 		}
 	}
 	return state.Open(ctx, path, state.Options{ReadOnly: readOnly, Logger: log})
+}
+
+// password finds a CardDAV side's password: from the environment variable
+// password_env, the file password_file (first line) or the output of
+// password_command (first line, run by sh with a time limit). The value
+// never appears in an error.
+func (a *app) password(ctx context.Context, sc config.Side) (string, error) {
+	switch {
+	case sc.PasswordEnv != "":
+		for _, kv := range a.env {
+			if k, v, ok := strings.Cut(kv, "="); ok && k == sc.PasswordEnv {
+				return v, nil
+			}
+		}
+		return "", fmt.Errorf("password_env: the environment variable %s is not set", sc.PasswordEnv)
+	case sc.PasswordFile != "":
+		raw, err := os.ReadFile(sc.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("password_file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(raw), "\n")
+		return strings.TrimRight(line, "\r"), nil
+	case sc.PasswordCommand != "":
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(cctx, "sh", "-c", sc.PasswordCommand).Output()
+		if err != nil {
+			return "", fmt.Errorf("password_command %q failed: %v", sc.PasswordCommand, err)
+		}
+		line, _, _ := strings.Cut(string(out), "\n")
+		return strings.TrimRight(line, "\r"), nil
+	}
+	return "", nil
+}
+
+// httpClientFor builds the HTTP client of a CardDAV side: the system's
+// roots plus ca_file, or no verification with insecure_skip_verify.
+func httpClientFor(sc config.Side) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if sc.CAFile != "" {
+		pem, err := os.ReadFile(sc.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", sc.CAFile)
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	if sc.InsecureSkipVerify {
+		tr.TLSClientConfig.InsecureSkipVerify = true
+	}
+	return &http.Client{Transport: tr}, nil
 }

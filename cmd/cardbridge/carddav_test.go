@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startRadicale runs Radicale on a free loopback port with no auth and an
+// address book at /bench/contacts/; it returns the server root URL.
+func startRadicale(t *testing.T) string {
+	t.Helper()
+	bin := needPeer(t, "radicale")
+	port := freePort(t)
+	cmd := exec.Command(bin, "--storage-filesystem-folder", t.TempDir(), "--server-hosts", fmt.Sprintf("127.0.0.1:%d", port), "--auth-type", "none")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	root := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	if !eventually(10*time.Second, func() bool {
+		resp, err := http.Get(root)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	}) {
+		t.Fatal("radicale did not start")
+	}
+	return root
+}
+
+// TestVdirToRadicale: a pair between a vdir and a real Radicale, with the
+// password from the environment, both ways and incremental.
+func TestVdirToRadicale(t *testing.T) {
+	root := startRadicale(t)
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	os.MkdirAll(a, 0o700)
+	for i := range 20 {
+		os.WriteFile(filepath.Join(a, fmt.Sprintf("r%02d.vcf", i)), []byte(fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:rad-%02d\r\nFN:Radicale %02d\r\nN:%02d;Radicale;;;\r\nEMAIL:r%02d@example.com\r\nEND:VCARD\r\n", i, i, i, i)), 0o600)
+	}
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\npairs:\n  p:\n    a: {type: vdir, path: %s}\n    b: {type: carddav, url: %s, username: bench, password_env: DAV_PW, addressbook: contacts, create: true}\n", dir, a, root)), 0o600)
+	env := []string{"DAV_PW=secret-never-printed"}
+	r := cb(t, env, "--config", cfg, "sync", "--json")
+	if m := summary(t, r); r.code != 0 || sideCount(m, "b", "created") != 20 {
+		t.Fatalf("first sync: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := cb(t, env, "--config", cfg, "sync"); r.code != 0 || !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
+		t.Fatalf("no-change: %s %s", r.stdout, r.stderr)
+	}
+	os.Remove(filepath.Join(a, "r00.vcf"))
+	raw, _ := os.ReadFile(filepath.Join(a, "r01.vcf"))
+	os.WriteFile(filepath.Join(a, "r01.vcf"), []byte(strings.Replace(string(raw), "END:VCARD", "TITLE:Edited\r\nEND:VCARD", 1)), 0o600)
+	r = cb(t, env, "--config", cfg, "sync", "--json")
+	if m := summary(t, r); r.code != 0 || sideCount(m, "b", "deleted") != 1 || sideCount(m, "b", "updated") != 1 {
+		t.Fatalf("edits: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	// A second folder pulls the book back: 19 contacts, the edit included.
+	b2 := filepath.Join(dir, "b2")
+	os.MkdirAll(b2, 0o700)
+	cfg2 := filepath.Join(dir, "config2.yaml")
+	os.WriteFile(cfg2, []byte(fmt.Sprintf("state: %s/state2.db\npairs:\n  q:\n    a: {type: carddav, url: %sbench/contacts/, username: bench, password_env: DAV_PW}\n    b: {type: vdir, path: %s}\n", dir, root, b2)), 0o600)
+	if r := cb(t, env, "--config", cfg2, "sync"); r.code != 0 {
+		t.Fatalf("pull: %s %s", r.stdout, r.stderr)
+	}
+	files := vcfFiles(t, b2)
+	all := ""
+	for _, raw := range files {
+		all += string(raw)
+	}
+	if len(files) != 19 || !strings.Contains(all, "TITLE:Edited") || strings.Contains(all, "UID:rad-00") {
+		t.Fatalf("pulled %d files:\n%s", len(files), all)
+	}
+	if r := cb(t, []string{"DAV_PW=secret-never-printed"}, "--config", cfg, "sync"); strings.Contains(r.stderr+r.stdout, "secret-never-printed") {
+		t.Fatal("the password was printed")
+	}
+	if r := cb(t, nil, "--config", cfg, "sync"); r.code != 1 || !strings.Contains(r.stderr, "DAV_PW") {
+		t.Fatalf("missing password variable: %d %s", r.code, r.stderr)
+	}
+}
