@@ -85,3 +85,28 @@ func TestVdirToRadicale(t *testing.T) {
 		t.Fatalf("missing password variable: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestO365ToRadicale: Office 365 (graphsim) ⇄ a real Radicale book.
+func TestO365ToRadicale(t *testing.T) {
+	root := startRadicale(t)
+	e := newSim(t, 10)
+	cfg, _ := e.workspace(t, "client-secret", "merge")
+	text, _ := os.ReadFile(cfg)
+	text = []byte(strings.Replace(string(text), "b: {type: vdir, path: ", fmt.Sprintf("b: {type: carddav, url: %s, username: bench, password_env: DAV_PW, addressbook: contacts, create: true}\n    #", root), 1))
+	os.WriteFile(cfg, text, 0o600)
+	env := append([]string{"DAV_PW=pw"}, simEnvVars...)
+	r := cb(t, env, "--config", cfg, "sync", "--json")
+	if m := summary(t, r); r.code != 0 || sideCount(m, "b", "created") != 10 {
+		t.Fatalf("first sync: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	mb := e.sim.Mailbox(alice)
+	id := mb.ContactIDs("")[0]
+	mb.Put("", []byte(fmt.Sprintf(`{"id":%q,"jobTitle":"Edited in Outlook"}`, id)))
+	r = cb(t, env, "--config", cfg, "sync", "--json")
+	if m := summary(t, r); r.code != 0 || sideCount(m, "b", "updated") != 1 {
+		t.Fatalf("edit: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := cb(t, env, "--config", cfg, "sync"); r.code != 0 || !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
+		t.Fatalf("no-change: %s %s", r.stdout, r.stderr)
+	}
+}
