@@ -295,3 +295,72 @@ func TestDAVdroidCtag(t *testing.T) {
 	_, b = ts.expect("REPORT", aliceBook, "alice", map[string]string{"Depth": "1"}, `<?xml version="1.0"?><CARD:addressbook-query xmlns="DAV:" xmlns:CARD="urn:ietf:params:xml:ns:carddav"><prop><getetag/></prop><CARD:filter/></CARD:addressbook-query>`, http.StatusMultiStatus)
 	parseMS(t, b).resp(t, aliceBook+"d1.vcf")
 }
+
+// TestMacOSAddressBook replays macos-addressbook.http: principal discovery
+// without Depth (Brief: t), the principal's properties at Depth 0 (the
+// home set must be there, not only supported-report-set), the home set at
+// Depth 1 and the me-card PROPPATCH.
+func TestMacOSAddressBook(t *testing.T) {
+	ts := newTestServer(t, nil)
+	principal, home := "/principals/alice/", "/addressbooks/alice/"
+	_, b := ts.expect("PROPFIND", principal, "alice", map[string]string{"Content-Type": "text/xml", "Brief": "t", "Accept": "*/*"}, `<?xml version="1.0" encoding="UTF-8"?>
+<A:propfind xmlns:A="DAV:">
+  <A:prop>
+    <A:current-user-principal/>
+    <A:principal-URL/>
+    <A:resourcetype/>
+  </A:prop>
+</A:propfind>`, http.StatusMultiStatus)
+	ok := parseMS(t, b).resp(t, principal).ok()
+	mustContain(t, ok, "<D:current-user-principal><D:href>"+principal+"</D:href>")
+	mustContain(t, ok, "<D:principal-URL><D:href>"+principal+"</D:href>")
+	mustContain(t, ok, "<D:principal/>")
+	_, b = ts.expect("PROPFIND", principal, "alice", map[string]string{"Depth": "0", "Content-Type": "text/xml"}, `<?xml version="1.0" encoding="UTF-8"?>
+<A:propfind xmlns:A="DAV:">
+  <A:prop>
+    <B:addressbook-home-set xmlns:B="urn:ietf:params:xml:ns:carddav"/>
+    <B:directory-gateway xmlns:B="urn:ietf:params:xml:ns:carddav"/>
+    <A:displayname/>
+    <C:email-address-set xmlns:C="http://calendarserver.org/ns/"/>
+    <A:principal-collection-set/>
+    <A:principal-URL/>
+    <A:resource-id/>
+    <A:supported-report-set/>
+  </A:prop>
+</A:propfind>`, http.StatusMultiStatus)
+	d := parseMS(t, b)
+	mustContain(t, d.resp(t, principal).ok(), "<C:addressbook-home-set><D:href>"+home+"</D:href>")
+	mustContain(t, d.resp(t, principal).notFound(), "directory-gateway")
+	_, b = ts.expect("PROPFIND", home, "alice", map[string]string{"Depth": "1", "Content-Type": "text/xml"}, "", http.StatusMultiStatus)
+	parseMS(t, b).resp(t, aliceBook)
+	ts.expect("PROPPATCH", home, "alice", map[string]string{"Content-Type": "text/xml"}, `<?xml version="1.0" encoding="UTF-8"?>
+<A:propertyupdate xmlns:A="DAV:"><A:set><A:prop><C:me-card xmlns:C="http://calendarserver.org/ns/"><A:href>`+home+`book1/E7213AAA-7206-4B97-926A-CDFECBD91C26-ABSPlugin.vcf</A:href></C:me-card></A:prop></A:set></A:propertyupdate>`, http.StatusMultiStatus)
+}
+
+// TestIOSSync replays ios-sync.http: the getctag/sync-token change check,
+// a Depth 1 member listing, and a multiget that must answer vCard 3.0
+// even for a card stored as 4.0 (Apple fails on 4.0).
+func TestIOSSync(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.putCard("alice", "four.vcf", "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:four\r\nFN:Four\r\nKIND:individual\r\nTEL;VALUE=uri;TYPE=cell:tel:+1-555-0100\r\nEND:VCARD\r\n")
+	hdr := map[string]string{"User-Agent": "iOS/7.1.1 (11D201) dataaccessd/1.0", "Content-Type": "text/xml"}
+	_, b := ts.expect("PROPFIND", aliceBook, "alice", hdr, `<?xml version="1.0" encoding="UTF-8"?>
+<A:propfind xmlns:A="DAV:">
+  <A:prop>
+    <C:getctag xmlns:C="http://calendarserver.org/ns/"/>
+    <A:sync-token/>
+  </A:prop>
+</A:propfind>`, http.StatusMultiStatus)
+	ok := parseMS(t, b).resp(t, aliceBook).ok()
+	mustContain(t, ok, "<CS:getctag>")
+	mustContain(t, ok, "<D:sync-token>")
+	hdr1 := map[string]string{"User-Agent": hdr["User-Agent"], "Content-Type": "text/xml", "Depth": "1"}
+	_, b = ts.expect("PROPFIND", aliceBook, "alice", hdr1, `<?xml version="1.0" encoding="UTF-8"?><A:propfind xmlns:A="DAV:"><A:prop><A:getetag/><A:resourcetype/></A:prop></A:propfind>`, http.StatusMultiStatus)
+	mustContain(t, parseMS(t, b).resp(t, aliceBook+"four.vcf").ok(), "<D:getetag>")
+	_, b = ts.expect("REPORT", aliceBook, "alice", hdr1, `<?xml version="1.0" encoding="UTF-8"?><B:addressbook-multiget xmlns:A="DAV:" xmlns:B="urn:ietf:params:xml:ns:carddav"><A:prop><A:getetag/><B:address-data/></A:prop><A:href>`+aliceBook+`four.vcf</A:href></B:addressbook-multiget>`, http.StatusMultiStatus)
+	mustContain(t, b, "VERSION:3.0")
+	mustContain(t, b, "X-ADDRESSBOOKSERVER-KIND:individual")
+	if strings.Contains(b, "VERSION:4.0") {
+		t.Fatalf("a 4.0 card served to iOS:\n%s", b)
+	}
+}
