@@ -68,17 +68,9 @@ func (a *app) logoutCmd() *cobra.Command {
 		Short: "Forget an account's tokens",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
+			acc, db, err := a.accountAndState(cmd.Context(), args[0])
 			if err != nil {
 				return err
-			}
-			acc, err := a.account(cfg, args[0])
-			if err != nil {
-				return err
-			}
-			db, err := openState(cmd.Context(), cfg.State, false, a.log)
-			if err != nil {
-				return withCode(exitFailed, err)
 			}
 			defer db.Close()
 			if err := auth.Logout(cmd.Context(), acc.Name, auth.StateStore{DB: db}); err != nil {
@@ -147,17 +139,9 @@ func (a *app) accountsCmd() *cobra.Command {
 		Short: "List an account's contact folders (for a pair's folder:)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
+			acc, db, err := a.accountAndState(cmd.Context(), args[0])
 			if err != nil {
 				return err
-			}
-			acc, err := a.account(cfg, args[0])
-			if err != nil {
-				return err
-			}
-			db, err := openState(cmd.Context(), cfg.State, false, a.log)
-			if err != nil {
-				return withCode(exitFailed, err)
 			}
 			defer db.Close()
 			c, err := a.graphClient(cmd.Context(), acc, db)
@@ -177,6 +161,25 @@ func (a *app) accountsCmd() *cobra.Command {
 	}
 	cmd.AddCommand(folders)
 	return cmd
+}
+
+// accountAndState loads the configuration, finds the account name in it
+// and opens the state database (writable: tokens may be stored). The
+// caller closes the database.
+func (a *app) accountAndState(ctx context.Context, name string) (config.Account, *state.DB, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return config.Account{}, nil, err
+	}
+	acc, err := a.account(cfg, name)
+	if err != nil {
+		return acc, nil, err
+	}
+	db, err := openState(ctx, cfg.State, false, a.log)
+	if err != nil {
+		return acc, nil, withCode(exitFailed, err)
+	}
+	return acc, db, nil
 }
 
 // graphClient builds the Graph client of an account: its token source
