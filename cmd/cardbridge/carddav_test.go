@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/state"
 )
 
 // startRadicale runs Radicale on a free loopback port with no auth and an
@@ -105,6 +108,49 @@ func TestO365ToRadicale(t *testing.T) {
 	r = cb(t, env, "--config", cfg, "sync", "--json")
 	if m := summary(t, r); r.code != 0 || sideCount(m, "b", "updated") != 1 {
 		t.Fatalf("edit: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := cb(t, env, "--config", cfg, "sync"); r.code != 0 || !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
+		t.Fatalf("no-change: %s %s", r.stdout, r.stderr)
+	}
+}
+
+// TestServerStoreToRadicale: the built-in server's book ⇄ a real Radicale
+// book, both ways.
+func TestServerStoreToRadicale(t *testing.T) {
+	root := startRadicale(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\npairs:\n  p:\n    a: {type: server, user: alice, addressbook: contacts}\n    b: {type: carddav, url: %s, username: bench, password_env: DAV_PW, addressbook: contacts, create: true}\n", dir, root)), 0o600)
+	if r := cbStdin(t, "correct horse\n", "--config", cfg, "user", "add", "alice"); r.code != 0 {
+		t.Fatalf("user add: %s", r.stderr)
+	}
+	db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	book, _ := db.AddressBook(context.Background(), "alice", "contacts")
+	for i := range 5 {
+		uid := fmt.Sprintf("store-%d", i)
+		db.PutCard(context.Background(), book.ID, uid+".vcf", uid, []byte(fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:%s\r\nFN:Store %d\r\nEND:VCARD\r\n", uid, i)), state.Precondition{IfNoneMatch: true})
+	}
+	db.Close()
+	env := []string{"DAV_PW=pw"}
+	r := cb(t, env, "--config", cfg, "sync", "--json")
+	if m := summary(t, r); r.code != 0 || sideCount(m, "b", "created") != 5 {
+		t.Fatalf("first sync: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	// A card made on Radicale by another client comes back to the store.
+	req, _ := http.NewRequest(http.MethodPut, root+"bench/contacts/other.vcf", strings.NewReader("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:from-radicale\r\nFN:From Radicale\r\nEND:VCARD\r\n"))
+	req.Header.Set("Content-Type", "text/vcard")
+	req.SetBasicAuth("bench", "pw")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("PUT to radicale: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	r = cb(t, env, "--config", cfg, "sync", "--json")
+	if m := summary(t, r); r.code != 0 || sideCount(m, "a", "created") != 1 {
+		t.Fatalf("second sync: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	if r := cb(t, env, "--config", cfg, "sync"); r.code != 0 || !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
 		t.Fatalf("no-change: %s %s", r.stdout, r.stderr)
