@@ -156,3 +156,61 @@ func TestServerStoreToRadicale(t *testing.T) {
 		t.Fatalf("no-change: %s %s", r.stdout, r.stderr)
 	}
 }
+
+// TestRadicaleConflictsPerPolicy: the same contact edited in the vdir and
+// on Radicale (by another client) between two syncs, under each policy.
+func TestRadicaleConflictsPerPolicy(t *testing.T) {
+	root := startRadicale(t)
+	for i, policy := range []string{"merge", "a-wins", "b-wins", "keep-both", "manual"} {
+		t.Run(policy, func(t *testing.T) {
+			dir := t.TempDir()
+			a := filepath.Join(dir, "a")
+			os.MkdirAll(a, 0o700)
+			os.WriteFile(filepath.Join(a, "c.vcf"), []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:conflict-1\r\nFN:Conflicted\r\nTITLE:Old\r\nEND:VCARD\r\n"), 0o600)
+			book := fmt.Sprintf("book%d", i)
+			cfg := filepath.Join(dir, "config.yaml")
+			os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\npairs:\n  p:\n    a: {type: vdir, path: %s}\n    b: {type: carddav, url: %s, username: bench, password_env: DAV_PW, addressbook: %s, create: true}\n    conflict: %s\n", dir, a, root, book, policy)), 0o600)
+			env := []string{"DAV_PW=pw"}
+			if r := cb(t, env, "--config", cfg, "sync"); r.code != 0 {
+				t.Fatalf("first sync: %s", r.stderr)
+			}
+			os.WriteFile(filepath.Join(a, "c.vcf"), []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:conflict-1\r\nFN:Conflicted\r\nTITLE:From the vdir\r\nREV:20200101T000000Z\r\nEND:VCARD\r\n"), 0o600)
+			req, _ := http.NewRequest(http.MethodPut, root+"bench/"+book+"/conflict-1.vcf", strings.NewReader("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:conflict-1\r\nFN:Conflicted\r\nTITLE:From Radicale\r\nREV:20300101T000000Z\r\nEND:VCARD\r\n"))
+			req.SetBasicAuth("bench", "pw")
+			req.Header.Set("Content-Type", "text/vcard")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode/100 != 2 {
+				t.Fatalf("edit on radicale: %v %v", err, resp)
+			}
+			resp.Body.Close()
+			r := cb(t, env, "--config", cfg, "sync", "--json")
+			m := summary(t, r)
+			if r.code != 0 {
+				t.Fatalf("sync: %s %s", r.stdout, r.stderr)
+			}
+			files := vcfFiles(t, a)
+			all := ""
+			for _, raw := range files {
+				all += string(raw)
+			}
+			switch policy {
+			case "merge", "b-wins": // Radicale's edit is newer / b wins
+				if !strings.Contains(all, "TITLE:From Radicale") || len(files) != 1 {
+					t.Fatalf("%s: %s", policy, all)
+				}
+			case "a-wins":
+				if !strings.Contains(all, "TITLE:From the vdir") || sideCount(m, "b", "updated") != 1 {
+					t.Fatalf("a-wins: %s %s", all, r.stdout)
+				}
+			case "keep-both":
+				if len(files) != 2 || !strings.Contains(all, "(conflict copy)") {
+					t.Fatalf("keep-both: %d files\n%s", len(files), all)
+				}
+			case "manual":
+				if m["conflicts"].(float64) != 1 || !strings.Contains(all, "TITLE:From the vdir") {
+					t.Fatalf("manual: %s\n%s", r.stdout, all)
+				}
+			}
+		})
+	}
+}
