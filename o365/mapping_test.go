@@ -15,39 +15,14 @@ import (
 	"testing"
 
 	"github.com/cardbridge/cardbridge/o365/api"
+	"github.com/cardbridge/cardbridge/sync/synctest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// corpus returns the good cards of the shared corpus by file name.
-func corpus(t *testing.T) map[string]*vcard.Card {
-	t.Helper()
-	dir := filepath.Join("..", "vcard", "testdata", "corpus")
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make(map[string]*vcard.Card)
-	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".vcf") || strings.HasPrefix(e.Name(), "bad-") {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := vcard.Parse(raw)
-		if err != nil {
-			t.Fatalf("%s: %v", e.Name(), err)
-		}
-		out[e.Name()] = c
-	}
-	if len(out) < 10 {
-		t.Fatalf("corpus: only %d cards", len(out))
-	}
-	return out
-}
+// corpus is the shared corpus's good cards by file name.
+func corpus(t *testing.T) map[string]*vcard.Card { return synctest.GoodCorpus(t) }
 
 func sortedNames(m map[string]*vcard.Card) []string {
 	var names []string

@@ -161,31 +161,24 @@ func parseStatus(s string) int {
 	return n
 }
 
-// isCollection reports whether the resource type holds DAV:collection.
-func (p *davProp) isCollection() bool {
+// hasType reports whether the resource type holds the element space:local.
+func (p *davProp) hasType(space, local string) bool {
 	if p.ResourceType == nil {
 		return false
 	}
 	for _, t := range p.ResourceType.Types {
-		if t.XMLName.Space == nsDAV && t.XMLName.Local == "collection" {
+		if t.XMLName.Space == space && t.XMLName.Local == local {
 			return true
 		}
 	}
 	return false
 }
 
+// isCollection reports whether the resource type holds DAV:collection.
+func (p *davProp) isCollection() bool { return p.hasType(nsDAV, "collection") }
+
 // isAddressBook reports whether the resource type holds CARDDAV:addressbook.
-func (p *davProp) isAddressBook() bool {
-	if p.ResourceType == nil {
-		return false
-	}
-	for _, t := range p.ResourceType.Types {
-		if t.XMLName.Space == nsCardDAV && t.XMLName.Local == "addressbook" {
-			return true
-		}
-	}
-	return false
-}
+func (p *davProp) isAddressBook() bool { return p.hasType(nsCardDAV, "addressbook") }
 
 // supportsSync reports whether DAV:sync-collection is among the supported
 // reports.
