@@ -67,7 +67,9 @@ var allProps = []xml.Name{
 	{Space: nsCard, Local: "addressbook-description"},
 }
 
-// propsOf writes the properties pr asks of r as propstat groups.
+// propsOf writes the properties pr asks of r as propstat groups. When the
+// client prefers a minimal answer (see minimal), the 404 group of the
+// properties r does not have is left out.
 func (rq *request) propsOf(r *res, pr propReq) []propstat {
 	ok := propstat{status: http.StatusOK}
 	missing := propstat{status: http.StatusNotFound}
@@ -93,7 +95,30 @@ func (rq *request) propsOf(r *res, pr propReq) []propstat {
 			}
 		}
 	}
+	if rq.minimal() {
+		return []propstat{ok}
+	}
 	return []propstat{ok, missing}
+}
+
+// minimal reports whether the client asked for a minimal answer to a
+// PROPFIND or REPORT: "Prefer: return=minimal" (RFC 7240, RFC 8144) or
+// Microsoft's older "Brief: t". Apple's clients send both; the answer then
+// leaves out the properties that are not found, which for a book of
+// thousands of cards is most of the body.
+func (rq *request) minimal() bool {
+	if strings.EqualFold(strings.TrimSpace(rq.r.Header.Get("Brief")), "t") {
+		return true
+	}
+	for _, v := range rq.r.Header.Values("Prefer") {
+		for _, pref := range strings.Split(v, ",") {
+			name, _, _ := strings.Cut(pref, ";")
+			if strings.EqualFold(strings.Join(strings.Fields(name), ""), "return=minimal") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func privileges(names ...string) string {

@@ -344,3 +344,46 @@ func TestGoWebdavClient(t *testing.T) {
 		t.Fatalf("sync after delete %+v, %v", last, err)
 	}
 }
+
+// TestMinimalAnswers: with "Prefer: return=minimal" or "Brief: t" the
+// properties a resource lacks are left out of PROPFIND and REPORT answers
+// (and Preference-Applied says so); without them they come back as 404.
+func TestMinimalAnswers(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.putCard("alice", "a.vcf", vcard3("a", "A"))
+	const ask = `<propfind xmlns="DAV:" xmlns:X="urn:example:x"><prop><getetag/><X:nothing/></prop></propfind>`
+	multiget := `<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:X="urn:example:x"><D:prop><D:getetag/><X:nothing/></D:prop><D:href>` + aliceBook + `a.vcf</D:href></C:addressbook-multiget>`
+	for _, tc := range []struct {
+		name    string
+		hdr     map[string]string
+		minimal bool
+	}{
+		{"plain", map[string]string{}, false},
+		{"prefer", map[string]string{"Prefer": "return=minimal"}, true},
+		{"prefer list", map[string]string{"Prefer": "respond-async, return = minimal; x=1"}, true},
+		{"prefer representation", map[string]string{"Prefer": "return=representation"}, false},
+		{"brief", map[string]string{"Brief": "t"}, true},
+		{"brief f", map[string]string{"Brief": "f"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, rq := range []struct{ method, depth, body string }{
+				{"PROPFIND", "1", ask},
+				{"REPORT", "0", multiget},
+			} {
+				hdr := map[string]string{"Depth": rq.depth, "Content-Type": "application/xml"}
+				for k, v := range tc.hdr {
+					hdr[k] = v
+				}
+				resp, b := ts.expect(rq.method, aliceBook, "alice", hdr, rq.body, http.StatusMultiStatus)
+				mustContain(t, b, "<D:getetag>")
+				has404 := strings.Contains(b, "404 Not Found")
+				if has404 == tc.minimal {
+					t.Errorf("%s: 404 group present=%v, want %v:\n%s", rq.method, has404, !tc.minimal, b)
+				}
+				if got := resp.Header.Get("Preference-Applied"); (got == "return=minimal") != tc.minimal {
+					t.Errorf("%s: Preference-Applied = %q", rq.method, got)
+				}
+			}
+		})
+	}
+}

@@ -130,6 +130,10 @@ func (rq *request) writeXML(status int, body string) {
 	h := rq.w.Header()
 	h.Set("Content-Type", "application/xml; charset=utf-8")
 	h.Set("Content-Length", fmt.Sprint(len(xmlHeader)+len(body)))
+	if status == http.StatusMultiStatus && (rq.r.Method == "PROPFIND" || rq.r.Method == "REPORT") && rq.minimal() {
+		h.Set("Preference-Applied", "return=minimal")
+		h.Add("Vary", "Brief, Prefer")
+	}
 	rq.w.WriteHeader(status)
 	if rq.r.Method != http.MethodHead {
 		io.WriteString(rq.w, xmlHeader)
