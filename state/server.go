@@ -516,8 +516,93 @@ func (db *DB) DeleteCard(ctx context.Context, bookID int64, href string, pre Pre
 		if err := nextSeq(ctx, tx, bookID, seq+1, href, true); err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
+		if db.dueForCompaction(bookID) {
+			if _, err := compactChanges(ctx, sqlTx, bookID); err != nil {
+				return fmt.Errorf("state: %s: %w", op, err)
+			}
+		}
 		return nil
 	})
+}
+
+// The change log's clean-up. card_changes holds one row per href: a live
+// card's row is needed (it answers "what changed since"), but the row of a
+// deleted card — a tombstone — is only needed by clients whose token is
+// older than the deletion. Tombstones are kept up to
+// max(MinTombstones, the book's live cards); beyond that the oldest are
+// dropped down to half of that limit and min_seq rises to the newest
+// dropped change, so a client with an older token gets 403 valid-sync-token
+// and lists the book again (RFC 6578 §3.2), and a pair's server side does a
+// full round reconciled against its state. The log thus stays within about
+// twice the book's size whatever the churn. The check runs in the delete's
+// transaction of every compactEvery-th deletion of the book made through a
+// handle, so its cost is spread thin.
+const (
+	// MinTombstones is the number of deletion records a book keeps at least.
+	MinTombstones = 1000
+	compactEvery  = 64
+)
+
+// CompactCardChanges drops the oldest deletion records of book bookID when
+// it keeps more than max(MinTombstones, live cards) of them (see above) and
+// returns how many it dropped. DeleteCard calls it on its own every so
+// often; it is exported for maintenance and tests.
+func (db *DB) CompactCardChanges(ctx context.Context, bookID int64) (dropped int, err error) {
+	op := fmt.Sprintf("compact the change log of book %d", bookID)
+	err = db.serverTx(ctx, op, func(tx *sql.Tx) error {
+		n, err := compactChanges(ctx, tx, bookID)
+		dropped = n
+		if err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		return nil
+	})
+	return dropped, err
+}
+
+// dueForCompaction counts a deletion in book bookID and reports whether
+// it is the one that should check the log.
+func (db *DB) dueForCompaction(bookID int64) bool {
+	db.deletesMu.Lock()
+	defer db.deletesMu.Unlock()
+	if db.deletes == nil {
+		db.deletes = map[int64]int{}
+	}
+	db.deletes[bookID]++
+	if db.deletes[bookID] < compactEvery {
+		return false
+	}
+	delete(db.deletes, bookID)
+	return true
+}
+
+// compactChanges is CompactCardChanges inside tx.
+func compactChanges(ctx context.Context, tx *sql.Tx, bookID int64) (int, error) {
+	var tombs, live int64
+	if err := tx.QueryRowContext(ctx, `SELECT
+(SELECT COUNT(*) FROM card_changes WHERE book_id = ? AND deleted),
+(SELECT COUNT(*) FROM cards WHERE book_id = ?)`, bookID, bookID).Scan(&tombs, &live); err != nil {
+		return 0, err
+	}
+	limit := max(int64(MinTombstones), live)
+	if tombs <= limit {
+		return 0, nil
+	}
+	drop := tombs - limit/2
+	var cut int64
+	if err := tx.QueryRowContext(ctx, `SELECT seq FROM card_changes WHERE book_id = ? AND deleted
+ORDER BY seq LIMIT 1 OFFSET ?`, bookID, drop-1).Scan(&cut); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM card_changes WHERE book_id = ? AND deleted AND seq <= ?`, bookID, cut)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, `UPDATE addressbooks SET min_seq = MAX(min_seq, ?) WHERE id = ?`, cut, bookID); err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }
 
 // CardChanges returns what changed in book bookID since its change number

@@ -481,3 +481,72 @@ func BenchmarkCardChanges(b *testing.B) {
 		}
 	}
 }
+
+// TestCardChangesCompaction: however many cards come and go, the change log
+// keeps at most about max(MinTombstones, live cards) deletion records; old
+// tokens are then refused (the client lists the book again), recent ones
+// still answer with the deletions they need, and the live cards are all
+// still reported.
+func TestCardChangesCompaction(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	id := newBook(t, db).ID
+	for i := range 10 {
+		if _, _, err := db.PutCard(ctx, id, fmt.Sprintf("live%d", i), "", []byte("x"), Precondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, early, err := db.CardChanges(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const churn = 3 * MinTombstones
+	var recent int64
+	maxTombs := 0
+	for i := range churn {
+		h := fmt.Sprintf("gone%d", i)
+		if _, _, err := db.PutCard(ctx, id, h, "", []byte("y"), Precondition{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteCard(ctx, id, h, Precondition{}); err != nil {
+			t.Fatal(err)
+		}
+		if i == churn-20 {
+			if err := db.sql.QueryRow(`SELECT sync_seq FROM addressbooks WHERE id = ?`, id).Scan(&recent); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%100 == 0 {
+			var n int
+			db.sql.QueryRow(`SELECT COUNT(*) FROM card_changes WHERE deleted`).Scan(&n)
+			maxTombs = max(maxTombs, n)
+		}
+	}
+	var tombs int
+	db.sql.QueryRow(`SELECT COUNT(*) FROM card_changes WHERE deleted`).Scan(&tombs)
+	maxTombs = max(maxTombs, tombs)
+	if maxTombs > MinTombstones+compactEvery {
+		t.Errorf("up to %d deletion records kept after %d deletions, want <= %d", maxTombs, churn, MinTombstones+compactEvery)
+	}
+	if maxTombs < MinTombstones/2 {
+		t.Errorf("only %d deletion records kept: compaction drops too much", maxTombs)
+	}
+	if _, _, _, err := db.CardChanges(ctx, id, early); !errors.Is(err, ErrInvalidSyncToken) {
+		t.Errorf("a token from before the dropped deletions: %v, want ErrInvalidSyncToken", err)
+	}
+	c, d, _, err := db.CardChanges(ctx, id, recent)
+	if err != nil {
+		t.Fatalf("a recent token: %v", err)
+	}
+	if len(c) != 0 || len(d) != 19 {
+		t.Errorf("since the recent token: %d changed, %d deleted, want 0 and 19", len(c), len(d))
+	}
+	refs, err := db.CardRefs(ctx, id)
+	if err != nil || len(refs) != 10 {
+		t.Fatalf("live cards: %d, %v", len(refs), err)
+	}
+	// A book whose tombstones stay under the limit is left alone.
+	if n, err := db.CompactCardChanges(ctx, id); err != nil || n != 0 {
+		t.Errorf("second compaction dropped %d, %v", n, err)
+	}
+}

@@ -67,6 +67,11 @@ type DB struct {
 	mu    sync.Mutex
 	held  map[string]heldLock // pairs locked through this handle
 	close sync.Once
+
+	// deletes counts the card deletions made through this handle per book
+	// since its last change-log compaction check (see compactEvery).
+	deletesMu sync.Mutex
+	deletes   map[int64]int
 }
 
 // stmts are the hot statements, prepared once (PutItem, Items, AddTrash...).

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"github.com/cardbridge/cardbridge/state"
 	"net/http"
 	"strings"
 	"testing"
@@ -385,5 +387,51 @@ func TestMinimalAnswers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSyncCollectionAfterCompaction: once the change log has dropped old
+// deletion records, a client holding a token from before them is told to
+// start again (403 valid-sync-token), and that fresh start lists exactly
+// the cards that exist.
+func TestSyncCollectionAfterCompaction(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ctx := context.Background()
+	hdr := map[string]string{"Depth": "1"}
+	for _, u := range []string{"k1", "k2", "k3"} {
+		ts.putCard("alice", u+".vcf", vcard3(u, "Kept "+u))
+	}
+	_, b := ts.expect("REPORT", aliceBook, "alice", hdr, syncBody("", ""), http.StatusMultiStatus)
+	old := parseMS(t, b).SyncToken
+	book, err := ts.db.AddressBook(ctx, "alice", "contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range state.MinTombstones + 200 {
+		h := fmt.Sprintf("tmp%d.vcf", i)
+		if _, _, err := ts.db.PutCard(ctx, book.ID, h, "", []byte(vcard3(h, "Tmp")), state.Precondition{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ts.db.DeleteCard(ctx, book.ID, h, state.Precondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, b = ts.expect("REPORT", aliceBook, "alice", hdr, syncBody(old, ""), http.StatusForbidden)
+	mustContain(t, b, "<D:valid-sync-token/>")
+	_, b = ts.expect("REPORT", aliceBook, "alice", hdr, syncBody("", ""), http.StatusMultiStatus)
+	d := parseMS(t, b)
+	if len(d.Responses) != 3 {
+		t.Fatalf("a fresh start after compaction lists %d members, want the 3 cards:\n%s", len(d.Responses), b)
+	}
+	for _, r := range d.Responses {
+		if !strings.Contains(r.Href, "/k") {
+			t.Errorf("listed %s", r.Href)
+		}
+	}
+	// The fresh token works for the next change.
+	ts.putCard("alice", "k4.vcf", vcard3("k4", "Kept k4"))
+	_, b = ts.expect("REPORT", aliceBook, "alice", hdr, syncBody(d.SyncToken, ""), http.StatusMultiStatus)
+	if d := parseMS(t, b); len(d.Responses) != 1 {
+		t.Fatalf("incremental after a fresh start: %s", b)
 	}
 }
