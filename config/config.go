@@ -222,6 +222,30 @@ type Server struct {
 	TLSCert   string // PEM certificate file; set with TLSKey or not at all
 	TLSKey    string // PEM key file
 	PublicURL string // external URL behind a proxy ("" = derived from Listen)
+	// Connect is the Office 365 app behind the web page's "Connect Office
+	// 365" button (server.connect); unset when ClientID is "".
+	Connect Connect
+}
+
+// Connect is the app registration the web UI of `cardbridge serve` signs
+// its users in with (authorization code with PKCE, redirect URI
+// server.public_url + "/ui/connect/callback").
+type Connect struct {
+	ClientID string // the application (client) id, a GUID; "" = no connect button
+	Tenant   string // as under accounts; default organizations
+	Cloud    string // as under accounts; default global
+	LoginURL string // as under accounts
+	GraphURL string // as under accounts
+}
+
+// Configured reports whether server.connect names an app.
+func (c Connect) Configured() bool { return c.ClientID != "" }
+
+// Account is the delegated (browser-flow) account of the connect app under
+// the given name: what a web user's connection is synced with.
+func (c Connect) Account(name string) Account {
+	return Account{Name: name, Tenant: c.Tenant, ClientID: c.ClientID, Flow: "browser",
+		Cloud: c.Cloud, LoginURL: c.LoginURL, GraphURL: c.GraphURL}
 }
 
 // Error is a refused configuration: every problem found.

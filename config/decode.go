@@ -266,23 +266,8 @@ func (d *decoder) names(m map[string]any, sect string) []string {
 func (d *decoder) account(n *node, m map[string]any, base, name string) Account {
 	d.checkKeys(m, base, n, nil, "")
 	a := Account{Name: name}
-	a.Tenant = DefaultTenant
-	if t, ok := d.str(m, base, "tenant"); ok {
-		a.Tenant = t
-		switch {
-		case strings.TrimSpace(t) == "":
-			d.add(base+".tenant", "must not be empty (expected common, organizations, consumers, or a tenant id or domain)")
-		case strings.ContainsAny(t, "/ \t?#"):
-			d.add(base+".tenant", "%q is not a tenant (expected common, organizations, consumers, or a tenant id or domain)", t)
-		}
-	}
-	a.ClientID, _ = d.str(m, base, "client_id")
-	switch {
-	case a.ClientID == "":
-		d.add(base+".client_id", "required (the application's client id, a GUID)")
-	case !guidRE.MatchString(a.ClientID):
-		d.add(base+".client_id", "%q is not a GUID (like 11111111-2222-3333-4444-555555555555)", a.ClientID)
-	}
+	a.Tenant = d.tenant(m, base)
+	a.ClientID = d.clientID(m, base, "")
 	a.Flow = d.oneOf(m, base, "flow", "device", flows())
 	a.ClientSecretEnv, _ = d.str(m, base, "client_secret_env")
 	if a.ClientSecretEnv != "" && !envRE.MatchString(a.ClientSecretEnv) {
@@ -314,6 +299,35 @@ func (d *decoder) account(n *node, m map[string]any, base, name string) Account 
 	a.LoginURL = d.serviceURL(m, base, "login_url")
 	a.GraphURL = d.serviceURL(m, base, "graph_url")
 	return a
+}
+
+// tenant reads the tenant key of an account or of server.connect
+// (DefaultTenant when unset).
+func (d *decoder) tenant(m map[string]any, base string) string {
+	t, ok := d.str(m, base, "tenant")
+	if !ok {
+		return DefaultTenant
+	}
+	switch {
+	case strings.TrimSpace(t) == "":
+		d.add(base+".tenant", "must not be empty (expected common, organizations, consumers, or a tenant id or domain)")
+	case strings.ContainsAny(t, "/ \t?#"):
+		d.add(base+".tenant", "%q is not a tenant (expected common, organizations, consumers, or a tenant id or domain)", t)
+	}
+	return t
+}
+
+// clientID reads the required client_id key (a GUID); when says when it
+// is required.
+func (d *decoder) clientID(m map[string]any, base, when string) string {
+	id, _ := d.str(m, base, "client_id")
+	switch {
+	case id == "":
+		d.add(base+".client_id", "required (the application's client id, a GUID)%s", when)
+	case !guidRE.MatchString(id):
+		d.add(base+".client_id", "%q is not a GUID (like 11111111-2222-3333-4444-555555555555)", id)
+	}
+	return id
 }
 
 // serviceURL reads an https URL override (http allowed for loopback).
@@ -564,7 +578,23 @@ func (d *decoder) server(n *node, m map[string]any) Server {
 			d.add("server.public_url", "%q is not an absolute http or https URL", s.PublicURL)
 		}
 	}
+	if cm, ok := d.asMap(m["connect"], "server.connect", "a mapping (client_id, tenant, cloud, login_url, graph_url)"); ok {
+		s.Connect = d.connect(n.fields["connect"], cm)
+	}
 	return s
+}
+
+// connect decodes server.connect: the web UI's Office 365 app.
+func (d *decoder) connect(n *node, m map[string]any) Connect {
+	const base = "server.connect"
+	d.checkKeys(m, base, n, nil, "")
+	c := Connect{}
+	c.ClientID = d.clientID(m, base, " when server.connect is set")
+	c.Tenant = d.tenant(m, base)
+	c.Cloud = d.oneOf(m, base, "cloud", "global", clouds())
+	c.LoginURL = d.serviceURL(m, base, "login_url")
+	c.GraphURL = d.serviceURL(m, base, "graph_url")
+	return c
 }
 
 // describe names a YAML value's type for messages.

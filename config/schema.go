@@ -68,6 +68,9 @@ func schema() *node {
 	}}
 	server := &node{kind: kSection, fields: map[string]*node{
 		"listen": s(), "tls_cert": p(), "tls_key": p(), "public_url": s(),
+		"connect": {kind: kSection, fields: map[string]*node{
+			"client_id": s(), "tenant": s(), "cloud": s(), "login_url": s(), "graph_url": s(),
+		}},
 	}}
 	return &node{kind: kSection, fields: map[string]*node{
 		"state":    p(),

@@ -94,19 +94,27 @@ type PairStatus struct {
 // Scheduler runs pairs on their schedule and after changes; see Run.
 // Its methods are safe for concurrent use.
 type Scheduler struct {
-	o     SchedulerOptions
-	log   *slog.Logger
-	pairs map[string]*pairState
-	names []string // sorted
+	o   SchedulerOptions
+	log *slog.Logger
 
-	mu      gosync.Mutex
-	started bool
+	mu        gosync.Mutex
+	pairs     map[string]*pairState
+	names     []string            // sorted
+	bookPairs map[string][]string // "user/book" -> pairs (o.BookPairs plus Add's)
+	started   bool
+	stopping  bool
+	// While Run runs: its context, the runs' context and the workers.
+	ctx, runCtx context.Context
+	wg          gosync.WaitGroup
 }
 
 // pairState is one pair's worker state.
 type pairState struct {
 	name  string
 	every time.Duration
+	// stop ends this pair's worker and debouncer (Remove); nil until
+	// started.
+	stop context.CancelFunc
 	// trigger holds at most one pending run request: a trigger during a
 	// run queues exactly one more run.
 	trigger chan struct{}
@@ -136,32 +144,99 @@ func NewScheduler(o SchedulerOptions) *Scheduler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Scheduler{o: o, log: log, pairs: map[string]*pairState{}}
-	add := func(name string) *pairState {
-		p, ok := s.pairs[name]
-		if !ok {
-			p = &pairState{name: name, trigger: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
-			p.status.Pair = name
-			s.pairs[name] = p
-			s.names = append(s.names, name)
-		}
-		return p
-	}
+	s := &Scheduler{o: o, log: log, pairs: map[string]*pairState{}, bookPairs: map[string][]string{}}
 	for name, every := range o.Every {
-		p := add(name)
-		if every > 0 {
-			p.every = every
-			p.status.Every = every
-			p.status.EveryText = every.String()
-		}
+		s.addLocked(name).setEvery(every)
 	}
-	for _, names := range o.BookPairs {
+	for book, names := range o.BookPairs {
 		for _, name := range names {
-			add(name)
+			s.addLocked(name)
+		}
+		s.bookPairs[book] = slices.Clone(names)
+	}
+	return s
+}
+
+// addLocked returns the pair called name, registering it if new; s.mu is
+// held (or s is not shared yet).
+func (s *Scheduler) addLocked(name string) *pairState {
+	p, ok := s.pairs[name]
+	if !ok {
+		p = &pairState{name: name, trigger: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
+		p.status.Pair = name
+		s.pairs[name] = p
+		s.names = append(s.names, name)
+		slices.Sort(s.names)
+	}
+	return p
+}
+
+// setEvery sets the pair's schedule (0: none); before its worker starts.
+func (p *pairState) setEvery(every time.Duration) {
+	if every > 0 {
+		p.every = every
+		p.status.Every = every
+		p.status.EveryText = every.String()
+	}
+}
+
+// startLocked starts the pair's worker and debouncer; s.mu is held and Run
+// is running.
+func (s *Scheduler) startLocked(p *pairState) {
+	pctx, stop := context.WithCancel(s.ctx)
+	p.stop = stop
+	runCtx := s.runCtx
+	s.wg.Go(func() { s.worker(pctx, runCtx, p) })
+	s.wg.Go(func() { s.debouncer(pctx, p) })
+}
+
+// Add registers a pair while the scheduler may be running (a pair made
+// from the web page): it runs at once and then every every (0: only when
+// triggered), and Debounce after a change of one of books ("user/book").
+// Adding a name that is already known is an error.
+func (s *Scheduler) Add(name string, every time.Duration, books []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.pairs[name]; ok {
+		return fmt.Errorf("daemon: add pair %s: already scheduled", name)
+	}
+	if s.stopping {
+		return fmt.Errorf("daemon: add pair %s: the scheduler is stopping", name)
+	}
+	p := s.addLocked(name)
+	p.setEvery(every)
+	for _, b := range books {
+		s.bookPairs[b] = append(s.bookPairs[b], name)
+	}
+	if s.started {
+		s.startLocked(p)
+	}
+	return nil
+}
+
+// Remove stops scheduling pair: a run in progress finishes, no other
+// starts. It reports whether the pair was known.
+func (s *Scheduler) Remove(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pairs[name]
+	if !ok {
+		return false
+	}
+	if p.stop != nil {
+		p.stop()
+	}
+	delete(s.pairs, name)
+	s.names = slices.DeleteFunc(s.names, func(n string) bool { return n == name })
+	for b, names := range s.bookPairs {
+		names = slices.DeleteFunc(names, func(n string) bool { return n == name })
+		if len(names) == 0 {
+			delete(s.bookPairs, b)
+		} else {
+			s.bookPairs[b] = names
 		}
 	}
-	slices.Sort(s.names)
-	return s
+	return true
 }
 
 // Run runs the pairs until ctx ends: each scheduled pair at once and then
@@ -175,34 +250,30 @@ func NewScheduler(o SchedulerOptions) *Scheduler {
 // already made ("finish the write in progress"). Run returns nil after a
 // stop; it is an error to call it twice.
 func (s *Scheduler) Run(ctx context.Context) error {
+	if s.o.Run == nil {
+		return errors.New("daemon: no Runner")
+	}
+	// runCtx outlives ctx by the grace period.
+	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRuns()
 	s.mu.Lock()
 	if s.started {
 		s.mu.Unlock()
 		return errors.New("daemon: scheduler already started")
 	}
 	s.started = true
-	s.mu.Unlock()
-	if s.o.Run == nil {
-		return errors.New("daemon: no Runner")
-	}
-
-	// runCtx outlives ctx by the grace period.
-	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelRuns()
-	var wg gosync.WaitGroup
+	s.ctx, s.runCtx = ctx, runCtx
 	for _, name := range s.names {
-		p := s.pairs[name]
-		wg.Go(func() { s.worker(ctx, runCtx, p) })
-		wg.Go(func() { s.debouncer(ctx, p) })
+		s.startLocked(s.pairs[name])
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	s.mu.Unlock()
 
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-	}
+	<-ctx.Done() // pairs may be added until then
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
 	if s.o.Grace < 0 {
 		cancelRuns()
 	} else {
@@ -222,17 +293,23 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // book of user: the pairs that use it run Debounce after the last such
 // call. Books no pair uses are ignored. It never blocks.
 func (s *Scheduler) Changed(user, book string) {
-	names := s.o.BookPairs[user+"/"+book]
-	if len(names) == 0 {
+	s.mu.Lock()
+	names := s.bookPairs[user+"/"+book]
+	ps := make([]*pairState, 0, len(names))
+	for _, name := range names {
+		if p := s.pairs[name]; p != nil {
+			ps = append(ps, p)
+		}
+	}
+	s.mu.Unlock()
+	if len(ps) == 0 {
 		s.log.Debug("address book changed; no pair uses it", "user", user, "addressbook", book)
 		return
 	}
-	for _, name := range names {
-		if p := s.pairs[name]; p != nil {
-			select {
-			case p.changed <- struct{}{}:
-			default: // a notice is already pending
-			}
+	for _, p := range ps {
+		select {
+		case p.changed <- struct{}{}:
+		default: // a notice is already pending
 		}
 	}
 }
@@ -240,7 +317,9 @@ func (s *Scheduler) Changed(user, book string) {
 // Trigger asks for a run of pair as soon as it is not running (no
 // debounce). It reports whether the pair is known.
 func (s *Scheduler) Trigger(pair string) bool {
+	s.mu.Lock()
 	p := s.pairs[pair]
+	s.mu.Unlock()
 	if p == nil {
 		return false
 	}
@@ -250,9 +329,14 @@ func (s *Scheduler) Trigger(pair string) bool {
 
 // Status returns every pair's status, sorted by name.
 func (s *Scheduler) Status() []PairStatus {
-	out := make([]PairStatus, 0, len(s.names))
+	s.mu.Lock()
+	ps := make([]*pairState, 0, len(s.names))
 	for _, name := range s.names {
-		p := s.pairs[name]
+		ps = append(ps, s.pairs[name])
+	}
+	s.mu.Unlock()
+	out := make([]PairStatus, 0, len(ps))
+	for _, p := range ps {
 		p.mu.Lock()
 		out = append(out, p.status)
 		p.mu.Unlock()

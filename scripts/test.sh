@@ -14,7 +14,7 @@ go mod download
 # are the CardDAV servers our client side syncs with. Installed from
 # Debian's packages when missing.
 need_pkgs=()
-for p in khard vdirsyncer radicale xandikos; do
+for p in khard vdirsyncer radicale xandikos chromium; do
   command -v "$p" >/dev/null || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

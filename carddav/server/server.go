@@ -278,6 +278,20 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (string, 
 	return "", false
 }
 
+// PasswordChecker is implemented by the handler New returns: the check of
+// a user's password that its Basic auth uses, for other sign-in pages of the
+// same users (the web UI of serve). It does not pause on failure; the
+// caller applies its own failed-login delay.
+type PasswordChecker interface {
+	// CheckPassword reports whether pass is user's password.
+	CheckPassword(ctx context.Context, user, pass string) bool
+}
+
+// CheckPassword implements PasswordChecker.
+func (h *handler) CheckPassword(ctx context.Context, user, pass string) bool {
+	return h.checkPassword(ctx, user, pass)
+}
+
 // checkPassword verifies pass against user's bcrypt hash, remembering a
 // success for a while so that every request does not pay for bcrypt.
 func (h *handler) checkPassword(ctx context.Context, user, pass string) bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/sync"
+	"github.com/cardbridge/cardbridge/sync/resolve"
 	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
 )
@@ -167,41 +168,10 @@ func (a *app) conflictsResolve(cmd *cobra.Command, idText, keep string) error {
 		return err
 	}
 	defer db.Close()
-	if c.Keep != "" && !c.Resolved.IsZero() {
-		return withCode(exitUsage, fmt.Errorf("conflict %d was resolved (%s) and applied already", c.ID, c.Keep))
-	}
-	var merged []byte
-	switch keep {
-	case "a":
-		merged = c.A
-	case "b":
-		merged = c.B
-	case "merged":
-		ca, err := vcard.Parse(c.A)
-		if err != nil {
-			return withCode(exitFailed, fmt.Errorf("conflict %d: version a: %w", c.ID, err))
+	if err := resolve.Conflict(cmd.Context(), db, c, keep); err != nil {
+		if errors.Is(err, resolve.ErrApplied) {
+			return withCode(exitUsage, fmt.Errorf("conflict %d was resolved (%s) and applied already", c.ID, c.Keep))
 		}
-		cb, err := vcard.Parse(c.B)
-		if err != nil {
-			return withCode(exitFailed, fmt.Errorf("conflict %d: version b: %w", c.ID, err))
-		}
-		var base *vcard.Card
-		if len(c.Base) > 0 {
-			if base, err = vcard.Parse(c.Base); err != nil {
-				return withCode(exitFailed, fmt.Errorf("conflict %d: base: %w", c.ID, err))
-			}
-		}
-		prefer := sync.SideA
-		ta, oka := ca.Rev()
-		tb, okb := cb.Rev()
-		if oka && okb && tb.After(ta) {
-			prefer = sync.SideB
-		}
-		m := sync.Merge3(base, ca, cb, prefer)
-		m.Card.SetUID(c.UID)
-		merged = m.Card.Encode()
-	}
-	if err := db.ResolveConflict(cmd.Context(), c.ID, keep, merged); err != nil {
 		return withCode(exitFailed, err)
 	}
 	fmt.Fprintf(a.stdout, "conflict %d: keeping %s; the next `cardbridge sync %s` writes it to both sides\n", c.ID, keep, c.Pair)

@@ -18,6 +18,7 @@ import (
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/sync"
+	"github.com/cardbridge/cardbridge/web"
 	"github.com/spf13/cobra"
 )
 
@@ -42,7 +43,11 @@ without authentication.
 Every pair with an "every" runs at the start and then on that schedule; a
 pair with a {type: server} side also runs a few seconds (--debounce) after
 a client changes that address book. SIGTERM or SIGINT lets requests and
-the sync in progress finish, then exits 0.`,
+the sync in progress finish, then exits 0.
+
+The web page at /ui/ lets the server's users sign in with their CardDAV
+password, see their books, pairs, conflicts and trash, and connect Office
+365 (server.connect) into a new address book (see docs/web.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.serve(cmd.Context(), debounce)
@@ -61,11 +66,26 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 	defer db.Close()
 	log := a.log
 
+	// Pairs made on the web page (in state) run like configured ones.
+	ecfg, skipped, err := web.MergePairs(ctx, db, cfg)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	for _, msg := range skipped {
+		log.Warn("not running a pair made on the web page", "why", msg)
+	}
 	sched := daemon.NewScheduler(daemon.SchedulerOptions{
-		Every:     pairSchedules(cfg),
-		BookPairs: bookPairs(cfg),
+		Every:     pairSchedules(ecfg),
+		BookPairs: bookPairs(ecfg),
 		Run: func(ctx context.Context, pair string) error {
-			return a.daemonSync(ctx, db, cfg, pair)
+			c, _, err := web.MergePairs(ctx, db, cfg) // a pair made since the start
+			if err != nil {
+				return err
+			}
+			if _, ok := c.Pair(pair); !ok {
+				return fmt.Errorf("pair %s no longer exists (disconnected on the web page)", pair)
+			}
+			return a.daemonSync(ctx, db, c, pair)
 		},
 		Debounce: debounce,
 		Logger:   log,
@@ -78,7 +98,13 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeHealth(w, r, sched.Status())
 	})
-	mux.Handle("/", dav)
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if web.WantsUI(r) { // a browser at the root: the web page
+			http.Redirect(w, r, web.Prefix, http.StatusFound)
+			return
+		}
+		dav.ServeHTTP(w, r)
+	}))
 
 	srv := &http.Server{
 		Handler:           mux,
@@ -107,7 +133,16 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 		log.Warn(msg)
 		fmt.Fprintln(a.stderr, "cardbridge: WARNING:", msg)
 	}
-	log.Info("serving CardDAV", "listen", ln.Addr().String(), "url", clientURL(cfg.Server, ln.Addr(), useTLS), "tls", useTLS, "version", version)
+	baseURL := clientURL(cfg.Server, ln.Addr(), useTLS)
+	ui, err := web.New(web.Options{DB: db, Config: cfg, CheckPassword: dav.(server.PasswordChecker).CheckPassword,
+		Scheduler: sched, BaseURL: baseURL, Secure: useTLS || strings.HasPrefix(baseURL, "https://"), Logger: log})
+	if err != nil {
+		ln.Close()
+		return withCode(exitFailed, err)
+	}
+	mux.Handle(web.Prefix, ui)
+	log.Info("serving CardDAV", "listen", ln.Addr().String(), "url", baseURL, "tls", useTLS, "version", version)
+	log.Info("web page", "url", strings.TrimRight(baseURL, "/")+web.Prefix, "connect_redirect_uri", web.RedirectURI(baseURL))
 
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
@@ -179,6 +214,33 @@ func (a *app) daemonSync(ctx context.Context, db *state.DB, cfg *config.Config, 
 		}
 	}
 	return nil
+}
+
+// withWebPairs adds the pairs made on serve's web page (kept in the state)
+// to cfg, for sync and status. Without a state file, or when it cannot be
+// read for them, cfg is returned as it is (the reason logged).
+func (a *app) withWebPairs(ctx context.Context, cfg *config.Config) *config.Config {
+	if _, err := os.Stat(cfg.State); err != nil {
+		return cfg
+	}
+	db, err := state.Open(ctx, cfg.State, state.Options{ReadOnly: true, Logger: a.log})
+	if err != nil {
+		a.log.Debug("web pairs: opening the state", "err", err)
+		return cfg
+	}
+	defer db.Close()
+	if v, err := db.SchemaVersion(ctx); err != nil || v < state.LatestSchemaVersion() {
+		return cfg // a state from before the web page has no web pairs
+	}
+	out, skipped, err := web.MergePairs(ctx, db, cfg)
+	if err != nil {
+		a.log.Warn("the pairs made on the web page are left out", "err", err)
+		return cfg
+	}
+	for _, msg := range skipped {
+		a.log.Warn("a pair made on the web page is left out", "why", msg)
+	}
+	return out
 }
 
 // pairSchedules is every pair's `every` (0 for pairs without one).

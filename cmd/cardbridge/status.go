@@ -31,6 +31,7 @@ func (a *app) statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cfg = a.withWebPairs(cmd.Context(), cfg)
 			names, err := pairNames(cfg, args)
 			if err != nil {
 				return err

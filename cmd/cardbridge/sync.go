@@ -36,6 +36,7 @@ before deleting anything (see --dry-run, then --force-delete).`,
 			if err != nil {
 				return err
 			}
+			cfg = a.withWebPairs(cmd.Context(), cfg)
 			names, err := pairNames(cfg, args)
 			if err != nil {
 				return err

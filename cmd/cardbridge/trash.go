@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/sync/resolve"
 	"github.com/spf13/cobra"
 )
 
@@ -70,7 +71,7 @@ func (a *app) trashRestore(cmd *cobra.Command, idText string) error {
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
-	if err := db.RequestRestore(cmd.Context(), id); err != nil {
+	if err := resolve.Restore(cmd.Context(), db, e); err != nil {
 		return withCode(exitFailed, err)
 	}
 	fmt.Fprintf(a.stdout, "trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides\n", id, fnOf(e.Card), e.Pair)

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -240,32 +239,11 @@ func LoginBrowser(ctx context.Context, acc config.Account, store Store, o LoginO
 	}
 	redirectURI := "http://localhost:" + strconv.Itoa(port)
 
-	stateParam, err := randomString(24)
+	req, err := newAuthCodeRequest(acc, ep, redirectURI)
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := randomString(48) // 64 characters (RFC 7636: 43..128)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256([]byte(verifier))
-	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-	scopes := ep.loginScopes()
-	q := url.Values{
-		"client_id":             {acc.ClientID},
-		"response_type":         {"code"},
-		"redirect_uri":          {redirectURI},
-		"response_mode":         {"query"},
-		"scope":                 {strings.Join(scopes, " ")},
-		"state":                 {stateParam},
-		"code_challenge":        {challenge},
-		"code_challenge_method": {"S256"},
-		"prompt":                {"select_account"},
-	}
-	if acc.User != "" {
-		q.Set("login_hint", acc.User)
-	}
-	authURL := ep.AuthorizeURL(acc.Tenant) + "?" + q.Encode()
+	stateParam, authURL := req.State, req.URL
 
 	results := make(chan callback, 1)
 	deliver := func(c callback) {
@@ -288,7 +266,7 @@ func LoginBrowser(ctx context.Context, acc config.Account, store Store, o LoginO
 			return
 		}
 		if errCode != "" {
-			oe := sanitizeTokenError("authorize", http.StatusOK, errCode, v.Get("error_description"), "", "", redactor{code})
+			oe := AuthorizeError(errCode, v.Get("error_description"), code)
 			page(w, http.StatusOK, "Sign-in failed", oe.Code+": "+oe.Description)
 			deliver(callback{err: fmt.Errorf("account %s: browser login: %w", acc.Name, hint(oe))})
 			return
@@ -328,20 +306,7 @@ func LoginBrowser(ctx context.Context, acc config.Account, store Store, o LoginO
 	if cb.err != nil {
 		return nil, cb.err
 	}
-	form := url.Values{
-		"client_id":     {acc.ClientID},
-		"grant_type":    {"authorization_code"},
-		"code":          {cb.code},
-		"redirect_uri":  {redirectURI},
-		"code_verifier": {verifier},
-		"scope":         {strings.Join(scopes, " ")},
-	}
-	now := o.Now()
-	tr, err := requestToken(ctx, o.HTTPClient, ep.TokenURL(acc.Tenant), form)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: browser login: redeeming the code: %w", acc.Name, hint(err))
-	}
-	return finishLogin(ctx, acc, store, FlowBrowser, ep, tr, now, o.Logger)
+	return RedeemCode(ctx, acc, store, cb.code, req, o)
 }
 
 // page writes a small HTML page.

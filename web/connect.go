@@ -1,0 +1,199 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/cardbridge/cardbridge/o365/auth"
+	"github.com/cardbridge/cardbridge/state"
+)
+
+// callbackPath is the redirect URI's path under the base URL.
+const callbackPath = Prefix + "connect/callback"
+
+// RedirectURI is the redirect URI to register in the Office 365 app of
+// server.connect for a server whose public URL is baseURL.
+func RedirectURI(baseURL string) string {
+	return strings.TrimRight(baseURL, "/") + callbackPath
+}
+
+// connectStart begins "Connect Office 365": a fresh state and PKCE
+// verifier, kept with the session, and a redirect to the authorize page.
+func (h *Handler) connectStart(w http.ResponseWriter, r *http.Request, s *session) {
+	cc := h.o.Config.Server.Connect
+	if !cc.Configured() {
+		h.fail(w, r, s, http.StatusNotFound, "Office 365 is not set up",
+			"This server has no Office 365 app: its administrator sets server.connect (client_id, tenant) in the configuration.")
+		return
+	}
+	acc := cc.Account(AccountName(s.User))
+	req, err := auth.NewAuthCodeRequest(acc, RedirectURI(h.base))
+	if err != nil {
+		h.internal(w, r, s, "preparing the Office 365 sign-in", err)
+		return
+	}
+	now := h.o.Now()
+	if err := h.o.DB.SaveOAuthState(r.Context(), state.OAuthState{StateHash: hashToken(req.State), SessionHash: s.IDHash,
+		Verifier: req.Verifier, RedirectURI: req.RedirectURI, Created: now, Expires: now.Add(oauthLifetime)}); err != nil {
+		h.internal(w, r, s, "preparing the Office 365 sign-in", err)
+		return
+	}
+	http.Redirect(w, r, req.URL, http.StatusSeeOther)
+}
+
+// connectedData is the page after a successful connection.
+type connectedData struct {
+	Account    string
+	As         string
+	DefaultNew string
+}
+
+// connectCallback finishes "Connect Office 365": the state must be one
+// this session started (used once), the authorize endpoint's error is
+// shown as it is, and the code is redeemed and the tokens stored with the
+// user's account. Nothing is stored on any failure.
+func (h *Handler) connectCallback(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	cc := h.o.Config.Server.Connect
+	if !cc.Configured() {
+		h.fail(w, r, s, http.StatusNotFound, "Office 365 is not set up", "This server has no Office 365 app (server.connect).")
+		return
+	}
+	st := q.Get("state")
+	var pending state.OAuthState
+	var err error
+	if st != "" {
+		pending, err = h.o.DB.TakeOAuthState(ctx, hashToken(st), s.IDHash, h.o.Now())
+	}
+	if st == "" || errors.Is(err, state.ErrNotFound) {
+		h.log.Warn("web: connect callback with a state this session did not start", "user", s.User)
+		h.fail(w, r, s, http.StatusBadRequest, "Connection refused",
+			"This answer does not belong to a sign-in you started here (state mismatch, or it was used or expired). Nothing was stored; start again with \"Connect Office 365\".")
+		return
+	}
+	if err != nil {
+		h.internal(w, r, s, "checking the sign-in", err)
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		oe := auth.AuthorizeError(e, q.Get("error_description"), q.Get("code"))
+		h.fail(w, r, s, http.StatusBadRequest, "Office 365 did not connect",
+			"The sign-in page answered "+oe.Code+": "+oe.Description+" Nothing was stored.")
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		h.fail(w, r, s, http.StatusBadRequest, "Office 365 did not connect", "The answer has neither a code nor an error. Nothing was stored.")
+		return
+	}
+	acc := cc.Account(AccountName(s.User))
+	id, err := auth.RedeemCode(ctx, acc, auth.StateStore{DB: h.o.DB}, code,
+		auth.AuthCodeRequest{RedirectURI: pending.RedirectURI, Verifier: pending.Verifier}, auth.LoginOptions{HTTPClient: h.o.HTTPClient, Logger: h.log})
+	if err != nil {
+		h.log.Warn("web: redeeming the code", "user", s.User, "err", err) // auth's errors hold no secret
+		h.fail(w, r, s, http.StatusBadGateway, "Office 365 did not connect",
+			"Office 365 refused the sign-in: "+err.Error()+". Nothing was stored; try \"Connect Office 365\" again.")
+		return
+	}
+	h.log.Info("web: Office 365 connected", "user", s.User, "account", acc.Name, "as", id.User)
+	books, err := h.o.DB.AddressBooks(ctx, s.User)
+	if err != nil {
+		h.internal(w, r, s, "listing the address books", err)
+		return
+	}
+	h.render(w, http.StatusOK, "connected", view{Title: "Office 365 connected", User: s.User, CSRF: s.CSRF, Section: "dashboard",
+		Data: connectedData{Account: acc.Name, As: id.User, DefaultNew: h.freeBookName(books)}})
+}
+
+// createPair makes the pair "the connected account's default folder ⇄ a
+// new address book" and starts running it.
+func (h *Handler) createPair(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	cc := h.o.Config.Server.Connect
+	account := AccountName(s.User)
+	if !cc.Configured() {
+		h.fail(w, r, s, http.StatusNotFound, "Office 365 is not set up", "This server has no Office 365 app (server.connect).")
+		return
+	}
+	if _, ok, err := h.o.DB.LoadToken(ctx, account); err != nil {
+		h.internal(w, r, s, "reading the Office 365 connection", err)
+		return
+	} else if !ok {
+		h.fail(w, r, s, http.StatusBadRequest, "Not connected", "Connect Office 365 first; nothing was created.")
+		return
+	}
+	book := strings.TrimSpace(r.PostForm.Get("book"))
+	display := strings.TrimSpace(r.PostForm.Get("display"))
+	if !bookNameRE.MatchString(book) {
+		h.fail(w, r, s, http.StatusBadRequest, "Bad address book name",
+			fmt.Sprintf("%q cannot name an address book: use lower-case letters, digits, - and _ (up to 63), starting with a letter or digit. Nothing was created.", book))
+		return
+	}
+	if len(display) > 200 {
+		h.fail(w, r, s, http.StatusBadRequest, "Bad display name", "The display name is longer than 200 characters. Nothing was created.")
+		return
+	}
+	if display == "" {
+		display = "Office 365"
+	}
+	policy := r.PostForm.Get("conflict")
+	switch policy {
+	case "":
+		policy = "merge"
+	case "merge", "manual":
+	default:
+		h.fail(w, r, s, http.StatusBadRequest, "Bad conflict choice", fmt.Sprintf("%q: choose merge or manual. Nothing was created.", policy))
+		return
+	}
+	name := pairName(s.User, book)
+	if _, taken := h.o.Config.Pairs[name]; taken {
+		h.fail(w, r, s, http.StatusConflict, "Name taken", "A configured pair is called "+name+"; choose another book name. Nothing was created.")
+		return
+	}
+	if _, taken := h.o.Config.Accounts[account]; taken {
+		h.fail(w, r, s, http.StatusConflict, "Account name taken",
+			"The configuration has an account called "+account+", which the web connection would shadow; ask the administrator to rename it. Nothing was created.")
+		return
+	}
+	wp := state.WebPair{Name: name, User: s.User, Account: account, Addressbook: book, Conflict: policy, Every: DefaultEvery}
+	if err := h.o.DB.CreateWebPair(ctx, wp, display); err != nil {
+		if errors.Is(err, state.ErrExists) {
+			h.fail(w, r, s, http.StatusConflict, "Name taken", "You have an address book or pair called "+book+" already; choose another name. Nothing was created.")
+			return
+		}
+		h.internal(w, r, s, "creating the pair", err)
+		return
+	}
+	if h.o.Scheduler != nil {
+		if err := h.o.Scheduler.Add(name, wp.Every, []string{s.User + "/" + book}); err != nil {
+			h.log.Warn("web: scheduling the new pair", "pair", name, "err", err)
+		}
+	}
+	h.log.Info("web: pair created", "user", s.User, "pair", name)
+	http.Redirect(w, r, Prefix+"?created="+name, http.StatusSeeOther)
+}
+
+// disconnect forgets the user's Office 365 tokens and the pairs made with
+// them; the address books and their cards stay.
+func (h *Handler) disconnect(w http.ResponseWriter, r *http.Request, s *session) {
+	account := AccountName(s.User)
+	if _, taken := h.o.Config.Accounts[account]; taken {
+		h.fail(w, r, s, http.StatusConflict, "Not a web connection", "Account "+account+" is configured in the file; it is not managed from this page.")
+		return
+	}
+	names, err := h.o.DB.DisconnectWebAccount(r.Context(), account)
+	if err != nil {
+		h.internal(w, r, s, "disconnecting", err)
+		return
+	}
+	if h.o.Scheduler != nil {
+		for _, n := range names {
+			h.o.Scheduler.Remove(n)
+		}
+	}
+	h.log.Info("web: Office 365 disconnected", "user", s.User, "pairs_removed", len(names))
+	http.Redirect(w, r, Prefix+"?disconnected=1", http.StatusSeeOther)
+}

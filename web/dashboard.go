@@ -1,0 +1,367 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cardbridge/cardbridge/daemon"
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/sync/resolve"
+	"github.com/cardbridge/cardbridge/vcard"
+)
+
+// bookView is one of the user's address books on the dashboard.
+type bookView struct {
+	state.AddressBook
+	URL string // its CardDAV URL
+}
+
+// pairView is one of the user's pairs on the dashboard.
+type pairView struct {
+	userPair
+	Status    daemon.PairStatus
+	Scheduled bool
+	LastRun   state.Run
+	HasRun    bool
+	Counts    string // "a: +1 ~2 -0, b: ..." of the last run
+	Errors    []string
+	Conflicts int
+}
+
+// dashboardData is the dashboard's content.
+type dashboardData struct {
+	ServerURL  string // the CardDAV server's root
+	Principal  string // the user's principal URL
+	Books      []bookView
+	Pairs      []pairView
+	Connect    bool   // server.connect is set
+	Connected  bool   // the user's account has tokens
+	Account    string // its name
+	AccountAs  string // who it signed in as
+	CanPair    bool   // connected and may make a pair
+	DefaultNew string // suggested name of a new book
+}
+
+// dashboard shows the user's books, pairs and Office 365 connection.
+func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	d := dashboardData{ServerURL: h.base + "/", Principal: h.base + "/principals/" + s.User + "/", Connect: h.o.Config.Server.Connect.Configured()}
+	books, err := h.o.DB.AddressBooks(ctx, s.User)
+	if err != nil {
+		h.internal(w, r, s, "listing the address books", err)
+		return
+	}
+	for _, b := range books {
+		d.Books = append(d.Books, bookView{AddressBook: b, URL: h.base + "/addressbooks/" + s.User + "/" + b.Name + "/"})
+	}
+	pairs, err := h.userPairs(ctx, s.User)
+	if err != nil {
+		h.internal(w, r, s, "listing the pairs", err)
+		return
+	}
+	status := map[string]daemon.PairStatus{}
+	if h.o.Scheduler != nil {
+		for _, st := range h.o.Scheduler.Status() {
+			status[st.Pair] = st
+		}
+	}
+	for _, p := range pairs {
+		pv := pairView{userPair: p}
+		pv.Status, pv.Scheduled = status[p.Name]
+		if pv.LastRun, pv.HasRun, err = h.o.DB.LastRun(ctx, p.Name); err != nil {
+			h.internal(w, r, s, "reading the last run", err)
+			return
+		}
+		if pv.HasRun {
+			pv.Counts, pv.Errors = summaryText(pv.LastRun.Summary, sideDesc(p.A), sideDesc(p.B))
+		}
+		cs, err := h.o.DB.Conflicts(ctx, p.Name, true)
+		if err != nil {
+			h.internal(w, r, s, "listing the conflicts", err)
+			return
+		}
+		pv.Conflicts = len(cs)
+		d.Pairs = append(d.Pairs, pv)
+	}
+	d.Account = AccountName(s.User)
+	if d.Connect {
+		if t, ok, err := h.o.DB.LoadToken(ctx, d.Account); err != nil {
+			h.internal(w, r, s, "reading the Office 365 connection", err)
+			return
+		} else if ok {
+			d.Connected, d.AccountAs, d.CanPair = true, t.User, true
+		}
+	}
+	d.DefaultNew = h.freeBookName(books)
+	flash := ""
+	if n := r.URL.Query().Get("created"); n != "" {
+		flash = "Pair " + n + " created: its first sync is running."
+	}
+	if n := r.URL.Query().Get("synced"); n != "" {
+		flash = "Sync of " + n + " requested."
+	}
+	if r.URL.Query().Get("disconnected") != "" {
+		flash = "Office 365 disconnected: its tokens and pairs are removed; the address books keep their cards."
+	}
+	h.render(w, http.StatusOK, "dashboard", view{Title: "Dashboard", User: s.User, CSRF: s.CSRF, Flash: flash, Section: "dashboard", Data: d})
+}
+
+// freeBookName suggests a name for a new book: office365, office365-2...
+func (h *Handler) freeBookName(books []state.AddressBook) string {
+	taken := map[string]bool{}
+	for _, b := range books {
+		taken[b.Name] = true
+	}
+	name := "office365"
+	for i := 2; taken[name]; i++ {
+		name = "office365-" + strconv.Itoa(i)
+	}
+	return name
+}
+
+// summaryText turns a run's JSON summary into "A (Office 365 …): 3
+// created, …" text and its errors; nameA and nameB describe the sides.
+func summaryText(raw []byte, nameA, nameB string) (string, []string) {
+	var s struct {
+		A, B struct {
+			Created, Updated, Deleted int
+		}
+		Conflicts int
+		Skipped   int
+		Errors    []string
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return "", nil
+	}
+	c := func(side string, n struct{ Created, Updated, Deleted int }) string {
+		return side + ": " + strconv.Itoa(n.Created) + " created, " + strconv.Itoa(n.Updated) + " updated, " + strconv.Itoa(n.Deleted) + " deleted"
+	}
+	text := c("A ("+nameA+")", s.A) + "; " + c("B ("+nameB+")", s.B)
+	if s.Conflicts > 0 {
+		text += "; " + strconv.Itoa(s.Conflicts) + " conflicts"
+	}
+	if s.Skipped > 0 {
+		text += "; " + strconv.Itoa(s.Skipped) + " skipped"
+	}
+	return text, s.Errors
+}
+
+// syncNow asks the scheduler to run one of the user's pairs.
+func (h *Handler) syncNow(w http.ResponseWriter, r *http.Request, s *session) {
+	name := r.PathValue("name")
+	owns, err := h.ownsPair(r.Context(), s.User, name)
+	if err != nil {
+		h.internal(w, r, s, "checking the pair", err)
+		return
+	}
+	if !owns {
+		h.fail(w, r, s, http.StatusNotFound, "No such pair", "You have no pair called "+name+".")
+		return
+	}
+	if h.o.Scheduler == nil || !h.o.Scheduler.Trigger(name) {
+		h.fail(w, r, s, http.StatusConflict, "Not scheduled", "Pair "+name+" is not run by this server (is it new? restart `cardbridge serve`).")
+		return
+	}
+	http.Redirect(w, r, Prefix+"?synced="+name, http.StatusSeeOther)
+}
+
+// conflictView is one conflict on the conflicts page.
+type conflictView struct {
+	state.Conflict
+	NameA, NameB string
+	SideA, SideB string // what A and B are
+	Diff         []string
+}
+
+// conflictsPage lists the open conflicts of the user's pairs.
+func (h *Handler) conflictsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	pairs, err := h.userPairs(ctx, s.User)
+	if err != nil {
+		h.internal(w, r, s, "listing the pairs", err)
+		return
+	}
+	var list []conflictView
+	for _, p := range pairs {
+		cs, err := h.o.DB.Conflicts(ctx, p.Name, true)
+		if err != nil {
+			h.internal(w, r, s, "listing the conflicts", err)
+			return
+		}
+		for _, c := range cs {
+			list = append(list, conflictView{Conflict: c, NameA: fnOf(c.A), NameB: fnOf(c.B),
+				SideA: sideDesc(p.A), SideB: sideDesc(p.B), Diff: diffLines(c.A, c.B)})
+		}
+	}
+	flash := ""
+	if id := r.URL.Query().Get("resolved"); id != "" {
+		flash = "Conflict " + id + " resolved (keeping " + r.URL.Query().Get("keep") + "): the next sync writes it to both sides."
+	}
+	h.render(w, http.StatusOK, "conflicts", view{Title: "Conflicts", User: s.User, CSRF: s.CSRF, Flash: flash, Section: "conflicts", Data: list})
+}
+
+// ownedItem reads the {id} of the request's path and loads that item
+// (a conflict, a trash entry) with get. When the id is not a number, there
+// is no such item, or it belongs to a pair that does not involve the user's
+// books, it answers 404 with the same page ("You have no what ID") and
+// returns false; nothing is changed.
+func ownedItem[T any](h *Handler, w http.ResponseWriter, r *http.Request, s *session, what string,
+	get func(context.Context, int64) (T, error), pairOf func(T) string) (T, bool) {
+	var zero T
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		h.fail(w, r, s, http.StatusNotFound, "Not found", "There is no "+what+" "+raw+".")
+		return zero, false
+	}
+	item, err := get(r.Context(), id)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		h.internal(w, r, s, "reading the "+what, err)
+		return zero, false
+	}
+	owns := false
+	if err == nil {
+		if owns, err = h.ownsPair(r.Context(), s.User, pairOf(item)); err != nil {
+			h.internal(w, r, s, "checking the pair", err)
+			return zero, false
+		}
+	}
+	if !owns { // missing or another user's: the same answer
+		h.fail(w, r, s, http.StatusNotFound, "Not found", "You have no "+what+" "+raw+".")
+		return zero, false
+	}
+	return item, true
+}
+
+// resolveConflict records keep a / b / merged for one of the user's
+// conflicts and asks for a sync of its pair.
+func (h *Handler) resolveConflict(w http.ResponseWriter, r *http.Request, s *session) {
+	c, ok := ownedItem(h, w, r, s, "conflict", h.o.DB.GetConflict, func(c state.Conflict) string { return c.Pair })
+	if !ok {
+		return
+	}
+	id := strconv.FormatInt(c.ID, 10)
+	keep := r.PostForm.Get("keep")
+	if err := resolve.Conflict(r.Context(), h.o.DB, c, keep); err != nil {
+		switch {
+		case errors.Is(err, resolve.ErrBadKeep):
+			h.fail(w, r, s, http.StatusBadRequest, "Bad choice", "Keep "+keep+"? Choose a, b or merged.")
+		case errors.Is(err, resolve.ErrApplied), errors.Is(err, state.ErrConflictApplied):
+			h.fail(w, r, s, http.StatusConflict, "Already resolved", "Conflict "+id+" was resolved and applied already.")
+		default:
+			h.fail(w, r, s, http.StatusUnprocessableEntity, "Could not resolve", err.Error())
+		}
+		return
+	}
+	if h.o.Scheduler != nil {
+		h.o.Scheduler.Trigger(c.Pair)
+	}
+	http.Redirect(w, r, Prefix+"conflicts?resolved="+id+"&keep="+keep, http.StatusSeeOther)
+}
+
+// trashView is one trash entry on the trash page.
+type trashView struct {
+	state.TrashEntry
+	Name string
+}
+
+// trashPage lists the trash of the user's pairs, newest first.
+func (h *Handler) trashPage(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	pairs, err := h.userPairs(ctx, s.User)
+	if err != nil {
+		h.internal(w, r, s, "listing the pairs", err)
+		return
+	}
+	var list []trashView
+	for _, p := range pairs {
+		es, err := h.o.DB.ListTrash(ctx, p.Name)
+		if err != nil {
+			h.internal(w, r, s, "listing the trash", err)
+			return
+		}
+		for _, e := range es {
+			list = append(list, trashView{TrashEntry: e, Name: fnOf(e.Card)})
+		}
+	}
+	flash := ""
+	if id := r.URL.Query().Get("restored"); id != "" {
+		flash = "Trash entry " + id + " will be back on both sides after the next sync (requested now)."
+	}
+	h.render(w, http.StatusOK, "trash", view{Title: "Trash", User: s.User, CSRF: s.CSRF, Flash: flash, Section: "trash", Data: list})
+}
+
+// restoreTrash asks for one of the user's trash entries to come back.
+func (h *Handler) restoreTrash(w http.ResponseWriter, r *http.Request, s *session) {
+	e, ok := ownedItem(h, w, r, s, "trash entry", h.o.DB.GetTrash, func(e state.TrashEntry) string { return e.Pair })
+	if !ok {
+		return
+	}
+	if err := resolve.Restore(r.Context(), h.o.DB, e); err != nil {
+		h.internal(w, r, s, "restoring", err)
+		return
+	}
+	if h.o.Scheduler != nil {
+		h.o.Scheduler.Trigger(e.Pair)
+	}
+	http.Redirect(w, r, Prefix+"trash?restored="+strconv.FormatInt(e.ID, 10), http.StatusSeeOther)
+}
+
+// fnOf is a card's FN, "?" when it cannot be read.
+func fnOf(raw []byte) string {
+	c, err := vcard.Parse(raw)
+	if err != nil {
+		return "?"
+	}
+	if fn := c.FN(); fn != "" {
+		return fn
+	}
+	return "(no name)"
+}
+
+// diffLines lists the content lines only one version has ("- " a, "+ " b),
+// REV and PRODID aside.
+func diffLines(a, b []byte) []string {
+	la, lb := cardLines(a), cardLines(b)
+	inA, inB := map[string]bool{}, map[string]bool{}
+	for _, l := range la {
+		inA[l] = true
+	}
+	for _, l := range lb {
+		inB[l] = true
+	}
+	var out []string
+	for _, l := range la {
+		if !inB[l] {
+			out = append(out, "- a: "+l)
+		}
+	}
+	for _, l := range lb {
+		if !inA[l] {
+			out = append(out, "+ b: "+l)
+		}
+	}
+	return out
+}
+
+// cardLines is a card's unfolded content lines without the frame, REV and
+// PRODID.
+func cardLines(raw []byte) []string {
+	text := strings.ReplaceAll(string(raw), "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\n ", "")
+	text = strings.ReplaceAll(text, "\n\t", "")
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		u := strings.ToUpper(l)
+		if l == "" || strings.HasPrefix(u, "BEGIN:") || strings.HasPrefix(u, "END:") || strings.HasPrefix(u, "VERSION:") ||
+			strings.HasPrefix(u, "REV:") || strings.HasPrefix(u, "PRODID:") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}

@@ -1,0 +1,216 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cardbridge/cardbridge/state"
+)
+
+// cookieName is the session cookie.
+const cookieName = "cardbridge_session"
+
+// touchEvery is how often a session's use is written back (its idle
+// expiry moves at most this late).
+const touchEvery = time.Minute
+
+// session is a signed-in request's session.
+type session struct {
+	state.WebSession
+}
+
+// randomToken is n random bytes, base64url without padding.
+func randomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// hashToken is the hex SHA-256 of a cookie or state value: what the state
+// database keeps.
+func hashToken(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
+}
+
+// signInURL is the sign-in page with a message code (see loginMessage).
+func signInURL(msg string) string {
+	return Prefix + "login?m=" + url.QueryEscape(msg)
+}
+
+// loginMessage is the notice the sign-in page shows for ?m=code.
+func loginMessage(code string) string {
+	switch code {
+	case "expired":
+		return "Your session has ended or is not valid. Sign in again."
+	case "signedout":
+		return "You are signed out."
+	}
+	return ""
+}
+
+// withSession runs next for a request with a valid session; other
+// requests go to the sign-in page with a message. For a POST, the form's
+// CSRF token must be the session's (403 otherwise).
+func (h *Handler) withSession(next func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, ok := h.session(r)
+		if !ok {
+			target := Prefix + "login"
+			if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+				target = signInURL("expired") // a session that ended, or a forged one
+				h.clearCookie(w)
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if err := r.ParseForm(); err != nil {
+				h.fail(w, r, s, http.StatusBadRequest, "Bad request", "The form could not be read.")
+				return
+			}
+			got := r.PostForm.Get("csrf")
+			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.CSRF)) != 1 {
+				h.log.Warn("web: CSRF token mismatch", "user", s.User, "path", r.URL.Path)
+				h.fail(w, r, s, http.StatusForbidden, "Request refused",
+					"This form does not belong to your session (the CSRF token does not match); nothing was changed. Reload the page and try again.")
+				return
+			}
+		}
+		next(w, r, s)
+	}
+}
+
+// session finds the request's session and records its use.
+func (h *Handler) session(r *http.Request) (*session, bool) {
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" || len(c.Value) > 128 {
+		return nil, false
+	}
+	now := h.o.Now()
+	ws, err := h.o.DB.WebSession(r.Context(), hashToken(c.Value), now)
+	if err != nil {
+		if !errors.Is(err, state.ErrNotFound) {
+			h.log.Error("web: reading the session", "err", err)
+		}
+		return nil, false
+	}
+	if now.Sub(ws.Seen) >= touchEvery {
+		if err := h.o.DB.TouchWebSession(r.Context(), ws.IDHash, now, now.Add(h.o.SessionIdle)); err != nil {
+			h.log.Warn("web: recording the session's use", "err", err)
+		}
+	}
+	return &session{ws}, true
+}
+
+// setCookie sets the session cookie.
+func (h *Handler) setCookie(w http.ResponseWriter, value string) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: Prefix, HttpOnly: true,
+		Secure: h.o.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+// clearCookie removes the session cookie.
+func (h *Handler) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true,
+		Secure: h.o.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+// loginPage shows the sign-in form.
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.session(r); ok {
+		http.Redirect(w, r, Prefix, http.StatusSeeOther)
+		return
+	}
+	h.render(w, http.StatusOK, "login", view{Title: "Sign in", Flash: loginMessage(r.URL.Query().Get("m"))})
+}
+
+// login checks the CardDAV credentials and starts a session.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		h.render(w, http.StatusBadRequest, "login", view{Title: "Sign in", Error: "The form could not be read."})
+		return
+	}
+	if !h.sameOrigin(r) {
+		// No session yet, so no CSRF token: a sign-in form posted from
+		// another site (login CSRF) is refused by its Origin.
+		h.render(w, http.StatusForbidden, "login", view{Title: "Sign in", Error: "This sign-in was sent from another site; nothing was done. Sign in from this page."})
+		return
+	}
+	user, pass := r.PostForm.Get("user"), r.PostForm.Get("password")
+	if user == "" || pass == "" || !h.o.CheckPassword(r.Context(), user, pass) {
+		if h.o.FailedLoginDelay > 0 {
+			t := time.NewTimer(h.o.FailedLoginDelay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
+		}
+		h.log.Info("web: failed sign-in", "user", user, "remote", r.RemoteAddr)
+		h.render(w, http.StatusUnauthorized, "login", view{Title: "Sign in", Error: "Wrong user name or password."})
+		return
+	}
+	value, err := randomToken(32)
+	if err != nil {
+		h.internal(w, r, nil, "starting the session", err)
+		return
+	}
+	csrf, err := randomToken(32)
+	if err != nil {
+		h.internal(w, r, nil, "starting the session", err)
+		return
+	}
+	now := h.o.Now()
+	if _, err := h.o.DB.PurgeWebSessions(r.Context(), now); err != nil {
+		h.log.Warn("web: purging expired sessions", "err", err)
+	}
+	ws := state.WebSession{IDHash: hashToken(value), User: user, CSRF: csrf, Created: now, Seen: now, Expires: now.Add(h.o.SessionIdle)}
+	if err := h.o.DB.CreateWebSession(r.Context(), ws); err != nil {
+		h.internal(w, r, nil, "starting the session", err)
+		return
+	}
+	h.log.Info("web: signed in", "user", user)
+	h.setCookie(w, value)
+	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+}
+
+// sameOrigin reports whether a POST's Origin header, when the browser
+// sent one, is this server: the request's host or the base URL's.
+func (h *Handler) sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true // not a browser, or an old one: nothing to compare
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	b, err := url.Parse(h.base)
+	return err == nil && strings.EqualFold(u.Host, b.Host) && u.Scheme == b.Scheme
+}
+
+// logout ends the session.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := h.o.DB.DeleteWebSession(r.Context(), s.IDHash); err != nil {
+		h.internal(w, r, s, "signing out", err)
+		return
+	}
+	h.clearCookie(w)
+	http.Redirect(w, r, signInURL("signedout"), http.StatusSeeOther)
+}
