@@ -377,11 +377,8 @@ func TestManualConflictsEndToEnd(t *testing.T) {
 	}
 }
 
-func TestDemoAndVersion(t *testing.T) {
-	r := cb(t, nil, "demo", "--dir", t.TempDir())
-	if r.code != 0 || !strings.Contains(r.stdout, "second sync") || !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
-		t.Fatalf("demo: %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
+// TestVersion; the demo, which now runs until Ctrl-C, has demo_test.go.
+func TestVersion(t *testing.T) {
 	if r := cb(t, nil, "version"); r.code != 0 || !strings.HasPrefix(r.stdout, "cardbridge ") {
 		t.Fatalf("version: %+v", r)
 	}
