@@ -9,6 +9,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/sync"
+	"github.com/cardbridge/cardbridge/sync/memside"
 	"github.com/cardbridge/cardbridge/sync/synctest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
@@ -192,5 +193,73 @@ func TestVersionKeptAndBadCard(t *testing.T) {
 	}
 	if items[1].Err != nil || items[1].Card.Version != vcard.V40 || items[1].ModTime.IsZero() {
 		t.Errorf("v4 card item = %+v", items[1])
+	}
+}
+
+// TestResolutionOverAChangeFeed: a manual conflict leaves the server side's
+// change already consumed, so the next runs see the item "unchanged" with
+// the version state holds. Keeping the other side's version must still
+// overwrite what the book holds now, in one write, and put exactly that —
+// not the older base — in the trash.
+func TestResolutionOverAChangeFeed(t *testing.T) {
+	ctx := context.Background()
+	s, db := newSide(t)
+	m := memside.New("phone")
+	card := func(fn string) []byte {
+		return []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u-1\r\nFN:" + fn + "\r\nN:;" + fn + ";;;\r\nEND:VCARD\r\n")
+	}
+	m.Put("u-1.vcf", card("Original"))
+	eng := sync.New(db, nil)
+	pair := sync.Pair{Name: "p", A: s, B: m, Policy: sync.PolicyManual}
+	run := func() *sync.Result {
+		t.Helper()
+		res, err := eng.Run(ctx, pair, sync.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Errors) > 0 {
+			t.Fatalf("errors: %v", res.Errors)
+		}
+		return res
+	}
+	run()
+	cards, err := db.Cards(ctx, s.BookID())
+	if err != nil || len(cards) != 1 {
+		t.Fatalf("book: %d cards, %v", len(cards), err)
+	}
+	if _, _, err := db.PutCard(ctx, s.BookID(), cards[0].Href, "u-1", card("From The Server"), state.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	m.Put("u-1.vcf", card("From The Phone"))
+	if res := run(); res.Conflicts != 1 {
+		t.Fatalf("conflicts = %d, want 1", res.Conflicts)
+	}
+	run() // the server's change feed no longer reports the item
+	if tr, _ := db.ListTrash(ctx, "p"); len(tr) != 0 {
+		t.Fatalf("trash before the resolution: %d entries", len(tr))
+	}
+	cs, err := db.Conflicts(ctx, "p", true)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("open conflicts: %d, %v", len(cs), err)
+	}
+	if err := db.ResolveConflict(ctx, cs[0].ID, "b", cs[0].B); err != nil {
+		t.Fatal(err)
+	}
+	if res := run(); res.A.Updated != 1 || res.B.Updated != 0 {
+		t.Fatalf("resolution run: a %+v b %+v", res.A, res.B)
+	}
+	got, _ := db.Cards(ctx, s.BookID())
+	if len(got) != 1 || !strings.Contains(string(got[0].Data), "From The Phone") {
+		t.Fatalf("book after keeping b: %+v", got)
+	}
+	trash, err := db.ListTrash(ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trash) != 1 || trash[0].Side != "a" || !strings.Contains(string(trash[0].Card), "From The Server") {
+		for _, e := range trash {
+			t.Logf("trash: side %s %q", e.Side, e.Card)
+		}
+		t.Fatalf("trash after keeping b: %d entries, want one holding the server's version", len(trash))
 	}
 }

@@ -233,6 +233,9 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 	} else {
 		return nil, err
 	}
+	if err := refreshStale(ctx, runs, entries, openConflicts); err != nil {
+		return nil, fmt.Errorf("pair %s: %w", pair.Name, err)
+	}
 
 	// 3. Bases of the entries that need one.
 	var need []int64
@@ -494,4 +497,64 @@ func (e *Engine) recordRun(ctx context.Context, res *Result, start time.Time) {
 	if err := e.db.AddRun(ctx, run); err != nil {
 		e.log.Warn("record run", "pair", res.Pair, "err", err)
 	}
+}
+
+// refreshStale reads afresh, on each side, the items the side reported
+// unchanged although its state version may be stale: those a restore or a
+// conflict resolution is about to overwrite, and those with an open
+// conflict that the other side reports changed again. A side with a change
+// feed no longer reports an item whose change an earlier run left to the
+// user (policy manual), so state's version of it is old: without a fresh
+// read the run would plan against the base as if the item were unchanged,
+// put the base in the trash, and have its write refused by the side's
+// precondition.
+func refreshStale(ctx context.Context, runs [2]*sideRun, entries []Entry, openConflicts map[int64]bool) error {
+	for _, r := range runs {
+		var idx []int
+		var ids []string
+		for i := range entries {
+			en := &entries[i]
+			stale := en.Override != nil ||
+				openConflicts[en.StateID] && (en.A.Status != Unchanged || en.B.Status != Unchanged)
+			if o := en.obs(r.w); stale && o.Status == Unchanged && o.Ref.ID != "" {
+				idx = append(idx, i)
+				ids = append(ids, o.Ref.ID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		got, err := r.side.Get(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("side %s (%s): read the items in conflict, to restore or to resolve: %w", r.w, r.side.Name(), err)
+		}
+		if len(got) != len(ids) {
+			return fmt.Errorf("side %s (%s): read %d items, got %d answers", r.w, r.side.Name(), len(ids), len(got))
+		}
+		for k, it := range got {
+			o := entries[idx[k]].obs(r.w)
+			switch {
+			case it.Err != nil && errors.Is(it.Err, ErrNotFound):
+				*o = Observed{Status: Deleted, Ref: o.Ref}
+			case it.Err != nil:
+				// Unreadable now: keep the observation; the write's
+				// precondition still guards the item.
+			case it.Ref.Version != o.Ref.Version:
+				ref := it.Ref
+				if ref.ID == "" {
+					ref.ID = o.Ref.ID
+				}
+				*o = Observed{Status: Changed, Ref: ref, Card: it.Card, ModTime: it.ModTime}
+			}
+		}
+	}
+	return nil
+}
+
+// obs is the entry's observation of side w.
+func (en *Entry) obs(w Which) *Observed {
+	if w == SideA {
+		return &en.A
+	}
+	return &en.B
 }

@@ -387,6 +387,18 @@ func TestManualConflictAndResolve(t *testing.T) {
 	if cs, _ := f.db.Conflicts(context.Background(), "p", true); len(cs) != 0 {
 		t.Fatalf("still open: %+v", cs)
 	}
+	// Keeping b overwrote a's version only: one trash entry, holding it;
+	// side b already had the kept version and was not rewritten.
+	trash, err := f.db.ListTrash(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trash) != 1 || !strings.Contains(string(trash[0].Card), "Name From A") {
+		t.Errorf("trash after keeping b: %d entries %+v", len(trash), trash)
+	}
+	if res := f.mustRun(manual); writes(res) != 0 {
+		t.Errorf("a run after the resolution wrote again: %+v", res)
+	}
 }
 
 // racer edits the item under the engine just before its first update.
@@ -424,6 +436,45 @@ func TestPreconditionFailureRemerges(t *testing.T) {
 	raw, _ := f.a.Raw("a.vcf")
 	if !strings.Contains(string(raw), "TITLE:Dr") || !strings.Contains(string(raw), "ROLE:edited during the sync") {
 		t.Fatalf("lost an edit: %s", raw)
+	}
+}
+
+// TestRetryTrashesEachVersionOnce: a merge writes both sides; the write to
+// b fails its precondition (b was edited meanwhile) and the item is planned
+// again. The trash then holds each overwritten version once — a's version
+// is not stored a second time by the retry.
+func TestRetryTrashesEachVersionOnce(t *testing.T) {
+	f := newFixture(t)
+	f.a.Put("a.vcf", person(1).Encode())
+	f.mustRun()
+	ea, eb := person(1), person(1)
+	ea.Set(vcard.NewText("TITLE", "Dr"))
+	eb.Set(vcard.NewText("NOTE", "from b"))
+	f.a.Put("a.vcf", ea.Encode())
+	f.b.Put(findID(f.b, "uid-001"), eb.Encode())
+	f.mustRun(func(p *sync.Pair) { p.B = &racer{Side: f.b, mem: f.b} })
+	f.mustRun()
+	converged(t, f.a, f.b)
+	raw, _ := f.a.Raw("a.vcf")
+	for _, want := range []string{"TITLE:Dr", "NOTE:from b", "ROLE:edited during the sync"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("merged card lacks %s: %s", want, raw)
+		}
+	}
+	trash, err := f.db.ListTrash(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range trash {
+		k := e.Side + "\x00" + string(e.Card)
+		if seen[k] {
+			t.Errorf("side %s: the same version is in the trash twice:\n%s", e.Side, e.Card)
+		}
+		seen[k] = true
+	}
+	if len(trash) == 0 {
+		t.Error("nothing in the trash after overwriting both sides")
 	}
 }
 

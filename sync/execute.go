@@ -32,8 +32,12 @@ type executor struct {
 	progress      func(done, total int)
 	total         int
 
-	mu   gosync.Mutex // guards res and done
+	mu   gosync.Mutex // guards res, done and trashed
 	done int
+	// trashed holds the versions put in the trash during this run (side,
+	// id, content), so that a retry after a precondition failure does not
+	// store the same version twice.
+	trashed map[string]bool
 }
 
 // commit is the state change one applied action leaves to record.
@@ -225,7 +229,21 @@ func (x *executor) trash(ctx context.Context, actions []*Action) error {
 			if wr.Op == OpDelete {
 				reason = "deleted"
 			}
-			entries = append(entries, &state.TrashEntry{Pair: x.pair.Name, Side: w.String(), UID: a.UID, SideID: wr.Ref.ID, Card: wr.Old.Encode(), Reason: reason})
+			card := wr.Old.Encode()
+			key := w.String() + "\x00" + wr.Ref.ID + "\x00" + string(card)
+			x.mu.Lock()
+			seen := x.trashed[key]
+			if !seen {
+				if x.trashed == nil {
+					x.trashed = make(map[string]bool)
+				}
+				x.trashed[key] = true
+			}
+			x.mu.Unlock()
+			if seen {
+				continue
+			}
+			entries = append(entries, &state.TrashEntry{Pair: x.pair.Name, Side: w.String(), UID: a.UID, SideID: wr.Ref.ID, Card: card, Reason: reason})
 		}
 	}
 	if len(entries) == 0 {
