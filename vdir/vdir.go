@@ -59,6 +59,7 @@ import (
 	"strings"
 	gosync "sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cardbridge/cardbridge/sync"
@@ -318,9 +319,11 @@ func (s *Side) get(id string) sync.Item {
 }
 
 // readFile reads the file at p and returns its content with the stat of
-// the open file, so the version matches what was read.
+// the open file, so the version matches what was read. It opens without
+// blocking, so that a fifo put in the file's place after it was examined
+// is refused rather than waited on.
 func readFile(p string) ([]byte, fs.FileInfo, error) {
-	f, err := os.Open(p)
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
 	}

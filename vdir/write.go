@@ -1,6 +1,7 @@
 package vdir
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -41,6 +42,9 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 	}
 	name := uidName(card.UID())
 	data := card.Encode()
+	if err := checkData(data); err != nil {
+		return sync.Ref{}, fmt.Errorf("vdir %s: create: %w", s.path, err)
+	}
 	first := true
 	next := func() string {
 		if first && name != "" {
@@ -50,15 +54,18 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 		first = false
 		return randomName()
 	}
-	if got, fi, ok, err := createAnonymous(s.dir, data, next); ok {
-		if err != nil {
-			return sync.Ref{}, fmt.Errorf("vdir %s: create %s: %w", s.path, got, err)
-		}
-		return s.created(got, fi)
-	}
 	hint := name
 	if hint == "" {
 		hint = "new.vcf"
+	}
+	if got, fi, ok, err := createAnonymous(s.dir, data, next); ok {
+		if err != nil {
+			if got == "" {
+				got = hint // failed before it had a name: the one it was to get
+			}
+			return sync.Ref{}, fmt.Errorf("vdir %s: create %s: %w", s.path, got, err)
+		}
+		return s.created(got, fi)
 	}
 	tmp, fi, err := writeTemp(s.dir, hint, data, 0o600)
 	if err != nil {
@@ -133,8 +140,12 @@ func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync
 	if e.kind == kindBroken {
 		return fail(fmt.Errorf("%w: broken symlink: %w", sync.ErrRefused, e.err))
 	}
+	data := card.Encode()
+	if err := checkData(data); err != nil {
+		return fail(err)
+	}
 	dir := filepath.Dir(e.path)
-	tmp, fi, err := writeTemp(dir, filepath.Base(e.path), card.Encode(), e.info.Mode().Perm())
+	tmp, fi, err := writeTemp(dir, filepath.Base(e.path), data, e.info.Mode().Perm())
 	if err != nil {
 		return fail(err)
 	}
@@ -331,6 +342,16 @@ func linkUnsupported(err error) bool {
 		}
 	}
 	return false
+}
+
+// checkData refuses (sync.ErrRefused) encoded card data that no vCard
+// reader, this package's included, would read back: data holding a NUL
+// byte (a UID or value that came with one from another side).
+func checkData(data []byte) error {
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return fmt.Errorf("%w: the card holds a NUL byte (at offset %d), which vCard files cannot", sync.ErrRefused, i)
+	}
+	return nil
 }
 
 // uidName returns uid+".vcf" when uid is safe as a file name, else "".

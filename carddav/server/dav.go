@@ -366,7 +366,7 @@ func (rq *request) members(r *res, withData bool) ([]*res, error) {
 func (rq *request) propfind() {
 	root, err := rq.readXML()
 	if err != nil {
-		rq.badRequest(err.Error())
+		rq.refuseBody(err)
 		return
 	}
 	if root != nil && !root.is(nsDAV, "propfind") {
@@ -419,7 +419,7 @@ func (rq *request) propfind() {
 func (rq *request) proppatch() {
 	root, err := rq.readXML()
 	if err != nil {
-		rq.badRequest(err.Error())
+		rq.refuseBody(err)
 		return
 	}
 	if root == nil || !root.is(nsDAV, "propertyupdate") {
@@ -488,7 +488,7 @@ func (n *node) childrenOrNil() []*node {
 func (rq *request) mkcol() {
 	root, err := rq.readXML()
 	if err != nil {
-		rq.badRequest(err.Error())
+		rq.refuseBody(err)
 		return
 	}
 	switch rq.rt.kind {

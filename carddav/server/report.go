@@ -17,7 +17,7 @@ import (
 func (rq *request) report() {
 	root, err := rq.readXML()
 	if err != nil {
-		rq.badRequest(err.Error())
+		rq.refuseBody(err)
 		return
 	}
 	if root == nil {

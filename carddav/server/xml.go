@@ -54,13 +54,24 @@ func (n *node) is(ns, local string) bool {
 
 var errBadXML = errors.New("bad XML body")
 
+// errBodyTooLarge is readXML's error for a body beyond the request limit.
+var errBodyTooLarge = errors.New("request body too large")
+
+// maxXMLName is the longest element or attribute name (with its prefix)
+// accepted in a request body.
+const maxXMLName = 256
+
 // readXML reads the request body as XML: nil for an empty body; an error
-// (the request should be answered 400) for a body that is not well-formed,
-// holds a DOCTYPE or other directive, nests deeper than maxXMLDepth or is
-// larger than the body limit.
+// (the request should be answered with refuseBody) for a body that is not
+// well-formed, holds a DOCTYPE or other directive, nests deeper than
+// maxXMLDepth, has a name longer than maxXMLName or is larger than the body
+// limit (errBodyTooLarge).
 func (rq *request) readXML() (*node, error) {
 	data, err := io.ReadAll(rq.r.Body)
 	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return nil, fmt.Errorf("%w (at most %d bytes)", errBodyTooLarge, mbe.Limit)
+		}
 		return nil, fmt.Errorf("%w: reading: %v", errBadXML, err)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -85,6 +96,14 @@ func (rq *request) readXML() (*node, error) {
 			if len(stack) >= maxXMLDepth {
 				return nil, fmt.Errorf("%w: elements nested deeper than %d", errBadXML, maxXMLDepth)
 			}
+			if len(t.Name.Space)+len(t.Name.Local) > maxXMLName {
+				return nil, fmt.Errorf("%w: an element name longer than %d bytes", errBadXML, maxXMLName)
+			}
+			for _, a := range t.Attr {
+				if len(a.Name.Local) > maxXMLName {
+					return nil, fmt.Errorf("%w: an attribute name longer than %d bytes", errBadXML, maxXMLName)
+				}
+			}
 			n := &node{name: t.Name, attr: t.Attr}
 			if len(stack) == 0 {
 				if root != nil {
@@ -108,6 +127,16 @@ func (rq *request) readXML() (*node, error) {
 		return nil, fmt.Errorf("%w: no root element", errBadXML)
 	}
 	return root, nil
+}
+
+// refuseBody answers a readXML error: 413 for a body beyond the limit,
+// 400 otherwise.
+func (rq *request) refuseBody(err error) {
+	if errors.Is(err, errBodyTooLarge) {
+		http.Error(rq.w, err.Error(), http.StatusRequestEntityTooLarge)
+		return
+	}
+	rq.badRequest(err.Error())
 }
 
 // badRequest answers 400 with msg.

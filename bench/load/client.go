@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	gosync "sync"
+)
+
+// ack is an acknowledged PUT: made against ifMatch, it gave etag and
+// wrote marker.
+type ack struct {
+	client  int
+	ifMatch string
+	etag    string
+	marker  string
+}
+
+// ledger is what every writer had acknowledged, shared by the clients.
+type ledger struct {
+	mu     gosync.Mutex
+	shared map[string][]ack // href -> acks of the shared card
+	// problems the clients found while running (bogus 412s, answers
+	// that do not say what was asked).
+	problems []string
+	bogus412 int
+}
+
+func (l *ledger) addShared(href string, a ack) {
+	l.mu.Lock()
+	l.shared[href] = append(l.shared[href], a)
+	l.mu.Unlock()
+}
+
+func (l *ledger) problem(bogus bool, format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if bogus {
+		l.bogus412++
+	}
+	if len(l.problems) < 40 {
+		l.problems = append(l.problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// client is one simulated CardDAV client (a phone or a mail client).
+type client struct {
+	id     int
+	d      *dav
+	rng    *rand.Rand
+	led    *ledger
+	mix    []string // 100 entries, one per percent
+	base   int      // base cards: 0..base-1
+	shared []int    // indices of shared cards
+	owned  []int    // indices of this client's cards
+
+	etags   map[string]string // href -> last ETag seen
+	lastAck map[string]string // owned href -> marker of the last acknowledged PUT
+	created []string          // hrefs created and not deleted
+	deleted []string          // hrefs deleted
+	token   string
+	seq     int
+
+	// Counters, read after the run.
+	conflicts, retries, gaveUp, ownedBySync, creates, deletes, tokenResets int
+}
+
+func newClient(id int, d *dav, seed int64, led *ledger, mix map[string]int, base int, shared, owned []int) *client {
+	c := &client{id: id, d: d, rng: rand.New(rand.NewPCG(uint64(seed), uint64(id))), led: led, base: base,
+		shared: shared, owned: owned, etags: map[string]string{}, lastAck: map[string]string{}}
+	for _, op := range sortedKeys(mix) {
+		for range mix[op] {
+			c.mix = append(c.mix, op)
+		}
+	}
+	return c
+}
+
+// run works until stop ends. Requests run under ctx, so that one in
+// flight when stop ends is finished and its answer recorded: an answer
+// lost to the stop would look like a lost update.
+func (c *client) run(stop, ctx context.Context) {
+	for stop.Err() == nil && ctx.Err() == nil {
+		op := c.mix[c.rng.IntN(len(c.mix))]
+		var err error
+		switch op {
+		case kindSync:
+			err = c.syncCollection(ctx)
+		case kindMultiget:
+			err = c.multiget(ctx)
+		case kindGet:
+			_, err = c.get(ctx, baseHref(c.rng.IntN(c.base)))
+		case "put-owned":
+			err = c.putOwned(ctx)
+		case "put-shared":
+			err = c.putShared(ctx)
+		case "create":
+			err = c.create(ctx)
+		case "delete":
+			err = c.delete(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
+			c.led.problem(false, "client %d: %s: %v", c.id, op, err)
+		}
+	}
+}
+
+func (c *client) marker() string {
+	c.seq++
+	return fmt.Sprintf("c%d-%d", c.id, c.seq)
+}
+
+// expect reports an answer whose status is not among want.
+func (c *client) expect(what string, r response, want ...int) error {
+	for _, w := range want {
+		if r.status == w {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: unexpected status %d: %.200s", what, r.status, r.body)
+}
+
+func (c *client) syncCollection(ctx context.Context) error {
+	r, err := c.d.do(ctx, kindSync, "REPORT", c.d.book, map[string]string{"Depth": "0", "Content-Type": "application/xml"}, syncBody(c.token))
+	if err != nil {
+		return err
+	}
+	if r.status == http.StatusForbidden && strings.Contains(string(r.body), "valid-sync-token") {
+		c.tokenResets++
+		c.token = ""
+		return nil
+	}
+	if err := c.expect("sync-collection", r, http.StatusMultiStatus); err != nil {
+		return err
+	}
+	ms, err := parseMultistatus(r.body)
+	if err != nil {
+		return err
+	}
+	if ms.SyncToken == "" {
+		return fmt.Errorf("sync-collection: no sync-token in the answer")
+	}
+	c.token = ms.SyncToken
+	return nil
+}
+
+func (c *client) multiget(ctx context.Context) error {
+	n := 10
+	want := map[string]string{} // path -> UID
+	var paths []string
+	for range n {
+		i := c.rng.IntN(c.base)
+		p := c.d.cardPath(baseHref(i))
+		if _, dup := want[p]; !dup {
+			want[p] = baseUID(i)
+			paths = append(paths, p)
+		}
+	}
+	r, err := c.d.do(ctx, kindMultiget, "REPORT", c.d.book, map[string]string{"Depth": "1", "Content-Type": "application/xml"}, multigetBody(paths))
+	if err != nil {
+		return err
+	}
+	if err := c.expect("multiget", r, http.StatusMultiStatus); err != nil {
+		return err
+	}
+	ms, err := parseMultistatus(r.body)
+	if err != nil {
+		return err
+	}
+	got := 0
+	for _, resp := range ms.Responses {
+		uid, asked := want[resp.Href]
+		if !asked {
+			return fmt.Errorf("multiget: an answer for %s, which was not asked for", resp.Href)
+		}
+		for _, ps := range resp.Propstats {
+			if strings.Contains(ps.Status, " 200 ") {
+				if u := uidOf([]byte(ps.Prop.AddressData)); u != uid {
+					return fmt.Errorf("multiget: %s holds UID %q", resp.Href, u)
+				}
+				got++
+			}
+		}
+	}
+	if got != len(paths) {
+		return fmt.Errorf("multiget: %d of %d cards in the answer", got, len(paths))
+	}
+	return nil
+}
+
+// get reads a card and remembers its ETag.
+func (c *client) get(ctx context.Context, href string) (response, error) {
+	r, err := c.d.do(ctx, kindGet, "GET", c.d.cardPath(href), nil, "")
+	if err != nil {
+		return r, err
+	}
+	if err := c.expect("GET "+href, r, http.StatusOK); err != nil {
+		return r, err
+	}
+	if u := uidOf(r.body); u+".vcf" != href {
+		return r, fmt.Errorf("GET %s: UID %q", href, u)
+	}
+	c.etags[href] = r.etag
+	return r, nil
+}
+
+// put writes card href with If-Match etag; a 412 is checked to be real.
+func (c *client) put(ctx context.Context, href, etag, data string) (r response, changedETag string, err error) {
+	r, err = c.d.do(ctx, kindPut, "PUT", c.d.cardPath(href), map[string]string{"If-Match": etag, "Content-Type": "text/vcard; charset=utf-8"}, data)
+	if err != nil {
+		return r, "", err
+	}
+	switch r.status {
+	case http.StatusNoContent, http.StatusOK:
+		if r.etag == "" || r.etag == etag {
+			return r, "", fmt.Errorf("PUT %s: ETag %q after a change from %q", href, r.etag, etag)
+		}
+		c.etags[href] = r.etag
+		return r, "", nil
+	case http.StatusPreconditionFailed:
+		c.conflicts++
+		cur, err := c.get(ctx, href)
+		if err != nil {
+			return r, "", err
+		}
+		if cur.etag == etag {
+			c.led.problem(true, "client %d: PUT %s If-Match %s answered 412 but the card still has that ETag", c.id, href, etag)
+		}
+		return r, cur.etag, nil
+	}
+	return r, "", c.expect("PUT "+href, r)
+}
+
+func (c *client) putOwned(ctx context.Context) error {
+	i := c.owned[c.rng.IntN(len(c.owned))]
+	href := baseHref(i)
+	etag, ok := c.etags[href]
+	if !ok {
+		if _, err := c.get(ctx, href); err != nil {
+			return err
+		}
+		etag = c.etags[href]
+	}
+	for try := 0; try < 3; try++ {
+		m := c.marker()
+		r, cur, err := c.put(ctx, href, etag, cardText(baseUID(i), i, m))
+		if err != nil {
+			return err
+		}
+		if r.status != http.StatusPreconditionFailed {
+			c.lastAck[href] = m
+			return nil
+		}
+		// Nobody else writes this card but the pair: a 412 here means
+		// the pair wrote it back.
+		c.ownedBySync++
+		c.retries++
+		etag = cur
+	}
+	return fmt.Errorf("PUT of owned card %s: 412 three times in a row", href)
+}
+
+func (c *client) putShared(ctx context.Context) error {
+	i := c.shared[c.rng.IntN(len(c.shared))]
+	href := baseHref(i)
+	etag, ok := c.etags[href]
+	if !ok { // a stale ETag is fine: it provokes the 412s this is about
+		if _, err := c.get(ctx, href); err != nil {
+			return err
+		}
+		etag = c.etags[href]
+	}
+	for try := 0; try < 5; try++ {
+		m := c.marker()
+		r, cur, err := c.put(ctx, href, etag, cardText(baseUID(i), i, m))
+		if err != nil {
+			return err
+		}
+		if r.status != http.StatusPreconditionFailed {
+			c.led.addShared(href, ack{client: c.id, ifMatch: etag, etag: r.etag, marker: m})
+			return nil
+		}
+		c.retries++
+		etag = cur
+	}
+	c.gaveUp++
+	return nil
+}
+
+func (c *client) create(ctx context.Context) error {
+	c.seq++
+	uid := fmt.Sprintf("new-c%d-%d", c.id, c.seq)
+	href := uid + ".vcf"
+	r, err := c.d.do(ctx, kindCreate, "PUT", c.d.cardPath(href), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"},
+		cardText(uid, c.seq, "created-"+uid))
+	if err != nil {
+		return err
+	}
+	if err := c.expect("create "+href, r, http.StatusCreated); err != nil {
+		return err
+	}
+	c.creates++
+	c.etags[href] = r.etag
+	c.created = append(c.created, href)
+	return nil
+}
+
+func (c *client) delete(ctx context.Context) error {
+	if len(c.created) == 0 {
+		return c.create(ctx)
+	}
+	k := c.rng.IntN(len(c.created))
+	href := c.created[k]
+	etag := c.etags[href]
+	r, err := c.d.do(ctx, kindDelete, "DELETE", c.d.cardPath(href), map[string]string{"If-Match": etag}, "")
+	if err != nil {
+		return err
+	}
+	switch r.status {
+	case http.StatusNoContent, http.StatusOK:
+		c.deletes++
+		c.created = append(c.created[:k], c.created[k+1:]...)
+		c.deleted = append(c.deleted, href)
+		delete(c.etags, href)
+		return nil
+	case http.StatusPreconditionFailed:
+		// Only the pair may have rewritten it: re-read, check, retry next time.
+		c.conflicts++
+		cur, err := c.get(ctx, href)
+		if err != nil {
+			return err
+		}
+		if cur.etag == etag {
+			c.led.problem(true, "client %d: DELETE %s If-Match %s answered 412 but the card still has that ETag", c.id, href, etag)
+		}
+		return nil
+	}
+	return c.expect("DELETE "+href, r)
+}
