@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/spf13/cobra"
 )
@@ -8,22 +11,57 @@ import (
 func (a *app) graphsimCmd() *cobra.Command {
 	var listen string
 	var contacts int
+	var opts graphsim.Options
+	var chaos graphsim.Chaos
 	cmd := &cobra.Command{
 		Use:   "graphsim",
 		Short: "Run the Microsoft Graph + identity platform simulator (for demos and benchmarks)",
 		Long: `Run the simulator of Microsoft Graph contacts and the identity platform that
 cardbridge's tests use. It prints the login_url, graph_url and client_id to put
 in an account's configuration; user alice@contoso.example (password alice)
-owns a mailbox seeded with --contacts contacts. Stop it with Ctrl-C.`,
+owns a mailbox seeded with --contacts contacts. Stop it with Ctrl-C.
+
+The --fault-* flags put probabilistic faults in front of Graph (each HTTP
+request draws once, deterministically from --seed): 429 with Retry-After,
+503, connection resets, stalls of --stall, and one expiry of every delta
+link after --expire-delta-after delta pages (the next page answers 410).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := graphsim.Standalone(cmd.Context(), listen, contacts, a.log); err != nil {
+			for name, p := range map[string]float64{"--fault-429": chaos.P429, "--fault-503": chaos.P503, "--fault-reset": chaos.PReset, "--fault-stall": chaos.PStall} {
+				if p < 0 || p > 1 {
+					return withCode(exitUsage, fmt.Errorf("graphsim: %s %v: a probability must be between 0 and 1", name, p))
+				}
+			}
+			if chaos.P429+chaos.P503+chaos.PReset > 1 {
+				return withCode(exitUsage, fmt.Errorf("graphsim: --fault-429 + --fault-503 + --fault-reset = %v: the sum must not exceed 1", chaos.P429+chaos.P503+chaos.PReset))
+			}
+			if opts.Latency < 0 || chaos.Stall < 0 || chaos.ExpireDeltaAfter < 0 || opts.MaxPageSize < 0 || opts.RateLimit < -1 {
+				return withCode(exitUsage, fmt.Errorf("graphsim: --latency, --stall, --expire-delta-after and --max-page-size must not be negative, --rate-limit not below -1"))
+			}
+			var c *graphsim.Chaos
+			if chaos.P429 > 0 || chaos.P503 > 0 || chaos.PReset > 0 || chaos.PStall > 0 || chaos.ExpireDeltaAfter > 0 {
+				chaos.Seed = opts.Seed
+				c = &chaos
+			}
+			if err := graphsim.StandaloneWith(cmd.Context(), listen, contacts, opts, c, a.log); err != nil {
 				return withCode(exitFailed, err)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:5233", "address to listen on")
-	cmd.Flags().IntVar(&contacts, "contacts", 100, "contacts to seed alice's mailbox with")
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:5233", "address to listen on")
+	f.IntVar(&contacts, "contacts", 100, "contacts to seed alice's mailbox with")
+	f.DurationVar(&opts.Latency, "latency", 0, "latency added to every request (e.g. 20ms)")
+	f.IntVar(&opts.MaxPageSize, "max-page-size", 0, "largest page of lists and delta rounds (default 1000)")
+	f.IntVar(&opts.RateLimit, "rate-limit", 0, "requests per 10 minutes per app and mailbox before 429 (default 10000, as Graph; -1 unlimited)")
+	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the simulator's and the faults' random choices (0 picks one)")
+	f.Float64Var(&chaos.P429, "fault-429", 0, "probability that a Graph request answers 429 with Retry-After")
+	f.Float64Var(&chaos.P503, "fault-503", 0, "probability that a Graph request answers 503")
+	f.Float64Var(&chaos.PReset, "fault-reset", 0, "probability that a Graph request's connection is reset (before or after it is served)")
+	f.Float64Var(&chaos.PStall, "fault-stall", 0, "probability that a Graph request stalls for --stall first")
+	f.DurationVar(&chaos.Stall, "stall", 2*time.Second, "how long a stalled request waits")
+	f.IntVar(&chaos.ExpireDeltaAfter, "expire-delta-after", 0, "expire every delta link once, after this many delta pages (the next page answers 410)")
+	f.BoolVar(&chaos.SubRequests, "fault-subrequests", true, "apply --fault-429 and --fault-503 to $batch sub-requests too")
 	return cmd
 }
