@@ -153,6 +153,13 @@ func New(ctx context.Context, o Options) (*Side, error) {
 	return s, nil
 }
 
+// Close releases the side's idle connections. The side stays usable: a
+// later request opens a new connection.
+func (s *Side) Close() error {
+	s.hc.CloseIdleConnections()
+	return nil
+}
+
 // BookURL returns the address book's URL.
 func (s *Side) BookURL() string { return s.book.String() }
 

@@ -599,3 +599,51 @@ func TestFakeLostCreateAnswer(t *testing.T) {
 		t.Fatalf("Create = %+v, %v after %d PUTs", ref, err, puts)
 	}
 }
+
+// TestFakeLostCreateAnswerRewritten: as TestFakeLostCreateAnswer, but the
+// server stored the card rewritten (as Radicale re-encodes cards): the
+// client recognises its card by the UID and overwrites it with If-Match
+// instead of creating a second card with the same UID under a new name.
+func TestFakeLostCreateAnswerRewritten(t *testing.T) {
+	var mu gosync.Mutex
+	stored, etag := "", ""
+	var puts []string // "path If-Match If-None-Match"
+	_, s := newFake(t, false, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.Method {
+		case "PUT":
+			puts = append(puts, r.URL.Path+" "+r.Header.Get("If-Match")+" "+r.Header.Get("If-None-Match"))
+			body, _ := io.ReadAll(r.Body)
+			switch {
+			case r.URL.Path != "/book/lost.vcf":
+				w.WriteHeader(201) // a second card: what must not happen
+			case r.Header.Get("If-None-Match") == "*" && stored != "":
+				w.WriteHeader(412)
+			case r.Header.Get("If-None-Match") == "*":
+				stored, etag = strings.Replace(string(body), "END:VCARD", "NOTE:rewritten by the server\r\nEND:VCARD", 1), `"s"`
+				http.Error(w, "lost", 503)
+			case r.Header.Get("If-Match") == etag:
+				stored, etag = string(body), `"u"`
+				w.Header().Set("ETag", etag)
+				w.WriteHeader(204)
+			default:
+				w.WriteHeader(412)
+			}
+		case "REPORT":
+			w.WriteHeader(207)
+			fmt.Fprintf(w, `<multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><response><href>/book/lost.vcf</href><propstat><prop><getetag>%s</getetag><C:address-data>%s</C:address-data></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>`, etag, stored)
+		}
+	})
+	card := synctest.Card("lost", "Lost")
+	ref, err := s.Create(context.Background(), card)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"/book/lost.vcf  *", "/book/lost.vcf  *", `/book/lost.vcf "s" `}
+	if err != nil || ref.ID != "lost.vcf" || ref.Version != `"u"` || strings.Join(puts, "|") != strings.Join(want, "|") {
+		t.Fatalf("Create = %+v, %v after PUTs %q, want %q", ref, err, puts, want)
+	}
+	if stored != string(card.Encode()) {
+		t.Fatalf("the server holds\n%s\nwant\n%s", stored, card.Encode())
+	}
+}

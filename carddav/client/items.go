@@ -476,10 +476,20 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 			return sync.Ref{}, err
 		}
 		if resp.tries > 1 {
-			// A retried create may have succeeded before: is it ours?
+			// A retried create may have succeeded before (the answer was
+			// lost to a reset or a restart): is it ours?
 			items, gerr := s.Get(ctx, []string{name})
-			if gerr == nil && len(items) == 1 && items[0].Card != nil && items[0].Card.Hash() == card.Hash() {
-				return items[0].Ref, nil
+			if gerr == nil && len(items) == 1 && items[0].Card != nil {
+				got := items[0]
+				if got.Card.Hash() == card.Hash() {
+					return got.Ref, nil
+				}
+				if got.Card.UID() == card.UID() && got.Version != "" {
+					// Our card as the server rewrote it (Radicale re-encodes
+					// every card): make sure it holds exactly ours rather
+					// than creating a second card with the same UID.
+					return s.Update(ctx, got.Ref, card)
+				}
 			}
 		}
 		name = randomName()
