@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -645,5 +647,65 @@ func TestFakeLostCreateAnswerRewritten(t *testing.T) {
 	}
 	if stored != string(card.Encode()) {
 		t.Fatalf("the server holds\n%s\nwant\n%s", stored, card.Encode())
+	}
+}
+
+// TestRetryWhenNotSent: a request that never reached the server (the
+// connection was refused, e.g. while the server restarts) is sent again
+// even when it is not idempotent; one that may have reached it is not.
+func TestRetryWhenNotSent(t *testing.T) {
+	var deletes atomic.Int32
+	var hangUp atomic.Bool
+	srv, s := newFake(t, false, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			deletes.Add(1)
+		}
+		if hangUp.Load() {
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				c.Close()
+			}
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	var dials atomic.Int32
+	var refuse atomic.Int32
+	refuse.Store(2)
+	var d net.Dialer
+	s.hc.Transport = &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dials.Add(1) <= refuse.Load() {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+		}
+		return d.DialContext(ctx, network, addr)
+	}}
+	u, _ := url.Parse(srv.URL + "/book/x.vcf")
+	resp, err := s.do(context.Background(), request{method: http.MethodDelete, url: u})
+	if err != nil {
+		t.Fatalf("DELETE after 2 refused connections: %v", err)
+	}
+	if resp.tries != 3 || deletes.Load() != 1 {
+		t.Errorf("tries %d, DELETEs received %d; want 3 and 1", resp.tries, deletes.Load())
+	}
+	// Refused for longer than the retries last: the error says so.
+	s.hc.CloseIdleConnections()
+	dials.Store(0)
+	refuse.Store(100)
+	if _, err := s.do(context.Background(), request{method: http.MethodDelete, url: u}); err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("always refused: %v", err)
+	}
+	if n := dials.Load(); n != maxTries {
+		t.Errorf("%d connection attempts, want %d", n, maxTries)
+	}
+	// A non-idempotent request whose answer was lost (the server read it
+	// and dropped the connection) is not repeated.
+	s.hc.Transport = &http.Transport{}
+	hangUp.Store(true)
+	deletes.Store(0)
+	if _, err := s.do(context.Background(), request{method: http.MethodDelete, url: u}); err == nil {
+		t.Error("a DELETE whose answer was lost: no error")
+	}
+	if n := deletes.Load(); n != 1 {
+		t.Errorf("the server received the DELETE %d times, want 1", n)
 	}
 }

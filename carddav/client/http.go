@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,8 +18,10 @@ import (
 
 // Retry and size limits.
 const (
-	// maxTries bounds the attempts of an idempotent request.
-	maxTries = 4
+	// maxTries bounds the attempts of an idempotent request: with the
+	// doubling pauses from backoffBase, about 4 s of retries, enough for a
+	// server restart.
+	maxTries = 5
 	// maxBody bounds what is read of a response body.
 	maxBody = 256 << 20
 	// excerptLen bounds the body excerpt an error carries.
@@ -106,7 +109,7 @@ func (s *Side) do(ctx context.Context, rq request) (*response, error) {
 			}
 			lastErr = httpErr(rq.method, resp, nil)
 		} else {
-			if ctx.Err() != nil || !rq.idempotent || try >= maxTries {
+			if ctx.Err() != nil || !(rq.idempotent || notSent(err)) || try >= maxTries {
 				return nil, err
 			}
 			lastErr = err
@@ -127,6 +130,13 @@ func (s *Side) do(ctx context.Context, rq request) (*response, error) {
 		case <-t.C:
 		}
 	}
+}
+
+// notSent reports whether err is a failure to connect: the request never
+// reached the server, so any request, idempotent or not, may be sent again.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // retryStatus reports whether status is worth a retry.
