@@ -540,7 +540,11 @@ func assign(card *vcard.Card) *assignment {
 		if err != nil {
 			data, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(p.Value, "="))
 		}
-		if err == nil && len(data) > 0 && len(data) <= MaxPhotoBytes {
+		// Graph keeps the image only: the photo goes there when ToVCard
+		// writes it back as the card has it (no group, the TYPE its bytes
+		// have); otherwise it stays on the vCard side, where a photo that
+		// came back respelt would count as a change.
+		if err == nil && len(data) > 0 && len(data) <= MaxPhotoBytes && samePhoto(card, i, data) {
 			a.photo = data
 			take(fPhoto, i)
 		}
@@ -847,12 +851,29 @@ func canonical(c api.Contact, photo []byte) []fieldProps {
 	text(fInitials, propInitials, c.Initials)
 	text(fOffice, propOffice, c.OfficeLocation)
 	if len(photo) > 0 {
-		add(fPhoto, vcard.Property{Name: "PHOTO", Params: []vcard.Param{
-			{Name: "ENCODING", Values: []string{"b"}},
-			{Name: "TYPE", Values: []string{photoType(photo)}},
-		}, Value: base64.StdEncoding.EncodeToString(photo)})
+		add(fPhoto, photoProp(photo))
 	}
 	return out
+}
+
+// samePhoto reports whether card.Props[i] is the PHOTO ToVCard writes for
+// photo, in the card's version.
+func samePhoto(card *vcard.Card, i int, photo []byte) bool {
+	want := photoProp(photo)
+	if card.Version == vcard.V40 {
+		want = (&vcard.Card{Version: vcard.V30, Props: []vcard.Property{want}}).ConvertTo(vcard.V40).Props[0]
+	} else if card.Version != vcard.V30 {
+		return card.ConvertTo(vcard.V30).Props[i].Key() == want.Key()
+	}
+	return card.Props[i].Key() == want.Key()
+}
+
+// photoProp is the 3.0 PHOTO property ToVCard writes for photo.
+func photoProp(photo []byte) vcard.Property {
+	return vcard.Property{Name: "PHOTO", Params: []vcard.Param{
+		{Name: "ENCODING", Values: []string{"b"}},
+		{Name: "TYPE", Values: []string{photoType(photo)}},
+	}, Value: base64.StdEncoding.EncodeToString(photo)}
 }
 
 // structured builds an N or ADR value from literal components: a ',' in a

@@ -629,3 +629,40 @@ func TestCrashAtEveryWriteConverges(t *testing.T) {
 		}
 	}
 }
+
+// TestRenamedFileIsNotRecreated: a contact file renamed on one side (same
+// UID, same or edited content) is the same contact: nothing is deleted or
+// created on the other side, an edit travels, and the next run is quiet.
+func TestRenamedFileIsNotRecreated(t *testing.T) {
+	f := newFixture(t)
+	f.a.Put("a.vcf", person(1).Encode())
+	f.a.Put("keep.vcf", person(2).Encode())
+	f.mustRun()
+	idB := findID(f.b, "uid-001")
+	raw, _ := f.a.Raw("a.vcf")
+	f.a.Remove("a.vcf")
+	f.a.Put("renamed.vcf", raw)
+	res := f.mustRun()
+	if writes(res) != 0 {
+		t.Fatalf("a renamed file caused writes: %+v", res)
+	}
+	e := person(1)
+	e.Set(vcard.NewText("TITLE", "Renamed and edited"))
+	f.a.Remove("renamed.vcf")
+	f.a.Put("again.vcf", e.Encode())
+	res = f.mustRun()
+	if res.B.Updated != 1 || res.B.Created != 0 || res.B.Deleted != 0 || res.A.Created+res.A.Deleted != 0 {
+		t.Fatalf("renamed and edited: a %+v b %+v", res.A, res.B)
+	}
+	if got := findID(f.b, "uid-001"); got != idB {
+		t.Errorf("b's file changed from %s to %s", idB, got)
+	}
+	raw, _ = f.b.Raw(idB)
+	if !strings.Contains(string(raw), "Renamed and edited") {
+		t.Errorf("the edit did not travel: %s", raw)
+	}
+	if res := f.mustRun(); writes(res) != 0 {
+		t.Fatalf("a quiet run wrote: %+v", res)
+	}
+	converged(t, f.a, f.b)
+}

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -264,6 +265,10 @@ func MakePlan(in PlanInput, opts PlanOptions) Plan {
 	for _, o := range in.NewB {
 		seed(o)
 	}
+	// adoptMoved and dropDuplicateUIDs change these slices: work on
+	// copies, so that the caller's input stays as it was.
+	in.Entries, in.NewA, in.NewB = slices.Clone(in.Entries), slices.Clone(in.NewA), slices.Clone(in.NewB)
+	adoptMoved(&in)
 	entries := p.dropDuplicateUIDs(in)
 	entries = append(entries, p.match(in)...)
 	for _, r := range in.Restores {
@@ -308,6 +313,59 @@ func present(o Observed) bool {
 		return true
 	}
 	return false
+}
+
+// adoptMoved makes a new item whose UID is that of a known item (its
+// state UID, or the UID its other side's version now has) gone from
+// the same side (a vCard file renamed, a contact moved or re-created with
+// its UID) that item's observation, changed: the plan then carries the
+// change over, instead of deleting the UID on the other side and creating
+// it there again.
+func adoptMoved(in *PlanInput) {
+	for _, w := range []Which{SideA, SideB} {
+		// A known item's UID is its state UID and, where the other side's
+		// version now carries another one, that one too.
+		byUID := make(map[string]int, len(in.Entries))
+		for i, e := range in.Entries {
+			other := e.B
+			if w == SideB {
+				other = e.A
+			}
+			if other.Card != nil && other.Status != Unreadable {
+				if u := other.Card.UID(); u != "" {
+					byUID[u] = i
+				}
+			}
+		}
+		for i, e := range in.Entries {
+			if e.UID != "" {
+				byUID[e.UID] = i
+			}
+		}
+		news := &in.NewA
+		if w == SideB {
+			news = &in.NewB
+		}
+		keep := (*news)[:0]
+		for _, o := range *news {
+			if o.Status == Added && o.Card != nil {
+				if i, ok := byUID[o.Card.UID()]; ok {
+					e := &in.Entries[i]
+					obs := &e.A
+					if w == SideB {
+						obs = &e.B
+					}
+					if obs.Status == Absent || obs.Status == Deleted {
+						o.Status = Changed
+						*obs = o
+						continue
+					}
+				}
+			}
+			keep = append(keep, o)
+		}
+		*news = keep
+	}
 }
 
 // dropDuplicateUIDs finds UIDs held by more than one item on one side and
@@ -408,6 +466,18 @@ func (p *planner) dropDuplicateUIDs(in PlanInput) []Entry {
 	for i, e := range in.Entries {
 		if !badEntry[i] {
 			out = append(out, e)
+			continue
+		}
+		// A side of a dropped entry that could not be read is reported
+		// still (its other side holds the duplicate).
+		for _, w := range []Which{SideA, SideB} {
+			o := e.A
+			if w == SideB {
+				o = e.B
+			}
+			if o.Status == Unreadable {
+				p.skip(w, o, e.UID, "unreadable, left as it is (nothing synced or deleted for this contact): "+errText(o.Err))
+			}
 		}
 	}
 	return out

@@ -56,6 +56,11 @@ func appendProperty(b []byte, p *Property) []byte {
 			if j > 0 {
 				b = append(b, ',')
 			}
+			if q.Name == "LABEL" && strings.IndexByte(v, '\\') >= 0 {
+				// Parse unescapes LABEL's backslashes (clients write \n
+				// there): double them, so that they read back as written.
+				v = strings.ReplaceAll(v, `\`, `\\`)
+			}
 			b = appendParamValue(b, v)
 		}
 	}

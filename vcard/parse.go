@@ -363,6 +363,11 @@ func (l *lexer) card(begin int, resync bool) (*Card, error) {
 			if c.Version == "" {
 				c.Version = V30
 			}
+			for i := range c.Props {
+				if c.Props[i].kind() == kindBinary { // now that 2.1 continuation lines are in
+					c.Props[i].Value = canonicalBase64(c.Props[i].Value)
+				}
+			}
 			return c, nil
 		}
 		if isBegin(text) {
@@ -488,17 +493,24 @@ func parseLine(s string, line int) (Property, error) {
 			if pname == "" {
 				continue // ";;" or a trailing ';'
 			}
-			// a bare 2.1 parameter: TEL;WORK;VOICE, ;QUOTED-PRINTABLE
-			up := upperASCII(pname)
-			switch up {
-			case "QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT", "B":
-				p.Params = addParam(p.Params, "ENCODING", up)
-			default:
-				p.Params = addParam(p.Params, "TYPE", pname)
+			// a bare 2.1 parameter: TEL;WORK;VOICE, ;QUOTED-PRINTABLE;
+			// a comma separates bare values too (TEL;WORK,VOICE), as in
+			// TYPE=, so that no TYPE value holds one.
+			for _, bare := range strings.Split(cleanParam(pname), ",") {
+				if bare = strings.TrimSpace(bare); bare == "" {
+					continue
+				}
+				up := upperASCII(bare)
+				switch up {
+				case "QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT", "B":
+					p.Params = addParam(p.Params, "ENCODING", up)
+				default:
+					p.Params = addParam(p.Params, "TYPE", bare)
+				}
 			}
 			continue
 		}
-		pname = upperASCII(pname)
+		pname = upperASCII(strings.TrimSpace(strings.ReplaceAll(cleanParam(pname), "\n", ""))) // no line break in a name
 		rest = rest[j+1:]
 		// values: v1,"v2",v3 followed by ';' or ':'
 		for {
@@ -537,7 +549,7 @@ func parseLine(s string, line int) (Property, error) {
 				} else if v = strings.TrimSpace(v); v != "" {
 					p.Params = addParam(p.Params, pname, v)
 				}
-			} else {
+			} else if pname != "" { // a parameter without a name (;=x) is dropped
 				p.Params = addParam(p.Params, pname, v)
 			}
 			if rest == "" {
@@ -575,9 +587,28 @@ func addParam(params []Param, name, value string) []Param {
 	return append(params, Param{Name: name, Values: []string{value}})
 }
 
+// cleanParam makes a parameter value text the way values are made text:
+// bytes that are not UTF-8 are read as Windows-1252, and the CR of a CRLF
+// or a lone CR left inside a line becomes LF (Encode writes both as ^n).
+func cleanParam(v string) string {
+	if !utf8.ValidString(v) {
+		v = decodeCharset(v, "windows-1252")
+	}
+	return crToLF(v)
+}
+
+// crToLF turns the CR of a CRLF or a lone CR into LF.
+func crToLF(v string) string {
+	if strings.IndexByte(v, '\r') < 0 {
+		return v
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n")
+}
+
 // decodeParamValue decodes RFC 6868 caret escapes (^n ^^ ^') and, in LABEL,
 // the \n that clients write there.
 func decodeParamValue(name, v string) string {
+	v = cleanParam(v)
 	if strings.IndexByte(v, '^') >= 0 {
 		b := make([]byte, 0, len(v))
 		for i := 0; i < len(v); i++ {
@@ -647,7 +678,9 @@ func decodeValue(p *Property, value *string) error {
 			*value = decodeCharset(*value, charset)
 		}
 	}
-	if !binary && !utf8.ValidString(*value) {
+	// Base64 is ASCII: binary data that is not UTF-8 is no base64 either,
+	// and is made text like any other value.
+	if !utf8.ValidString(*value) {
 		*value = decodeCharset(*value, "windows-1252")
 	}
 	return nil
@@ -677,7 +710,7 @@ func setParam(params []Param, name string, values ...string) []Param {
 }
 
 // qpDecode decodes QUOTED-PRINTABLE; an '=' not followed by two hex digits
-// is kept, a trailing '=' (soft break) is dropped.
+// is kept, a trailing '=' (soft break) and =00 are dropped.
 func qpDecode(s string) string {
 	if strings.IndexByte(s, '=') < 0 {
 		return s
@@ -687,7 +720,11 @@ func qpDecode(s string) string {
 		c := s[i]
 		if c == '=' {
 			if i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-				b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+				// =00 is dropped: a NUL is no text, and the parser refuses
+				// it in a card (the encoded card could not be read back).
+				if d := unhex(s[i+1])<<4 | unhex(s[i+2]); d != 0 {
+					b = append(b, d)
+				}
 				i += 2
 				continue
 			}

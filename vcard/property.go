@@ -1,6 +1,7 @@
 package vcard
 
 import (
+	"encoding/base64"
 	"strings"
 )
 
@@ -317,6 +318,29 @@ func normalizeValue(k kind, v string) string {
 	return v
 }
 
+// canonicalBase64 returns base64 data as an encoder writes it (the parser
+// applies it to a card's ENCODING=b values once the card is read): padded,
+// with the unused bits of the last character zero (readers accept
+// "P/Z" and "P/Y" for "P/Y="). Only the last quantum is checked when the
+// length is a multiple of 4; a value that does not decode is returned as
+// it is.
+func canonicalBase64(v string) string {
+	if n := len(v); n >= 4 && n%4 == 0 {
+		q := v[n-4:]
+		if b, err := base64.StdEncoding.Strict().DecodeString(q); err == nil && base64.StdEncoding.EncodeToString(b) == q {
+			return v
+		}
+	}
+	data, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		data, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(v, "="))
+	}
+	if err != nil || len(data) == 0 {
+		return v
+	}
+	return base64.StdEncoding.EncodeToString(data)
+}
+
 // escapeNewlines replaces literal CRLF, CR and LF with the \n escape.
 func escapeNewlines(v string) string {
 	var b strings.Builder
@@ -414,7 +438,8 @@ func normEscapes(v string, semiSep, commaSep bool) string {
 	return string(b)
 }
 
-// normURI removes the escapes some writers put in URIs (\, \; \\ \:).
+// normURI removes the escapes some writers put in URIs (\, \; \:); a \\
+// is kept, so that normURI(normURI(v)) == normURI(v).
 func normURI(v string) string {
 	if strings.IndexByte(v, '\\') < 0 {
 		return v
@@ -424,8 +449,14 @@ func normURI(v string) string {
 		c := v[i]
 		if c == '\\' && i+1 < len(v) {
 			switch v[i+1] {
-			case ',', ';', '\\', ':':
+			case ',', ';', ':':
 				b = append(b, v[i+1])
+				i++
+				continue
+			case '\\':
+				// kept as it is, so that reading the value again gives the
+				// same value (halving it would go on at every read)
+				b = append(b, '\\', '\\')
 				i++
 				continue
 			}
