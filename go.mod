@@ -2,6 +2,8 @@ module github.com/cardbridge/cardbridge
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/emersion/go-vcard v0.0.0-20260618161152-d854b7e0e2d3
 	github.com/emersion/go-webdav v0.7.0

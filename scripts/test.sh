@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v go >/dev/null || { echo "test: Go is not installed (https://go.dev/dl/)" >&2; exit 1; }
+# The toolchain go.mod names (fetched through the module proxy when the
+# installed Go is older), as CI uses.
+export GOTOOLCHAIN=auto
+go version
 go mod download
 
 # Real peers the tests drive: khard and vdirsyncer read and write our
