@@ -365,6 +365,53 @@ func checkPlan(c fzCase, plan sync.Plan, fail func(string, ...any)) {
 		return false
 	}
 
+	// uidAt: the UID each item of each side holds (a known item present
+	// there, readable or not, keyed by its id; a new item likewise). The
+	// plan must not leave a UID on two items of a side that it was not on
+	// two items of already, nor add holders to a UID held twice.
+	uidAt := map[sync.Which]map[string]string{sync.SideA: {}, sync.SideB: {}}
+	for _, e := range c.in.Entries {
+		for _, w := range []sync.Which{sync.SideA, sync.SideB} {
+			o := obsOf(e, w)
+			switch o.Status {
+			case sync.Unchanged, sync.Changed, sync.Unreadable:
+				u := e.UID
+				if o.Card != nil && o.Card.UID() != "" {
+					u = o.Card.UID()
+				}
+				if u != "" && o.Ref.ID != "" {
+					uidAt[w][o.Ref.ID] = u
+				}
+			}
+		}
+	}
+	for w, news := range map[sync.Which][]sync.Observed{sync.SideA: c.in.NewA, sync.SideB: c.in.NewB} {
+		for _, o := range news {
+			if o.Card != nil && o.Card.UID() != "" && o.Ref.ID != "" {
+				uidAt[w][o.Ref.ID] = o.Card.UID()
+			}
+		}
+	}
+	holders := func() map[sync.Which]map[string]int {
+		n := map[sync.Which]map[string]int{sync.SideA: {}, sync.SideB: {}}
+		for w, m := range uidAt {
+			for _, u := range m {
+				n[w][u]++
+			}
+		}
+		return n
+	}
+	before := holders()
+	defer func() {
+		after := holders()
+		for _, w := range []sync.Which{sync.SideA, sync.SideB} {
+			for u, k := range after[w] {
+				if k > 1 && k > before[w][u] {
+					fail("the plan leaves UID %q on %d items of side %s", u, k, w)
+				}
+			}
+		}
+	}()
 	created := make(map[string]bool)
 	deleted := make(map[string]bool)
 	count := make(map[string]int) // "a/id" → actions and skips naming it
@@ -394,6 +441,9 @@ func checkPlan(c fzCase, plan sync.Plan, fail func(string, ...any)) {
 				}
 				if wr.Op == sync.OpCreate {
 					created[wr.Card.UID()] = true
+					uidAt[w][fmt.Sprintf("created#%d", i)] = wr.Card.UID()
+				} else if wr.Ref.ID != "" {
+					uidAt[w][wr.Ref.ID] = wr.Card.UID()
 				}
 			case sync.OpDelete:
 				uid := a.UID
@@ -403,6 +453,7 @@ func checkPlan(c fzCase, plan sync.Plan, fail func(string, ...any)) {
 				if uid != "" {
 					deleted[uid] = true
 				}
+				delete(uidAt[w], wr.Ref.ID)
 				checkDelete(c, a, w, entries, fail)
 			}
 		}

@@ -378,6 +378,8 @@ func (p *planner) dropDuplicateUIDs(in PlanInput) []Entry {
 		id    string
 	}
 	badEntry := make(map[int]bool)
+	reported := make(map[string]bool) // side + id of the entries' sides skipped here
+	dupUIDs := map[Which]map[string]bool{SideA: {}, SideB: {}}
 	for _, w := range []Which{SideA, SideB} {
 		// first holds each UID's first holder; dups only the UIDs held twice.
 		news := in.NewA
@@ -416,12 +418,25 @@ func (p *planner) dropDuplicateUIDs(in PlanInput) []Entry {
 			if w == SideB {
 				o = &e.B
 			}
-			if !present(*o) || o.Status == Unreadable {
+			if !present(*o) {
 				continue
 			}
-			u := observedUID(*o, e.UID)
-			if ls, ok := cand[u]; ok {
-				cand[u] = append(ls, loc{i, -1, o.Ref.ID})
+			// A known item holds its state UID (the plan keeps it, writing
+			// it back where a card lost or changed it; an item that could
+			// not be read is taken to hold it still) and the UID its card
+			// now has: a new item with either may be its copy, and creating
+			// that UID on the other side, which holds it, would make a
+			// duplicate there.
+			uids := []string{e.UID}
+			if o.Status != Unreadable {
+				if cu := observedUID(*o, e.UID); cu != "" && cu != e.UID {
+					uids = append(uids, cu)
+				}
+			}
+			for _, u := range uids {
+				if ls, ok := cand[u]; ok && u != "" {
+					cand[u] = append(ls, loc{i, -1, o.Ref.ID})
+				}
 			}
 		}
 		for i, o := range news {
@@ -445,6 +460,7 @@ func (p *planner) dropDuplicateUIDs(in PlanInput) []Entry {
 		}
 		sort.Strings(uids)
 		for _, u := range uids {
+			dupUIDs[w][u] = true
 			ls := byUID[u]
 			ids := make([]string, len(ls))
 			for i, l := range ls {
@@ -453,13 +469,43 @@ func (p *planner) dropDuplicateUIDs(in PlanInput) []Entry {
 			sort.Strings(ids)
 			reason := fmt.Sprintf("duplicate UID %q on side %s (%s): skipped until only one item holds it", u, w, strings.Join(ids, ", "))
 			for _, l := range ls {
+				if l.entry >= 0 && in.Entries[l.entry].obs(w).Status == Unreadable {
+					reason += " (" + l.id + " could not be read: " + errText(in.Entries[l.entry].obs(w).Err) + ")"
+				}
+			}
+			for _, l := range ls {
 				if l.entry >= 0 {
 					badEntry[l.entry] = true
+					k := w.String() + "\x00" + l.id
+					if reported[k] {
+						continue // in two groups (its state UID and its card's): reported once
+					}
+					reported[k] = true
 				} else {
 					news[l.newIx].Status = Absent // dropped
 				}
 				p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w, ID: l.id, UID: u, Reason: reason})
 			}
+		}
+	}
+	// A UID held twice on one side is not created there from the other
+	// side either: the other side's new item with that UID waits too.
+	for _, w := range []Which{SideA, SideB} {
+		uids := dupUIDs[w]
+		o := w.Other()
+		news := in.NewA
+		if o == SideB {
+			news = in.NewB
+		}
+		for i := range news {
+			n := &news[i]
+			if n.Card == nil || n.Status == Absent || !uids[n.Card.UID()] {
+				continue
+			}
+			u := n.Card.UID()
+			p.plan.Skipped = append(p.plan.Skipped, Skip{Side: o, ID: n.Ref.ID, UID: u,
+				Reason: fmt.Sprintf("UID %q is held by more than one item on side %s: not copied there until only one holds it", u, w)})
+			n.Status = Absent // dropped
 		}
 	}
 	out := make([]Entry, 0, len(in.Entries))
@@ -475,7 +521,7 @@ func (p *planner) dropDuplicateUIDs(in PlanInput) []Entry {
 			if w == SideB {
 				o = e.B
 			}
-			if o.Status == Unreadable {
+			if o.Status == Unreadable && !reported[w.String()+"\x00"+o.Ref.ID] {
 				p.skip(w, o, e.UID, "unreadable, left as it is (nothing synced or deleted for this contact): "+errText(o.Err))
 			}
 		}
