@@ -278,7 +278,72 @@ func MakePlan(in PlanInput, opts PlanOptions) Plan {
 	for i := range entries {
 		p.decide(&entries[i])
 	}
+	p.noDuplicateCreates(in)
 	return p.plan
+}
+
+// noDuplicateCreates is the last guard against duplicates: an action that
+// would create a UID on a side where an item holds it already (a known
+// item, by its state UID or its card's, readable or not, or a new item,
+// skipped or not) is dropped and reported on the side it came from; the
+// next run sees the situation again once the side holds the UID once.
+func (p *planner) noDuplicateCreates(in PlanInput) {
+	holders := map[Which]map[string][]string{SideA: {}, SideB: {}}
+	hold := func(w Which, uid, id string) {
+		if uid != "" && !slices.Contains(holders[w][uid], id) {
+			holders[w][uid] = append(holders[w][uid], id)
+		}
+	}
+	for _, e := range in.Entries {
+		for _, w := range []Which{SideA, SideB} {
+			o := e.obs(w)
+			if !present(*o) {
+				continue
+			}
+			hold(w, e.UID, o.Ref.ID)
+			if o.Card != nil && o.Status != Unreadable {
+				hold(w, o.Card.UID(), o.Ref.ID)
+			}
+		}
+	}
+	for w, news := range map[Which][]Observed{SideA: in.NewA, SideB: in.NewB} {
+		for _, o := range news {
+			if o.Card != nil {
+				hold(w, o.Card.UID(), o.Ref.ID)
+			}
+		}
+	}
+	kept := p.plan.Actions[:0]
+	for _, a := range p.plan.Actions {
+		drop := false
+		for _, w := range []Which{SideA, SideB} {
+			wr := a.Write(w)
+			if wr.Op != OpCreate || wr.Card == nil {
+				continue
+			}
+			u := wr.Card.UID()
+			if ids := holders[w][u]; len(ids) > 0 {
+				from := a.ARef
+				if w == SideA {
+					from = a.BRef
+				}
+				p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w.Other(), ID: from.ID, UID: u,
+					Reason: fmt.Sprintf("not copied to side %s: UID %q is already held there by %s", w, u, strings.Join(ids, ", "))})
+				drop = true
+				break
+			}
+		}
+		if drop {
+			continue
+		}
+		for _, w := range []Which{SideA, SideB} {
+			if wr := a.Write(w); wr.Op == OpCreate && wr.Card != nil {
+				hold(w, wr.Card.UID(), "a new item")
+			}
+		}
+		kept = append(kept, a)
+	}
+	p.plan.Actions = kept
 }
 
 type planner struct {
