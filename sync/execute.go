@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,8 +36,8 @@ type executor struct {
 	mu   gosync.Mutex // guards res, done and trashed
 	done int
 	// trashed holds the versions put in the trash during this run (side,
-	// id, content), so that a retry after a precondition failure does not
-	// store the same version twice.
+	// id, SHA-256 of the content), so that a retry after a precondition
+	// failure does not store the same version twice.
 	trashed map[string]bool
 }
 
@@ -230,7 +231,8 @@ func (x *executor) trash(ctx context.Context, actions []*Action) error {
 				reason = "deleted"
 			}
 			card := wr.Old.Encode()
-			key := w.String() + "\x00" + wr.Ref.ID + "\x00" + string(card)
+			sum := sha256.Sum256(card)
+			key := w.String() + "\x00" + wr.Ref.ID + "\x00" + string(sum[:])
 			x.mu.Lock()
 			seen := x.trashed[key]
 			if !seen {

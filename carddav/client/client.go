@@ -153,6 +153,12 @@ func New(ctx context.Context, o Options) (*Side, error) {
 	return s, nil
 }
 
+// The side's contract and the capabilities it offers the engine.
+var (
+	_ sync.Side   = (*Side)(nil)
+	_ sync.Closer = (*Side)(nil)
+)
+
 // Close releases the side's idle connections. The side stays usable: a
 // later request opens a new connection.
 func (s *Side) Close() error {
