@@ -446,6 +446,11 @@ func (e *Engine) collect(ctx context.Context, r *sideRun, cs ChangeSet, items []
 	sort.Strings(newIDs)
 	fetch = append(fetch, newIDs...)
 
+	if p, ok := r.side.(Prefetcher); ok && len(fetch) > 0 {
+		if err := p.Prefetch(ctx, fetch); err != nil {
+			e.log.Debug("prefetch failed; reading in chunks", "side", r.w.String(), "items", len(fetch), "err", err)
+		}
+	}
 	for startIx := 0; startIx < len(fetch); startIx += fetchChunk {
 		end := min(startIx+fetchChunk, len(fetch))
 		got, err := r.side.Get(ctx, fetch[startIx:end])

@@ -118,6 +118,16 @@ type Concurrency interface {
 	WriteConcurrency() int
 }
 
+// Prefetcher is the optional capability of sides that read many items
+// faster in one go than in Get's chunks (a CardDAV server that looks up
+// every multiget href in the whole book). Before a round's first Get the
+// engine calls Prefetch with every id the round will read; the side may
+// read them ahead and serve the Gets that follow from what it read. A
+// Prefetch error is not a round's error: Get reads what is missing.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, ids []string) error
+}
+
 // ReadOnly is the optional capability of sides that cannot be written.
 type ReadOnly interface {
 	ReadOnly() bool

@@ -244,6 +244,7 @@ func TestRadicale(t *testing.T) {
 			"--server-hosts", fmt.Sprintf("127.0.0.1:%d", port), "--auth-type", "none"}
 	})
 	runReference(t, root, func(s *Side) sync.Side { return vobjectSide{s} })
+	t.Run("Prefetch", func(t *testing.T) { testPrefetch(t, referencePrefetch(root), true) })
 }
 
 // TestXandikos runs discovery and the side suite against Xandikos.
@@ -262,6 +263,8 @@ func TestXandikos(t *testing.T) {
 		}
 	})
 	runReference(t, root, func(s *Side) sync.Side { return s })
+	// Xandikos 0.2 answers address-data only in multiget and query.
+	t.Run("Prefetch", func(t *testing.T) { testPrefetch(t, referencePrefetch(root), false) })
 }
 
 // fake is a scripted CardDAV server for the cases the real ones do not

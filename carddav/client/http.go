@@ -93,7 +93,14 @@ type request struct {
 	body   []byte
 	// idempotent allows retries on 5xx, resets and timeouts.
 	idempotent bool
+	// maxBody bounds the answer's body (0: the package's maxBody); a
+	// longer one fails with ErrAnswerTooLarge.
+	maxBody int64
 }
+
+// ErrAnswerTooLarge is the error for an answer whose body exceeds what
+// the request allows. It is not retried.
+var ErrAnswerTooLarge = errors.New("answer too large")
 
 // do sends rq with the in-flight cap, the per-request timeout, credentials
 // for the configured host, and bounded jittered retries when rq is
@@ -109,7 +116,7 @@ func (s *Side) do(ctx context.Context, rq request) (*response, error) {
 			}
 			lastErr = httpErr(rq.method, resp, nil)
 		} else {
-			if ctx.Err() != nil || !(rq.idempotent || notSent(err)) || try >= maxTries {
+			if ctx.Err() != nil || errors.Is(err, ErrAnswerTooLarge) || !(rq.idempotent || notSent(err)) || try >= maxTries {
 				return nil, err
 			}
 			lastErr = err
@@ -186,9 +193,16 @@ func (s *Side) once(ctx context.Context, rq request) (*response, error) {
 		return nil, fmt.Errorf("%s %s: %w", rq.method, rq.url, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	limit := rq.maxBody
+	if limit <= 0 {
+		limit = maxBody
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: reading the answer: %w", rq.method, rq.url, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s %s: %w (more than %d bytes)", rq.method, rq.url, ErrAnswerTooLarge, limit)
 	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: b, url: rq.url}, nil
 }

@@ -105,8 +105,21 @@ func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error
 	}
 	cs := sync.ChangeSet{Full: token == ""}
 	seen := map[string]int{}
+	s.pre.reset()
+	withData := s.prefetchLimit > 0
 	for range maxSyncPages {
-		resp, err := s.do(ctx, request{method: "REPORT", url: s.book, header: map[string]string{"Depth": "1"}, body: syncBody(token), idempotent: true})
+		rq := request{method: "REPORT", url: s.book, header: map[string]string{"Depth": "1"}, body: syncBody(token, withData), idempotent: true}
+		if withData {
+			rq.maxBody = s.prefetchLimit
+		}
+		resp, err := s.do(ctx, rq)
+		if withData && errors.Is(err, ErrAnswerTooLarge) {
+			// Too many cards for one answer: list this page and the rest
+			// without their data (multiget reads them in chunks).
+			s.log.Info("carddav: sync-collection answer with the cards' data too large; listing without it", "book", s.book.String(), "limit_bytes", s.prefetchLimit)
+			withData = false
+			continue
+		}
 		if err != nil {
 			return sync.ChangeSet{}, fmt.Errorf("carddav: sync-collection: %w", err)
 		}
@@ -142,6 +155,7 @@ func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error
 				continue
 			}
 			if r.status == http.StatusNotFound {
+				s.pre.drop(id)
 				if i, ok := seen[id]; ok {
 					cs.Changed[i].ID = "" // changed, then deleted
 				}
@@ -157,6 +171,11 @@ func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error
 				continue
 			}
 			ref := sync.Ref{ID: id, Version: normETag(*r.prop.ETag)}
+			if withData && r.prop.AddressData != nil && strings.TrimSpace(*r.prop.AddressData) != "" {
+				s.pre.put(id, r.prop)
+			} else {
+				s.pre.drop(id) // an earlier page's data is older
+			}
 			if i, ok := seen[id]; ok {
 				cs.Changed[i] = ref
 			} else {
@@ -206,6 +225,7 @@ func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error
 	cs.Changed = out
 	if cs.Full {
 		cs.Deleted = nil
+		s.listed.Store(int64(len(cs.Changed)))
 	}
 	return cs, nil
 }
@@ -222,16 +242,31 @@ func (s *Side) fullListing(ctx context.Context) (sync.ChangeSet, error) {
 	if err != nil {
 		return sync.ChangeSet{}, err
 	}
+	s.listed.Store(int64(len(refs)))
 	return sync.ChangeSet{Full: true, Changed: refs, Token: propfindToken}, nil
 }
 
-// Get reads the cards ids with addressbook-multiget in chunks, up to the
-// in-flight cap at once. A card the server reports missing has Err
-// wrapping sync.ErrNotFound.
+// Get reads the cards ids: those the last Changes received with their
+// data from that answer, the others with addressbook-multiget in chunks,
+// up to the in-flight cap at once. A card the server reports missing has
+// Err wrapping sync.ErrNotFound.
 func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
-	out := make([]sync.Item, len(ids))
+	all := make([]sync.Item, len(ids))
+	var rest []int // the indexes of all still to read
 	for i, id := range ids {
-		out[i].ID = id
+		all[i].ID = id
+		if p, ok := s.pre.take(id); ok {
+			fill(&all[i], p)
+			continue
+		}
+		rest = append(rest, i)
+	}
+	if len(rest) == 0 {
+		return all, nil
+	}
+	out := make([]sync.Item, len(rest))
+	for k, i := range rest {
+		out[k].ID = ids[i]
 	}
 	var (
 		wg       gosync.WaitGroup
@@ -256,7 +291,10 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return out, nil
+	for k, i := range rest {
+		all[i] = out[k]
+	}
+	return all, nil
 }
 
 // getChunk fills items (ids set) with one multiget, falling back to GETs
@@ -464,6 +502,7 @@ func randomName() string {
 func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 	name := safeName(card.UID())
 	for attempt := 0; ; attempt++ {
+		s.pre.drop(name) // a re-read after a 412 must reach the server
 		u, err := s.idURL(name)
 		if err != nil {
 			return sync.Ref{}, err
@@ -498,6 +537,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 
 // Update replaces the card ref.ID if its ETag is still ref.Version.
 func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync.Ref, error) {
+	s.pre.drop(ref.ID)
 	u, err := s.idURL(ref.ID)
 	if err != nil {
 		return sync.Ref{}, err
@@ -515,6 +555,7 @@ func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync
 // Delete removes the card ref.ID if its ETag is still ref.Version. A card
 // already gone is not an error.
 func (s *Side) Delete(ctx context.Context, ref sync.Ref) error {
+	s.pre.drop(ref.ID)
 	u, err := s.idURL(ref.ID)
 	if err != nil {
 		return err

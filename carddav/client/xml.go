@@ -229,11 +229,26 @@ func multigetBody(hrefs []string) []byte {
 	return []byte(b.String())
 }
 
-// syncBody returns a sync-collection REPORT body for token.
-func syncBody(token string) []byte {
+// queryAllBody returns an addressbook-query REPORT body asking for every
+// card's ETag, last modification and data. The filter is empty with
+// test="allof" (all of no condition: every card), which Radicale needs:
+// it reads an empty anyof filter as matching nothing.
+func queryAllBody() []byte {
 	return []byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" +
-		`<D:sync-collection xmlns:D="DAV:"><D:sync-token>` + xmlEscape(token) +
-		`</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/><D:resourcetype/></D:prop></D:sync-collection>`)
+		`<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">` +
+		`<D:prop><D:getetag/><D:getlastmodified/><C:address-data/></D:prop><C:filter test="allof"/></C:addressbook-query>`)
+}
+
+// syncBody returns a sync-collection REPORT body for token; withData
+// also asks for each changed card's data and last modification.
+func syncBody(token string, withData bool) []byte {
+	data := ""
+	if withData {
+		data = `<D:getlastmodified/><C:address-data/>`
+	}
+	return []byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" +
+		`<D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:sync-token>` + xmlEscape(token) +
+		`</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/><D:resourcetype/>` + data + `</D:prop></D:sync-collection>`)
 }
 
 // mkcolBody returns an extended MKCOL (RFC 5689) body creating an address
