@@ -19,6 +19,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"text/template"
 )
 
@@ -74,6 +76,26 @@ func gobench(in io.Reader, out io.Writer) error {
 	return nil
 }
 
+// buildsNote names the commits section 1's steps built cardbridge from
+// when any differs from the run's: "" when all are the run's own.
+func buildsNote(r *Results) string {
+	differs := false
+	steps := make([]string, 0, len(r.Builds))
+	for step, c := range r.Builds {
+		steps = append(steps, step)
+		differs = differs || c != r.Env.Commit
+	}
+	if !differs {
+		return ""
+	}
+	sort.Strings(steps)
+	parts := make([]string, len(steps))
+	for i, step := range steps {
+		parts[i] = step + ": commit " + r.Builds[step]
+	}
+	return strings.Join(parts, "; ") + " (each engine step builds the tree as it is when it starts)"
+}
+
 // runLine says what kind of run it was, its deadline and its resumptions.
 func runLine(e Env) string {
 	s := e.Mode
@@ -122,6 +144,9 @@ func Render(r *Results, docPath string) ([]byte, error) {
 		{"Go", r.Env.Go},
 		{"cardbridge", "commit " + r.Env.Commit},
 	}}
+	if b := buildsNote(r); b != "" {
+		d.Machine.Rows = append(d.Machine.Rows, []string{"cardbridge in section 1", b})
+	}
 	for _, p := range []string{"vdirsyncer", "radicale", "xandikos", "python3"} {
 		if v, ok := r.Env.Peers[p]; ok {
 			d.Machine.Rows = append(d.Machine.Rows, []string{p, v})

@@ -117,7 +117,8 @@ func writeFixture(t *testing.T) string {
 		"env.json": `{"date":"2026-11-29T14:00:00Z","mode":"full","cpu":"Test CPU","cores":2,"ram_gib":23.5,"kernel":"Linux 6.1","go":"go version go1.26.8 linux/amd64","commit":"abc1234",
 			"peers":{"vdirsyncer":"vdirsyncer, version 0.19.0","radicale":"3.1.8","xandikos":"/usr/bin/xandikos 0.2.8","python3":"Python 3.11.7"},
 			"sizes":{"scaling":"1000:2 10000:2","dav":"1000","o365_count":2},"load_start":[0.5,0.6,0.7]}`,
-		"end.json": `{"load_end":[1.5,1.2,1.0],"ended":"2026-11-29T15:00:00Z"}`,
+		"end.json":                 `{"load_end":[1.5,1.2,1.0],"ended":"2026-11-29T15:00:00Z"}`,
+		"engine-1000-radicale.txt": "# cardbridge built from commit def5678\nserver tool ...\n",
 		"steps.jsonl": `{"section":"scaling","step":"scaling-1000","status":"ok","exit":0,"timeout_s":100,"wall_s":3,"load_start":[0.5,0.6,0.7],"load_end":[0.9,0.6,0.7]}
 {"section":"scaling","step":"scaling-10000","status":"ok","exit":0,"timeout_s":100,"wall_s":30,"load_start":[0.9,0.6,0.7],"load_end":[1.9,0.6,0.7]}
 {"section":"servers","step":"servers-1000-cardbridge","status":"ok","exit":0,"timeout_s":600,"wall_s":5,"load_start":[1,1,1],"load_end":[1,1,1]}
@@ -187,6 +188,10 @@ func TestRender(t *testing.T) {
 		}
 		t.Errorf("no line starting %q in:\n%s", prefix, doc)
 		return ""
+	}
+	// A section-1 step built from another commit is named.
+	if !strings.Contains(doc, "| cardbridge in section 1 | engine-1000-radicale: commit def5678") {
+		t.Error("document lacks the engine step's build commit")
 	}
 	// Versions of every peer and the machine.
 	for _, want := range []string{"vdirsyncer, version 0.19.0", "Radicale 3.1.8", "Xandikos 0.2.8", "Test CPU, 2 cores", "commit abc1234", "Python 3.11.7"} {

@@ -114,6 +114,10 @@ type Results struct {
 	Server  []GoBench
 	Load    []map[string]any
 	HasLoad bool
+	// Builds maps a section-1 step (engine-N-SERVER) to the commit its
+	// script built cardbridge from, when the script printed it: the engine
+	// steps build the tree as it is when they start.
+	Builds map[string]string
 }
 
 // Load reads a results folder written by bench/run. Missing files are
@@ -147,7 +151,36 @@ func Load(dir string) (*Results, error) {
 	if err := r.readLoad(filepath.Join(dir, "load.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("load results: %w", err)
 	}
+	if err := r.readBuilds(dir); err != nil {
+		return nil, fmt.Errorf("load results: %w", err)
+	}
 	return r, nil
+}
+
+// buildLine is how bench/carddav-client.sh names the commit it built.
+const buildLine = "# cardbridge built from commit "
+
+// readBuilds reads the commit each engine-*.txt was built from.
+func (r *Results) readBuilds(dir string) error {
+	paths, err := filepath.Glob(filepath.Join(dir, "engine-*.txt"))
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", p, err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if c, ok := strings.CutPrefix(strings.TrimSpace(l), buildLine); ok && c != "" {
+				if r.Builds == nil {
+					r.Builds = map[string]string{}
+				}
+				r.Builds[strings.TrimSuffix(filepath.Base(p), ".txt")] = c
+			}
+		}
+	}
+	return nil
 }
 
 // readLoad reads bench/load's output: JSON objects, one after another,
