@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -248,5 +249,96 @@ func referencePrefetch(root string) newSideFunc {
 			t.Fatal(err)
 		}
 		return s
+	}
+}
+
+// TestFakePrefetchEdges: a card whose later sync-collection page comes
+// without data is not served from the earlier page; a refused
+// addressbook-query leaves the reads to multiget.
+func TestFakePrefetchEdges(t *testing.T) {
+	var multigets, queries atomic.Int32
+	resp := func(href, etag, data string) string {
+		d := ""
+		if data != "" {
+			d = "<C:address-data>" + data + "</C:address-data>"
+		}
+		return `<D:response><D:href>` + href + `</D:href><D:propstat><D:prop><D:getetag>"` + etag + `"</D:getetag>` + d +
+			`</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>`
+	}
+	ms := func(body, token string) string {
+		return `<?xml version="1.0"?><D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">` + body +
+			`<D:sync-token>` + token + `</D:sync-token></D:multistatus>`
+	}
+	_, s := newFake(t, true, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		body := string(b)
+		if r.Method != "REPORT" {
+			http.Error(w, "no", 405)
+			return
+		}
+		switch {
+		case strings.Contains(body, "addressbook-query"):
+			queries.Add(1)
+			w.WriteHeader(403)
+			fmt.Fprint(w, `<D:error xmlns:D="DAV:"><D:need-privileges/></D:error>`)
+		case strings.Contains(body, "addressbook-multiget"):
+			multigets.Add(1)
+			var out strings.Builder
+			for _, id := range []string{"a", "c1", "c2", "c3", "c4"} {
+				if strings.Contains(body, "/book/"+id+".vcf") {
+					etag := "1"
+					if id == "a" {
+						etag = "2"
+					}
+					out.WriteString(resp("/book/"+id+".vcf", etag, fmt.Sprintf(card, id, "New "+id, "New "+id)))
+				}
+			}
+			w.WriteHeader(207)
+			fmt.Fprint(w, ms(out.String(), "x"))
+		case strings.Contains(body, "<D:sync-token></D:sync-token>"):
+			// Page 1: a with its data, then a 507 on the book.
+			w.WriteHeader(207)
+			fmt.Fprint(w, ms(resp("/book/a.vcf", "1", fmt.Sprintf(card, "a", "Old a", "Old a"))+
+				`<D:response><D:href>/book/</D:href><D:status>HTTP/1.1 507 Insufficient Storage</D:status></D:response>`, "p1"))
+		case strings.Contains(body, ">p1<"):
+			// Page 2: a changed again, this time without data (a server
+			// may leave it out), and four cards without data.
+			w.WriteHeader(207)
+			fmt.Fprint(w, ms(resp("/book/a.vcf", "2", "")+resp("/book/c1.vcf", "1", "")+resp("/book/c2.vcf", "1", "")+
+				resp("/book/c3.vcf", "1", "")+resp("/book/c4.vcf", "1", ""), "p2"))
+		default:
+			w.WriteHeader(403)
+			fmt.Fprint(w, `<D:error xmlns:D="DAV:"><D:valid-sync-token/></D:error>`)
+		}
+	})
+	ctx := context.Background()
+	cs, err := s.Changes(ctx, "")
+	if err != nil || cs.Token != "p2" || len(cs.Changed) != 5 {
+		t.Fatalf("paged round: %+v, %v", cs, err)
+	}
+	if s.pre.size() != 0 {
+		t.Errorf("%d cards kept; a's data is older than its listed version", s.pre.size())
+	}
+	ids := []string{"a.vcf", "c1.vcf", "c2.vcf", "c3.vcf", "c4.vcf"}
+	if err := s.Prefetch(ctx, ids); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("refused query: %v, want the 403", err)
+	}
+	if queries.Load() != 1 {
+		t.Errorf("%d queries, want 1", queries.Load())
+	}
+	items, err := s.Get(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Err != nil || it.Card == nil || !strings.HasPrefix(it.Card.FN(), "New ") {
+			t.Errorf("%s: %+v", it.ID, it)
+		}
+	}
+	if items[0].Version != `"2"` {
+		t.Errorf("a: version %s, want the listed \"2\"", items[0].Version)
+	}
+	if multigets.Load() == 0 {
+		t.Error("no multiget after a refused query")
 	}
 }
