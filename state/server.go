@@ -182,7 +182,7 @@ func oneRow(res sql.Result, err error, op string) error {
 // (wrapped) when there is no such user.
 func (db *DB) UserPasswordHash(ctx context.Context, name string) (string, error) {
 	var h string
-	err := db.sql.QueryRowContext(ctx, `SELECT password_hash FROM server_users WHERE name = ?`, name).Scan(&h)
+	err := db.queryRow(ctx, qPasswordHash, name).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("state: user %s: %w", name, ErrNotFound)
 	}
@@ -250,8 +250,7 @@ func (db *DB) AddressBooks(ctx context.Context, user string) ([]AddressBook, err
 // AddressBook returns the address book name of user. ErrNotFound (wrapped)
 // when there is none.
 func (db *DB) AddressBook(ctx context.Context, user, name string) (AddressBook, error) {
-	b, err := scanBook(db.sql.QueryRowContext(ctx,
-		`SELECT `+bookColumns+` FROM addressbooks WHERE user_name = ? AND name = ?`, user, name))
+	b, err := scanBook(db.queryRow(ctx, qAddressBook, user, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return AddressBook{}, fmt.Errorf("state: address book %s/%s: %w", user, name, ErrNotFound)
 	}
@@ -427,8 +426,16 @@ ON CONFLICT (book_id, href) DO UPDATE SET uid = excluded.uid, etag = excluded.et
 version_seq = excluded.version_seq, modified_at = excluded.modified_at`
 )
 
-// serverHotQueries are the statements Open prepares for cachedTx.
-var serverHotQueries = []string{qCardState, qBumpSeq, qLogChange, qUIDHolder, qPutCard}
+// The queries of every authenticated request: the user's password hash
+// and the address book the path names.
+const (
+	qPasswordHash = `SELECT password_hash FROM server_users WHERE name = ?`
+	qAddressBook  = `SELECT ` + bookColumns + ` FROM addressbooks WHERE user_name = ? AND name = ?`
+)
+
+// serverHotQueries are the statements Open prepares for cachedTx and
+// queryRow.
+var serverHotQueries = []string{qCardState, qBumpSeq, qLogChange, qUIDHolder, qPutCard, qPasswordHash, qAddressBook}
 
 // makeETag is a strong etag for data written as change seq of a book.
 func makeETag(data []byte, seq int64) string {

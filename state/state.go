@@ -463,6 +463,15 @@ func (db *DB) prepared(_ context.Context, q string) *sql.Stmt {
 	return db.cache[q]
 }
 
+// queryRow runs q outside a transaction, through its statement prepared at
+// Open when there is one.
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if s := db.prepared(ctx, q); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return db.sql.QueryRowContext(ctx, q, args...)
+}
+
 // cachedTx runs a transaction's statements through statements prepared
 // once per database: parsing SQL costs modernc's SQLite more than running
 // the small statements of the hot paths.
