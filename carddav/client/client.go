@@ -16,13 +16,15 @@
 //     round is a full PROPFIND listing (ChangeSet.Full, token "propfind").
 //   - Reads: the sync-collection REPORT asks for the cards' data along
 //     with their ETags, so that a round's changed cards come in the same
-//     answer (one request for a whole first download; servers that look
-//     every multiget href up in the whole book, as Xandikos does, answer
-//     in O(n) instead of O(n²)); an answer over Options.PrefetchLimit is
-//     dropped and the round listed again without data. Cards not read so
-//     come from addressbook-multiget in chunks (default 100), tolerating
-//     per-href 404s (Item.Err wraps sync.ErrNotFound); weak and unquoted
-//     ETags are accepted.
+//     answer (one request for a whole first download); an answer over
+//     Options.PrefetchLimit is dropped and the round listed again without
+//     data. When the data did not come and a round reads at least half of
+//     the book, Prefetch (sync.Prefetcher) reads the whole book with one
+//     addressbook-query (servers that look every multiget href up in the
+//     whole book, as Xandikos does, answer it in O(n) instead of O(n²)).
+//     Cards not read so come from addressbook-multiget in chunks (default
+//     100), tolerating per-href 404s (Item.Err wraps sync.ErrNotFound);
+//     weak and unquoted ETags are accepted.
 //   - Writes: If-None-Match: * on create, If-Match on update and delete;
 //     412 gives sync.ErrPrecondition; refusals (403, 409, 413, 415, 507, a
 //     404 on PUT) give sync.ErrRefused with the status and the server's
@@ -56,8 +58,9 @@ const (
 	DefaultMultigetChunk = 100
 	DefaultMaxInFlight   = 4
 	DefaultTimeout       = 60 * time.Second
-	// DefaultPrefetchLimit bounds a sync-collection answer carrying the
-	// cards' data (about 40,000 plain cards).
+	// DefaultPrefetchLimit bounds an answer carrying many cards' data (a
+	// sync-collection with address-data, a whole-book query): about 40,000
+	// plain cards.
 	DefaultPrefetchLimit = 64 << 20
 )
 
@@ -89,9 +92,10 @@ type Options struct {
 	// Timeout bounds every request attempt (default 60 s).
 	Timeout time.Duration
 	// PrefetchLimit bounds, in bytes, a sync-collection answer that carries
-	// the cards' data (default DefaultPrefetchLimit); a larger answer is
-	// dropped and the round listed without data. Negative: never ask for
-	// data in sync-collection.
+	// the cards' data and Prefetch's whole-book query (default
+	// DefaultPrefetchLimit); a larger answer is dropped and the cards read
+	// by multiget. Negative: never ask for data in sync-collection and
+	// never Prefetch.
 	PrefetchLimit int64
 	// Logger receives debug messages (nil: discarded).
 	Logger *slog.Logger

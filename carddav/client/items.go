@@ -171,7 +171,7 @@ func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error
 				continue
 			}
 			ref := sync.Ref{ID: id, Version: normETag(*r.prop.ETag)}
-			if withData && r.prop.AddressData != nil && strings.TrimSpace(*r.prop.AddressData) != "" {
+			if withData && r.prop.hasData() {
 				s.pre.put(id, r.prop)
 			} else {
 				s.pre.drop(id) // an earlier page's data is older
@@ -348,7 +348,7 @@ func (s *Side) getChunk(ctx context.Context, items []sync.Item) error {
 				it.Err = fmt.Errorf("carddav: %s: %w", it.ID, sync.ErrNotFound)
 			case r.status != http.StatusOK:
 				it.Err = fmt.Errorf("carddav: %s: status %d", it.ID, r.status)
-			case r.prop.AddressData == nil || strings.TrimSpace(*r.prop.AddressData) == "":
+			case !r.prop.hasData():
 				// Address data left out: read the card itself.
 				s.getOne(ctx, it)
 			default:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	gosync "sync"
 )
 
@@ -60,20 +59,14 @@ func (p *prefetched) has(id string) bool {
 	return ok
 }
 
-// size returns the number of cards held.
-func (p *prefetched) size() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.cards)
-}
-
-// minBulk is the fewest cards Prefetch reads with one addressbook-query,
-// in multiget chunks: below it multigets cost little whatever the server.
+// minBulk is the fewest multiget chunks' worth of cards Prefetch reads
+// with one addressbook-query: below it multigets cost little whatever the
+// server.
 const minBulk = 2
 
 // Prefetch reads the whole book with one addressbook-query when ids (the
 // cards a round will read, less those its listing brought) are at least
-// half of the book and more than minBulk multiget chunks: one request
+// half of the book and at least minBulk multiget chunks: one request
 // instead of many, and O(n) on servers whose multiget looks every href up
 // in the whole book (Xandikos 0.2: a 1,000-card download by multiget
 // takes about 17 s). The cards of ids are kept for Get; an answer over the
@@ -107,8 +100,7 @@ func (s *Side) Prefetch(ctx context.Context, ids []string) error {
 	kept := 0
 	for _, r := range ms.resources() {
 		id, ok := s.hrefID(r.href)
-		if !ok || !want[id] || r.status != http.StatusOK || !r.hasETag ||
-			r.prop.AddressData == nil || strings.TrimSpace(*r.prop.AddressData) == "" {
+		if !ok || !want[id] || r.status != http.StatusOK || !r.hasETag || !r.prop.hasData() {
 			continue
 		}
 		s.pre.put(id, r.prop)

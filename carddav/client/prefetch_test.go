@@ -16,6 +16,13 @@ import (
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
+// size returns the number of cards p holds.
+func (p *prefetched) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.cards)
+}
+
 // multigets is an http.RoundTripper counting addressbook-multiget
 // REPORTs (n) and addressbook-query REPORTs (queries).
 type multigets struct{ n, queries atomic.Int32 }

@@ -196,6 +196,12 @@ func (p *davProp) supportsSync() bool {
 	return false
 }
 
+// hasData reports whether p carries a card's data (address-data that is
+// not blank).
+func (p *davProp) hasData() bool {
+	return p.AddressData != nil && strings.TrimSpace(*p.AddressData) != ""
+}
+
 // xmlEscape escapes s for XML character data.
 func xmlEscape(s string) string {
 	var b strings.Builder
