@@ -27,7 +27,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 (cd "$here" && go build -o "$work/cardbridge" ./cmd/cardbridge)
-echo "# cardbridge built from commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null)$(git -C "$here" diff --quiet HEAD -- . 2>/dev/null || echo ' with uncommitted changes')"
+# The run's own outputs (bench/results, docs/bench, docs/benchmarks.md) are not changes to the code.
+echo "# cardbridge built from commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null)$(git -C "$here" diff --quiet HEAD -- . ':(exclude)bench/results' ':(exclude)docs/bench' ':(exclude)docs/benchmarks.md' 2>/dev/null || echo ' with uncommitted changes')"
 python3 "$shared/tools/gen_vcards.py" "$work/seed" "$N" 1 >/dev/null
 PW=benchpass1
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
