@@ -20,7 +20,7 @@ N=${1:-1000}
 SERVERS=${2:-"radicale xandikos"}
 REPEAT=${REPEAT:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SHARED:-$here/../shared}
+gen=${GEN_VCARDS:-$here/bench/gen_vcards.py}
 for tool in vdirsyncer curl python3 bc; do command -v $tool >/dev/null || { echo "bench: $tool missing" >&2; exit 2; }; done
 work=$(mktemp -d)
 pids=()
@@ -29,7 +29,7 @@ trap cleanup EXIT
 (cd "$here" && go build -o "$work/cardbridge" ./cmd/cardbridge)
 # The run's own outputs (bench/results, docs/bench, docs/benchmarks.md) are not changes to the code.
 echo "# cardbridge built from commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null)$(git -C "$here" diff --quiet HEAD -- . ':(exclude)bench/results' ':(exclude)docs/bench' ':(exclude)docs/benchmarks.md' 2>/dev/null || echo ' with uncommitted changes')"
-python3 "$shared/tools/gen_vcards.py" "$work/seed" "$N" 1 >/dev/null
+python3 "$gen" "$work/seed" "$N" 1 >/dev/null
 PW=benchpass1
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 waitport() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "bench: port $1 never answered" >&2; return 1; }

@@ -28,14 +28,14 @@ done
 N=${1:-1000}
 SERVERS=${2:-"cardbridge radicale xandikos"}
 here=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SHARED:-$here/../shared}
+gen=${GEN_VCARDS:-$here/bench/gen_vcards.py}
 for tool in vdirsyncer curl python3; do command -v $tool >/dev/null || { echo "bench: $tool missing" >&2; exit 2; }; done
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 if [ -n "$BIN" ]; then cp "$BIN" "$work/cardbridge"; else (cd "$here" && go build -o "$work/cardbridge" ./cmd/cardbridge); fi
-python3 "$shared/tools/gen_vcards.py" "$work/seed" "$N" 1 >/dev/null
+python3 "$gen" "$work/seed" "$N" 1 >/dev/null
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 waitport() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "bench: port $1 never answered" >&2; return 1; }

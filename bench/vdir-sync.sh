@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: two-way vdir <-> vdir sync of N generated contacts.
 #   bench/vdir-sync.sh [--json] [--timeout SECS] [--bin PATH] [N] [RUNS]
-# Generates N realistic contacts with shared/tools/gen_vcards.py into side a,
+# Generates N realistic contacts with bench/gen_vcards.py into side a,
 # then measures with /usr/bin/time (wall time and peak RSS) on the built binary:
 #   first sync   a (N contacts) -> empty b
 #   no-change    a re-run with nothing changed
@@ -29,9 +29,8 @@ done
 N=${1:-10000}
 RUNS=${2:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SHARED:-$here/../shared}
-gen=$shared/tools/gen_vcards.py
-[ -f "$gen" ] || { echo "bench: $gen not found (set SHARED=)" >&2; exit 2; }
+gen=${GEN_VCARDS:-$here/bench/gen_vcards.py}
+[ -f "$gen" ] || { echo "bench: $gen not found (set GEN_VCARDS=)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ -n "$BIN" ]; then cp "$BIN" "$work/cardbridge"; else (cd "$here" && go build -o "$work/cardbridge" ./cmd/cardbridge); fi

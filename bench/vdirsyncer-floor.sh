@@ -10,14 +10,14 @@
 set -euo pipefail
 N=${1:-1000}
 here=$(cd "$(dirname "$0")/.." && pwd)
-shared=${SHARED:-$here/../shared}
+gen=${GEN_VCARDS:-$here/bench/gen_vcards.py}
 for tool in vdirsyncer curl python3 bc /usr/bin/time; do command -v "$tool" >/dev/null || { echo "bench: $tool missing" >&2; exit 2; }; done
 w=$(mktemp -d)
 spid=
 cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$w"; }
 trap cleanup EXIT
 (cd "$here" && go build -o "$w/cardbridge" ./cmd/cardbridge)
-python3 "$shared/tools/gen_vcards.py" "$w/seed" "$N" 1 >/dev/null
+python3 "$gen" "$w/seed" "$N" 1 >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$w/cb"
 printf 'state: %s/cb/state.db\nserver:\n  listen: 127.0.0.1:%s\n' "$w" "$port" >"$w/cb/config.yaml"

@@ -10,7 +10,7 @@ import (
 )
 
 // genCards returns n realistic vCard 3.0 texts, like
-// shared/tools/gen_vcards.py writes (deterministic).
+// bench/gen_vcards.py writes (deterministic).
 func genCards(n int) [][]byte {
 	first := strings.Fields("Anna Jan Piotr Maria Katarzyna Tomasz Olivia Liam Noah Emma Ava Sophia Lucas Mateo Chloé Zoë Øyvind Ñandú Łukasz Żaneta Jürgen Ångström 李 明 Андрей Ольга")
 	last := strings.Fields("Kowalski Nowak Wiśniewska Smith Johnson Müller García Dubois Rossi O'Brien Van-der-Berg Nakamura 王 Иванов Østergaard")
