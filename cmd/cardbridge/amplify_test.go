@@ -225,3 +225,45 @@ func (c *countReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// TestServeMultigetHrefLimitFromConfig: server.max_multiget_hrefs reaches
+// the CardDAV server: a multiget naming more hrefs is refused with 403 and
+// the limit, one at the limit is answered.
+func TestServeMultigetHrefLimitFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	cfg := dir + "/config.yaml"
+	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\nserver:\n  listen: 127.0.0.1:%d\n  max_multiget_hrefs: 3\n", dir, port)), 0o600)
+	if r := cbStdin(t, "correct horse\n", "--config", cfg, "user", "add", "alice"); r.code != 0 {
+		t.Fatalf("user add: %s", r.stderr)
+	}
+	cmd, stderr := startServe(t, "--config", cfg, "serve")
+	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "serving CardDAV") }) {
+		t.Fatalf("serve did not start; stderr:\n%s", stderr)
+	}
+	for _, tc := range []struct {
+		hrefs  int
+		status int
+		want   string
+	}{
+		{3, http.StatusMultiStatus, "404 Not Found"},
+		{4, http.StatusForbidden, "names 4 hrefs; the server answers at most 3 per request"},
+	} {
+		body := `<?xml version="1.0"?><C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop>` +
+			strings.Repeat("<D:href>/addressbooks/alice/contacts/x.vcf</D:href>", tc.hrefs) + `</C:addressbook-multiget>`
+		req, _ := http.NewRequest("REPORT", fmt.Sprintf("http://127.0.0.1:%d/addressbooks/alice/contacts/", port), strings.NewReader(body))
+		req.SetBasicAuth("alice", "correct horse")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) {
+			t.Errorf("%d hrefs: %s %s, want %d with %q", tc.hrefs, resp.Status, b, tc.status, tc.want)
+		}
+	}
+	if code := stopServe(t, cmd, stderr); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, stderr)
+	}
+}
