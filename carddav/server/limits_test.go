@@ -222,3 +222,48 @@ func TestAnswersStopWhenTheClientHasGone(t *testing.T) {
 		t.Errorf("a small answer: Content-Length %d for %d bytes", resp.ContentLength, len(b))
 	}
 }
+
+// TestPutRefusesControlCharactersAndInvalidUTF8: a PUT to a card name
+// holding a control character (C0, DEL, C1) or bytes that are not UTF-8,
+// or of a body that is not UTF-8, is refused with 400 and the reason, and
+// nothing is stored; UTF-8 names and bodies beyond ASCII are stored.
+func TestPutRefusesControlCharactersAndInvalidUTF8(t *testing.T) {
+	ts := newTestServer(t, nil)
+	good := vcard3("u1", "Zoë Ünïcødé")
+	for _, tc := range []struct {
+		name, path, body string
+		status           int
+		want             string // in the answer
+	}{
+		{"BEL in the name", "a%07b.vcf", good, http.StatusBadRequest, `holds the control character U+0007`},
+		{"terminal escape in the name", "%1b%5d0%3bowned%07.vcf", good, http.StatusBadRequest, `holds the control character U+001B`},
+		{"newline in the name", "a%0ab.vcf", good, http.StatusBadRequest, `holds the control character U+000A`},
+		{"tab in the name", "a%09b.vcf", good, http.StatusBadRequest, `holds the control character U+0009`},
+		{"DEL in the name", "a%7f.vcf", good, http.StatusBadRequest, `holds the control character U+007F`},
+		{"C1 CSI in the name", "a%c2%9b2J.vcf", good, http.StatusBadRequest, `holds the control character U+009B`},
+		{"invalid UTF-8 in the name", "a%ff.vcf", good, http.StatusBadRequest, `is not valid UTF-8`},
+		{"overlong UTF-8 in the name", "%c0%ae.vcf", good, http.StatusBadRequest, `is not valid UTF-8`},
+		{"Latin-1 body", "latin1.vcf", strings.Replace(good, "Zoë", "Zo\xeb", 1), http.StatusBadRequest, `byte 0xeb at offset`},
+		{"overlong body", "overlong.vcf", strings.Replace(good, "Zoë", "Zo\xc0\xaf", 1), http.StatusBadRequest, `byte 0xc0 at offset`},
+		{"surrogate in the body", "surrogate.vcf", strings.Replace(good, "Zoë", "Zo\xed\xa0\x80", 1), http.StatusBadRequest, `byte 0xed at offset`},
+		{"truncated body", "truncated.vcf", good[:len(good)-2] + "\xe2\x82", http.StatusBadRequest, `byte 0xe2 at offset`},
+		{"UTF-8 name and body", "z%c3%b6%c3%ab.vcf", good, http.StatusCreated, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := storeSnapshot(t, ts)
+			card := strings.Replace(tc.body, "UID:u1", "UID:"+tc.name, 1) // no UID conflict between the cases
+			status, _, body := ts.rawDo(t, "PUT", aliceBook+tc.path, "alice", "alice-pw", map[string]string{"Content-Type": "text/vcard"}, card)
+			if status != tc.status || !strings.Contains(body, tc.want) {
+				t.Fatalf("PUT %s: %d %q, want %d with %q", tc.path, status, body, tc.status, tc.want)
+			}
+			if status != http.StatusCreated {
+				if diff := diffSnapshots(before, storeSnapshot(t, ts)); diff != "" {
+					t.Fatalf("a refused PUT changed the store:\n%s", diff)
+				}
+				if strings.ContainsAny(body, "\x07\x1b\x7f\u009b") {
+					t.Errorf("the answer holds the control characters: %q", body)
+				}
+			}
+		})
+	}
+}
