@@ -267,3 +267,50 @@ func TestPutRefusesControlCharactersAndInvalidUTF8(t *testing.T) {
 		})
 	}
 }
+
+// failingStoreWriter closes the store on the first write of the answer,
+// so that the walk of the book fails after the answer has begun.
+type failingStoreWriter struct {
+	stingyWriter
+	db interface{ Close() error }
+}
+
+func (w *failingStoreWriter) Write(p []byte) (int, error) {
+	if w.writes == 0 {
+		w.db.Close()
+	}
+	w.writes++
+	w.attempted += len(p)
+	return len(p), nil
+}
+
+// TestAnswerCutWhenTheStoreFailsMidway: a store error after the 207 has
+// begun cuts the connection (http.ErrAbortHandler) instead of ending the
+// multistatus, so that a client cannot take the partial answer for the
+// whole book.
+func TestAnswerCutWhenTheStoreFailsMidway(t *testing.T) {
+	ts := newTestServer(t, nil)
+	for i := range 300 { // more than a batch of the store (256 cards)
+		uid := fmt.Sprintf("c%03d", i)
+		ts.putCard("alice", uid+".vcf", "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:"+uid+"\r\nFN:Card "+uid+"\r\nNOTE:"+strings.Repeat("n", 1000)+"\r\nEND:VCARD\r\n")
+	}
+	h, err := New(Options{Store: ts.db, FailedLoginDelay: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("PROPFIND", aliceBook, strings.NewReader(`<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data/></D:prop></D:propfind>`))
+	r.SetBasicAuth("alice", "alice-pw")
+	r.Header.Set("Depth", "1")
+	w := &failingStoreWriter{stingyWriter: stingyWriter{header: http.Header{}}, db: ts.db}
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Fatalf("the handler ended with %v, want the panic http.ErrAbortHandler", p)
+			}
+		}()
+		h.ServeHTTP(w, r)
+	}()
+	if w.status != http.StatusMultiStatus || w.writes == 0 {
+		t.Fatalf("status %d after %d writes", w.status, w.writes)
+	}
+}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -363,7 +362,7 @@ func (m *multistatus) done(extra string) {
 // the client does not take a partial answer for a whole one.
 func (m *multistatus) fail(err error) {
 	switch {
-	case errors.Is(err, errClientGone) || (errors.Is(err, context.Canceled) && m.rq.ctx.Err() != nil):
+	case errors.Is(err, errClientGone) || m.rq.ctx.Err() != nil:
 		m.rq.h.log.Debug("carddav: answer cut short", "method", m.rq.r.Method, "path", m.rq.r.URL.Path, "user", m.rq.user, "err", err)
 	case !m.streaming:
 		m.rq.fail(err)
