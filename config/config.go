@@ -222,6 +222,9 @@ type Server struct {
 	TLSCert   string // PEM certificate file; set with TLSKey or not at all
 	TLSKey    string // PEM key file
 	PublicURL string // external URL behind a proxy ("" = derived from Listen)
+	// MaxMultigetHrefs is the most hrefs one addressbook-multiget may name
+	// (server.max_multiget_hrefs); 0 is the server's default, 10,000.
+	MaxMultigetHrefs int
 	// Connect is the Office 365 app behind the web page's "Connect Office
 	// 365" button (server.connect); unset when ClientID is "".
 	Connect Connect

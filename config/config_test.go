@@ -254,6 +254,8 @@ func TestValidation(t *testing.T) {
 			"server.listen", `"localhost:http": port "http" is not a number from 1 to 65535`},
 		{"tls pair", "server: {tls_key: k.pem}\n", "server.tls_cert", "required when tls_key is set (set both or neither)"},
 		{"public_url", "server: {public_url: example.com}\n", "server.public_url", `"example.com" is not an absolute http or https URL`},
+		{"max_multiget_hrefs negative", "server: {max_multiget_hrefs: -1}\n", "server.max_multiget_hrefs", "-1 is negative (expected a positive count, or 0 for the default of 10000)"},
+		{"max_multiget_hrefs not a number", "server: {max_multiget_hrefs: lots}\n", "server.max_multiget_hrefs", `expected an integer, got "lots"`},
 		{"case duplicate", "accounts:\n  Work: {client_id: 11111111-2222-3333-4444-555555555555}\n  WORK: {tenant: common}\n",
 			"accounts.work", `defined twice ("Work" and "WORK"; names are case-insensitive)`},
 	}
@@ -330,6 +332,8 @@ func TestEnvOverlay(t *testing.T) {
 			check: func(t *testing.T, c *Config) {
 				eq(t, c.Server, Server{Listen: "0.0.0.0:8080", PublicURL: "https://c.example/"})
 			}},
+		{name: "server max_multiget_hrefs", file: "full.yaml", env: env("CARDBRIDGE_SERVER_MAX_MULTIGET_HREFS=500"),
+			check: func(t *testing.T, c *Config) { eq(t, c.Server.MaxMultigetHrefs, 500) }},
 		{name: "pair name with underscore", file: "all_types.yaml", env: env("CARDBRIDGE_PAIRS_MY_PAIR_CONFLICT=newest", "CARDBRIDGE_PAIRS_MY_PAIR_B_ADDRESSBOOK=home"),
 			check: func(t *testing.T, c *Config) {
 				eq(t, c.Pairs["my_pair"].Conflict, "newest")

@@ -68,6 +68,7 @@ func schema() *node {
 	}}
 	server := &node{kind: kSection, fields: map[string]*node{
 		"listen": s(), "tls_cert": p(), "tls_key": p(), "public_url": s(),
+		"max_multiget_hrefs": {kind: kInt},
 		"connect": {kind: kSection, fields: map[string]*node{
 			"client_id": s(), "tenant": s(), "cloud": s(), "login_url": s(), "graph_url": s(),
 		}},

@@ -345,6 +345,166 @@ func (db *DB) GetCards(ctx context.Context, bookID int64, hrefs []string) (map[s
 	return out, nil
 }
 
+// The batches of EachCard and EachCardOf: at most cardBatchRows cards are
+// looked up per query, and the data of at most about cardBatchBytes of
+// cards (one card when it alone is larger) is held at once.
+const (
+	cardBatchRows  = 256
+	cardBatchBytes = 4 << 20
+)
+
+// EachCard calls fn for every card of book bookID in href order, without
+// holding the book in memory: the cards are read in batches (see
+// cardBatchRows, cardBatchBytes), each by its own short query, so a slow
+// fn holds no transaction open and other requests reach the database
+// between batches. The walk is therefore no snapshot: a card written
+// meanwhile is seen in its old or its new state, one deleted meanwhile
+// may be left out. Without withData, Data is nil. An error of fn ends the
+// walk and is returned as it is; so is the context's error when ctx ends.
+func (db *DB) EachCard(ctx context.Context, bookID int64, withData bool, fn func(Card) error) error {
+	op := fmt.Sprintf("cards of book %d", bookID)
+	after := ""
+	for {
+		page, err := db.cardSizes(ctx, op, bookID,
+			`SELECT href, uid, etag, modified_at, version_seq, length(data) FROM cards WHERE book_id = ? AND href > ? ORDER BY href LIMIT ?`,
+			bookID, after, cardBatchRows)
+		if err != nil {
+			return err
+		}
+		hrefs := make([]string, len(page))
+		for i, c := range page {
+			hrefs[i] = c.Href
+		}
+		err = db.emitCards(ctx, bookID, hrefs, page, withData, func(_ string, c Card, found bool) error {
+			if !found { // deleted between the queries
+				return nil
+			}
+			return fn(c)
+		})
+		if err != nil || len(page) < cardBatchRows {
+			return err
+		}
+		after = hrefs[len(hrefs)-1]
+	}
+}
+
+// EachCardOf calls fn for each of hrefs in their order (duplicates
+// included) with the card of book bookID of that href and true, or a zero
+// Card and false when the book holds none, reading the cards in batches
+// as EachCard does. Without withData, Data is nil. An error of fn ends the
+// walk and is returned as it is; so is the context's error when ctx ends.
+func (db *DB) EachCardOf(ctx context.Context, bookID int64, hrefs []string, withData bool, fn func(href string, c Card, found bool) error) error {
+	op := fmt.Sprintf("get cards of book %d", bookID)
+	for len(hrefs) > 0 {
+		part := hrefs[:min(cardBatchRows, len(hrefs))]
+		hrefs = hrefs[len(part):]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, bookID)
+		for _, h := range part {
+			args = append(args, h)
+		}
+		refs, err := db.cardSizes(ctx, op, bookID, `SELECT href, uid, etag, modified_at, version_seq, length(data) FROM cards WHERE book_id = ? AND href IN (?`+
+			strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return err
+		}
+		if err := db.emitCards(ctx, bookID, part, refs, withData, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sizedCard is a card without its data and the length of the data.
+type sizedCard struct {
+	Card
+	size int64
+}
+
+// cardSizes runs q, a query of the columns href, uid, etag, modified_at,
+// version_seq and length(data) of cards of book bookID.
+func (db *DB) cardSizes(ctx context.Context, op string, bookID int64, q string, args ...any) ([]sizedCard, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: %s: %w", op, err)
+	}
+	defer rows.Close()
+	var out []sizedCard
+	for rows.Next() {
+		c := sizedCard{Card: Card{BookID: bookID}}
+		var modified int64
+		var size sql.NullInt64
+		if err := rows.Scan(&c.Href, &c.UID, &c.ETag, &modified, &c.Seq, &size); err != nil {
+			return nil, fmt.Errorf("state: %s: %w", op, err)
+		}
+		c.Modified = time.Unix(0, modified).UTC()
+		c.size = size.Int64
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: %s: %w", op, err)
+	}
+	return out, nil
+}
+
+// emitCards calls fn for each of hrefs in order with its card among refs;
+// with withData, the data of the found cards is read in groups of about
+// cardBatchBytes just before their turn (each card as the data query found
+// it, which may be newer than refs, or gone).
+func (db *DB) emitCards(ctx context.Context, bookID int64, hrefs []string, refs []sizedCard, withData bool, fn func(href string, c Card, found bool) error) error {
+	byHref := make(map[string]*sizedCard, len(refs))
+	for i := range refs {
+		byHref[refs[i].Href] = &refs[i]
+	}
+	start := 0 // the first of hrefs not passed to fn
+	var group []string
+	var groupBytes int64
+	emit := func(end int) error {
+		var data map[string]Card
+		if withData && len(group) > 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var err error
+			if data, err = db.GetCards(ctx, bookID, group); err != nil {
+				return err
+			}
+		}
+		for _, h := range hrefs[start:end] {
+			var c Card
+			r, found := byHref[h]
+			if found {
+				c = r.Card
+			}
+			if found && withData {
+				c, found = data[h]
+			}
+			if err := fn(h, c, found); err != nil {
+				return err
+			}
+		}
+		start, group, groupBytes = end, group[:0], 0
+		return nil
+	}
+	for i, h := range hrefs {
+		r, found := byHref[h]
+		if !found || !withData {
+			continue
+		}
+		if len(group) > 0 && groupBytes+r.size > cardBatchBytes {
+			if err := emit(i); err != nil {
+				return err
+			}
+		}
+		group = append(group, h)
+		groupBytes += r.size
+	}
+	return emit(len(hrefs))
+}
+
 func (db *DB) queryCards(ctx context.Context, op string, withData bool, q string, args ...any) ([]Card, error) {
 	bookID := args[0].(int64)
 	rows, err := db.sql.QueryContext(ctx, q, args...)

@@ -550,3 +550,120 @@ func TestCardChangesCompaction(t *testing.T) {
 		t.Errorf("second compaction dropped %d, %v", n, err)
 	}
 }
+
+// TestEachCard: EachCard and EachCardOf visit what Cards and GetCards
+// return, over several batches (rows and bytes), in order, with or
+// without data; an error of fn or the end of ctx stops them; and fn may
+// write to the database, so no query stays open across calls of fn (the
+// store has one connection: a cursor held across fn would deadlock).
+func TestEachCard(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	id := newBook(t, db).ID
+	n := 2*cardBatchRows + 7
+	big := make([]byte, cardBatchBytes/3)
+	for i := range big {
+		big[i] = 'x'
+	}
+	for i := range n {
+		data := []byte(fmt.Sprintf("card %d", i))
+		if i%50 == 0 {
+			data = append(data, big...) // a few groups of data per page
+		}
+		if _, _, err := db.PutCard(ctx, id, fmt.Sprintf("c%04d.vcf", i), "", data, Precondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := db.Cards(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, withData := range []bool{true, false} {
+		var got []Card
+		err := db.EachCard(ctx, id, withData, func(c Card) error {
+			if withData != (c.Data != nil) {
+				t.Fatalf("withData %v: card %s has data %v", withData, c.Href, c.Data != nil)
+			}
+			got = append(got, c)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("withData %v: %d cards, want %d", withData, len(got), len(want))
+		}
+		for i := range want {
+			w := want[i]
+			if !withData {
+				w.Data = nil
+			}
+			if !reflect.DeepEqual(got[i], w) {
+				t.Fatalf("withData %v: card %d = %+v, want %+v", withData, i, got[i].Href, w.Href)
+			}
+		}
+	}
+
+	// EachCardOf: the order asked, duplicates and missing cards included.
+	ask := []string{"c0100.vcf", "missing.vcf", "c0000.vcf", "c0100.vcf"}
+	for i := n - 1; i >= 0; i -= 3 {
+		ask = append(ask, fmt.Sprintf("c%04d.vcf", i))
+	}
+	byHref, err := db.GetCards(ctx, id, ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var visited []string
+	err = db.EachCardOf(ctx, id, ask, true, func(href string, c Card, found bool) error {
+		visited = append(visited, href)
+		w, ok := byHref[href]
+		if found != ok || (found && !reflect.DeepEqual(c, w)) {
+			t.Fatalf("%s: found %v, want %v", href, found, ok)
+		}
+		return nil
+	})
+	if err != nil || !slices.Equal(visited, ask) {
+		t.Fatalf("EachCardOf visited %v (%v), want %v", visited, err, ask)
+	}
+
+	// fn's error stops the walk and comes back as it is; so does ctx's.
+	stop := errors.New("stop")
+	calls := 0
+	if err := db.EachCard(ctx, id, true, func(Card) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("EachCard with a failing fn: %v after %d calls", err, calls)
+	}
+	calls = 0
+	if err := db.EachCardOf(ctx, id, ask, false, func(string, Card, bool) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("EachCardOf with a failing fn: %v after %d calls", err, calls)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	calls = 0
+	err = db.EachCard(cctx, id, true, func(Card) error {
+		calls++
+		cancel()
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || calls >= n {
+		t.Errorf("EachCard after cancel: %v after %d calls", err, calls)
+	}
+
+	// A write from fn goes through (watchdog: a held cursor deadlocks).
+	done := make(chan error, 1)
+	go func() {
+		done <- db.EachCard(ctx, id, false, func(c Card) error {
+			if c.Href == "c0300.vcf" {
+				_, _, err := db.PutCard(ctx, id, "zz-written-during-walk.vcf", "", []byte("w"), Precondition{})
+				return err
+			}
+			return nil
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("a write during EachCard: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("a write during EachCard did not go through: the walk holds the database")
+	}
+}

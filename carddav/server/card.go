@@ -113,6 +113,9 @@ func (rq *request) put() {
 		http.Error(rq.w, "PUT is for cards", http.StatusMethodNotAllowed)
 		return
 	}
+	if rq.refuseCardName() {
+		return
+	}
 	if rq.r.ContentLength > rq.h.maxSize {
 		rq.writeError(http.StatusRequestEntityTooLarge, "<C:max-resource-size/>")
 		return
@@ -129,6 +132,9 @@ func (rq *request) put() {
 	}
 	if int64(len(data)) > rq.h.maxSize {
 		rq.writeError(http.StatusRequestEntityTooLarge, "<C:max-resource-size/>")
+		return
+	}
+	if rq.refuseNonUTF8(data) {
 		return
 	}
 	if ct := rq.r.Header.Get("Content-Type"); ct != "" {

@@ -331,35 +331,28 @@ func (rq *request) target(withData bool) (*res, bool) {
 	return &res{kind: kindCard, href: h.cardHref(rq.user, b.Name, c.Href), book: &b, card: &c}, true
 }
 
-// members lists the members of collection r.
-func (rq *request) members(r *res, withData bool) ([]*res, error) {
+// eachMember calls fn for each member of collection r, reading a book's
+// cards in bounded batches (state.DB.EachCard), with their data when
+// withData. An error of fn ends the walk and is returned.
+func (rq *request) eachMember(r *res, withData bool, fn func(*res) error) error {
 	h := rq.h
-	var out []*res
 	switch r.kind {
 	case kindHome:
 		books, err := h.db.AddressBooks(rq.ctx, rq.user)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for i := range books {
-			out = append(out, &res{kind: kindBook, href: h.bookHref(rq.user, books[i].Name), book: &books[i]})
+			if err := fn(&res{kind: kindBook, href: h.bookHref(rq.user, books[i].Name), book: &books[i]}); err != nil {
+				return err
+			}
 		}
 	case kindBook:
-		var cards []state.Card
-		var err error
-		if withData {
-			cards, err = h.db.Cards(rq.ctx, r.book.ID)
-		} else {
-			cards, err = h.db.CardRefs(rq.ctx, r.book.ID)
-		}
-		if err != nil {
-			return nil, err
-		}
-		for i := range cards {
-			out = append(out, &res{kind: kindCard, href: h.cardHref(rq.user, r.book.Name, cards[i].Href), book: r.book, card: &cards[i]})
-		}
+		return h.db.EachCard(rq.ctx, r.book.ID, withData, func(c state.Card) error {
+			return fn(&res{kind: kindCard, href: h.cardHref(rq.user, r.book.Name, c.Href), book: r.book, card: &c})
+		})
 	}
-	return out, nil
+	return nil
 }
 
 // propfind serves PROPFIND (Depth 0 and 1).
@@ -398,19 +391,21 @@ func (rq *request) propfind() {
 	if !ok {
 		return
 	}
-	var m multistatus
-	m.add(t.href, rq.propsOf(t, pr)...)
+	m := rq.newMultistatus()
+	if err := m.add(t.href, rq.propsOf(t, pr)...); err != nil {
+		m.fail(err)
+		return
+	}
 	if depth == "1" {
-		ms, err := rq.members(t, pr.needsData())
+		err := rq.eachMember(t, pr.needsData(), func(c *res) error {
+			return m.add(c.href, rq.propsOf(c, pr)...)
+		})
 		if err != nil {
-			rq.fail(err)
+			m.fail(err)
 			return
 		}
-		for _, c := range ms {
-			m.add(c.href, rq.propsOf(c, pr)...)
-		}
 	}
-	rq.writeXML(http.StatusMultiStatus, m.done(""))
+	m.done("")
 }
 
 // proppatch serves PROPPATCH: displayname and addressbook-description of a
@@ -459,11 +454,11 @@ func (rq *request) proppatch() {
 			allowed = append(allowed, emptyElem(p.name))
 		}
 	}
-	var m multistatus
+	m := rq.newMultistatus()
 	if len(refused) > 0 {
 		m.add(t.href, propstat{status: http.StatusForbidden, props: refused},
 			propstat{status: http.StatusFailedDependency, props: allowed})
-		rq.writeXML(http.StatusMultiStatus, m.done(""))
+		m.done("")
 		return
 	}
 	if t.kind == kindBook && len(allowed) > 0 {
@@ -474,7 +469,7 @@ func (rq *request) proppatch() {
 		rq.changed(book.Name)
 	}
 	m.add(t.href, propstat{status: http.StatusOK, props: allowed})
-	rq.writeXML(http.StatusMultiStatus, m.done(""))
+	m.done("")
 }
 
 func (n *node) childrenOrNil() []*node {

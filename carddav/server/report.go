@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -58,80 +59,183 @@ func (rq *request) cardOfHref(b *state.AddressBook, href string) (string, bool) 
 }
 
 // multiget serves addressbook-multiget: each href found gets its
-// properties, each other one a 404 response.
+// properties, each other one a 404 response, in the order asked; an href
+// asked again (in any spelling of the same card) is answered once. More
+// than the handler's maxHrefs href elements are refused with 403
+// DAV:number-of-matches-within-limits.
 func (rq *request) multiget(b *state.AddressBook, root *node) {
 	pr := parsePropReq(root)
-	var hrefs, names []string
+	n := 0
+	for _, c := range root.children {
+		if c.is(nsDAV, "href") {
+			n++
+		}
+	}
+	if n > rq.h.maxHrefs {
+		rq.writeError(http.StatusForbidden, "<D:number-of-matches-within-limits/><D:responsedescription>"+
+			esc(fmt.Sprintf("this addressbook-multiget names %d hrefs; the server answers at most %d per request: ask for them in smaller batches", n, rq.h.maxHrefs))+
+			"</D:responsedescription>")
+		return
+	}
+	// asked is an href of the request, answered once: name is the card
+	// it names in b ("" when it names none).
+	type asked struct{ href, name string }
+	var hrefs []asked
+	var names []string
+	seen := map[string]bool{}
 	for _, c := range root.children {
 		if !c.is(nsDAV, "href") {
 			continue
 		}
 		href := strings.TrimSpace(c.text.String())
-		hrefs = append(hrefs, href)
-		if n, ok := rq.cardOfHref(b, href); ok {
-			names = append(names, n)
+		name, ok := rq.cardOfHref(b, href)
+		key := "\x00" + href // an href naming no card of b, as written
+		if ok {
+			key = name
 		}
-	}
-	cards, err := rq.h.db.GetCards(rq.ctx, b.ID, names)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	var m multistatus
-	for _, href := range hrefs {
-		n, ok := rq.cardOfHref(b, href)
-		c, found := cards[n]
-		if !ok || !found {
-			m.addStatus(href, http.StatusNotFound)
+		if seen[key] {
 			continue
 		}
-		r := &res{kind: kindCard, href: href, book: b, card: &c}
-		m.add(href, rq.propsOf(r, pr)...)
+		seen[key] = true
+		if !ok {
+			name = ""
+		}
+		hrefs = append(hrefs, asked{href, name})
+		if ok {
+			names = append(names, name)
+		}
 	}
-	rq.writeXML(http.StatusMultiStatus, m.done(""))
+	m := rq.newMultistatus()
+	next := 0 // the first of hrefs not answered
+	// skipped answers the hrefs before the next that names a card of b.
+	skipped := func() error {
+		for ; next < len(hrefs) && hrefs[next].name == ""; next++ {
+			if err := m.addStatus(hrefs[next].href, http.StatusNotFound); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := rq.h.db.EachCardOf(rq.ctx, b.ID, names, pr.needsData(), func(_ string, c state.Card, found bool) error {
+		if err := skipped(); err != nil {
+			return err
+		}
+		href := hrefs[next].href
+		next++
+		if !found {
+			return m.addStatus(href, http.StatusNotFound)
+		}
+		return m.add(href, rq.propsOf(&res{kind: kindCard, href: href, book: b, card: &c}, pr)...)
+	})
+	if err == nil {
+		err = skipped()
+	}
+	if err != nil {
+		m.fail(err)
+		return
+	}
+	m.done("")
 }
+
+// errEnough stops a walk of the cards that has found what it needs.
+var errEnough = errors.New("enough")
 
 // query serves addressbook-query: prop-filters with text-match (collations
 // i;unicode-casemap, i;ascii-casemap, i;octet; match types equals,
 // contains, starts-with, ends-with), is-not-defined, param-filters, and
-// limit.
+// limit. A filter beyond the bounds of checkFilter is refused with 403
+// CARDDAV:supported-filter and the bound it passes.
 func (rq *request) query(b *state.AddressBook, root *node) {
 	pr := parsePropReq(root)
 	filter := root.child(nsCard, "filter")
+	if err := checkFilter(filter); err != nil {
+		rq.writeError(http.StatusForbidden, "<C:supported-filter/><D:responsedescription>"+esc(err.Error())+"</D:responsedescription>")
+		return
+	}
 	limit := 0
 	if l := root.child(nsCard, "limit"); l != nil {
 		if n := l.child(nsCard, "nresults"); n != nil {
 			limit, _ = strconv.Atoi(strings.TrimSpace(n.text.String()))
 		}
 	}
-	cards, err := rq.h.db.Cards(rq.ctx, b.ID)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	var m multistatus
+	filtered := filter != nil && len(filter.children) > 0
+	m := rq.newMultistatus()
 	count := 0
 	truncated := false
-	for i := range cards {
-		c := &cards[i]
-		if filter != nil && len(filter.children) > 0 {
+	err := rq.h.db.EachCard(rq.ctx, b.ID, filtered || pr.needsData(), func(c state.Card) error {
+		if filtered {
 			vc, err := vcard.Parse(c.Data)
 			if err != nil || !matchFilter(vc, filter) {
-				continue
+				return m.gone()
 			}
 		}
 		if limit > 0 && count == limit {
 			truncated = true
-			break
+			return errEnough
 		}
 		count++
-		r := &res{kind: kindCard, href: rq.h.cardHref(rq.user, b.Name, c.Href), book: b, card: c}
-		m.add(r.href, rq.propsOf(r, pr)...)
+		r := &res{kind: kindCard, href: rq.h.cardHref(rq.user, b.Name, c.Href), book: b, card: &c}
+		return m.add(r.href, rq.propsOf(r, pr)...)
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		m.fail(err)
+		return
 	}
 	if truncated {
 		m.addStatus(rq.h.bookHref(rq.user, b.Name), http.StatusInsufficientStorage)
 	}
-	rq.writeXML(http.StatusMultiStatus, m.done(""))
+	m.done("")
+}
+
+// The bounds of an addressbook-query filter, so that the work of a query
+// grows with the book, not with the product of the book and the filter.
+const (
+	maxFilterElems   = 512  // elements inside CARDDAV:filter, whatever they are
+	maxPropFilters   = 64   // CARDDAV:prop-filter elements
+	maxParamFilters  = 64   // CARDDAV:param-filter elements
+	maxTextMatches   = 128  // CARDDAV:text-match elements
+	maxTextMatchSize = 1024 // bytes of one text-match
+)
+
+// checkFilter reports the first bound (see maxFilterElems...) filter
+// passes, or nil.
+func checkFilter(filter *node) error {
+	var elems, props, params, texts int
+	var walk func(n *node) error
+	walk = func(n *node) error {
+		for _, c := range n.children {
+			elems++
+			switch {
+			case c.is(nsCard, "prop-filter"):
+				props++
+			case c.is(nsCard, "param-filter"):
+				params++
+			case c.is(nsCard, "text-match"):
+				texts++
+				if l := c.text.Len(); l > maxTextMatchSize {
+					return fmt.Errorf("addressbook-query: a text-match of %d bytes; at most %d are accepted", l, maxTextMatchSize)
+				}
+			}
+			switch {
+			case elems > maxFilterElems:
+				return fmt.Errorf("addressbook-query: the filter holds more than %d elements", maxFilterElems)
+			case props > maxPropFilters:
+				return fmt.Errorf("addressbook-query: the filter holds more than %d prop-filters", maxPropFilters)
+			case params > maxParamFilters:
+				return fmt.Errorf("addressbook-query: the filter holds more than %d param-filters", maxParamFilters)
+			case texts > maxTextMatches:
+				return fmt.Errorf("addressbook-query: the filter holds more than %d text-matches", maxTextMatches)
+			}
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if filter == nil {
+		return nil
+	}
+	return walk(filter)
 }
 
 // matchFilter applies a CARDDAV:filter to a card.
@@ -281,21 +385,21 @@ func (rq *request) syncCollection(b *state.AddressBook, root *node) {
 	if errors.Is(err, state.ErrInvalidSyncToken) && initial {
 		// The change log no longer reaches back to the book's creation:
 		// an initial sync lists the cards as they are.
-		refs, err := db.CardRefs(rq.ctx, b.ID)
-		if err != nil {
-			rq.fail(err)
-			return
-		}
 		book, err := db.AddressBook(rq.ctx, rq.user, b.Name)
 		if err != nil {
 			rq.fail(err)
 			return
 		}
 		changed, deleted, newSeq = nil, nil, book.SyncSeq
-		for _, c := range refs {
+		err = db.EachCard(rq.ctx, b.ID, false, func(c state.Card) error {
 			if c.Seq <= newSeq {
 				changed = append(changed, c.Href)
 			}
+			return nil
+		})
+		if err != nil {
+			rq.fail(err)
+			return
 		}
 		limit = -1
 	} else if errors.Is(err, state.ErrInvalidSyncToken) {
@@ -344,38 +448,30 @@ func (rq *request) syncCollection(b *state.AddressBook, root *node) {
 	if initial {
 		deleted = nil
 	}
-	var cards map[string]state.Card
-	if len(changed) > 0 {
-		if pr.needsData() {
-			cards, err = db.GetCards(rq.ctx, b.ID, changed)
-		} else {
-			cards, err = cardRefsOf(rq, b.ID, changed)
-		}
-		if err != nil {
-			rq.fail(err)
-			return
-		}
-	}
 	sort.Strings(changed)
 	sort.Strings(deleted)
-	var m multistatus
-	for _, h := range changed {
+	m := rq.newMultistatus()
+	err = db.EachCardOf(rq.ctx, b.ID, changed, pr.needsData(), func(h string, c state.Card, found bool) error {
 		href := rq.h.cardHref(rq.user, b.Name, h)
-		c, ok := cards[h]
-		if !ok {
-			m.addStatus(href, http.StatusNotFound)
-			continue
+		if !found {
+			return m.addStatus(href, http.StatusNotFound)
 		}
-		r := &res{kind: kindCard, href: href, book: b, card: &c}
-		m.add(href, rq.propsOf(r, pr)...)
-	}
+		return m.add(href, rq.propsOf(&res{kind: kindCard, href: href, book: b, card: &c}, pr)...)
+	})
 	for _, h := range deleted {
-		m.addStatus(rq.h.cardHref(rq.user, b.Name, h), http.StatusNotFound)
+		if err != nil {
+			break
+		}
+		err = m.addStatus(rq.h.cardHref(rq.user, b.Name, h), http.StatusNotFound)
+	}
+	if err != nil {
+		m.fail(err)
+		return
 	}
 	if truncated {
 		m.addStatus(rq.h.bookHref(rq.user, b.Name), http.StatusInsufficientStorage)
 	}
-	rq.writeXML(http.StatusMultiStatus, m.done("<D:sync-token>"+esc(bookToken(b.ID, newSeq))+"</D:sync-token>"))
+	m.done("<D:sync-token>" + esc(bookToken(b.ID, newSeq)) + "</D:sync-token>")
 }
 
 func without(hrefs []string, drop map[string]bool) []string {
@@ -386,27 +482,4 @@ func without(hrefs []string, drop map[string]bool) []string {
 		}
 	}
 	return out
-}
-
-// cardRefsOf returns the cards named by hrefs without reading their data
-// when the book is large, with it otherwise (GetCards).
-func cardRefsOf(rq *request, bookID int64, hrefs []string) (map[string]state.Card, error) {
-	if len(hrefs) <= 500 {
-		return rq.h.db.GetCards(rq.ctx, bookID, hrefs)
-	}
-	refs, err := rq.h.db.CardRefs(rq.ctx, bookID)
-	if err != nil {
-		return nil, err
-	}
-	want := make(map[string]bool, len(hrefs))
-	for _, h := range hrefs {
-		want[h] = true
-	}
-	out := make(map[string]state.Card, len(hrefs))
-	for _, c := range refs {
-		if want[c.Href] {
-			out[c.Href] = c
-		}
-	}
-	return out, nil
 }

@@ -55,7 +55,19 @@ type Options struct {
 	// Prefix is the URL path the handler is mounted at ("" for the root),
 	// e.g. "/dav"; every path of the layout is below it.
 	Prefix string
+	// MaxMultigetHrefs is the most href elements an addressbook-multiget
+	// may name (default DefaultMaxMultigetHrefs); more are refused with
+	// 403 DAV:number-of-matches-within-limits and the limit in the text.
+	MaxMultigetHrefs int
 }
+
+// DefaultMaxMultigetHrefs is the default of Options.MaxMultigetHrefs.
+// vdirsyncer asks for every card it lacks in one multiget (it never
+// splits them), so the default lets it download a 10,000-card book;
+// cardbridge's own client asks for 100 at a time, DAVx5 and Thunderbird
+// for fewer still. The answer is streamed and names each card once
+// whatever the count, so the limit bounds a request's work, not memory.
+const DefaultMaxMultigetHrefs = 10_000
 
 const (
 	defaultMaxResourceSize = 1 << 20
@@ -79,6 +91,7 @@ type handler struct {
 	onChange func(user, book string)
 	delay    time.Duration
 	prefix   string
+	maxHrefs int
 
 	mu    sync.Mutex
 	cache map[string]authEntry // user + "\x00" + hash → verified password
@@ -110,6 +123,10 @@ func New(o Options) (http.Handler, error) {
 	}
 	if h.delay == 0 {
 		h.delay = time.Second
+	}
+	h.maxHrefs = o.MaxMultigetHrefs
+	if h.maxHrefs <= 0 {
+		h.maxHrefs = DefaultMaxMultigetHrefs
 	}
 	p := strings.TrimRight(o.Prefix, "/")
 	if p != "" && !strings.HasPrefix(p, "/") {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -154,15 +155,12 @@ func esc(s string) string {
 const xmlHeader = `<?xml version="1.0" encoding="utf-8"?>` + "\n"
 const nsDecls = ` xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:CS="http://calendarserver.org/ns/"`
 
-// writeXML answers status with body, an XML document.
+// writeXML answers status with body, an XML document (207 answers are
+// written by multistatus).
 func (rq *request) writeXML(status int, body string) {
 	h := rq.w.Header()
 	h.Set("Content-Type", "application/xml; charset=utf-8")
 	h.Set("Content-Length", fmt.Sprint(len(xmlHeader)+len(body)))
-	if status == http.StatusMultiStatus && (rq.r.Method == "PROPFIND" || rq.r.Method == "REPORT") && rq.minimal() {
-		h.Set("Preference-Applied", "return=minimal")
-		h.Add("Vary", "Brief, Prefer")
-	}
 	rq.w.WriteHeader(status)
 	if rq.r.Method != http.MethodHead {
 		io.WriteString(rq.w, xmlHeader)
@@ -213,9 +211,33 @@ func statusLine(code int) string {
 	return fmt.Sprintf("HTTP/1.1 %d %s", code, http.StatusText(code))
 }
 
-// multistatus collects the responses of a 207 answer.
+// streamAt is how much of a 207 answer is gathered before it is sent:
+// a smaller answer goes out whole with a Content-Length; a larger one is
+// sent as it is built (chunked), in writes of about this size.
+const streamAt = 64 << 10
+
+// errClientGone is what the loops that build a 207 answer stop with when
+// the client has gone (its request's context ended, or a write to it
+// failed).
+var errClientGone = errors.New("the client has gone")
+
+// multistatus writes a 207 answer as its responses are made: they are
+// gathered up to streamAt bytes, then the status and headers are sent and
+// every further streamAt bytes are written and flushed to the client, so
+// that an answer of any size holds about one response in memory. Callers
+// stop their loops when add or addStatus return an error (errClientGone).
 type multistatus struct {
-	b strings.Builder
+	rq        *request
+	buf       bytes.Buffer
+	streaming bool  // the status and headers are sent
+	err       error // the first write error
+}
+
+// newMultistatus starts a 207 answer to rq.
+func (rq *request) newMultistatus() *multistatus {
+	m := &multistatus{rq: rq}
+	m.buf.WriteString(xmlHeader + "<D:multistatus" + nsDecls + ">")
+	return m
 }
 
 // propstat is one group of properties sharing a status.
@@ -224,11 +246,68 @@ type propstat struct {
 	props  []string // written elements
 }
 
+// headers sets the headers of the answer (Content-Length only when
+// length >= 0) and sends the status.
+func (m *multistatus) headers(length int) {
+	h := m.rq.w.Header()
+	h.Set("Content-Type", "application/xml; charset=utf-8")
+	if length >= 0 {
+		h.Set("Content-Length", strconv.Itoa(length))
+	}
+	if (m.rq.r.Method == "PROPFIND" || m.rq.r.Method == "REPORT") && m.rq.minimal() {
+		h.Set("Preference-Applied", "return=minimal")
+		h.Add("Vary", "Brief, Prefer")
+	}
+	m.rq.w.WriteHeader(http.StatusMultiStatus)
+}
+
+// send writes what is gathered to the client and flushes it.
+func (m *multistatus) send() {
+	if m.err != nil {
+		return
+	}
+	if !m.streaming {
+		m.streaming = true
+		m.headers(-1)
+	}
+	if _, err := m.rq.w.Write(m.buf.Bytes()); err != nil {
+		m.err = fmt.Errorf("%w: %v", errClientGone, err)
+	} else if err := http.NewResponseController(m.rq.w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		m.err = fmt.Errorf("%w: %v", errClientGone, err)
+	}
+	m.buf.Reset()
+}
+
+// write adds s to the answer, sending it when enough is gathered.
+func (m *multistatus) write(ss ...string) {
+	for _, s := range ss {
+		m.buf.WriteString(s)
+	}
+	if m.buf.Len() >= streamAt {
+		m.send()
+	}
+}
+
+// gone reports errClientGone (wrapped) once a write failed or the
+// request's context ended.
+func (m *multistatus) gone() error {
+	if m.err != nil {
+		return m.err
+	}
+	if err := m.rq.ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %v", errClientGone, err)
+	}
+	return nil
+}
+
 // add writes a response for href with the given propstats (empty groups
-// are left out; with none left, an empty 200 group is written).
-func (m *multistatus) add(href string, groups ...propstat) {
-	m.b.WriteString("<D:response>")
-	m.b.WriteString(hrefElem(href))
+// are left out; with none left, an empty 200 group is written). It
+// returns gone().
+func (m *multistatus) add(href string, groups ...propstat) error {
+	if err := m.gone(); err != nil {
+		return err
+	}
+	m.write("<D:response>", hrefElem(href))
 	n := 0
 	for _, g := range groups {
 		if len(g.props) == 0 {
@@ -240,28 +319,55 @@ func (m *multistatus) add(href string, groups ...propstat) {
 	if n == 0 {
 		m.writeGroup(propstat{status: http.StatusOK})
 	}
-	m.b.WriteString("</D:response>")
+	m.write("</D:response>")
+	return m.gone()
 }
 
 func (m *multistatus) writeGroup(g propstat) {
-	m.b.WriteString("<D:propstat><D:prop>")
+	m.write("<D:propstat><D:prop>")
 	for _, p := range g.props {
-		m.b.WriteString(p)
+		m.write(p)
 	}
-	m.b.WriteString("</D:prop><D:status>")
-	m.b.WriteString(statusLine(g.status))
-	m.b.WriteString("</D:status></D:propstat>")
+	m.write("</D:prop><D:status>", statusLine(g.status), "</D:status></D:propstat>")
 }
 
-// addStatus writes a response for href with a response-level status.
-func (m *multistatus) addStatus(href string, code int) {
-	m.b.WriteString("<D:response>")
-	m.b.WriteString(hrefElem(href))
-	m.b.WriteString("<D:status>" + statusLine(code) + "</D:status></D:response>")
+// addStatus writes a response for href with a response-level status. It
+// returns gone().
+func (m *multistatus) addStatus(href string, code int) error {
+	if err := m.gone(); err != nil {
+		return err
+	}
+	m.write("<D:response>", hrefElem(href), "<D:status>", statusLine(code), "</D:status></D:response>")
+	return m.gone()
 }
 
-// done returns the document; extra is written after the responses (e.g. a
-// sync-token).
-func (m *multistatus) done(extra string) string {
-	return "<D:multistatus" + nsDecls + ">" + m.b.String() + extra + "</D:multistatus>"
+// done ends the answer; extra is written after the responses (e.g. a
+// sync-token). An answer never sent goes out whole, with its length.
+func (m *multistatus) done(extra string) {
+	m.buf.WriteString(extra + "</D:multistatus>")
+	if m.streaming {
+		m.send()
+		if m.err != nil {
+			m.rq.h.log.Debug("carddav: answer cut short", "method", m.rq.r.Method, "path", m.rq.r.URL.Path, "user", m.rq.user, "err", m.err)
+		}
+		return
+	}
+	m.headers(m.buf.Len())
+	m.rq.w.Write(m.buf.Bytes())
+}
+
+// fail ends an answer that could not be completed because of err: when
+// the client has gone, nothing more is said; when nothing is sent yet, err
+// is answered as rq.fail does; otherwise the connection is cut, so that
+// the client does not take a partial answer for a whole one.
+func (m *multistatus) fail(err error) {
+	switch {
+	case errors.Is(err, errClientGone) || m.rq.ctx.Err() != nil:
+		m.rq.h.log.Debug("carddav: answer cut short", "method", m.rq.r.Method, "path", m.rq.r.URL.Path, "user", m.rq.user, "err", err)
+	case !m.streaming:
+		m.rq.fail(err)
+	default:
+		m.rq.h.log.Error("carddav: request failed while answering", "method", m.rq.r.Method, "path", m.rq.r.URL.Path, "user", m.rq.user, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }

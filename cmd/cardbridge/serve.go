@@ -90,7 +90,8 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 		Debounce: debounce,
 		Logger:   log,
 	})
-	dav, err := server.New(server.Options{Store: db, Logger: log, OnChange: sched.Changed})
+	dav, err := server.New(server.Options{Store: db, Logger: log, OnChange: sched.Changed,
+		MaxMultigetHrefs: cfg.Server.MaxMultigetHrefs})
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
