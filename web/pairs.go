@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"strings"
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/state"
@@ -20,8 +21,30 @@ var bookNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // MergePairs).
 func AccountName(user string) string { return "web-" + user }
 
-// pairName is the name of the pair a user makes for book.
-func pairName(user, book string) string { return "web-" + user + "-" + book }
+// pairName is the name of the pair a user makes for book: "web-", the
+// user's name with every byte outside [a-z0-9._@+-] written ~xx (lower-case
+// hex; URL-safe, unlike %), ":" and the book. No user name holds ':' once escaped and no book
+// name holds ':' or '.', so two users' names never collide (gina/x-y is
+// web-gina:x-y, gina-x/y is web-gina-x:y), case alone never makes two
+// names (config looks pairs up case-insensitively), and the ".2" suffix
+// state.CreateWebPair adds to a name whose state is left over cannot meet
+// another book's name. Pairs made before this scheme keep their old names
+// (web-USER-BOOK), which hold no ':' and so meet no new one.
+func pairName(user, book string) string {
+	var b strings.Builder
+	b.WriteString("web-")
+	for i := 0; i < len(user); i++ {
+		c := user[i]
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("._@+-", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "~%02x", c)
+		}
+	}
+	b.WriteString(":")
+	b.WriteString(book)
+	return b.String()
+}
 
 // MergePairs returns cfg with the pairs made from the web page (in db)
 // added, and the accounts they use (server.connect's app under
