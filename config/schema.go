@@ -73,10 +73,11 @@ func schema() *node {
 		}},
 	}}
 	return &node{kind: kSection, fields: map[string]*node{
-		"state":    p(),
-		"accounts": {kind: kMap, elem: account},
-		"pairs":    {kind: kMap, elem: pair},
-		"server":   server,
+		"state":           p(),
+		"secret_key_file": p(),
+		"accounts":        {kind: kMap, elem: account},
+		"pairs":           {kind: kMap, elem: pair},
+		"server":          server,
 	}}
 }
 
@@ -171,7 +172,7 @@ type envOverlay struct {
 // overlayEnv sets the keys named by CARDBRIDGE_* variables of env.
 func (d *decoder) overlayEnv(v *viper.Viper, root *node, env, ignore []string) {
 	tree := v.AllSettings()
-	skip := map[string]bool{EnvConfig: true}
+	skip := map[string]bool{EnvConfig: true, EnvSecretKey: true}
 	for _, n := range ignore {
 		skip[n] = true
 	}
