@@ -38,6 +38,10 @@ var ErrNoTokenKey = errors.New("no key to seal the Office 365 tokens")
 // tampered with or copied from another account).
 var ErrTokenKeyMismatch = errors.New("the tokens do not open with this key")
 
+// ErrKeyFileNotCreated is wrapped by the error of LoadTokenKey when it
+// should create the key file and cannot (a directory it may not write).
+var ErrKeyFileNotCreated = errors.New("the key file cannot be created")
+
 // tokenAAD is the associated data of the token of account in column.
 func tokenAAD(account, column string) []byte {
 	return []byte("cardbridge/accounts/v1\x00" + account + "\x00" + column)
@@ -236,14 +240,14 @@ func LoadTokenKey(src KeySource) (key []byte, from string, err error) {
 		return nil, "", fmt.Errorf("a new key: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(src.File), 0o700); err != nil {
-		return nil, "", fmt.Errorf("create the key file %s: %w (set secret_key_file or %s)", src.File, err, EnvSecretKey)
+		return nil, "", fmt.Errorf("create the key file %s: %w: %w (set secret_key_file or %s)", src.File, ErrKeyFileNotCreated, err, EnvSecretKey)
 	}
 	f, err := os.OpenFile(src.File, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) { // another process made it meanwhile
 		return LoadTokenKey(KeySource{Env: src.Env, File: src.File})
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("create the key file %s: %w (set secret_key_file or %s)", src.File, err, EnvSecretKey)
+		return nil, "", fmt.Errorf("create the key file %s: %w: %w (set secret_key_file or %s)", src.File, ErrKeyFileNotCreated, err, EnvSecretKey)
 	}
 	_, err = f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
 	if err == nil {
@@ -254,7 +258,7 @@ func LoadTokenKey(src KeySource) (key []byte, from string, err error) {
 	}
 	if err != nil {
 		os.Remove(src.File)
-		return nil, "", fmt.Errorf("write the key file %s: %w", src.File, err)
+		return nil, "", fmt.Errorf("write the key file %s: %w: %w", src.File, ErrKeyFileNotCreated, err)
 	}
 	return k, "the key file " + src.File + " (created now)", nil
 }

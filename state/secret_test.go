@@ -224,7 +224,7 @@ func TestLoadTokenKey(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got, from, err := LoadTokenKey(c.src)
 			if c.errSays != "" {
-				if err == nil || !strings.Contains(err.Error(), c.errSays) {
+				if err == nil || !strings.Contains(err.Error(), c.errSays) || c.src.Create != errors.Is(err, ErrKeyFileNotCreated) {
 					t.Fatalf("err = %v, want one saying %q", err, c.errSays)
 				}
 				return
