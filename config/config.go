@@ -100,16 +100,17 @@ const DefaultTenant = "organizations"
 
 // Config is a loaded, validated configuration with defaults applied.
 type Config struct {
-	File  string // the file loaded ("" when none)
-	State string // state database path (default applied)
+	File     string             // the file loaded ("" when none)
+	State    string             // state database path (default applied)
+	Accounts map[string]Account // by lower-case name
+	Pairs    map[string]Pair    // by lower-case name
+	Server   Server
+
 	// SecretKeyFile is the key that seals Office 365 tokens in the state
 	// (secret_key_file; default state.key beside the config file, or
 	// beside the state file when there is no config file). The CLI reads
 	// CARDBRIDGE_SECRET_KEY and systemd credentials before it.
 	SecretKeyFile string
-	Accounts      map[string]Account // by lower-case name
-	Pairs         map[string]Pair    // by lower-case name
-	Server        Server
 }
 
 // PairNames returns the names of the configured pairs, sorted.

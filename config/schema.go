@@ -73,11 +73,12 @@ func schema() *node {
 		}},
 	}}
 	return &node{kind: kSection, fields: map[string]*node{
-		"state":           p(),
+		"state":    p(),
+		"accounts": {kind: kMap, elem: account},
+		"pairs":    {kind: kMap, elem: pair},
+		"server":   server,
+
 		"secret_key_file": p(),
-		"accounts":        {kind: kMap, elem: account},
-		"pairs":           {kind: kMap, elem: pair},
-		"server":          server,
 	}}
 }
 
