@@ -118,8 +118,22 @@ func tokenKeyAdvice(account string) string {
 
 // sealPlainTokens seals, in one transaction, the tokens stored as they are
 // (rows written before migration 0005), and returns how many accounts it
-// sealed.
+// sealed. The plain values leave no copy in the file: the transaction runs
+// with secure_delete (freed space is zeroed) and the WAL, which may hold
+// older pages, is checkpointed and truncated afterwards.
 func (db *DB) sealPlainTokens(ctx context.Context) (int, error) {
+	var plain int
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts
+WHERE sealed = 0 AND (access_token <> '' OR refresh_token <> '')`).Scan(&plain); err != nil {
+		return 0, fmt.Errorf("state: open %s: look for tokens to seal: %w", db.path, err)
+	}
+	if plain == 0 {
+		return 0, nil
+	}
+	if _, err := db.sql.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+		return 0, fmt.Errorf("state: open %s: seal the stored tokens: %w", db.path, err)
+	}
+	defer db.sql.ExecContext(context.WithoutCancel(ctx), `PRAGMA secure_delete = OFF`)
 	n := 0
 	err := db.serverTx(ctx, "seal the stored tokens", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT name, access_token, refresh_token FROM accounts
@@ -160,6 +174,12 @@ WHERE sealed = 0 AND (access_token <> '' OR refresh_token <> '')`)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("state: open %s: seal the stored tokens: %w", db.path, err)
+	}
+	if db.path != ":memory:" {
+		if _, err := db.sql.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			db.log.Warn("state: after sealing the tokens, the WAL could not be truncated: older copies of the plain tokens may stay in it until the next checkpoint",
+				"path", db.path, "err", err)
+		}
 	}
 	return n, nil
 }
