@@ -247,5 +247,11 @@ func (h *Handler) connection(ctx context.Context, user string) (state.AccountTok
 	if err != nil || owner != user {
 		return state.AccountToken{}, false, err
 	}
-	return h.o.DB.LoadToken(ctx, account)
+	t, ok, err := h.o.DB.LoadToken(ctx, account)
+	if errors.Is(err, state.ErrTokenKeyMismatch) || errors.Is(err, state.ErrNoTokenKey) {
+		// Kept as they are; the user may connect again, which replaces them.
+		h.log.Warn("web: the tokens of a web connection cannot be read; the page shows it as not connected", "user", user, "account", account, "err", err)
+		return state.AccountToken{}, false, nil
+	}
+	return t, ok, err
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
@@ -194,5 +195,35 @@ func TestPairNameInjective(t *testing.T) {
 			}
 			seen[n] = [2]string{u, bk}
 		}
+	}
+}
+
+// TestUnreadableTokensShownNotConnected: tokens sealed with another key
+// make the dashboard say "not connected" (not an error page), and
+// connecting again replaces them.
+func TestUnreadableTokensShownNotConnected(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.addUser("frank")
+	b := e.browser()
+	csrf := b.signIn("frank")
+	e.connectAndPair(b, csrf, "frank", "office365")
+	other, err := state.Open(ctx, e.db.Path(), state.Options{TokenKey: bytes.Repeat([]byte{9}, state.TokenKeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SaveToken(ctx, "web-frank", state.AccountToken{RefreshToken: "sealed-with-another-key"}); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	st, _, dash := b.get("/ui/")
+	if st != http.StatusOK || strings.Contains(dash, "Office 365 connected") || !strings.Contains(dash, `id="connect"`) {
+		t.Fatalf("dashboard with unreadable tokens: %d\n%s", st, dash)
+	}
+	if st, _, body := b.get(e.consent(e.connect(b, csrf), simUser, simPass)); st != http.StatusOK || !strings.Contains(body, "Office 365 connected") {
+		t.Fatalf("connecting again: %d\n%s", st, body)
+	}
+	if tok, ok, err := e.db.LoadToken(ctx, "web-frank"); err != nil || !ok || tok.RefreshToken == "sealed-with-another-key" {
+		t.Fatalf("after connecting again: %v %v", ok, err)
 	}
 }
