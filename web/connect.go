@@ -193,21 +193,38 @@ func (h *Handler) createPair(w http.ResponseWriter, r *http.Request, s *session)
 }
 
 // disconnect forgets the user's Office 365 tokens and the pairs made with
-// them; the address books and their cards stay.
+// them (with their state); the address books and their cards stay. Every
+// account the user connected goes: AccountName's, and one an older
+// cardbridge named differently (web-Frank before names were escaped).
 func (h *Handler) disconnect(w http.ResponseWriter, r *http.Request, s *session) {
 	account := AccountName(s.User)
-	if _, taken := h.o.Config.Accounts[account]; taken {
+	if _, taken := h.o.Config.Account(account); taken {
 		h.fail(w, r, s, http.StatusConflict, "Not a web connection", "Account "+account+" is configured in the file; it is not managed from this page.")
 		return
 	}
-	names, err := h.o.DB.DisconnectWebAccount(r.Context(), account)
-	if errors.Is(err, state.ErrLocked) {
-		h.fail(w, r, s, http.StatusConflict, "Sync in progress", "A pair of this connection is being synced; nothing was changed. Try again in a minute.")
-		return
-	}
+	owners, err := h.o.DB.WebAccounts(r.Context())
 	if err != nil {
 		h.internal(w, r, s, "disconnecting", err)
 		return
+	}
+	accounts := []string{account}
+	for a, u := range owners {
+		if _, configured := h.o.Config.Account(a); u == s.User && a != account && !configured {
+			accounts = append(accounts, a)
+		}
+	}
+	var names []string
+	for _, a := range accounts {
+		n, err := h.o.DB.DisconnectWebAccount(r.Context(), a)
+		if errors.Is(err, state.ErrLocked) {
+			h.fail(w, r, s, http.StatusConflict, "Sync in progress", "A pair of this connection is being synced; nothing more was changed. Try again in a minute.")
+			return
+		}
+		if err != nil {
+			h.internal(w, r, s, "disconnecting", err)
+			return
+		}
+		names = append(names, n...)
 	}
 	if h.o.Scheduler != nil {
 		for _, n := range names {

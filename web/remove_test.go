@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cardbridge/cardbridge/state"
 	"golang.org/x/crypto/bcrypt"
@@ -225,5 +226,46 @@ func TestUnreadableTokensShownNotConnected(t *testing.T) {
 	}
 	if tok, ok, err := e.db.LoadToken(ctx, "web-frank"); err != nil || !ok || tok.RefreshToken == "sealed-with-another-key" {
 		t.Fatalf("after connecting again: %v %v", ok, err)
+	}
+}
+
+// TestCaseVariantUsersDoNotShareAccounts: users Frank and frank get
+// different lower-case account and pair names, so the configuration's
+// case-insensitive look-ups never give one the other's mailbox; a web pair
+// an older cardbridge made with an upper-case account is not run.
+func TestCaseVariantUsersDoNotShareAccounts(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, u := range []string{"Frank", "frank"} {
+		e.addUser(u)
+		b := e.browser()
+		e.connectAndPair(b, b.signIn(u), u, "office365")
+	}
+	merged, skipped, err := MergePairs(ctx, e.db, e.cfg)
+	if err != nil || len(skipped) != 0 {
+		t.Fatal(err, skipped)
+	}
+	accountOf := map[string]string{}
+	for _, u := range []string{"Frank", "frank"} {
+		p, ok := merged.Pair(pairName(u, "office365"))
+		if !ok || p.B.User != u {
+			t.Fatalf("pair of %s: %+v %v", u, p, ok)
+		}
+		acc, ok := merged.Account(p.A.Account)
+		if !ok {
+			t.Fatalf("account %s of %s's pair not found", p.A.Account, u)
+		}
+		accountOf[u] = acc.Name
+	}
+	if accountOf["Frank"] == accountOf["frank"] {
+		t.Fatalf("Frank's and frank's pairs use the same account %s", accountOf["frank"])
+	}
+	// An old-style pair of Frank's (account web-Frank, as before): left out.
+	if _, err := e.db.CreateWebPair(ctx, state.WebPair{Name: "web-Frank-old", User: "Frank", Account: "web-Frank", Addressbook: "old", Every: time.Hour}, ""); err != nil {
+		t.Fatal(err)
+	}
+	merged, skipped, _ = MergePairs(ctx, e.db, e.cfg)
+	if _, ok := merged.Pairs["web-Frank-old"]; ok || len(skipped) != 1 || !strings.Contains(skipped[0], "upper-case") {
+		t.Fatalf("old upper-case web pair: skipped %v", skipped)
 	}
 }
