@@ -184,6 +184,34 @@ WHERE sealed = 0 AND (access_token <> '' OR refresh_token <> '')`)
 	return n, nil
 }
 
+// SealedAccounts lists, by name, the accounts whose stored tokens are
+// sealed and do not open with the key Open was given (all of them when it
+// was given none): those that need the right key, or a new sign-in.
+func (db *DB) SealedAccounts(ctx context.Context) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT name, access_token, refresh_token FROM accounts
+WHERE sealed = 1 AND (access_token <> '' OR refresh_token <> '') ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("state: sealed accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name, access, refresh string
+		if err := rows.Scan(&name, &access, &refresh); err != nil {
+			return nil, fmt.Errorf("state: sealed accounts: %w", err)
+		}
+		_, errA := db.openToken(name, "access_token", access)
+		_, errR := db.openToken(name, "refresh_token", refresh)
+		if errA != nil || errR != nil {
+			out = append(out, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: sealed accounts: %w", err)
+	}
+	return out, nil
+}
+
 // KeySource says where LoadTokenKey looks for the token key, in this
 // order: the environment variable CARDBRIDGE_SECRET_KEY (base64 of 32
 // bytes), the systemd credential cardbridge-secret-key

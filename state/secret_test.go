@@ -106,6 +106,9 @@ func TestTokensSealedAtRest(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
+			if bad, err := db.SealedAccounts(ctx); err != nil || strings.Join(bad, ",") != "home,work" {
+				t.Errorf("SealedAccounts = %v, %v; want home,work", bad, err)
+			}
 			_, ok, err := db.LoadToken(ctx, "work")
 			if !errors.Is(err, c.want) || ok {
 				t.Fatalf("LoadToken: %v (%v), want %v", err, ok, c.want)
@@ -115,8 +118,8 @@ func TestTokensSealedAtRest(t *testing.T) {
 					t.Errorf("the error does not say %q: %v", s, err)
 				}
 			}
-			if !c.opts.ReadOnly {
-				if err := db.SaveToken(ctx, "new", AccountToken{RefreshToken: "x"}); c.opts.TokenKey == nil && !errors.Is(err, ErrNoTokenKey) {
+			if !c.opts.ReadOnly && c.opts.TokenKey == nil {
+				if err := db.SaveToken(ctx, "new", AccountToken{RefreshToken: "x"}); !errors.Is(err, ErrNoTokenKey) {
 					t.Errorf("SaveToken without a key: %v", err)
 				}
 			}
@@ -130,6 +133,9 @@ func TestTokensSealedAtRest(t *testing.T) {
 	defer db.Close()
 	if got, ok, err := db.LoadToken(ctx, "work"); err != nil || !ok || got.RefreshToken != refresh {
 		t.Fatalf("after the wrong keys: %+v, %v, %v", got, ok, err)
+	}
+	if bad, err := db.SealedAccounts(ctx); err != nil || strings.Join(bad, ",") != "home" {
+		t.Errorf("SealedAccounts with the right key = %v, %v; want home (its row is work's copy)", bad, err)
 	}
 	if _, err := Open(ctx, path, Options{TokenKey: []byte("short")}); err == nil || !strings.Contains(err.Error(), "32") {
 		t.Errorf("a 5-byte key: %v", err)

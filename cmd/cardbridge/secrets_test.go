@@ -192,7 +192,8 @@ func TestTokensSealedInStateFileE2E(t *testing.T) {
 	// That run made a new key file (first use): the old tokens do not open
 	// with it, and are kept.
 	r = cb(t, simEnvVars, "--config", cfg, "sync")
-	if r.code == 0 || !strings.Contains(r.stderr, "do not open with this key") || !strings.Contains(r.stderr, keyFile) {
+	if r.code == 0 || !strings.Contains(r.stderr, "do not open with this key") || !strings.Contains(r.stderr, keyFile) ||
+		!strings.Contains(r.stderr, "the Office 365 tokens of work do not open with the key file "+keyFile) {
 		t.Errorf("sync with another key: %d\n%s", r.code, r.stderr)
 	}
 	r = cb(t, append(simEnvVars, "CARDBRIDGE_SECRET_KEY="+strings.TrimSpace(string(saved))), "--config", cfg, "sync")

@@ -116,7 +116,18 @@ func (a *app) openState(ctx context.Context, cfg *config.Config, readOnly bool) 
 		return nil, fmt.Errorf("the key that seals the Office 365 tokens: %w", err)
 	}
 	a.log.Debug("state: token key", "from", from)
-	return state.Open(ctx, path, state.Options{ReadOnly: readOnly, Logger: a.log, TokenKey: key, TokenKeySource: from})
+	db, err := state.Open(ctx, path, state.Options{ReadOnly: readOnly, Logger: a.log, TokenKey: key, TokenKeySource: from})
+	if err != nil {
+		return nil, err
+	}
+	// Tokens that do not open: a key file lost (and just made anew), or
+	// another key given. They stay; say so once, loudly.
+	if bad, err := db.SealedAccounts(ctx); err == nil && len(bad) > 0 {
+		msg := fmt.Sprintf("the Office 365 tokens of %s do not open with %s: restore the key they were sealed with, or sign those accounts in again (cardbridge logout, then login)",
+			strings.Join(bad, ", "), from)
+		a.log.Warn(msg)
+	}
+	return db, nil
 }
 
 // password finds a CardDAV side's password: from the environment variable
