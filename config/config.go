@@ -85,6 +85,10 @@ const EnvPrefix = "CARDBRIDGE_"
 // EnvConfig is the environment variable that names the config file.
 const EnvConfig = "CARDBRIDGE_CONFIG"
 
+// EnvSecretKey is the environment variable that may hold the key sealing
+// the tokens in the state (base64); it is not a config key.
+const EnvSecretKey = "CARDBRIDGE_SECRET_KEY"
+
 // keyDelim separates key path elements for viper.
 const keyDelim = "::"
 
@@ -101,6 +105,12 @@ type Config struct {
 	Accounts map[string]Account // by lower-case name
 	Pairs    map[string]Pair    // by lower-case name
 	Server   Server
+
+	// SecretKeyFile is the key that seals Office 365 tokens in the state
+	// (secret_key_file; default state.key beside the config file, or
+	// beside the state file when there is no config file). The CLI reads
+	// CARDBRIDGE_SECRET_KEY and systemd credentials before it.
+	SecretKeyFile string
 }
 
 // PairNames returns the names of the configured pairs, sorted.
@@ -387,6 +397,20 @@ func DefaultStatePath(env []string) string {
 		return filepath.Join(x, "cardbridge", "state.db")
 	}
 	return filepath.Join(homeDir(m), ".local", "state", "cardbridge", "state.db")
+}
+
+// DefaultSecretKeyFile is the key file used when secret_key_file is not
+// set: state.key in the directory of the config file, or of the state
+// file when no config file was read.
+func DefaultSecretKeyFile(configFile, statePath string) string {
+	dir := filepath.Dir(statePath)
+	if configFile != "" {
+		dir = filepath.Dir(configFile)
+	}
+	if a, err := filepath.Abs(dir); err == nil {
+		dir = a
+	}
+	return filepath.Join(dir, "state.key")
 }
 
 // envMap turns KEY=VALUE strings into a map; a later entry wins.

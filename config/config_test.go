@@ -50,8 +50,9 @@ func TestLoadDesignExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		File:  "testdata/full.yaml",
-		State: home + "/.local/state/cardbridge/state.db",
+		File:          "testdata/full.yaml",
+		State:         home + "/.local/state/cardbridge/state.db",
+		SecretKeyFile: filepath.Join(testdataDir(t), "state.key"),
 		Accounts: map[string]Account{"work": {
 			Name: "work", Tenant: "organizations", ClientID: "11111111-2222-3333-4444-555555555555",
 			Flow: "device", ClientSecretEnv: "CARDBRIDGE_WORK_SECRET",
@@ -506,7 +507,7 @@ func TestMissingFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, c, &Config{State: "/st/cardbridge/state.db", Accounts: map[string]Account{}, Pairs: map[string]Pair{}, Server: Server{Listen: DefaultListen}})
+	eq(t, c, &Config{State: "/st/cardbridge/state.db", SecretKeyFile: "/st/cardbridge/state.key", Accounts: map[string]Account{}, Pairs: map[string]Pair{}, Server: Server{Listen: DefaultListen}})
 	eq(t, len(c.PairNames()), 0)
 
 	// Present at the default path: loaded, relative paths against its directory.
@@ -660,5 +661,36 @@ func eq[T any](t *testing.T, got, want T) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+// TestSecretKeyFile: secret_key_file is a path (relative to the config
+// file); without it the key is state.key beside the config file, or beside
+// the state file when there is no config file; CARDBRIDGE_SECRET_KEY is
+// not taken for a config key.
+func TestSecretKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, text string
+		noFile     bool
+		want       string
+	}{
+		{name: "set", text: "secret_key_file: keys/cb.key\n", want: filepath.Join(dir, "keys", "cb.key")},
+		{name: "absolute", text: "secret_key_file: /etc/cb/key\n", want: "/etc/cb/key"},
+		{name: "default beside the config", text: "state: /var/lib/cb/state.db\n", want: filepath.Join(dir, "state.key")},
+		{name: "no config file", noFile: true, want: "/st/cardbridge/state.key"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, "config.yaml")
+			os.WriteFile(path, []byte(c.text), 0o600)
+			if c.noFile {
+				path = filepath.Join(dir, "absent.yaml")
+			}
+			cfg, err := Load(path, !c.noFile, []string{"HOME=/h", "XDG_STATE_HOME=/st", EnvSecretKey + "=AAAA"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			eq(t, cfg.SecretKeyFile, c.want)
+		})
 	}
 }

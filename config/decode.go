@@ -200,6 +200,10 @@ func (d *decoder) decode(root *node, all map[string]any) *Config {
 	if cfg.State == "" {
 		cfg.State = DefaultStatePath(envList(d.env))
 	}
+	cfg.SecretKeyFile = d.path(all, "", "secret_key_file")
+	if cfg.SecretKeyFile == "" {
+		cfg.SecretKeyFile = DefaultSecretKeyFile(d.file, cfg.State)
+	}
 
 	if m, ok := d.asMap(all["accounts"], "accounts", "a mapping of account names"); ok || d.fileNames["accounts"] != nil {
 		for _, name := range d.names(m, "accounts") {

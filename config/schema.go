@@ -78,6 +78,8 @@ func schema() *node {
 		"accounts": {kind: kMap, elem: account},
 		"pairs":    {kind: kMap, elem: pair},
 		"server":   server,
+
+		"secret_key_file": p(),
 	}}
 }
 
@@ -172,7 +174,7 @@ type envOverlay struct {
 // overlayEnv sets the keys named by CARDBRIDGE_* variables of env.
 func (d *decoder) overlayEnv(v *viper.Viper, root *node, env, ignore []string) {
 	tree := v.AllSettings()
-	skip := map[string]bool{EnvConfig: true}
+	skip := map[string]bool{EnvConfig: true, EnvSecretKey: true}
 	for _, n := range ignore {
 		skip[n] = true
 	}

@@ -35,15 +35,19 @@ type AccountToken struct {
 }
 
 // LoadToken returns the stored tokens of account name; false when the
-// account has none (never logged in, or logged out).
+// account has none (never logged in, or logged out). Sealed tokens are
+// opened with Options.TokenKey: without it the error wraps ErrNoTokenKey,
+// with another key ErrTokenKeyMismatch, and names the account and what to
+// do. The tokens are never dropped for it.
 func (db *DB) LoadToken(ctx context.Context, name string) (AccountToken, bool, error) {
 	t := AccountToken{Name: name}
 	var expiry, updated, lastSync sql.NullInt64
 	var scopes string
+	var sealed bool
 	err := db.sql.QueryRowContext(ctx, `SELECT client_id, tenant, flow, user_name, access_token, refresh_token,
-expiry, scopes, updated_at, last_sync_at FROM accounts WHERE name = ?`, name).Scan(
+expiry, scopes, updated_at, last_sync_at, sealed FROM accounts WHERE name = ?`, name).Scan(
 		&t.ClientID, &t.Tenant, &t.Flow, &t.User, &t.AccessToken, &t.RefreshToken,
-		&expiry, &scopes, &updated, &lastSync)
+		&expiry, &scopes, &updated, &lastSync, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return AccountToken{}, false, nil
 	}
@@ -53,26 +57,43 @@ expiry, scopes, updated_at, last_sync_at FROM accounts WHERE name = ?`, name).Sc
 	if t.AccessToken == "" && t.RefreshToken == "" {
 		return AccountToken{}, false, nil
 	}
+	if sealed {
+		if t.AccessToken, err = db.openToken(name, "access_token", t.AccessToken); err == nil {
+			t.RefreshToken, err = db.openToken(name, "refresh_token", t.RefreshToken)
+		}
+		if err != nil {
+			return AccountToken{}, false, fmt.Errorf("state: the Office 365 tokens of account %s cannot be read: %w; %s", name, err, tokenKeyAdvice(name))
+		}
+	}
 	t.Expiry, t.Updated, t.LastSync = fromNanos(expiry), fromNanos(updated), fromNanos(lastSync)
 	t.Scopes = strings.Fields(scopes)
 	t.HasRefreshToken = t.RefreshToken != ""
 	return t, true, nil
 }
 
-// SaveToken stores the tokens of account name (t.Name is ignored), replacing
-// what was stored; the account's last sync time is kept. It is durable when
-// SaveToken returns: a rotated refresh token is saved before it is used.
+// SaveToken stores the tokens of account name (t.Name is ignored), sealed
+// with Options.TokenKey (ErrNoTokenKey, wrapped, without it), replacing
+// what was stored; the account's last sync time is kept. It is durable
+// when SaveToken returns: a rotated refresh token is saved before it is
+// used.
 func (db *DB) SaveToken(ctx context.Context, name string, t AccountToken) error {
 	if name == "" {
 		return fmt.Errorf("state: save token: empty account name")
 	}
-	_, err := db.sql.ExecContext(ctx, `INSERT INTO accounts
-(name, client_id, tenant, flow, user_name, access_token, refresh_token, expiry, scopes, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	access, err := db.sealToken(name, "access_token", t.AccessToken)
+	if err == nil {
+		t.RefreshToken, err = db.sealToken(name, "refresh_token", t.RefreshToken)
+	}
+	if err != nil {
+		return fmt.Errorf("state: save the Office 365 tokens of account %s: %w", name, err)
+	}
+	_, err = db.sql.ExecContext(ctx, `INSERT INTO accounts
+(name, client_id, tenant, flow, user_name, access_token, refresh_token, expiry, scopes, updated_at, sealed)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 ON CONFLICT (name) DO UPDATE SET client_id = excluded.client_id, tenant = excluded.tenant, flow = excluded.flow,
 user_name = excluded.user_name, access_token = excluded.access_token, refresh_token = excluded.refresh_token,
-expiry = excluded.expiry, scopes = excluded.scopes, updated_at = excluded.updated_at`,
-		name, t.ClientID, t.Tenant, t.Flow, t.User, t.AccessToken, t.RefreshToken,
+expiry = excluded.expiry, scopes = excluded.scopes, updated_at = excluded.updated_at, sealed = 1`,
+		name, t.ClientID, t.Tenant, t.Flow, t.User, access, t.RefreshToken,
 		nanos(t.Expiry), strings.Join(t.Scopes, " "), now().UnixNano())
 	if err != nil {
 		// The driver's errors do not quote the arguments: no token here.

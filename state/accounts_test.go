@@ -123,7 +123,7 @@ func TestAccountsMigrationOnExisting0001(t *testing.T) {
 	}
 	old.Close()
 
-	db, err := Open(ctx, path, Options{})
+	db, err := Open(ctx, path, Options{TokenKey: testTokenKey()})
 	if err != nil {
 		t.Fatal(err)
 	}

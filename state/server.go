@@ -145,21 +145,70 @@ func (db *DB) AddUser(ctx context.Context, name, passwordHash string) error {
 	})
 }
 
-// SetUserPassword replaces the password hash of user name. ErrNotFound
-// (wrapped) when there is no such user.
+// SetUserPassword replaces the password hash of user name and ends the
+// user's web sessions (with their pending authorizations), in one
+// transaction: whoever signed in with the old password is signed out.
+// ErrNotFound (wrapped) when there is no such user.
 func (db *DB) SetUserPassword(ctx context.Context, name, passwordHash string) error {
 	if passwordHash == "" {
 		return fmt.Errorf("state: set password of %s: empty password hash", name)
 	}
-	res, err := db.sql.ExecContext(ctx, `UPDATE server_users SET password_hash = ? WHERE name = ?`, passwordHash, name)
-	return oneRow(res, err, "set password of user "+name)
+	op := "set password of user " + name
+	return db.serverTx(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE server_users SET password_hash = ? WHERE name = ?`, passwordHash, name)
+		if err := oneRow(res, err, op); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_name = ?`, name); err != nil {
+			return fmt.Errorf("state: %s: end the web sessions: %w", op, err)
+		}
+		return nil
+	})
 }
 
-// RemoveUser removes user name with its address books and their cards.
-// ErrNotFound (wrapped) when there is no such user.
+// RemoveUser removes user name and everything of theirs, in one
+// transaction: their address books with the cards and change logs, their
+// web sessions and pending authorizations, the Office 365 accounts they
+// connected on the web page (tokens and last sync), and the pairs they made
+// there with all those pairs' state (items, bases, sync tokens, locks,
+// trash, conflicts, runs). Nothing a namesake created later could inherit
+// is left. ErrNotFound (wrapped) when there is no such user; ErrLocked
+// (wrapped) when one of their pairs is being synced (nothing is removed).
 func (db *DB) RemoveUser(ctx context.Context, name string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM server_users WHERE name = ?`, name)
-	return oneRow(res, err, "remove user "+name)
+	op := "remove user " + name
+	return db.serverTx(ctx, op, func(tx *sql.Tx) error {
+		pairs, err := queryStrings(ctx, tx, `SELECT name FROM web_pairs WHERE user_name = ? ORDER BY name`, name)
+		if err != nil {
+			return fmt.Errorf("state: %s: pairs: %w", op, err)
+		}
+		accounts, err := queryStrings(ctx, tx, `SELECT account FROM web_accounts WHERE user_name = ?
+UNION SELECT account FROM web_pairs WHERE user_name = ? ORDER BY 1`, name, name)
+		if err != nil {
+			return fmt.Errorf("state: %s: accounts: %w", op, err)
+		}
+		if err := db.deletePairState(ctx, tx, pairs); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		for _, a := range accounts {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE name = ?`, a); err != nil {
+				return fmt.Errorf("state: %s: account %s: %w", op, a, err)
+			}
+		}
+		// The rest hangs off the user (ON DELETE CASCADE), deleted
+		// explicitly all the same so that it does not depend on foreign_keys.
+		for _, q := range []string{
+			`DELETE FROM web_accounts WHERE user_name = ?`,
+			`DELETE FROM web_pairs WHERE user_name = ?`,
+			`DELETE FROM web_oauth_states WHERE session_hash IN (SELECT id_hash FROM web_sessions WHERE user_name = ?)`,
+			`DELETE FROM web_sessions WHERE user_name = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, name); err != nil {
+				return fmt.Errorf("state: %s: %w", op, err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM server_users WHERE name = ?`, name)
+		return oneRow(res, err, op)
+	})
 }
 
 // oneRow turns the result of a statement that should touch one row into an

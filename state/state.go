@@ -16,6 +16,7 @@ package state
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"embed"
 	"errors"
@@ -46,17 +47,28 @@ type Options struct {
 	// Logger receives migrations applied and stale locks taken over; nil
 	// discards them.
 	Logger *slog.Logger
+	// TokenKey (TokenKeySize bytes) seals the Office 365 tokens at rest
+	// (see secret.go; LoadTokenKey finds it). Without it the database
+	// opens, but SaveToken fails and LoadToken fails for sealed tokens,
+	// each with ErrNoTokenKey. A writable Open with the key seals the tokens
+	// an older cardbridge stored as they are.
+	TokenKey []byte
+	// TokenKeySource says where TokenKey came from (or why there is none),
+	// for the errors about tokens that cannot be sealed or opened.
+	TokenKeySource string
 }
 
 // DB is an open state database. Its methods are safe for concurrent use.
 type DB struct {
-	sql      *sql.DB
-	path     string
-	readOnly bool
-	log      *slog.Logger
-	host     string
-	pid      int
-	boot     string
+	sql       *sql.DB
+	path      string
+	readOnly  bool
+	log       *slog.Logger
+	aead      cipher.AEAD // seals the tokens; nil without Options.TokenKey
+	keySource string
+	host      string
+	pid       int
+	boot      string
 
 	stmts stmts
 
@@ -157,7 +169,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	host, _ := os.Hostname()
-	db := &DB{path: path, readOnly: opts.ReadOnly, log: log, host: host, pid: os.Getpid(), boot: bootID(), held: map[string]heldLock{}}
+	aead, err := newTokenAEAD(opts.TokenKey)
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	db := &DB{path: path, readOnly: opts.ReadOnly, log: log, aead: aead, keySource: opts.TokenKeySource,
+		host: host, pid: os.Getpid(), boot: bootID(), held: map[string]heldLock{}}
 
 	memory := path == "" || path == ":memory:"
 	if memory {
@@ -192,6 +209,16 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		sdb.Close()
 		return nil, err
+	}
+	if !db.readOnly && db.aead != nil {
+		n, err := db.sealPlainTokens(ctx)
+		if err != nil {
+			sdb.Close()
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("state: the Office 365 tokens stored as they were are sealed now", "path", db.path, "accounts", n)
+		}
 	}
 	db.prepareCached(ctx, serverHotQueries...)
 	if err := db.prepare(ctx); err != nil {

@@ -16,7 +16,7 @@ import (
 func openTest(t testing.TB) (*DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state.db")
-	db, err := Open(context.Background(), path, Options{})
+	db, err := Open(context.Background(), path, Options{TokenKey: testTokenKey()})
 	if err != nil {
 		t.Fatal(err)
 	}

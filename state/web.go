@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -162,23 +163,27 @@ type WebPair struct {
 }
 
 // CreateWebPair creates the address book p.Addressbook of p.User (shown as
-// displayName) and records the pair, in one transaction. ErrExists
-// (wrapped) when the book or a pair of that name exists; ErrNotFound
-// (wrapped) when the user does not.
-func (db *DB) CreateWebPair(ctx context.Context, p WebPair, displayName string) error {
+// displayName) and records the pair, in one transaction, and returns the
+// name the pair got: p.Name, or p.Name + ".2", ".3"... when that name is
+// taken by another web pair or some state of a pair of that name is left
+// over (items, sync tokens, a lock, trash, conflicts, runs): a new pair
+// never inherits another's state. ErrExists (wrapped) when the book
+// exists; ErrNotFound (wrapped) when the user does not.
+func (db *DB) CreateWebPair(ctx context.Context, p WebPair, displayName string) (string, error) {
 	op := "create web pair " + p.Name
 	if p.Name == "" || p.Account == "" {
-		return fmt.Errorf("state: %s: name and account are required", op)
+		return "", fmt.Errorf("state: %s: name and account are required", op)
 	}
 	if err := checkName("address book", p.Addressbook); err != nil {
-		return fmt.Errorf("state: %s: %w", op, err)
+		return "", fmt.Errorf("state: %s: %w", op, err)
 	}
 	t := now()
-	return db.serverTx(ctx, op, func(tx *sql.Tx) error {
-		var users, books, pairs int
+	base := p.Name
+	err := db.serverTx(ctx, op, func(tx *sql.Tx) error {
+		var users, books int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM server_users WHERE name = ?),
-(SELECT COUNT(*) FROM addressbooks WHERE user_name = ? AND name = ?), (SELECT COUNT(*) FROM web_pairs WHERE name = ?)`,
-			p.User, p.User, p.Addressbook, p.Name).Scan(&users, &books, &pairs); err != nil {
+(SELECT COUNT(*) FROM addressbooks WHERE user_name = ? AND name = ?)`,
+			p.User, p.User, p.Addressbook).Scan(&users, &books); err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
 		switch {
@@ -186,8 +191,19 @@ func (db *DB) CreateWebPair(ctx context.Context, p WebPair, displayName string) 
 			return fmt.Errorf("state: %s: user %s: %w", op, p.User, ErrNotFound)
 		case books > 0:
 			return fmt.Errorf("state: %s: address book %s: %w", op, p.Addressbook, ErrExists)
-		case pairs > 0:
-			return fmt.Errorf("state: %s: %w", op, ErrExists)
+		}
+		for i := 2; ; i++ {
+			used, err := pairNameUsed(ctx, tx, p.Name)
+			if err != nil {
+				return fmt.Errorf("state: %s: %w", op, err)
+			}
+			if !used {
+				break
+			}
+			if i > 1000 {
+				return fmt.Errorf("state: %s: names %s to %s are all taken: %w", op, base, p.Name, ErrExists)
+			}
+			p.Name = base + "." + strconv.Itoa(i)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO addressbooks (user_name, name, displayname, description, created_at)
 VALUES (?, ?, ?, '', ?)`, p.User, p.Addressbook, displayName, t.UnixNano()); err != nil {
@@ -202,6 +218,169 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.Name, p.User, p.Account, p.Folder, p.Address
 		}
 		return nil
 	})
+	if err != nil {
+		return "", err
+	}
+	return p.Name, nil
+}
+
+// pairTables are the tables that keep a pair's state, by its name in
+// their pair column (bases hang off items). RemoveUser and
+// DisconnectWebAccount empty them of a removed pair, and CreateWebPair
+// never gives a new pair a name any of them still holds.
+var pairTables = []string{"conflicts", "trash", "runs", "sync_tokens", "locks", "items"}
+
+// pairNameUsed reports whether name is a web pair's or some pair state is
+// kept under it.
+func pairNameUsed(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+	q := `SELECT EXISTS (SELECT 1 FROM web_pairs WHERE name = ?)`
+	args := []any{name}
+	for _, t := range pairTables {
+		q += ` OR EXISTS (SELECT 1 FROM ` + t + ` WHERE pair = ?)`
+		args = append(args, name)
+	}
+	var used bool
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(&used); err != nil {
+		return false, fmt.Errorf("is pair name %s used: %w", name, err)
+	}
+	return used, nil
+}
+
+// deletePairState deletes everything kept for pairs (see pairTables),
+// after checking that no live process syncs one of them (a *LockedError
+// otherwise; a stale lock goes with the rest).
+func (db *DB) deletePairState(ctx context.Context, tx *sql.Tx, pairs []string) error {
+	for _, p := range pairs {
+		var pid int
+		var host, boot string
+		err := tx.QueryRowContext(ctx, `SELECT pid, hostname, boot_id FROM locks WHERE pair = ?`, p).Scan(&pid, &host, &boot)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("lock of pair %s: %w", p, err)
+		case host != db.host:
+			return &LockedError{Pair: p, PID: pid, Host: host}
+		case boot == db.boot && (pid == db.pid || processAlive(pid)):
+			return &LockedError{Pair: p, PID: pid, Host: host, local: true}
+		}
+		for _, t := range pairTables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE pair = ?`, p); err != nil {
+				return fmt.Errorf("state of pair %s: %s: %w", p, t, err)
+			}
+		}
+	}
+	return nil
+}
+
+// queryStrings runs q and returns its one text column.
+func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ClaimWebAccount records that user connects account from the web page,
+// before its tokens are stored. When the account belongs to nobody yet
+// (or to no existing user), whatever is stored under it is deleted first
+// (tokens left over by an earlier owner, and the pairs that used them with
+// their state), so the user inherits nothing. ErrExists (wrapped) when
+// another user owns it; ErrNotFound (wrapped) when user does not exist;
+// ErrLocked (wrapped) when a leftover pair is being synced.
+func (db *DB) ClaimWebAccount(ctx context.Context, account, user string) error {
+	op := "claim web account " + account + " for " + user
+	return db.serverTx(ctx, op, func(tx *sql.Tx) error {
+		var users int
+		var owner sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM server_users WHERE name = ?),
+(SELECT user_name FROM web_accounts WHERE account = ?)`, user, account).Scan(&users, &owner); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		switch {
+		case users == 0:
+			return fmt.Errorf("state: %s: user %s: %w", op, user, ErrNotFound)
+		case owner.Valid && owner.String == user:
+			return nil
+		case owner.Valid:
+			return fmt.Errorf("state: %s: it is %s's: %w", op, owner.String, ErrExists)
+		}
+		if _, err := db.forgetAccount(ctx, tx, account); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO web_accounts (account, user_name, created_at) VALUES (?, ?, ?)`,
+			account, user, now().UnixNano()); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		return nil
+	})
+}
+
+// WebAccountOwner returns the user who connected account on the web page;
+// "" when nobody did (a configured account, or leftovers without owner).
+func (db *DB) WebAccountOwner(ctx context.Context, account string) (string, error) {
+	var u string
+	err := db.sql.QueryRowContext(ctx, `SELECT user_name FROM web_accounts WHERE account = ?`, account).Scan(&u)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("state: owner of account %s: %w", account, err)
+	}
+	return u, nil
+}
+
+// WebAccounts maps the accounts connected on the web page to their users.
+func (db *DB) WebAccounts(ctx context.Context) (map[string]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT account, user_name FROM web_accounts`)
+	if err != nil {
+		return nil, fmt.Errorf("state: web accounts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var a, u string
+		if err := rows.Scan(&a, &u); err != nil {
+			return nil, fmt.Errorf("state: web accounts: %w", err)
+		}
+		out[a] = u
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: web accounts: %w", err)
+	}
+	return out, nil
+}
+
+// forgetAccount deletes, inside tx, the web pairs that use account with
+// their state, the account's tokens and last sync, and its owner row; it
+// returns the pairs' names.
+func (db *DB) forgetAccount(ctx context.Context, tx *sql.Tx, account string) ([]string, error) {
+	names, err := queryStrings(ctx, tx, `SELECT name FROM web_pairs WHERE account = ? ORDER BY name`, account)
+	if err != nil {
+		return nil, fmt.Errorf("pairs of %s: %w", account, err)
+	}
+	if err := db.deletePairState(ctx, tx, names); err != nil {
+		return nil, err
+	}
+	for _, q := range []string{
+		`DELETE FROM web_pairs WHERE account = ?`,
+		`DELETE FROM accounts WHERE name = ?`,
+		`DELETE FROM web_accounts WHERE account = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, account); err != nil {
+			return nil, fmt.Errorf("forget %s: %w", account, err)
+		}
+	}
+	return names, nil
 }
 
 // WebPairs lists the web-made pairs of user ("" for every user's) by name.
@@ -234,29 +413,17 @@ func (db *DB) WebPairs(ctx context.Context, user string) ([]WebPair, error) {
 }
 
 // DisconnectWebAccount forgets the tokens of account and removes the
-// web-made pairs that use it (not their address books nor cards), in one
-// transaction; it returns the names of the pairs removed.
+// web-made pairs that use it with all their state (items, bases, sync
+// tokens, trash, conflicts, runs: nothing a later pair could inherit), in
+// one transaction; the pairs' address books and cards stay. It returns the
+// names of the pairs removed; ErrLocked (wrapped) when one is being synced
+// (nothing is removed).
 func (db *DB) DisconnectWebAccount(ctx context.Context, account string) ([]string, error) {
 	var names []string
 	err := db.serverTx(ctx, "disconnect web account "+account, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `DELETE FROM web_pairs WHERE account = ? RETURNING name`, account)
-		if err != nil {
+		var err error
+		if names, err = db.forgetAccount(ctx, tx, account); err != nil {
 			return fmt.Errorf("state: disconnect %s: %w", account, err)
-		}
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return fmt.Errorf("state: disconnect %s: %w", account, err)
-			}
-			names = append(names, n)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("state: disconnect %s: %w", account, err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE name = ?`, account); err != nil {
-			return fmt.Errorf("state: disconnect %s: tokens: %w", account, err)
 		}
 		return nil
 	})

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/cardbridge/cardbridge/o365/auth"
@@ -26,6 +28,9 @@ func (h *Handler) connectStart(w http.ResponseWriter, r *http.Request, s *sessio
 	if !cc.Configured() {
 		h.fail(w, r, s, http.StatusNotFound, "Office 365 is not set up",
 			"This server has no Office 365 app: its administrator sets server.connect (client_id, tenant) in the configuration.")
+		return
+	}
+	if !h.webAccountFree(w, r, s) {
 		return
 	}
 	acc := cc.Account(AccountName(s.User))
@@ -89,7 +94,16 @@ func (h *Handler) connectCallback(w http.ResponseWriter, r *http.Request, s *ses
 		h.fail(w, r, s, http.StatusBadRequest, "Office 365 did not connect", "The answer has neither a code nor an error. Nothing was stored.")
 		return
 	}
+	if !h.webAccountFree(w, r, s) {
+		return
+	}
 	acc := cc.Account(AccountName(s.User))
+	// The account becomes the user's before any token is stored under it;
+	// tokens an earlier owner left (a removed namesake) are deleted first.
+	if err := h.o.DB.ClaimWebAccount(ctx, acc.Name, s.User); err != nil {
+		h.internal(w, r, s, "preparing the Office 365 connection", err)
+		return
+	}
 	id, err := auth.RedeemCode(ctx, acc, auth.StateStore{DB: h.o.DB}, code,
 		auth.AuthCodeRequest{RedirectURI: pending.RedirectURI, Verifier: pending.Verifier}, auth.LoginOptions{HTTPClient: h.o.HTTPClient, Logger: h.log})
 	if err != nil {
@@ -118,7 +132,7 @@ func (h *Handler) createPair(w http.ResponseWriter, r *http.Request, s *session)
 		h.fail(w, r, s, http.StatusNotFound, "Office 365 is not set up", "This server has no Office 365 app (server.connect).")
 		return
 	}
-	if _, ok, err := h.o.DB.LoadToken(ctx, account); err != nil {
+	if ok, err := h.connected(ctx, s.User); err != nil {
 		h.internal(w, r, s, "reading the Office 365 connection", err)
 		return
 	} else if !ok {
@@ -159,7 +173,8 @@ func (h *Handler) createPair(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	wp := state.WebPair{Name: name, User: s.User, Account: account, Addressbook: book, Conflict: policy, Every: DefaultEvery}
-	if err := h.o.DB.CreateWebPair(ctx, wp, display); err != nil {
+	name, err := h.o.DB.CreateWebPair(ctx, wp, display)
+	if err != nil {
 		if errors.Is(err, state.ErrExists) {
 			h.fail(w, r, s, http.StatusConflict, "Name taken", "You have an address book or pair called "+book+" already; choose another name. Nothing was created.")
 			return
@@ -167,27 +182,49 @@ func (h *Handler) createPair(w http.ResponseWriter, r *http.Request, s *session)
 		h.internal(w, r, s, "creating the pair", err)
 		return
 	}
+	wp.Name = name
 	if h.o.Scheduler != nil {
 		if err := h.o.Scheduler.Add(name, wp.Every, []string{s.User + "/" + book}); err != nil {
 			h.log.Warn("web: scheduling the new pair", "pair", name, "err", err)
 		}
 	}
 	h.log.Info("web: pair created", "user", s.User, "pair", name)
-	http.Redirect(w, r, Prefix+"?created="+name, http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"?created="+url.QueryEscape(name), http.StatusSeeOther)
 }
 
 // disconnect forgets the user's Office 365 tokens and the pairs made with
-// them; the address books and their cards stay.
+// them (with their state); the address books and their cards stay. Every
+// account the user connected goes: AccountName's, and one an older
+// cardbridge named differently (web-Frank before names were escaped).
 func (h *Handler) disconnect(w http.ResponseWriter, r *http.Request, s *session) {
 	account := AccountName(s.User)
-	if _, taken := h.o.Config.Accounts[account]; taken {
+	if _, taken := h.o.Config.Account(account); taken {
 		h.fail(w, r, s, http.StatusConflict, "Not a web connection", "Account "+account+" is configured in the file; it is not managed from this page.")
 		return
 	}
-	names, err := h.o.DB.DisconnectWebAccount(r.Context(), account)
+	owners, err := h.o.DB.WebAccounts(r.Context())
 	if err != nil {
 		h.internal(w, r, s, "disconnecting", err)
 		return
+	}
+	accounts := []string{account}
+	for a, u := range owners {
+		if _, configured := h.o.Config.Account(a); u == s.User && a != account && !configured {
+			accounts = append(accounts, a)
+		}
+	}
+	var names []string
+	for _, a := range accounts {
+		n, err := h.o.DB.DisconnectWebAccount(r.Context(), a)
+		if errors.Is(err, state.ErrLocked) {
+			h.fail(w, r, s, http.StatusConflict, "Sync in progress", "A pair of this connection is being synced; nothing more was changed. Try again in a minute.")
+			return
+		}
+		if err != nil {
+			h.internal(w, r, s, "disconnecting", err)
+			return
+		}
+		names = append(names, n...)
 	}
 	if h.o.Scheduler != nil {
 		for _, n := range names {
@@ -196,4 +233,42 @@ func (h *Handler) disconnect(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	h.log.Info("web: Office 365 disconnected", "user", s.User, "pairs_removed", len(names))
 	http.Redirect(w, r, Prefix+"?disconnected=1", http.StatusSeeOther)
+}
+
+// webAccountFree answers 409 and returns false when a configured account
+// has the name of the user's web connection: its tokens are the
+// administrator's, and the page must not replace them.
+func (h *Handler) webAccountFree(w http.ResponseWriter, r *http.Request, s *session) bool {
+	account := AccountName(s.User)
+	if _, taken := h.o.Config.Account(account); taken {
+		h.fail(w, r, s, http.StatusConflict, "Account name taken",
+			"The configuration has an account called "+account+", which the web connection would replace; ask the administrator to rename it. Nothing was stored.")
+		return false
+	}
+	return true
+}
+
+// connected reports whether user has connected Office 365 on the page:
+// the account is theirs (state.ClaimWebAccount) and has tokens. Tokens
+// under the name that nobody owns (left by a removed namesake) are not
+// the user's connection.
+func (h *Handler) connected(ctx context.Context, user string) (bool, error) {
+	_, ok, err := h.connection(ctx, user)
+	return ok, err
+}
+
+// connection is the user's web connection's tokens, when connected.
+func (h *Handler) connection(ctx context.Context, user string) (state.AccountToken, bool, error) {
+	account := AccountName(user)
+	owner, err := h.o.DB.WebAccountOwner(ctx, account)
+	if err != nil || owner != user {
+		return state.AccountToken{}, false, err
+	}
+	t, ok, err := h.o.DB.LoadToken(ctx, account)
+	if errors.Is(err, state.ErrTokenKeyMismatch) || errors.Is(err, state.ErrNoTokenKey) {
+		// Kept as they are; the user may connect again, which replaces them.
+		h.log.Warn("web: the tokens of a web connection cannot be read; the page shows it as not connected", "user", user, "account", account, "err", err)
+		return state.AccountToken{}, false, nil
+	}
+	return t, ok, err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -89,7 +90,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	d.Account = AccountName(s.User)
 	if d.Connect {
-		if t, ok, err := h.o.DB.LoadToken(ctx, d.Account); err != nil {
+		if t, ok, err := h.connection(ctx, s.User); err != nil {
 			h.internal(w, r, s, "reading the Office 365 connection", err)
 			return
 		} else if ok {
@@ -166,7 +167,7 @@ func (h *Handler) syncNow(w http.ResponseWriter, r *http.Request, s *session) {
 		h.fail(w, r, s, http.StatusConflict, "Not scheduled", "Pair "+name+" is not run by this server (is it new? restart `cardbridge serve`).")
 		return
 	}
-	http.Redirect(w, r, Prefix+"?synced="+name, http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"?synced="+url.QueryEscape(name), http.StatusSeeOther)
 }
 
 // conflictView is one conflict on the conflicts page.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -132,7 +133,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := state.Open(ctx, filepath.Join(dir, "state.db"), state.Options{})
+	db, err := state.Open(ctx, filepath.Join(dir, "state.db"), state.Options{TokenKey: bytes.Repeat([]byte{1}, state.TokenKeySize)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"strings"
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/state"
@@ -16,12 +17,39 @@ var bookNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // AccountName is the name of the Office 365 account a web user connects:
 // its tokens are stored under it in the state, and the pairs made from the
-// page use it. A configured account of that name shadows it (see
+// page use it. It is "web-" and the user's name escaped as in pairName, so
+// that it is lower-case and two users never share it (the configuration
+// looks accounts up case-insensitively: "web-Frank" and "web-frank" would
+// be one account). A configured account of that name shadows it (see
 // MergePairs).
-func AccountName(user string) string { return "web-" + user }
+func AccountName(user string) string { return "web-" + escapeUser(user) }
 
-// pairName is the name of the pair a user makes for book.
-func pairName(user, book string) string { return "web-" + user + "-" + book }
+// escapeUser is user with every byte outside [a-z0-9._@+-] written ~xx
+// (lower-case hex; URL-safe, unlike %): injective, lower-case, and free of
+// ':'.
+func escapeUser(user string) string {
+	var b strings.Builder
+	for i := 0; i < len(user); i++ {
+		c := user[i]
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("._@+-", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "~%02x", c)
+		}
+	}
+	return b.String()
+}
+
+// pairName is the name of the pair a user makes for book: "web-", the
+// user's name escaped (escapeUser), ":" and the book. No escaped user
+// name holds ':' and no book name holds ':' or '.', so two users' names
+// never collide (gina/x-y is web-gina:x-y, gina-x/y is web-gina-x:y), case
+// alone never makes two names (config looks pairs up case-insensitively),
+// and the ".2" suffix state.CreateWebPair adds to a name whose state is
+// left over cannot meet another book's name. Pairs made before this scheme
+// keep their old names (web-USER-BOOK), which hold no ':' and so meet no
+// new one.
+func pairName(user, book string) string { return "web-" + escapeUser(user) + ":" + book }
 
 // MergePairs returns cfg with the pairs made from the web page (in db)
 // added, and the accounts they use (server.connect's app under
@@ -43,6 +71,13 @@ func MergePairs(ctx context.Context, db *state.DB, cfg *config.Config) (out *con
 		c.Accounts = map[string]config.Account{}
 	}
 	for _, wp := range wps {
+		if wp.Name != strings.ToLower(wp.Name) || wp.Account != strings.ToLower(wp.Account) {
+			// Made by a cardbridge before issue 13 for a user with upper-case
+			// letters: looked up case-insensitively, its account would be
+			// another user's (web-Frank is web-frank).
+			skipped = append(skipped, fmt.Sprintf("web pair %s: its name or its account %s has upper-case letters (made by an older cardbridge); its user should disconnect and connect Office 365 again on the web page", wp.Name, wp.Account))
+			continue
+		}
 		if _, taken := cfg.Pairs[wp.Name]; taken {
 			skipped = append(skipped, fmt.Sprintf("web pair %s: a configured pair has that name", wp.Name))
 			continue

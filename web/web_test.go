@@ -336,38 +336,38 @@ func TestConnectFlow(t *testing.T) {
 		t.Errorf("conflict a-wins: %d", st)
 	}
 	st, loc, _ := b.post("/ui/connect/pair", csrf, url.Values{"book": {"office365"}, "display": {"Work contacts"}, "conflict": {"manual"}})
-	if st != http.StatusSeeOther || loc != "/ui/?created=web-alice-office365" {
+	if st != http.StatusSeeOther || loc != "/ui/?created="+url.QueryEscape("web-alice:office365") {
 		t.Fatalf("create pair: %d %s", st, loc)
 	}
 	book, err := e.db.AddressBook(ctx, "alice", "office365")
 	if err != nil || book.DisplayName != "Work contacts" {
 		t.Fatalf("book %+v, %v", book, err)
 	}
-	if !slices.Equal(e.sched.added, []string{"web-alice-office365"}) || e.sched.every["web-alice-office365"] != DefaultEvery ||
-		!slices.Equal(e.sched.books["web-alice-office365"], []string{"alice/office365"}) {
+	if !slices.Equal(e.sched.added, []string{"web-alice:office365"}) || e.sched.every["web-alice:office365"] != DefaultEvery ||
+		!slices.Equal(e.sched.books["web-alice:office365"], []string{"alice/office365"}) {
 		t.Fatalf("scheduler: added %v every %v books %v", e.sched.added, e.sched.every, e.sched.books)
 	}
 	merged, skipped, err := MergePairs(ctx, e.db, e.cfg)
 	if err != nil || len(skipped) != 0 {
 		t.Fatal(err, skipped)
 	}
-	p, ok := merged.Pair("web-alice-office365")
+	p, ok := merged.Pair("web-alice:office365")
 	acc, okAcc := merged.Account("web-alice")
 	if !ok || !okAcc || p.A.Type != "o365" || p.A.Account != "web-alice" || p.B.User != "alice" || p.B.Addressbook != "office365" || p.Conflict != "manual" ||
 		acc.ClientID != simClient || acc.Flow != "browser" || acc.LoginURL != e.simTS.URL {
 		t.Fatalf("merged pair %+v account %+v", p, acc)
 	}
-	if _, ok := e.cfg.Pair("web-alice-office365"); ok {
+	if _, ok := e.cfg.Pair("web-alice:office365"); ok {
 		t.Fatal("MergePairs changed the configuration it was given")
 	}
 	_, _, dash := b.get("/ui/")
-	if !strings.Contains(dash, "web-alice-office365") || !strings.Contains(dash, "Office 365 connected") {
+	if !strings.Contains(dash, "web-alice:office365") || !strings.Contains(dash, "Office 365 connected") {
 		t.Fatalf("dashboard after the pair:\n%s", dash)
 	}
 	// bob cannot sync alice's web pair, nor disconnect it.
 	bb := e.browser()
 	bcsrf := bb.signIn("bob")
-	if st, _, _ := bb.post("/ui/pairs/web-alice-office365/sync", bcsrf, nil); st != http.StatusNotFound {
+	if st, _, _ := bb.post("/ui/pairs/web-alice:office365/sync", bcsrf, nil); st != http.StatusNotFound {
 		t.Fatalf("bob syncs alice's web pair: %d", st)
 	}
 	bb.post("/ui/connect/disconnect", bcsrf, nil)
@@ -384,7 +384,7 @@ func TestConnectFlow(t *testing.T) {
 	if ps, _ := e.db.WebPairs(ctx, "alice"); len(ps) != 0 {
 		t.Fatalf("pairs kept after disconnect: %+v", ps)
 	}
-	if !slices.Contains(e.sched.removed, "web-alice-office365") {
+	if !slices.Contains(e.sched.removed, "web-alice:office365") {
 		t.Fatalf("scheduler not told: removed %v", e.sched.removed)
 	}
 	if _, err := e.db.AddressBook(ctx, "alice", "office365"); err != nil {

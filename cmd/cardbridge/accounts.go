@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -39,7 +40,7 @@ func (a *app) loginCmd() *cobra.Command {
 			if acc.Flow == "client-secret" || acc.Flow == "client-certificate" {
 				return withCode(exitUsage, fmt.Errorf("account %s uses flow %s: it signs in by itself, no login needed", acc.Name, acc.Flow))
 			}
-			db, err := openState(cmd.Context(), cfg.State, false, a.log)
+			db, err := a.openState(cmd.Context(), cfg, false)
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
@@ -65,21 +66,61 @@ func (a *app) loginCmd() *cobra.Command {
 func (a *app) logoutCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout ACCOUNT",
-		Short: "Forget an account's tokens",
-		Args:  cobra.ExactArgs(1),
+		Short: "Forget an account's tokens (a configured one, or one connected on serve's web page)",
+		Long: `Forget an account's tokens. ACCOUNT is a configured account, or one a user
+connected on serve's web page (web-USER, listed by cardbridge accounts): its
+pairs stay, and sync again once the user connects Office 365 again.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			acc, db, err := a.accountAndState(cmd.Context(), args[0])
+			ctx := cmd.Context()
+			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			if err := auth.Logout(cmd.Context(), acc.Name, auth.StateStore{DB: db}); err != nil {
+			name := args[0]
+			acc, configured := cfg.Account(name)
+			db, err := a.openState(ctx, cfg, false)
+			if err != nil {
 				return withCode(exitFailed, err)
 			}
-			fmt.Fprintf(a.stdout, "account %s: signed out (its tokens are deleted)\n", acc.Name)
+			defer db.Close()
+			if configured {
+				name = acc.Name
+			} else {
+				owner, stored, err := storedAccount(ctx, db, name)
+				if err != nil {
+					return withCode(exitFailed, err)
+				}
+				if !stored {
+					return withCode(exitUsage, fmt.Errorf("no account %q in the configuration (accounts: %v) nor in the state (see cardbridge accounts)", name, cfg.AccountNames()))
+				}
+				if owner != "" {
+					defer fmt.Fprintf(a.stdout, "(connected by %s on the web page: the pairs made there stay and sync again once %s connects Office 365 again)\n", owner, owner)
+				}
+			}
+			if err := auth.Logout(ctx, name, auth.StateStore{DB: db}); err != nil {
+				return withCode(exitFailed, err)
+			}
+			fmt.Fprintf(a.stdout, "account %s: signed out (its tokens are deleted)\n", name)
 			return nil
 		},
 	}
+}
+
+// storedAccount reports whether the state knows account name (tokens or a
+// last sync) and who connected it on the web page ("" for nobody).
+func storedAccount(ctx context.Context, db *state.DB, name string) (owner string, stored bool, err error) {
+	accs, err := db.Accounts(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	for _, t := range accs {
+		if t.Name == name {
+			stored = true
+		}
+	}
+	owner, err = db.WebAccountOwner(ctx, name)
+	return owner, stored || owner != "", err
 }
 
 func (a *app) accountsCmd() *cobra.Command {
@@ -97,18 +138,47 @@ func (a *app) accountsCmd() *cobra.Command {
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
+			owners, err := db.WebAccounts(cmd.Context())
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
 			byName := map[string]state.AccountToken{}
 			for _, t := range stored {
 				byName[t.Name] = t
 			}
-			if len(cfg.AccountNames()) == 0 {
+			// The configured accounts, then those only the state knows:
+			// connected on serve's web page, or left by an account since
+			// removed from the configuration.
+			names := cfg.AccountNames()
+			for _, t := range stored {
+				if _, ok := cfg.Account(t.Name); !ok {
+					names = append(names, t.Name)
+				}
+			}
+			for n := range owners {
+				if _, ok := byName[n]; !ok {
+					if _, ok := cfg.Account(n); !ok {
+						names = append(names, n)
+					}
+				}
+			}
+			slices.Sort(names[len(cfg.AccountNames()):])
+			if len(names) == 0 {
 				fmt.Fprintln(a.stdout, "no accounts configured")
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "%-12s %-28s %-14s %-19s %-22s %s\n", "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC")
-			for _, n := range cfg.AccountNames() {
-				acc, _ := cfg.Account(n)
+			fmt.Fprintf(a.stdout, "%-12s %-28s %-14s %-19s %-22s %-19s %s\n", "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC", "FROM")
+			for _, n := range names {
+				acc, configured := cfg.Account(n)
 				t, ok := byName[n]
+				from := "config"
+				if !configured {
+					acc = config.Account{Name: n, Tenant: t.Tenant, Flow: t.Flow}
+					from = "state only (not configured)"
+					if o := owners[n]; o != "" {
+						from = "web page, user " + o
+					}
+				}
 				user, tok, last := acc.User, "not signed in", "never"
 				if ok {
 					if t.User != "" {
@@ -129,7 +199,7 @@ func (a *app) accountsCmd() *cobra.Command {
 				if user == "" {
 					user = "-"
 				}
-				fmt.Fprintf(a.stdout, "%-12s %-28s %-14s %-19s %-22s %s\n", n, user, acc.Tenant, acc.Flow, tok, last)
+				fmt.Fprintf(a.stdout, "%-12s %-28s %-14s %-19s %-22s %-19s %s\n", n, user, orDash(acc.Tenant), orDash(acc.Flow), tok, last, from)
 			}
 			return nil
 		},
@@ -175,7 +245,7 @@ func (a *app) accountAndState(ctx context.Context, name string) (config.Account,
 	if err != nil {
 		return acc, nil, err
 	}
-	db, err := openState(ctx, cfg.State, false, a.log)
+	db, err := a.openState(ctx, cfg, false)
 	if err != nil {
 		return acc, nil, withCode(exitFailed, err)
 	}
@@ -199,4 +269,11 @@ func (a *app) graphClient(ctx context.Context, acc config.Account, db *state.DB)
 		mailbox = acc.User
 	}
 	return graph.New(graph.Options{BaseURL: ep.Graph, Mailbox: mailbox, Tokens: src, HTTPClient: hc, Logger: a.log, MaxPageSize: 1000})
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -78,7 +78,7 @@ func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*st
 	if err != nil {
 		return nil, state.Conflict{}, err
 	}
-	db, err := openState(cmd.Context(), cfg.State, readOnly, a.log)
+	db, err := a.openState(cmd.Context(), cfg, readOnly)
 	if err != nil {
 		return nil, state.Conflict{}, withCode(exitFailed, err)
 	}

@@ -228,7 +228,7 @@ func (a *app) demoSetup(ctx context.Context, env *demoEnv) error {
 	if err != nil {
 		return withCode(exitFailed, fmt.Errorf("demo: hashing the password: %w", err))
 	}
-	db, err := openState(ctx, cfg.State, false, a.log)
+	db, err := a.openState(ctx, cfg, false)
 	if err != nil {
 		return withCode(exitFailed, fmt.Errorf("demo: opening the state: %w", err))
 	}

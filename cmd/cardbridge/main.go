@@ -168,7 +168,7 @@ func (a *app) configAndState(ctx context.Context, readOnly bool) (*config.Config
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := openState(ctx, cfg.State, readOnly, a.log)
+	db, err := a.openState(ctx, cfg, readOnly)
 	if err != nil {
 		return nil, nil, withCode(exitFailed, err)
 	}

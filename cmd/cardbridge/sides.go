@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -91,16 +90,44 @@ func closeSide(s sync.Side) {
 	}
 }
 
-// openState opens the state database. A dry run opens it read-only, or
-// an empty in-memory one when the file does not exist yet, so that it
-// writes nothing anywhere.
-func openState(ctx context.Context, path string, readOnly bool, log *slog.Logger) (*state.DB, error) {
+// openState opens the state database of cfg with the key that seals its
+// Office 365 tokens (state.LoadTokenKey: CARDBRIDGE_SECRET_KEY, the
+// systemd credential, or cfg.SecretKeyFile, which a writable open creates
+// when there is no key yet). A dry run opens it read-only, or an empty
+// in-memory one when the file does not exist yet, so that it writes
+// nothing anywhere (no key file either). A key file that cannot be created
+// leaves the database open without a key (a warning says why; the errors
+// of token operations say it again); a key that is there but unreadable or
+// malformed is an error.
+func (a *app) openState(ctx context.Context, cfg *config.Config, readOnly bool) (*state.DB, error) {
+	path, memory := cfg.State, false
 	if readOnly {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return state.Open(ctx, "", state.Options{Logger: log})
+			path, memory, readOnly = "", true, false
 		}
 	}
-	return state.Open(ctx, path, state.Options{ReadOnly: readOnly, Logger: log})
+	src := state.KeySource{Env: a.env, File: cfg.SecretKeyFile, Create: !readOnly && !memory}
+	key, from, err := state.LoadTokenKey(src)
+	if errors.Is(err, state.ErrKeyFileNotCreated) {
+		a.log.Warn("no key to seal the Office 365 tokens: they can be neither stored nor read", "err", err)
+		key, from, err = nil, "no key: "+err.Error(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the key that seals the Office 365 tokens: %w", err)
+	}
+	a.log.Debug("state: token key", "from", from)
+	db, err := state.Open(ctx, path, state.Options{ReadOnly: readOnly, Logger: a.log, TokenKey: key, TokenKeySource: from})
+	if err != nil {
+		return nil, err
+	}
+	// Tokens that do not open: a key file lost (and just made anew), or
+	// another key given. They stay; say so once, loudly.
+	if bad, err := db.SealedAccounts(ctx); err == nil && len(bad) > 0 {
+		msg := fmt.Sprintf("the Office 365 tokens of %s do not open with %s: restore the key they were sealed with, or sign those accounts in again (cardbridge logout, then login)",
+			strings.Join(bad, ", "), from)
+		a.log.Warn(msg)
+	}
+	return db, nil
 }
 
 // password finds a CardDAV side's password: from the environment variable

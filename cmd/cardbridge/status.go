@@ -37,7 +37,7 @@ func (a *app) statusCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			db, err := openState(ctx, cfg.State, true, a.log)
+			db, err := a.openState(ctx, cfg, true)
 			if err != nil {
 				return withCode(exitFailed, err)
 			}

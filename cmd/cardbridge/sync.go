@@ -119,7 +119,7 @@ func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, 
 			}
 		}
 	}
-	db, err := openState(ctx, cfg.State, readOnly, a.log)
+	db, err := a.openState(ctx, cfg, readOnly)
 	if err != nil {
 		fmt.Fprintln(a.stderr, "cardbridge:", err)
 		return exitFailed

@@ -17,19 +17,25 @@ import (
 // minPassword is the shortest password `user add|passwd` accepts.
 const minPassword = 8
 
+// maxPassword is the longest: bcrypt reads only the first 72 bytes, so a
+// longer password would be accepted with anything after byte 72 changed.
+const maxPassword = 72
+
 func (a *app) userCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user add|passwd|remove NAME",
 		Short: "Manage the users of the built-in CardDAV server",
 		Long: `Manage the users of the built-in CardDAV server. The password is read from
 a prompt, or from standard input when it is not a terminal; only its bcrypt hash
-is stored. A new user starts with one address book, "contacts".`,
+is stored (bcrypt: at most 72 bytes). A new user starts with one address book,
+"contacts". Changing a password signs the user out of the web page; removing a
+user removes everything of theirs.`,
 	}
 	add := &cobra.Command{Use: "add NAME", Short: "Add a user (with an address book \"contacts\")", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.userSet(cmd, args[0], true) }}
 	passwd := &cobra.Command{Use: "passwd NAME", Short: "Change a user's password", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.userSet(cmd, args[0], false) }}
-	remove := &cobra.Command{Use: "remove NAME", Short: "Remove a user and their address books", Args: cobra.ExactArgs(1),
+	remove := &cobra.Command{Use: "remove NAME", Short: "Remove a user and everything of theirs (books, web sessions, web connection and pairs)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, db, err := a.configAndState(cmd.Context(), false)
 			if err != nil {
@@ -38,10 +44,12 @@ is stored. A new user starts with one address book, "contacts".`,
 			defer db.Close()
 			if err := db.RemoveUser(cmd.Context(), args[0]); errors.Is(err, state.ErrNotFound) {
 				return withCode(exitUsage, fmt.Errorf("no user %q", args[0]))
+			} else if errors.Is(err, state.ErrLocked) {
+				return withCode(exitFailed, fmt.Errorf("user %s is not removed (nothing was changed): %w; try again when that sync ends", args[0], err))
 			} else if err != nil {
 				return withCode(exitFailed, err)
 			}
-			fmt.Fprintf(a.stdout, "user %s removed, with their address books\n", args[0])
+			fmt.Fprintf(a.stdout, "user %s removed, with their address books, web sessions, the Office 365 connection and pairs made on the web page, and those pairs' state\n", args[0])
 			return nil
 		}}
 	cmd.AddCommand(add, passwd, remove)
@@ -130,6 +138,9 @@ func (a *app) readPassword(name string) (string, error) {
 	}
 	if len(pw) < minPassword {
 		return "", fmt.Errorf("the password must have at least %d characters", minPassword)
+	}
+	if len(pw) > maxPassword {
+		return "", fmt.Errorf("the password is %d bytes long (UTF-8); passwords are hashed with bcrypt, which uses only the first %d bytes, so longer ones are refused: choose one of at most %d bytes", len(pw), maxPassword, maxPassword)
 	}
 	return pw, nil
 }

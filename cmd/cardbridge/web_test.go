@@ -173,10 +173,10 @@ server:
 	// The pair, with conflicts left to the page.
 	run("create the pair", chromedp.SetValue(css("#book"), "work"), chromedp.SetValue(css("#conflict"), "manual"),
 		chromedp.Click(css("#create-pair")), chromedp.WaitVisible(css("#flash")))
-	if s := text("#flash"); !strings.Contains(s, "web-carol-work created") {
+	if s := text("#flash"); !strings.Contains(s, "web-carol:work created") {
 		t.Fatalf("flash %q", s)
 	}
-	const pair = "web-carol-work"
+	const pair = "web-carol:work"
 	row := fmt.Sprintf(`tr[data-pair=%q]`, pair)
 	reloadUntil(base+"/ui/", row, fmt.Sprintf("B (address book carol/work): %d created", contacts))
 	book := base + "/addressbooks/carol/work/"

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -226,7 +227,7 @@ func TestTokenContextWhileWaiting(t *testing.T) {
 
 func TestLogoutAndStateStore(t *testing.T) {
 	ctx := context.Background()
-	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "s.db"), state.Options{})
+	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "s.db"), state.Options{TokenKey: bytes.Repeat([]byte{1}, state.TokenKeySize)})
 	if err != nil {
 		t.Fatal(err)
 	}
