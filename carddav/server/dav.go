@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -291,7 +292,8 @@ func requestedVersion(p *node) string {
 
 // render returns stored card data for a client that asked for version
 // ("" when it did not: see request.version): the data itself when it is of
-// the version served, else its Export to that version.
+// the version served (re-encoded for Thunderbird when it holds a \;),
+// else its Export to that version.
 func (rq *request) render(data []byte, asked string) []byte {
 	c, err := vcard.Parse(data)
 	if err != nil {
@@ -299,6 +301,11 @@ func (rq *request) render(data []byte, asked string) []byte {
 	}
 	version := rq.version(asked, c.Version)
 	if c.Version == version {
+		if version == vcard.V40 && bytes.Contains(data, []byte(`\;`)) && readsV40Only(rq.r.Header.Get("User-Agent")) {
+			// another 4.0 writer's \; in a text value, which ical.js
+			// would show: the encoding writes it as a bare ';'
+			return c.Export(version).Encode()
+		}
 		return data
 	}
 	return c.Export(version).Encode()

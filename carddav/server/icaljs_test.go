@@ -77,8 +77,8 @@ var addressDataRe = regexp.MustCompile(`(?s)<C:address-data[^>]*>(.*?)</C:addres
 // address-data that names no version, bodies from
 // reference/clients/thunderbird-sync.http) parse with ical.js to the text
 // that was written: a ';' in FN, NOTE, TITLE and ORG survives, both in a
-// card Thunderbird wrote (4.0, as ical.js writes it) and in one an Apple
-// client wrote (3.0, where ';' is escaped).
+// card Thunderbird wrote (4.0, as ical.js writes it), in one an Apple
+// client wrote (3.0, where ';' is escaped) and in a 4.0 one that escapes it.
 func TestThunderbirdICALjs(t *testing.T) {
 	parse := icalJS(t)
 	ts := newTestServer(t, nil)
@@ -93,9 +93,15 @@ func TestThunderbirdICALjs(t *testing.T) {
 		t.Helper()
 		ts.expect("PUT", aliceBook+href, "alice", map[string]string{"Content-Type": "text/vcard", "User-Agent": ua}, body, http.StatusCreated)
 	}
+	// as another 4.0 writer may: \; in text (RFC 6350's prose allows it,
+	// its grammar and ical.js do not)
+	fromOther := "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:other-1\r\nFN:Roe\\; Rich\r\nNOTE:p\\;q\r\n" +
+		"TITLE:Head\\; of design\r\nORG:Gadgets\\;Ltd;Ops\r\nEND:VCARD\r\n"
 	put("tb.vcf", fromTB, uaThunderbird)
 	put("apple.vcf", fromApple, uaIOS)
+	put("other.vcf", fromOther, uaDAVdroid)
 	want := map[string]icalCard{
+		"other.vcf": {FN: "Roe; Rich", Note: "p;q", Title: "Head; of design", Org: []string{"Gadgets;Ltd", "Ops"}},
 		"tb.vcf":    {FN: "Smith; John", Note: "Meeting at 10;00; bring the key, please", Title: "Boss; mostly", Org: []string{"Acme;Co", "R&D"}},
 		"apple.vcf": {FN: "Doe; Jane", Note: "a;b, c", Title: "Chief; of staff", Org: []string{"Widgets;Inc", "Sales"}},
 	}
@@ -108,6 +114,7 @@ func TestThunderbirdICALjs(t *testing.T) {
       </d:prop>
             <d:href>` + aliceBook + `tb.vcf</d:href>
             <d:href>` + aliceBook + `apple.vcf</d:href>
+            <d:href>` + aliceBook + `other.vcf</d:href>
     </card:addressbook-multiget>`
 	_, mgBody := ts.expect("REPORT", aliceBook, "alice", tb, mg, http.StatusMultiStatus)
 	// request 4: sync-collection from the start
@@ -123,7 +130,7 @@ func TestThunderbirdICALjs(t *testing.T) {
 	var texts, what []string
 	for _, answer := range []struct{ name, body string }{{"multiget", mgBody}, {"sync-collection", scBody}} {
 		d := parseMS(t, answer.body)
-		for _, href := range []string{"tb.vcf", "apple.vcf"} {
+		for _, href := range []string{"tb.vcf", "apple.vcf", "other.vcf"} {
 			m := addressDataRe.FindStringSubmatch(d.resp(t, aliceBook+href).ok())
 			if m == nil {
 				t.Fatalf("%s: no address-data for %s in %s", answer.name, href, answer.body)
@@ -132,7 +139,7 @@ func TestThunderbirdICALjs(t *testing.T) {
 			what = append(what, answer.name+" "+href)
 		}
 	}
-	for _, href := range []string{"tb.vcf", "apple.vcf"} {
+	for _, href := range []string{"tb.vcf", "apple.vcf", "other.vcf"} {
 		_, b := ts.expect("GET", aliceBook+href, "alice", map[string]string{"User-Agent": uaThunderbird}, "", http.StatusOK)
 		texts = append(texts, b)
 		what = append(what, "GET "+href)
