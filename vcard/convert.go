@@ -13,7 +13,9 @@ import "strings"
 // Apple's X-ADDRESSBOOKSERVER- forms, TEL;VALUE=uri:tel:+1-555 becomes
 // the text +1-555 and other PHOTO URIs get VALUE=uri. Converting to the
 // card's own version applies the same fixes to stray properties of the
-// other version and leaves the rest alone.
+// other version and leaves the rest alone. Names and parameters Export
+// gave the XPrefix lose it when version defines them. ConvertTo maps one
+// property to one, in order; Export gives the strict form clients read.
 func (c *Card) ConvertTo(version string) *Card {
 	to4 := version == V40
 	if !to4 {
@@ -54,6 +56,8 @@ func isMediaProp(name string) bool {
 
 // toV4 converts one property (whose Params p owns) to its 4.0 form.
 func toV4(p Property, fromV3 bool) Property {
+	p.Name = restoreName(p.Name, props40)
+	p.Params = restoreParams(p.Params, params40)
 	switch p.Name {
 	case "X-ADDRESSBOOKSERVER-KIND":
 		p.Name = "KIND"
@@ -107,6 +111,8 @@ func toV4(p Property, fromV3 bool) Property {
 
 // toV3 converts one property (whose Params p owns) to its 3.0 form.
 func toV3(p Property) Property {
+	p.Name = restoreName(p.Name, props30)
+	p.Params = restoreParams(p.Params, params30)
 	switch p.Name {
 	case "KIND":
 		p.Name = "X-ADDRESSBOOKSERVER-KIND"
@@ -151,6 +157,17 @@ func toV3(p Property) Property {
 		p.Value = escapeText(p.Value[4:], false)
 	}
 	return p
+}
+
+// restoreParams takes the XPrefix off the parameters the version defines
+// (Export put it there). It writes into params.
+func restoreParams(params []Param, known map[string]bool) []Param {
+	for i := range params {
+		if n := params[i].Name; strings.HasPrefix(n, XPrefix) && known[n[len(XPrefix):]] {
+			params[i].Name = n[len(XPrefix):]
+		}
+	}
+	return params
 }
 
 // dropEmpty removes parameters left without values.

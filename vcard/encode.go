@@ -26,20 +26,24 @@ func (c *Card) Encode() []byte {
 	b = append(b, version...)
 	b = append(b, "\r\n"...)
 	line := make([]byte, 0, 256)
+	v4 := version == V40
 	for i := range c.Props {
 		p := &c.Props[i]
 		switch p.Name {
 		case "VERSION", "BEGIN", "END", "":
 			continue
 		}
-		line = appendProperty(line[:0], p)
+		line = appendProperty(line[:0], p, v4)
 		b = appendFolded(b, line)
 	}
 	return append(b, "END:VCARD\r\n"...)
 }
 
-// appendProperty appends the unfolded content line of p.
-func appendProperty(b []byte, p *Property) []byte {
+// appendProperty appends the unfolded content line of p. In 4.0 (v4) a
+// text or list value is written with its ';' unescaped: RFC 6350's TEXT-CHAR
+// has no \; escape (only compound values escape ';'), and readers that
+// follow the grammar, such as Thunderbird's ical.js, show the backslash.
+func appendProperty(b []byte, p *Property, v4 bool) []byte {
 	if p.Group != "" {
 		b = append(b, p.Group...)
 		b = append(b, '.')
@@ -69,7 +73,30 @@ func appendProperty(b []byte, p *Property) []byte {
 	if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
 		v = escapeNewlines(v)
 	}
+	if v4 && strings.Contains(v, `\;`) {
+		if k := p.kind(); k == kindText || k == kindList {
+			return appendUnescapedSemicolons(b, v)
+		}
+	}
 	return append(b, v...)
+}
+
+// appendUnescapedSemicolons appends an escaped value with its \; escapes
+// written as a bare ';' (other escapes, \\ included, are kept).
+func appendUnescapedSemicolons(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\\' && i+1 < len(v) {
+			if v[i+1] != ';' {
+				b = append(b, c)
+			}
+			b = append(b, v[i+1])
+			i++
+			continue
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 func appendUpper(b []byte, s string) []byte {

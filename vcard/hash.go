@@ -30,7 +30,16 @@ type keyParam struct {
 }
 
 func (p *Property) appendKey(b []byte) []byte {
+	if needsStrictKey(p) {
+		// the forms Export writes for a version (X-CARDBRIDGE- names, GEO
+		// lat;long, TZ, Apple's year-less BDAY) key as their 4.0 form
+		q := strict4(toV4(p.clone(), true))
+		p = &q
+	}
 	name := p.Name
+	if strings.HasPrefix(name, XPrefix) && (props30[name[len(XPrefix):]] || props40[name[len(XPrefix):]]) {
+		name = name[len(XPrefix):] // a property the other version lacks
+	}
 	switch name {
 	case "X-ADDRESSBOOKSERVER-KIND":
 		name = "KIND"
@@ -80,12 +89,16 @@ func (p *Property) appendKey(b []byte) []byte {
 				if len(q.Values) > 0 {
 					v = lowerASCII(strings.TrimSpace(q.Values[0]))
 				}
-				if isTelURI || isDefaultValueType(name, v) {
+				if isTelURI || isDefaultValueType(name, v) || v == "text" && textAnyway(name, value) {
 					continue
 				}
 				params = append(params, keyParam{"VALUE", q.Values[:1], true})
 			default:
-				params = append(params, keyParam{q.Name, q.Values, caseInsensitiveParam(q.Name)})
+				n := q.Name
+				if strings.HasPrefix(n, XPrefix) && (params30[n[len(XPrefix):]] || params40[n[len(XPrefix):]]) {
+					n = n[len(XPrefix):]
+				}
+				params = append(params, keyParam{n, q.Values, caseInsensitiveParam(n)})
 			}
 		}
 		if pref && !hasPref {
@@ -105,7 +118,14 @@ func (p *Property) appendKey(b []byte) []byte {
 	case k == kindStructured || k == kindStructuredLists:
 		value = trimEmptyComponents(value)
 	case name == "BDAY" || name == "ANNIVERSARY" || name == "DEATHDATE":
-		value = compactDate(value)
+		if d, ok := parseDate(value); ok && k != kindText {
+			if d.time != "" {
+				d.time = (d.time + "0000")[:6] // 3.0 needs the seconds
+			}
+			value = d.format40()
+		} else {
+			value = compactDate(value)
+		}
 	case name == "KIND":
 		value = lowerASCII(value)
 	}
@@ -138,6 +158,40 @@ func (p *Property) appendKey(b []byte) []byte {
 	}
 	b = append(b, ':')
 	return append(b, value...)
+}
+
+// textAnyway reports whether a VALUE=text says nothing about value: a UID
+// that is no URI, a date property that is no date.
+func textAnyway(name, value string) bool {
+	switch name {
+	case "UID":
+		return !looksLikeURI(value)
+	case "BDAY", "ANNIVERSARY", "DEATHDATE":
+		_, ok := parseDate(unescape(value))
+		return !ok
+	}
+	return false
+}
+
+// needsStrictKey reports whether p is in a form Export writes that keys
+// differently from its 4.0 form.
+func needsStrictKey(p *Property) bool {
+	switch p.Name {
+	case "GEO":
+		return !hasPrefixFold(p.Value, "geo:") || paramFirst(p.Params, "VALUE") != ""
+	case "TZ":
+		v := paramFirst(p.Params, "VALUE")
+		return !strings.EqualFold(v, "uri") && (v != "" || strings.IndexByte(p.Value, ':') >= 0)
+	}
+	if strings.HasPrefix(p.Name, XPrefix) && (props40[p.Name[len(XPrefix):]] || props30[p.Name[len(XPrefix):]]) {
+		return true
+	}
+	for _, q := range p.Params {
+		if q.Name == appleOmitYear || strings.HasPrefix(q.Name, XPrefix) && params40[q.Name[len(XPrefix):]] {
+			return true
+		}
+	}
+	return false
 }
 
 // sortFoldUnique sorts vs case-insensitively in place (insertion sort: TYPE

@@ -433,7 +433,7 @@ func TestTelURI(t *testing.T) {
 	v3 := v4.ConvertTo(V30)
 	want3 := []string{"TEL;TYPE=cell:+1-555-0100", `TEL:+33-1-55\;ext=123`, "TEL;VALUE=uri:sip:alice@example.com", "TEL:+1 555 0199"}
 	for i, w := range want3 {
-		if got := strings.TrimSuffix(string(appendProperty(nil, &v3.Props[i])), "\r\n"); got != w {
+		if got := strings.TrimSuffix(string(appendProperty(nil, &v3.Props[i], false)), "\r\n"); got != w {
 			t.Errorf("4->3 TEL %d = %q, want %q", i, got, w)
 		}
 	}

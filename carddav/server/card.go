@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"mime"
@@ -14,10 +15,11 @@ import (
 
 const vcardType = "text/vcard; charset=utf-8"
 
-// acceptVersion is the vCard version an Accept header asks for: 4.0 when a
-// text/vcard;version=4.0 range is preferred, 3.0 otherwise.
+// acceptVersion is the vCard version an Accept header asks for: the version
+// parameter of the text/vcard range it prefers most, or "" when that range
+// names no version (or there is none): the client did not ask.
 func acceptVersion(accept string) string {
-	best, bestQ := vcard.V30, -1.0
+	best, bestQ := "", -1.0
 	for _, part := range strings.Split(accept, ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil || (mt != "text/vcard" && mt != "text/x-vcard") {
@@ -29,15 +31,102 @@ func acceptVersion(accept string) string {
 				q = f
 			}
 		}
-		v := vcard.V30
-		if params["version"] == vcard.V40 {
+		v := ""
+		switch strings.TrimSpace(params["version"]) {
+		case vcard.V40:
 			v = vcard.V40
+		case vcard.V30:
+			v = vcard.V30
 		}
 		if q > 0 && q > bestQ {
 			best, bestQ = v, q
 		}
 	}
 	return best
+}
+
+// needsV30 reports whether a User-Agent is one of Apple's Contacts clients
+// (iOS dataaccessd/accountsd, macOS AddressBook/Contacts with its CardDAV
+// plugin), which read only vCard 3.0 and never ask for a version: a 4.0
+// card makes macOS fail the whole sync.
+func needsV30(ua string) bool {
+	if strings.HasPrefix(ua, "iOS/") || strings.HasPrefix(ua, "macOS/") {
+		return true
+	}
+	for _, s := range [...]string{"dataaccessd", "accountsd", "AddressBook", "CardDAVPlugin", "CoreDAV", "Mac OS X/", "Mac_OS_X/"} {
+		if strings.Contains(ua, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// readsV40Only reports whether a User-Agent is Thunderbird's: its address
+// book reads vCards with ical.js, which follows RFC 6350's grammar and
+// keeps the backslash of a 3.0 \; (FN:Doe\; Jane shows as "Doe\; Jane"),
+// so it is served 4.0, where ';' in text is written bare.
+func readsV40Only(ua string) bool { return strings.Contains(ua, "Thunderbird/") }
+
+// version is the vCard version to serve a card stored in stored (V21, V30
+// or V40) in, when the client asked for asked ("" when it did not): what it
+// asked for; else 3.0 for Apple's clients and 4.0 for Thunderbird; else the
+// stored version (3.0 for 2.1, which is never served), so that a card
+// comes back in the version its writer used.
+func (rq *request) version(asked, stored string) string {
+	ua := rq.r.Header.Get("User-Agent")
+	switch {
+	case asked != "":
+		return asked
+	case needsV30(ua):
+		return vcard.V30
+	case readsV40Only(ua), stored == vcard.V40:
+		return vcard.V40
+	}
+	return vcard.V30
+}
+
+// cleanBody returns a PUT body as it is stored: without a UTF-8 byte order
+// mark, every line ending in CRLF (bare LF ends, or CR ends in a body
+// without LF, rewritten), without blank lines, with a final CRLF. A 2.1
+// card (never served: the server offers 3.0 and 4.0) is stored as its 3.0
+// form, and a body whose lines cannot be cleaned without changing the card
+// as vcard.Parse read it (a bare CR inside a line of an LF body is a
+// newline in a value) is stored as the card's encoding.
+func cleanBody(data []byte, card *vcard.Card) []byte {
+	if card.Version == vcard.V21 {
+		return card.Export(vcard.V30).Encode()
+	}
+	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	crlf := bytes.Count(data, []byte("\r\n"))
+	lf, cr := bytes.Count(data, []byte("\n")), bytes.Count(data, []byte("\r"))
+	if crlf == lf && crlf == cr && bytes.HasSuffix(data, []byte("\r\n")) &&
+		!bytes.HasPrefix(data, []byte("\r\n")) && !bytes.Contains(data, []byte("\r\n\r\n")) {
+		return data // already clean
+	}
+	if lf > 0 && cr > crlf {
+		return card.Encode()
+	}
+	out := make([]byte, 0, len(data)+len(data)/32+2)
+	for len(data) > 0 {
+		i := bytes.IndexAny(data, "\r\n")
+		line := data
+		if i >= 0 {
+			line = data[:i]
+			if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+				i++
+			}
+			data = data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(line) > 0 {
+			out = append(append(out, line...), '\r', '\n')
+		}
+	}
+	if c, err := vcard.Parse(out); err != nil || c.Hash() != card.Hash() || c.UID() != card.UID() {
+		return card.Encode()
+	}
+	return out
 }
 
 // get serves GET and HEAD of a card (collections answer a short text).
@@ -55,12 +144,12 @@ func (rq *request) get() {
 	h := rq.w.Header()
 	h.Set("ETag", etag)
 	h.Set("Last-Modified", t.card.Modified.UTC().Format(http.TimeFormat))
-	h.Set("Vary", "Accept")
+	h.Set("Vary", "Accept, User-Agent")
 	if inm := rq.r.Header.Get("If-None-Match"); inm != "" && etagListHas(inm, t.card.ETag) {
 		rq.w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	data := render(t.card.Data, acceptVersion(rq.r.Header.Get("Accept")))
+	data := rq.render(t.card.Data, acceptVersion(rq.r.Header.Get("Accept")))
 	h.Set("Content-Type", vcardType)
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	rq.w.WriteHeader(http.StatusOK)
@@ -158,7 +247,8 @@ func (rq *request) put() {
 		rq.fail(err)
 		return
 	}
-	etag, created, err := rq.h.db.PutCard(rq.ctx, b.ID, rq.rt.href, card.UID(), data, rq.precondition())
+	stored := cleanBody(data, card)
+	etag, created, err := rq.h.db.PutCard(rq.ctx, b.ID, rq.rt.href, card.UID(), stored, rq.precondition())
 	var uc *state.UIDConflictError
 	switch {
 	case errors.As(err, &uc):
@@ -172,7 +262,12 @@ func (rq *request) put() {
 		return
 	}
 	rq.changed(b.Name)
-	rq.w.Header().Set("ETag", `"`+etag+`"`)
+	if bytes.Equal(stored, data) {
+		// A strong ETag in a PUT answer says the stored card is the body
+		// (RFC 4918 9.7.1, RFC 6352 6.3.2.3); when it is not, the client
+		// reads the card back for its ETag.
+		rq.w.Header().Set("ETag", `"`+etag+`"`)
+	}
 	if created {
 		rq.w.Header().Set("Location", rq.h.cardHref(rq.user, b.Name, rq.rt.href))
 		rq.w.WriteHeader(http.StatusCreated)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -214,7 +215,7 @@ func (rq *request) propValue(r *res, p *node) (string, bool) {
 				if data == nil {
 					return "", false
 				}
-				return strconv.Itoa(len(render(data, vcard.V30))), true
+				return strconv.Itoa(len(rq.render(data, ""))), true
 			}
 		}
 		return "", false
@@ -246,7 +247,7 @@ func (rq *request) propValue(r *res, p *node) (string, bool) {
 				if data == nil {
 					return "", false
 				}
-				return esc(string(render(data, requestedVersion(p)))), true
+				return esc(string(rq.render(data, requestedVersion(p)))), true
 			}
 		}
 		return "", false
@@ -277,22 +278,37 @@ func (rq *request) cardData(c *state.Card) []byte {
 }
 
 // requestedVersion is the vCard version an address-data element asks for
-// (3.0 unless it says 4.0).
+// in its version attribute, "" when it names none (or one not served).
 func requestedVersion(p *node) string {
-	if p != nil && strings.TrimSpace(p.attrValue("version")) == vcard.V40 {
-		return vcard.V40
+	if p == nil {
+		return ""
 	}
-	return vcard.V30
+	switch v := strings.TrimSpace(p.attrValue("version")); v {
+	case vcard.V30, vcard.V40:
+		return v
+	}
+	return ""
 }
 
-// render returns stored card data in version: the data itself when it is
-// of that version, a conversion otherwise.
-func render(data []byte, version string) []byte {
+// render returns stored card data for a client that asked for version
+// ("" when it did not: see request.version): the data itself when it is of
+// the version served (re-encoded for Thunderbird when it holds a \;),
+// else its Export to that version.
+func (rq *request) render(data []byte, asked string) []byte {
 	c, err := vcard.Parse(data)
-	if err != nil || c.Version == version {
+	if err != nil {
 		return data
 	}
-	return c.ConvertTo(version).Encode()
+	version := rq.version(asked, c.Version)
+	if c.Version == version {
+		if version == vcard.V40 && bytes.Contains(data, []byte(`\;`)) && readsV40Only(rq.r.Header.Get("User-Agent")) {
+			// another 4.0 writer's \; in a text value, which ical.js
+			// would show: the encoding writes it as a bare ';'
+			return c.Export(version).Encode()
+		}
+		return data
+	}
+	return c.Export(version).Encode()
 }
 
 // target loads the resource of the route; false (after answering) when it

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/cardbridge/cardbridge/state"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -181,15 +182,26 @@ func TestPutPreconditions(t *testing.T) {
 	}
 }
 
+// TestVersionNegotiation: a client that names a version (Accept, the
+// address-data version attribute) gets it; one that does not gets the
+// version the card was stored in, except Apple's clients (3.0 only).
 func TestVersionNegotiation(t *testing.T) {
 	ts := newTestServer(t, nil)
 	v4 := vcard4("v4", "Four")
 	etag := ts.putCard("alice", "v4.vcf", v4)
 	resp, b := ts.expect("GET", aliceBook+"v4.vcf", "alice", nil, "", http.StatusOK)
-	mustContain(t, b, "VERSION:3.0", "FN:Four")
-	if resp.Header.Get("ETag") != etag {
-		t.Fatal("etag differs")
+	if b != v4 || resp.Header.Get("ETag") != etag {
+		t.Fatalf("stored 4.0 not served as is without Accept: %q", b)
 	}
+	if v := resp.Header.Get("Vary"); !strings.Contains(v, "Accept") || !strings.Contains(v, "User-Agent") {
+		t.Fatalf("Vary %q", v)
+	}
+	for _, ua := range []string{uaIOS, uaMacOS, uaMacOSNew} {
+		_, b = ts.expect("GET", aliceBook+"v4.vcf", "alice", map[string]string{"User-Agent": ua, "Accept": "*/*"}, "", http.StatusOK)
+		mustContain(t, b, "VERSION:3.0", "FN:Four")
+	}
+	_, b = ts.expect("GET", aliceBook+"v4.vcf", "alice", map[string]string{"Accept": "text/vcard; version=3.0"}, "", http.StatusOK)
+	mustContain(t, b, "VERSION:3.0", "FN:Four")
 	resp, b = ts.expect("GET", aliceBook+"v4.vcf", "alice", map[string]string{"Accept": "text/vcard; version=4.0"}, "", http.StatusOK)
 	if b != v4 || resp.Header.Get("ETag") != etag {
 		t.Fatalf("stored 4.0 not served as is: %q", b)
@@ -199,16 +211,27 @@ func TestVersionNegotiation(t *testing.T) {
 	if b != vcard3("v3", "Three") {
 		t.Fatalf("stored 3.0 not served as is: %q", b)
 	}
+	_, b = ts.expect("GET", aliceBook+"v3.vcf", "alice", map[string]string{"User-Agent": uaThunderbird}, "", http.StatusOK)
+	mustContain(t, b, "VERSION:4.0") // ical.js reads 3.0's \; wrong
 	resp, b = ts.expect("GET", aliceBook+"v3.vcf", "alice", map[string]string{"Accept": "text/vcard;version=4.0, text/vcard;version=3.0;q=0.5"}, "", http.StatusOK)
 	mustContain(t, b, "VERSION:4.0")
 	if resp.Header.Get("ETag") != etag3 {
 		t.Fatal("etag differs")
 	}
 	mg := func(attrs string) string {
-		return `<?xml version="1.0"?><C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data` + attrs + `/></D:prop><D:href>/addressbooks/alice/contacts/v4.vcf</D:href><D:href>/addressbooks/alice/contacts/v3.vcf</D:href></C:addressbook-multiget>`
+		return `<?xml version="1.0"?><C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data` + attrs + `/><D:getcontentlength/></D:prop><D:href>/addressbooks/alice/contacts/v4.vcf</D:href><D:href>/addressbooks/alice/contacts/v3.vcf</D:href></C:addressbook-multiget>`
 	}
 	_, b = ts.expect("REPORT", aliceBook, "alice", map[string]string{"Depth": "1"}, mg(""), http.StatusMultiStatus)
-	if strings.Contains(b, "VERSION:4.0") || !strings.Contains(b, etag[1:len(etag)-1]) {
+	if !strings.Contains(b, "VERSION:4.0") || !strings.Contains(b, "VERSION:3.0") || !strings.Contains(b, etag[1:len(etag)-1]) {
+		t.Fatalf("multiget without a version: %s", b)
+	}
+	mustContain(t, parseMS(t, b).resp(t, aliceBook+"v4.vcf").ok(), "<D:getcontentlength>"+strconv.Itoa(len(v4))+"<")
+	_, b = ts.expect("REPORT", aliceBook, "alice", map[string]string{"Depth": "1", "User-Agent": uaIOS}, mg(""), http.StatusMultiStatus)
+	if strings.Contains(b, "VERSION:4.0") {
+		t.Fatalf("multiget without a version for iOS: %s", b)
+	}
+	_, b = ts.expect("REPORT", aliceBook, "alice", map[string]string{"Depth": "1"}, mg(` content-type="text/vcard" version="3.0"`), http.StatusMultiStatus)
+	if strings.Contains(b, "VERSION:4.0") {
 		t.Fatalf("3.0 multiget: %s", b)
 	}
 	_, b = ts.expect("REPORT", aliceBook, "alice", map[string]string{"Depth": "1"}, mg(` content-type="text/vcard" version="4.0"`), http.StatusMultiStatus)
