@@ -314,3 +314,16 @@ func TestAnswerCutWhenTheStoreFailsMidway(t *testing.T) {
 		t.Fatalf("status %d after %d writes", w.status, w.writes)
 	}
 }
+
+// TestMultigetRefusesEmptyHref: an empty DAV:href (or one of blanks) has
+// no response a client could match, so the multiget is refused with 400
+// naming it, not answered with an empty href.
+func TestMultigetRefusesEmptyHref(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.putCard("alice", "a.vcf", vcard3("a", "Alice A"))
+	for _, empty := range []string{"", "  \n "} {
+		_, b := ts.expect("REPORT", aliceBook, "alice", map[string]string{"Depth": "1"},
+			secMultiget(aliceBook+"a.vcf", empty), http.StatusBadRequest)
+		mustContain(t, b, "empty DAV:href")
+	}
+}

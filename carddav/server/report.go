@@ -68,6 +68,12 @@ func (rq *request) multiget(b *state.AddressBook, root *node) {
 	n := 0
 	for _, c := range root.children {
 		if c.is(nsDAV, "href") {
+			if strings.TrimSpace(c.text.String()) == "" {
+				// A response must name its resource: an empty href
+				// has no answer the client could match.
+				rq.badRequest("addressbook-multiget names an empty DAV:href")
+				return
+			}
 			n++
 		}
 	}
