@@ -77,7 +77,7 @@ func (e *PurgedError) Error() string {
 	}
 	by := "trash_retention"
 	if e.Manual {
-		by = "`cardbridge trash purge --older-than`"
+		by = "by `cardbridge trash purge`"
 	}
 	why := fmt.Sprintf("it was older than %s (%s)", FormatAge(e.Retention), by)
 	if e.Cause == "size" {
