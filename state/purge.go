@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -167,9 +168,21 @@ type purged struct {
 
 // purgeTrash is PurgeTrash's transaction.
 func (tx *Tx) purgeTrash(p Purge, now time.Time, res *PurgeResult) error {
-	cutoff := int64(0)
+	cutoff := int64(math.MinInt64)
 	if p.Retention > 0 {
 		cutoff = now.Add(-p.Retention).UnixNano()
+	}
+	// Most runs have nothing to purge: tell from the index alone, in one
+	// pass of SQLite's, before reading the entries one by one.
+	var count, aged int
+	var total int64
+	if err := tx.sql.QueryRowContext(tx.ctx, `SELECT COUNT(*), COALESCE(SUM(size), 0),
+COALESCE(SUM(created_at < ? AND NOT restore_requested), 0) FROM trash WHERE pair = ?`, cutoff, p.Pair).Scan(&count, &total, &aged); err != nil {
+		return err
+	}
+	if aged == 0 && (p.MaxBytes == 0 || total <= p.MaxBytes) {
+		res.Kept, res.KeptBytes = count, total
+		return nil
 	}
 	rows, err := tx.sql.QueryContext(tx.ctx, `SELECT id, created_at, size, restore_requested FROM trash
 WHERE pair = ? ORDER BY created_at DESC, id DESC`, p.Pair)
@@ -190,7 +203,7 @@ WHERE pair = ? ORDER BY created_at DESC, id DESC`, p.Pair)
 		}
 		switch {
 		case pending:
-		case p.Retention > 0 && created < cutoff:
+		case created < cutoff:
 			e.cause = "age"
 		case p.MaxBytes > 0 && (over || kept+e.size > p.MaxBytes):
 			e.cause, over = "size", true
