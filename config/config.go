@@ -111,6 +111,21 @@ type Config struct {
 	// beside the state file when there is no config file). The CLI reads
 	// CARDBRIDGE_SECRET_KEY and systemd credentials before it.
 	SecretKeyFile string
+
+	// Trash is the top-level trash_retention and trash_max_size (defaults
+	// applied): the trash of every pair that sets neither, web-made pairs
+	// included.
+	Trash Trash
+}
+
+// TrashOf is how much of pair name's trash is kept: the pair's own
+// trash_retention / trash_max_size, else the top-level ones (a pair no
+// longer configured, or made on the web page, gets those).
+func (c *Config) TrashOf(name string) Trash {
+	if p, ok := c.Pair(name); ok && p.Trash != nil {
+		return *p.Trash
+	}
+	return c.Trash
 }
 
 // PairNames returns the names of the configured pairs, sorted.
@@ -182,7 +197,28 @@ type Pair struct {
 	// Every is how often serve and sync --every run the pair; 0 when unset
 	// (or set to 0). When set it is at least one minute.
 	Every time.Duration
+	// Trash is the pair's trash_retention and trash_max_size (a key it
+	// does not set comes from the top level); nil when it sets neither:
+	// see Config.TrashOf.
+	Trash *Trash
 }
+
+// Trash says how much of a pair's trash is kept: entries older than
+// Retention are purged (at the end of each sync of the pair, daily by
+// serve, and by `cardbridge trash purge`), and beyond MaxSize bytes of
+// vCards the oldest go, the newest being kept.
+type Trash struct {
+	// Retention is trash_retention (default 30 days); 0 ("off") keeps
+	// entries whatever their age.
+	Retention time.Duration
+	// MaxSize is trash_max_size in bytes (default 100 MB); 0 ("off") is no
+	// cap.
+	MaxSize int64
+}
+
+// DefaultTrash is the trash kept when the configuration says nothing: 30
+// days, at most 100 MB per pair.
+func DefaultTrash() Trash { return Trash{Retention: 30 * 24 * time.Hour, MaxSize: 100_000_000} }
 
 // Side is one store of a pair. Which fields are used depends on Type; a key
 // that the type does not use is refused.

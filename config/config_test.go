@@ -68,6 +68,7 @@ func TestLoadDesignExample(t *testing.T) {
 			Every:     15 * time.Minute,
 		}},
 		Server: Server{Listen: "127.0.0.1:5232"},
+		Trash:  DefaultTrash(),
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", cfg, want)
@@ -507,7 +508,7 @@ func TestMissingFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, c, &Config{State: "/st/cardbridge/state.db", SecretKeyFile: "/st/cardbridge/state.key", Accounts: map[string]Account{}, Pairs: map[string]Pair{}, Server: Server{Listen: DefaultListen}})
+	eq(t, c, &Config{State: "/st/cardbridge/state.db", SecretKeyFile: "/st/cardbridge/state.key", Accounts: map[string]Account{}, Pairs: map[string]Pair{}, Server: Server{Listen: DefaultListen}, Trash: DefaultTrash()})
 	eq(t, len(c.PairNames()), 0)
 
 	// Present at the default path: loaded, relative paths against its directory.

@@ -204,6 +204,7 @@ func (d *decoder) decode(root *node, all map[string]any) *Config {
 	if cfg.SecretKeyFile == "" {
 		cfg.SecretKeyFile = DefaultSecretKeyFile(d.file, cfg.State)
 	}
+	cfg.Trash, _ = d.trash(all, "", DefaultTrash())
 
 	if m, ok := d.asMap(all["accounts"], "accounts", "a mapping of account names"); ok || d.fileNames["accounts"] != nil {
 		for _, name := range d.names(m, "accounts") {
@@ -235,7 +236,11 @@ func (d *decoder) decode(root *node, all map[string]any) *Config {
 				}
 				pm = map[string]any{}
 			}
-			cfg.Pairs[name] = d.pair(root.fields["pairs"].elem, pm, base, name, cfg.Accounts)
+			p := d.pair(root.fields["pairs"].elem, pm, base, name, cfg.Accounts)
+			if t, set := d.trash(pm, base, cfg.Trash); set {
+				p.Trash = &t
+			}
+			cfg.Pairs[name] = p
 		}
 	}
 
@@ -245,6 +250,29 @@ func (d *decoder) decode(root *node, all map[string]any) *Config {
 	}
 	cfg.Server = d.server(root.fields["server"], sm)
 	return cfg
+}
+
+// trash reads trash_retention and trash_max_size of m (the top level or
+// a pair), def for a key not set; set says whether either was.
+func (d *decoder) trash(m map[string]any, base string, def Trash) (t Trash, set bool) {
+	t = def
+	if v, ok := m["trash_retention"]; ok && v != nil {
+		set = true
+		if r, err := parseRetention(v); err != nil {
+			d.add(join(base, "trash_retention"), "%s", err)
+		} else {
+			t.Retention = r
+		}
+	}
+	if v, ok := m["trash_max_size"]; ok && v != nil {
+		set = true
+		if n, err := parseSize(v); err != nil {
+			d.add(join(base, "trash_max_size"), "%s", err)
+		} else {
+			t.MaxSize = n
+		}
+	}
+	return t, set
 }
 
 // names lists the entries of a map section, including ones the file

@@ -19,6 +19,7 @@ const (
 	kInt                  // an integer
 	kDuration             // a Go duration
 	kLimit                // a Limit: count or percentage
+	kSize                 // a size in bytes: 100MB, 1GiB, 0/off
 	kSection              // fixed keys
 	kMap                  // user-chosen names, each an elem
 )
@@ -65,6 +66,7 @@ func schema() *node {
 		"a": side, "b": side2,
 		"direction": s(), "conflict": s(),
 		"max_delete": {kind: kLimit}, "every": {kind: kDuration},
+		"trash_retention": {kind: kDuration}, "trash_max_size": {kind: kSize},
 	}}
 	server := &node{kind: kSection, fields: map[string]*node{
 		"listen": s(), "tls_cert": p(), "tls_key": p(), "public_url": s(),
@@ -80,6 +82,7 @@ func schema() *node {
 		"server":   server,
 
 		"secret_key_file": p(),
+		"trash_retention": {kind: kDuration}, "trash_max_size": {kind: kSize},
 	}}
 }
 

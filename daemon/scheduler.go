@@ -35,6 +35,8 @@ const (
 	// DefaultGrace is how long running syncs may go on once the scheduler
 	// is stopped before their context is cancelled.
 	DefaultGrace = 10 * time.Second
+	// DefaultHousekeepingEvery is how often Housekeeping runs: daily.
+	DefaultHousekeepingEvery = 24 * time.Hour
 	// maxDebounceFactor caps the delay under a steady stream of changes:
 	// the pairs run at the latest this many Debounce periods after the
 	// first change of a burst.
@@ -63,6 +65,12 @@ type SchedulerOptions struct {
 	Grace time.Duration
 	// Logger receives one line per run; nil discards.
 	Logger *slog.Logger
+	// Housekeeping, when set, runs when the scheduler starts and then
+	// every HousekeepingEvery (default DefaultHousekeepingEvery), by Now
+	// and After, alongside the pairs: serve purges the trash with it. Its
+	// error is logged; its context is that of the runs (see Runner).
+	Housekeeping      func(ctx context.Context) error
+	HousekeepingEvery time.Duration
 	// Now and After replace time.Now and time.After (tests).
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
@@ -139,6 +147,9 @@ func NewScheduler(o SchedulerOptions) *Scheduler {
 	}
 	if o.After == nil {
 		o.After = time.After
+	}
+	if o.HousekeepingEvery <= 0 {
+		o.HousekeepingEvery = DefaultHousekeepingEvery
 	}
 	log := o.Logger
 	if log == nil {
@@ -265,6 +276,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.ctx, s.runCtx = ctx, runCtx
 	for _, name := range s.names {
 		s.startLocked(s.pairs[name])
+	}
+	if s.o.Housekeeping != nil {
+		s.wg.Go(func() { s.housekeeper(ctx, runCtx) })
 	}
 	s.mu.Unlock()
 
@@ -412,6 +426,41 @@ func (s *Scheduler) worker(ctx, runCtx context.Context, p *pairState) {
 			}
 		}
 	}
+}
+
+// housekeeper runs Housekeeping at the start and then every
+// HousekeepingEvery (from the start of the previous one) until ctx ends.
+func (s *Scheduler) housekeeper(ctx, runCtx context.Context) {
+	next := s.o.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.o.After(max(0, next.Sub(s.o.Now()))):
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		start := s.o.Now()
+		err := s.housekeep(runCtx)
+		if err != nil {
+			s.log.Error("housekeeping failed", "err", err, "next_in", s.o.HousekeepingEvery)
+		} else {
+			s.log.Debug("housekeeping done", "duration", s.o.Now().Sub(start))
+		}
+		next = start.Add(s.o.HousekeepingEvery)
+	}
+}
+
+// housekeep runs Housekeeping, turning a panic into an error.
+func (s *Scheduler) housekeep(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("housekeeping panicked", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return s.o.Housekeeping(ctx)
 }
 
 // runOnce runs the pair once, logs the outcome and records it in the

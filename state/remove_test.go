@@ -77,6 +77,13 @@ func fillUser(t *testing.T, db *DB, user string) userFixture {
 		if err := db.AddTrash(ctx, &TrashEntry{Pair: name, Side: "a", UID: "u", Card: []byte("OLD"), Reason: "deleted"}); err != nil {
 			t.Fatal(err)
 		}
+		// An entry past a day's retention, purged: the purge log holds it.
+		if err := db.AddTrash(ctx, &TrashEntry{Pair: name, Side: "a", UID: "u", Card: []byte("OLDER"), Reason: "deleted", Created: time.Now().Add(-48 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := db.PurgeTrash(ctx, Purge{Pair: name, TrashLimits: TrashLimits{Retention: 24 * time.Hour}}); err != nil || r.Entries != 1 {
+			t.Fatalf("purge: %+v, %v", r, err)
+		}
 		if err := db.UpsertConflict(ctx, &Conflict{Pair: name, ItemID: it.ID, A: []byte("A"), B: []byte("B")}); err != nil {
 			t.Fatal(err)
 		}
@@ -134,6 +141,7 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 		"sync_tokens":      {pairs, pairArgs},
 		"locks":            {pairs, pairArgs},
 		"trash":            {pairs, pairArgs},
+		"trash_purges":     {pairs, pairArgs},
 		"conflicts":        {pairs, pairArgs},
 		"runs":             {pairs, pairArgs},
 	}
@@ -409,16 +417,7 @@ func TestClaimWebAccount(t *testing.T) {
 func TestMigration5CarriesOwners(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/state.db"
-	db, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Back to schema 4 (the tables of 0005 dropped, its rows forgotten).
-	for _, q := range []string{`DROP TABLE web_accounts`, `ALTER TABLE accounts DROP COLUMN sealed`, `DELETE FROM schema_version WHERE version >= 5`} {
-		if _, err := db.sql.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := openAtSchema(t, path, 4)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.sql.Exec(q, args...); err != nil {
@@ -428,8 +427,9 @@ func TestMigration5CarriesOwners(t *testing.T) {
 	exec(`INSERT INTO server_users (name, password_hash, created_at) VALUES ('alice', 'h', 100), ('bob', 'h', 100), ('frank', 'h', 500)`)
 	exec(`INSERT INTO web_pairs (name, user_name, account, addressbook, every_ns, created_at) VALUES ('web-alice-o', 'alice', 'web-alice', 'o', 1, 200)`)
 	exec(`INSERT INTO accounts (name, refresh_token, updated_at) VALUES ('web-alice', 'ra', 200), ('web-bob', 'rb', 300), ('web-frank', 'old', 400)`)
-	db.Close()
-	if db, err = Open(ctx, path, Options{}); err != nil {
+	db.sql.Close()
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()

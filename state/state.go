@@ -56,6 +56,10 @@ type Options struct {
 	// TokenKeySource says where TokenKey came from (or why there is none),
 	// for the errors about tokens that cannot be sealed or opened.
 	TokenKeySource string
+	// Now replaces time.Now for the trash: the Created of entries added
+	// without one, restores, and the cutoffs and records of purges (tests
+	// and benchmarks move it). nil is time.Now.
+	Now func() time.Time
 }
 
 // DB is an open state database. Its methods are safe for concurrent use.
@@ -69,6 +73,9 @@ type DB struct {
 	host      string
 	pid       int
 	boot      string
+	clock     func() time.Time // the trash's clock (Options.Now)
+	// purgeLogRows bounds the purge log (defaultPurgeLogRows).
+	purgeLogRows int
 
 	stmts stmts
 
@@ -174,7 +181,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
 	db := &DB{path: path, readOnly: opts.ReadOnly, log: log, aead: aead, keySource: opts.TokenKeySource,
-		host: host, pid: os.Getpid(), boot: bootID(), held: map[string]heldLock{}}
+		host: host, pid: os.Getpid(), boot: bootID(), held: map[string]heldLock{},
+		clock: opts.Now, purgeLogRows: defaultPurgeLogRows}
+	if db.clock == nil {
+		db.clock = time.Now
+	}
 
 	memory := path == "" || path == ":memory:"
 	if memory {
@@ -270,6 +281,10 @@ func (db *DB) prepareFile(memory bool) (string, error) {
 		default:
 			return "", fmt.Errorf("state: create %s: %w", db.path, err)
 		}
+		// A new file gives the pages freed by trash purges back to the
+		// file system on demand (see DB.PurgeTrash); on an existing file
+		// made without it this takes effect at the next VACUUM only.
+		params.Add("_pragma", "auto_vacuum(INCREMENTAL)")
 		params.Add("_pragma", "journal_mode(WAL)")
 		// Checkpoint every ~40 MB of WAL rather than 4 MB: a sync commits
 		// after each write, and fewer, larger checkpoints (each with its
@@ -383,8 +398,8 @@ ON CONFLICT (item_id) DO UPDATE SET card = excluded.card`),
 			`' || b_id || '` + sep + `' || b_version || '` + sep + `' || base_hash
 FROM items WHERE pair = ? ORDER BY id`),
 		deleteItem: p(`DELETE FROM items WHERE id = ?`),
-		insertTrash: p(`INSERT INTO trash (pair, side, uid, side_id, card, reason, created_at, restore_requested, restored_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		insertTrash: p(`INSERT INTO trash (pair, side, uid, side_id, card, size, reason, created_at, restore_requested, restored_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 	}
 	if err != nil {
 		return fmt.Errorf("state: open %s: prepare: %w", db.path, err)

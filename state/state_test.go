@@ -423,8 +423,8 @@ func TestTrash(t *testing.T) {
 		t.Errorf("PendingRestores(home) = %+v", p)
 	}
 	// A pending restore is not purged.
-	if n, err := db.PurgeTrash(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
-		t.Errorf("PurgeTrash with a pending restore = %d, %v; want 0", n, err)
+	if r, err := db.PurgeTrash(ctx, Purge{Pair: "work", TrashLimits: TrashLimits{Retention: time.Hour}}); err != nil || r.Entries != 0 {
+		t.Errorf("PurgeTrash with a pending restore = %+v, %v; want 0", r, err)
 	}
 	if err := db.MarkRestored(ctx, e1.ID); err != nil {
 		t.Fatal(err)
@@ -441,9 +441,9 @@ func TestTrash(t *testing.T) {
 		t.Errorf("ListTrash does not flag the restored entry: %+v", list)
 	}
 
-	n, err := db.PurgeTrash(ctx, time.Now().Add(-time.Hour))
-	if err != nil || n != 1 {
-		t.Errorf("PurgeTrash = %d, %v; want 1", n, err)
+	r, err := db.PurgeTrash(ctx, Purge{Pair: "work", TrashLimits: TrashLimits{Retention: time.Hour}})
+	if err != nil || r.Entries != 1 {
+		t.Errorf("PurgeTrash = %+v, %v; want 1", r, err)
 	}
 	if all, _ := db.ListTrash(ctx, ""); len(all) != 2 {
 		t.Errorf("after purge %d entries, want 2", len(all))

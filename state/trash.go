@@ -79,10 +79,14 @@ func (db *DB) ListTrash(ctx context.Context, pair string) ([]TrashEntry, error) 
 	return out, nil
 }
 
-// GetTrash returns one trash entry; ErrNotFound (wrapped) when there is none.
+// GetTrash returns one trash entry; ErrNotFound (wrapped) when there is none,
+// as a *PurgedError when a purge removed it.
 func (db *DB) GetTrash(ctx context.Context, id int64) (TrashEntry, error) {
 	e, err := scanTrash(db.sql.QueryRowContext(ctx, `SELECT `+trashColumns+` FROM trash WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
+		if pe := db.purged(ctx, id); pe != nil {
+			return TrashEntry{}, fmt.Errorf("state: get trash %d: %w", id, pe)
+		}
 		return TrashEntry{}, fmt.Errorf("state: get trash %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
@@ -92,9 +96,16 @@ func (db *DB) GetTrash(ctx context.Context, id int64) (TrashEntry, error) {
 }
 
 // RequestRestore asks the next sync of the entry's pair to bring it back
-// (see PendingRestores). ErrNotFound (wrapped) when there is no such entry.
+// (see PendingRestores). ErrNotFound (wrapped) when there is no such entry,
+// as a *PurgedError when a purge removed it.
 func (db *DB) RequestRestore(ctx context.Context, id int64) error {
-	return updateOne(ctx, db.sql, "request restore of trash", id, `UPDATE trash SET restore_requested = TRUE WHERE id = ?`, id)
+	err := updateOne(ctx, db.sql, "request restore of trash", id, `UPDATE trash SET restore_requested = TRUE WHERE id = ?`, id)
+	if errors.Is(err, ErrNotFound) {
+		if pe := db.purged(ctx, id); pe != nil {
+			return fmt.Errorf("state: request restore of trash %d: %w", id, pe)
+		}
+	}
+	return err
 }
 
 // PendingRestores returns the entries of pair whose restore was requested
@@ -111,18 +122,4 @@ func (db *DB) PendingRestores(ctx context.Context, pair string) ([]TrashEntry, e
 // pending and Restored is set. ErrNotFound (wrapped) when there is no such entry.
 func (db *DB) MarkRestored(ctx context.Context, id int64) error {
 	return db.update(ctx, "mark trash restored", func(tx *Tx) error { return tx.MarkRestored(id) }, asIs)
-}
-
-// PurgeTrash deletes the entries created before olderThan, except those whose
-// restore is pending, and returns how many it deleted.
-func (db *DB) PurgeTrash(ctx context.Context, olderThan time.Time) (int, error) {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM trash WHERE created_at < ? AND NOT restore_requested`, olderThan.UnixNano())
-	if err != nil {
-		return 0, fmt.Errorf("state: purge trash: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("state: purge trash: %w", err)
-	}
-	return int(n), nil
 }

@@ -190,14 +190,14 @@ func (tx *Tx) AddTrash(e *TrashEntry) error {
 	}
 	id, created := e.ID, e.Created
 	if e.Created.IsZero() {
-		e.Created = now()
+		e.Created = tx.db.clock().UTC()
 	}
 	card := e.Card
 	if card == nil {
 		card = []byte{}
 	}
 	err := tx.stmt(tx.db.stmts.insertTrash).QueryRowContext(tx.ctx,
-		e.Pair, e.Side, e.UID, e.SideID, card, e.Reason, e.Created.UnixNano(), e.RestoreRequested, nanos(e.Restored)).Scan(&e.ID)
+		e.Pair, e.Side, e.UID, e.SideID, card, len(card), e.Reason, e.Created.UnixNano(), e.RestoreRequested, nanos(e.Restored)).Scan(&e.ID)
 	if err != nil {
 		e.ID, e.Created = id, created
 		return fmt.Errorf("state: add trash: %w", err)
@@ -213,7 +213,7 @@ func (tx *Tx) MarkRestored(id int64) error {
 		return err
 	}
 	return updateOne(tx.ctx, tx.sql, "mark trash restored", id,
-		`UPDATE trash SET restore_requested = FALSE, restored_at = ? WHERE id = ?`, now().UnixNano(), id)
+		`UPDATE trash SET restore_requested = FALSE, restored_at = ? WHERE id = ?`, tx.db.clock().UnixNano(), id)
 }
 
 // MarkConflictApplied records that a sync applied the resolution of conflict

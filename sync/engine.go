@@ -25,6 +25,11 @@ type Pair struct {
 	// MaxDelete returns how many deletions are allowed on a side that
 	// holds total items; nil allows any number.
 	MaxDelete func(total int) int
+	// Trash is how much of the pair's trash to keep: at the end of every
+	// run that is not a dry run, entries past Trash.Retention and beyond
+	// Trash.MaxBytes are purged (state.DB.PurgeTrash). The zero value
+	// purges nothing.
+	Trash state.TrashLimits
 }
 
 // Options tune one run.
@@ -58,6 +63,9 @@ type Result struct {
 	Plan      *Plan
 	DryRun    bool
 	Duration  time.Duration
+	// TrashPurged is what the purge at the end of the run removed from
+	// the pair's trash (see Pair.Trash).
+	TrashPurged state.PurgeResult
 }
 
 // OK reports whether the run applied everything it planned.
@@ -326,7 +334,27 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 	}
 	res.Duration = time.Since(start)
 	e.recordRun(ctx, res, start)
+	e.purgeTrash(ctx, pair, res)
 	return res, nil
+}
+
+// purgeTrash keeps the pair's trash within pair.Trash, still under the
+// pair's lock (no run adds to it meanwhile). A failure is logged: it
+// loses nothing, and the next run tries again.
+func (e *Engine) purgeTrash(ctx context.Context, pair Pair, res *Result) {
+	if pair.Trash == (state.TrashLimits{}) || ctx.Err() != nil {
+		return
+	}
+	pr, err := e.db.PurgeTrash(ctx, state.Purge{Pair: pair.Name, TrashLimits: pair.Trash})
+	if err != nil {
+		e.log.Warn("purging the trash", "pair", pair.Name, "err", err)
+		return
+	}
+	res.TrashPurged = pr
+	if pr.Entries > 0 {
+		e.log.Info("trash purged", "pair", pair.Name, "entries", pr.Entries, "bytes", pr.Bytes,
+			"past_retention", pr.ByAge, "over_size", pr.BySize, "kept", pr.Kept, "kept_bytes", pr.KeptBytes)
+	}
 }
 
 func exampleNames(items []state.Item, n int) []string {

@@ -87,8 +87,9 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 			}
 			return a.daemonSync(ctx, db, c, pair)
 		},
-		Debounce: debounce,
-		Logger:   log,
+		Debounce:     debounce,
+		Logger:       log,
+		Housekeeping: a.housekeeping(db, cfg), // the daily trash purge
 	})
 	dav, err := server.New(server.Options{Store: db, Logger: log, OnChange: sched.Changed,
 		MaxMultigetHrefs: cfg.Server.MaxMultigetHrefs})

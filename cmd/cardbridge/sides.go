@@ -81,7 +81,13 @@ func (ap *app) enginePair(ctx context.Context, cfg *config.Config, db *state.DB,
 		Direction: sync.Direction(p.Direction),
 		Policy:    sync.Policy(p.Conflict),
 		MaxDelete: limit.Allowed,
+		Trash:     trashLimits(cfg.TrashOf(p.Name)),
 	}, nil
+}
+
+// trashLimits is the state's form of a pair's trash settings.
+func trashLimits(t config.Trash) state.TrashLimits {
+	return state.TrashLimits{Retention: t.Retention, MaxBytes: t.MaxSize}
 }
 
 func closeSide(s sync.Side) {

@@ -12,8 +12,8 @@ import (
 func (a *app) trashCmd() *cobra.Command {
 	var pair string
 	cmd := &cobra.Command{
-		Use:   "trash [list | restore ID]",
-		Short: "List deleted and overwritten versions, and bring one back",
+		Use:   "trash [list | restore ID | purge]",
+		Short: "List deleted and overwritten versions, bring one back, or purge old ones",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return a.trashList(cmd, pair) },
 	}
@@ -22,7 +22,7 @@ func (a *app) trashCmd() *cobra.Command {
 	list.Flags().StringVar(&pair, "pair", "", "only this pair")
 	restore := &cobra.Command{Use: "restore ID", Short: "Bring a version back on both sides at the next sync", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.trashRestore(cmd, args[0]) }}
-	cmd.AddCommand(list, restore)
+	cmd.AddCommand(list, restore, a.trashPurgeCmd())
 	return cmd
 }
 
@@ -65,6 +65,10 @@ func (a *app) trashRestore(cmd *cobra.Command, idText string) error {
 	}
 	defer db.Close()
 	e, err := db.GetTrash(cmd.Context(), id)
+	var gone *state.PurgedError
+	if errors.As(err, &gone) {
+		return withCode(exitUsage, gone)
+	}
 	if errors.Is(err, state.ErrNotFound) {
 		return withCode(exitUsage, fmt.Errorf("no trash entry %d (see `cardbridge trash list`)", id))
 	}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/spf13/cobra"
+)
+
+// trashPurgeCmd is `cardbridge trash purge`.
+func (a *app) trashPurgeCmd() *cobra.Command {
+	var (
+		olderThan, pair string
+		vacuum          bool
+	)
+	cmd := &cobra.Command{
+		Use:   "purge [--older-than DUR] [--pair P] [--vacuum]",
+		Short: "Remove old entries from the trash now (sync and serve also do it on their own)",
+		Long: `Remove from the trash of each pair (or of --pair) the entries older than
+--older-than (default: the pair's trash_retention) and, beyond the pair's
+trash_max_size, the oldest ones. Entries whose restore is pending stay.
+sync does this at the end of each run of a pair and serve once a day; a
+purged entry can no longer be restored.
+
+--older-than takes a number of days (30d) or a duration (36h, 90m).
+--vacuum then rebuilds the state file without its free pages (VACUUM): the
+file shrinks, and a file made before cardbridge freed pages by itself is
+switched to incremental auto-vacuum. It needs free disk as large as the
+file and holds every other sync meanwhile.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.trashPurge(cmd, olderThan, pair, vacuum)
+		},
+	}
+	cmd.Flags().StringVar(&olderThan, "older-than", "", "purge the entries older than this (30d, 36h; default: trash_retention)")
+	cmd.Flags().StringVar(&pair, "pair", "", "only this pair's trash")
+	cmd.Flags().BoolVar(&vacuum, "vacuum", false, "then compact the state file (VACUUM)")
+	return cmd
+}
+
+// pairPurge is what a purge did to one pair's trash.
+type pairPurge struct {
+	pair   string
+	limits state.TrashLimits
+	res    state.PurgeResult
+}
+
+func (a *app) trashPurge(cmd *cobra.Command, olderThan, pair string, vacuum bool) error {
+	ctx := cmd.Context()
+	var age time.Duration
+	if olderThan != "" {
+		d, err := config.ParseRetention(olderThan)
+		if err != nil {
+			return withCode(exitUsage, fmt.Errorf("--older-than: %w", err))
+		}
+		if d <= 0 {
+			return withCode(exitUsage, fmt.Errorf("--older-than %s: must be a positive age (1s purges every entry older than a second)", olderThan))
+		}
+		age = d
+	}
+	cfg, db, err := a.configAndState(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pairs, err := db.TrashPairs(ctx)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	if pair != "" {
+		name := pair
+		if p, ok := cfg.Pair(pair); ok {
+			name = p.Name
+		} else if !slices.Contains(pairs, pair) {
+			return withCode(exitUsage, fmt.Errorf("--pair %s: no such pair in the configuration nor in the trash (pairs: %s)", pair, strings.Join(cfg.PairNames(), ", ")))
+		}
+		pairs = []string{name}
+	}
+	done, err := purgeTrash(ctx, db, cfg, pairs, age, true)
+	var entries int
+	var bytes int64
+	for _, d := range done {
+		entries += d.res.Entries
+		bytes += d.res.Bytes
+		fmt.Fprintf(a.stdout, "%s: purged %s (%s)%s; kept %d (%s)\n", d.pair, entriesText(d.res.Entries), state.FormatBytes(d.res.Bytes),
+			purgeWhy(d), d.res.Kept, state.FormatBytes(d.res.KeptBytes))
+	}
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	fmt.Fprintf(a.stdout, "trash: purged %s (%s) from %d pairs\n", entriesText(entries), state.FormatBytes(bytes), len(done))
+	if vacuum {
+		before, after, err := db.Vacuum(ctx)
+		if err != nil {
+			return withCode(exitFailed, err)
+		}
+		fmt.Fprintf(a.stdout, "state file %s: %s -> %s\n", db.Path(), state.FormatBytes(before), state.FormatBytes(after))
+	}
+	return nil
+}
+
+// entriesText is "1 entry", "3 entries".
+func entriesText(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return fmt.Sprintf("%d entries", n)
+}
+
+// purgeWhy says which limits removed a pair's entries: ": 3 older than 30
+// days, 2 over the 100 MB cap".
+func purgeWhy(d pairPurge) string {
+	var parts []string
+	if d.res.ByAge > 0 {
+		parts = append(parts, fmt.Sprintf("%d older than %s", d.res.ByAge, state.FormatAge(d.limits.Retention)))
+	}
+	if d.res.BySize > 0 {
+		parts = append(parts, fmt.Sprintf("%d over the %s cap", d.res.BySize, state.FormatBytes(d.limits.MaxBytes)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
+}
+
+// purgeTrash purges the trash of each of pairs to its limits
+// (cfg.TrashOf), the retention replaced by olderThan when that is not 0.
+// It returns what it did, up to the first error.
+func purgeTrash(ctx context.Context, db *state.DB, cfg *config.Config, pairs []string, olderThan time.Duration, manual bool) ([]pairPurge, error) {
+	var out []pairPurge
+	for _, p := range pairs {
+		lim := trashLimits(cfg.TrashOf(p))
+		if olderThan != 0 {
+			lim.Retention = olderThan
+		}
+		if lim == (state.TrashLimits{}) {
+			continue // kept whatever its age and size
+		}
+		res, err := db.PurgeTrash(ctx, state.Purge{Pair: p, TrashLimits: lim, Manual: manual})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, pairPurge{pair: p, limits: lim, res: res})
+	}
+	return out, nil
+}
+
+// housekeeping is what serve does daily (daemon.SchedulerOptions.
+// Housekeeping): every pair's trash purged to its limits.
+func (a *app) housekeeping(db *state.DB, cfg *config.Config) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		pairs, err := db.TrashPairs(ctx)
+		if err != nil {
+			return err
+		}
+		done, err := purgeTrash(ctx, db, cfg, pairs, 0, false)
+		for _, d := range done {
+			if d.res.Entries > 0 {
+				a.log.Info("trash purged", "pair", d.pair, "entries", d.res.Entries, "bytes", d.res.Bytes,
+					"past_retention", d.res.ByAge, "over_size", d.res.BySize, "kept", d.res.Kept, "kept_bytes", d.res.KeptBytes)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("purging the trash: %w", err)
+		}
+		return nil
+	}
+}
