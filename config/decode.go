@@ -578,6 +578,7 @@ func (d *decoder) server(n *node, m map[string]any) Server {
 			d.add("server.public_url", "%q is not an absolute http or https URL", s.PublicURL)
 		}
 	}
+	d.serverProtection(m, &s)
 	if cm, ok := d.asMap(m["connect"], "server.connect", "a mapping (client_id, tenant, cloud, login_url, graph_url)"); ok {
 		s.Connect = d.connect(n.fields["connect"], cm)
 	}

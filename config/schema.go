@@ -19,6 +19,7 @@ const (
 	kInt                  // an integer
 	kDuration             // a Go duration
 	kLimit                // a Limit: count or percentage
+	kList                 // a list of strings (comma-separated from the environment)
 	kSection              // fixed keys
 	kMap                  // user-chosen names, each an elem
 )
@@ -68,6 +69,8 @@ func schema() *node {
 	}}
 	server := &node{kind: kSection, fields: map[string]*node{
 		"listen": s(), "tls_cert": p(), "tls_key": p(), "public_url": s(),
+		"trusted_proxies": {kind: kList}, "admins": {kind: kList}, "session_lifetime": {kind: kDuration},
+		"max_connections": {kind: kInt}, "login_free_failures": {kind: kInt}, "login_max_delay": {kind: kDuration},
 		"connect": {kind: kSection, fields: map[string]*node{
 			"client_id": s(), "tenant": s(), "cloud": s(), "login_url": s(), "graph_url": s(),
 		}},
