@@ -484,7 +484,7 @@ func TestSecurityOversizedXMLBodies(t *testing.T) {
 	// the handler stopped reading at the limit. The count is taken where
 	// the handler reads (the kernel's socket buffers hold more of what
 	// the client sent, but that is not the server's memory).
-	h, err := New(Options{Store: ts.db, MaxResourceSize: limit, FailedLoginDelay: time.Millisecond})
+	h, err := New(Options{Store: ts.db, Guard: noBackoffGuard(t, ts.db), MaxResourceSize: limit, FailedLoginDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
