@@ -7,9 +7,12 @@
 //     further attempt must wait BaseDelay, doubling per failure up to
 //     MaxDelay; an attempt made too early is refused unchecked (Throttled,
 //     answered 429 with Retry-After). A bcrypt-verified success resets the
-//     user's counter and makes the client address known for the user: a
-//     known address is not held back by the user's counter, so guessing a
-//     user's password from elsewhere cannot lock out their own devices.
+//     user's counter of the failures made from that address (the user's own
+//     typos; failures from other addresses stay counted, so that the user's
+//     devices signing in again do not give a guesser elsewhere a fresh set
+//     of free attempts) and makes the address known for the user: a known
+//     address is not held back by the user's counter, so guessing a user's
+//     password from elsewhere cannot lock out their own devices.
 //   - bcrypt compares run MaxConcurrent at a time with at most MaxQueue
 //     attempts waiting (QueueWait at most); the rest are refused unchecked
 //     (Busy, 503 with Retry-After). A password verified in the last
@@ -175,6 +178,7 @@ type Guard struct {
 	waiting int
 	byAddr  *lru[counter]
 	byUser  *lru[counter]
+	byPair  *lru[counter]   // user + "\x00" + address key → that address's failures for the user
 	known   *lru[time.Time] // user + "\x00" + address key → last success
 	cache   *lru[verified]  // user + "\x00" + hash → verified password
 }
@@ -231,7 +235,7 @@ func New(o Options) (*Guard, error) {
 		o.Now = time.Now
 	}
 	g := &Guard{o: o, log: o.Logger, slots: make(chan struct{}, o.MaxConcurrent),
-		byAddr: newLRU[counter](o.MaxEntries), byUser: newLRU[counter](o.MaxEntries),
+		byAddr: newLRU[counter](o.MaxEntries), byUser: newLRU[counter](o.MaxEntries), byPair: newLRU[counter](o.MaxEntries),
 		known: newLRU[time.Time](o.MaxEntries), cache: newLRU[verified](o.MaxEntries)}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -303,6 +307,7 @@ func (g *Guard) check(ctx context.Context, client netip.Addr, user, pass string)
 	g.mu.Lock()
 	g.count(g.byAddr, ak, now, 1)
 	g.count(g.byUser, user, now, 1)
+	g.count(g.byPair, uk, now, 1)
 	g.mu.Unlock()
 
 	if len(pass) > MaxPasswordBytes {
@@ -312,6 +317,7 @@ func (g *Guard) check(ctx context.Context, client netip.Addr, user, pass string)
 		g.mu.Lock()
 		g.count(g.byAddr, ak, now, -1)
 		g.count(g.byUser, user, now, -1)
+		g.count(g.byPair, uk, now, -1)
 		g.mu.Unlock()
 		return Decision{Outcome: Busy, RetryAfter: time.Second}
 	}
@@ -328,7 +334,9 @@ func (g *Guard) check(ctx context.Context, client netip.Addr, user, pass string)
 	now = g.o.Now()
 	g.mu.Lock()
 	g.count(g.byAddr, ak, now, -1)
-	g.byUser.remove(user)
+	own, _ := g.byPair.get(uk, func(counter) bool { return true })
+	g.byPair.remove(uk)
+	g.count(g.byUser, user, now, -own.failures) // this attempt's and the address's earlier failures
 	g.known.put(uk, now)
 	g.cache.put(ck, verified{sum: sum, expires: now.Add(g.o.CacheTTL)})
 	g.mu.Unlock()

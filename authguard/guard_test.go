@@ -175,18 +175,38 @@ func TestBackoffPerAddressAndPerUser(t *testing.T) {
 			t.Fatalf("another /64: %v", d.Outcome)
 		}
 	})
-	t.Run("success resets the user", func(t *testing.T) {
-		g, _, _ := newTestGuard(t, Options{FreeFailures: 3})
-		for i := range 2 {
-			g.Check(ctx, addr(fmt.Sprintf("198.51.100.%d", i+1)), "web", "frank", "guess")
+	t.Run("success resets the user's own failures", func(t *testing.T) {
+		g, clk, _ := newTestGuard(t, Options{FreeFailures: 3})
+		home := addr("198.51.100.50")
+		for range 2 { // frank mistypes twice at home
+			g.Check(ctx, home, "web", "frank", "typo")
 		}
-		if d := g.Check(ctx, addr("198.51.100.50"), "web", "frank", "frank-pw"); !d.OK() {
+		if d := g.Check(ctx, home, "web", "frank", "frank-pw"); !d.OK() {
 			t.Fatal(d.Outcome)
 		}
-		for i := range 3 {
+		for i := range 3 { // the reset gave the user counter its 3 free failures back
 			if d := g.Check(ctx, addr(fmt.Sprintf("198.51.100.%d", i+10)), "web", "frank", "guess"); d.Outcome != Denied {
 				t.Fatalf("failure %d after the reset: %v", i, d.Outcome)
 			}
+		}
+		clk.add(time.Second) // let the next guess through the 1 s wait
+		if d := g.Check(ctx, addr("198.51.100.20"), "web", "frank", "guess"); d.Outcome != Denied {
+			t.Fatal(d.Outcome)
+		}
+		// frank signs in again from a new device: the guesses made
+		// elsewhere stay counted.
+		if d := g.Check(ctx, addr("192.0.2.99"), "web", "frank", "frank-pw"); d.Outcome != Throttled {
+			t.Fatalf("a new device during the guessing: %v, want throttled", d.Outcome)
+		}
+		clk.add(2 * time.Second)
+		if d := g.Check(ctx, addr("192.0.2.99"), "web", "frank", "frank-pw"); !d.OK() {
+			t.Fatal(d.Outcome)
+		}
+		if d := g.Check(ctx, addr("198.51.100.21"), "web", "frank", "guess"); d.Outcome != Denied {
+			t.Fatal(d.Outcome) // the 2 s wait was over
+		}
+		if d := g.Check(ctx, addr("198.51.100.22"), "web", "frank", "guess"); d.Outcome != Throttled || d.RetryAfter != 4*time.Second {
+			t.Fatalf("a guess after frank's new sign-in: %+v, want throttled for 4 s (no fresh free attempts)", d)
 		}
 	})
 }
@@ -349,7 +369,7 @@ func TestTablesBounded(t *testing.T) {
 		g.Check(ctx, a, "carddav", fmt.Sprint("u", i%300), pass)
 		g.Check(ctx, a, "carddav", fmt.Sprintf("nobody%d", i), "guess")
 	}
-	for name, n := range map[string]int{"by address": g.byAddr.len(), "by user": g.byUser.len(), "known": g.known.len(), "cache": g.cache.len()} {
+	for name, n := range map[string]int{"by address": g.byAddr.len(), "by user": g.byUser.len(), "by pair": g.byPair.len(), "known": g.known.len(), "cache": g.cache.len()} {
 		if n > 100 {
 			t.Errorf("%s: %d entries, want at most 100", name, n)
 		}

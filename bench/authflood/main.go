@@ -10,6 +10,14 @@
 //
 // It runs the binary it is given in a temporary directory (a config, one
 // user, one card), so the same command measures an old and a new build.
+// The measured client connects from 127.0.0.1; the bad clients from other
+// loopback addresses (Linux routes all of 127.0.0.0/8 to lo):
+//
+//	-mode same-user  40 addresses (127.0.1.N) guessing frank's password
+//	-mode rotate     a new address and a new user name for every guess,
+//	                 so that no per-address or per-user counter holds them
+//	                 back and only the bcrypt limit stands between them and
+//	                 the CPU
 package main
 
 import (
@@ -42,18 +50,23 @@ func main() {
 	bad := flag.Int("bad", 40, "parallel clients sending wrong passwords")
 	dur := flag.Duration("duration", 30*time.Second, "how long the flood lasts")
 	quiet := flag.Duration("quiet", 5*time.Second, "how long the GET latency is measured without the flood first")
+	mode := flag.String("mode", "same-user", "same-user or rotate (see the package comment)")
 	flag.Parse()
+	if *mode != "same-user" && *mode != "rotate" {
+		fmt.Fprintln(os.Stderr, "authflood: -mode is same-user or rotate")
+		os.Exit(2)
+	}
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "authflood: -bin is required")
 		os.Exit(2)
 	}
-	if err := run(*bin, *bad, *dur, *quiet); err != nil {
+	if err := run(*bin, *bad, *dur, *quiet, *mode == "rotate"); err != nil {
 		fmt.Fprintln(os.Stderr, "authflood:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, bad int, dur, quiet time.Duration) error {
+func run(bin string, bad int, dur, quiet time.Duration, rotate bool) error {
 	dir, err := os.MkdirTemp("", "authflood-")
 	if err != nil {
 		return err
@@ -148,15 +161,32 @@ func run(bin string, bad int, dur, quiet time.Duration) error {
 	defer cancel()
 	var checked, refused, other atomic.Int64
 	var wg gosync.WaitGroup
+	var dials atomic.Int64
 	for i := range bad {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Each bad client has its own loopback address (same-user), or a
+			// new one per connection and no keep-alive (rotate).
+			bt := &http.Transport{DisableKeepAlives: rotate, DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+				ip := net.IPv4(127, 0, 1, byte(i+1))
+				if rotate {
+					n := dials.Add(1)
+					ip = net.IPv4(127, byte(2+n/62500), byte(n/250%250), byte(2+n%250))
+				}
+				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+				return d.DialContext(ctx, network, a)
+			}}
+			bc := &http.Client{Transport: bt, Timeout: 2 * time.Minute}
 			for n := 0; ctx.Err() == nil; n++ {
 				req, _ := http.NewRequestWithContext(ctx, "PROPFIND", base+"/addressbooks/"+user+"/", nil)
-				req.SetBasicAuth(user, fmt.Sprintf("guess-%d-%d", i, n))
+				name := user
+				if rotate {
+					name = fmt.Sprintf("nobody-%d-%d", i, n)
+				}
+				req.SetBasicAuth(name, fmt.Sprintf("guess-%d-%d", i, n))
 				req.Header.Set("Depth", "0")
-				resp, err := client.Do(req)
+				resp, err := bc.Do(req)
 				if err != nil {
 					continue
 				}
@@ -181,7 +211,11 @@ func run(bin string, bad int, dur, quiet time.Duration) error {
 		return fmt.Errorf("during the flood: %w", err)
 	}
 	mins := dur.Minutes()
-	fmt.Printf("binary %s, %d bad clients for %s\n", bin, bad, dur)
+	mode := "same-user"
+	if rotate {
+		mode = "rotate"
+	}
+	fmt.Printf("binary %s, %d bad clients (%s) for %s\n", bin, bad, mode, dur)
 	fmt.Printf("GET without flood: %s\n", stats(before))
 	fmt.Printf("GET during flood:  %s\n", stats(during))
 	fmt.Printf("wrong passwords checked (401): %d (%.0f per minute); refused unchecked (429/503): %d; other answers: %d\n",
