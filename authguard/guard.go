@@ -258,11 +258,12 @@ func addrKey(a netip.Addr) string {
 }
 
 // Check reports whether pass is user's password, for an attempt from
-// client through via ("carddav", "web", "healthz"). Every outcome but OK is
-// logged once.
+// client through via ("carddav", "web", "healthz"). Every failed attempt
+// (Denied, Throttled, Busy) is logged once at WARN; Unavailable is the
+// server's trouble, logged at ERROR, not the client's failure.
 func (g *Guard) Check(ctx context.Context, client netip.Addr, via, user, pass string) Decision {
 	d := g.check(ctx, client, user, pass)
-	if d.Outcome != OK {
+	if d.Outcome != OK && d.Outcome != Unavailable {
 		g.log.Warn("authentication failed", "remote", client.Unmap().String(), "user", user, "via", via, "reason", d.Outcome.String())
 	}
 	return d

@@ -401,9 +401,11 @@ func TestLongPasswordRefused(t *testing.T) {
 	}
 }
 
-// TestUnavailable: a hash that cannot be read is not a failure of the user.
+// TestUnavailable: a hash that cannot be read is not a failure of the user
+// (not counted, not in the failure log fail2ban reads).
 func TestUnavailable(t *testing.T) {
-	g, _, cc := newTestGuard(t, Options{Hashes: fakeHashes{"frank": "!err"}, FreeFailures: 1})
+	var buf bytes.Buffer
+	g, _, cc := newTestGuard(t, Options{Hashes: fakeHashes{"frank": "!err"}, FreeFailures: 1, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	for range 3 {
 		if d := g.Check(context.Background(), addr("192.0.2.1"), "web", "frank", "x"); d.Outcome != Unavailable || d.RetryAfterSeconds() < 1 {
 			t.Fatalf("%+v, want unavailable with a retry", d)
@@ -411,6 +413,9 @@ func TestUnavailable(t *testing.T) {
 	}
 	if cc.calls.Load() != 0 {
 		t.Fatal("compared without a hash")
+	}
+	if strings.Contains(buf.String(), "authentication failed") || !strings.Contains(buf.String(), "level=ERROR") {
+		t.Fatalf("log:\n%s", buf.String())
 	}
 }
 

@@ -10,12 +10,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,7 +25,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/daemon"
+	"github.com/cardbridge/cardbridge/state"
 )
 
 // get sends a GET with optional Basic credentials and returns the status,
@@ -394,4 +401,71 @@ func TestServeMaxConnections(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the third connection was not served after one closed")
 	}
+}
+
+// hashes is an authguard.HashSource of bcrypt hashes made here.
+type hashes map[string]string
+
+func (h hashes) UserPasswordHash(_ context.Context, user string) (string, error) {
+	if v, ok := h[user]; ok {
+		return v, nil
+	}
+	return "", fmt.Errorf("user %s: %w", user, state.ErrNotFound)
+}
+
+// TestHealthHandler: what /healthz answers whom, and when the state does
+// not answer.
+func TestHealthHandler(t *testing.T) {
+	hs := hashes{}
+	for _, u := range []string{"alice", "bob"} {
+		h, _ := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
+		hs[u] = string(h)
+	}
+	guard, err := authguard.New(authguard.Options{Hashes: hs, FreeFailures: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := func() []daemon.PairStatus {
+		return []daemon.PairStatus{{Pair: "secret-pair", Runs: 1, OK: false, Error: "vdir /home/frank/x: not a directory"}}
+	}
+	up := func(context.Context) (int, error) { return 6, nil }
+	down := func(context.Context) (int, error) { return 0, errors.New("database is locked") }
+	for _, c := range []struct {
+		name       string
+		ping       func(context.Context) (int, error)
+		user, pass string
+		status     int
+		body       string // exact, or a prefix ending in "…"
+	}{
+		{"stranger", up, "", "", 200, "{\"status\":\"ok\"}\n"},
+		{"non-admin", up, "bob", "bob-pw", 200, "{\"status\":\"ok\"}\n"},
+		{"wrong password", up, "alice", "nope", 401, "unauthorized\n"},
+		{"admin", up, "alice", "alice-pw", 200, `{"status":"degraded","pairs":[{"pair":"secret-pair",…`},
+		{"state down, stranger", down, "", "", 503, "{\"status\":\"unavailable\"}\n"},
+		{"state down, admin", down, "alice", "alice-pw", 503, "{\"status\":\"unavailable\"}\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := healthHandler(guard, []string{"alice"}, pairs, c.ping)
+			r := httptestRequest("GET", "/healthz")
+			if c.user != "" {
+				r.SetBasicAuth(c.user, c.pass)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			body := w.Body.String()
+			ok := body == c.body
+			if p, found := strings.CutSuffix(c.body, "…"); found {
+				ok = strings.HasPrefix(body, p) && strings.Contains(body, "not a directory")
+			}
+			if w.Code != c.status || !ok {
+				t.Errorf("%d %q, want %d %q", w.Code, body, c.status, c.body)
+			}
+		})
+	}
+}
+
+func httptestRequest(method, target string) *http.Request {
+	r := httptest.NewRequest(method, target, nil)
+	r.RemoteAddr = "192.0.2.1:5555"
+	return r
 }
