@@ -271,6 +271,23 @@ type Server struct {
 	// MaxMultigetHrefs is the most hrefs one addressbook-multiget may name
 	// (server.max_multiget_hrefs); 0 is the server's default, 10,000.
 	MaxMultigetHrefs int
+	// TrustedProxies are server.trusted_proxies: IPs and CIDR prefixes whose
+	// X-Forwarded-For is believed (none by default, loopback included).
+	TrustedProxies []string
+	// Admins are server.admins: server users who may read /healthz's
+	// details (pair names, errors).
+	Admins []string
+	// SessionLifetime is server.session_lifetime: how long a web session
+	// lasts at most after sign-in (0 = DefaultSessionLifetime).
+	SessionLifetime time.Duration
+	// MaxConnections is server.max_connections: connections served at once;
+	// more wait until one closes (0 = DefaultMaxConnections).
+	MaxConnections int
+	// LoginFreeFailures and LoginMaxDelay are server.login_free_failures
+	// and login_max_delay: failed logins answered without delay, and the
+	// cap of the growing delay after them (0 = authguard's defaults).
+	LoginFreeFailures int
+	LoginMaxDelay     time.Duration
 	// Connect is the Office 365 app behind the web page's "Connect Office
 	// 365" button (server.connect); unset when ClientID is "".
 	Connect Connect

@@ -118,7 +118,7 @@ func TestLoadAllSideTypes(t *testing.T) {
 	if files.A.Path != td+"/contacts/a" || files.B.Path != "/srv/contacts/b" {
 		t.Errorf("files = %+v", files)
 	}
-	if cfg.Server != (Server{Listen: ":8443", TLSCert: td + "/tls/cert.pem", TLSKey: td + "/tls/key.pem", PublicURL: "https://contacts.example.com/"}) {
+	if !reflect.DeepEqual(cfg.Server, Server{Listen: ":8443", TLSCert: td + "/tls/cert.pem", TLSKey: td + "/tls/key.pem", PublicURL: "https://contacts.example.com/"}) {
 		t.Errorf("server = %+v", cfg.Server)
 	}
 }
@@ -258,6 +258,14 @@ func TestValidation(t *testing.T) {
 		{"public_url", "server: {public_url: example.com}\n", "server.public_url", `"example.com" is not an absolute http or https URL`},
 		{"max_multiget_hrefs negative", "server: {max_multiget_hrefs: -1}\n", "server.max_multiget_hrefs", "-1 is negative (expected a positive count, or 0 for the default of 10000)"},
 		{"max_multiget_hrefs not a number", "server: {max_multiget_hrefs: lots}\n", "server.max_multiget_hrefs", `expected an integer, got "lots"`},
+		{"trusted_proxies entry", "server: {trusted_proxies: [10.0.0.0/8, localhost]}\n",
+			"server.trusted_proxies", `"localhost" is not an IP address or CIDR prefix (like 10.0.0.1 or 10.0.0.0/8)`},
+		{"trusted_proxies type", "server: {trusted_proxies: 7}\n", "server.trusted_proxies", "expected a list of strings, got 7"},
+		{"admins name", "server: {admins: [alice, 'a b']}\n", "server.admins", `"a b" is not a user name (letters, digits and ._@+-, at most 64)`},
+		{"session_lifetime unit", "server: {session_lifetime: 1 week}\n", "server.session_lifetime", `"1 week" is not a duration (like 12h or 7d)`},
+		{"session_lifetime short", "server: {session_lifetime: 1m}\n", "server.session_lifetime", `"1m" is too short (at least 5m0s)`},
+		{"max_connections zero", "server: {max_connections: 0}\n", "server.max_connections", "0 is not a number of at least 1"},
+		{"login_free_failures type", "server: {login_free_failures: many}\n", "server.login_free_failures", `expected an integer, got "many"`},
 		{"case duplicate", "accounts:\n  Work: {client_id: 11111111-2222-3333-4444-555555555555}\n  WORK: {tenant: common}\n",
 			"accounts.work", `defined twice ("Work" and "WORK"; names are case-insensitive)`},
 	}
@@ -298,6 +306,33 @@ func TestGoodVariants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServerProtectionKeys: trusted_proxies, admins, session_lifetime,
+// max_connections and the login backoff knobs, from the file and from the
+// environment; unset they stay zero (serve applies the defaults).
+func TestServerProtectionKeys(t *testing.T) {
+	p := writeConfig(t, `server:
+  trusted_proxies: [127.0.0.1, "10.0.0.0/8", "fd00::/8"]
+  admins: [alice]
+  session_lifetime: 7d
+  max_connections: 64
+  login_free_failures: 3
+  login_max_delay: 30m
+`)
+	c, err := Load(p, true, []string{"HOME=" + home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, c.Server, Server{Listen: DefaultListen, TrustedProxies: []string{"127.0.0.1", "10.0.0.0/8", "fd00::/8"}, Admins: []string{"alice"},
+		SessionLifetime: 7 * 24 * time.Hour, MaxConnections: 64, LoginFreeFailures: 3, LoginMaxDelay: 30 * time.Minute})
+	c, err = Load(writeConfig(t, ""), true, []string{"HOME=" + home, "CARDBRIDGE_SERVER_TRUSTED_PROXIES=::1, 192.0.2.0/24", "CARDBRIDGE_SERVER_ADMINS=alice,bob",
+		"CARDBRIDGE_SERVER_SESSION_LIFETIME=36h", "CARDBRIDGE_SERVER_MAX_CONNECTIONS=10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, c.Server, Server{Listen: DefaultListen, TrustedProxies: []string{"::1", "192.0.2.0/24"}, Admins: []string{"alice", "bob"},
+		SessionLifetime: 36 * time.Hour, MaxConnections: 10})
 }
 
 func TestEnvOverlay(t *testing.T) {

@@ -613,6 +613,7 @@ func (d *decoder) server(n *node, m map[string]any) Server {
 	if s.MaxMultigetHrefs = d.integer(m, "server", "max_multiget_hrefs"); s.MaxMultigetHrefs < 0 {
 		d.add("server.max_multiget_hrefs", "%d is negative (expected a positive count, or 0 for the default of 10000)", s.MaxMultigetHrefs)
 	}
+	d.serverProtection(m, &s)
 	if cm, ok := d.asMap(m["connect"], "server.connect", "a mapping (client_id, tenant, cloud, login_url, graph_url)"); ok {
 		s.Connect = d.connect(n.fields["connect"], cm)
 	}

@@ -20,6 +20,7 @@ const (
 	kDuration             // a Go duration
 	kLimit                // a Limit: count or percentage
 	kSize                 // a size in bytes: 100MB, 1GiB, 0/off
+	kList                 // a list of strings (comma-separated from the environment)
 	kSection              // fixed keys
 	kMap                  // user-chosen names, each an elem
 )
@@ -71,6 +72,8 @@ func schema() *node {
 	server := &node{kind: kSection, fields: map[string]*node{
 		"listen": s(), "tls_cert": p(), "tls_key": p(), "public_url": s(),
 		"max_multiget_hrefs": {kind: kInt},
+		"trusted_proxies":    {kind: kList}, "admins": {kind: kList}, "session_lifetime": {kind: kDuration},
+		"max_connections": {kind: kInt}, "login_free_failures": {kind: kInt}, "login_max_delay": {kind: kDuration},
 		"connect": {kind: kSection, fields: map[string]*node{
 			"client_id": s(), "tenant": s(), "cloud": s(), "login_url": s(), "graph_url": s(),
 		}},

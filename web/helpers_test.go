@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -17,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardbridge/cardbridge/carddav/server"
+	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
@@ -125,7 +126,22 @@ type env struct {
 	simMB *graphsim.Mailbox
 	simTS *httptest.Server
 	ui    *httptest.Server
+	guard *authguard.Guard // the sign-in's, with the defaults and the env's clock
+	logs  syncBuffer       // what the guard logs
 }
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // newEnv starts it all; configured pairs: alice-p (alice/contacts ⇄ a
 // folder), bob-p (bob/contacts ⇄ a folder), other (two folders).
@@ -161,16 +177,17 @@ func newEnv(t *testing.T) *env {
 		Server: config.Server{Listen: "127.0.0.1:0", Connect: config.Connect{ClientID: simClient, Tenant: "organizations", Cloud: "global",
 			LoginURL: simTS.URL, GraphURL: simTS.URL + "/v1.0"}},
 	}
-	dav, err := server.New(server.Options{Store: db})
+	e := &env{t: t, db: db, cfg: cfg, sched: newFakeSched("alice-p", "bob-p", "other"), clock: &clock{t: time.Now()}, sim: sim, simMB: mb, simTS: simTS}
+	guard, err := authguard.New(authguard.Options{Hashes: db, Logger: slog.New(slog.NewTextHandler(&e.logs, nil)), Now: e.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, cfg: cfg, sched: newFakeSched("alice-p", "bob-p", "other"), clock: &clock{t: time.Now()}, sim: sim, simMB: mb, simTS: simTS}
+	e.guard = guard
 	mux := http.NewServeMux()
 	e.ui = httptest.NewUnstartedServer(mux)
 	e.ui.Start()
 	t.Cleanup(e.ui.Close)
-	h, err := New(Options{DB: db, Config: cfg, CheckPassword: dav.(server.PasswordChecker).CheckPassword, Scheduler: e.sched,
+	h, err := New(Options{DB: db, Config: cfg, Guard: e.guard, Scheduler: e.sched,
 		BaseURL: e.ui.URL, FailedLoginDelay: -1, Now: e.clock.now})
 	if err != nil {
 		t.Fatal(err)

@@ -8,11 +8,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -107,12 +110,29 @@ func (h *Handler) session(r *http.Request) (*session, bool) {
 		}
 		return nil, false
 	}
+	end := ws.Created.Add(h.o.SessionLifetime)
+	if !now.Before(end) {
+		// Past its absolute lifetime (a session made before the lifetime
+		// was shortened, or whose expiry was not clamped): it ends now.
+		if err := h.o.DB.DeleteWebSession(r.Context(), ws.IDHash); err != nil {
+			h.log.Warn("web: ending a session past its lifetime", "err", err)
+		}
+		return nil, false
+	}
 	if now.Sub(ws.Seen) >= touchEvery {
-		if err := h.o.DB.TouchWebSession(r.Context(), ws.IDHash, now, now.Add(h.o.SessionIdle)); err != nil {
+		if err := h.o.DB.TouchWebSession(r.Context(), ws.IDHash, now, minTime(now.Add(h.o.SessionIdle), end)); err != nil {
 			h.log.Warn("web: recording the session's use", "err", err)
 		}
 	}
 	return &session{ws}, true
+}
+
+// minTime is the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // setCookie sets the session cookie.
@@ -143,6 +163,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusBadRequest, "login", view{Title: "Sign in", Error: "The form could not be read."})
 		return
 	}
+	if !h.allowHost(r.Host) {
+		// A page of another site whose name resolves to this server (DNS
+		// rebinding) would send its own name as Host.
+		h.log.Warn("web: sign-in to a foreign Host refused", "host", r.Host, "remote", r.RemoteAddr)
+		h.render(w, http.StatusForbidden, "login", view{Title: "Sign in", Error: "This sign-in was sent to a host name this server does not answer to (" + r.Host + "); nothing was done. Sign in at " + h.base + Prefix + "."})
+		return
+	}
 	if !h.sameOrigin(r) {
 		// No session yet, so no CSRF token: a sign-in form posted from
 		// another site (login CSRF) is refused by its Origin.
@@ -150,7 +177,23 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, pass := r.PostForm.Get("user"), r.PostForm.Get("password")
-	if user == "" || pass == "" || !h.o.CheckPassword(r.Context(), user, pass) {
+	d := authguard.Decision{Outcome: authguard.Denied}
+	if user != "" {
+		d = h.o.Guard.Check(r.Context(), h.o.Guard.ClientAddr(r), "web", user, pass)
+	}
+	switch d.Outcome {
+	case authguard.Throttled:
+		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
+		h.render(w, http.StatusTooManyRequests, "login", view{Title: "Sign in",
+			Error: fmt.Sprintf("Too many failed sign-ins; nothing was checked. Try again in %d seconds.", d.RetryAfterSeconds())})
+		return
+	case authguard.Busy, authguard.Unavailable:
+		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
+		h.render(w, http.StatusServiceUnavailable, "login", view{Title: "Sign in",
+			Error: fmt.Sprintf("The server is busy checking other sign-ins. Try again in %d seconds.", d.RetryAfterSeconds())})
+		return
+	}
+	if !d.OK() {
 		if h.o.FailedLoginDelay > 0 {
 			t := time.NewTimer(h.o.FailedLoginDelay)
 			select {
@@ -159,7 +202,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 				t.Stop()
 			}
 		}
-		h.log.Info("web: failed sign-in", "user", user, "remote", r.RemoteAddr)
 		h.render(w, http.StatusUnauthorized, "login", view{Title: "Sign in", Error: "Wrong user name or password."})
 		return
 	}
@@ -177,7 +219,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if _, err := h.o.DB.PurgeWebSessions(r.Context(), now); err != nil {
 		h.log.Warn("web: purging expired sessions", "err", err)
 	}
-	ws := state.WebSession{IDHash: hashToken(value), User: user, CSRF: csrf, Created: now, Seen: now, Expires: now.Add(h.o.SessionIdle)}
+	ws := state.WebSession{IDHash: hashToken(value), User: user, CSRF: csrf, Created: now, Seen: now,
+		Expires: minTime(now.Add(h.o.SessionIdle), now.Add(h.o.SessionLifetime))}
 	if err := h.o.DB.CreateWebSession(r.Context(), ws); err != nil {
 		h.internal(w, r, nil, "starting the session", err)
 		return
@@ -185,6 +228,34 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("web: signed in", "user", user)
 	h.setCookie(w, value)
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+}
+
+// allowHost reports whether host (a request's Host) names this server.
+func (h *Handler) allowHost(host string) bool {
+	if h.o.AllowHost != nil {
+		return h.o.AllowHost(host)
+	}
+	b, err := url.Parse(h.base)
+	return err == nil && SameHost(host, b.Host, b.Scheme)
+}
+
+// SameHost reports whether the Host values a and b name the same host and
+// port, case-insensitively, a missing port being scheme's default (80 for
+// http, 443 for https).
+func SameHost(a, b, scheme string) bool {
+	norm := func(h string) string {
+		h = strings.ToLower(strings.TrimSuffix(h, "."))
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			port := "80"
+			if scheme == "https" {
+				port = "443"
+			}
+			h = net.JoinHostPort(strings.Trim(h, "[]"), port)
+		}
+		host, port, _ := net.SplitHostPort(h)
+		return net.JoinHostPort(strings.TrimSuffix(host, "."), port)
+	}
+	return a != "" && norm(a) == norm(b)
 }
 
 // sameOrigin reports whether a POST's Origin header, when the browser

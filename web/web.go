@@ -10,13 +10,16 @@
 // templates and CSS; every action is a plain HTML form, so no JavaScript is
 // needed. Sessions live in the state database (hashed; see state.WebSession),
 // their cookie is HttpOnly, SameSite=Lax, Path=/ui/ and Secure under TLS,
-// and every POST carries the session's CSRF token. A user sees and acts on
+// and every POST carries the session's CSRF token. A session ends after
+// Options.SessionIdle without use and at the latest Options.SessionLifetime
+// after sign-in. Sign-in checks the password through the authguard.Guard
+// the CardDAV server uses (backoff, bounded bcrypt, the failure log) and
+// is refused for a Host that is not this server's (DNS rebinding). A user sees and acts on
 // their own books, pairs, conflicts and trash only; other ids are answered
 // as if they did not exist.
 package web
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -27,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/state"
@@ -39,9 +43,9 @@ const Prefix = "/ui/"
 const (
 	// DefaultSessionIdle is how long a session lasts without use.
 	DefaultSessionIdle = 12 * time.Hour
-	// DefaultFailedLoginDelay is the pause after a wrong password, the
-	// same as the CardDAV server's.
-	DefaultFailedLoginDelay = time.Second
+	// DefaultSessionLifetime is how long a session lasts at most after
+	// sign-in, however much it is used.
+	DefaultSessionLifetime = 24 * time.Hour
 	// DefaultEvery is the schedule of a pair made from the page.
 	DefaultEvery = 15 * time.Minute
 	// oauthLifetime bounds the time between "Connect" and the callback.
@@ -77,9 +81,16 @@ type Options struct {
 	// {type: server} side of the signed-in user are shown) and
 	// server.connect. Required.
 	Config *config.Config
-	// CheckPassword verifies a user's CardDAV password (the CardDAV
-	// server's check, carddav/server.PasswordChecker). Required.
-	CheckPassword func(ctx context.Context, user, pass string) bool
+	// Guard checks sign-in passwords: serve passes the CardDAV server's,
+	// so that both share the backoff and the bcrypt limit; nil makes one
+	// with authguard's defaults over DB.
+	Guard *authguard.Guard
+	// AllowHost reports whether a sign-in's Host header names this server
+	// (see serve's server.public_url and listening address); nil accepts
+	// the host of BaseURL only. A sign-in to another Host is refused: a
+	// page of another site whose name was rebound to this server's
+	// address cannot sign in or guess passwords through a browser.
+	AllowHost func(host string) bool
 	// Scheduler runs the pairs; nil shows no run status and offers no
 	// "sync now".
 	Scheduler Scheduler
@@ -96,8 +107,11 @@ type Options struct {
 	// SessionIdle is how long a session lasts unused (default
 	// DefaultSessionIdle).
 	SessionIdle time.Duration
-	// FailedLoginDelay is the pause before answering a wrong password
-	// (default DefaultFailedLoginDelay; negative for none).
+	// SessionLifetime is how long a session lasts at most after sign-in
+	// (default DefaultSessionLifetime).
+	SessionLifetime time.Duration
+	// FailedLoginDelay is a fixed pause before answering a wrong
+	// password, on top of the Guard's backoff (default none).
 	FailedLoginDelay time.Duration
 	// Logger receives errors and sign-ins (never a password, cookie or
 	// token); nil discards.
@@ -122,16 +136,21 @@ func New(o Options) (*Handler, error) {
 		return nil, errors.New("web: no state database")
 	case o.Config == nil:
 		return nil, errors.New("web: no configuration")
-	case o.CheckPassword == nil:
-		return nil, errors.New("web: no password check")
 	case o.BaseURL == "":
 		return nil, errors.New("web: no base URL")
 	}
 	if o.SessionIdle <= 0 {
 		o.SessionIdle = DefaultSessionIdle
 	}
-	if o.FailedLoginDelay == 0 {
-		o.FailedLoginDelay = DefaultFailedLoginDelay
+	if o.SessionLifetime <= 0 {
+		o.SessionLifetime = DefaultSessionLifetime
+	}
+	if o.Guard == nil {
+		g, err := authguard.New(authguard.Options{Hashes: o.DB, Logger: o.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+		o.Guard = g
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 60 * time.Second}

@@ -140,13 +140,14 @@ func TestSignInSessionAndSignOut(t *testing.T) {
 // TestSecureCookieUnderTLS: with Secure set the cookie is Secure.
 func TestSecureCookieUnderTLS(t *testing.T) {
 	e := newEnv(t)
-	h, err := New(Options{DB: e.db, Config: e.cfg, CheckPassword: func(context.Context, string, string) bool { return true },
+	h, err := New(Options{DB: e.db, Config: e.cfg, Guard: e.guard,
 		BaseURL: "https://dav.example.com", Secure: true, FailedLoginDelay: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := newRecorder()
-	h.ServeHTTP(w, formRequest("/ui/login", url.Values{"user": {"alice"}, "password": {"x"}}))
+	r := formRequest("https://dav.example.com/ui/login", url.Values{"user": {"alice"}, "password": {"alice-pw"}})
+	h.ServeHTTP(w, r)
 	if c := w.Header().Get("Set-Cookie"); !strings.Contains(c, "Secure") || !strings.Contains(c, "HttpOnly") {
 		t.Fatalf("Set-Cookie %q", c)
 	}

@@ -339,12 +339,13 @@ func setup(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err error) 
 	text := fmt.Sprintf(`state: %s
 server:
   listen: %s
+  admins: [%s]
 pairs:
   %s:
     a: {type: server, user: %s, addressbook: contacts}
     b: {type: vdir, path: %s}
     every: 1m
-`, filepath.Join(dir, "state", "state.db"), addr, pairName, loadUser, e.vdir)
+`, filepath.Join(dir, "state", "state.db"), addr, loadUser, pairName, loadUser, e.vdir)
 	if err := os.WriteFile(e.cfg, []byte(text), 0o600); err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
@@ -435,6 +436,7 @@ func (e *env) waitFor(ctx context.Context, limit time.Duration, cond func() (boo
 // failed their last run.
 func (e *env) health(ctx context.Context) (runs, failed int, err error) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.base+"/healthz", nil)
+	req.SetBasicAuth(loadUser, loadPass) // the pairs are shown to server.admins only
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, 0, err

@@ -14,25 +14,25 @@
 //	/addressbooks/<user>/<book>/<href>    card (href as stored, e.g. <uid>.vcf)
 //
 // Every path but the well-known redirect needs HTTP Basic authentication
-// against the users' bcrypt hashes; a user reaches only their own principal,
-// home set, books and cards (other users' paths answer 404).
+// against the users' bcrypt hashes, checked by an authguard.Guard (shared
+// with the web page): wrong passwords back off per client and per user and
+// get 429 with Retry-After when too early, 503 when too many compares are
+// waiting. A user reaches only their own principal, home set, books and
+// cards (other users' paths answer 404).
 package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -49,8 +49,13 @@ type Options struct {
 	// OnChange, when not nil, is called after a client changed a book of
 	// user (PUT or DELETE of a card, MKCOL, PROPPATCH or DELETE of a book).
 	OnChange func(user, book string)
-	// FailedLoginDelay is the pause before answering a request whose
-	// credentials are wrong (default 1 s; negative for none).
+	// Guard checks the Basic credentials (backoff, bounded bcrypt, the
+	// failure log); nil makes one with authguard's defaults over Store.
+	// serve shares one between the CardDAV server and the web page.
+	Guard *authguard.Guard
+	// FailedLoginDelay is a fixed pause before answering a request whose
+	// credentials are wrong, on top of the Guard's backoff (default none;
+	// the backoff is what slows guessing).
 	FailedLoginDelay time.Duration
 	// Prefix is the URL path the handler is mounted at ("" for the root),
 	// e.g. "/dav"; every path of the layout is below it.
@@ -76,11 +81,6 @@ const (
 	// syncTokenURI prefixes the store's sync tokens to make them the
 	// absolute URIs RFC 6578 asks for.
 	syncTokenURI = "http://cardbridge.invalid/sync/"
-	// dummyHash is checked for unknown users, so that they cost the same
-	// time as a wrong password.
-	dummyHash = "$2a$10$xcBZ8DkhWeivOuoWW654NumeoSECeR8tSJnCBrAL5OkS5DE9E5jLe"
-	// authCacheTTL is how long a verified password spares bcrypt.
-	authCacheTTL = 5 * time.Minute
 )
 
 // handler is the http.Handler New returns.
@@ -92,14 +92,7 @@ type handler struct {
 	delay    time.Duration
 	prefix   string
 	maxHrefs int
-
-	mu    sync.Mutex
-	cache map[string]authEntry // user + "\x00" + hash → verified password
-}
-
-type authEntry struct {
-	sum     [32]byte
-	expires time.Time
+	guard    *authguard.Guard
 }
 
 // New returns the CardDAV handler serving o.Store.
@@ -113,7 +106,7 @@ func New(o Options) (http.Handler, error) {
 		maxSize:  o.MaxResourceSize,
 		onChange: o.OnChange,
 		delay:    o.FailedLoginDelay,
-		cache:    map[string]authEntry{},
+		guard:    o.Guard,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -121,8 +114,12 @@ func New(o Options) (http.Handler, error) {
 	if h.maxSize <= 0 {
 		h.maxSize = defaultMaxResourceSize
 	}
-	if h.delay == 0 {
-		h.delay = time.Second
+	if h.guard == nil {
+		g, err := authguard.New(authguard.Options{Hashes: o.Store, Logger: h.log})
+		if err != nil {
+			return nil, fmt.Errorf("carddav server: %w", err)
+		}
+		h.guard = g
 	}
 	h.maxHrefs = o.MaxMultigetHrefs
 	if h.maxHrefs <= 0 {
@@ -276,13 +273,30 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate checks the request's Basic credentials and returns the user,
-// or answers 401 and returns false.
+// or answers 401 (wrong or missing credentials), 429 (too many failures:
+// try after Retry-After) or 503 (too many checks waiting) and returns
+// false.
 func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
 	user, pass, ok := r.BasicAuth()
-	if ok && user != "" && h.checkPassword(r.Context(), user, pass) {
-		return user, true
+	if !ok || user == "" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="cardbridge", charset="UTF-8"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return "", false
 	}
-	if ok && h.delay > 0 {
+	d := h.guard.Check(r.Context(), h.guard.ClientAddr(r), "carddav", user, pass)
+	switch d.Outcome {
+	case authguard.OK:
+		return user, true
+	case authguard.Throttled:
+		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
+		http.Error(w, "too many failed logins; try again later", http.StatusTooManyRequests)
+		return "", false
+	case authguard.Busy, authguard.Unavailable:
+		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
+		http.Error(w, "too many logins being checked; try again later", http.StatusServiceUnavailable)
+		return "", false
+	}
+	if h.delay > 0 {
 		t := time.NewTimer(h.delay)
 		select {
 		case <-t.C:
@@ -293,54 +307,6 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (string, 
 	w.Header().Set("WWW-Authenticate", `Basic realm="cardbridge", charset="UTF-8"`)
 	http.Error(w, "unauthorized", http.StatusUnauthorized)
 	return "", false
-}
-
-// PasswordChecker is implemented by the handler New returns: the check of
-// a user's password that its Basic auth uses, for other sign-in pages of the
-// same users (the web UI of serve). It does not pause on failure; the
-// caller applies its own failed-login delay.
-type PasswordChecker interface {
-	// CheckPassword reports whether pass is user's password.
-	CheckPassword(ctx context.Context, user, pass string) bool
-}
-
-// CheckPassword implements PasswordChecker.
-func (h *handler) CheckPassword(ctx context.Context, user, pass string) bool {
-	return h.checkPassword(ctx, user, pass)
-}
-
-// checkPassword verifies pass against user's bcrypt hash, remembering a
-// success for a while so that every request does not pay for bcrypt.
-func (h *handler) checkPassword(ctx context.Context, user, pass string) bool {
-	hash, err := h.db.UserPasswordHash(ctx, user)
-	if err != nil {
-		if !errors.Is(err, state.ErrNotFound) {
-			h.log.Error("carddav: reading password hash", "user", user, "err", err)
-		}
-		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(pass))
-		return false
-	}
-	key := user + "\x00" + hash
-	sum := sha256.Sum256([]byte(pass))
-	now := time.Now()
-	h.mu.Lock()
-	e, ok := h.cache[key]
-	h.mu.Unlock()
-	if ok && now.Before(e.expires) && subtle.ConstantTimeCompare(e.sum[:], sum[:]) == 1 {
-		return true
-	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(pass)) != nil {
-		return false
-	}
-	h.mu.Lock()
-	for k, v := range h.cache {
-		if now.After(v.expires) {
-			delete(h.cache, k)
-		}
-	}
-	h.cache[key] = authEntry{sum: sum, expires: now.Add(authCacheTTL)}
-	h.mu.Unlock()
-	return true
 }
 
 // request is one authenticated request being served.

@@ -56,7 +56,7 @@ func (a *app) conflictsList(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(a.stdout, "%-5s %-12s %-20s %-30s %s\n", "ID", "PAIR", "SINCE", "CONTACT", "UID")
 	for _, c := range cs {
-		fmt.Fprintf(a.stdout, "%-5d %-12s %-20s %-30s %s\n", c.ID, c.Pair, c.Created.Format("2006-01-02 15:04"), fnOf(c.A), c.UID)
+		fmt.Fprintf(a.stdout, "%-5d %-12s %-20s %-30s %s\n", c.ID, termSafe(c.Pair), c.Created.Format("2006-01-02 15:04"), fnOf(c.A), termSafe(c.UID))
 	}
 	return nil
 }
@@ -66,7 +66,7 @@ func fnOf(raw []byte) string {
 	if err != nil {
 		return "?"
 	}
-	return c.FN()
+	return termSafe(c.FN())
 }
 
 func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*state.DB, state.Conflict, error) {
@@ -100,7 +100,7 @@ func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
 		return err
 	}
 	defer db.Close()
-	fmt.Fprintf(a.stdout, "conflict %d, pair %s, UID %s, since %s\n", c.ID, c.Pair, c.UID, c.Created.Format("2006-01-02 15:04:05"))
+	fmt.Fprintf(a.stdout, "conflict %d, pair %s, UID %s, since %s\n", c.ID, termSafe(c.Pair), termSafe(c.UID), c.Created.Format("2006-01-02 15:04:05"))
 	ca, errA := vcard.Parse(c.A)
 	cb, errB := vcard.Parse(c.B)
 	if errA == nil && errB == nil {
@@ -110,14 +110,14 @@ func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
 		}
 		fmt.Fprintln(a.stdout, "\nproperties that differ (- a, + b):")
 		for _, line := range diffProps(ca, cb) {
-			fmt.Fprintln(a.stdout, "  "+line)
+			fmt.Fprintln(a.stdout, "  "+termSafe(line))
 		}
 		m := sync.Merge3(base, ca, cb, sync.SideA)
 		if len(m.Clashes) > 0 {
-			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", strings.Join(m.Clashes, ", "))
+			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", termSafe(strings.Join(m.Clashes, ", ")))
 		}
 	}
-	fmt.Fprintf(a.stdout, "\n--- a\n%s\n--- b\n%s", c.A, c.B)
+	fmt.Fprintf(a.stdout, "\n--- a\n%s\n--- b\n%s", termSafeBlock(string(c.A)), termSafeBlock(string(c.B)))
 	return nil
 }
 

@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "cardbridge:", err)
+	fmt.Fprintln(stderr, "cardbridge:", termSafeBlock(err.Error()))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code

@@ -192,7 +192,7 @@ func TestSecretsAbsentFromLogsCardDAVAndServe(t *testing.T) {
 			secrets.addBasic("alice's password", "alice", pw)
 			port := freePort(t)
 			scfg := filepath.Join(dir, "serve.yaml")
-			os.WriteFile(scfg, []byte(fmt.Sprintf("state: %s/serve.db\nserver:\n  listen: 127.0.0.1:%d\n", dir, port)), 0o600)
+			os.WriteFile(scfg, []byte(fmt.Sprintf("state: %s/serve.db\nserver:\n  listen: 127.0.0.1:%d\n  login_free_failures: 1000\n", dir, port)), 0o600)
 			if r := cbStdin(t, pw+"\n", "--config", scfg, "--log-level", "debug", "--log-format", format, "user", "add", "alice"); r.code != 0 {
 				t.Fatalf("user add: %s", r.stderr)
 			}

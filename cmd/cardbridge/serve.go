@@ -9,10 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/carddav/server"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
@@ -37,8 +41,9 @@ func (a *app) serveCmd() *cobra.Command {
 		Short: "Serve the address books over CardDAV and run the pairs on their schedule",
 		Long: `Serve the built-in address books (see cardbridge user) over CardDAV on
 server.listen, with TLS when server.tls_cert and server.tls_key are set.
-Clients discover them at /.well-known/carddav; /healthz reports the pairs
-without authentication.
+Clients discover them at /.well-known/carddav. /healthz answers anyone
+whether the server is up ({"status":"ok"}, or 503); the pairs' state and
+errors are shown to the users named in server.admins (Basic auth).
 
 Every pair with an "every" runs at the start and then on that schedule; a
 pair with a {type: server} side also runs a few seconds (--debounce) after
@@ -91,15 +96,18 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 		Logger:       log,
 		Housekeeping: a.housekeeping(db, cfg), // the daily trash purge
 	})
-	dav, err := server.New(server.Options{Store: db, Logger: log, OnChange: sched.Changed,
+	guard, err := newGuard(cfg.Server, db, log)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	a.warnUnknownAdmins(ctx, db, cfg.Server.Admins)
+	dav, err := server.New(server.Options{Store: db, Logger: log, OnChange: sched.Changed, Guard: guard,
 		MaxMultigetHrefs: cfg.Server.MaxMultigetHrefs})
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeHealth(w, r, sched.Status())
-	})
+	mux.Handle("GET /healthz", healthHandler(guard, cfg.Server.Admins, sched.Status, db.SchemaVersion))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if web.WantsUI(r) { // a browser at the root: the web page
 			http.Redirect(w, r, web.Prefix, http.StatusFound)
@@ -109,7 +117,6 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 	}))
 
 	srv := &http.Server{
-		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      5 * time.Minute, // a REPORT of a large book
@@ -124,25 +131,32 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 		if err != nil {
 			return withCode(exitUsage, fmt.Errorf("server.tls_cert/tls_key: %w", err))
 		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = serverTLSConfig(cert)
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	tcpLn, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return withCode(exitFailed, fmt.Errorf("server.listen: %w", err))
 	}
+	maxConns := cfg.Server.MaxConnections
+	if maxConns == 0 {
+		maxConns = config.DefaultMaxConnections
+	}
+	ln := newLimitListener(tcpLn, maxConns, log)
 	if !useTLS && !isLoopback(cfg.Server.Listen) {
 		msg := "listening on " + cfg.Server.Listen + " beyond loopback WITHOUT TLS: passwords and contacts travel in clear text; set server.tls_cert and server.tls_key, or listen on 127.0.0.1 behind a TLS proxy"
 		log.Warn(msg)
 		fmt.Fprintln(a.stderr, "cardbridge: WARNING:", msg)
 	}
 	baseURL := clientURL(cfg.Server, ln.Addr(), useTLS)
-	ui, err := web.New(web.Options{DB: db, Config: cfg, CheckPassword: dav.(server.PasswordChecker).CheckPassword,
-		Scheduler: sched, BaseURL: baseURL, Secure: useTLS || strings.HasPrefix(baseURL, "https://"), Logger: log})
+	secure := useTLS || strings.HasPrefix(baseURL, "https://")
+	ui, err := web.New(web.Options{DB: db, Config: cfg, Guard: guard, AllowHost: hostChecker(cfg.Server, ln.Addr(), useTLS),
+		Scheduler: sched, BaseURL: baseURL, Secure: secure, SessionLifetime: cfg.Server.SessionLifetime, Logger: log})
 	if err != nil {
 		ln.Close()
 		return withCode(exitFailed, err)
 	}
 	mux.Handle(web.Prefix, ui)
+	srv.Handler = withHSTS(mux, secure)
 	log.Info("serving CardDAV", "listen", ln.Addr().String(), "url", baseURL, "tls", useTLS, "version", version)
 	log.Info("web page", "url", strings.TrimRight(baseURL, "/")+web.Prefix, "connect_redirect_uri", web.RedirectURI(baseURL))
 
@@ -309,29 +323,153 @@ func clientURL(s config.Server, addr net.Addr, useTLS bool) string {
 	return scheme + "://" + net.JoinHostPort(host, port) + "/"
 }
 
-// writeHealth answers /healthz: 200 with {"status":"ok"|"degraded",
-// "pairs":[...]}, "degraded" when a pair's last run failed. The errors'
-// text (which may name accounts and paths) is shown to loopback clients
-// only.
-func writeHealth(w http.ResponseWriter, r *http.Request, pairs []daemon.PairStatus) {
-	local := false
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		ip := net.ParseIP(host)
-		local = ip != nil && ip.IsLoopback()
-	}
-	status := "ok"
-	for i := range pairs {
-		if pairs[i].Runs > 0 && !pairs[i].OK {
-			status = "degraded"
+// healthHandler answers /healthz. To anyone: {"status":"ok"} (200) while
+// the state database answers, {"status":"unavailable"} (503) when it does
+// not; nothing else. To a user of admins signing in with Basic auth
+// (checked by guard like every login): also "degraded" when a pair's last
+// run failed, and the pairs with their errors. Wrong credentials are
+// answered like the CardDAV server's (401, 429, 503).
+func healthHandler(guard *authguard.Guard, admins []string, pairs func() []daemon.PairStatus, ping func(context.Context) (int, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		admin := false
+		if user, pass, ok := r.BasicAuth(); ok {
+			d := guard.Check(r.Context(), guard.ClientAddr(r), "healthz", user, pass)
+			switch d.Outcome {
+			case authguard.OK:
+				admin = slices.Contains(admins, user)
+			case authguard.Denied:
+				w.Header().Set("WWW-Authenticate", `Basic realm="cardbridge", charset="UTF-8"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			case authguard.Throttled:
+				w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
+				http.Error(w, "too many failed logins; try again later", http.StatusTooManyRequests)
+				return
+			default:
+				w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
+				http.Error(w, "too many logins being checked; try again later", http.StatusServiceUnavailable)
+				return
+			}
 		}
-		if !local && pairs[i].Error != "" {
-			pairs[i].Error = "failed (details in the log)"
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if _, err := ping(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(struct {
+				Status string `json:"status"`
+			}{"unavailable"})
+			return
+		}
+		if !admin {
+			json.NewEncoder(w).Encode(struct {
+				Status string `json:"status"`
+			}{"ok"})
+			return
+		}
+		ps := pairs()
+		status := "ok"
+		for i := range ps {
+			if ps[i].Runs > 0 && !ps[i].OK {
+				status = "degraded"
+			}
+		}
+		json.NewEncoder(w).Encode(struct {
+			Status string              `json:"status"`
+			Pairs  []daemon.PairStatus `json:"pairs"`
+		}{status, ps})
+	})
+}
+
+// newGuard is the password check shared by the CardDAV server, the web
+// page and /healthz, from server.trusted_proxies and the login knobs.
+func newGuard(s config.Server, db *state.DB, log *slog.Logger) (*authguard.Guard, error) {
+	proxies, err := authguard.ParseTrustedProxies(s.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
+	}
+	g, err := authguard.New(authguard.Options{Hashes: db, Logger: log, TrustedProxies: proxies,
+		FreeFailures: s.LoginFreeFailures, MaxDelay: s.LoginMaxDelay})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return g, nil
+}
+
+// warnUnknownAdmins logs the names of server.admins that are not users
+// of the server (yet): they grant nothing until `cardbridge user add`.
+func (a *app) warnUnknownAdmins(ctx context.Context, db *state.DB, admins []string) {
+	for _, n := range admins {
+		if _, err := db.UserPasswordHash(ctx, n); errors.Is(err, state.ErrNotFound) {
+			a.log.Warn("server.admins names no user of the server", "user", n)
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(struct {
-		Status string              `json:"status"`
-		Pairs  []daemon.PairStatus `json:"pairs"`
-	}{status, pairs})
+}
+
+// hstsMaxAge is the Strict-Transport-Security lifetime: a year.
+const hstsMaxAge = "max-age=31536000"
+
+// withHSTS adds Strict-Transport-Security to every answer when the server
+// is reached over https (its own TLS, or a public_url that is https).
+func withHSTS(next http.Handler, secure bool) http.Handler {
+	if !secure {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", hstsMaxAge)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serverTLSConfig is the TLS of serve: TLS 1.2 and 1.3, and in TLS 1.2 only
+// ECDHE key exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305); TLS
+// 1.3's suites are all AEAD and not configurable.
+func serverTLSConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		}}
+}
+
+// hostChecker says which Host headers name this server for the web
+// page's sign-in: public_url's host, and the listening address (what a
+// proxy that does not pass Host on sends): that address and port, with
+// localhost and both loopback addresses when it is a loopback one, and
+// any IP address or this machine's name on that port when it listens on
+// every interface. A DNS name of another site (DNS rebinding) is none of
+// these.
+func hostChecker(s config.Server, addr net.Addr, useTLS bool) func(string) bool {
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	var public string
+	publicScheme := scheme
+	if u, err := url.Parse(s.PublicURL); err == nil && s.PublicURL != "" {
+		public, publicScheme = u.Host, u.Scheme
+	}
+	lhost, port, _ := net.SplitHostPort(addr.String())
+	lip := net.ParseIP(lhost)
+	hostname, _ := os.Hostname()
+	return func(h string) bool {
+		if public != "" && web.SameHost(h, public, publicScheme) {
+			return true
+		}
+		hh, hp, err := net.SplitHostPort(h)
+		if err != nil {
+			hh, hp = strings.Trim(h, "[]"), ""
+		}
+		if hp != port {
+			return false
+		}
+		ip := net.ParseIP(hh)
+		switch {
+		case lip != nil && lip.IsUnspecified():
+			return ip != nil || (hostname != "" && strings.EqualFold(hh, hostname))
+		case lip != nil && lip.IsLoopback():
+			return strings.EqualFold(hh, "localhost") || (ip != nil && ip.IsLoopback())
+		}
+		return ip != nil && lip != nil && ip.Equal(lip)
+	}
 }

@@ -102,6 +102,7 @@ func TestServeSyncsClientChanges(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`state: %s/state.db
 server:
   listen: 127.0.0.1:%d
+  admins: [alice]
 pairs:
   p:
     a: {type: vdir, path: %s}
@@ -116,7 +117,9 @@ pairs:
 
 	var health string
 	if !eventually(10*time.Second, func() bool {
-		resp, err := http.Get(base + "/healthz")
+		req, _ := http.NewRequest(http.MethodGet, base+"/healthz", nil)
+		req.SetBasicAuth("alice", "correct horse") // an admin sees the pairs
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return false
 		}

@@ -61,7 +61,7 @@ func (a *app) statusCmd() *cobra.Command {
 				}
 				if asJSON {
 					line, _ := json.Marshal(st)
-					fmt.Fprintln(a.stdout, string(line))
+					fmt.Fprintln(a.stdout, jsonSafe(line))
 					continue
 				}
 				last := "never synced"
@@ -72,7 +72,7 @@ func (a *app) statusCmd() *cobra.Command {
 					}
 					last = fmt.Sprintf("last sync %s (%s ago), %s", st.LastRun.Format(time.RFC3339), time.Since(*st.LastRun).Round(time.Second), ok)
 				}
-				fmt.Fprintf(a.stdout, "%s: %s <-> %s: %d contacts, %d open conflicts, %s\n", n, st.A, st.B, st.Items, st.Conflicts, last)
+				fmt.Fprintf(a.stdout, "%s: %s <-> %s: %d contacts, %d open conflicts, %s\n", termSafe(n), termSafe(st.A), termSafe(st.B), st.Items, st.Conflicts, last)
 			}
 			return nil
 		},

@@ -159,19 +159,19 @@ func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, na
 	}
 	if fl.json {
 		line, _ := res.MarshalSummary()
-		fmt.Fprintln(a.stdout, string(line))
+		fmt.Fprintln(a.stdout, jsonSafe(line))
 	} else {
 		if fl.dryRun {
 			printPlan(a.stdout, name, res.Plan)
 		}
 		if !a.quiet || !res.OK() {
-			fmt.Fprintln(a.stdout, summaryLine(res))
+			fmt.Fprintln(a.stdout, termSafe(summaryLine(res)))
 		}
 		for _, s := range res.Skipped {
-			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, s)
+			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termSafe(s.String()))
 		}
 		for _, e := range res.Errors {
-			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, e)
+			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termSafe(e))
 		}
 	}
 	if !fl.dryRun {
@@ -193,10 +193,10 @@ func (a *app) reportFailure(name string, err error, asJSON bool) {
 	if asJSON {
 		res := &sync.Result{Pair: name, Errors: []string{err.Error()}}
 		line, _ := res.MarshalSummary()
-		fmt.Fprintln(a.stdout, string(line))
+		fmt.Fprintln(a.stdout, jsonSafe(line))
 		return
 	}
-	fmt.Fprintf(a.stderr, "%s: %v\n", name, err)
+	fmt.Fprintf(a.stderr, "%s: %s\n", name, termSafeBlock(err.Error()))
 }
 
 // summaryLine is the one line printed per pair.
@@ -246,7 +246,7 @@ func printPlan(w io.Writer, pair string, p *sync.Plan) {
 		case sync.ActConflict:
 			ops = append(ops, "record conflict")
 		}
-		fmt.Fprintf(w, "  %-28s %s: %s\n", strings.Join(ops, ", "), who, act.Why)
+		fmt.Fprintf(w, "  %-28s %s: %s\n", termSafe(strings.Join(ops, ", ")), termSafe(who), termSafe(act.Why))
 	}
 }
 
