@@ -50,11 +50,11 @@ elif [ "${CI:-}" = true ]; then
   echo "test: node/npm missing (the ical.js test needs them)" >&2; exit 1
 fi
 
-race_pkgs=$(go list ./sync/... ./state/... ./serverside/... ./daemon/... ./carddav/...)
+race_pkgs=$(go list ./sync/... ./state/... ./serverside/... ./daemon/... ./carddav/... ./authguard/...)
 other_pkgs=$(go list ./... | grep -v -x -F "$race_pkgs")
 echo "== go vet"
 go vet ./...
-echo "== go test -race (engine, state)"
+echo "== go test -race (engine, state, servers, authguard)"
 go test -race -count=1 -timeout 20m $race_pkgs
 echo "== go test (the rest)"
 go test -count=1 -timeout 20m $other_pkgs
