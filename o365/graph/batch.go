@@ -47,7 +47,9 @@ type Result struct {
 
 // Batch runs ops through Graph's JSON batching, at most api.MaxBatch per
 // HTTP call, and returns one Result per op, in the order of ops. A
-// sub-request answered 429 (or 503/504 when it may be retried) is sent
+// sub-request answered 429 (or 503/504 when it may be retried, or 412
+// when it is a read without If-Match, within
+// Options.MaxReadConflictRetries) is sent
 // again alone in a later batch after its Retry-After (or back-off),
 // within Options.MaxRetries and Options.MaxWait; the others' answers are
 // returned as they came. ctx ending gives the remaining ops ctx's error.
@@ -55,7 +57,9 @@ func (c *Client) Batch(ctx context.Context, ops []Op) []Result {
 	res := make([]Result, len(ops))
 	subs := make([]api.BatchRequest, len(ops))
 	idem := make([]bool, len(ops))
+	read := make([]bool, len(ops)) // a plain read: a 412 is transient
 	tries := make([]int, len(ops))
+	conflicts := make([]int, len(ops))
 	var queue []int
 	for i, op := range ops {
 		sr, err := c.subRequest(i, op)
@@ -69,6 +73,7 @@ func (c *Client) Batch(ctx context.Context, ops []Op) []Result {
 			h.Set("If-Match", op.IfMatch)
 		}
 		idem[i] = idempotent(op.Method, h)
+		read[i] = plainRead(op.Method, h)
 		queue = append(queue, i)
 	}
 	var waited time.Duration
@@ -77,7 +82,7 @@ func (c *Client) Batch(ctx context.Context, ops []Op) []Result {
 		var wait time.Duration
 		for start := 0; start < len(queue); start += api.MaxBatch {
 			chunk := queue[start:min(start+api.MaxBatch, len(queue))]
-			a, w := c.runBatch(ctx, chunk, subs, idem, tries, res)
+			a, w := c.runBatch(ctx, chunk, &batchState{subs, idem, read, tries, conflicts, res})
 			again = append(again, a...)
 			wait = max(wait, w)
 		}
@@ -142,10 +147,21 @@ func (c *Client) subRequest(i int, op Op) (api.BatchRequest, error) {
 
 func isJSON(ct string) bool { return strings.Contains(strings.ToLower(ct), "json") }
 
+// batchState is what Batch knows of each op, by op index.
+type batchState struct {
+	subs      []api.BatchRequest
+	idem      []bool // idempotent: may go again after 503/504
+	read      []bool // a plain read: may go again after 412
+	tries     []int  // retries so far
+	conflicts []int  // of which after a transient 412
+	res       []Result
+}
+
 // runBatch sends one $batch call for chunk (op indices), stores each
-// sub-response in res and returns the ops to send again with the wait
+// sub-response in st.res and returns the ops to send again with the wait
 // their answers asked for.
-func (c *Client) runBatch(ctx context.Context, chunk []int, subs []api.BatchRequest, idem []bool, tries []int, res []Result) (again []int, wait time.Duration) {
+func (c *Client) runBatch(ctx context.Context, chunk []int, st *batchState) (again []int, wait time.Duration) {
+	subs, idem, tries, res := st.subs, st.idem, st.tries, st.res
 	b := api.Batch{Requests: make([]api.BatchRequest, len(chunk))}
 	allIdem := true
 	for k, i := range chunk {
@@ -216,8 +232,20 @@ func (c *Client) runBatch(ctx context.Context, chunk []int, subs []api.BatchRequ
 			c.nThrottled.Add(1)
 		case http.StatusGatewayTimeout:
 			retry = idem[i]
+		case http.StatusPreconditionFailed:
+			// Exchange's transient ErrorIrresolvableConflict; a write
+			// with If-Match met a real stale change key.
+			retry = st.read[i] && st.conflicts[i] < c.conflict
+			if retry {
+				st.conflicts[i]++
+			}
 		}
 		if !retry || tries[i] >= c.retries {
+			if transientStatus(r.Status) && tries[i] > 0 {
+				if e, ok := rs.Err.(*Error); ok {
+					e.Message = fmt.Sprintf("giving up after %d retries: %s", tries[i], e.Message)
+				}
+			}
 			continue
 		}
 		w := rs.Err.(*Error).RetryAfter
@@ -234,6 +262,16 @@ func (c *Client) runBatch(ctx context.Context, chunk []int, subs []api.BatchRequ
 		}
 	}
 	return again, wait
+}
+
+// transientStatus reports whether a sub-response status is one Batch
+// retries (when the op allows it).
+func transientStatus(st int) bool {
+	switch st {
+	case http.StatusPreconditionFailed, http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }
 
 // subBody turns a sub-response body into bytes: JSON as is, a JSON

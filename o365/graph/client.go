@@ -51,6 +51,12 @@ type Options struct {
 	Timeout time.Duration
 	// MaxRetries bounds the retries of one request (default 8).
 	MaxRetries int
+	// MaxReadConflictRetries bounds the retries of a read (GET or HEAD
+	// without If-Match) answered 412: Exchange gives transient 412
+	// ErrorIrresolvableConflict without any precondition asked (default 3;
+	// MaxRetries bounds them too). A 412 on a request with If-Match is a
+	// real precondition failure and is never retried.
+	MaxReadConflictRetries int
 	// MaxWait bounds the total time one request (or one Batch call) spends
 	// waiting to retry (default 10 minutes).
 	MaxWait time.Duration
@@ -70,7 +76,10 @@ const (
 	DefaultMaxPageSize = 500
 	DefaultTimeout     = 60 * time.Second
 	DefaultMaxRetries  = 8
-	DefaultMaxWait     = 10 * time.Minute
+	// DefaultMaxReadConflictRetries is the default of
+	// Options.MaxReadConflictRetries.
+	DefaultMaxReadConflictRetries = 3
+	DefaultMaxWait                = 10 * time.Minute
 )
 
 // back-off without Retry-After: backoffBase·2^n, at most backoffMax, with
@@ -95,6 +104,7 @@ type Client struct {
 	pageSize int
 	timeout  time.Duration
 	retries  int
+	conflict int // Options.MaxReadConflictRetries
 	maxWait  time.Duration
 	log      *slog.Logger
 	sleep    func(ctx context.Context, d time.Duration) error
@@ -121,7 +131,7 @@ func New(o Options) (*Client, error) {
 	}
 	c := &Client{base: base, baseStr: bs, tokens: o.Tokens, mailbox: o.Mailbox,
 		maxIn: o.MaxInFlight, pageSize: o.MaxPageSize, timeout: o.Timeout,
-		retries: o.MaxRetries, maxWait: o.MaxWait, log: o.Logger, sleep: o.Sleep, rand: o.Rand}
+		retries: o.MaxRetries, conflict: o.MaxReadConflictRetries, maxWait: o.MaxWait, log: o.Logger, sleep: o.Sleep, rand: o.Rand}
 	if c.mailbox == "" {
 		c.mailbox = "me"
 	}
@@ -141,6 +151,9 @@ func New(o Options) (*Client, error) {
 	}
 	if c.retries <= 0 {
 		c.retries = DefaultMaxRetries
+	}
+	if c.conflict <= 0 {
+		c.conflict = DefaultMaxReadConflictRetries
 	}
 	if c.maxWait <= 0 {
 		c.maxWait = DefaultMaxWait
@@ -281,6 +294,14 @@ func idempotent(method string, hdr http.Header) bool {
 	return false
 }
 
+// plainRead reports whether a request is a read that asks no
+// precondition: a 412 to it is Exchange's transient
+// ErrorIrresolvableConflict, not a stale change key, and may be retried.
+func plainRead(method string, hdr http.Header) bool {
+	m := strings.ToUpper(method)
+	return (m == http.MethodGet || m == http.MethodHead) && hdr.Get("If-Match") == "" && hdr.Get("If-None-Match") == ""
+}
+
 // call is one logical request of the request path.
 type call struct {
 	method     string
@@ -343,6 +364,7 @@ func (e *tokenError) Unwrap() error { return e.err }
 func (c *Client) send(ctx context.Context, cl *call) (*http.Response, []byte, error) {
 	var waited time.Duration
 	refreshed := false
+	conflicts := 0 // transient 412s of a plain read
 	for n := 0; ; n++ {
 		resp, body, tok, err := c.attempt(ctx, cl)
 		cl.tok = tok
@@ -391,6 +413,11 @@ func (c *Client) send(ctx context.Context, cl *call) (*http.Response, []byte, er
 				if !cl.idempotent {
 					return resp, body, apiErr
 				}
+			case st == http.StatusPreconditionFailed && plainRead(cl.method, cl.hdr):
+				if conflicts >= c.conflict {
+					return resp, body, &giveUpError{cl.method, cl.u.Path, fmt.Sprintf("giving up after %d retries", n), apiErr}
+				}
+				conflicts++
 			default:
 				return resp, body, apiErr
 			}

@@ -14,6 +14,12 @@
 //     HEAD, PUT, and DELETE or PATCH with If-Match) are retried on those,
 //     a POST only on 429 and on 503 with Retry-After (surely not
 //     processed);
+//   - retries a read (GET or HEAD without If-Match) answered 412 up to
+//     Options.MaxReadConflictRetries times with back-off: Exchange answers
+//     transient 412 ErrorIrresolvableConflict to plain reads. A 412 to a
+//     request with If-Match is a stale change key and is returned at once
+//     (the caller re-reads and merges). $batch sub-requests get the same
+//     policy, each retried alone;
 //   - refreshes the token once on 401 (TokenSource.Invalidate, one retry);
 //   - bounds retries (Options.MaxRetries) and the total wait
 //     (Options.MaxWait), failing with "throttled by Graph for longer than …";
