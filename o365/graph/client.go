@@ -41,8 +41,24 @@ type Options struct {
 	// HTTPClient sends the requests (default http.DefaultClient). The
 	// Client uses a copy whose redirects never leave the Graph host.
 	HTTPClient *http.Client
-	// MaxInFlight is the most requests in flight at once (default 4).
+	// MaxInFlight is the most requests in flight at once (default 4) of
+	// a Client without Limiters. With Limiters it must be 0 or equal to
+	// Limiters.PerMailbox().
 	MaxInFlight int
+	// Limiters, when set, is the process's registry of in-flight limits:
+	// the Client shares its limit with every other Client of the same
+	// registry, Graph host (of BaseURL), AppID and MailboxKey. Without
+	// it the Client has a limit of its own.
+	Limiters *Limiters
+	// AppID is the application (client) id the tokens are issued to;
+	// required with Limiters.
+	AppID string
+	// MailboxKey names the mailbox for Limiters, compared without case:
+	// the user id or UPN the requests reach. Default: Mailbox, unless that
+	// is "me", when MailboxKey is required with Limiters (the signed-in
+	// user's id or UPN, or another name that is the same for every Client
+	// on that mailbox).
+	MailboxKey string
 	// MaxPageSize is sent as Prefer: odata.maxpagesize for delta rounds and
 	// lists (default 500).
 	MaxPageSize int
@@ -90,8 +106,9 @@ const (
 	maxBody     = 256 << 20
 )
 
-// Client is a Graph client for one mailbox. It is safe for concurrent use;
-// share one Client per mailbox so the in-flight limit holds.
+// Client is a Graph client for one mailbox. It is safe for concurrent use.
+// Clients on one mailbox keep its in-flight limit together only when made
+// with the same Options.Limiters (or when they are one Client).
 type Client struct {
 	base     *url.URL
 	baseStr  string // without trailing slash
@@ -182,7 +199,25 @@ func New(o Options) (*Client, error) {
 		return nil
 	}
 	c.hc = &cp
-	c.sem = newSemaphore(c.maxIn)
+	if o.Limiters == nil {
+		c.sem = newSemaphore(c.maxIn)
+		return c, nil
+	}
+	if o.MaxInFlight > 0 && o.MaxInFlight != o.Limiters.PerMailbox() {
+		return nil, fmt.Errorf("graph: Options.MaxInFlight %d differs from the shared limit of %d per mailbox (Options.Limiters)", o.MaxInFlight, o.Limiters.PerMailbox())
+	}
+	if strings.TrimSpace(o.AppID) == "" {
+		return nil, errors.New("graph: Options.AppID (the application id) is required with Options.Limiters")
+	}
+	key := strings.TrimSpace(o.MailboxKey)
+	if key == "" && c.root != "me" {
+		key = c.mailbox
+	}
+	if key == "" || strings.EqualFold(key, "me") {
+		return nil, errors.New(`graph: Options.MailboxKey is required with Options.Limiters when the mailbox is "me": "me" names a different mailbox for every signed-in user`)
+	}
+	c.maxIn = o.Limiters.PerMailbox()
+	c.sem = o.Limiters.get(limiterKey{host: base.Host, app: strings.TrimSpace(o.AppID), mailbox: key})
 	return c, nil
 }
 

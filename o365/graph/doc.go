@@ -4,10 +4,11 @@
 // Every Graph request goes through one request path (Client.Do and the
 // batch path built on it), which:
 //
-//   - keeps at most Options.MaxInFlight (default 4, Outlook's per-mailbox
-//     concurrency limit) requests in flight per Client; a $batch takes
-//     min(4, len) slots, as Outlook runs up to 4 of its sub-requests in
-//     parallel. Use one Client per mailbox;
+//   - keeps at most 4 requests (Outlook's per-app, per-mailbox concurrency
+//     limit) in flight per mailbox: per Client, or, with Options.Limiters,
+//     together with every Client of the same registry on the same (Graph
+//     host, app id, mailbox); a $batch takes min(4, len) slots, as Outlook
+//     runs up to 4 of its sub-requests in parallel;
 //   - waits Retry-After (seconds or HTTP date) on 429 and 503, and backs
 //     off exponentially with jitter without it, for other 5xx answers, for
 //     connection resets and for timeouts; only idempotent requests (GET,

@@ -92,3 +92,10 @@ func (s *semaphore) inFlight() int {
 	defer s.mu.Unlock()
 	return s.cur
 }
+
+// waiting reports the acquires waiting in line (tests).
+func (s *semaphore) waiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiters.Len()
+}
