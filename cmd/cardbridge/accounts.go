@@ -253,7 +253,8 @@ func (a *app) accountAndState(ctx context.Context, name string) (config.Account,
 }
 
 // graphClient builds the Graph client of an account: its token source
-// (tokens in state) and the one request path.
+// (tokens in state) and the one request path, whose in-flight limit is the
+// process's one for the account's mailbox (see mailboxKey).
 func (a *app) graphClient(ctx context.Context, acc config.Account, db *state.DB) (*graph.Client, error) {
 	ep, err := auth.EndpointsFor(acc)
 	if err != nil {
@@ -268,7 +269,36 @@ func (a *app) graphClient(ctx context.Context, acc config.Account, db *state.DB)
 	if acc.Flow == "client-secret" || acc.Flow == "client-certificate" {
 		mailbox = acc.User
 	}
-	return graph.New(graph.Options{BaseURL: ep.Graph, Mailbox: mailbox, Tokens: src, HTTPClient: hc, Logger: a.log, MaxPageSize: 1000})
+	return graph.New(graph.Options{BaseURL: ep.Graph, Mailbox: mailbox, Tokens: src, HTTPClient: hc, Logger: a.log, MaxPageSize: 1000,
+		Limiters: a.limiters, AppID: acc.ClientID, MailboxKey: mailboxKey(ctx, acc, db)})
+}
+
+// mailboxKey names the mailbox an account's requests reach, for the
+// process's shared in-flight limit (Microsoft's 4 concurrent requests per
+// app per mailbox; the Graph host and the client id complete the key).
+// App-only flows name it in user:. A delegated flow reaches the signed-in
+// user's mailbox: the user its tokens were issued to, as stored in state
+// at sign-in (the UPN of the id token), else the account's user:, else the
+// account's name (one limit per account while nobody signed in). So two
+// accounts, from the config or the web page, signed in as the same user
+// with the same app share one limit, and an app-only account of that app
+// naming the user by UPN shares it too; a mailbox named by its object id
+// in one account and by its UPN in another is not recognised as the same.
+// Compared without case.
+func mailboxKey(ctx context.Context, acc config.Account, db *state.DB) string {
+	if acc.Flow == "client-secret" || acc.Flow == "client-certificate" {
+		if acc.User != "" {
+			return acc.User
+		}
+		return "account:" + acc.Name
+	}
+	if t, ok, err := db.LoadToken(ctx, acc.Name); err == nil && ok && t.User != "" {
+		return t.User
+	}
+	if acc.User != "" {
+		return acc.User
+	}
+	return "account:" + acc.Name
 }
 
 func orDash(s string) string {

@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
@@ -61,6 +62,10 @@ type app struct {
 	stdout, stderr io.Writer
 	env            []string
 	log            *slog.Logger
+	// limiters holds the in-flight limit of every Office 365 mailbox the
+	// process works on: all pairs, serve's scheduler and the web page's
+	// pairs share 4 requests per (Graph host, app, mailbox).
+	limiters *graph.Limiters
 }
 
 func main() {
@@ -73,7 +78,7 @@ func main() {
 // run executes the CLI with the given arguments and streams and returns
 // the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env []string) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: env}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: env, limiters: graph.NewLimiters(0)}
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(stdin)
