@@ -158,6 +158,9 @@ func (g *gctx) contactDelta(f *folder) {
 		g.w.Header().Set("Preference-Applied", strings.Join(g.applied, ", "))
 	}
 	size = min(size, g.s.opts.MaxPageSize)
+	if c := g.s.opts.ContactDeltaPageCap; c > 0 {
+		size = min(size, c)
+	}
 
 	m.mu.Lock()
 	if f.deleted {

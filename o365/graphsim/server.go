@@ -55,6 +55,12 @@ type Options struct {
 	RateWindow time.Duration
 	// MaxPageSize caps the page size of lists and delta (default 1000).
 	MaxPageSize int
+	// ContactDeltaPageCap caps contact delta pages below what Prefer:
+	// odata.maxpagesize asks, as Exchange does (about 200, MS Q&A
+	// 2276060): smaller asks are honoured, larger ones get pages of the
+	// cap while Preference-Applied still echoes the ask. 0 means 200,
+	// -1 no cap (only MaxPageSize).
+	ContactDeltaPageCap int
 	// DefaultPageSize is the page size without $top or Prefer
 	// odata.maxpagesize (default 10).
 	DefaultPageSize int
@@ -191,6 +197,9 @@ func New(opts Options) *Server {
 	}
 	if opts.MaxPageSize <= 0 {
 		opts.MaxPageSize = 1000
+	}
+	if opts.ContactDeltaPageCap == 0 {
+		opts.ContactDeltaPageCap = 200
 	}
 	if opts.DefaultPageSize <= 0 {
 		opts.DefaultPageSize = 10
