@@ -35,8 +35,8 @@ link after --expire-delta-after delta pages (the next page answers 410).`,
 			if chaos.P429+chaos.P503+chaos.PReset > 1 {
 				return withCode(exitUsage, fmt.Errorf("graphsim: --fault-429 + --fault-503 + --fault-reset = %v: the sum must not exceed 1", chaos.P429+chaos.P503+chaos.PReset))
 			}
-			if opts.Latency < 0 || chaos.Stall < 0 || chaos.ExpireDeltaAfter < 0 || opts.MaxPageSize < 0 || opts.RateLimit < -1 || opts.ContactDeltaPageCap < -1 {
-				return withCode(exitUsage, fmt.Errorf("graphsim: --latency, --stall, --expire-delta-after and --max-page-size must not be negative, --rate-limit and --delta-page-cap not below -1"))
+			if opts.Latency < 0 || chaos.Stall < 0 || chaos.ExpireDeltaAfter < 0 || opts.MaxPageSize < 0 || opts.RateLimit < -1 || opts.ContactDeltaPageCap < -1 || opts.SyncStateGenerations < -1 {
+				return withCode(exitUsage, fmt.Errorf("graphsim: --latency, --stall, --expire-delta-after and --max-page-size must not be negative, --rate-limit, --delta-page-cap and --sync-state-generations not below -1"))
 			}
 			var c *graphsim.Chaos
 			if chaos.P429 > 0 || chaos.P503 > 0 || chaos.PReset > 0 || chaos.PStall > 0 || chaos.ExpireDeltaAfter > 0 {
@@ -55,6 +55,7 @@ link after --expire-delta-after delta pages (the next page answers 410).`,
 	f.DurationVar(&opts.Latency, "latency", 0, "latency added to every request (e.g. 20ms)")
 	f.IntVar(&opts.MaxPageSize, "max-page-size", 0, "largest page of lists and delta rounds (default 1000)")
 	f.IntVar(&opts.ContactDeltaPageCap, "delta-page-cap", 0, "largest contact delta page whatever odata.maxpagesize asks (default 200, as Exchange; -1 only --max-page-size)")
+	f.IntVar(&opts.SyncStateGenerations, "sync-state-generations", 0, "completed delta rounds of a folder whose deltaLink can still be replayed; older ones answer 410 SyncStateNotFound (default 3, as Exchange; -1 unlimited)")
 	f.IntVar(&opts.RateLimit, "rate-limit", 0, "requests per 10 minutes per app and mailbox before 429 (default 10000, as Graph; -1 unlimited)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the simulator's and the faults' random choices (0 picks one)")
 	f.Float64Var(&chaos.P429, "fault-429", 0, "probability that a Graph request answers 429 with Retry-After")

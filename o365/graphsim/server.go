@@ -101,6 +101,14 @@ type Options struct {
 	DeltaTokenTTL time.Duration
 	// ExpiredCode is the 410 error code (default SyncStateNotFound).
 	ExpiredCode string
+	// SyncStateGenerations is how many sync-state generations of a folder
+	// stay valid, as Exchange keeps only the last few (microsoft-graph-docs
+	// issues 2162, 2350, 2877): every completed contact delta round makes a
+	// new generation, and a deltaLink (or a nextLink of a round started
+	// from one) older than the last SyncStateGenerations answers 410
+	// SyncStateNotFound "generation=G;[highest=H][H][H-2][H-1]".
+	// 0 means 3, -1 unlimited.
+	SyncStateGenerations int
 	// DeltaDuplicates repeats some already delivered items later in a round.
 	DeltaDuplicates bool
 	// DeltaEmptyPages is the probability (0..1) that a delta page is served
@@ -221,6 +229,9 @@ func New(opts Options) *Server {
 	}
 	if opts.AssertionClockSkew <= 0 {
 		opts.AssertionClockSkew = 5 * time.Minute
+	}
+	if opts.SyncStateGenerations == 0 {
+		opts.SyncStateGenerations = 3
 	}
 	if opts.ExpiredCode == "" {
 		opts.ExpiredCode = CodeSyncStateNotFound
