@@ -1,8 +1,12 @@
 package graphsim
 
 import (
+	"io"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // TestContactDeltaPageCap: contact delta pages are capped (default 200)
@@ -113,4 +117,210 @@ func TestSyncStateGenerations(t *testing.T) {
 			t.Fatalf("nextLink after 3 newer rounds: %d %s", r.status, r.body)
 		}
 	})
+}
+
+// TestConcurrencyPerAppAndMailbox: the 4 concurrent requests are per app
+// and mailbox, shared by every token (delegated or app-only, /me or
+// /users/...) and every connection; other apps and other mailboxes have
+// their own 4. An over-limit request answers 429 ApplicationThrottled
+// "Application is over its MailboxConcurrency limit." with Retry-After.
+func TestConcurrencyPerAppAndMailbox(t *testing.T) {
+	type caller struct{ app, user, path string } // user "" = app-only
+	five := func(c caller) []caller { return []caller{c, c, c, c, c} }
+	for _, tc := range []struct {
+		name      string
+		callers   []caller
+		throttled int
+	}{
+		{"one app, one mailbox, five tokens", five(caller{"conf", "alice@contoso.example", "/v1.0/me/contacts"}), 1},
+		{"one app, one mailbox, delegated and app-only", []caller{
+			{"conf", "alice@contoso.example", "/v1.0/me/contacts"},
+			{"conf", "alice@contoso.example", "/v1.0/users/alice@contoso.example/contacts"},
+			{"conf", "", "/v1.0/users/alice@contoso.example/contacts"},
+			{"conf", "", "/v1.0/users/11111111-1111-4111-8111-111111111111/contacts"},
+			{"conf", "", "/v1.0/users/ALICE@contoso.example/contacts"},
+			{"conf", "", "/v1.0/users/alice@contoso.example/contactFolders"},
+		}, 2},
+		{"two apps, one mailbox", []caller{
+			{"conf", "alice@contoso.example", "/v1.0/me/contacts"}, {"conf", "alice@contoso.example", "/v1.0/me/contacts"},
+			{"conf", "", "/v1.0/users/alice@contoso.example/contacts"}, {"conf", "", "/v1.0/users/alice@contoso.example/contacts"},
+			{"pub", "alice@contoso.example", "/v1.0/me/contacts"}, {"pub", "alice@contoso.example", "/v1.0/me/contacts"},
+			{"pub", "alice@contoso.example", "/v1.0/me/contacts"}, {"pub", "alice@contoso.example", "/v1.0/me/contacts"},
+		}, 0},
+		{"one app, two mailboxes", []caller{
+			{"conf", "", "/v1.0/users/alice@contoso.example/contacts"}, {"conf", "", "/v1.0/users/alice@contoso.example/contacts"},
+			{"conf", "alice@contoso.example", "/v1.0/me/contacts"}, {"conf", "alice@contoso.example", "/v1.0/me/contacts"},
+			{"conf", "", "/v1.0/users/bob@contoso.example/contacts"}, {"conf", "", "/v1.0/users/bob@contoso.example/contacts"},
+			{"conf", "bob@contoso.example", "/v1.0/me/contacts"}, {"conf", "bob@contoso.example", "/v1.0/me/contacts"},
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Options{Latency: 400 * time.Millisecond})
+			toks := make([]string, len(tc.callers))
+			for i, c := range tc.callers {
+				tok, err := e.s.IssueToken(c.app, c.user)
+				if err != nil {
+					t.Fatal(err)
+				}
+				toks[i] = tok
+			}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			results := make([]resp, len(tc.callers))
+			for i, c := range tc.callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					// every caller on its own connection
+					cl := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+					req, _ := http.NewRequest("GET", e.ts.URL+c.path, nil)
+					req.Header.Set("Authorization", "Bearer "+toks[i])
+					<-start
+					res, err := cl.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					defer res.Body.Close()
+					b, _ := io.ReadAll(res.Body)
+					results[i] = resp{res.StatusCode, res.Header, b}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			throttled := 0
+			for i, r := range results {
+				switch r.status {
+				case 200:
+				case 429:
+					throttled++
+					msg := r.json(t)["error"].(map[string]any)["message"]
+					if r.errCode(t) != "ApplicationThrottled" || msg != "Application is over its MailboxConcurrency limit." || r.h.Get("Retry-After") == "" {
+						t.Fatalf("429 of caller %d: %s (Retry-After %q)", i, r.body, r.h.Get("Retry-After"))
+					}
+				default:
+					t.Fatalf("caller %d %v: %d %s", i, tc.callers[i], r.status, r.body)
+				}
+			}
+			if throttled != tc.throttled {
+				t.Fatalf("%d throttled, want %d", throttled, tc.throttled)
+			}
+		})
+	}
+}
+
+// TestTransient412: with Transient412Rate, GETs without If-Match answer
+// 412 ErrorIrresolvableConflict at about that rate (in and out of $batch);
+// GETs with If-Match and writes never do.
+func TestTransient412(t *testing.T) {
+	const n = 400
+	for _, tc := range []struct {
+		name     string
+		rate     float64
+		method   string
+		ifMatch  bool
+		min, max int // 412s out of n
+	}{
+		{"off", 0, "GET", false, 0, 0},
+		{"10% of plain GETs", 0.10, "GET", false, 20, 70},
+		{"all plain GETs", 1, "GET", false, n, n},
+		{"GET with If-Match", 1, "GET", true, 0, 0},
+		{"PATCH", 1, "PATCH", false, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Options{Transient412Rate: tc.rate, RateLimit: -1})
+			tok := e.tok()
+			id := e.alice.Put("", []byte(`{"givenName":"Ann"}`))
+			got := 0
+			for i := range n {
+				var hdr []string
+				if tc.ifMatch {
+					hdr = []string{"If-Match", "*"}
+				}
+				var body any
+				if tc.method == "PATCH" {
+					body = map[string]any{"jobTitle": "T" + itoa(i)}
+				}
+				r := e.do(tc.method, "/v1.0/me/contacts/"+id, tok, body, hdr...)
+				switch r.status {
+				case 200:
+				case 412:
+					if r.errCode(t) != "ErrorIrresolvableConflict" {
+						t.Fatalf("412: %s", r.body)
+					}
+					got++
+				default:
+					t.Fatalf("%s: %d %s", tc.method, r.status, r.body)
+				}
+			}
+			if got < tc.min || got > tc.max || e.s.Stats().Transient412 != got {
+				t.Fatalf("%d transient 412s of %d (stats %d), want %d..%d", got, n, e.s.Stats().Transient412, tc.min, tc.max)
+			}
+		})
+	}
+	t.Run("in a batch", func(t *testing.T) {
+		e := newEnv(t, Options{Transient412Rate: 1})
+		tok := e.tok()
+		id := e.alice.Put("", []byte(`{"givenName":"Ann"}`))
+		r := e.do("POST", "/v1.0/$batch", tok, map[string]any{"requests": []map[string]any{{"id": "1", "method": "GET", "url": "/me/contacts/" + id}}})
+		subs := r.json(t)["responses"].([]any)
+		if r.status != 200 || len(subs) != 1 || subs[0].(map[string]any)["status"].(float64) != 412 {
+			t.Fatalf("batch: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// TestNationalCloudContactDelta: the China cloud (21Vianet) has no v1.0
+// contact delta; the global and US Gov clouds have it. Lists and items
+// work everywhere.
+func TestNationalCloudContactDelta(t *testing.T) {
+	for _, tc := range []struct {
+		cloud NationalCloud
+		want  int
+	}{
+		{"", 200},
+		{CloudGlobal, 200},
+		{CloudUSGov, 200},
+		{CloudChina, 400},
+	} {
+		t.Run(string(tc.cloud), func(t *testing.T) {
+			e := newEnv(t, Options{Cloud: tc.cloud})
+			tok := e.tok()
+			id := e.alice.Put("", []byte(`{"givenName":"Ann"}`))
+			fid := e.alice.DefaultFolderID()
+			for _, p := range []string{"/v1.0/me/contacts/delta", "/v1.0/me/contactFolders/" + fid + "/contacts/delta", "/v1.0/users/alice@contoso.example/contactFolders('" + fid + "')/contacts/delta"} {
+				r := e.do("GET", p, tok, nil)
+				if r.status != tc.want {
+					t.Fatalf("%s: %d %s, want %d", p, r.status, r.body, tc.want)
+				}
+				if tc.want == 400 && r.errCode(t) != "ErrorInvalidIdMalformed" {
+					t.Fatalf("%s: %s", p, r.body)
+				}
+			}
+			for _, p := range []string{"/v1.0/me/contacts", "/v1.0/me/contacts/" + id, "/v1.0/me/contactFolders/delta"} {
+				if r := e.do("GET", p, tok, nil); r.status != 200 {
+					t.Fatalf("%s: %d %s", p, r.status, r.body)
+				}
+			}
+		})
+	}
+}
+
+func TestParseCloud(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want NationalCloud
+		err  bool
+	}{
+		{"global", CloudGlobal, false}, {"USGov", CloudUSGov, false}, {" china ", CloudChina, false},
+		{"", "", true}, {"germany", "", true},
+	} {
+		got, err := ParseCloud(tc.in)
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("ParseCloud(%q) = %q, %v", tc.in, got, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), tc.in) {
+			t.Errorf("error %q does not name %q", err, tc.in)
+		}
+	}
 }

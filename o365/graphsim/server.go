@@ -40,6 +40,34 @@ const (
 	BirthdayAsGiven
 )
 
+// NationalCloud is the Microsoft cloud a Server plays; the Graph rules
+// that differ between clouds follow it.
+type NationalCloud string
+
+// NationalCloud values.
+const (
+	// CloudGlobal is the global service (the default).
+	CloudGlobal NationalCloud = "global"
+	// CloudUSGov is US Government L4/L5 (GCC High, DoD): as global for
+	// the rules simulated.
+	CloudUSGov NationalCloud = "usgov"
+	// CloudChina is Microsoft 365 operated by 21Vianet: v1.0 has no
+	// contact delta (the national-cloud table of the contact-delta page);
+	// GET .../contacts/delta answers 400 ErrorInvalidIdMalformed "Id is
+	// malformed.", "delta" being taken for an item id, as 21Vianet answers
+	// v1.0 mailFolders delta (msgraph-sdk-java issue 552).
+	CloudChina NationalCloud = "china"
+)
+
+// ParseCloud returns the NationalCloud named s ("global", "usgov", "china").
+func ParseCloud(s string) (NationalCloud, error) {
+	switch c := NationalCloud(strings.ToLower(strings.TrimSpace(s))); c {
+	case CloudGlobal, CloudUSGov, CloudChina:
+		return c, nil
+	}
+	return "", fmt.Errorf("graphsim: unknown cloud %q: want global, usgov or china", s)
+}
+
 // Options configure a Server. The zero value is a realistic default.
 type Options struct {
 	// Latency is added to every HTTP request (a $batch is one request; its
@@ -47,7 +75,9 @@ type Options struct {
 	// mailbox concurrency slot.
 	Latency time.Duration
 	// ConcurrencyLimit is the number of simultaneous requests per app and
-	// mailbox; 0 means 4, -1 unlimited.
+	// mailbox, shared by every token (delegated or app-only, /me or
+	// /users/{id|upn}), connection and $batch of that app; 0 means 4,
+	// -1 unlimited.
 	ConcurrencyLimit int
 	// RateLimit requests per RateWindow per app and mailbox (each $batch
 	// sub-request counts); 0 means 10000 per 10 minutes, -1 unlimited.
@@ -87,6 +117,13 @@ type Options struct {
 
 	// IgnoreIfMatch makes PATCH and DELETE ignore If-Match (no 412).
 	IgnoreIfMatch bool
+	// Transient412Rate is the probability (0..1) that a GET under a
+	// mailbox (item, list, delta page or photo; in or out of a $batch)
+	// sent without If-Match answers a transient 412
+	// ErrorIrresolvableConflict, as Exchange does (MS Q&A 271870: ~3.5% of
+	// plain GETs; DavMail issue 491). Default 0: the client does not retry
+	// reads yet.
+	Transient412Rate float64
 	// NoDisplayNameRegeneration keeps displayName as last written even when
 	// givenName/middleName/surname/generation change without it.
 	NoDisplayNameRegeneration bool
@@ -123,6 +160,10 @@ type Options struct {
 	// (default 4).
 	BatchParallelism int
 
+	// Cloud is the national cloud simulated (default CloudGlobal); New
+	// panics on a value ParseCloud refuses.
+	Cloud NationalCloud
+
 	// Seed makes the random choices (shuffles, duplicates, empty pages)
 	// deterministic; 0 picks one.
 	Seed uint64
@@ -145,6 +186,7 @@ type Stats struct {
 	TokenRequests int
 	Throttled429  int // throttling answers (concurrency or rate), in or out of batches
 	Injected      int // answers produced by FailNext
+	Transient412  int // transient 412s of Options.Transient412Rate
 	MaxConcurrent int // highest number of simultaneous requests seen for one mailbox (attempts, including refused ones)
 	Status        map[int]int
 	PerMailbox    map[string]MailboxStats // by user principal name
@@ -205,6 +247,12 @@ func New(opts Options) *Server {
 	}
 	if opts.MaxPageSize <= 0 {
 		opts.MaxPageSize = 1000
+	}
+	if opts.Cloud == "" {
+		opts.Cloud = CloudGlobal
+	}
+	if _, err := ParseCloud(string(opts.Cloud)); err != nil {
+		panic(err)
 	}
 	if opts.ContactDeltaPageCap == 0 {
 		opts.ContactDeltaPageCap = 200
