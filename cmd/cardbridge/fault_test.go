@@ -110,6 +110,11 @@ func TestGraphsimFaultFlagsRefused(t *testing.T) {
 		{[]string{"--fault-429", "2"}, "--fault-429 2: a probability must be between 0 and 1"},
 		{[]string{"--fault-503", "0.7", "--fault-reset", "0.5"}, "the sum must not exceed 1"},
 		{[]string{"--stall", "-1s"}, "must not be negative"},
+		{[]string{"--transient-412", "1.5"}, "--transient-412 1.5: a probability must be between 0 and 1"},
+		{[]string{"--delta-page-cap", "-2"}, "--delta-page-cap and --sync-state-generations not below -1"},
+		{[]string{"--sync-state-generations", "-5"}, "--delta-page-cap and --sync-state-generations not below -1"},
+		{[]string{"--concurrency-limit", "-3"}, "--concurrency-limit"},
+		{[]string{"--cloud", "germany"}, `--cloud: graphsim: unknown cloud "germany": want global, usgov or china`},
 	} {
 		r := cb(t, nil, append([]string{"graphsim", "--listen", "127.0.0.1:0"}, c.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, c.want) {

@@ -9,7 +9,7 @@ import (
 )
 
 func (a *app) graphsimCmd() *cobra.Command {
-	var listen string
+	var listen, cloud string
 	var contacts int
 	var opts graphsim.Options
 	var chaos graphsim.Chaos
@@ -27,7 +27,7 @@ request draws once, deterministically from --seed): 429 with Retry-After,
 link after --expire-delta-after delta pages (the next page answers 410).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for name, p := range map[string]float64{"--fault-429": chaos.P429, "--fault-503": chaos.P503, "--fault-reset": chaos.PReset, "--fault-stall": chaos.PStall} {
+			for name, p := range map[string]float64{"--transient-412": opts.Transient412Rate, "--fault-429": chaos.P429, "--fault-503": chaos.P503, "--fault-reset": chaos.PReset, "--fault-stall": chaos.PStall} {
 				if p < 0 || p > 1 {
 					return withCode(exitUsage, fmt.Errorf("graphsim: %s %v: a probability must be between 0 and 1", name, p))
 				}
@@ -35,9 +35,14 @@ link after --expire-delta-after delta pages (the next page answers 410).`,
 			if chaos.P429+chaos.P503+chaos.PReset > 1 {
 				return withCode(exitUsage, fmt.Errorf("graphsim: --fault-429 + --fault-503 + --fault-reset = %v: the sum must not exceed 1", chaos.P429+chaos.P503+chaos.PReset))
 			}
-			if opts.Latency < 0 || chaos.Stall < 0 || chaos.ExpireDeltaAfter < 0 || opts.MaxPageSize < 0 || opts.RateLimit < -1 {
-				return withCode(exitUsage, fmt.Errorf("graphsim: --latency, --stall, --expire-delta-after and --max-page-size must not be negative, --rate-limit not below -1"))
+			if opts.Latency < 0 || chaos.Stall < 0 || chaos.ExpireDeltaAfter < 0 || opts.MaxPageSize < 0 || opts.RateLimit < -1 || opts.ContactDeltaPageCap < -1 || opts.SyncStateGenerations < -1 || opts.ConcurrencyLimit < -1 {
+				return withCode(exitUsage, fmt.Errorf("graphsim: --latency, --stall, --expire-delta-after and --max-page-size must not be negative, --rate-limit, --concurrency-limit, --delta-page-cap and --sync-state-generations not below -1"))
 			}
+			nc, err := graphsim.ParseCloud(cloud)
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("--cloud: %w", err))
+			}
+			opts.Cloud = nc
 			var c *graphsim.Chaos
 			if chaos.P429 > 0 || chaos.P503 > 0 || chaos.PReset > 0 || chaos.PStall > 0 || chaos.ExpireDeltaAfter > 0 {
 				chaos.Seed = opts.Seed
@@ -54,6 +59,11 @@ link after --expire-delta-after delta pages (the next page answers 410).`,
 	f.IntVar(&contacts, "contacts", 100, "contacts to seed alice's mailbox with")
 	f.DurationVar(&opts.Latency, "latency", 0, "latency added to every request (e.g. 20ms)")
 	f.IntVar(&opts.MaxPageSize, "max-page-size", 0, "largest page of lists and delta rounds (default 1000)")
+	f.StringVar(&cloud, "cloud", "global", "national cloud simulated: global, usgov or china (21Vianet, which has no v1.0 contact delta)")
+	f.IntVar(&opts.ContactDeltaPageCap, "delta-page-cap", 0, "largest contact delta page whatever odata.maxpagesize asks (default 200, as Exchange; -1 only --max-page-size)")
+	f.IntVar(&opts.SyncStateGenerations, "sync-state-generations", 0, "completed delta rounds of a folder whose deltaLink can still be replayed; older ones answer 410 SyncStateNotFound (default 3, as Exchange; -1 unlimited)")
+	f.IntVar(&opts.ConcurrencyLimit, "concurrency-limit", 0, "simultaneous requests per app and mailbox, over every token and connection, before 429 (default 4, as Graph; -1 unlimited)")
+	f.Float64Var(&opts.Transient412Rate, "transient-412", 0, "probability that a GET without If-Match answers a transient 412 ErrorIrresolvableConflict, as Exchange sometimes does (e.g. 0.035)")
 	f.IntVar(&opts.RateLimit, "rate-limit", 0, "requests per 10 minutes per app and mailbox before 429 (default 10000, as Graph; -1 unlimited)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the simulator's and the faults' random choices (0 picks one)")
 	f.Float64Var(&chaos.P429, "fault-429", 0, "probability that a Graph request answers 429 with Retry-After")

@@ -23,6 +23,7 @@ type deltaState struct {
 	Initial bool   `json:"i,omitempty"`
 	Select  string `json:"s,omitempty"`
 	Gen     int    `json:"g"`
+	SyncGen int    `json:"sg,omitempty"` // folder sync-state generation the round starts from (0: initial round)
 	Issued  int64  `json:"t"`
 	Empties int    `json:"e,omitempty"`
 	Nonce   string `json:"n"`
@@ -90,10 +91,22 @@ func (g *gctx) tokenState(kind, folderID string) (st deltaState, has, ok bool) {
 		g.fail(410, code, msg)
 		return st, true, false
 	}
+	if kind == "c" && st.SyncGen > 0 && g.s.opts.SyncStateGenerations > 0 {
+		g.m.mu.Lock()
+		highest := 0
+		if f := g.m.folders[folderID]; f != nil {
+			highest = f.syncGen
+		}
+		g.m.mu.Unlock()
+		if keep := g.s.opts.SyncStateGenerations; st.SyncGen <= highest-keep {
+			g.fail(410, CodeSyncStateNotFound, "The sync state generation is not found; "+generationMessage(st.SyncGen, highest, keep))
+			return st, true, false
+		}
+	}
 	if !isSkip {
 		// a deltaLink starts a new round from the old watermark
 		g.m.mu.Lock()
-		st = deltaState{Kind: kind, Mailbox: st.Mailbox, Folder: st.Folder, From: st.To, To: g.m.seq, After: st.To, Select: st.Select, Gen: st.Gen, Issued: st.Issued}
+		st = deltaState{Kind: kind, Mailbox: st.Mailbox, Folder: st.Folder, From: st.To, To: g.m.seq, After: st.To, Select: st.Select, Gen: st.Gen, SyncGen: st.SyncGen, Issued: st.Issued}
 		g.m.mu.Unlock()
 	}
 	return st, true, true
@@ -158,6 +171,9 @@ func (g *gctx) contactDelta(f *folder) {
 		g.w.Header().Set("Preference-Applied", strings.Join(g.applied, ", "))
 	}
 	size = min(size, g.s.opts.MaxPageSize)
+	if c := g.s.opts.ContactDeltaPageCap; c > 0 {
+		size = min(size, c)
+	}
 
 	m.mu.Lock()
 	if f.deleted {
@@ -220,9 +236,25 @@ func (g *gctx) contactDelta(f *folder) {
 		out["@odata.nextLink"] = link + "?$skiptoken=" + g.s.encodeToken(st)
 	} else {
 		st.Initial = false
+		m.mu.Lock()
+		f.syncGen++
+		st.SyncGen = f.syncGen
+		m.mu.Unlock()
 		out["@odata.deltaLink"] = link + "?$deltatoken=" + g.s.encodeToken(st)
 	}
 	writeJSON(g.w, 200, out)
+}
+
+// generationMessage is the tail of Exchange's SyncStateNotFound message:
+// the generation asked for and the ones kept, highest first, then the
+// others ascending ("generation=518;[highest=523][523][521][522]").
+func generationMessage(asked, highest, keep int) string {
+	var b strings.Builder
+	b.WriteString("generation=" + itoa(asked) + ";[highest=" + itoa(highest) + "][" + itoa(highest) + "]")
+	for g := max(highest-keep+1, 1); g < highest; g++ {
+		b.WriteString("[" + itoa(g) + "]")
+	}
+	return b.String()
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

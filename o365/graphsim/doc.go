@@ -34,6 +34,16 @@
 // and mailbox, answered with 429 and Retry-After) and through the scripted
 // faults of [Server.FailNext].
 //
+// Exchange's limits are on by default, as strict as the reference: contact
+// delta pages are capped at 200 whatever odata.maxpagesize asks
+// (Options.ContactDeltaPageCap); only the last 3 sync-state generations
+// (completed delta rounds) of a folder can be replayed, older deltaLinks
+// answering 410 SyncStateNotFound with Exchange's generation message
+// (Options.SyncStateGenerations); the 4 concurrent requests are per app and
+// mailbox over every token and connection. Options.Cloud = CloudChina
+// refuses v1.0 contact delta as 21Vianet does, and Options.Transient412Rate
+// makes GETs without If-Match answer transient 412s (off by default).
+//
 // Behaviour the reference (graph-contacts.md) calls uncertain is
 // configurable through [Options]: refresh-token reuse after rotation,
 // whether If-Match is enforced, displayName regeneration, the birthday
@@ -42,7 +52,8 @@
 //
 // Not simulated: id_tokens and OpenID Connect (no id_token is issued),
 // response_mode form_post/fragment, consumer (MSA) accounts, national
-// clouds as distinct hosts (any Host is served), conditional access,
+// clouds as distinct hosts (any Host is served; Options.Cloud only
+// selects the Graph rules), conditional access,
 // continuous access evaluation, open extensions, multi-value extended
 // property filters, moving contacts between folders (Graph v1.0 has no
 // contact move), contact photos of sizes other than the uploaded one

@@ -205,6 +205,13 @@ func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request, sub bool) {
 	if sub && s.subDelay > 0 {
 		time.Sleep(s.subDelay)
 	}
+	if rate := s.opts.Transient412Rate; rate > 0 && len(rest) > 0 && !write && r.Header.Get("If-Match") == "" && s.randFloat() < rate {
+		s.mu.Lock()
+		s.stats.Transient412++
+		s.mu.Unlock()
+		g.fail(412, "ErrorIrresolvableConflict", "The change key passed in the request does not match the current change key for the item.")
+		return
+	}
 	if len(g.applied) > 0 {
 		w.Header().Set("Preference-Applied", strings.Join(g.applied, ", "))
 	}
@@ -579,6 +586,11 @@ func (g *gctx) contactsRoute(f *folder, rest []string) {
 		return
 	}
 	if rest[0] == "delta" && len(rest) == 1 {
+		if g.s.opts.Cloud == CloudChina {
+			// no v1.0 contact delta in 21Vianet: "delta" reads as an id
+			g.fail(400, "ErrorInvalidIdMalformed", "Id is malformed.")
+			return
+		}
 		if g.r.Method != http.MethodGet {
 			g.methodNotAllowed()
 			return

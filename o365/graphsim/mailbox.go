@@ -37,6 +37,7 @@ type folder struct {
 	log      []logEntry // contact changes in this folder, ascending seq
 	stale    int
 	seq      uint64
+	syncGen  int // highest sync-state generation of contact delta (completed rounds)
 }
 
 type folderLogEntry struct {

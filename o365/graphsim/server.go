@@ -40,6 +40,34 @@ const (
 	BirthdayAsGiven
 )
 
+// NationalCloud is the Microsoft cloud a Server plays; the Graph rules
+// that differ between clouds follow it.
+type NationalCloud string
+
+// NationalCloud values.
+const (
+	// CloudGlobal is the global service (the default).
+	CloudGlobal NationalCloud = "global"
+	// CloudUSGov is US Government L4/L5 (GCC High, DoD): as global for
+	// the rules simulated.
+	CloudUSGov NationalCloud = "usgov"
+	// CloudChina is Microsoft 365 operated by 21Vianet: v1.0 has no
+	// contact delta (the national-cloud table of the contact-delta page);
+	// GET .../contacts/delta answers 400 ErrorInvalidIdMalformed "Id is
+	// malformed.", "delta" being taken for an item id, as 21Vianet answers
+	// v1.0 mailFolders delta (msgraph-sdk-java issue 552).
+	CloudChina NationalCloud = "china"
+)
+
+// ParseCloud returns the NationalCloud named s ("global", "usgov", "china").
+func ParseCloud(s string) (NationalCloud, error) {
+	switch c := NationalCloud(strings.ToLower(strings.TrimSpace(s))); c {
+	case CloudGlobal, CloudUSGov, CloudChina:
+		return c, nil
+	}
+	return "", fmt.Errorf("graphsim: unknown cloud %q: want global, usgov or china", s)
+}
+
 // Options configure a Server. The zero value is a realistic default.
 type Options struct {
 	// Latency is added to every HTTP request (a $batch is one request; its
@@ -47,7 +75,9 @@ type Options struct {
 	// mailbox concurrency slot.
 	Latency time.Duration
 	// ConcurrencyLimit is the number of simultaneous requests per app and
-	// mailbox; 0 means 4, -1 unlimited.
+	// mailbox, shared by every token (delegated or app-only, /me or
+	// /users/{id|upn}), connection and $batch of that app; 0 means 4,
+	// -1 unlimited.
 	ConcurrencyLimit int
 	// RateLimit requests per RateWindow per app and mailbox (each $batch
 	// sub-request counts); 0 means 10000 per 10 minutes, -1 unlimited.
@@ -55,6 +85,12 @@ type Options struct {
 	RateWindow time.Duration
 	// MaxPageSize caps the page size of lists and delta (default 1000).
 	MaxPageSize int
+	// ContactDeltaPageCap caps contact delta pages below what Prefer:
+	// odata.maxpagesize asks, as Exchange does (about 200, MS Q&A
+	// 2276060): smaller asks are honoured, larger ones get pages of the
+	// cap while Preference-Applied still echoes the ask. 0 means 200,
+	// -1 no cap (only MaxPageSize).
+	ContactDeltaPageCap int
 	// DefaultPageSize is the page size without $top or Prefer
 	// odata.maxpagesize (default 10).
 	DefaultPageSize int
@@ -81,6 +117,13 @@ type Options struct {
 
 	// IgnoreIfMatch makes PATCH and DELETE ignore If-Match (no 412).
 	IgnoreIfMatch bool
+	// Transient412Rate is the probability (0..1) that a GET under a
+	// mailbox (item, list, delta page or photo; in or out of a $batch)
+	// sent without If-Match answers a transient 412
+	// ErrorIrresolvableConflict, as Exchange does (MS Q&A 271870: ~3.5% of
+	// plain GETs; DavMail issue 491). Default 0: the client does not retry
+	// reads yet.
+	Transient412Rate float64
 	// NoDisplayNameRegeneration keeps displayName as last written even when
 	// givenName/middleName/surname/generation change without it.
 	NoDisplayNameRegeneration bool
@@ -95,6 +138,14 @@ type Options struct {
 	DeltaTokenTTL time.Duration
 	// ExpiredCode is the 410 error code (default SyncStateNotFound).
 	ExpiredCode string
+	// SyncStateGenerations is how many sync-state generations of a folder
+	// stay valid, as Exchange keeps only the last few (microsoft-graph-docs
+	// issues 2162, 2350, 2877): every completed contact delta round makes a
+	// new generation, and a deltaLink (or a nextLink of a round started
+	// from one) older than the last SyncStateGenerations answers 410
+	// SyncStateNotFound "generation=G;[highest=H][H][H-2][H-1]".
+	// 0 means 3, -1 unlimited.
+	SyncStateGenerations int
 	// DeltaDuplicates repeats some already delivered items later in a round.
 	DeltaDuplicates bool
 	// DeltaEmptyPages is the probability (0..1) that a delta page is served
@@ -108,6 +159,10 @@ type Options struct {
 	// BatchParallelism is how many sub-requests of one $batch run at once
 	// (default 4).
 	BatchParallelism int
+
+	// Cloud is the national cloud simulated (default CloudGlobal); New
+	// panics on a value ParseCloud refuses.
+	Cloud NationalCloud
 
 	// Seed makes the random choices (shuffles, duplicates, empty pages)
 	// deterministic; 0 picks one.
@@ -131,6 +186,7 @@ type Stats struct {
 	TokenRequests int
 	Throttled429  int // throttling answers (concurrency or rate), in or out of batches
 	Injected      int // answers produced by FailNext
+	Transient412  int // transient 412s of Options.Transient412Rate
 	MaxConcurrent int // highest number of simultaneous requests seen for one mailbox (attempts, including refused ones)
 	Status        map[int]int
 	PerMailbox    map[string]MailboxStats // by user principal name
@@ -192,6 +248,15 @@ func New(opts Options) *Server {
 	if opts.MaxPageSize <= 0 {
 		opts.MaxPageSize = 1000
 	}
+	if opts.Cloud == "" {
+		opts.Cloud = CloudGlobal
+	}
+	if _, err := ParseCloud(string(opts.Cloud)); err != nil {
+		panic(err)
+	}
+	if opts.ContactDeltaPageCap == 0 {
+		opts.ContactDeltaPageCap = 200
+	}
 	if opts.DefaultPageSize <= 0 {
 		opts.DefaultPageSize = 10
 	}
@@ -212,6 +277,9 @@ func New(opts Options) *Server {
 	}
 	if opts.AssertionClockSkew <= 0 {
 		opts.AssertionClockSkew = 5 * time.Minute
+	}
+	if opts.SyncStateGenerations == 0 {
+		opts.SyncStateGenerations = 3
 	}
 	if opts.ExpiredCode == "" {
 		opts.ExpiredCode = CodeSyncStateNotFound
