@@ -27,7 +27,10 @@ request draws once, deterministically from --seed): 429 with Retry-After,
 link after --expire-delta-after delta pages (the next page answers 410).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for name, p := range map[string]float64{"--transient-412": opts.Transient412Rate, "--fault-429": chaos.P429, "--fault-503": chaos.P503, "--fault-reset": chaos.PReset, "--fault-stall": chaos.PStall} {
+			if r := opts.Transient412Rate; r != -1 && (r < 0 || r > 1) {
+				return withCode(exitUsage, fmt.Errorf("graphsim: --transient-412 %v: a probability between 0 and 1 (0 is Exchange's 0.035), or -1 for none", r))
+			}
+			for name, p := range map[string]float64{"--fault-429": chaos.P429, "--fault-503": chaos.P503, "--fault-reset": chaos.PReset, "--fault-stall": chaos.PStall} {
 				if p < 0 || p > 1 {
 					return withCode(exitUsage, fmt.Errorf("graphsim: %s %v: a probability must be between 0 and 1", name, p))
 				}
@@ -63,7 +66,7 @@ link after --expire-delta-after delta pages (the next page answers 410).`,
 	f.IntVar(&opts.ContactDeltaPageCap, "delta-page-cap", 0, "largest contact delta page whatever odata.maxpagesize asks (default 200, as Exchange; -1 only --max-page-size)")
 	f.IntVar(&opts.SyncStateGenerations, "sync-state-generations", 0, "completed delta rounds of a folder whose deltaLink can still be replayed; older ones answer 410 SyncStateNotFound (default 3, as Exchange; -1 unlimited)")
 	f.IntVar(&opts.ConcurrencyLimit, "concurrency-limit", 0, "simultaneous requests per app and mailbox, over every token and connection, before 429 (default 4, as Graph; -1 unlimited)")
-	f.Float64Var(&opts.Transient412Rate, "transient-412", 0, "probability that a GET without If-Match answers a transient 412 ErrorIrresolvableConflict, as Exchange sometimes does (e.g. 0.035)")
+	f.Float64Var(&opts.Transient412Rate, "transient-412", 0, "probability that a GET without If-Match answers a transient 412 ErrorIrresolvableConflict, as Exchange does (0: Exchange's 0.035; -1: none)")
 	f.IntVar(&opts.RateLimit, "rate-limit", 0, "requests per 10 minutes per app and mailbox before 429 (default 10000, as Graph; -1 unlimited)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the simulator's and the faults' random choices (0 picks one)")
 	f.Float64Var(&chaos.P429, "fault-429", 0, "probability that a Graph request answers 429 with Retry-After")

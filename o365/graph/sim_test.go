@@ -207,7 +207,7 @@ func TestSimBatchWritesAndUID(t *testing.T) {
 }
 
 func TestSimThrottlingAndTokens(t *testing.T) {
-	e := newSim(t, graphsim.Options{Latency: 3 * time.Millisecond}, nil)
+	e := newSim(t, graphsim.Options{Latency: 3 * time.Millisecond, Transient412Rate: -1}, nil) // exact retries counted below
 	ctx := t.Context()
 	e.alice.Seed("", 20, 3)
 	ids := e.alice.ContactIDs("")

@@ -15,7 +15,7 @@ import (
 // chaosEnv is a test env whose server is behind chaos.
 func chaosEnv(t *testing.T, c Chaos) (*testEnv, *ChaosHandler) {
 	t.Helper()
-	e := newEnv(t, Options{ConcurrencyLimit: -1, RateLimit: -1})
+	e := newEnv(t, Options{ConcurrencyLimit: -1, RateLimit: -1, Transient412Rate: -1})
 	h := WithChaos(e.s, c)
 	e.ts.Close()
 	e.ts = httptest.NewServer(h)

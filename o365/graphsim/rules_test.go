@@ -221,7 +221,8 @@ func TestTransient412(t *testing.T) {
 		ifMatch  bool
 		min, max int // 412s out of n
 	}{
-		{"off", 0, "GET", false, 0, 0},
+		{"off", -1, "GET", false, 0, 0},
+		{"default", 0, "GET", false, 3, 30},
 		{"10% of plain GETs", 0.10, "GET", false, 20, 70},
 		{"all plain GETs", 1, "GET", false, n, n},
 		{"GET with If-Match", 1, "GET", true, 0, 0},

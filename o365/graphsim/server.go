@@ -121,8 +121,8 @@ type Options struct {
 	// mailbox (item, list, delta page or photo; in or out of a $batch)
 	// sent without If-Match answers a transient 412
 	// ErrorIrresolvableConflict, as Exchange does (MS Q&A 271870: ~3.5% of
-	// plain GETs; DavMail issue 491). Default 0: the client does not retry
-	// reads yet.
+	// plain GETs; DavMail issue 491). 0 is DefaultTransient412Rate; a
+	// negative rate is none.
 	Transient412Rate float64
 	// NoDisplayNameRegeneration keeps displayName as last written even when
 	// givenName/middleName/surname/generation change without it.
@@ -235,6 +235,10 @@ type fault struct {
 }
 
 // New returns a Server with no apps and no users.
+// DefaultTransient412Rate is the share of plain GETs answered a transient
+// 412 when Options.Transient412Rate is 0: the rate reported for Exchange.
+const DefaultTransient412Rate = 0.035
+
 func New(opts Options) *Server {
 	if opts.ConcurrencyLimit == 0 {
 		opts.ConcurrencyLimit = 4
@@ -256,6 +260,9 @@ func New(opts Options) *Server {
 	}
 	if opts.ContactDeltaPageCap == 0 {
 		opts.ContactDeltaPageCap = 200
+	}
+	if opts.Transient412Rate == 0 {
+		opts.Transient412Rate = DefaultTransient412Rate
 	}
 	if opts.DefaultPageSize <= 0 {
 		opts.DefaultPageSize = 10
