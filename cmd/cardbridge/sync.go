@@ -149,10 +149,14 @@ func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, na
 	res, err := sync.New(db, a.log).Run(ctx, pair, opts)
 	prog.done()
 	var guard *sync.GuardError
+	var moved *sync.IdentityError
 	switch {
 	case errors.As(err, &guard):
 		a.reportFailure(name, err, fl.json)
 		return exitGuard
+	case errors.As(err, &moved):
+		a.reportFailure(name, err, fl.json)
+		return exitUsage
 	case err != nil:
 		a.reportFailure(name, err, fl.json)
 		return exitFailed
