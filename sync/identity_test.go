@@ -128,6 +128,32 @@ func TestSideIdentity(t *testing.T) {
 				t.Fatalf("the old b after the reset: err = %v", err)
 			}
 		}},
+		{"both sides reset: linked by UID against their bases", func(t *testing.T, f *fixture) {
+			na, nb := moved(f.a, "a2"), moved(f.b, "b2")
+			// A field edited on each side of one contact merges against the
+			// kept base (without it the two versions would clash).
+			na.Put("moved-"+findID(f.a, "uid-005"), card("uid-005", "FN:Person 005", "N:005;Person;;;", "EMAIL:p005@example.com",
+				"TEL:+48 600 000 005", "NOTE:from a").Encode())
+			nb.Put("moved-"+findID(f.b, "uid-005"), card("uid-005", "FN:Person 005", "N:005;Person;;;", "EMAIL:p005@example.com",
+				"TEL:+48 600 000 005", "TITLE:from b").Encode())
+			for _, w := range []string{"a", "b"} {
+				if _, err := f.db.ResetSide(ctx, "p", w, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := f.run(sync.Options{}, func(p *sync.Pair) { p.A, p.B = na, nb })
+			if err != nil || len(res.Errors) > 0 || res.Conflicts != 0 {
+				t.Fatalf("run after reset: %v %+v", err, res)
+			}
+			if res.A.Created+res.B.Created+res.A.Deleted+res.B.Deleted != 0 || res.A.Updated != 1 || res.B.Updated != 1 {
+				t.Fatalf("after reset of both: a %+v b %+v, want the one merge written to each side", res.A, res.B)
+			}
+			converged(t, na, nb)
+			raw, _ := na.Raw("moved-" + findID(f.a, "uid-005"))
+			if !strings.Contains(string(raw), "NOTE:from a") || !strings.Contains(string(raw), "TITLE:from b") {
+				t.Fatalf("not merged against the base:\n%s", raw)
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
