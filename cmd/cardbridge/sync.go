@@ -69,12 +69,14 @@ before deleting anything (see --dry-run, then --force-delete).`,
 	return cmd
 }
 
+// exitMessage is the last line of a sync that did not succeed. syncOnce
+// gives exitUsage only for a side whose identity changed (sync.IdentityError).
 func exitMessage(code int) string {
 	switch code {
 	case exitGuard:
 		return "a guard stopped the run before deleting anything"
 	case exitUsage:
-		return "bad usage"
+		return "a side points at another target than its saved state was made for"
 	}
 	return "a pair failed"
 }
