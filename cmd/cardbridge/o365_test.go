@@ -490,3 +490,31 @@ func TestO365FolderChangeNeedsReset(t *testing.T) {
 		}
 	}
 }
+
+// TestO365UserChangeNeedsReset: an app-only account whose `user:` is
+// changed to another mailbox stops its pairs (exit 2, naming both
+// mailboxes) instead of reading the new mailbox with the old one's delta
+// link; putting `user:` back lets the pair run on.
+func TestO365UserChangeNeedsReset(t *testing.T) {
+	e := newSim(t, 4)
+	const bob = "bob@contoso.example"
+	e.sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: bob, DisplayName: "Bob", Password: "bob"}).Seed("", 3, 2)
+	cfg, b := e.workspace(t, "client-secret", "merge")
+	if r := cb(t, simEnvVars, "--config", cfg, "sync"); r.code != 0 {
+		t.Fatalf("first sync: %d %s", r.code, r.stderr)
+	}
+	text, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(text), "user: "+alice, "user: "+bob, 1)), 0o600)
+	r := cb(t, simEnvVars, "--config", cfg, "sync")
+	if r.code != 2 || !strings.Contains(r.stderr, "mailbox "+alice+" folder default") || !strings.Contains(r.stderr, "mailbox "+bob+" folder default") ||
+		!strings.Contains(r.stderr, "cardbridge reset p --side a") {
+		t.Fatalf("sync after the user change: exit %d, want 2 naming both mailboxes: %s", r.code, r.stderr)
+	}
+	if n := len(vcfFiles(t, b)); n != 4 {
+		t.Fatalf("the refused sync changed the vdir: %d files", n)
+	}
+	os.WriteFile(cfg, text, 0o600)
+	if r := cb(t, simEnvVars, "--config", cfg, "sync", "--json"); r.code != 0 {
+		t.Fatalf("sync with user: put back: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}
