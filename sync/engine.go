@@ -114,6 +114,7 @@ type IdentityError struct {
 	Was, Now string
 }
 
+// Error names the pair, the side, both identities and the two ways on.
 func (e *IdentityError) Error() string {
 	return fmt.Sprintf("pair %s: side %s (%s) now points at %q, but its saved state was made for %q: "+
 		"its saved change token and contact ids belong to the old target, so the pair is not synced. "+
