@@ -26,6 +26,7 @@ var (
 	_ sync.Projector   = (*Side)(nil)
 	_ sync.Concurrency = (*Side)(nil)
 	_ sync.Closer      = (*Side)(nil)
+	_ sync.Identifier  = (*Side)(nil)
 )
 
 // Options configure an Office 365 side.
@@ -37,7 +38,11 @@ type Options struct {
 	Folder string
 	// NoPhotos skips reading photos (writing them still happens).
 	NoPhotos bool
-	Logger   *slog.Logger
+	// Account names, in the side's identity, the cloud, tenant and
+	// mailbox the client acts for (the caller knows them from the
+	// account's configuration); "" names the client's mailbox.
+	Account string
+	Logger  *slog.Logger
 }
 
 // Side is one Office 365 contact folder as a sync side: delta rounds for
@@ -46,6 +51,7 @@ type Side struct {
 	c        *graph.Client
 	folderID string // "" for the default folder
 	folder   string
+	account  string // Options.Account
 	noPhotos bool
 	log      *slog.Logger
 	batch    *batcher
@@ -66,7 +72,7 @@ func New(ctx context.Context, o Options) (*Side, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Side{c: o.Client, folder: o.Folder, noPhotos: o.NoPhotos, log: log,
+	s := &Side{c: o.Client, folder: o.Folder, noPhotos: o.NoPhotos, log: log, account: o.Account,
 		listed: map[string]api.Contact{}, photos: map[string]string{}}
 	if f := strings.Trim(o.Folder, "/"); f != "" && !strings.EqualFold(f, "Contacts") {
 		folders, err := o.Client.Folders(ctx)
@@ -102,6 +108,21 @@ func (s *Side) Name() string {
 		f = "Contacts"
 	}
 	return "o365 " + s.c.Mailbox() + "/" + f
+}
+
+// Identity is "o365 ACCOUNT folder ID": Options.Account (else the
+// client's mailbox) and the id New resolved the folder to ("default" for
+// the default folder), so that renaming a folder keeps its identity. It
+// never fails.
+func (s *Side) Identity(context.Context) (string, error) {
+	acc, f := s.account, s.folderID
+	if acc == "" {
+		acc = "mailbox " + s.c.Mailbox()
+	}
+	if f == "" {
+		f = "default"
+	}
+	return "o365 " + acc + " folder " + f, nil
 }
 
 // Close stops the side's batcher. The side must not be used afterwards.

@@ -41,8 +41,9 @@ type Side struct {
 }
 
 var (
-	_ sync.Side    = (*Side)(nil)
-	_ sync.Changer = (*Side)(nil)
+	_ sync.Side       = (*Side)(nil)
+	_ sync.Changer    = (*Side)(nil)
+	_ sync.Identifier = (*Side)(nil)
 )
 
 // New returns the side of address book book of user. The book must exist,
@@ -64,6 +65,13 @@ func New(db *state.DB, user, book string, opts Options) (*Side, error) {
 
 // Name describes the side: "server USER/BOOK".
 func (s *Side) Name() string { return "server " + s.user + "/" + s.name }
+
+// Identity is "server USER/BOOK #ID": the user and the book's name, and the
+// book's id in the state, so that a book deleted and created again under
+// the same name (a new change log) is another target. It never fails.
+func (s *Side) Identity(context.Context) (string, error) {
+	return fmt.Sprintf("server %s/%s #%d", s.user, s.name, s.book), nil
+}
 
 // BookID is the id of the side's address book in the state.
 func (s *Side) BookID() int64 { return s.book }

@@ -74,6 +74,9 @@ func fillUser(t *testing.T, db *DB, user string) userFixture {
 		if err := db.SetToken(ctx, name, "a", "delta-"+user); err != nil {
 			t.Fatal(err)
 		}
+		if err := db.SetSideIdentity(ctx, name, "a", "o365 "+user); err != nil {
+			t.Fatal(err)
+		}
 		if err := db.AddTrash(ctx, &TrashEntry{Pair: name, Side: "a", UID: "u", Card: []byte("OLD"), Reason: "deleted"}); err != nil {
 			t.Fatal(err)
 		}
@@ -139,6 +142,7 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 		"items":            {pairs, pairArgs},
 		"bases":            {items, itemArgs},
 		"sync_tokens":      {pairs, pairArgs},
+		"side_identities":  {pairs, pairArgs},
 		"locks":            {pairs, pairArgs},
 		"trash":            {pairs, pairArgs},
 		"trash_purges":     {pairs, pairArgs},

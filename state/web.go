@@ -228,7 +228,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.Name, p.User, p.Account, p.Folder, p.Address
 // their pair column (bases hang off items). RemoveUser and
 // DisconnectWebAccount empty them of a removed pair, and CreateWebPair
 // never gives a new pair a name any of them still holds.
-var pairTables = []string{"conflicts", "trash", "trash_purges", "runs", "sync_tokens", "locks", "items"}
+var pairTables = []string{"conflicts", "trash", "trash_purges", "runs", "sync_tokens", "side_identities", "locks", "items"}
 
 // pairNameUsed reports whether name is a web pair's or some pair state is
 // kept under it.
@@ -251,23 +251,33 @@ func pairNameUsed(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
 // otherwise; a stale lock goes with the rest).
 func (db *DB) deletePairState(ctx context.Context, tx *sql.Tx, pairs []string) error {
 	for _, p := range pairs {
-		var pid int
-		var host, boot string
-		err := tx.QueryRowContext(ctx, `SELECT pid, hostname, boot_id FROM locks WHERE pair = ?`, p).Scan(&pid, &host, &boot)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("lock of pair %s: %w", p, err)
-		case host != db.host:
-			return &LockedError{Pair: p, PID: pid, Host: host}
-		case boot == db.boot && (pid == db.pid || processAlive(pid)):
-			return &LockedError{Pair: p, PID: pid, Host: host, local: true}
+		if err := db.checkUnlocked(ctx, tx, p); err != nil {
+			return err
 		}
 		for _, t := range pairTables {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE pair = ?`, p); err != nil {
 				return fmt.Errorf("state of pair %s: %s: %w", p, t, err)
 			}
 		}
+	}
+	return nil
+}
+
+// checkUnlocked fails with a *LockedError when a live process holds the
+// lock of pair (a stale lock is no obstacle), read inside tx so that no
+// sync can take the lock before tx commits.
+func (db *DB) checkUnlocked(ctx context.Context, tx *sql.Tx, pair string) error {
+	var pid int
+	var host, boot string
+	err := tx.QueryRowContext(ctx, `SELECT pid, hostname, boot_id FROM locks WHERE pair = ?`, pair).Scan(&pid, &host, &boot)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("lock of pair %s: %w", pair, err)
+	case host != db.host:
+		return &LockedError{Pair: pair, PID: pid, Host: host}
+	case boot == db.boot && (pid == db.pid || processAlive(pid)):
+		return &LockedError{Pair: pair, PID: pid, Host: host, local: true}
 	}
 	return nil
 }

@@ -62,7 +62,10 @@ func (p *planner) decide(e *Entry) {
 	switch {
 	case e.Override != nil:
 		p.override(e, a, b)
-	case e.StateID == 0 || e.Base == nil:
+	case e.StateID == 0 || e.Base == nil || e.A.Status == Absent || e.B.Status == Absent:
+		// New, or linked without a base, or not linked on one side (a
+		// reset side that does not hold the contact): copy it where it
+		// is missing, delete nothing.
 		if a.st == Deleted {
 			a.st = Absent
 		}

@@ -102,6 +102,66 @@ func (g *GuardError) Error() string {
 	return b.String()
 }
 
+// IdentityError stops a run before anything is read: a side of the pair
+// points at another target (folder, mailbox, directory, address book) than
+// the one its saved state (change token, ids and versions) was made for.
+// Match it with errors.As.
+type IdentityError struct {
+	Pair     string
+	Side     Which
+	SideName string
+	// Was is the identity recorded in state; Now the side's current one.
+	Was, Now string
+}
+
+// Error names the pair, the side, both identities and the two ways on.
+func (e *IdentityError) Error() string {
+	return fmt.Sprintf("pair %s: side %s (%s) now points at %q, but its saved state was made for %q: "+
+		"its saved change token and contact ids belong to the old target, so the pair is not synced. "+
+		"Either undo the configuration change, or run `cardbridge reset %s --side %s` to forget side %s's token and ids "+
+		"(contacts, UIDs and bases are kept: the next run links the side's contacts by UID, with no duplicate and no deletion)",
+		e.Pair, e.Side, e.SideName, e.Now, e.Was, e.Pair, e.Side, e.Side)
+}
+
+// checkIdentities compares each Identifier side's identity with the one
+// recorded for it: a different one is an *IdentityError; none recorded (a
+// first run, a state from before identities, a reset side) records the
+// current one, except in a dry run, which writes nothing.
+func (e *Engine) checkIdentities(ctx context.Context, pair Pair, dryRun bool) error {
+	for _, w := range []Which{SideA, SideB} {
+		sd := pair.A
+		if w == SideB {
+			sd = pair.B
+		}
+		idr, ok := sd.(Identifier)
+		if !ok {
+			continue
+		}
+		now, err := idr.Identity(ctx)
+		if err != nil {
+			return fmt.Errorf("pair %s: side %s (%s): identity: %w", pair.Name, w, sd.Name(), err)
+		}
+		if now == "" {
+			return fmt.Errorf("pair %s: side %s (%s): the side states an empty identity", pair.Name, w, sd.Name())
+		}
+		was, err := e.db.SideIdentity(ctx, pair.Name, w.String())
+		if err != nil {
+			return err
+		}
+		switch {
+		case was == now:
+		case was != "":
+			return &IdentityError{Pair: pair.Name, Side: w, SideName: sd.Name(), Was: was, Now: now}
+		case !dryRun:
+			if err := e.db.SetSideIdentity(ctx, pair.Name, w.String(), now); err != nil {
+				return err
+			}
+			e.log.Debug("side identity recorded", "pair", pair.Name, "side", w.String(), "identity", now)
+		}
+	}
+	return nil
+}
+
 // Engine runs pairs against one state database.
 type Engine struct {
 	db     *state.DB
@@ -148,6 +208,10 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 				e.log.Warn("unlock pair", "pair", pair.Name, "err", err)
 			}
 		}()
+	}
+	// 0. Each side still points at what its saved state was made for.
+	if err := e.checkIdentities(ctx, pair, opts.DryRun); err != nil {
+		return nil, err
 	}
 	// 1. Ask both sides what changed while state loads, then classify and
 	// read the changed items of both sides at once.
@@ -445,6 +509,14 @@ func (e *Engine) collect(ctx context.Context, r *sideRun, cs ChangeSet, items []
 		id, ver := it.AID, it.AVersion
 		if r.w == SideB {
 			id, ver = it.BID, it.BVersion
+		}
+		if id == "" {
+			// Not linked on this side (the side was reset): the side's
+			// copy, if it holds one, is among the new items and planning
+			// links it by UID; if it holds none, it is absent, never
+			// deleted.
+			r.obs[it.ID] = Observed{Status: Absent}
+			continue
 		}
 		known[id] = true
 		ref, inChanged := changed[id]

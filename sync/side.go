@@ -128,6 +128,23 @@ type Prefetcher interface {
 	Prefetch(ctx context.Context, ids []string) error
 }
 
+// Identifier is the optional capability of sides whose saved state (the
+// change token, the ids and versions in state) is only valid for what
+// the side points at: a folder of one mailbox, a directory, an address
+// book. Identity names that target, resolved rather than as configured
+// (an absolute, cleaned path; a folder's id, not its display name), so
+// that two configurations naming the same target give the same identity
+// and a renamed folder keeps its identity. It must not change while a
+// side points at the same target, and should be short and readable: the
+// engine shows it when it changes. An error means the identity could not
+// be established (the target is unreachable): the engine fails the run
+// with it and compares nothing. The engine records a side's identity on
+// its first run and refuses to run a pair whose side's identity changed
+// since (see IdentityError). Sides without the capability are not checked.
+type Identifier interface {
+	Identity(ctx context.Context) (string, error)
+}
+
 // ReadOnly is the optional capability of sides that cannot be written.
 type ReadOnly interface {
 	ReadOnly() bool

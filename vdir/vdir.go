@@ -108,7 +108,10 @@ type Side struct {
 	locks   [lockStripes]gosync.Mutex
 }
 
-var _ sync.Side = (*Side)(nil)
+var (
+	_ sync.Side       = (*Side)(nil)
+	_ sync.Identifier = (*Side)(nil)
+)
 
 // New returns the side for the vCard directory at path. The directory
 // must exist unless opts.Create is set, in which case it is made with mode
@@ -156,6 +159,11 @@ func (e *missingDirError) Unwrap() error { return fs.ErrNotExist }
 
 // Name returns "vdir " followed by the directory path given to New.
 func (s *Side) Name() string { return "vdir " + s.path }
+
+// Identity is "vdir " and the directory's absolute, cleaned path (as given,
+// symlinks not resolved: a link moved to another directory is another
+// target). It never fails.
+func (s *Side) Identity(context.Context) (string, error) { return "vdir " + s.dir, nil }
 
 // Path returns the absolute path of the directory.
 func (s *Side) Path() string { return s.dir }

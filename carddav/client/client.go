@@ -187,8 +187,9 @@ func New(ctx context.Context, o Options) (*Side, error) {
 
 // The side's contract and the capabilities it offers the engine.
 var (
-	_ sync.Side   = (*Side)(nil)
-	_ sync.Closer = (*Side)(nil)
+	_ sync.Side       = (*Side)(nil)
+	_ sync.Closer     = (*Side)(nil)
+	_ sync.Identifier = (*Side)(nil)
 )
 
 // Close releases the side's idle connections and the cards prefetched
@@ -198,6 +199,15 @@ func (s *Side) Close() error {
 	s.pre.reset()
 	s.hc.CloseIdleConnections()
 	return nil
+}
+
+// Identity is "carddav " and the address book's URL as discovery found
+// it (without user information), so that two configured URLs leading to
+// the same book are one target. It never fails.
+func (s *Side) Identity(context.Context) (string, error) {
+	u := *s.book
+	u.User = nil
+	return "carddav " + u.String(), nil
 }
 
 // BookURL returns the address book's URL.

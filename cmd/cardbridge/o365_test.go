@@ -435,3 +435,86 @@ func TestO365DryRun(t *testing.T) {
 		})
 	}
 }
+
+// TestO365FolderChangeNeedsReset: a pair synced with the default folder
+// whose `folder:` is changed does not run (exit 2, naming both folders'
+// ids and `cardbridge reset`), so the old delta link cannot go on reading
+// the old folder while writes go to the new one; after `reset p --side a`
+// the next sync reads the new folder afresh: its contacts come to the
+// vdir, the pair's contacts are copied into it, nothing is deleted
+// anywhere.
+func TestO365FolderChangeNeedsReset(t *testing.T) {
+	e := newSim(t, 5)
+	mb := e.sim.Mailbox(alice)
+	cfg, b := e.workspace(t, "client-secret", "merge")
+	if r := cb(t, simEnvVars, "--config", cfg, "sync", "--json"); r.code != 0 || sideCount(summary(t, r), "b", "created") != 5 {
+		t.Fatalf("first sync: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	fid := mb.AddFolder("Family")
+	for i := range 2 {
+		mb.Put(fid, []byte(fmt.Sprintf(`{"givenName":"Kid","surname":"K%d","displayName":"Kid K%d"}`, i, i)))
+	}
+	text, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(text), "a: {type: o365, account: work}", "a: {type: o365, account: work, folder: Family}", 1)), 0o600)
+	r := cb(t, simEnvVars, "--config", cfg, "sync")
+	for _, want := range []string{"pair p", "side a", "mailbox " + alice + " folder default", "folder " + fid, "cardbridge reset p --side a"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("refusal lacks %q: %s", want, r.stderr)
+		}
+	}
+	if r.code != 2 {
+		t.Fatalf("sync after the folder change: exit %d, want 2: %s", r.code, r.stderr)
+	}
+	if n := len(vcfFiles(t, b)); n != 5 {
+		t.Fatalf("the refused sync changed the vdir: %d files", n)
+	}
+	if r := cb(t, simEnvVars, "--config", cfg, "reset", "p", "--side", "a"); r.code != 0 {
+		t.Fatalf("reset: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = cb(t, simEnvVars, "--config", cfg, "sync", "--json")
+	m := summary(t, r)
+	if r.code != 0 || sideCount(m, "b", "created") != 2 || sideCount(m, "a", "created") != 5 ||
+		sideCount(m, "a", "deleted")+sideCount(m, "b", "deleted") != 0 {
+		t.Fatalf("sync after reset: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if n, f, d := len(vcfFiles(t, b)), len(mb.Contacts(fid)), len(mb.Contacts("")); n != 7 || f != 7 || d != 5 {
+		t.Fatalf("after reset: vdir %d, Family %d, default folder %d; want 7, 7, 5", n, f, d)
+	}
+	r = cb(t, simEnvVars, "--config", cfg, "sync", "--json")
+	m = summary(t, r)
+	for _, s := range []string{"a", "b"} {
+		for _, what := range []string{"created", "updated", "deleted"} {
+			if n := sideCount(m, s, what); r.code != 0 || n != 0 {
+				t.Errorf("second sync after reset: exit %d, %s %s %d: %s", r.code, s, what, n, r.stdout)
+			}
+		}
+	}
+}
+
+// TestO365UserChangeNeedsReset: an app-only account whose `user:` is
+// changed to another mailbox stops its pairs (exit 2, naming both
+// mailboxes) instead of reading the new mailbox with the old one's delta
+// link; putting `user:` back lets the pair run on.
+func TestO365UserChangeNeedsReset(t *testing.T) {
+	e := newSim(t, 4)
+	const bob = "bob@contoso.example"
+	e.sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: bob, DisplayName: "Bob", Password: "bob"}).Seed("", 3, 2)
+	cfg, b := e.workspace(t, "client-secret", "merge")
+	if r := cb(t, simEnvVars, "--config", cfg, "sync"); r.code != 0 {
+		t.Fatalf("first sync: %d %s", r.code, r.stderr)
+	}
+	text, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(text), "user: "+alice, "user: "+bob, 1)), 0o600)
+	r := cb(t, simEnvVars, "--config", cfg, "sync")
+	if r.code != 2 || !strings.Contains(r.stderr, "mailbox "+alice+" folder default") || !strings.Contains(r.stderr, "mailbox "+bob+" folder default") ||
+		!strings.Contains(r.stderr, "cardbridge reset p --side a") {
+		t.Fatalf("sync after the user change: exit %d, want 2 naming both mailboxes: %s", r.code, r.stderr)
+	}
+	if n := len(vcfFiles(t, b)); n != 4 {
+		t.Fatalf("the refused sync changed the vdir: %d files", n)
+	}
+	os.WriteFile(cfg, text, 0o600)
+	if r := cb(t, simEnvVars, "--config", cfg, "sync", "--json"); r.code != 0 {
+		t.Fatalf("sync with user: put back: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}

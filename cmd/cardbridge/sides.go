@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,17 +52,35 @@ func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc
 		if err != nil {
 			return nil, err
 		}
-		return o365.New(ctx, o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Logger: log})
+		return o365.New(ctx, o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Account: o365Target(acc), Logger: log})
 	case "vdir":
 		if dryRun {
 			if _, err := os.Stat(sc.Path); errors.Is(err, fs.ErrNotExist) {
-				return memside.New(sc.Path + " (does not exist yet)"), nil
+				m := memside.New(sc.Path + " (does not exist yet)")
+				if abs, err := filepath.Abs(sc.Path); err == nil {
+					m.SetIdentity("vdir " + abs) // as vdir.Side states it
+				}
+				return m, nil
 			}
 		}
 		return vdir.New(sc.Path, vdir.Options{Create: !dryRun, Logger: log})
 	default:
 		return nil, fmt.Errorf("side type %q is not available in this version of cardbridge", sc.Type)
 	}
+}
+
+// o365Target names what an account's Graph client acts for, for the
+// identity of its sides (sync.Identifier): the cloud, the tenant and the
+// mailbox (`user:`; "me" for a delegated flow without a login hint).
+func o365Target(acc config.Account) string {
+	cloud, mailbox := acc.Cloud, acc.User
+	if cloud == "" {
+		cloud = "global"
+	}
+	if mailbox == "" {
+		mailbox = "me"
+	}
+	return "cloud " + cloud + " tenant " + strings.ToLower(acc.Tenant) + " mailbox " + strings.ToLower(mailbox)
 }
 
 // enginePair builds the engine's view of a configured pair.

@@ -69,12 +69,14 @@ before deleting anything (see --dry-run, then --force-delete).`,
 	return cmd
 }
 
+// exitMessage is the last line of a sync that did not succeed. syncOnce
+// gives exitUsage only for a side whose identity changed (sync.IdentityError).
 func exitMessage(code int) string {
 	switch code {
 	case exitGuard:
 		return "a guard stopped the run before deleting anything"
 	case exitUsage:
-		return "bad usage"
+		return "a side points at another target than its saved state was made for"
 	}
 	return "a pair failed"
 }
@@ -149,10 +151,14 @@ func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, na
 	res, err := sync.New(db, a.log).Run(ctx, pair, opts)
 	prog.done()
 	var guard *sync.GuardError
+	var moved *sync.IdentityError
 	switch {
 	case errors.As(err, &guard):
 		a.reportFailure(name, err, fl.json)
 		return exitGuard
+	case errors.As(err, &moved):
+		a.reportFailure(name, err, fl.json)
+		return exitUsage
 	case err != nil:
 		a.reportFailure(name, err, fl.json)
 		return exitFailed

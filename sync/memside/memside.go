@@ -16,7 +16,10 @@ import (
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
-var _ sync.Side = (*Side)(nil)
+var (
+	_ sync.Side       = (*Side)(nil)
+	_ sync.Identifier = (*Side)(nil)
+)
 
 type item struct {
 	raw []byte
@@ -28,14 +31,35 @@ type item struct {
 type Side struct {
 	name string
 	mu   gosync.Mutex
-	seq  int64
-	ids  int64
-	m    map[string]item
+	// identity replaces "mem NAME" as the side's identity when set.
+	identity string
+	seq      int64
+	ids      int64
+	m        map[string]item
 }
 
 // New returns an empty side named name.
 func New(name string) *Side {
 	return &Side{name: name, m: make(map[string]item)}
+}
+
+// Identity is "mem NAME", or what SetIdentity set. It never fails.
+func (s *Side) Identity(context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.identity != "" {
+		return s.identity, nil
+	}
+	return "mem " + s.name, nil
+}
+
+// SetIdentity makes the side state identity instead of "mem NAME" (a
+// test points it elsewhere; a dry run stands it in for a side not created
+// yet).
+func (s *Side) SetIdentity(identity string) {
+	s.mu.Lock()
+	s.identity = identity
+	s.mu.Unlock()
 }
 
 // Name returns "mem NAME".

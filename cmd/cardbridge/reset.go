@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/spf13/cobra"
+)
+
+// resetCmd is `cardbridge reset PAIR [--side a|b] [--dry-run]`: after a
+// side of a pair was pointed elsewhere (another folder, mailbox, directory
+// or book), forget that side's token, ids and versions, keeping the
+// contacts' UIDs and bases, so that the next sync links the new target's
+// contacts by UID.
+func (a *app) resetCmd() *cobra.Command {
+	var side string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "reset PAIR [--side a|b]",
+		Short: "Forget a side's change token and contact ids after it was pointed elsewhere (keeps UIDs and bases)",
+		Long: "reset forgets what the state knows of one side of a pair (both without --side): its change token, " +
+			"the identity of what it pointed at, and each contact's id and version there. The contacts, their UIDs " +
+			"and their bases are kept, so the next sync reads the side afresh and links its contacts by UID: " +
+			"no duplicate, no deletion; a contact the side does not hold is copied to it. It refuses while a sync " +
+			"of the pair runs.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var sides []string
+			switch side {
+			case "":
+				sides = []string{"a", "b"}
+			case "a", "b":
+				sides = []string{side}
+			default:
+				return withCode(exitUsage, fmt.Errorf("--side %q: want a or b", side))
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			names, err := pairNames(cfg, args)
+			if err != nil {
+				return err
+			}
+			db, err := a.openState(cmd.Context(), cfg, dryRun)
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			defer db.Close()
+			pair := names[0]
+			verb := "forgot"
+			if dryRun {
+				verb = "would forget"
+			}
+			for _, s := range sides {
+				r, err := db.ResetSide(cmd.Context(), pair, s, dryRun)
+				if errors.Is(err, state.ErrLocked) {
+					return withCode(exitFailed, fmt.Errorf("reset %s: %w: try again once it has finished", pair, err))
+				}
+				if err != nil {
+					return withCode(exitFailed, err)
+				}
+				was := "no recorded target"
+				if r.Identity != "" {
+					was = "target " + r.Identity
+				}
+				tok := "no change token"
+				if r.Token {
+					tok = "its change token"
+				}
+				fmt.Fprintf(a.stdout, "%s side %s: %s %s, %s and the ids and versions of %d contacts (UIDs and bases kept)\n",
+					termSafe(pair), s, verb, tok, termSafe(was), r.Items)
+			}
+			if !dryRun {
+				fmt.Fprintf(a.stdout, "the next `cardbridge sync %s` links the side's contacts by UID\n", termSafe(pair))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&side, "side", "", "reset only this side (a or b); both when omitted")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be forgotten and write nothing")
+	return cmd
+}
