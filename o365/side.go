@@ -327,9 +327,11 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 	}
 	ref := sync.Ref{ID: got.ID, Version: got.ChangeKey}
 	if photo != nil {
-		if err := s.putPhoto(ctx, got.ID, photo); err != nil {
+		ck, err := s.putPhoto(ctx, got.ID, ref.Version, photo)
+		if err != nil {
 			return ref, err
 		}
+		ref.Version = ck
 	}
 	return ref, nil
 }
@@ -372,21 +374,43 @@ func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync
 		known, seen = photoHash(cur), true
 	}
 	if photo != nil && known != photoHash(photo) {
-		if err := s.putPhoto(ctx, ref.ID, photo); err != nil {
+		ck, err := s.putPhoto(ctx, ref.ID, out.Version, photo)
+		if err != nil {
 			return out, err
 		}
+		out.Version = ck
 	}
 	return out, nil
 }
 
-func (s *Side) putPhoto(ctx context.Context, id string, jpeg []byte) error {
+// putPhoto uploads a contact's photo and returns the contact's change key
+// after the upload. Exchange keeps the photo as an attachment, and adding
+// one alters the contact's change key: the key before the upload (before)
+// is stale at once, so it is read again (?$select=changeKey, through the
+// batcher: concurrent uploads share one $batch). If that read fails the
+// old key is returned: the next delta round then reports the contact
+// changed and the engine reads it again, which costs a read, not a
+// conflict.
+func (s *Side) putPhoto(ctx context.Context, id, before string, jpeg []byte) (string, error) {
 	if err := s.c.PutPhoto(ctx, s.itemPath(id), jpeg); err != nil {
-		return fmt.Errorf("o365: photo of %s: %w", id, err)
+		return before, fmt.Errorf("o365: photo of %s: %w", id, err)
 	}
 	s.mu.Lock()
 	s.photos[id] = photoHash(jpeg)
 	s.mu.Unlock()
-	return nil
+	r := s.batch.do(ctx, graph.Op{Method: http.MethodGet, Path: s.itemPath(id) + "?$select=changeKey"})
+	var got api.Contact
+	if r.Err == nil {
+		if err := json.Unmarshal(r.Body, &got); err != nil {
+			r.Err = fmt.Errorf("unreadable answer: %w", err)
+		}
+	}
+	if r.Err != nil || got.ChangeKey == "" {
+		s.log.Warn("o365: could not read the change key after a photo upload; the next run reads the contact again",
+			"mailbox", s.c.Mailbox(), "contact", id, "err", r.Err)
+		return before, nil
+	}
+	return got.ChangeKey, nil
 }
 
 // Delete removes a contact if its change key is still ref.Version.

@@ -1140,12 +1140,20 @@ func (g *gctx) photoValue(c *contact) {
 			}
 		}
 		m.mu.Lock()
+		// Exchange keeps the photo as an attachment of the contact:
+		// adding one alters the item's change key (and its modification
+		// time), so the key a client held before the PUT is stale.
 		c.setPhoto(b)
+		m.bump(c)
 		m.mu.Unlock()
 		g.w.WriteHeader(200)
 	case http.MethodDelete:
 		m.mu.Lock()
+		had := c.photo != nil
 		c.setPhoto(nil)
+		if had {
+			m.bump(c)
+		}
 		m.mu.Unlock()
 		g.w.WriteHeader(204)
 	default:

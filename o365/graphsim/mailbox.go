@@ -295,13 +295,18 @@ func (m *Mailbox) Delete(id string) {
 	}
 }
 
-// SetPhoto sets (nil: removes) a contact's photo. Like the real service it
-// is not change-tracked: changeKey does not move and delta does not report it.
+// SetPhoto sets (nil: removes) a contact's photo as Outlook does: the photo
+// is an attachment of the contact, so changeKey and lastModifiedDateTime
+// move and delta reports the contact (Options.UntrackedOutlookPhotos keeps
+// them still, the other reading of Microsoft's documentation).
 func (m *Mailbox) SetPhoto(id string, jpeg []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if c := m.lookup(id); c != nil {
 		c.setPhoto(jpeg)
+		if !m.s.opts.UntrackedOutlookPhotos {
+			m.bump(c)
+		}
 	}
 }
 

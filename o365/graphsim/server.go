@@ -103,6 +103,9 @@ type Options struct {
 	// AcceptAnyPhoto stores any bytes PUT as a photo; by default a body
 	// that does not decode as JPEG, PNG or GIF answers 400.
 	AcceptAnyPhoto bool
+	// UntrackedOutlookPhotos makes Mailbox.SetPhoto (a photo changed in
+	// Outlook) leave changeKey and delta alone; by default it moves them.
+	UntrackedOutlookPhotos bool
 	// BatchInOrder answers $batch responses in request order (default shuffled).
 	BatchInOrder bool
 	// BatchParallelism is how many sub-requests of one $batch run at once
