@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
@@ -37,7 +38,22 @@ type Options struct {
 	Folder string
 	// NoPhotos skips reading photos (writing them still happens).
 	NoPhotos bool
-	Logger   *slog.Logger
+	// Account is the configured account's name, under which Memory keeps
+	// what the account refuses for good.
+	Account string
+	// Memory remembers, across runs, the fields the account refuses to
+	// write (contact photos on a personal Microsoft account); nil keeps
+	// them for the side's life only. *state.DB is one.
+	Memory Memory
+	Logger *slog.Logger
+}
+
+// Memory keeps the fields an account refuses to write for good.
+type Memory interface {
+	// RefusedFields returns the fields recorded for account.
+	RefusedFields(ctx context.Context, account string) ([]string, error)
+	// AddRefusedField records one and reports whether it was new.
+	AddRefusedField(ctx context.Context, account, field string) (bool, error)
 }
 
 // Side is one Office 365 contact folder as a sync side: delta rounds for
@@ -49,6 +65,8 @@ type Side struct {
 	noPhotos bool
 	log      *slog.Logger
 	batch    *batcher
+	account  string
+	memory   Memory
 
 	mu gosync.Mutex
 	// listed holds the contacts of the last full listing (they carry the
@@ -57,7 +75,14 @@ type Side struct {
 	// photos remembers the hash of each contact's photo as last read or
 	// written, so a photo is uploaded only when it changed.
 	photos map[string]string
+	// photosRefused: the account refuses contact photo writes for good
+	// (a personal Microsoft account); photos are not written and not
+	// projected, so their absence here is no change.
+	photosRefused bool
 }
+
+// fieldPhoto is the name under which Memory records refused photo writes.
+const fieldPhoto = "photo"
 
 // New opens the folder named in o (looked up among the mailbox's contact
 // folders) as a side.
@@ -67,7 +92,15 @@ func New(ctx context.Context, o Options) (*Side, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Side{c: o.Client, folder: o.Folder, noPhotos: o.NoPhotos, log: log,
+		account: o.Account, memory: o.Memory,
 		listed: map[string]api.Contact{}, photos: map[string]string{}}
+	if s.memory != nil {
+		refused, err := s.memory.RefusedFields(ctx, s.account)
+		if err != nil {
+			return nil, fmt.Errorf("o365: account %s: %w", s.account, err)
+		}
+		s.photosRefused = slices.Contains(refused, fieldPhoto)
+	}
 	if f := strings.Trim(o.Folder, "/"); f != "" && !strings.EqualFold(f, "Contacts") {
 		folders, err := o.Client.Folders(ctx)
 		if err != nil {
@@ -114,8 +147,68 @@ func (s *Side) Close() error {
 // flight, so the batcher can fill its $batch requests.
 func (s *Side) WriteConcurrency() int { return 2 * api.MaxBatch }
 
-// Project returns what Office 365 can hold of card.
-func (s *Side) Project(card *vcard.Card) *vcard.Card { return Project(card) }
+// Project returns what Office 365 can hold of card: without the photo on
+// an account that refuses photo writes.
+func (s *Side) Project(card *vcard.Card) *vcard.Card {
+	p := Project(card)
+	if s.refusesPhotos() {
+		p.Props = slices.DeleteFunc(p.Props, func(pr vcard.Property) bool { return strings.EqualFold(pr.Name, "PHOTO") })
+	}
+	return p
+}
+
+func (s *Side) refusesPhotos() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.photosRefused
+}
+
+// photoRefusedForGood tells a photo write the account can never make
+// (contact photos on a personal Microsoft account: "Delegated (personal
+// Microsoft account): Not supported") from a problem of this photo (not
+// an image, too large) or a passing one (throttling, 5xx, a conflict).
+func photoRefusedForGood(err error) bool {
+	var ge *graph.Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	switch ge.Status {
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return true
+	case http.StatusBadRequest, http.StatusForbidden:
+		switch strings.ToLower(ge.Code) {
+		case "badrequest", "notsupported", "errornotsupported", "erroraccessdenied", "accessdenied", "errorinvalidoperation":
+			return true
+		}
+	}
+	return false
+}
+
+// refusePhotos records that the account refuses photo writes: in Memory
+// for later runs, with one warning per account (none when another side
+// of the account recorded it first).
+func (s *Side) refusePhotos(ctx context.Context, cause error) {
+	s.mu.Lock()
+	already := s.photosRefused
+	s.photosRefused = true
+	s.mu.Unlock()
+	if already {
+		return
+	}
+	added := true
+	if s.memory != nil {
+		var err error
+		if added, err = s.memory.AddRefusedField(ctx, s.account, fieldPhoto); err != nil {
+			s.log.Warn("o365: could not remember that the account refuses contact photos; the next run tries once more",
+				"account", s.account, "err", err)
+			added = true
+		}
+	}
+	if added {
+		s.log.Warn("o365: this account cannot take contact photos (a personal Microsoft account?): photos are no longer written to it, the rest of each contact still syncs",
+			"account", s.account, "mailbox", s.c.Mailbox(), "err", cause)
+	}
+}
 
 func (s *Side) contactsPath() string { return s.c.FolderPath(s.folderID) }
 
@@ -326,7 +419,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 		return sync.Ref{}, fmt.Errorf("o365: create %q: unreadable answer", card.FN())
 	}
 	ref := sync.Ref{ID: got.ID, Version: got.ChangeKey}
-	if photo != nil {
+	if photo != nil && !s.refusesPhotos() {
 		ck, err := s.putPhoto(ctx, got.ID, ref.Version, photo)
 		if err != nil {
 			return ref, err
@@ -364,6 +457,9 @@ func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync
 	out := sync.Ref{ID: ref.ID, Version: got.ChangeKey}
 	s.mu.Lock()
 	known, seen := s.photos[ref.ID]
+	if s.photosRefused {
+		photo = nil
+	}
 	s.mu.Unlock()
 	if photo != nil && !seen {
 		// Not read this run: read it rather than upload up to 4 MB again.
@@ -393,6 +489,11 @@ func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync
 // conflict.
 func (s *Side) putPhoto(ctx context.Context, id, before string, jpeg []byte) (string, error) {
 	if err := s.c.PutPhoto(ctx, s.itemPath(id), jpeg); err != nil {
+		if photoRefusedForGood(err) {
+			// The contact is written; only its photo cannot be.
+			s.refusePhotos(ctx, err)
+			return before, nil
+		}
 		return before, fmt.Errorf("o365: photo of %s: %w", id, err)
 	}
 	s.mu.Lock()

@@ -51,7 +51,11 @@ func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc
 		if err != nil {
 			return nil, err
 		}
-		return o365.New(ctx, o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Logger: log})
+		o := o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Account: sc.Account, Logger: log}
+		if db != nil {
+			o.Memory = db // what the account refuses for good (photos on personal accounts)
+		}
+		return o365.New(ctx, o)
 	case "vdir":
 		if dryRun {
 			if _, err := os.Stat(sc.Path); errors.Is(err, fs.ErrNotExist) {

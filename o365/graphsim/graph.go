@@ -1099,8 +1099,26 @@ func (g *gctx) photoMeta(c *contact) {
 	})
 }
 
+// PhotoNotSupportedStatus and PhotoNotSupportedCode are the answer to a
+// contact photo write on a personal account's mailbox (Mailbox.SetPersonal),
+// with the message PhotoNotSupportedMessage.
+const (
+	PhotoNotSupportedStatus  = http.StatusBadRequest
+	PhotoNotSupportedCode    = "BadRequest"
+	PhotoNotSupportedMessage = "The OData request is not supported."
+)
+
 func (g *gctx) photoValue(c *contact) {
 	m := g.m
+	if g.r.Method != http.MethodGet {
+		m.mu.Lock()
+		personal := m.personal
+		m.mu.Unlock()
+		if personal {
+			g.fail(PhotoNotSupportedStatus, PhotoNotSupportedCode, PhotoNotSupportedMessage)
+			return
+		}
+	}
 	switch g.r.Method {
 	case http.MethodGet:
 		m.mu.Lock()

@@ -26,6 +26,12 @@ type Mailbox struct {
 	seq     uint64
 	ord     uint64
 	flog    []folderLogEntry // folder changes, for contactFolders/delta
+	// personal: a personal Microsoft account's mailbox (outlook.com),
+	// which refuses contact photo writes.
+	personal bool
+	// tz is the mailbox's time zone (mailboxSettings timeZone); birthdays
+	// entered in Outlook are stored as its local midnight.
+	tz *time.Location
 }
 
 type folder struct {
@@ -317,6 +323,16 @@ func (c *contact) setPhoto(b []byte) {
 	}
 	c.photo = slices.Clone(b)
 	c.photoTag = `"` + strings.TrimRight(encID(randBytes(12)), "=") + `"`
+}
+
+// SetPersonal makes the mailbox a personal Microsoft account's
+// (outlook.com, hotmail): like the real service ("Delegated (personal
+// Microsoft account): Not supported" for contact photos) it refuses every
+// contact photo write with PhotoNotSupported; reading photos works.
+func (m *Mailbox) SetPersonal(personal bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.personal = personal
 }
 
 // Photo returns a contact's photo bytes.

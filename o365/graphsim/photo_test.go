@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"encoding/base64"
 	"testing"
 	"time"
 )
@@ -63,5 +64,43 @@ func TestPhotoWriteChangesChangeKey(t *testing.T) {
 		if moved == untracked || (len(items) == 1) == untracked {
 			t.Errorf("UntrackedOutlookPhotos=%v: Outlook photo change moved the contact %v, delta reported %d items", untracked, moved, len(items))
 		}
+	}
+}
+
+// TestPersonalMailboxRefusesPhotoWrites: a personal account's mailbox
+// refuses contact photo writes (reading works) and the contact is left as
+// it was.
+func TestPersonalMailboxRefusesPhotoWrites(t *testing.T) {
+	e := newEnv(t, Options{})
+	tok := e.tok()
+	id := e.alice.Put("", []byte(`{"givenName":"P"}`))
+	e.alice.SetPhoto(id, tinyJPEG(t))
+	e.alice.SetPersonal(true)
+	before, _ := e.alice.Get(id)
+	path := "/v1.0/me/contacts/" + id + "/photo/$value"
+	for _, method := range []string{"PUT", "PATCH", "DELETE"} {
+		r := e.do(method, path, tok, tinyJPEG(t), "Content-Type", "image/jpeg")
+		if r.status != PhotoNotSupportedStatus || r.errCode(t) != PhotoNotSupportedCode {
+			t.Errorf("%s on a personal mailbox: %d %s", method, r.status, r.body)
+		}
+	}
+	if r := e.do("GET", path, tok, nil); r.status != 200 {
+		t.Errorf("reading a photo on a personal mailbox: %d", r.status)
+	}
+	if after, _ := e.alice.Get(id); string(after) != string(before) {
+		t.Errorf("a refused photo write changed the contact")
+	}
+	if _, ok := e.alice.Photo(id); !ok {
+		t.Errorf("a refused DELETE removed the photo")
+	}
+	// In a batch too.
+	_, res, _ := e.batch(t, tok, []map[string]any{{"id": "1", "method": "PUT", "url": "/me/contacts/" + id + "/photo/$value",
+		"headers": map[string]string{"Content-Type": "image/jpeg"}, "body": base64.StdEncoding.EncodeToString(tinyJPEG(t))}})
+	if res["1"].Status != PhotoNotSupportedStatus {
+		t.Errorf("photo PUT in a batch on a personal mailbox: %d", res["1"].Status)
+	}
+	e.alice.SetPersonal(false)
+	if r := e.do("PUT", path, tok, tinyJPEG(t), "Content-Type", "image/jpeg"); r.status != 200 {
+		t.Errorf("a work mailbox: %d %s", r.status, r.body)
 	}
 }
