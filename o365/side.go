@@ -75,6 +75,11 @@ type Side struct {
 	// photos remembers the hash of each contact's photo as last read or
 	// written, so a photo is uploaded only when it changed.
 	photos map[string]string
+	// zoneRead: the mailbox's time zone was asked for (zone, nil when
+	// it could not be had); see zoneFor.
+	zoneMu   gosync.Mutex
+	zoneRead bool
+	zone     *time.Location
 	// photosRefused: the account refuses contact photo writes for good
 	// (a personal Microsoft account); photos are not written and not
 	// projected, so their absence here is no change.
@@ -323,6 +328,7 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
 			out[i].Err = fmt.Errorf("o365 contact %s: unreadable answer: %w", ids[i], err)
 		}
 	}
+	loc := s.zoneFor(ctx, contacts, out)
 	photos := make([][]byte, len(ids))
 	if !s.noPhotos {
 		var pops []graph.Op
@@ -353,7 +359,7 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
 		}
 		c := contacts[i]
 		out[i].Ref = sync.Ref{ID: id, Version: c.ChangeKey}
-		out[i].Card = ToVCard(c, photos[i])
+		out[i].Card = ToVCardIn(c, photos[i], loc)
 		if out[i].Card.UID() == "" {
 			// Made in Outlook: no UID property yet. A UID derived from the
 			// immutable id is stable across runs and lost state files, so
@@ -366,6 +372,50 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
 		s.photos[id] = photoHash(photos[i])
 	}
 	return out, nil
+}
+
+// zoneFor returns the mailbox's time zone when one of the contacts read
+// (those without an error in out) has a birthday that may be a local
+// midnight of Outlook's (a time of day other than 00:00 and 12:00 UTC),
+// nil otherwise. The zone is read once per side, from
+// mailboxSettings?$select=timeZone; that needs MailboxSettings.Read, and
+// without it (or any other failure) birthdays are read as the nearest UTC
+// day, which is right from UTC−11 to UTC+11.
+func (s *Side) zoneFor(ctx context.Context, contacts []api.Contact, out []sync.Item) *time.Location {
+	need := false
+	for i, c := range contacts {
+		if out[i].Err != nil || c.Birthday == nil {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339Nano, *c.Birthday); err == nil {
+			if tod := t.UTC().Sub(t.UTC().Truncate(24 * time.Hour)); tod != 0 && tod != 12*time.Hour {
+				need = true
+				break
+			}
+		}
+	}
+	s.zoneMu.Lock()
+	defer s.zoneMu.Unlock()
+	if !need || s.zoneRead {
+		return s.zone
+	}
+	s.zoneRead = true
+	var ms struct {
+		TimeZone string `json:"timeZone"`
+	}
+	if _, _, err := s.c.Do(ctx, http.MethodGet, "mailboxSettings?$select=timeZone", nil, nil, &ms); err != nil {
+		s.log.Debug("o365: the mailbox's time zone is not readable; birthdays are read as the nearest UTC day",
+			"mailbox", s.c.Mailbox(), "err", err)
+		return nil
+	}
+	loc, ok := zoneOf(ms.TimeZone)
+	if !ok {
+		s.log.Debug("o365: unknown mailbox time zone; birthdays are read as the nearest UTC day",
+			"mailbox", s.c.Mailbox(), "timeZone", ms.TimeZone)
+		return nil
+	}
+	s.zone = loc
+	return loc
 }
 
 // uidSpace is the namespace of UIDs derived from Graph ids.

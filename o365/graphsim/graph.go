@@ -261,6 +261,10 @@ func (g *gctx) dispatch(rest []string) {
 		g.serveUser()
 		return
 	}
+	if rest[0] == "mailboxSettings" || rest[0] == "mailboxsettings" {
+		g.mailboxSettings(rest[1:])
+		return
+	}
 	write := g.r.Method != http.MethodGet && g.r.Method != http.MethodHead
 	if !g.canRead() || (write && !g.canWrite()) {
 		g.denied()
@@ -338,6 +342,40 @@ func (g *gctx) serveUser() {
 		"userPrincipalName": u.UPN,
 		"id":                u.ID,
 	})
+}
+
+// mailboxSettings serves GET …/mailboxSettings[/timeZone]: the mailbox's
+// time zone as set with Mailbox.SetTimeZone ("UTC" by default). It needs
+// MailboxSettings.Read or .ReadWrite, which Contacts.ReadWrite does not give.
+func (g *gctx) mailboxSettings(rest []string) {
+	if g.r.Method != http.MethodGet {
+		g.methodNotAllowed()
+		return
+	}
+	if !(g.tok.has("MailboxSettings.Read") || g.tok.has("MailboxSettings.ReadWrite")) {
+		g.fail(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+		return
+	}
+	g.m.mu.Lock()
+	name := g.m.tzName
+	g.m.mu.Unlock()
+	if name == "" {
+		name = "UTC"
+	}
+	switch {
+	case len(rest) == 0:
+		writeJSON(g.w, 200, map[string]any{
+			"@odata.context": g.base() + "/$metadata#users('" + g.m.user.ID + "')/mailboxSettings",
+			"timeZone":       name,
+		})
+	case len(rest) == 1 && strings.EqualFold(rest[0], "timeZone"):
+		writeJSON(g.w, 200, map[string]any{
+			"@odata.context": g.base() + "/$metadata#users('" + g.m.user.ID + "')/mailboxSettings/timeZone",
+			"value":          name,
+		})
+	default:
+		g.fail(400, "BadRequest", "Resource not found for the segment '"+rest[0]+"'.")
+	}
 }
 
 // ---- folders ----

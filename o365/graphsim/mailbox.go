@@ -29,9 +29,10 @@ type Mailbox struct {
 	// personal: a personal Microsoft account's mailbox (outlook.com),
 	// which refuses contact photo writes.
 	personal bool
-	// tz is the mailbox's time zone (mailboxSettings timeZone); birthdays
-	// entered in Outlook are stored as its local midnight.
-	tz *time.Location
+	// tz is the mailbox's time zone, tzName its mailboxSettings timeZone;
+	// birthdays entered in Outlook are stored as its local midnight.
+	tz     *time.Location
+	tzName string
 }
 
 type folder struct {
@@ -243,11 +244,17 @@ func (m *Mailbox) Put(folderID string, contactJSON []byte) (id string) {
 		panic("graphsim: Mailbox.Put: " + e.Error())
 	}
 	var idOnly struct {
-		ID string `json:"id"`
+		ID       string `json:"id"`
+		Birthday string `json:"birthday"`
 	}
 	json.Unmarshal(contactJSON, &idOnly)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if d, err := time.Parse("2006-01-02", idOnly.Birthday); err == nil && m.tz != nil {
+		// Entered in Outlook: the local midnight of that day, in UTC.
+		t := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, m.tz).UTC()
+		p.set["birthday"] = &t
+	}
 	if c := m.lookup(idOnly.ID); idOnly.ID != "" && c != nil {
 		c.apply(p, !m.s.opts.NoDisplayNameRegeneration)
 		m.bump(c)
@@ -323,6 +330,18 @@ func (c *contact) setPhoto(b []byte) {
 	}
 	c.photo = slices.Clone(b)
 	c.photoTag = `"` + strings.TrimRight(encID(randBytes(12)), "=") + `"`
+}
+
+// SetTimeZone sets the mailbox's time zone: name is what mailboxSettings
+// answers as timeZone (a Windows name such as "W. Europe Standard Time",
+// or an IANA one), loc the zone it stands for. Outlook stores a birthday
+// entered by the user as the local midnight of that day converted to UTC
+// (a user in CEST who enters 2 June gets 1980-06-01T22:00:00Z): Put, which
+// acts as Outlook, does so for a date-only birthday. The default is UTC.
+func (m *Mailbox) SetTimeZone(name string, loc *time.Location) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tzName, m.tz = name, loc
 }
 
 // SetPersonal makes the mailbox a personal Microsoft account's
