@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -48,5 +49,45 @@ func TestRefusedFields(t *testing.T) {
 	}
 	if f, _ := db.RefusedFields(ctx, "home"); f != nil {
 		t.Fatalf("after logout: %q", f)
+	}
+}
+
+// TestRefusedFieldsConcurrent: sides of one account learning the same
+// refusal at once record it once, and exactly one of them sees it as new
+// (the one that warns).
+func TestRefusedFieldsConcurrent(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	news := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			added, err := db.AddRefusedField(ctx, "home", "photo")
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if added {
+				news++
+			}
+		}()
+	}
+	wg.Wait()
+	if f, _ := db.RefusedFields(ctx, "home"); news != 1 || !slices.Equal(f, []string{"photo"}) {
+		t.Fatalf("%d sides saw it as new, state has %q", news, f)
+	}
+	if added, _ := db.AddRefusedField(ctx, "home", "birthday"); !added {
+		t.Fatal("a second field was not added")
+	}
+	if f, _ := db.RefusedFields(ctx, "home"); !slices.Equal(f, []string{"photo", "birthday"}) {
+		t.Fatalf("two fields: %q", f)
 	}
 }
