@@ -43,7 +43,7 @@ func TestIdentity(t *testing.T) {
 		{"Family", "cloud global tenant fabrikam.example mailbox " + testUser, "o365 cloud global tenant fabrikam.example mailbox " + testUser + " folder " + fam},
 		{"", "", "o365 mailbox me folder default"},
 	} {
-		s, err := o365.New(context.Background(), o365.Options{Client: c, Folder: tc.folder, Account: tc.account})
+		s, err := o365.New(context.Background(), o365.Options{Client: c, Folder: tc.folder, Target: tc.account})
 		if err != nil {
 			t.Fatal(err)
 		}

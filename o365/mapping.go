@@ -473,7 +473,7 @@ func assign(card *vcard.Card) *assignment {
 		if !ok {
 			return "", false
 		}
-		return d + "T00:00:00Z", true
+		return d + BirthdayTime, true
 	})
 
 	c.Categories = []string{}
@@ -679,12 +679,27 @@ func vcardDate(v string) (string, bool) {
 	return d, true
 }
 
-// graphDate reads a Graph birthday ("1974-07-22" or an ISO 8601 date-time,
-// taken as its UTC date) as YYYY-MM-DD.
+// BirthdayTime is the time of day of every birthday written to Office 365:
+// noon UTC is the same calendar day in every zone from UTC−11 to UTC+11, so
+// Outlook shows the day the card holds wherever its user is.
+const BirthdayTime = "T12:00:00Z"
+
+// graphDate reads a Graph birthday ("1974-07-22" or an ISO 8601 date-time)
+// as YYYY-MM-DD: the nearest UTC day, noon counting as its own day.
+// Outlook stores the birthday a user enters as the local midnight of that
+// day converted to UTC (2 June in CEST is 06-01T22:00:00Z, in New York
+// 06-02T04:00:00Z), so taking the UTC date would be a day early east of
+// UTC; the nearest day is right from UTC−11 to UTC+11 (BirthdayIn reads
+// the rest with the mailbox's time zone).
 func graphDate(v string) (string, bool) {
 	v = strings.TrimSpace(v)
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC().Format("2006-01-02"), true
+		t = t.UTC()
+		day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+		if t.Sub(day) > 12*time.Hour {
+			day = day.AddDate(0, 0, 1)
+		}
+		return day.Format("2006-01-02"), true
 	}
 	if len(v) >= 10 {
 		if t, err := time.Parse("2006-01-02", v[:10]); err == nil {
@@ -692,6 +707,43 @@ func graphDate(v string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// BirthdayIn reads a Graph birthday as YYYY-MM-DD knowing the time zone
+// of the mailbox (mailboxSettings timeZone; nil when unknown). A birthday
+// within an hour of a local midnight of loc was entered in Outlook there
+// and is that local day (this reads UTC+12 to UTC+14 right, where the
+// nearest UTC day is the day before); noon UTC, what cardbridge writes,
+// and everything else are read as graphDate reads them.
+func BirthdayIn(v string, loc *time.Location) (string, bool) {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
+	if err != nil || loc == nil {
+		return graphDate(v)
+	}
+	u := t.UTC()
+	if u.Hour() == 12 && u.Minute() == 0 && u.Second() == 0 {
+		return graphDate(v)
+	}
+	l := t.In(loc)
+	day := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+	switch since := time.Duration(l.Hour())*time.Hour + time.Duration(l.Minute())*time.Minute + time.Duration(l.Second())*time.Second; {
+	case since < time.Hour:
+		return day.Format("2006-01-02"), true
+	case since > 23*time.Hour:
+		return day.AddDate(0, 0, 1).Format("2006-01-02"), true
+	}
+	return graphDate(v)
+}
+
+// ToVCardIn is ToVCard for a mailbox in time zone loc (nil: unknown): the
+// birthday is read with BirthdayIn.
+func ToVCardIn(c api.Contact, photo []byte, loc *time.Location) *vcard.Card {
+	if c.Birthday != nil && loc != nil {
+		if d, ok := BirthdayIn(*c.Birthday, loc); ok {
+			c.Birthday = &d
+		}
+	}
+	return ToVCard(c, photo)
 }
 
 func isDigits(s string) bool {

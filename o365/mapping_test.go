@@ -345,9 +345,9 @@ func TestFromVCardFields(t *testing.T) {
 		{"ADR none clears", []string{"FN:X"}, "homeAddress", `{"city":null,"countryOrRegion":null,"postalCode":null,"state":null,"street":null}`},
 		{"URL pref", []string{"URL:https://a.example/", "URL;TYPE=pref:https://b.example/"}, "businessHomePage", `"https://b.example/"`},
 		{"IMPP", []string{"IMPP;PREF=1:xmpp:maria@sorbonne.example"}, "imAddresses", `["xmpp:maria@sorbonne.example"]`},
-		{"BDAY dashes", []string{"BDAY;VALUE=date:1975-02-24"}, "birthday", `"1975-02-24T00:00:00Z"`},
-		{"BDAY basic", []string{"VERSION:4.0", "BDAY:18671107"}, "birthday", `"1867-11-07T00:00:00Z"`},
-		{"BDAY with time", []string{"BDAY:1975-02-24T00:00:00Z"}, "birthday", `"1975-02-24T00:00:00Z"`},
+		{"BDAY dashes", []string{"BDAY;VALUE=date:1975-02-24"}, "birthday", `"1975-02-24T12:00:00Z"`},
+		{"BDAY basic", []string{"VERSION:4.0", "BDAY:18671107"}, "birthday", `"1867-11-07T12:00:00Z"`},
+		{"BDAY with time", []string{"BDAY:1975-02-24T00:00:00Z"}, "birthday", `"1975-02-24T12:00:00Z"`},
 		{"BDAY year-less", []string{"VERSION:4.0", "BDAY:--0412"}, "birthday", `null`},
 		{"BDAY text", []string{"VERSION:4.0", "BDAY;VALUE=text:circa 1800"}, "birthday", `null`},
 		{"CATEGORIES", []string{"CATEGORIES:Science,Nobel\\, twice", "CATEGORIES:Family"}, "categories", `["Science","Nobel, twice","Family"]`},
@@ -615,7 +615,7 @@ func randContact(r *rand.Rand) api.Contact {
 		*c.PersonalNotes += "\nsecond line\n\nthird"
 	}
 	if r.Intn(2) == 0 {
-		c.Birthday = str(fmt.Sprintf("%04d-%02d-%02dT00:00:00Z", 1601+r.Intn(2899), 1+r.Intn(12), 1+r.Intn(28)))
+		c.Birthday = str(fmt.Sprintf("%04d-%02d-%02d", 1601+r.Intn(2899), 1+r.Intn(12), 1+r.Intn(28)) + BirthdayTime)
 	}
 	for range r.Intn(MaxEmails + 1) {
 		e := api.EmailAddress{Address: fmt.Sprintf("u%d@example.com", r.Intn(1000))}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
@@ -38,11 +39,26 @@ type Options struct {
 	Folder string
 	// NoPhotos skips reading photos (writing them still happens).
 	NoPhotos bool
-	// Account names, in the side's identity, the cloud, tenant and
+	// Target names, in the side's identity, the cloud, tenant and
 	// mailbox the client acts for (the caller knows them from the
 	// account's configuration); "" names the client's mailbox.
+	Target string
+	// Account is the configured account's name, under which Memory keeps
+	// what the account refuses for good.
 	Account string
-	Logger  *slog.Logger
+	// Memory remembers, across runs, the fields the account refuses to
+	// write (contact photos on a personal Microsoft account); nil keeps
+	// them for the side's life only. *state.DB is one.
+	Memory Memory
+	Logger *slog.Logger
+}
+
+// Memory keeps the fields an account refuses to write for good.
+type Memory interface {
+	// RefusedFields returns the fields recorded for account.
+	RefusedFields(ctx context.Context, account string) ([]string, error)
+	// AddRefusedField records one and reports whether it was new.
+	AddRefusedField(ctx context.Context, account, field string) (bool, error)
 }
 
 // Side is one Office 365 contact folder as a sync side: delta rounds for
@@ -51,10 +67,12 @@ type Side struct {
 	c        *graph.Client
 	folderID string // "" for the default folder
 	folder   string
-	account  string // Options.Account
+	target   string // Options.Target
 	noPhotos bool
 	log      *slog.Logger
 	batch    *batcher
+	account  string
+	memory   Memory
 
 	mu gosync.Mutex
 	// listed holds the contacts of the last full listing (they carry the
@@ -63,7 +81,19 @@ type Side struct {
 	// photos remembers the hash of each contact's photo as last read or
 	// written, so a photo is uploaded only when it changed.
 	photos map[string]string
+	// zoneRead: the mailbox's time zone was asked for (zone, nil when
+	// it could not be had); see zoneFor.
+	zoneMu   gosync.Mutex
+	zoneRead bool
+	zone     *time.Location
+	// photosRefused: the account refuses contact photo writes for good
+	// (a personal Microsoft account); photos are not written and not
+	// projected, so their absence here is no change.
+	photosRefused bool
 }
+
+// fieldPhoto is the name under which Memory records refused photo writes.
+const fieldPhoto = "photo"
 
 // New opens the folder named in o (looked up among the mailbox's contact
 // folders) as a side.
@@ -72,8 +102,16 @@ func New(ctx context.Context, o Options) (*Side, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Side{c: o.Client, folder: o.Folder, noPhotos: o.NoPhotos, log: log, account: o.Account,
+	s := &Side{c: o.Client, folder: o.Folder, noPhotos: o.NoPhotos, log: log, target: o.Target,
+		account: o.Account, memory: o.Memory,
 		listed: map[string]api.Contact{}, photos: map[string]string{}}
+	if s.memory != nil {
+		refused, err := s.memory.RefusedFields(ctx, s.account)
+		if err != nil {
+			return nil, fmt.Errorf("o365: account %s: %w", s.account, err)
+		}
+		s.photosRefused = slices.Contains(refused, fieldPhoto)
+	}
 	if f := strings.Trim(o.Folder, "/"); f != "" && !strings.EqualFold(f, "Contacts") {
 		folders, err := o.Client.Folders(ctx)
 		if err != nil {
@@ -110,12 +148,12 @@ func (s *Side) Name() string {
 	return "o365 " + s.c.Mailbox() + "/" + f
 }
 
-// Identity is "o365 ACCOUNT folder ID": Options.Account (else the
+// Identity is "o365 TARGET folder ID": Options.Target (else the
 // client's mailbox) and the id New resolved the folder to ("default" for
 // the default folder), so that renaming a folder keeps its identity. It
 // never fails.
 func (s *Side) Identity(context.Context) (string, error) {
-	acc, f := s.account, s.folderID
+	acc, f := s.target, s.folderID
 	if acc == "" {
 		acc = "mailbox " + s.c.Mailbox()
 	}
@@ -135,8 +173,68 @@ func (s *Side) Close() error {
 // flight, so the batcher can fill its $batch requests.
 func (s *Side) WriteConcurrency() int { return 2 * api.MaxBatch }
 
-// Project returns what Office 365 can hold of card.
-func (s *Side) Project(card *vcard.Card) *vcard.Card { return Project(card) }
+// Project returns what Office 365 can hold of card: without the photo on
+// an account that refuses photo writes.
+func (s *Side) Project(card *vcard.Card) *vcard.Card {
+	p := Project(card)
+	if s.refusesPhotos() {
+		p.Props = slices.DeleteFunc(p.Props, func(pr vcard.Property) bool { return strings.EqualFold(pr.Name, "PHOTO") })
+	}
+	return p
+}
+
+func (s *Side) refusesPhotos() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.photosRefused
+}
+
+// photoRefusedForGood tells a photo write the account can never make
+// (contact photos on a personal Microsoft account: "Delegated (personal
+// Microsoft account): Not supported") from a problem of this photo (not
+// an image, too large) or a passing one (throttling, 5xx, a conflict).
+func photoRefusedForGood(err error) bool {
+	var ge *graph.Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	switch ge.Status {
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return true
+	case http.StatusBadRequest, http.StatusForbidden:
+		switch strings.ToLower(ge.Code) {
+		case "badrequest", "notsupported", "errornotsupported", "erroraccessdenied", "accessdenied", "errorinvalidoperation":
+			return true
+		}
+	}
+	return false
+}
+
+// refusePhotos records that the account refuses photo writes: in Memory
+// for later runs, with one warning per account (none when another side
+// of the account recorded it first).
+func (s *Side) refusePhotos(ctx context.Context, cause error) {
+	s.mu.Lock()
+	already := s.photosRefused
+	s.photosRefused = true
+	s.mu.Unlock()
+	if already {
+		return
+	}
+	added := true
+	if s.memory != nil {
+		var err error
+		if added, err = s.memory.AddRefusedField(ctx, s.account, fieldPhoto); err != nil {
+			s.log.Warn("o365: could not remember that the account refuses contact photos; the next run tries once more",
+				"account", s.account, "err", err)
+			added = true
+		}
+	}
+	if added {
+		s.log.Warn("o365: this account cannot take contact photos (a personal Microsoft account?): photos are no longer written to it, the rest of each contact still syncs",
+			"account", s.account, "mailbox", s.c.Mailbox(), "err", cause)
+	}
+}
 
 func (s *Side) contactsPath() string { return s.c.FolderPath(s.folderID) }
 
@@ -251,6 +349,7 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
 			out[i].Err = fmt.Errorf("o365 contact %s: unreadable answer: %w", ids[i], err)
 		}
 	}
+	loc := s.zoneFor(ctx, contacts, out)
 	photos := make([][]byte, len(ids))
 	if !s.noPhotos {
 		var pops []graph.Op
@@ -281,7 +380,7 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
 		}
 		c := contacts[i]
 		out[i].Ref = sync.Ref{ID: id, Version: c.ChangeKey}
-		out[i].Card = ToVCard(c, photos[i])
+		out[i].Card = ToVCardIn(c, photos[i], loc)
 		if out[i].Card.UID() == "" {
 			// Made in Outlook: no UID property yet. A UID derived from the
 			// immutable id is stable across runs and lost state files, so
@@ -294,6 +393,50 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]sync.Item, error) {
 		s.photos[id] = photoHash(photos[i])
 	}
 	return out, nil
+}
+
+// zoneFor returns the mailbox's time zone when one of the contacts read
+// (those without an error in out) has a birthday that may be a local
+// midnight of Outlook's (a time of day other than 00:00 and 12:00 UTC),
+// nil otherwise. The zone is read once per side, from
+// mailboxSettings?$select=timeZone; that needs MailboxSettings.Read, and
+// without it (or any other failure) birthdays are read as the nearest UTC
+// day, which is right from UTC−11 to UTC+11.
+func (s *Side) zoneFor(ctx context.Context, contacts []api.Contact, out []sync.Item) *time.Location {
+	need := false
+	for i, c := range contacts {
+		if out[i].Err != nil || c.Birthday == nil {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339Nano, *c.Birthday); err == nil {
+			if tod := t.UTC().Sub(t.UTC().Truncate(24 * time.Hour)); tod != 0 && tod != 12*time.Hour {
+				need = true
+				break
+			}
+		}
+	}
+	s.zoneMu.Lock()
+	defer s.zoneMu.Unlock()
+	if !need || s.zoneRead {
+		return s.zone
+	}
+	s.zoneRead = true
+	var ms struct {
+		TimeZone string `json:"timeZone"`
+	}
+	if _, _, err := s.c.Do(ctx, http.MethodGet, "mailboxSettings?$select=timeZone", nil, nil, &ms); err != nil {
+		s.log.Debug("o365: the mailbox's time zone is not readable; birthdays are read as the nearest UTC day",
+			"mailbox", s.c.Mailbox(), "err", err)
+		return nil
+	}
+	loc, ok := zoneOf(ms.TimeZone)
+	if !ok {
+		s.log.Debug("o365: unknown mailbox time zone; birthdays are read as the nearest UTC day",
+			"mailbox", s.c.Mailbox(), "timeZone", ms.TimeZone)
+		return nil
+	}
+	s.zone = loc
+	return loc
 }
 
 // uidSpace is the namespace of UIDs derived from Graph ids.
@@ -347,10 +490,12 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 		return sync.Ref{}, fmt.Errorf("o365: create %q: unreadable answer", card.FN())
 	}
 	ref := sync.Ref{ID: got.ID, Version: got.ChangeKey}
-	if photo != nil {
-		if err := s.putPhoto(ctx, got.ID, photo); err != nil {
+	if photo != nil && !s.refusesPhotos() {
+		ck, err := s.putPhoto(ctx, got.ID, ref.Version, photo)
+		if err != nil {
 			return ref, err
 		}
+		ref.Version = ck
 	}
 	return ref, nil
 }
@@ -383,6 +528,9 @@ func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync
 	out := sync.Ref{ID: ref.ID, Version: got.ChangeKey}
 	s.mu.Lock()
 	known, seen := s.photos[ref.ID]
+	if s.photosRefused {
+		photo = nil
+	}
 	s.mu.Unlock()
 	if photo != nil && !seen {
 		// Not read this run: read it rather than upload up to 4 MB again.
@@ -393,21 +541,48 @@ func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync
 		known, seen = photoHash(cur), true
 	}
 	if photo != nil && known != photoHash(photo) {
-		if err := s.putPhoto(ctx, ref.ID, photo); err != nil {
+		ck, err := s.putPhoto(ctx, ref.ID, out.Version, photo)
+		if err != nil {
 			return out, err
 		}
+		out.Version = ck
 	}
 	return out, nil
 }
 
-func (s *Side) putPhoto(ctx context.Context, id string, jpeg []byte) error {
+// putPhoto uploads a contact's photo and returns the contact's change key
+// after the upload. Exchange keeps the photo as an attachment, and adding
+// one alters the contact's change key: the key before the upload (before)
+// is stale at once, so it is read again (?$select=changeKey, through the
+// batcher: concurrent uploads share one $batch). If that read fails the
+// old key is returned: the next delta round then reports the contact
+// changed and the engine reads it again, which costs a read, not a
+// conflict.
+func (s *Side) putPhoto(ctx context.Context, id, before string, jpeg []byte) (string, error) {
 	if err := s.c.PutPhoto(ctx, s.itemPath(id), jpeg); err != nil {
-		return fmt.Errorf("o365: photo of %s: %w", id, err)
+		if photoRefusedForGood(err) {
+			// The contact is written; only its photo cannot be.
+			s.refusePhotos(ctx, err)
+			return before, nil
+		}
+		return before, fmt.Errorf("o365: photo of %s: %w", id, err)
 	}
 	s.mu.Lock()
 	s.photos[id] = photoHash(jpeg)
 	s.mu.Unlock()
-	return nil
+	r := s.batch.do(ctx, graph.Op{Method: http.MethodGet, Path: s.itemPath(id) + "?$select=changeKey"})
+	var got api.Contact
+	if r.Err == nil {
+		if err := json.Unmarshal(r.Body, &got); err != nil {
+			r.Err = fmt.Errorf("unreadable answer: %w", err)
+		}
+	}
+	if r.Err != nil || got.ChangeKey == "" {
+		s.log.Warn("o365: could not read the change key after a photo upload; the next run reads the contact again",
+			"mailbox", s.c.Mailbox(), "contact", id, "err", r.Err)
+		return before, nil
+	}
+	return got.ChangeKey, nil
 }
 
 // Delete removes a contact if its change key is still ref.Version.

@@ -103,9 +103,14 @@ expiry = excluded.expiry, scopes = excluded.scopes, updated_at = excluded.update
 }
 
 // DeleteToken forgets account name: its tokens, user and last sync time
-// (logout). Deleting an account that has nothing stored is not an error.
+// (logout), and the fields it refused (RefusedFields: the next sign-in may
+// be another user). Deleting an account that has nothing stored is not an
+// error.
 func (db *DB) DeleteToken(ctx context.Context, name string) error {
 	if _, err := db.sql.ExecContext(ctx, `DELETE FROM accounts WHERE name = ?`, name); err != nil {
+		return fmt.Errorf("state: delete token of account %s: %w", name, err)
+	}
+	if err := db.forgetRefused(ctx, name); err != nil {
 		return fmt.Errorf("state: delete token of account %s: %w", name, err)
 	}
 	return nil

@@ -52,7 +52,11 @@ func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc
 		if err != nil {
 			return nil, err
 		}
-		return o365.New(ctx, o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Account: o365Target(acc), Logger: log})
+		o := o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Account: sc.Account, Target: o365Target(acc), Logger: log}
+		if db != nil {
+			o.Memory = db // what the account refuses for good (photos on personal accounts)
+		}
+		return o365.New(ctx, o)
 	case "vdir":
 		if dryRun {
 			if _, err := os.Stat(sc.Path); errors.Is(err, fs.ErrNotExist) {

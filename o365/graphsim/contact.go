@@ -485,10 +485,10 @@ func (c *contact) render(m *Mailbox, o renderOpts) []byte {
 			switch o.birthday {
 			case BirthdayDateOnly:
 				jstr(&b, t.Format("2006-01-02"))
-			case BirthdayAsGiven:
-				jstr(&b, t.Format(time.RFC3339))
-			default:
+			case BirthdayMidnightUTC:
 				jstr(&b, t.Format("2006-01-02")+"T00:00:00Z")
+			default:
+				jstr(&b, t.Format(time.RFC3339))
 			}
 		}
 	}

@@ -16,7 +16,11 @@
 //     the well-known "Contacts" name, folder delta), contacts (list with
 //     paging, $top, $skip, $select, $filter, $orderby, $count, $expand of
 //     extended properties; create, read, update, delete with If-Match and
-//     412), contact photos, per-folder contact delta (nextLink/deltaLink,
+//     412), contact photos (a write alters the contact's changeKey and
+//     lastModifiedDateTime, as Exchange keeps the photo as an attachment;
+//     a personal account's mailbox, [Mailbox.SetPersonal], refuses photo
+//     writes), mailboxSettings timeZone ([Mailbox.SetTimeZone]; birthdays
+//     entered in Outlook are the local midnight in UTC), per-folder contact delta (nextLink/deltaLink,
 //     @removed, empty pages, in-round duplicates, 410 on expired tokens) and
 //     JSON $batch (20 requests, dependsOn and 424, shuffled answers, at most
 //     4 sub-requests in parallel; of the envelope's headers only
@@ -47,7 +51,7 @@
 // Behaviour the reference (graph-contacts.md) calls uncertain is
 // configurable through [Options]: refresh-token reuse after rotation,
 // whether If-Match is enforced, displayName regeneration, the birthday
-// format, e-mail names defaulting to the address, the 410 error code,
+// format, whether a photo changed in Outlook shows in delta, e-mail names defaulting to the address, the 410 error code,
 // empty delta pages and in-round duplicates.
 //
 // Not simulated: id_tokens and OpenID Connect (no id_token is issued),

@@ -268,6 +268,10 @@ func (g *gctx) dispatch(rest []string) {
 		g.serveUser()
 		return
 	}
+	if rest[0] == "mailboxSettings" || rest[0] == "mailboxsettings" {
+		g.mailboxSettings(rest[1:])
+		return
+	}
 	write := g.r.Method != http.MethodGet && g.r.Method != http.MethodHead
 	if !g.canRead() || (write && !g.canWrite()) {
 		g.denied()
@@ -345,6 +349,40 @@ func (g *gctx) serveUser() {
 		"userPrincipalName": u.UPN,
 		"id":                u.ID,
 	})
+}
+
+// mailboxSettings serves GET …/mailboxSettings[/timeZone]: the mailbox's
+// time zone as set with Mailbox.SetTimeZone ("UTC" by default). It needs
+// MailboxSettings.Read or .ReadWrite, which Contacts.ReadWrite does not give.
+func (g *gctx) mailboxSettings(rest []string) {
+	if g.r.Method != http.MethodGet {
+		g.methodNotAllowed()
+		return
+	}
+	if !(g.tok.has("MailboxSettings.Read") || g.tok.has("MailboxSettings.ReadWrite")) {
+		g.fail(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+		return
+	}
+	g.m.mu.Lock()
+	name := g.m.tzName
+	g.m.mu.Unlock()
+	if name == "" {
+		name = "UTC"
+	}
+	switch {
+	case len(rest) == 0:
+		writeJSON(g.w, 200, map[string]any{
+			"@odata.context": g.base() + "/$metadata#users('" + g.m.user.ID + "')/mailboxSettings",
+			"timeZone":       name,
+		})
+	case len(rest) == 1 && strings.EqualFold(rest[0], "timeZone"):
+		writeJSON(g.w, 200, map[string]any{
+			"@odata.context": g.base() + "/$metadata#users('" + g.m.user.ID + "')/mailboxSettings/timeZone",
+			"value":          name,
+		})
+	default:
+		g.fail(400, "BadRequest", "Resource not found for the segment '"+rest[0]+"'.")
+	}
 }
 
 // ---- folders ----
@@ -1111,8 +1149,26 @@ func (g *gctx) photoMeta(c *contact) {
 	})
 }
 
+// PhotoNotSupportedStatus and PhotoNotSupportedCode are the answer to a
+// contact photo write on a personal account's mailbox (Mailbox.SetPersonal),
+// with the message PhotoNotSupportedMessage.
+const (
+	PhotoNotSupportedStatus  = http.StatusBadRequest
+	PhotoNotSupportedCode    = "BadRequest"
+	PhotoNotSupportedMessage = "The OData request is not supported."
+)
+
 func (g *gctx) photoValue(c *contact) {
 	m := g.m
+	if g.r.Method != http.MethodGet {
+		m.mu.Lock()
+		personal := m.personal
+		m.mu.Unlock()
+		if personal {
+			g.fail(PhotoNotSupportedStatus, PhotoNotSupportedCode, PhotoNotSupportedMessage)
+			return
+		}
+	}
 	switch g.r.Method {
 	case http.MethodGet:
 		m.mu.Lock()
@@ -1152,12 +1208,20 @@ func (g *gctx) photoValue(c *contact) {
 			}
 		}
 		m.mu.Lock()
+		// Exchange keeps the photo as an attachment of the contact:
+		// adding one alters the item's change key (and its modification
+		// time), so the key a client held before the PUT is stale.
 		c.setPhoto(b)
+		m.bump(c)
 		m.mu.Unlock()
 		g.w.WriteHeader(200)
 	case http.MethodDelete:
 		m.mu.Lock()
+		had := c.photo != nil
 		c.setPhoto(nil)
+		if had {
+			m.bump(c)
+		}
 		m.mu.Unlock()
 		g.w.WriteHeader(204)
 	default:

@@ -26,6 +26,13 @@ type Mailbox struct {
 	seq     uint64
 	ord     uint64
 	flog    []folderLogEntry // folder changes, for contactFolders/delta
+	// personal: a personal Microsoft account's mailbox (outlook.com),
+	// which refuses contact photo writes.
+	personal bool
+	// tz is the mailbox's time zone, tzName its mailboxSettings timeZone;
+	// birthdays entered in Outlook are stored as its local midnight.
+	tz     *time.Location
+	tzName string
 }
 
 type folder struct {
@@ -238,11 +245,17 @@ func (m *Mailbox) Put(folderID string, contactJSON []byte) (id string) {
 		panic("graphsim: Mailbox.Put: " + e.Error())
 	}
 	var idOnly struct {
-		ID string `json:"id"`
+		ID       string `json:"id"`
+		Birthday string `json:"birthday"`
 	}
 	json.Unmarshal(contactJSON, &idOnly)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if d, err := time.Parse("2006-01-02", idOnly.Birthday); err == nil && m.tz != nil {
+		// Entered in Outlook: the local midnight of that day, in UTC.
+		t := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, m.tz).UTC()
+		p.set["birthday"] = &t
+	}
 	if c := m.lookup(idOnly.ID); idOnly.ID != "" && c != nil {
 		c.apply(p, !m.s.opts.NoDisplayNameRegeneration)
 		m.bump(c)
@@ -296,13 +309,18 @@ func (m *Mailbox) Delete(id string) {
 	}
 }
 
-// SetPhoto sets (nil: removes) a contact's photo. Like the real service it
-// is not change-tracked: changeKey does not move and delta does not report it.
+// SetPhoto sets (nil: removes) a contact's photo as Outlook does: the photo
+// is an attachment of the contact, so changeKey and lastModifiedDateTime
+// move and delta reports the contact (Options.UntrackedOutlookPhotos keeps
+// them still, the other reading of Microsoft's documentation).
 func (m *Mailbox) SetPhoto(id string, jpeg []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if c := m.lookup(id); c != nil {
 		c.setPhoto(jpeg)
+		if !m.s.opts.UntrackedOutlookPhotos {
+			m.bump(c)
+		}
 	}
 }
 
@@ -313,6 +331,28 @@ func (c *contact) setPhoto(b []byte) {
 	}
 	c.photo = slices.Clone(b)
 	c.photoTag = `"` + strings.TrimRight(encID(randBytes(12)), "=") + `"`
+}
+
+// SetTimeZone sets the mailbox's time zone: name is what mailboxSettings
+// answers as timeZone (a Windows name such as "W. Europe Standard Time",
+// or an IANA one), loc the zone it stands for. Outlook stores a birthday
+// entered by the user as the local midnight of that day converted to UTC
+// (a user in CEST who enters 2 June gets 1980-06-01T22:00:00Z): Put, which
+// acts as Outlook, does so for a date-only birthday. The default is UTC.
+func (m *Mailbox) SetTimeZone(name string, loc *time.Location) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tzName, m.tz = name, loc
+}
+
+// SetPersonal makes the mailbox a personal Microsoft account's
+// (outlook.com, hotmail): like the real service ("Delegated (personal
+// Microsoft account): Not supported" for contact photos) it refuses every
+// contact photo write with PhotoNotSupported; reading photos works.
+func (m *Mailbox) SetPersonal(personal bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.personal = personal
 }
 
 // Photo returns a contact's photo bytes.

@@ -30,14 +30,15 @@ const (
 type BirthdayFormat int
 
 const (
+	// BirthdayAsGiven returns the stored instant in UTC with its time of
+	// day ("2016-10-19T10:37:00Z", or "1980-06-01T22:00:00Z" for a birthday
+	// entered in Outlook in CEST), as Graph does (the default).
+	BirthdayAsGiven BirthdayFormat = iota
 	// BirthdayMidnightUTC returns the UTC date of the stored instant as
-	// "YYYY-MM-DDT00:00:00Z" (the default).
-	BirthdayMidnightUTC BirthdayFormat = iota
+	// "YYYY-MM-DDT00:00:00Z".
+	BirthdayMidnightUTC
 	// BirthdayDateOnly returns "YYYY-MM-DD".
 	BirthdayDateOnly
-	// BirthdayAsGiven returns the stored instant in UTC with its time of
-	// day ("2016-10-19T10:37:00Z"), as some documentation samples show.
-	BirthdayAsGiven
 )
 
 // NationalCloud is the Microsoft cloud a Server plays; the Graph rules
@@ -154,6 +155,9 @@ type Options struct {
 	// AcceptAnyPhoto stores any bytes PUT as a photo; by default a body
 	// that does not decode as JPEG, PNG or GIF answers 400.
 	AcceptAnyPhoto bool
+	// UntrackedOutlookPhotos makes Mailbox.SetPhoto (a photo changed in
+	// Outlook) leave changeKey and delta alone; by default it moves them.
+	UntrackedOutlookPhotos bool
 	// BatchInOrder answers $batch responses in request order (default shuffled).
 	BatchInOrder bool
 	// BatchParallelism is how many sub-requests of one $batch run at once
