@@ -54,7 +54,7 @@ func photoCard(uid, name string, photo []byte) []byte {
 // meets 412. An Outlook-side photo change is picked up on the next run.
 func TestPhotoWriteKeepsVersionCurrent(t *testing.T) {
 	const n = 5
-	side, sim := simSide(t, graphsim.Options{})
+	side, sim := simSide(t, graphsim.Options{Transient412Rate: -1}) // requests and 412s counted exactly
 	mb := sim.Mailbox(testUser)
 	mem := memside.New("b")
 	for i := range n {
@@ -155,7 +155,7 @@ func (w *warnCounter) count() int {
 // OK (the delta token advances) and later runs neither PATCH the contact
 // again nor try the photo again.
 func TestPersonalAccountSkipsPhotoWrites(t *testing.T) {
-	sim := graphsim.New(graphsim.Options{})
+	sim := graphsim.New(graphsim.Options{Transient412Rate: -1}) // requests counted exactly
 	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
 	mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
 	mb.SetPersonal(true)

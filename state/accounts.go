@@ -107,11 +107,10 @@ expiry = excluded.expiry, scopes = excluded.scopes, updated_at = excluded.update
 // be another user). Deleting an account that has nothing stored is not an
 // error.
 func (db *DB) DeleteToken(ctx context.Context, name string) error {
-	if _, err := db.sql.ExecContext(ctx, `DELETE FROM accounts WHERE name = ?`, name); err != nil {
-		return fmt.Errorf("state: delete token of account %s: %w", name, err)
-	}
-	if err := db.forgetRefused(ctx, name); err != nil {
-		return fmt.Errorf("state: delete token of account %s: %w", name, err)
+	for _, q := range []string{`DELETE FROM accounts WHERE name = ?`, `DELETE FROM account_refused_fields WHERE account = ?`} {
+		if _, err := db.sql.ExecContext(ctx, q, name); err != nil {
+			return fmt.Errorf("state: delete token of account %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -7,24 +7,16 @@ import (
 	"time"
 )
 
-// refusedKey is where the fields an account refuses are kept: a row of
-// sync_tokens under a pair name no configuration can give (it starts with
-// NUL), so that remembering them needs no new table or column.
-func refusedKey(account string) string { return "\x00account:" + account }
-
 // RefusedFields returns the contact fields Office 365 account refuses to
 // write for good (e.g. "photo": contact photos cannot be written for
-// personal Microsoft accounts), as recorded by AddRefusedField; nil when
-// none.
+// personal Microsoft accounts), as recorded by AddRefusedField, sorted;
+// nil when none.
 func (db *DB) RefusedFields(ctx context.Context, account string) ([]string, error) {
-	tok, err := db.Token(ctx, refusedKey(account), "a")
+	fields, err := queryStrings(ctx, db.sql, `SELECT field FROM account_refused_fields WHERE account = ? ORDER BY field`, account)
 	if err != nil {
 		return nil, fmt.Errorf("state: refused fields of account %s: %w", account, err)
 	}
-	if tok == "" {
-		return nil, nil
-	}
-	return strings.Fields(tok), nil
+	return fields, nil
 }
 
 // AddRefusedField records that account refuses to write field (a word
@@ -37,9 +29,8 @@ func (db *DB) AddRefusedField(ctx context.Context, account, field string) (added
 	}
 	// One statement: concurrent writers (other pairs, other processes)
 	// neither lose a field nor both see it as new.
-	res, err := db.sql.ExecContext(ctx, `INSERT INTO sync_tokens (pair, side, token, updated_at) VALUES (?, 'a', ?, ?)
-ON CONFLICT (pair, side) DO UPDATE SET token = trim(token || ' ' || excluded.token), updated_at = excluded.updated_at
-WHERE instr(' ' || token || ' ', ' ' || excluded.token || ' ') = 0`, refusedKey(account), field, time.Now().UnixNano())
+	res, err := db.sql.ExecContext(ctx, `INSERT INTO account_refused_fields (account, field, created_at) VALUES (?, ?, ?)
+ON CONFLICT (account, field) DO NOTHING`, account, field, time.Now().UnixNano())
 	if err != nil {
 		return false, fmt.Errorf("state: record refused field %s of account %s: %w", field, account, err)
 	}
@@ -48,10 +39,4 @@ WHERE instr(' ' || token || ' ', ' ' || excluded.token || ' ') = 0`, refusedKey(
 		return false, fmt.Errorf("state: record refused field %s of account %s: %w", field, account, err)
 	}
 	return n > 0, nil
-}
-
-// forgetRefused removes what AddRefusedField recorded for account.
-func (db *DB) forgetRefused(ctx context.Context, account string) error {
-	_, err := db.sql.ExecContext(ctx, `DELETE FROM sync_tokens WHERE pair = ? AND side = 'a'`, refusedKey(account))
-	return err
 }

@@ -47,6 +47,9 @@ func fillUser(t *testing.T, db *DB, user string) userFixture {
 	if err := db.TouchAccountSync(ctx, f.account, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.AddRefusedField(ctx, f.account, "photo"); err != nil {
+		t.Fatal(err)
+	}
 	for _, book := range []string{"office365", "work"} {
 		name, err := db.CreateWebPair(ctx, WebPair{Name: "web-" + user + ":" + book, User: user, Account: f.account, Addressbook: book, Every: time.Hour}, book)
 		if err != nil {
@@ -130,24 +133,25 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 		where string
 		args  []any
 	}{
-		"server_users":     {"name = ?", []any{f.user}},
-		"addressbooks":     {"user_name = ?", []any{f.user}},
-		"cards":            {books, bookArgs},
-		"card_changes":     {books, bookArgs},
-		"web_sessions":     {"user_name = ?", []any{f.user}},
-		"web_oauth_states": {"session_hash = ?", []any{f.session}},
-		"web_accounts":     {"user_name = ? OR account = ?", []any{f.user, f.account}},
-		"web_pairs":        {"user_name = ? OR account = ?", []any{f.user, f.account}},
-		"accounts":         {"name = ?", []any{f.account}},
-		"items":            {pairs, pairArgs},
-		"bases":            {items, itemArgs},
-		"sync_tokens":      {pairs, pairArgs},
-		"side_identities":  {pairs, pairArgs},
-		"locks":            {pairs, pairArgs},
-		"trash":            {pairs, pairArgs},
-		"trash_purges":     {pairs, pairArgs},
-		"conflicts":        {pairs, pairArgs},
-		"runs":             {pairs, pairArgs},
+		"server_users":           {"name = ?", []any{f.user}},
+		"addressbooks":           {"user_name = ?", []any{f.user}},
+		"cards":                  {books, bookArgs},
+		"card_changes":           {books, bookArgs},
+		"web_sessions":           {"user_name = ?", []any{f.user}},
+		"web_oauth_states":       {"session_hash = ?", []any{f.session}},
+		"web_accounts":           {"user_name = ? OR account = ?", []any{f.user, f.account}},
+		"web_pairs":              {"user_name = ? OR account = ?", []any{f.user, f.account}},
+		"accounts":               {"name = ?", []any{f.account}},
+		"account_refused_fields": {"account = ?", []any{f.account}},
+		"items":                  {pairs, pairArgs},
+		"bases":                  {items, itemArgs},
+		"sync_tokens":            {pairs, pairArgs},
+		"side_identities":        {pairs, pairArgs},
+		"locks":                  {pairs, pairArgs},
+		"trash":                  {pairs, pairArgs},
+		"trash_purges":           {pairs, pairArgs},
+		"conflicts":              {pairs, pairArgs},
+		"runs":                   {pairs, pairArgs},
 	}
 	// Every table that can hold a user's or a pair's rows must be known.
 	keyCols := []string{"pair", "user_name", "account", "book_id", "item_id", "session_hash", "name"}
@@ -308,7 +312,7 @@ func TestDisconnectLeavesNoPairState(t *testing.T) {
 		t.Fatalf("disconnect = %v, %v; want %v", names, err, f.pairs)
 	}
 	got := ownedRows(t, db, f)
-	for _, tbl := range append(slices.Clone(pairTables), "bases", "accounts", "web_pairs", "web_accounts") {
+	for _, tbl := range append(slices.Clone(pairTables), "bases", "accounts", "account_refused_fields", "web_pairs", "web_accounts") {
 		if got[tbl] != 0 {
 			t.Errorf("%s: %d rows left after disconnect", tbl, got[tbl])
 		}

@@ -190,8 +190,10 @@ UNION SELECT account FROM web_pairs WHERE user_name = ? ORDER BY 1`, name, name)
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
 		for _, a := range accounts {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE name = ?`, a); err != nil {
-				return fmt.Errorf("state: %s: account %s: %w", op, a, err)
+			for _, q := range []string{`DELETE FROM accounts WHERE name = ?`, `DELETE FROM account_refused_fields WHERE account = ?`} {
+				if _, err := tx.ExecContext(ctx, q, a); err != nil {
+					return fmt.Errorf("state: %s: account %s: %w", op, a, err)
+				}
 			}
 		}
 		// The rest hangs off the user (ON DELETE CASCADE), deleted

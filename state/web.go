@@ -282,8 +282,11 @@ func (db *DB) checkUnlocked(ctx context.Context, tx *sql.Tx, pair string) error 
 	return nil
 }
 
-// queryStrings runs q and returns its one text column.
-func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+// queryStrings runs q in tx (a *sql.Tx or the *sql.DB) and returns its
+// one text column.
+func queryStrings(ctx context.Context, tx interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, args ...any) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -384,6 +387,7 @@ func (db *DB) forgetAccount(ctx context.Context, tx *sql.Tx, account string) ([]
 	for _, q := range []string{
 		`DELETE FROM web_pairs WHERE account = ?`,
 		`DELETE FROM accounts WHERE name = ?`,
+		`DELETE FROM account_refused_fields WHERE account = ?`,
 		`DELETE FROM web_accounts WHERE account = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, account); err != nil {
