@@ -30,22 +30,51 @@ type App struct {
 	Secret string
 	// Certificate verifies client assertions (RSA keys only, as Entra).
 	Certificate *x509.Certificate
-	// Tenant restricts the app to one tenant id or domain; empty accepts
-	// any tenant segment the server knows.
+	// Tenant is the app's home tenant id or domain; empty is the server's
+	// tenant. A single-tenant app (AudienceMyOrg) answers only there.
 	Tenant string
+	// Audience is the portal's "Supported account types"; the zero value is
+	// AudienceMyOrg, the portal's default (single tenant).
+	Audience Audience
 	// RedirectURIs for the authorization-code flow. A loopback URI
 	// (http://localhost or http://127.0.0.1) matches any port.
 	RedirectURIs []string
-	// PublicClient allows the delegated flows (device code, code, refresh)
-	// without a client credential even when Secret or Certificate is set.
-	// An app with neither is always public.
+	// PublicClient is the portal's "Allow public client flows": the
+	// delegated flows (device code, code, refresh) without a client
+	// credential. Without it every token request needs the secret or a
+	// certificate assertion (AADSTS7000218), as at Microsoft, even for an
+	// app that has neither.
 	PublicClient bool
 	// ReadOnly grants app-only tokens Contacts.Read instead of
 	// Contacts.ReadWrite.
 	ReadOnly bool
 }
 
-func (a *App) public() bool { return a.PublicClient || (a.Secret == "" && a.Certificate == nil) }
+func (a *App) public() bool { return a.PublicClient }
+
+// Audience is an app registration's sign-in audience (the manifest's
+// signInAudience, the portal's "Supported account types").
+type Audience string
+
+// The sign-in audiences of the portal.
+const (
+	// AudienceMyOrg is "Accounts in this organizational directory only
+	// (Single tenant)": only /<tenant id or domain> of the app's tenant.
+	AudienceMyOrg Audience = "AzureADMyOrg"
+	// AudienceMultipleOrgs is "Accounts in any organizational directory
+	// (Any Microsoft Entra ID tenant - Multitenant)": /organizations,
+	// /common or any tenant, never /consumers.
+	AudienceMultipleOrgs Audience = "AzureADMultipleOrgs"
+	// AudienceOrgsAndPersonal is "... Multitenant and personal Microsoft
+	// accounts (e.g. Skype, Xbox)": every authority.
+	AudienceOrgsAndPersonal Audience = "AzureADandPersonalMicrosoftAccount"
+	// AudiencePersonal is "Personal Microsoft accounts only": /consumers
+	// and /common.
+	AudiencePersonal Audience = "PersonalMicrosoftAccount"
+)
+
+// consumersTenant is the tenant id of personal Microsoft accounts.
+const consumersTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 // User is a directory user with a mailbox.
 type User struct {
@@ -312,21 +341,50 @@ func (s *Server) checkTenant(t string) *aadError {
 	return aerr(400, "invalid_request", 90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", t)
 }
 
-func (s *Server) tenantMatches(app *App, tenant string) bool {
-	if app.Tenant == "" {
-		return true
-	}
-	switch strings.ToLower(tenant) {
-	case "common", "organizations":
-		return true
-	}
+// ourTenant reports whether t names the server's tenant (id or domain).
+func (s *Server) ourTenant(t string) bool {
+	return strings.EqualFold(t, s.opts.Tenant) || strings.EqualFold(t, s.opts.TenantDomain)
+}
+
+// checkAudience refuses the authority tenant when the app's sign-in
+// audience does not allow it, with Microsoft's codes.
+func (s *Server) checkAudience(app *App, tenant string) *aadError {
 	t := strings.ToLower(tenant)
-	at := strings.ToLower(app.Tenant)
-	if t == at {
-		return true
+	notFound := func(dir string) *aadError {
+		return aerr(400, "unauthorized_client", 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", app.ClientID, dir)
 	}
-	ours := []string{strings.ToLower(s.opts.Tenant), strings.ToLower(s.opts.TenantDomain)}
-	return slices.Contains(ours, t) && slices.Contains(ours, at)
+	switch app.Audience {
+	case "", AudienceMyOrg:
+		switch t {
+		case "organizations":
+			return aerr(400, "invalid_request", 50059, "No tenant-identifying information found in either the request or implied by any provided credentials.")
+		case "common":
+			return aerr(400, "invalid_request", 50194, "Application '%s' is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.", app.ClientID)
+		case "consumers":
+			return notFound(consumersTenant)
+		}
+		home := app.Tenant
+		if home == "" || s.ourTenant(home) {
+			if s.ourTenant(t) {
+				return nil
+			}
+		} else if strings.EqualFold(home, t) {
+			return nil
+		}
+		return notFound(tenant)
+	case AudienceMultipleOrgs:
+		if t == "consumers" {
+			return notFound(consumersTenant)
+		}
+	case AudiencePersonal:
+		if t != "consumers" && t != "common" {
+			return aerr(400, "invalid_request", 9002331, "Application '%s' is configured for use by Microsoft Account users only. Please use the /consumers endpoint to serve this request.", app.ClientID)
+		}
+	case AudienceOrgsAndPersonal:
+	default:
+		return aerr(400, "invalid_request", 90002, "graphsim: app '%s' has an unknown sign-in audience %q.", app.ClientID, app.Audience)
+	}
+	return nil
 }
 
 // normScopes splits a scope parameter and strips the Graph resource prefix.
@@ -371,8 +429,11 @@ func (s *Server) lookupApp(clientID, tenant string) (*App, *aadError) {
 	s.mu.Lock()
 	app := s.apps[clientID]
 	s.mu.Unlock()
-	if app == nil || !s.tenantMatches(app, tenant) {
-		return nil, aerr(400, "unauthorized_client", 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", clientID, tenant)
+	if app == nil {
+		return nil, aerr(400, "unauthorized_client", 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenant)
+	}
+	if e := s.checkAudience(app, tenant); e != nil {
+		return nil, e
 	}
 	return app, nil
 }
