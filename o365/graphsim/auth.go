@@ -48,6 +48,10 @@ type App struct {
 	// ReadOnly grants app-only tokens Contacts.Read instead of
 	// Contacts.ReadWrite.
 	ReadOnly bool
+	// SignInFrequency plays a Conditional Access sign-in frequency policy
+	// on the app: a refresh more than this long after the user signed in
+	// answers invalid_grant AADSTS70043. Zero: no policy.
+	SignInFrequency time.Duration
 }
 
 func (a *App) public() bool { return a.PublicClient }
@@ -107,6 +111,7 @@ type refreshToken struct {
 	usedAt   time.Time
 	used     bool
 	gen      int
+	authTime time.Time // when the user signed in (kept across rotations)
 }
 
 type authCode struct {
@@ -633,6 +638,9 @@ type tokenResult struct {
 	user   *Mailbox
 	scopes []string
 	rt     bool // issue a refresh token
+	// authTime is when the user signed in: now for code and device
+	// grants, the refreshed token's for refresh grants.
+	authTime time.Time
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
@@ -695,8 +703,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 	}
 	if res.rt {
 		rt := "1.AXsA" + randToken(64)
+		auth := res.authTime
+		if auth.IsZero() {
+			auth = s.now()
+		}
 		s.refresh[rt] = &refreshToken{clientID: res.app.ClientID, userID: res.user.user.ID, scopes: res.scopes,
-			expires: s.now().Add(s.opts.RefreshTokenLifetime), gen: s.userGen[res.user.user.ID]}
+			expires: s.now().Add(s.opts.RefreshTokenLifetime), gen: s.userGen[res.user.user.ID], authTime: auth}
 		out["refresh_token"] = rt
 		out["refresh_token_expires_in"] = int(s.opts.RefreshTokenLifetime / time.Second)
 	}
@@ -791,7 +803,10 @@ func (s *Server) grantRefresh(r *http.Request, app *App, tenant string) (*tokenR
 	case rt.gen != s.userGen[rt.userID]:
 		e = aerr(400, "invalid_grant", 50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '%s'.", rt.expires.Add(-s.opts.RefreshTokenLifetime).UTC().Format(time.RFC3339))
 	case now.After(rt.expires):
-		e = aerr(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
+		issued := rt.expires.Add(-s.opts.RefreshTokenLifetime)
+		e = aerr(400, "invalid_grant", 700082, "The refresh token has expired due to inactivity. The token was issued on %s and was inactive for %s.", issued.UTC().Format("2006-01-02T15:04:05.0000000Z"), s.opts.RefreshTokenLifetime)
+	case app.SignInFrequency > 0 && now.Sub(rt.authTime) > app.SignInFrequency:
+		e = aerr(400, "invalid_grant", 70043, "The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. The token was issued on %s and the maximum allowed lifetime for this request is %d.", rt.authTime.UTC().Format("2006-01-02T15:04:05.0000000Z"), int(app.SignInFrequency/time.Second))
 	case rt.used && (!s.opts.RefreshReuse || (s.opts.RefreshReuseGrace > 0 && now.Sub(rt.usedAt) > s.opts.RefreshReuseGrace)):
 		e = aerr(400, "invalid_grant", 70000, "Provided grant is invalid or malformed. The refresh token has already been redeemed (rotated).")
 	}
@@ -819,7 +834,7 @@ func (s *Server) grantRefresh(r *http.Request, app *App, tenant string) (*tokenR
 	if m == nil {
 		return nil, aerr(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
 	}
-	return &tokenResult{app: app, user: m, scopes: scopes, rt: true}, nil
+	return &tokenResult{app: app, user: m, scopes: scopes, rt: true, authTime: rt.authTime}, nil
 }
 
 func (s *Server) grantDevice(r *http.Request, app *App, tenant string) (*tokenResult, *aadError) {

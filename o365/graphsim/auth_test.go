@@ -269,8 +269,30 @@ func TestRefreshRotation(t *testing.T) {
 	// lifetime
 	rt = firstRefresh(t, e2)
 	e2.clock.Advance(91 * 24 * time.Hour)
-	if c, n := refreshVia(e2, rt).aad(t); c != "invalid_grant" || n != 70008 {
+	if c, n := refreshVia(e2, rt).aad(t); c != "invalid_grant" || n != 700082 {
 		t.Fatalf("expired refresh: %s %v", c, n)
+	}
+}
+
+// TestSignInFrequency: a Conditional Access sign-in frequency policy ends
+// a sign-in after its period however often the token is refreshed
+// (AADSTS70043); rotation does not extend it.
+func TestSignInFrequency(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.s.AddApp(App{ClientID: "pub", Audience: AudienceMultipleOrgs, PublicClient: true, SignInFrequency: 24 * time.Hour,
+		RedirectURIs: []string{"http://localhost"}})
+	rt := firstRefresh(t, e)
+	for range 3 {
+		e.clock.Advance(7 * time.Hour)
+		r := refreshVia(e, rt)
+		if r.status != 200 {
+			t.Fatalf("refresh within the period: %d %s", r.status, r.body)
+		}
+		rt = r.json(t)["refresh_token"].(string)
+	}
+	e.clock.Advance(4 * time.Hour) // 25 h after sign-in
+	if c, n := refreshVia(e, rt).aad(t); c != "invalid_grant" || n != 70043 {
+		t.Fatalf("after the sign-in frequency: %s %v", c, n)
 	}
 }
 
