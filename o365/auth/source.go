@@ -258,7 +258,7 @@ func (s *Source) refresh(ctx context.Context, stored Token) (string, error) {
 	if err != nil {
 		var oe *OAuthError
 		if errors.As(err, &oe) && oe.needsLogin() {
-			return "", s.fail(&NeedLoginError{Account: s.acc.Name, Reason: oe.reason()}, stored.RefreshToken)
+			return "", s.fail(&NeedLoginError{Account: s.acc.Name, Reason: oe.reason(), Hint: oe.Hint}, stored.RefreshToken)
 		}
 		s.log.Debug("token refresh failed", "account", s.acc.Name, "error", err.Error())
 		return "", fmt.Errorf("account %s: refreshing the access token: %w", s.acc.Name, err)
