@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 )
@@ -91,5 +92,19 @@ func TestHintsInEveryFlow(t *testing.T) {
 		check("device", err)
 
 		check("authorize", AuthorizeError(c.oauth, desc, ""))
+	}
+}
+
+// TestHintsDocumented: docs/office365.md's troubleshooting table has a row
+// for every code of the table.
+func TestHintsDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../docs/office365.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range HintCodes() {
+		if !strings.Contains(string(b), "\n| "+c+" |") {
+			t.Errorf("docs/office365.md has no troubleshooting row for %s", c)
+		}
 	}
 }

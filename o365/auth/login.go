@@ -83,6 +83,9 @@ func checkDelegated(acc config.Account) (Endpoints, error) {
 	if acc.ClientID == "" {
 		return Endpoints{}, fmt.Errorf("account %s: no client_id", acc.Name)
 	}
+	if err := requireTenant(acc); err != nil {
+		return Endpoints{}, err
+	}
 	return EndpointsFor(acc)
 }
 
@@ -173,12 +176,12 @@ func finishLogin(ctx context.Context, acc config.Account, store Store, flow stri
 		id.User = acc.User
 	}
 	t := Token{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken, Expiry: expiryOf(tr, now),
-		User: id.User, Tenant: tenantOr(acc.Tenant), Flow: flow, ClientID: acc.ClientID, Scopes: ep.DelegatedScopes()}
+		User: id.User, Tenant: acc.Tenant, Flow: flow, ClientID: acc.ClientID, Scopes: ep.DelegatedScopes()}
 	if err := store.SaveToken(ctx, acc.Name, t); err != nil {
 		return nil, fmt.Errorf("account %s: storing the tokens: %w", acc.Name, err)
 	}
 	if id.Tenant == "" {
-		id.Tenant = tenantOr(acc.Tenant)
+		id.Tenant = acc.Tenant
 	}
 	log.Debug("signed in", "account", acc.Name, "user", id.User, "tenant", id.Tenant, "flow", flow)
 	return &id, nil
