@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -66,5 +67,29 @@ func TestGraphsimRedirectURIs(t *testing.T) {
 	}
 	if s := out.String(); !strings.Contains(s, "tenant: contoso.example") || !strings.Contains(s, "connect:") {
 		t.Errorf("printed configuration:\n%s", s)
+	}
+}
+
+// TestO365SignInHintsE2E: the binary against graphsim's single-tenant app
+// (the portal's default): a login or sync at an authority Microsoft refuses
+// fails with the AADSTS code and the hint naming what to change.
+func TestO365SignInHintsE2E(t *testing.T) {
+	env := newSim(t, 1)
+	cases := []struct {
+		flow, tenant, code, hint string
+		args                     []string
+	}{
+		{"device", "organizations", "AADSTS50059", "; hint: the app registration is single-tenant: set tenant to the Directory (tenant) ID", []string{"login", "work"}},
+		{"device", "common", "AADSTS50194", "; hint: the app registration is single-tenant", []string{"login", "work"}},
+		{"client-secret", "fabrikam.example", "AADSTS90002", "; hint: the tenant does not exist in this cloud: check tenant", []string{"sync"}},
+	}
+	for _, c := range cases {
+		cfg, _ := env.workspace(t, c.flow, "merge")
+		text, _ := os.ReadFile(cfg)
+		os.WriteFile(cfg, []byte(strings.Replace(string(text), "tenant: contoso.example", "tenant: "+c.tenant, 1)), 0o600)
+		r := cb(t, simEnvVars, append([]string{"--config", cfg}, c.args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, c.code+":") || !strings.Contains(r.stderr, c.hint) {
+			t.Errorf("%s at %s: exit %d\n%s", c.flow, c.tenant, r.code, r.stderr)
+		}
 	}
 }
