@@ -95,9 +95,6 @@ const keyDelim = "::"
 // DefaultListen is the default address of the built-in CardDAV server.
 const DefaultListen = "127.0.0.1:5232"
 
-// DefaultTenant is the tenant used when an account sets none.
-const DefaultTenant = "organizations"
-
 // Config is a loaded, validated configuration with defaults applied.
 type Config struct {
 	File     string             // the file loaded ("" when none)
@@ -150,8 +147,10 @@ func (c *Config) Account(name string) (Account, bool) {
 type Account struct {
 	Name string // the key under accounts, lower-case
 
-	// Tenant is common, organizations (default), consumers, or a tenant id
-	// or domain.
+	// Tenant is the tenant id or domain (or common, organizations,
+	// consumers for apps that allow them); required, except that the
+	// app-only flows default it to the domain of a user like
+	// alice@contoso.com.
 	Tenant string
 	// ClientID is the application (client) id, a GUID.
 	ClientID string
@@ -298,7 +297,7 @@ type Server struct {
 // server.public_url + "/ui/connect/callback").
 type Connect struct {
 	ClientID string // the application (client) id, a GUID; "" = no connect button
-	Tenant   string // as under accounts; default organizations
+	Tenant   string // as under accounts; required when ClientID is set
 	Cloud    string // as under accounts; default global
 	LoginURL string // as under accounts
 	GraphURL string // as under accounts

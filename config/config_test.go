@@ -130,10 +130,11 @@ func TestBadConfigReportsEverything(t *testing.T) {
 	want := []string{
 		`config testdata/bad.yaml: stat: unknown key (did you mean state?)`,
 		`config testdata/bad.yaml: accounts.bad.name: "bad.name" is not a valid account name (expected lower-case letters, digits, _ and -, starting with a letter or digit)`,
-		`config testdata/bad.yaml: accounts.work.tenant: must not be empty (expected common, organizations, consumers, or a tenant id or domain)`,
+		`config testdata/bad.yaml: accounts.bad.name.tenant: required: ` + TenantHelp,
 		`config testdata/bad.yaml: accounts.work.client_id: "not-a-guid" is not a GUID (like 11111111-2222-3333-4444-555555555555)`,
 		`config testdata/bad.yaml: accounts.work.client_secret_env: required by flow client-secret (or client_secret_file)`,
 		`config testdata/bad.yaml: accounts.work.user: required by flow client-secret (whose mailbox to sync)`,
+		`config testdata/bad.yaml: accounts.work.tenant: must not be empty (expected common, organizations, consumers, or a tenant id or domain)`,
 		`config testdata/bad.yaml: accounts.work.cloud: "moon" is not one of global, usgov, usgov-dod, china`,
 		`config testdata/bad.yaml: accounts.work.login_url: "http://login.example.com" must use https (http only for 127.0.0.1, localhost or [::1])`,
 		`config testdata/bad.yaml: pairs.dav.a.user: not used by a side of type carddav`,
@@ -169,7 +170,7 @@ func TestBadConfigReportsEverything(t *testing.T) {
 
 // TestValidation checks each rule on its own, by exact key and message.
 func TestValidation(t *testing.T) {
-	const acct = "accounts:\n  work: {client_id: 11111111-2222-3333-4444-555555555555}\n"
+	const acct = "accounts:\n  work: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555}\n"
 	const vdirs = "    a: {type: vdir, path: /a}\n    b: {type: vdir, path: /b}\n"
 	tests := []struct {
 		name, yaml string
@@ -236,21 +237,21 @@ func TestValidation(t *testing.T) {
 			"pairs.work.every", `"59s" is too short (at least 1m)`},
 		{"client_id missing", "accounts:\n  work: {tenant: common}\n",
 			"accounts.work.client_id", "required (the application's client id, a GUID)"},
-		{"client_id guid", "accounts:\n  work: {client_id: abc}\n",
+		{"client_id guid", "accounts:\n  work: {client_id: abc, tenant: contoso.com}\n",
 			"accounts.work.client_id", `"abc" is not a GUID (like 11111111-2222-3333-4444-555555555555)`},
-		{"flow enum", "accounts:\n  work: {client_id: 11111111-2222-3333-4444-555555555555, flow: password}\n",
+		{"flow enum", "accounts:\n  work: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555, flow: password}\n",
 			"accounts.work.flow", `"password" is not one of device, browser, client-secret, client-certificate`},
-		{"client-secret both", "accounts:\n  work: {client_id: 11111111-2222-3333-4444-555555555555, flow: client-secret, user: a@b, client_secret_env: S, client_secret_file: /s}\n",
+		{"client-secret both", "accounts:\n  work: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555, flow: client-secret, user: a@b, client_secret_env: S, client_secret_file: /s}\n",
 			"accounts.work.client_secret_file", "set either client_secret_env or client_secret_file, not both"},
-		{"client-certificate file", "accounts:\n  work: {client_id: 11111111-2222-3333-4444-555555555555, flow: client-certificate, user: a@b}\n",
+		{"client-certificate file", "accounts:\n  work: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555, flow: client-certificate, user: a@b}\n",
 			"accounts.work.certificate_file", "required by flow client-certificate (PEM with certificate and private key)"},
-		{"client-certificate user", "accounts:\n  work: {client_id: 11111111-2222-3333-4444-555555555555, flow: client-certificate, certificate_file: c.pem}\n",
+		{"client-certificate user", "accounts:\n  work: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555, flow: client-certificate, certificate_file: c.pem}\n",
 			"accounts.work.user", "required by flow client-certificate (whose mailbox to sync)"},
 		{"tenant empty", "accounts:\n  work: {client_id: 11111111-2222-3333-4444-555555555555, tenant: ''}\n",
 			"accounts.work.tenant", "must not be empty (expected common, organizations, consumers, or a tenant id or domain)"},
-		{"graph_url relative", "accounts:\n  work: {client_id: 11111111-2222-3333-4444-555555555555, graph_url: /v1.0}\n",
+		{"graph_url relative", "accounts:\n  work: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555, graph_url: /v1.0}\n",
 			"accounts.work.graph_url", `"/v1.0" is not an absolute https URL`},
-		{"graph_url http", "accounts:\n  work: {client_id: 11111111-2222-3333-4444-555555555555, graph_url: 'http://graph.example.com/v1.0'}\n",
+		{"graph_url http", "accounts:\n  work: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555, graph_url: 'http://graph.example.com/v1.0'}\n",
 			"accounts.work.graph_url", `"http://graph.example.com/v1.0" must use https (http only for 127.0.0.1, localhost or [::1])`},
 		{"listen", "server: {listen: 'localhost:http'}\n",
 			"server.listen", `"localhost:http": port "http" is not a number from 1 to 65535`},
@@ -266,7 +267,7 @@ func TestValidation(t *testing.T) {
 		{"session_lifetime short", "server: {session_lifetime: 1m}\n", "server.session_lifetime", `"1m" is too short (at least 5m0s)`},
 		{"max_connections zero", "server: {max_connections: 0}\n", "server.max_connections", "0 is not a number of at least 1"},
 		{"login_free_failures type", "server: {login_free_failures: many}\n", "server.login_free_failures", `expected an integer, got "many"`},
-		{"case duplicate", "accounts:\n  Work: {client_id: 11111111-2222-3333-4444-555555555555}\n  WORK: {tenant: common}\n",
+		{"case duplicate", "accounts:\n  Work: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555}\n  WORK: {tenant: common}\n",
 			"accounts.work", `defined twice ("Work" and "WORK"; names are case-insensitive)`},
 	}
 	for _, tt := range tests {
@@ -292,12 +293,12 @@ func TestGoodVariants(t *testing.T) {
 	tests := []struct{ name, yaml string }{
 		{"empty file", ""},
 		{"only comments", "# nothing yet\n"},
-		{"http loopback", "accounts:\n  w: {client_id: 11111111-2222-3333-4444-555555555555, login_url: 'http://localhost:9/', graph_url: 'http://[::1]:8/v1.0'}\n"},
+		{"http loopback", "accounts:\n  w: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555, login_url: 'http://localhost:9/', graph_url: 'http://[::1]:8/v1.0'}\n"},
 		{"every zero", "pairs:\n  p:\n    a: {type: vdir, path: /a}\n    b: {type: vdir, path: /b}\n    every: 0s\n"},
 		{"count as string", "pairs:\n  p:\n    a: {type: vdir, path: /a}\n    b: {type: vdir, path: /b}\n    max_delete: '7'\n"},
 		{"listen any host", "server: {listen: ':5232'}\n"},
 		{"tls both", "server: {tls_cert: c.pem, tls_key: k.pem}\n"},
-		{"numeric folder", "accounts:\n  w: {client_id: 11111111-2222-3333-4444-555555555555}\npairs:\n  p:\n    a: {type: o365, account: w, folder: 2024}\n    b: {type: vdir, path: /b}\n"},
+		{"numeric folder", "accounts:\n  w: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555}\npairs:\n  p:\n    a: {type: o365, account: w, folder: 2024}\n    b: {type: vdir, path: /b}\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -427,8 +428,11 @@ func TestEnvOverlay(t *testing.T) {
 			check: func(t *testing.T, c *Config) {}},
 		{name: "secret named from env is not a key", env: env(
 			"CARDBRIDGE_ACCOUNTS_BOT_CLIENT_ID=11111111-2222-3333-4444-555555555555", "CARDBRIDGE_ACCOUNTS_BOT_FLOW=client-secret",
-			"CARDBRIDGE_ACCOUNTS_BOT_USER=bot@x", "CARDBRIDGE_ACCOUNTS_BOT_CLIENT_SECRET_ENV=CARDBRIDGE_BOT_SECRET", "CARDBRIDGE_BOT_SECRET=s"),
-			check: func(t *testing.T, c *Config) { eq(t, c.Accounts["bot"].ClientSecretEnv, "CARDBRIDGE_BOT_SECRET") }},
+			"CARDBRIDGE_ACCOUNTS_BOT_USER=bot@x.example", "CARDBRIDGE_ACCOUNTS_BOT_CLIENT_SECRET_ENV=CARDBRIDGE_BOT_SECRET", "CARDBRIDGE_BOT_SECRET=s"),
+			check: func(t *testing.T, c *Config) {
+				eq(t, c.Accounts["bot"].ClientSecretEnv, "CARDBRIDGE_BOT_SECRET")
+				eq(t, c.Accounts["bot"].Tenant, "x.example")
+			}},
 		{name: "lower-case words in variable", file: "full.yaml", env: env("CARDBRIDGE_pairs_Work_conflict=a-wins"),
 			check: func(t *testing.T, c *Config) { eq(t, c.Pairs["work"].Conflict, "a-wins") }},
 		{name: "other prefixes ignored", file: "full.yaml", env: env("CARDBRIDGEX=1", "XCARDBRIDGE_STATE=/y"),
@@ -589,7 +593,7 @@ func TestMissingFiles(t *testing.T) {
 func TestPathExpansion(t *testing.T) {
 	p := writeConfig(t, `state: ~/db/state.db
 accounts:
-  w: {client_id: 11111111-2222-3333-4444-555555555555, flow: client-certificate, certificate_file: ../certs/app.pem, user: a@b}
+  w: {tenant: contoso.com, client_id: 11111111-2222-3333-4444-555555555555, flow: client-certificate, certificate_file: ../certs/app.pem, user: a@b}
 pairs:
   p:
     a: {type: vdir, path: "~"}
@@ -727,6 +731,51 @@ func TestSecretKeyFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			eq(t, cfg.SecretKeyFile, c.want)
+		})
+	}
+}
+
+// TestTenantRequired: no default tenant that cannot work. An account or
+// server.connect without tenant is refused with what to put there, except
+// an app-only account whose user names its domain; the app-only flows
+// refuse common, organizations and consumers (Microsoft's AADSTS50059).
+func TestTenantRequired(t *testing.T) {
+	const id = "client_id: 11111111-2222-3333-4444-555555555555"
+	cases := []struct {
+		name, yaml string
+		tenant     string // "" when refused
+		problem    string // start of the tenant key's message when refused
+	}{
+		{"device without tenant", "{" + id + "}", "", "required: the Directory (tenant) ID or a domain"},
+		{"browser without tenant", "{" + id + ", flow: browser, user: alice@contoso.com}", "", "required: "},
+		{"device with tenant", "{" + id + ", tenant: 7a1c5e0b-3f2d-4c8e-9b61-0d4e2f8a9c13}", "7a1c5e0b-3f2d-4c8e-9b61-0d4e2f8a9c13", ""},
+		{"device with organizations", "{" + id + ", tenant: organizations}", "organizations", ""},
+		{"personal accounts", "{" + id + ", tenant: consumers}", "consumers", ""},
+		{"client-secret from user", "{" + id + ", flow: client-secret, client_secret_env: S, user: Alice@Contoso.COM}", "contoso.com", ""},
+		{"client-certificate from user", "{" + id + ", flow: client-certificate, certificate_file: /c.pem, user: bob@fabrikam.onmicrosoft.com}", "fabrikam.onmicrosoft.com", ""},
+		{"client-secret, explicit tenant wins", "{" + id + ", flow: client-secret, client_secret_env: S, user: alice@contoso.com, tenant: 7a1c5e0b-3f2d-4c8e-9b61-0d4e2f8a9c13}", "7a1c5e0b-3f2d-4c8e-9b61-0d4e2f8a9c13", ""},
+		{"client-secret, user without domain", "{" + id + ", flow: client-secret, client_secret_env: S, user: 6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9}", "", "required: "},
+		{"client-secret at organizations", "{" + id + ", flow: client-secret, client_secret_env: S, user: a@contoso.com, tenant: organizations}", "", `"organizations" does not work with flow client-secret`},
+		{"client-certificate at common", "{" + id + ", flow: client-certificate, certificate_file: /c.pem, user: a@contoso.com, tenant: Common}", "", `"Common" does not work with flow client-certificate`},
+		{"client-secret at consumers", "{" + id + ", flow: client-secret, client_secret_env: S, user: a@contoso.com, tenant: consumers}", "", `"consumers" does not work`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load(writeConfig(t, "accounts:\n  work: "+c.yaml+"\n"), true, []string{"HOME=" + home})
+			if c.problem == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				eq(t, cfg.Accounts["work"].Tenant, c.tenant)
+				return
+			}
+			ps := problems(t, err)
+			if len(ps) != 1 || ps[0].Key != "accounts.work.tenant" || !strings.HasPrefix(ps[0].Msg, c.problem) {
+				t.Fatalf("problems %v, want accounts.work.tenant: %s…", ps, c.problem)
+			}
+			if strings.HasPrefix(c.problem, "required") && (!strings.Contains(ps[0].Msg, "Overview page") || !strings.Contains(ps[0].Msg, "consumers")) {
+				t.Errorf("the message does not say what to put there: %s", ps[0].Msg)
+			}
 		})
 	}
 }

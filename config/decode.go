@@ -298,7 +298,6 @@ func (d *decoder) names(m map[string]any, sect string) []string {
 func (d *decoder) account(n *node, m map[string]any, base, name string) Account {
 	d.checkKeys(m, base, n, nil, "")
 	a := Account{Name: name}
-	a.Tenant = d.tenant(m, base)
 	a.ClientID = d.clientID(m, base, "")
 	a.Flow = d.oneOf(m, base, "flow", "device", flows())
 	a.ClientSecretEnv, _ = d.str(m, base, "client_secret_env")
@@ -327,18 +326,49 @@ func (d *decoder) account(n *node, m map[string]any, base, name string) Account 
 			d.add(base+".user", "required by flow client-certificate (whose mailbox to sync)")
 		}
 	}
+	a.Tenant = d.accountTenant(m, base, a)
 	a.Cloud = d.oneOf(m, base, "cloud", "global", clouds())
 	a.LoginURL = d.serviceURL(m, base, "login_url")
 	a.GraphURL = d.serviceURL(m, base, "graph_url")
 	return a
 }
 
-// tenant reads the tenant key of an account or of server.connect
-// (DefaultTenant when unset).
+// TenantHelp says what to put in a tenant key.
+const TenantHelp = "the Directory (tenant) ID or a domain of the organisation, from the app registration's Overview page in the Microsoft Entra admin center (e.g. contoso.onmicrosoft.com); " +
+	"common or organizations only if the app's \"Supported account types\" is multitenant; consumers for personal Microsoft accounts (outlook.com, hotmail.com)"
+
+// accountTenant reads an account's tenant: required, except that an
+// app-only flow with a tenant-qualified user (alice@contoso.com) defaults
+// to the user's domain. The app-only flows refuse common, organizations
+// and consumers, as Microsoft does (AADSTS50059).
+func (d *decoder) accountTenant(m map[string]any, base string, a Account) string {
+	appOnly := a.Flow == "client-secret" || a.Flow == "client-certificate"
+	if _, set := m["tenant"]; !set {
+		if _, domain, ok := strings.Cut(a.User, "@"); appOnly && ok && strings.Contains(domain, ".") && !strings.ContainsAny(domain, "/ \t?#@") {
+			return strings.ToLower(domain)
+		}
+		d.add(base+".tenant", "required: %s", TenantHelp)
+		return ""
+	}
+	t := d.tenant(m, base)
+	if appOnly {
+		switch strings.ToLower(strings.TrimSpace(t)) {
+		case "common", "organizations", "consumers":
+			d.add(base+".tenant", "%q does not work with flow %s: Microsoft needs the Directory (tenant) ID or a domain of the organisation for app-only sign-in (AADSTS50059), from the app registration's Overview page", t, a.Flow)
+		}
+	}
+	return t
+}
+
+// tenant reads the tenant key of an account or of server.connect, which
+// is required.
 func (d *decoder) tenant(m map[string]any, base string) string {
 	t, ok := d.str(m, base, "tenant")
 	if !ok {
-		return DefaultTenant
+		if v, set := m["tenant"]; !set || v == nil {
+			d.add(base+".tenant", "required: %s", TenantHelp)
+		}
+		return ""
 	}
 	switch {
 	case strings.TrimSpace(t) == "":

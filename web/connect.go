@@ -85,8 +85,11 @@ func (h *Handler) connectCallback(w http.ResponseWriter, r *http.Request, s *ses
 	}
 	if e := q.Get("error"); e != "" {
 		oe := auth.AuthorizeError(e, q.Get("error_description"), q.Get("code"))
-		h.fail(w, r, s, http.StatusBadRequest, "Office 365 did not connect",
-			"The sign-in page answered "+oe.Code+": "+oe.Description+" Nothing was stored.")
+		msg := "The sign-in page answered " + oe.Code + ": " + oe.Description + " Nothing was stored."
+		if oe.Hint != "" {
+			msg += " To fix: " + oe.Hint + "."
+		}
+		h.fail(w, r, s, http.StatusBadRequest, "Office 365 did not connect", msg)
 		return
 	}
 	code := q.Get("code")

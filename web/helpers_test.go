@@ -174,7 +174,7 @@ func newEnv(t *testing.T) *env {
 			"bob-p":   {Name: "bob-p", A: config.Side{Type: "vdir", Path: dir + "/b"}, B: config.Side{Type: "server", User: "bob", Addressbook: "contacts"}},
 			"other":   {Name: "other", A: config.Side{Type: "vdir", Path: dir + "/c"}, B: config.Side{Type: "vdir", Path: dir + "/d"}},
 		},
-		Server: config.Server{Listen: "127.0.0.1:0", Connect: config.Connect{ClientID: simClient, Tenant: "organizations", Cloud: "global",
+		Server: config.Server{Listen: "127.0.0.1:0", Connect: config.Connect{ClientID: simClient, Tenant: "contoso.example", Cloud: "global",
 			LoginURL: simTS.URL, GraphURL: simTS.URL + "/v1.0"}},
 	}
 	e := &env{t: t, db: db, cfg: cfg, sched: newFakeSched("alice-p", "bob-p", "other"), clock: &clock{t: time.Now()}, sim: sim, simMB: mb, simTS: simTS}
@@ -298,7 +298,7 @@ func (e *env) consent(authorizeURL, login, password string) string {
 func (e *env) connect(b *browser, csrf string) string {
 	e.t.Helper()
 	st, loc, body := b.post("/ui/connect", csrf, nil)
-	if st != http.StatusSeeOther || !strings.HasPrefix(loc, e.simTS.URL+"/organizations/oauth2/v2.0/authorize?") {
+	if st != http.StatusSeeOther || !strings.HasPrefix(loc, e.simTS.URL+"/contoso.example/oauth2/v2.0/authorize?") {
 		e.t.Fatalf("connect: %d %s\n%s", st, loc, body)
 	}
 	return loc

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -436,7 +437,8 @@ func TestConnectBadInput(t *testing.T) {
 	u := mustURL(t, authz)
 	u.RawQuery = ""
 	_, loc, _ := page.do(http.MethodPost, u.String(), url.Values{"session": {sess}, "consent": {"decline"}})
-	if st, _, body := b.get(loc); st != http.StatusBadRequest || !strings.Contains(body, "access_denied") || !strings.Contains(body, "AADSTS65004") {
+	if st, _, body := b.get(loc); st != http.StatusBadRequest || !strings.Contains(body, "access_denied") || !strings.Contains(body, "AADSTS65004") ||
+		!strings.Contains(body, "To fix: "+auth.Hint("AADSTS65004")) {
 		t.Fatalf("declined: %d\n%s", st, body)
 	}
 

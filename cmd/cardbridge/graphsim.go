@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/cardbridge/cardbridge/o365/graphsim"
@@ -13,6 +15,7 @@ func (a *app) graphsimCmd() *cobra.Command {
 	var contacts int
 	var opts graphsim.Options
 	var chaos graphsim.Chaos
+	var redirects []string
 	cmd := &cobra.Command{
 		Use:   "graphsim",
 		Short: "Run the Microsoft Graph + identity platform simulator (for demos and benchmarks)",
@@ -24,7 +27,12 @@ owns a mailbox seeded with --contacts contacts. Stop it with Ctrl-C.
 The --fault-* flags put probabilistic faults in front of Graph (each HTTP
 request draws once, deterministically from --seed): 429 with Retry-After,
 503, connection resets, stalls of --stall, and one expiry of every delta
-link after --expire-delta-after delta pages (the next page answers 410).`,
+link after --expire-delta-after delta pages (the next page answers 410).
+
+The app is registered with the redirect URIs of the CLI's browser login and
+of "Connect Office 365" on a serve at a loopback address (any port); for a
+serve reached at another address add its public_url + /ui/connect/callback
+with --redirect-uri (repeatable).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if r := opts.Transient412Rate; r != -1 && (r < 0 || r > 1) {
@@ -46,12 +54,17 @@ link after --expire-delta-after delta pages (the next page answers 410).`,
 				return withCode(exitUsage, fmt.Errorf("--cloud: %w", err))
 			}
 			opts.Cloud = nc
+			for _, r := range redirects {
+				if err := checkRedirectURI(r); err != nil {
+					return withCode(exitUsage, fmt.Errorf("graphsim: --redirect-uri %q: %w", r, err))
+				}
+			}
 			var c *graphsim.Chaos
 			if chaos.P429 > 0 || chaos.P503 > 0 || chaos.PReset > 0 || chaos.PStall > 0 || chaos.ExpireDeltaAfter > 0 {
 				chaos.Seed = opts.Seed
 				c = &chaos
 			}
-			if err := graphsim.StandaloneWith(cmd.Context(), listen, contacts, opts, c, a.log); err != nil {
+			if err := graphsim.StandaloneWith(cmd.Context(), listen, contacts, opts, c, redirects, a.log); err != nil {
 				return withCode(exitFailed, err)
 			}
 			return nil
@@ -75,6 +88,24 @@ link after --expire-delta-after delta pages (the next page answers 410).`,
 	f.Float64Var(&chaos.PStall, "fault-stall", 0, "probability that a Graph request stalls for --stall first")
 	f.DurationVar(&chaos.Stall, "stall", 2*time.Second, "how long a stalled request waits")
 	f.IntVar(&chaos.ExpireDeltaAfter, "expire-delta-after", 0, "expire every delta link once, after this many delta pages (the next page answers 410)")
+	f.StringArrayVar(&redirects, "redirect-uri", nil, "another redirect URI of the app, e.g. https://dav.example.com/ui/connect/callback (repeatable)")
 	f.BoolVar(&chaos.SubRequests, "fault-subrequests", true, "apply --fault-429 and --fault-503 to $batch sub-requests too")
 	return cmd
+}
+
+// checkRedirectURI refuses what Microsoft's portal refuses as a redirect
+// URI: anything but an absolute https URL, or http on a loopback host.
+func checkRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("not a URL: %w", err)
+	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return errors.New("must be an absolute http(s) URL, e.g. https://dav.example.com/ui/connect/callback")
+	case u.Fragment != "":
+		return errors.New("must not have a fragment (#...)")
+	case u.Scheme == "http" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1" && u.Hostname() != "::1":
+		return errors.New("http is allowed only on localhost/127.0.0.1; use https")
+	}
+	return nil
 }

@@ -46,6 +46,7 @@ server:
   listen: 127.0.0.1:%d
   connect:
     client_id: %s
+    tenant: contoso.example
     login_url: %s
     graph_url: %s/v1.0
 `, dir, port, webClient, env.srv.URL, env.srv.URL)), 0o600)
@@ -159,7 +160,7 @@ server:
 
 	// Connect: graphsim's consent page, filled in the browser.
 	run("connect", chromedp.Click(css("#connect")), chromedp.WaitVisible(css(`input[name="passwd"]`)))
-	if loc := location(); !strings.HasPrefix(loc, env.srv.URL+"/organizations/oauth2/v2.0/authorize?") || !strings.Contains(loc, "code_challenge_method=S256") {
+	if loc := location(); !strings.HasPrefix(loc, env.srv.URL+"/contoso.example/oauth2/v2.0/authorize?") || !strings.Contains(loc, "code_challenge_method=S256") {
 		t.Fatalf("connect went to %s", loc)
 	}
 	shot("graphsim-consent")

@@ -90,7 +90,7 @@ func RedeemCode(ctx context.Context, acc config.Account, store Store, code strin
 	now := o.Now()
 	tr, err := requestToken(ctx, o.HTTPClient, ep.TokenURL(acc.Tenant), form)
 	if err != nil {
-		return nil, fmt.Errorf("account %s: redeeming the code: %w", acc.Name, hint(err))
+		return nil, fmt.Errorf("account %s: redeeming the code: %w", acc.Name, err)
 	}
 	return finishLogin(ctx, acc, store, FlowBrowser, ep, tr, now, o.Logger)
 }

@@ -125,20 +125,30 @@ func origin(s string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// tenantOr returns tenant, or the default tenant when it is empty.
-func tenantOr(tenant string) string {
+// legacyTenant is the tenant of a stored token that names none: the
+// default of the versions before tenant was required.
+func legacyTenant(tenant string) string {
 	if tenant == "" {
-		return config.DefaultTenant
+		return "organizations"
 	}
 	return tenant
 }
 
-// endpoint is Login/{tenant}/oauth2/v2.0/{what}.
-func (e Endpoints) endpoint(tenant, what string) string {
-	return e.Login + "/" + url.PathEscape(tenantOr(tenant)) + "/oauth2/v2.0/" + what
+// requireTenant refuses an account without a tenant (config requires one;
+// an Account built in code may lack it), saying what to put there.
+func requireTenant(acc config.Account) error {
+	if strings.TrimSpace(acc.Tenant) == "" {
+		return fmt.Errorf("account %s: no tenant: set tenant to %s", acc.Name, config.TenantHelp)
+	}
+	return nil
 }
 
-// TokenURL is the token endpoint of tenant (organizations when empty).
+// endpoint is Login/{tenant}/oauth2/v2.0/{what}.
+func (e Endpoints) endpoint(tenant, what string) string {
+	return e.Login + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/" + what
+}
+
+// TokenURL is the token endpoint of tenant.
 func (e Endpoints) TokenURL(tenant string) string { return e.endpoint(tenant, "token") }
 
 // DeviceCodeURL is the device authorization endpoint of tenant.

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -46,7 +47,7 @@ func TestEndpointsURLs(t *testing.T) {
 	for got, want := range map[string]string{
 		e.TokenURL("contoso.onmicrosoft.com"): "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
 		e.DeviceCodeURL("common"):             "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode",
-		e.AuthorizeURL(""):                    "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize",
+		e.AuthorizeURL("organizations"):       "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize",
 	} {
 		if got != want {
 			t.Errorf("got %s, want %s", got, want)
@@ -80,5 +81,22 @@ func TestEndpointsOverrides(t *testing.T) {
 		if _, err := EndpointsFor(config.Account{Name: "a", GraphURL: bad}); err == nil {
 			t.Errorf("graph_url %q accepted", bad)
 		}
+	}
+}
+
+// TestNoTenant: an account without a tenant (built in code; config refuses
+// it) is refused by every flow with what to put there, before any request.
+func TestNoTenant(t *testing.T) {
+	acc := config.Account{Name: "work", ClientID: testClientID, Flow: FlowDevice, LoginURL: "http://127.0.0.1:1"}
+	want := "account work: no tenant: set tenant to " + config.TenantHelp
+	if _, err := LoginDevice(context.Background(), acc, newStore(), LoginOptions{}); err == nil || err.Error() != want {
+		t.Errorf("LoginDevice: %v", err)
+	}
+	if _, err := NewAuthCodeRequest(acc, "http://localhost/cb"); err == nil || err.Error() != want {
+		t.Errorf("NewAuthCodeRequest: %v", err)
+	}
+	acc.Flow, acc.User, acc.ClientSecretEnv = FlowClientSecret, "a@contoso.com", "S"
+	if _, err := NewSourceWith(acc, newStore(), SourceOptions{LookupEnv: env(map[string]string{"S": "x"})}); err == nil || err.Error() != want {
+		t.Errorf("NewSourceWith: %v", err)
 	}
 }

@@ -15,11 +15,18 @@ type NeedLoginError struct {
 	// Reason is why, e.g. "AADSTS70008: The refresh token has expired."
 	// or "not logged in".
 	Reason string
+	// Hint is the advice for Reason's AADSTS code (see Hint); may be empty.
+	Hint string
 }
 
-// Error is "account work needs `cardbridge login work`: REASON".
+// Error is "account work needs `cardbridge login work`: REASON", followed
+// by "; hint: HINT" when there is one.
 func (e *NeedLoginError) Error() string {
-	return fmt.Sprintf("account %s needs `cardbridge login %s`: %s", e.Account, e.Account, e.Reason)
+	s := fmt.Sprintf("account %s needs `cardbridge login %s`: %s", e.Account, e.Account, e.Reason)
+	if e.Hint != "" {
+		s += "; hint: " + e.Hint
+	}
+	return s
 }
 
 // OAuthError is an error answer of the identity platform, reduced to what
@@ -39,16 +46,26 @@ type OAuthError struct {
 	AADSTS string
 	// TraceID and CorrelationID identify the request for Microsoft support.
 	TraceID, CorrelationID string
+	// Hint is the one-line advice for AADSTS (see Hint); may be empty.
+	Hint string
 }
 
-// Error is "ENDPOINT endpoint: CODE: DESCRIPTION (HTTP STATUS)".
+// Error is "ENDPOINT endpoint: CODE: DESCRIPTION (HTTP STATUS)", followed
+// by "; hint: HINT" when the AADSTS code has one.
 func (e *OAuthError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s endpoint: %s", e.Endpoint, e.Code)
 	if e.Description != "" {
 		b.WriteString(": " + e.Description)
 	}
-	fmt.Fprintf(&b, " (HTTP %d)", e.Status)
+	if e.Endpoint == "authorize" {
+		b.WriteString(" (sign-in page)")
+	} else {
+		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
+	}
+	if e.Hint != "" {
+		b.WriteString("; hint: " + e.Hint)
+	}
 	return b.String()
 }
 
@@ -122,6 +139,7 @@ func sanitizeTokenError(endpoint string, status int, code, desc, trace, corr str
 		TraceID: r.scrub(safeWord(trace)), CorrelationID: r.scrub(safeWord(corr))}
 	e.Description = r.scrub(firstSentence(desc))
 	e.AADSTS = aadstsRE.FindString(e.Description)
+	e.Hint = Hint(e.AADSTS)
 	return e
 }
 

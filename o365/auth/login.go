@@ -83,24 +83,10 @@ func checkDelegated(acc config.Account) (Endpoints, error) {
 	if acc.ClientID == "" {
 		return Endpoints{}, fmt.Errorf("account %s: no client_id", acc.Name)
 	}
+	if err := requireTenant(acc); err != nil {
+		return Endpoints{}, err
+	}
 	return EndpointsFor(acc)
-}
-
-// hint adds advice for the AADSTS errors of a misconfigured app registration.
-func hint(err error) error {
-	var oe *OAuthError
-	if !errors.As(err, &oe) {
-		return err
-	}
-	switch oe.AADSTS {
-	case "AADSTS7000218":
-		return fmt.Errorf("%w (enable \"Allow public client flows\" in the app registration's Authentication settings)", err)
-	case "AADSTS50011":
-		return fmt.Errorf("%w (add the redirect URI http://localhost under \"Mobile and desktop applications\" in the app registration)", err)
-	case "AADSTS700016":
-		return fmt.Errorf("%w (check client_id and tenant)", err)
-	}
-	return err
 }
 
 // LoginDevice signs acc in with the device code flow: it shows the code and
@@ -117,7 +103,7 @@ func LoginDevice(ctx context.Context, acc config.Account, store Store, o LoginOp
 	var dc api.DeviceCode
 	if err := post(ctx, o.HTTPClient, "devicecode", ep.DeviceCodeURL(acc.Tenant),
 		url.Values{"client_id": {acc.ClientID}, "scope": {strings.Join(scopes, " ")}}, &dc); err != nil {
-		return nil, fmt.Errorf("account %s: device code login: %w", acc.Name, hint(err))
+		return nil, fmt.Errorf("account %s: device code login: %w", acc.Name, err)
 	}
 	if dc.DeviceCode == "" {
 		return nil, fmt.Errorf("account %s: device code login: the answer has no device_code", acc.Name)
@@ -176,7 +162,7 @@ func LoginDevice(ctx context.Context, acc config.Account, store Store, o LoginOp
 		case "bad_verification_code":
 			return nil, fmt.Errorf("account %s: the identity platform did not recognise the device code (bad_verification_code); run `cardbridge login %s` again", acc.Name, acc.Name)
 		}
-		return nil, fmt.Errorf("account %s: device code login: %w", acc.Name, hint(err))
+		return nil, fmt.Errorf("account %s: device code login: %w", acc.Name, err)
 	}
 }
 
@@ -190,12 +176,12 @@ func finishLogin(ctx context.Context, acc config.Account, store Store, flow stri
 		id.User = acc.User
 	}
 	t := Token{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken, Expiry: expiryOf(tr, now),
-		User: id.User, Tenant: tenantOr(acc.Tenant), Flow: flow, ClientID: acc.ClientID, Scopes: ep.DelegatedScopes()}
+		User: id.User, Tenant: acc.Tenant, Flow: flow, ClientID: acc.ClientID, Scopes: ep.DelegatedScopes()}
 	if err := store.SaveToken(ctx, acc.Name, t); err != nil {
 		return nil, fmt.Errorf("account %s: storing the tokens: %w", acc.Name, err)
 	}
 	if id.Tenant == "" {
-		id.Tenant = tenantOr(acc.Tenant)
+		id.Tenant = acc.Tenant
 	}
 	log.Debug("signed in", "account", acc.Name, "user", id.User, "tenant", id.Tenant, "flow", flow)
 	return &id, nil
@@ -268,7 +254,7 @@ func LoginBrowser(ctx context.Context, acc config.Account, store Store, o LoginO
 		if errCode != "" {
 			oe := AuthorizeError(errCode, v.Get("error_description"), code)
 			page(w, http.StatusOK, "Sign-in failed", oe.Code+": "+oe.Description)
-			deliver(callback{err: fmt.Errorf("account %s: browser login: %w", acc.Name, hint(oe))})
+			deliver(callback{err: fmt.Errorf("account %s: browser login: %w", acc.Name, oe)})
 			return
 		}
 		page(w, http.StatusOK, "Signed in", "cardbridge received the sign-in; you can close this tab and return to the terminal.")

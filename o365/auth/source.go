@@ -71,6 +71,9 @@ func NewSourceWith(acc config.Account, store Store, o SourceOptions) (*Source, e
 	if store == nil {
 		return nil, fmt.Errorf("account %s: no token store", acc.Name)
 	}
+	if err := requireTenant(acc); err != nil {
+		return nil, err
+	}
 	ep, err := EndpointsFor(acc)
 	if err != nil {
 		return nil, err
@@ -228,7 +231,7 @@ func (s *Source) fail(e *NeedLoginError, rt string) error {
 // mismatch says why a stored token does not belong to the configured
 // account; "" when it does.
 func (s *Source) mismatch(t Token) string {
-	if t.ClientID != s.acc.ClientID || !strings.EqualFold(tenantOr(t.Tenant), tenantOr(s.acc.Tenant)) {
+	if t.ClientID != s.acc.ClientID || !strings.EqualFold(legacyTenant(t.Tenant), s.acc.Tenant) {
 		return "the account's client_id or tenant changed"
 	}
 	if IsAppOnly(t.Flow) != IsAppOnly(s.flow) || (IsAppOnly(s.flow) && t.Flow != s.flow) {
@@ -258,7 +261,7 @@ func (s *Source) refresh(ctx context.Context, stored Token) (string, error) {
 	if err != nil {
 		var oe *OAuthError
 		if errors.As(err, &oe) && oe.needsLogin() {
-			return "", s.fail(&NeedLoginError{Account: s.acc.Name, Reason: oe.reason()}, stored.RefreshToken)
+			return "", s.fail(&NeedLoginError{Account: s.acc.Name, Reason: oe.reason(), Hint: oe.Hint}, stored.RefreshToken)
 		}
 		s.log.Debug("token refresh failed", "account", s.acc.Name, "error", err.Error())
 		return "", fmt.Errorf("account %s: refreshing the access token: %w", s.acc.Name, err)
@@ -303,7 +306,7 @@ func (s *Source) clientCredentials(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("account %s: requesting an app-only token (flow %s): %w", s.acc.Name, s.flow, err)
 	}
 	nt := Token{AccessToken: tr.AccessToken, Expiry: expiryOf(tr, now), User: s.acc.User,
-		Tenant: tenantOr(s.acc.Tenant), Flow: s.flow, ClientID: s.acc.ClientID, Scopes: scopes}
+		Tenant: s.acc.Tenant, Flow: s.flow, ClientID: s.acc.ClientID, Scopes: scopes}
 	if err := s.store.SaveToken(ctx, s.acc.Name, nt); err != nil {
 		// Only a cache: the token is good without it.
 		s.log.Warn("could not store the app-only access token", "account", s.acc.Name, "error", err.Error())

@@ -30,22 +30,55 @@ type App struct {
 	Secret string
 	// Certificate verifies client assertions (RSA keys only, as Entra).
 	Certificate *x509.Certificate
-	// Tenant restricts the app to one tenant id or domain; empty accepts
-	// any tenant segment the server knows.
+	// Tenant is the app's home tenant id or domain; empty is the server's
+	// tenant. A single-tenant app (AudienceMyOrg) answers only there.
 	Tenant string
+	// Audience is the portal's "Supported account types"; the zero value is
+	// AudienceMyOrg, the portal's default (single tenant).
+	Audience Audience
 	// RedirectURIs for the authorization-code flow. A loopback URI
 	// (http://localhost or http://127.0.0.1) matches any port.
 	RedirectURIs []string
-	// PublicClient allows the delegated flows (device code, code, refresh)
-	// without a client credential even when Secret or Certificate is set.
-	// An app with neither is always public.
+	// PublicClient is the portal's "Allow public client flows": the
+	// delegated flows (device code, code, refresh) without a client
+	// credential. Without it every token request needs the secret or a
+	// certificate assertion (AADSTS7000218), as at Microsoft, even for an
+	// app that has neither.
 	PublicClient bool
 	// ReadOnly grants app-only tokens Contacts.Read instead of
 	// Contacts.ReadWrite.
 	ReadOnly bool
+	// SignInFrequency plays a Conditional Access sign-in frequency policy
+	// on the app: a refresh more than this long after the user signed in
+	// answers invalid_grant AADSTS70043. Zero: no policy.
+	SignInFrequency time.Duration
 }
 
-func (a *App) public() bool { return a.PublicClient || (a.Secret == "" && a.Certificate == nil) }
+func (a *App) public() bool { return a.PublicClient }
+
+// Audience is an app registration's sign-in audience (the manifest's
+// signInAudience, the portal's "Supported account types").
+type Audience string
+
+// The sign-in audiences of the portal.
+const (
+	// AudienceMyOrg is "Accounts in this organizational directory only
+	// (Single tenant)": only /<tenant id or domain> of the app's tenant.
+	AudienceMyOrg Audience = "AzureADMyOrg"
+	// AudienceMultipleOrgs is "Accounts in any organizational directory
+	// (Any Microsoft Entra ID tenant - Multitenant)": /organizations,
+	// /common or any tenant, never /consumers.
+	AudienceMultipleOrgs Audience = "AzureADMultipleOrgs"
+	// AudienceOrgsAndPersonal is "... Multitenant and personal Microsoft
+	// accounts (e.g. Skype, Xbox)": every authority.
+	AudienceOrgsAndPersonal Audience = "AzureADandPersonalMicrosoftAccount"
+	// AudiencePersonal is "Personal Microsoft accounts only": /consumers
+	// and /common.
+	AudiencePersonal Audience = "PersonalMicrosoftAccount"
+)
+
+// consumersTenant is the tenant id of personal Microsoft accounts.
+const consumersTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 // User is a directory user with a mailbox.
 type User struct {
@@ -78,6 +111,7 @@ type refreshToken struct {
 	usedAt   time.Time
 	used     bool
 	gen      int
+	authTime time.Time // when the user signed in (kept across rotations)
 }
 
 type authCode struct {
@@ -312,21 +346,50 @@ func (s *Server) checkTenant(t string) *aadError {
 	return aerr(400, "invalid_request", 90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", t)
 }
 
-func (s *Server) tenantMatches(app *App, tenant string) bool {
-	if app.Tenant == "" {
-		return true
-	}
-	switch strings.ToLower(tenant) {
-	case "common", "organizations":
-		return true
-	}
+// ourTenant reports whether t names the server's tenant (id or domain).
+func (s *Server) ourTenant(t string) bool {
+	return strings.EqualFold(t, s.opts.Tenant) || strings.EqualFold(t, s.opts.TenantDomain)
+}
+
+// checkAudience refuses the authority tenant when the app's sign-in
+// audience does not allow it, with Microsoft's codes.
+func (s *Server) checkAudience(app *App, tenant string) *aadError {
 	t := strings.ToLower(tenant)
-	at := strings.ToLower(app.Tenant)
-	if t == at {
-		return true
+	notFound := func(dir string) *aadError {
+		return aerr(400, "unauthorized_client", 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", app.ClientID, dir)
 	}
-	ours := []string{strings.ToLower(s.opts.Tenant), strings.ToLower(s.opts.TenantDomain)}
-	return slices.Contains(ours, t) && slices.Contains(ours, at)
+	switch app.Audience {
+	case "", AudienceMyOrg:
+		switch t {
+		case "organizations":
+			return aerr(400, "invalid_request", 50059, "No tenant-identifying information found in either the request or implied by any provided credentials.")
+		case "common":
+			return aerr(400, "invalid_request", 50194, "Application '%s' is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.", app.ClientID)
+		case "consumers":
+			return notFound(consumersTenant)
+		}
+		home := app.Tenant
+		if home == "" || s.ourTenant(home) {
+			if s.ourTenant(t) {
+				return nil
+			}
+		} else if strings.EqualFold(home, t) {
+			return nil
+		}
+		return notFound(tenant)
+	case AudienceMultipleOrgs:
+		if t == "consumers" {
+			return notFound(consumersTenant)
+		}
+	case AudiencePersonal:
+		if t != "consumers" && t != "common" {
+			return aerr(400, "invalid_request", 9002331, "Application '%s' is configured for use by Microsoft Account users only. Please use the /consumers endpoint to serve this request.", app.ClientID)
+		}
+	case AudienceOrgsAndPersonal:
+	default:
+		return aerr(400, "invalid_request", 90002, "graphsim: app '%s' has an unknown sign-in audience %q.", app.ClientID, app.Audience)
+	}
+	return nil
 }
 
 // normScopes splits a scope parameter and strips the Graph resource prefix.
@@ -371,8 +434,11 @@ func (s *Server) lookupApp(clientID, tenant string) (*App, *aadError) {
 	s.mu.Lock()
 	app := s.apps[clientID]
 	s.mu.Unlock()
-	if app == nil || !s.tenantMatches(app, tenant) {
-		return nil, aerr(400, "unauthorized_client", 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", clientID, tenant)
+	if app == nil {
+		return nil, aerr(400, "unauthorized_client", 700016, "Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenant)
+	}
+	if e := s.checkAudience(app, tenant); e != nil {
+		return nil, e
 	}
 	return app, nil
 }
@@ -572,6 +638,9 @@ type tokenResult struct {
 	user   *Mailbox
 	scopes []string
 	rt     bool // issue a refresh token
+	// authTime is when the user signed in: now for code and device
+	// grants, the refreshed token's for refresh grants.
+	authTime time.Time
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
@@ -634,8 +703,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 	}
 	if res.rt {
 		rt := "1.AXsA" + randToken(64)
+		auth := res.authTime
+		if auth.IsZero() {
+			auth = s.now()
+		}
 		s.refresh[rt] = &refreshToken{clientID: res.app.ClientID, userID: res.user.user.ID, scopes: res.scopes,
-			expires: s.now().Add(s.opts.RefreshTokenLifetime), gen: s.userGen[res.user.user.ID]}
+			expires: s.now().Add(s.opts.RefreshTokenLifetime), gen: s.userGen[res.user.user.ID], authTime: auth}
 		out["refresh_token"] = rt
 		out["refresh_token_expires_in"] = int(s.opts.RefreshTokenLifetime / time.Second)
 	}
@@ -730,7 +803,10 @@ func (s *Server) grantRefresh(r *http.Request, app *App, tenant string) (*tokenR
 	case rt.gen != s.userGen[rt.userID]:
 		e = aerr(400, "invalid_grant", 50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '%s'.", rt.expires.Add(-s.opts.RefreshTokenLifetime).UTC().Format(time.RFC3339))
 	case now.After(rt.expires):
-		e = aerr(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
+		issued := rt.expires.Add(-s.opts.RefreshTokenLifetime)
+		e = aerr(400, "invalid_grant", 700082, "The refresh token has expired due to inactivity. The token was issued on %s and was inactive for %s.", issued.UTC().Format("2006-01-02T15:04:05.0000000Z"), s.opts.RefreshTokenLifetime)
+	case app.SignInFrequency > 0 && now.Sub(rt.authTime) > app.SignInFrequency:
+		e = aerr(400, "invalid_grant", 70043, "The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. The token was issued on %s and the maximum allowed lifetime for this request is %d.", rt.authTime.UTC().Format("2006-01-02T15:04:05.0000000Z"), int(app.SignInFrequency/time.Second))
 	case rt.used && (!s.opts.RefreshReuse || (s.opts.RefreshReuseGrace > 0 && now.Sub(rt.usedAt) > s.opts.RefreshReuseGrace)):
 		e = aerr(400, "invalid_grant", 70000, "Provided grant is invalid or malformed. The refresh token has already been redeemed (rotated).")
 	}
@@ -758,7 +834,7 @@ func (s *Server) grantRefresh(r *http.Request, app *App, tenant string) (*tokenR
 	if m == nil {
 		return nil, aerr(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
 	}
-	return &tokenResult{app: app, user: m, scopes: scopes, rt: true}, nil
+	return &tokenResult{app: app, user: m, scopes: scopes, rt: true, authTime: rt.authTime}, nil
 }
 
 func (s *Server) grantDevice(r *http.Request, app *App, tenant string) (*tokenResult, *aadError) {

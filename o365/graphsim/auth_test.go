@@ -3,6 +3,7 @@ package graphsim
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -78,7 +79,7 @@ func TestDeviceCodeFlow(t *testing.T) {
 	if c, code := e.form(tenantPath+"/devicecode", url.Values{"client_id": {"nope"}, "scope": {"Contacts.ReadWrite"}}).aad(t); c != "unauthorized_client" || code != 700016 {
 		t.Fatalf("unknown client: %s %v", c, code)
 	}
-	if c, _ := e.form(tenantPath+"/devicecode", url.Values{"client_id": {"conf"}, "scope": {"Contacts.ReadWrite"}}).aad(t); c != "invalid_client" {
+	if c, code := e.form("/contoso.example/oauth2/v2.0/devicecode", url.Values{"client_id": {"conf"}, "scope": {"Contacts.ReadWrite"}}).aad(t); c != "invalid_client" || code != 7000218 {
 		t.Fatalf("confidential device code: %s", c)
 	}
 	// unknown tenant
@@ -243,7 +244,7 @@ func TestRefreshRotation(t *testing.T) {
 		t.Fatalf("new refresh token: %d", r.status)
 	}
 	// a refresh token for another client
-	r = e.form(tenantPath+"/token", url.Values{"client_id": {"conf"}, "client_secret": {"s3cret"}, "grant_type": {"refresh_token"}, "refresh_token": {rt2}})
+	r = e.form("/contoso.example/oauth2/v2.0/token", url.Values{"client_id": {"conf"}, "client_secret": {"s3cret"}, "grant_type": {"refresh_token"}, "refresh_token": {rt2}})
 	if c, _ := r.aad(t); c != "invalid_grant" {
 		t.Fatalf("cross-client: %s", c)
 	}
@@ -268,8 +269,30 @@ func TestRefreshRotation(t *testing.T) {
 	// lifetime
 	rt = firstRefresh(t, e2)
 	e2.clock.Advance(91 * 24 * time.Hour)
-	if c, n := refreshVia(e2, rt).aad(t); c != "invalid_grant" || n != 70008 {
+	if c, n := refreshVia(e2, rt).aad(t); c != "invalid_grant" || n != 700082 {
 		t.Fatalf("expired refresh: %s %v", c, n)
+	}
+}
+
+// TestSignInFrequency: a Conditional Access sign-in frequency policy ends
+// a sign-in after its period however often the token is refreshed
+// (AADSTS70043); rotation does not extend it.
+func TestSignInFrequency(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.s.AddApp(App{ClientID: "pub", Audience: AudienceMultipleOrgs, PublicClient: true, SignInFrequency: 24 * time.Hour,
+		RedirectURIs: []string{"http://localhost"}})
+	rt := firstRefresh(t, e)
+	for range 3 {
+		e.clock.Advance(7 * time.Hour)
+		r := refreshVia(e, rt)
+		if r.status != 200 {
+			t.Fatalf("refresh within the period: %d %s", r.status, r.body)
+		}
+		rt = r.json(t)["refresh_token"].(string)
+	}
+	e.clock.Advance(4 * time.Hour) // 25 h after sign-in
+	if c, n := refreshVia(e, rt).aad(t); c != "invalid_grant" || n != 70043 {
+		t.Fatalf("after the sign-in frequency: %s %v", c, n)
 	}
 }
 
@@ -357,5 +380,89 @@ func TestClientCredentials(t *testing.T) {
 	}
 	if _, n := send(jwt).aad(t); n != 700025 {
 		t.Fatalf("jti replay: %v", n)
+	}
+}
+
+// TestSignInAudience: the authority's tenant segment must fit the app's
+// supported account types, with Microsoft's codes (the portal's default
+// registration is single-tenant: /organizations is AADSTS50059, /common
+// AADSTS50194); client credentials always need a tenant id or domain; an
+// app without "Allow public client flows" needs a credential (7000218).
+func TestSignInAudience(t *testing.T) {
+	e := newEnv(t, Options{})
+	apps := map[string]App{
+		"single":   {ClientID: "single", PublicClient: true},
+		"multi":    {ClientID: "multi", Audience: AudienceMultipleOrgs, PublicClient: true},
+		"both":     {ClientID: "both", Audience: AudienceOrgsAndPersonal, PublicClient: true},
+		"personal": {ClientID: "personal", Audience: AudiencePersonal, PublicClient: true},
+		"foreign":  {ClientID: "foreign", Tenant: "fabrikam.example", PublicClient: true},
+		"private":  {ClientID: "private", Audience: AudienceMultipleOrgs},
+		"svc":      {ClientID: "svc", Secret: "pw"},
+		"svcmulti": {ClientID: "svcmulti", Secret: "pw", Audience: AudienceMultipleOrgs},
+	}
+	for _, a := range apps {
+		e.s.AddApp(a)
+	}
+	tenantID := e.s.opts.Tenant
+	device := url.Values{"scope": {"Contacts.ReadWrite offline_access"}}
+	creds := url.Values{"grant_type": {"client_credentials"}, "scope": {GraphResource + ".default"}, "client_secret": {"pw"}}
+	cases := []struct {
+		app, tenant, endpoint string
+		form                  url.Values
+		want                  float64 // 0: accepted
+	}{
+		{"single", "organizations", "devicecode", device, 50059},
+		{"single", "common", "devicecode", device, 50194},
+		{"single", "consumers", "devicecode", device, 700016},
+		{"single", "contoso.example", "devicecode", device, 0},
+		{"single", tenantID, "devicecode", device, 0},
+		{"foreign", "contoso.example", "devicecode", device, 700016},
+		{"multi", "organizations", "devicecode", device, 0},
+		{"multi", "common", "devicecode", device, 0},
+		{"multi", "contoso.example", "devicecode", device, 0},
+		{"multi", "consumers", "devicecode", device, 700016},
+		{"both", "consumers", "devicecode", device, 0},
+		{"both", "common", "devicecode", device, 0},
+		{"both", "organizations", "devicecode", device, 0},
+		{"personal", "consumers", "devicecode", device, 0},
+		{"personal", "common", "devicecode", device, 0},
+		{"personal", "organizations", "devicecode", device, 9002331},
+		{"personal", "contoso.example", "devicecode", device, 9002331},
+		{"private", "organizations", "devicecode", device, 7000218},
+		{"svc", "organizations", "token", creds, 50059},
+		{"svc", "common", "token", creds, 50194},
+		{"svc", "contoso.example", "token", creds, 0},
+		{"svc", tenantID, "token", creds, 0},
+		{"svcmulti", "organizations", "token", creds, 50059},
+		{"svcmulti", "common", "token", creds, 50059},
+		{"svcmulti", "contoso.example", "token", creds, 0},
+		{"nosuch", "contoso.example", "token", creds, 700016},
+	}
+	for _, c := range cases {
+		v := url.Values{"client_id": {c.app}}
+		for k, x := range c.form {
+			v[k] = x
+		}
+		r := e.form("/"+c.tenant+"/oauth2/v2.0/"+c.endpoint, v)
+		if c.want == 0 {
+			if r.status != 200 {
+				t.Errorf("%s at /%s %s: %d %s, want 200", c.app, c.tenant, c.endpoint, r.status, r.body)
+			}
+			continue
+		}
+		_, n := r.aad(t)
+		if n != c.want {
+			t.Errorf("%s at /%s %s: AADSTS%v, want AADSTS%v (%s)", c.app, c.tenant, c.endpoint, n, c.want, r.body)
+			continue
+		}
+		desc, _ := r.json(t)["error_description"].(string)
+		if !strings.HasPrefix(desc, fmt.Sprintf("AADSTS%d: ", int(c.want))) {
+			t.Errorf("%s at /%s: description %q", c.app, c.tenant, desc)
+		}
+	}
+	// the authorize page shows the same refusals before any redirect
+	q := url.Values{"client_id": {"single"}, "response_type": {"code"}, "redirect_uri": {"http://localhost:1/cb"}, "scope": {"Contacts.ReadWrite"}}
+	if r := e.do("GET", "/common/oauth2/v2.0/authorize?"+q.Encode(), "", nil); r.status != 400 || !strings.Contains(string(r.body), "AADSTS50194") {
+		t.Errorf("authorize single-tenant at /common: %d %s", r.status, r.body)
 	}
 }

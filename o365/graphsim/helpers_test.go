@@ -87,7 +87,7 @@ func newEnv(t *testing.T, opts Options) *testEnv {
 		opts.Seed = 42
 	}
 	s := New(opts)
-	s.AddApp(App{ClientID: "pub", RedirectURIs: []string{"http://localhost", "https://app.example/cb"}})
+	s.AddApp(App{ClientID: "pub", Audience: AudienceMultipleOrgs, PublicClient: true, RedirectURIs: []string{"http://localhost", "https://app.example/cb"}})
 	s.AddApp(App{ClientID: "conf", Secret: "s3cret", Certificate: testCert, RedirectURIs: []string{"https://app.example/cb"}})
 	e := &testEnv{t: t, s: s, clock: fc, key: testKey, cert: testCert}
 	e.alice = s.AddUser(User{ID: "11111111-1111-4111-8111-111111111111", UPN: "alice@contoso.example", DisplayName: "Alice", Password: "pw"})

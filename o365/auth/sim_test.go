@@ -1,0 +1,106 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/o365/graphsim"
+)
+
+// TestSignInErrorsThroughGraphsim: the AADSTS errors graphsim produces as
+// Microsoft does reach the user with the code and the table's hint, for
+// every flow that meets them.
+func TestSignInErrorsThroughGraphsim(t *testing.T) {
+	clk := newClock()
+	sim := graphsim.New(graphsim.Options{Clock: clk.Now, Seed: 3})
+	ts := httptest.NewServer(sim)
+	defer ts.Close()
+	sim.AddUser(graphsim.User{UPN: "alice@contoso.example"})
+	sim.AddApp(graphsim.App{ClientID: "single", PublicClient: true})                                           // the portal's default + public flows
+	sim.AddApp(graphsim.App{ClientID: "private"})                                                              // "Allow public client flows" off
+	sim.AddApp(graphsim.App{ClientID: "multi", Audience: graphsim.AudienceMultipleOrgs, Secret: "pw"})         // multitenant, confidential
+	sim.AddApp(graphsim.App{ClientID: "strict", PublicClient: true, SignInFrequency: 12 * time.Hour})          // sign-in frequency policy
+	sim.AddApp(graphsim.App{ClientID: "both", Audience: graphsim.AudienceOrgsAndPersonal, PublicClient: true}) // anything goes
+	acc := func(client, tenant, flow string) config.Account {
+		return config.Account{Name: "work", Tenant: tenant, ClientID: client, Flow: flow, LoginURL: ts.URL, GraphURL: ts.URL + "/v1.0"}
+	}
+	// approve plays alice entering every pending code; the clock moves on.
+	lo := LoginOptions{Now: clk.Now, Sleep: func(_ context.Context, d time.Duration) error {
+		for _, c := range sim.PendingUserCodes() {
+			sim.ApproveDeviceCode(c, "alice@contoso.example")
+		}
+		clk.Add(d)
+		return nil
+	}}
+	ctx := context.Background()
+	login := func(a config.Account) (*memStore, error) {
+		st := newStore()
+		_, err := LoginDevice(ctx, a, st, lo)
+		return st, err
+	}
+	appOnly := func(a config.Account) error {
+		a.User, a.ClientSecretEnv = "alice@contoso.example", "S"
+		s, err := NewSourceWith(a, newStore(), SourceOptions{Now: clk.Now, LookupEnv: env(map[string]string{"S": "pw"})})
+		if err != nil {
+			return err
+		}
+		_, err = s.Token(ctx)
+		return err
+	}
+	// refreshAfter signs in, lets d pass and refreshes.
+	refreshAfter := func(a config.Account, d time.Duration) error {
+		st, err := login(a)
+		if err != nil {
+			return err
+		}
+		clk.Add(d)
+		s, err := NewSourceWith(a, st, SourceOptions{Now: clk.Now})
+		if err != nil {
+			return err
+		}
+		_, err = s.Token(ctx)
+		var nl *NeedLoginError
+		if err != nil && !errors.As(err, &nl) {
+			t.Errorf("refresh error %v is not a NeedLoginError", err)
+		}
+		return err
+	}
+	cases := []struct {
+		name string
+		code string
+		run  func() error
+	}{
+		{"single-tenant app at /organizations", "AADSTS50059", func() error { _, err := login(acc("single", "organizations", FlowDevice)); return err }},
+		{"single-tenant app at /common", "AADSTS50194", func() error { _, err := login(acc("single", "common", FlowDevice)); return err }},
+		{"unknown client id", "AADSTS700016", func() error { _, err := login(acc("nosuch", "contoso.example", FlowDevice)); return err }},
+		{"single-tenant app at /consumers", "AADSTS700016", func() error { _, err := login(acc("single", "consumers", FlowDevice)); return err }},
+		{"not a public client", "AADSTS7000218", func() error { _, err := login(acc("private", "contoso.example", FlowDevice)); return err }},
+		{"client credentials at /organizations", "AADSTS50059", func() error { return appOnly(acc("multi", "organizations", FlowClientSecret)) }},
+		{"unknown tenant", "AADSTS90002", func() error { _, err := login(acc("both", "nosuch.example", FlowDevice)); return err }},
+		{"refresh token unused for 91 days", "AADSTS700082", func() error {
+			return refreshAfter(acc("both", "contoso.example", FlowDevice), 91*24*time.Hour)
+		}},
+		{"sign-in frequency", "AADSTS70043", func() error { return refreshAfter(acc("strict", "contoso.example", FlowDevice), 13*time.Hour) }},
+	}
+	for _, c := range cases {
+		err := c.run()
+		if err == nil || !strings.Contains(err.Error(), c.code+":") || !strings.HasSuffix(err.Error(), "; hint: "+Hint(c.code)) {
+			t.Errorf("%s: %v, want %s with its hint", c.name, err, c.code)
+		}
+	}
+	// and the right settings sign in
+	if _, err := login(acc("single", "contoso.example", FlowDevice)); err != nil {
+		t.Errorf("single-tenant app at its tenant: %v", err)
+	}
+	if err := appOnly(acc("multi", "contoso.example", FlowClientSecret)); err != nil {
+		t.Errorf("client credentials at the tenant domain: %v", err)
+	}
+	if err := refreshAfter(acc("strict", "contoso.example", FlowDevice), 11*time.Hour); err != nil {
+		t.Errorf("refresh within the sign-in frequency: %v", err)
+	}
+}
