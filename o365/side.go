@@ -600,6 +600,14 @@ func (s *Side) Delete(ctx context.Context, ref sync.Ref) error {
 // batcher gathers the writes of concurrent callers into $batch requests:
 // it sends what has gathered as soon as a batch is full or no new write
 // came for a moment.
+//
+// A write is reported as Office 365 answered it, even to a caller whose
+// context ends meanwhile: once its $batch is on the way, Graph may do it,
+// so do waits for the answer rather than give up with ctx.Err(). A caller
+// that reported a write failed while Graph then did it would let the sync
+// run end with the write still in flight, and the next run, listing the
+// folder before it landed, would create the contact a second time. A
+// write whose caller gave up before its $batch was sent is not sent.
 type batcher struct {
 	c   *graph.Client
 	in  chan pending
@@ -607,6 +615,7 @@ type batcher struct {
 }
 
 type pending struct {
+	ctx context.Context
 	op  graph.Op
 	out chan graph.Result
 }
@@ -619,19 +628,22 @@ func newBatcher(c *graph.Client) *batcher {
 
 func (b *batcher) close() { close(b.in) }
 
+// do hands op to the next $batch and returns its answer. It returns
+// ctx.Err() only for a write that was not sent.
 func (b *batcher) do(ctx context.Context, op graph.Op) graph.Result {
-	p := pending{op: op, out: make(chan graph.Result, 1)}
+	if err := ctx.Err(); err != nil {
+		return graph.Result{Err: err}
+	}
+	p := pending{ctx: ctx, op: op, out: make(chan graph.Result, 1)}
 	select {
 	case b.in <- p:
 	case <-ctx.Done():
 		return graph.Result{Err: ctx.Err()}
 	}
-	select {
-	case r := <-p.out:
-		return r
-	case <-ctx.Done():
-		return graph.Result{Err: ctx.Err()}
-	}
+	// Handed over: send answers it, with ctx.Err() if it dropped the
+	// write unsent, else with Graph's answer (bounded by the client's
+	// timeout, retries and wait).
+	return <-p.out
 }
 
 func (b *batcher) loop() {
@@ -656,14 +668,25 @@ func (b *batcher) loop() {
 }
 
 func (b *batcher) send(group []pending) {
-	ops := make([]graph.Op, len(group))
-	for i, p := range group {
-		ops[i] = p.op
+	// The callers that gave up before the batch left are answered so,
+	// and their writes not sent.
+	var ops []graph.Op
+	var sent []pending
+	for _, p := range group {
+		if err := p.ctx.Err(); err != nil {
+			p.out <- graph.Result{Err: err}
+			continue
+		}
+		ops = append(ops, p.op)
+		sent = append(sent, p)
 	}
-	// The writes outlive their callers' cancellation only as long as one
-	// batch takes: a write Graph may have done must be reported.
+	if len(ops) == 0 {
+		return
+	}
+	// The writes sent outlive their callers' cancellation only as long
+	// as one batch takes: a write Graph may have done must be reported.
 	res := b.c.Batch(context.Background(), ops)
-	for i, p := range group {
+	for i, p := range sent {
 		r := graph.Result{Err: errors.New("o365: batch gave no answer")}
 		if i < len(res) {
 			r = res[i]

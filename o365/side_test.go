@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/sync/memside"
@@ -38,10 +40,20 @@ func (s staticToken) Invalidate()                           {}
 // folder as a side.
 func simSide(t *testing.T, opts graphsim.Options) (sync.Side, *graphsim.Server) {
 	t.Helper()
+	return simSideVia(t, opts, nil)
+}
+
+// simSideVia is simSide with the simulator behind wrap (nil: none).
+func simSideVia(t *testing.T, opts graphsim.Options, wrap func(http.Handler) http.Handler) (sync.Side, *graphsim.Server) {
+	t.Helper()
 	sim := graphsim.New(opts)
 	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
 	sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
-	srv := httptest.NewServer(sim)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	tok, err := sim.IssueToken(testClient, testUser)
 	if err != nil {
@@ -109,19 +121,48 @@ func TestFirstSyncWithOutlookContactsMakesNoDuplicates(t *testing.T) {
 	}
 }
 
+// crashOnFirstBatch makes the run die (crash is called) when the first
+// $batch reaches Office 365, which takes that $batch's writes 300ms
+// later: a crash while creates are on their way. A run that ends before
+// they are answered lets the next run read the folder without them.
+func crashOnFirstBatch(crash func()) func(http.Handler) http.Handler {
+	var first atomic.Bool
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/$batch") && first.CompareAndSwap(false, true) {
+				crash()
+				time.Sleep(300 * time.Millisecond)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+}
+
 // TestCrashBetweenWriteAndCommit: Office 365 takes each write but the run
-// dies before recording it (the k-th write of a first export); the next
-// run finds the contacts by their UID property and duplicates nothing.
+// dies before recording it (at the k-th write of a first export, or,
+// k = 0, while the first $batch of creates is on its way); the next run
+// finds the contacts by their UID property and duplicates nothing. A run
+// must not end before the writes it sent are answered, else the next run
+// lists the folder before they land and creates them again.
 func TestCrashBetweenWriteAndCommit(t *testing.T) {
-	for _, k := range []int{1, 7, 20} {
-		t.Run(fmt.Sprint("write ", k), func(t *testing.T) {
-			side, sim := simSide(t, graphsim.Options{})
+	for _, k := range []int{1, 7, 20, 0} {
+		name := fmt.Sprint("write ", k)
+		if k == 0 {
+			name = "batch on its way"
+		}
+		t.Run(name, func(t *testing.T) {
+			var crash atomic.Pointer[func()]
+			side, sim := simSideVia(t, graphsim.Options{}, crashOnFirstBatch(func() {
+				if f := crash.Load(); f != nil {
+					(*f)()
+				}
+			}))
 			mem := memside.New("b")
 			for i := range 30 {
 				mem.Put(fmt.Sprintf("c%d.vcf", i), []byte(fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:crash-%02d\r\nFN:Crash %02d\r\nEMAIL:c%02d@example.com\r\nEND:VCARD\r\n", i, i, i)))
 			}
 			path := filepath.Join(t.TempDir(), "s.db")
-			run := func(a sync.Side, cancelAt func()) *sync.Result {
+			run := func(a sync.Side, crashes bool) *sync.Result {
 				db, err := state.Open(context.Background(), path, state.Options{})
 				if err != nil {
 					t.Fatal(err)
@@ -129,30 +170,105 @@ func TestCrashBetweenWriteAndCommit(t *testing.T) {
 				defer db.Close()
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				if cancelAt != nil {
-					faults := &synctest.Faults{FailAt: k, After: true, Cancel: func() { cancel(); db.Close() }}
+				die := func() { cancel(); db.Close() }
+				switch {
+				case crashes && k > 0:
+					faults := &synctest.Faults{FailAt: k, After: true, Cancel: die}
 					a = faults.Wrap(a)
+				case crashes:
+					crash.Store(&die)
+					defer crash.Store(nil)
 				}
 				res, _ := sync.New(db, nil).Run(ctx, sync.Pair{Name: "p", A: a, B: mem, Direction: sync.TwoWay, Policy: sync.PolicyMerge}, sync.Options{})
 				return res
 			}
-			run(side, func() {})
-			// Writes in flight when the run died may or may not have landed;
-			// at least the failing one did.
-			if n := sim.Mailbox(testUser).Count(""); n < 1 {
+			run(side, true)
+			// The writes sent before the run died have been answered (the
+			// run waits for them); at least one landed.
+			n := sim.Mailbox(testUser).Count("")
+			if n < 1 && k == 0 {
+				// Go on: the re-run shows what an early end costs.
+				t.Errorf("the crashed run ended before Office 365 answered the $batch it had sent (%d contacts yet)", n)
+			} else if n < 1 {
 				t.Fatalf("the crashed run left %d contacts in Office 365: not a crash in the middle", n)
 			}
-			res := run(side, nil)
+			res := run(side, false)
 			if res == nil || len(res.Errors) > 0 {
 				t.Fatalf("re-run: %+v", res)
 			}
-			if n := sim.Mailbox(testUser).Count(""); n != 30 {
-				t.Fatalf("Office 365 holds %d contacts after the crash and a re-run, want 30", n)
+			if got := sim.Mailbox(testUser).Count(""); got != 30 {
+				t.Fatalf("Office 365 holds %d contacts after the crash (%d then) and a re-run that created %d, want 30", got, n, res.A.Created)
 			}
-			if res := run(side, nil); res.A.Created+res.A.Updated+res.B.Created+res.B.Updated != 0 {
+			if res := run(side, false); res.A.Created+res.A.Updated+res.B.Created+res.B.Updated != 0 {
 				t.Fatalf("third run wrote: %+v", res)
 			}
+			if got := sim.Mailbox(testUser).Count(""); got != 30 {
+				t.Fatalf("Office 365 holds %d contacts after a third run, want 30", got)
+			}
 		})
+	}
+}
+
+// TestWriteInFlightIsReported: a write whose $batch is on its way when the
+// caller's context ends is reported as Office 365 answered it (the
+// contact's id), not as the cancellation; a write asked for with an ended
+// context is not sent.
+func TestWriteInFlightIsReported(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	side, sim := simSideVia(t, graphsim.Options{}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/$batch") {
+				select {
+				case arrived <- struct{}{}:
+				default:
+				}
+				<-release
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	card := func(uid string) *vcard.Card {
+		c, err := vcard.Parse([]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + uid + "\r\nFN:In Flight\r\nEND:VCARD\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	type answer struct {
+		ref sync.Ref
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		ref, err := side.Create(ctx, card("in-flight-1"))
+		done <- answer{ref, err}
+	}()
+	<-arrived // the $batch of the create is at Office 365
+	cancel()
+	select {
+	case a := <-done:
+		close(release)
+		time.Sleep(50 * time.Millisecond) // the abandoned write lands
+		t.Fatalf("Create returned (%+v, %v) while its write was on its way; Office 365 then holds %d contacts", a.ref, a.err, sim.Mailbox(testUser).Count(""))
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	a := <-done
+	if a.err != nil || a.ref.ID == "" {
+		t.Fatalf("Create of a write Office 365 did: (%+v, %v), want its id", a.ref, a.err)
+	}
+	if ids := sim.Mailbox(testUser).ContactIDs(""); len(ids) != 1 || ids[0] != a.ref.ID {
+		t.Fatalf("Office 365 holds %v, want just %s", ids, a.ref.ID)
+	}
+	// Not sent: the context ended before the write was asked for.
+	if _, err := side.Create(ctx, card("in-flight-2")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Create with an ended context: %v, want context.Canceled", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := sim.Mailbox(testUser).Count(""); n != 1 {
+		t.Fatalf("Office 365 holds %d contacts after a create with an ended context, want 1", n)
 	}
 }
 
