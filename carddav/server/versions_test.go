@@ -18,7 +18,7 @@ import (
 
 const corpusDir = "../../vcard/testdata/corpus"
 
-// User-Agents of the clients in /work/shared/reference/clients.
+// User-Agents of the clients whose recorded requests clients_test.go replays.
 const (
 	uaIOS         = "iOS/18.1.1 (22B91) dataaccessd/1.0"
 	uaMacOS       = "AddressBook/6.1.3 (1091) CardDAVPlugin/200 CFNetwork/520.5.3 Mac_OS_X/10.7.5 (11G63)"
