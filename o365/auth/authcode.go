@@ -2,11 +2,10 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
-	"net/url"
 	"strings"
+
+	"golang.org/x/oauth2"
 
 	"github.com/cardbridge/cardbridge/config"
 )
@@ -45,26 +44,13 @@ func newAuthCodeRequest(acc config.Account, ep Endpoints, redirectURI string) (A
 	if err != nil {
 		return AuthCodeRequest{}, fmt.Errorf("account %s: authorization request: %w", acc.Name, err)
 	}
-	verifier, err := randomString(48) // 64 characters (RFC 7636: 43..128)
-	if err != nil {
-		return AuthCodeRequest{}, fmt.Errorf("account %s: authorization request: %w", acc.Name, err)
-	}
-	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{
-		"client_id":             {acc.ClientID},
-		"response_type":         {"code"},
-		"redirect_uri":          {redirectURI},
-		"response_mode":         {"query"},
-		"scope":                 {strings.Join(ep.loginScopes(), " ")},
-		"state":                 {stateParam},
-		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
-		"code_challenge_method": {"S256"},
-		"prompt":                {"select_account"},
-	}
+	verifier := oauth2.GenerateVerifier()
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("response_mode", "query"), oauth2.SetAuthURLParam("prompt", "select_account")}
 	if acc.User != "" {
-		q.Set("login_hint", acc.User)
+		opts = append(opts, oauth2.SetAuthURLParam("login_hint", acc.User))
 	}
-	return AuthCodeRequest{URL: ep.AuthorizeURL(acc.Tenant) + "?" + q.Encode(), State: stateParam,
+	return AuthCodeRequest{URL: oauthConfig(acc, ep, redirectURI).AuthCodeURL(stateParam, opts...), State: stateParam,
 		Verifier: verifier, RedirectURI: redirectURI}, nil
 }
 
@@ -79,16 +65,11 @@ func RedeemCode(ctx context.Context, acc config.Account, store Store, code strin
 	if err != nil {
 		return nil, err
 	}
-	form := url.Values{
-		"client_id":     {acc.ClientID},
-		"grant_type":    {"authorization_code"},
-		"code":          {code},
-		"redirect_uri":  {req.RedirectURI},
-		"code_verifier": {req.Verifier},
-		"scope":         {strings.Join(ep.loginScopes(), " ")},
-	}
 	now := o.Now()
-	tr, err := requestToken(ctx, o.HTTPClient, ep.TokenURL(acc.Tenant), form)
+	cfg := oauthConfig(acc, ep, req.RedirectURI)
+	tok, err := cfg.Exchange(withHTTPClient(ctx, o.HTTPClient), code, oauth2.VerifierOption(req.Verifier),
+		oauth2.SetAuthURLParam("scope", strings.Join(cfg.Scopes, " ")))
+	tr, err := tokenAnswer(ctx, tok, err, code, req.Verifier)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: redeeming the code: %w", acc.Name, err)
 	}

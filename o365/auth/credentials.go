@@ -23,17 +23,17 @@ import (
 
 // credential is an app-only client's proof: a secret or a certificate.
 type credential interface {
-	// apply adds the credential's parameters to a token request to tokenURL
-	// and returns the secrets it added (to keep them out of errors).
-	apply(form url.Values, tokenURL, clientID string, now time.Time) ([]string, error)
+	// params are the credential's parameters of a token request to tokenURL
+	// (client_secret, or client_assertion_type and client_assertion), and
+	// the secrets among them (to keep them out of errors).
+	params(tokenURL, clientID string, now time.Time) (url.Values, []string, error)
 }
 
 // secretCredential is a client secret.
 type secretCredential struct{ secret string }
 
-func (c secretCredential) apply(form url.Values, _, _ string, _ time.Time) ([]string, error) {
-	form.Set("client_secret", c.secret)
-	return []string{c.secret}, nil
+func (c secretCredential) params(_, _ string, _ time.Time) (url.Values, []string, error) {
+	return url.Values{"client_secret": {c.secret}}, []string{c.secret}, nil
 }
 
 // loadSecret reads acc's client secret from its environment variable or file.
@@ -154,14 +154,13 @@ func loadCertificate(acc config.Account, alg string) (credential, error) {
 // assertionLifetime is how long a client assertion is valid.
 const assertionLifetime = 10 * time.Minute
 
-func (c *certCredential) apply(form url.Values, tokenURL, clientID string, now time.Time) ([]string, error) {
+func (c *certCredential) params(tokenURL, clientID string, now time.Time) (url.Values, []string, error) {
 	jwt, err := c.assertion(tokenURL, clientID, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-	form.Set("client_assertion", jwt)
-	return []string{jwt}, nil
+	return url.Values{"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+		"client_assertion": {jwt}}, []string{jwt}, nil
 }
 
 // assertion builds the signed JWT of a token request to aud.

@@ -16,6 +16,15 @@
 // refresh token is revoked or expired, Token returns a *NeedLoginError,
 // once, without retrying.
 //
+// The standard OAuth2 mechanics of the authorization code flow (PKCE S256,
+// the code exchange) and of client credentials (with the secret or the
+// signed certificate assertion as parameters) are golang.org/x/oauth2's;
+// this package keeps what is Microsoft's: clouds and authorities, AADSTS
+// errors and their hints, the certificate assertion, and rotated refresh
+// tokens stored before use. The device code polls and the refresh are its
+// own (x/oauth2's device poll keeps its own clock and drops Microsoft's
+// message; its refresh sends no scope, which the v2.0 endpoint requires).
+//
 // Tokens live in a Store (the state database, through StateStore). No
 // token, code, verifier, assertion or secret is ever written to a log line or
 // put into an error message: answers of the identity platform are reduced to

@@ -79,7 +79,8 @@ func post(ctx context.Context, hc *http.Client, endpoint, endpointURL string, fo
 	return fmt.Errorf("%s endpoint: HTTP %d %s", endpoint, resp.StatusCode, http.StatusText(resp.StatusCode))
 }
 
-// requestToken posts form to the token endpoint and checks the answer has an
+// requestToken posts form to the token endpoint (the device code flow's
+// polls, whose pace LoginOptions.Sleep sets) and checks the answer has an
 // access token.
 func requestToken(ctx context.Context, hc *http.Client, tokenURL string, form url.Values, extra ...string) (*api.TokenResponse, error) {
 	var tr api.TokenResponse
@@ -93,14 +94,4 @@ func requestToken(ctx context.Context, hc *http.Client, tokenURL string, form ur
 		return nil, errors.New("token endpoint: the token_type of the answer is not Bearer")
 	}
 	return &tr, nil
-}
-
-// expiryOf is when a token answered at now expires (one hour when the answer
-// does not say).
-func expiryOf(tr *api.TokenResponse, now time.Time) time.Time {
-	sec := tr.ExpiresIn
-	if sec <= 0 {
-		sec = 3600
-	}
-	return now.Add(time.Duration(sec) * time.Second)
 }

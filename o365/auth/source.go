@@ -13,6 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
 	"github.com/cardbridge/cardbridge/config"
 )
 
@@ -250,6 +253,8 @@ func (s *Source) mismatch(t Token) string {
 // refresh redeems the stored refresh token; the caller holds s.sem.
 func (s *Source) refresh(ctx context.Context, stored Token) (string, error) {
 	scopes := s.ep.DelegatedScopes()
+	// Not through oauth2.Config.TokenSource: its refresh sends no scope,
+	// which the v2.0 token endpoint documents as required.
 	form := url.Values{
 		"client_id":     {s.acc.ClientID},
 		"grant_type":    {"refresh_token"},
@@ -290,17 +295,15 @@ func (s *Source) refresh(ctx context.Context, stored Token) (string, error) {
 func (s *Source) clientCredentials(ctx context.Context) (string, error) {
 	scopes := s.ep.AppScopes()
 	tokenURL := s.ep.TokenURL(s.acc.Tenant)
-	form := url.Values{
-		"client_id":  {s.acc.ClientID},
-		"grant_type": {"client_credentials"},
-		"scope":      {strings.Join(scopes, " ")},
-	}
 	now := s.now()
-	secrets, err := s.cred.apply(form, tokenURL, s.acc.ClientID, now)
+	params, secrets, err := s.cred.params(tokenURL, s.acc.ClientID, now)
 	if err != nil {
 		return "", fmt.Errorf("account %s: %w", s.acc.Name, err)
 	}
-	tr, err := requestToken(ctx, s.hc, tokenURL, form, secrets...)
+	cc := clientcredentials.Config{ClientID: s.acc.ClientID, TokenURL: tokenURL, Scopes: scopes,
+		EndpointParams: params, AuthStyle: oauth2.AuthStyleInParams}
+	tok, err := cc.Token(withHTTPClient(ctx, s.hc))
+	tr, err := tokenAnswer(ctx, tok, err, secrets...)
 	if err != nil {
 		s.log.Debug("app-only token request failed", "account", s.acc.Name, "error", err.Error())
 		return "", fmt.Errorf("account %s: requesting an app-only token (flow %s): %w", s.acc.Name, s.flow, err)
