@@ -50,7 +50,11 @@ type Options struct {
 	// write (contact photos on a personal Microsoft account); nil keeps
 	// them for the side's life only. *state.DB is one.
 	Memory Memory
-	Logger *slog.Logger
+	// NoDelta: the account's cloud has no v1.0 contact delta (China,
+	// operated by 21Vianet); Changes lists ids and changeKeys instead.
+	// A side without it that meets delta's refusal switches too.
+	NoDelta bool
+	Logger  *slog.Logger
 }
 
 // Memory keeps the fields an account refuses to write for good.
@@ -90,7 +94,15 @@ type Side struct {
 	// (a personal Microsoft account); photos are not written and not
 	// projected, so their absence here is no change.
 	photosRefused bool
+	// noDelta: contact delta is unavailable (Options.NoDelta, or delta
+	// was refused once); see listChanges.
+	noDelta bool
 }
+
+// listingToken is the change token of a side without contact delta: it
+// says a full round was done, so later rounds need only ids and
+// changeKeys (the engine diffs them against state).
+const listingToken = "o365-listing"
 
 // fieldPhoto is the name under which Memory records refused photo writes.
 const fieldPhoto = "photo"
@@ -103,7 +115,7 @@ func New(ctx context.Context, o Options) (*Side, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Side{c: o.Client, folder: o.Folder, noPhotos: o.NoPhotos, log: log, target: o.Target,
-		account: o.Account, memory: o.Memory,
+		account: o.Account, memory: o.Memory, noDelta: o.NoDelta,
 		listed: map[string]api.Contact{}, photos: map[string]string{}}
 	if s.memory != nil {
 		refused, err := s.memory.RefusedFields(ctx, s.account)
@@ -264,7 +276,19 @@ func (s *Side) List(ctx context.Context) ([]sync.Ref, error) {
 // full round (token "") and reconciles it with state. A full round also
 // lists the folder with the UID property, so new contacts need not be
 // read one by one.
+//
+// Where contact delta is unavailable (the China cloud) it lists instead:
+// see listChanges.
 func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error) {
+	s.mu.Lock()
+	noDelta := s.noDelta
+	s.mu.Unlock()
+	if noDelta {
+		return s.listChanges(ctx, token)
+	}
+	if token == listingToken {
+		token = "" // listed last time, delta is available now: a full round
+	}
 	// A full round also lists the folder with the UID property (delta
 	// cannot expand it), at the same time as the delta round.
 	var listErr error
@@ -284,6 +308,15 @@ func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error
 	if err != nil {
 		if graph.IsGone(err) {
 			return sync.ChangeSet{}, fmt.Errorf("%w: %v", sync.ErrTokenExpired, err)
+		}
+		if isMalformedID(err) && !errors.Is(listErr, err) {
+			// "delta" read as a contact id: the cloud has no v1.0 contact
+			// delta (21Vianet answers so). List from now on.
+			s.log.Warn("o365: contact delta is unavailable in this cloud (set cloud: china for this account); listing ids and changeKeys instead", "account", s.account, "mailbox", s.c.Mailbox(), "err", err)
+			s.mu.Lock()
+			s.noDelta = true
+			s.mu.Unlock()
+			return s.listChanges(ctx, "")
 		}
 		return sync.ChangeSet{}, err
 	}
@@ -316,6 +349,35 @@ func (s *Side) Changes(ctx context.Context, token string) (sync.ChangeSet, error
 		}
 	}
 	return cs, nil
+}
+
+// listChanges is Changes where contact delta is unavailable: a full
+// round (token "") lists the folder with the UID property, like List;
+// later rounds (token listingToken) list only ids and changeKeys, one
+// small request per page, and the engine reads what differs from state.
+// Either way the set is Full: a contact in state but not listed was
+// deleted in Outlook.
+func (s *Side) listChanges(ctx context.Context, token string) (sync.ChangeSet, error) {
+	var refs []sync.Ref
+	if token != listingToken {
+		var err error
+		if refs, err = s.List(ctx); err != nil {
+			return sync.ChangeSet{}, err
+		}
+	} else {
+		cs, err := s.c.ListVersions(ctx, s.folderID)
+		if err != nil {
+			return sync.ChangeSet{}, err
+		}
+		refs = make([]sync.Ref, 0, len(cs))
+		for _, c := range cs {
+			if c.ID == "" {
+				return sync.ChangeSet{}, fmt.Errorf("o365: listing %s: a contact without id", s.Name())
+			}
+			refs = append(refs, sync.Ref{ID: c.ID, Version: c.ChangeKey})
+		}
+	}
+	return sync.ChangeSet{Full: true, Changed: refs, Token: listingToken}, nil
 }
 
 // Get reads contacts (with their UID property and photo).

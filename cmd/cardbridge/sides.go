@@ -52,7 +52,8 @@ func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc
 		if err != nil {
 			return nil, err
 		}
-		o := o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Account: sc.Account, Target: o365Target(acc), Logger: log}
+		o := o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Account: sc.Account, Target: o365Target(acc), Logger: log,
+			NoDelta: acc.Cloud == "china"} // 21Vianet has no v1.0 contact delta
 		if db != nil {
 			o.Memory = db // what the account refuses for good (photos on personal accounts)
 		}

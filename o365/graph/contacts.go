@@ -163,6 +163,14 @@ func (c *Client) ListContacts(ctx context.Context, folderID string) ([]api.Conta
 	return c.listContacts(ctx, c.FolderPath(folderID)+"?"+uidExpand)
 }
 
+// ListVersions lists the id and changeKey of every contact of a folder
+// ("" is the default one): "$select=id,changeKey" keeps the pages small.
+// It is how a side learns what changed where contact delta is missing
+// (the China cloud): one request per page of the folder.
+func (c *Client) ListVersions(ctx context.Context, folderID string) ([]api.Contact, error) {
+	return c.listContacts(ctx, c.FolderPath(folderID)+"?$select=id,changeKey")
+}
+
 // GetContact reads one contact with the UID property expanded.
 func (c *Client) GetContact(ctx context.Context, folderID, id string) (api.Contact, error) {
 	var ct api.Contact

@@ -23,6 +23,19 @@ import (
 // GraphResource is the resource prefix of Graph scopes.
 const GraphResource = "https://graph.microsoft.com/"
 
+// ChinaGraphResource is the resource prefix of Graph scopes in the China
+// cloud (21Vianet); tokens do not cross clouds.
+const ChinaGraphResource = "https://microsoftgraph.chinacloudapi.cn/"
+
+// graphResource is the resource prefix of Graph scopes in the simulated
+// cloud.
+func (s *Server) graphResource() string {
+	if s.opts.Cloud == CloudChina {
+		return ChinaGraphResource
+	}
+	return GraphResource
+}
+
 // App is a registered client application.
 type App struct {
 	ClientID string
@@ -392,12 +405,13 @@ func (s *Server) checkAudience(app *App, tenant string) *aadError {
 	return nil
 }
 
-// normScopes splits a scope parameter and strips the Graph resource prefix.
-func normScopes(raw string) []string {
+// normScopes splits a scope parameter and strips the Graph resource prefix
+// (resource: the simulated cloud's).
+func normScopes(raw, resource string) []string {
 	var out []string
 	for _, sc := range strings.Fields(raw) {
-		if len(sc) > len(GraphResource) && strings.EqualFold(sc[:len(GraphResource)], GraphResource) {
-			sc = sc[len(GraphResource):]
+		if len(sc) > len(resource) && strings.EqualFold(sc[:len(resource)], resource) {
+			sc = sc[len(resource):]
 		}
 		out = append(out, sc)
 	}
@@ -407,8 +421,8 @@ func normScopes(raw string) []string {
 var delegatedScopes = []string{"Contacts.Read", "Contacts.ReadWrite", "Contacts.Read.Shared", "Contacts.ReadWrite.Shared",
 	"User.Read", "User.ReadBasic.All", "User.Read.All", "offline_access", "openid", "profile", "email", ".default"}
 
-func checkDelegatedScopes(raw string) ([]string, *aadError) {
-	scopes := normScopes(raw)
+func checkDelegatedScopes(raw, resource string) ([]string, *aadError) {
+	scopes := normScopes(raw, resource)
 	if len(scopes) == 0 {
 		return nil, aerr(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
 	}
@@ -696,7 +710,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 	at := s.mintAccessLocked(res.app, res.user, res.scopes)
 	out := map[string]any{
 		"token_type":     "Bearer",
-		"scope":          scopeString(res.scopes, res.user == nil),
+		"scope":          scopeString(res.scopes, res.user == nil, s.graphResource()),
 		"expires_in":     int(s.opts.TokenLifetime / time.Second),
 		"ext_expires_in": int(s.opts.TokenLifetime / time.Second),
 		"access_token":   at,
@@ -718,9 +732,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 	writeJSONPlain(w, 200, out)
 }
 
-func scopeString(scopes []string, appOnly bool) string {
+func scopeString(scopes []string, appOnly bool, resource string) string {
 	if appOnly {
-		return GraphResource + ".default"
+		return resource + ".default"
 	}
 	var out []string
 	for _, sc := range scopes {
@@ -728,7 +742,7 @@ func scopeString(scopes []string, appOnly bool) string {
 		case "offline_access", "openid", "profile", "email":
 			out = append(out, sc)
 		default:
-			out = append(out, GraphResource+sc)
+			out = append(out, resource+sc)
 		}
 	}
 	return strings.Join(out, " ")
@@ -819,7 +833,7 @@ func (s *Server) grantRefresh(r *http.Request, app *App, tenant string) (*tokenR
 	}
 	scopes := rt.scopes
 	if sc := f.Get("scope"); sc != "" {
-		req, e := checkDelegatedScopes(sc)
+		req, e := checkDelegatedScopes(sc, s.graphResource())
 		if e != nil {
 			return nil, e
 		}
@@ -885,7 +899,7 @@ func (s *Server) grantClient(r *http.Request, app *App, tenant string) (*tokenRe
 	if e := s.authenticateClient(r, app, tenant, true); e != nil {
 		return nil, e
 	}
-	sc := normScopes(r.PostForm.Get("scope"))
+	sc := normScopes(r.PostForm.Get("scope"), s.graphResource())
 	if len(sc) == 0 {
 		return nil, aerr(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
 	}
@@ -920,7 +934,7 @@ func (s *Server) serveDeviceCode(w http.ResponseWriter, r *http.Request, tenant 
 		s.writeAADError(w, aerr(400, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. (The app is not configured to allow public client flows.)"))
 		return
 	}
-	scopes, e := checkDelegatedScopes(r.PostForm.Get("scope"))
+	scopes, e := checkDelegatedScopes(r.PostForm.Get("scope"), s.graphResource())
 	if e != nil {
 		s.writeAADError(w, e)
 		return
@@ -1023,7 +1037,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, tenant s
 		fail(aerr(400, "invalid_request", 900144, "response_mode '%s' is not supported by the simulator (query only).", rm))
 		return
 	}
-	scopes, e := checkDelegatedScopes(q.Get("scope"))
+	scopes, e := checkDelegatedScopes(q.Get("scope"), s.graphResource())
 	if e != nil {
 		fail(e)
 		return
