@@ -11,6 +11,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/sync/memside"
+	"github.com/cardbridge/cardbridge/vcard"
 )
 
 // deltaSide is a memside with a change feed (tokens "gen-N", each a
@@ -174,6 +175,75 @@ func TestFailedItemDoesNotHoldTokenBack(t *testing.T) {
 		_, hasN := b["uid-n"]
 		if got := strings.Contains(string(xb), "Xavier Changed") && hasN; got != s.synced {
 			t.Errorf("%s: synced = %v, want %v (b: %s)", s.name, got, s.synced, xb)
+		}
+	}
+	converged(t, a.Side, f.b)
+}
+
+// failWrites is a memside whose Update fails while fail is set.
+type failWrites struct {
+	*memside.Side
+	fail bool
+}
+
+func (s *failWrites) Update(ctx context.Context, ref sync.Ref, c *vcard.Card) (sync.Ref, error) {
+	if s.fail {
+		return sync.Ref{}, errors.New("injected: write refused")
+	}
+	return s.Side.Update(ctx, ref, c)
+}
+
+// TestFailedWriteDoesNotHoldTokenBack: a change of side A whose write on
+// side B fails does not hold A's token back; the change is recorded under
+// A's id and applied by a later, due run that reads it again by id.
+func TestFailedWriteDoesNotHoldTokenBack(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	a := newDeltaSide("a")
+	b := &failWrites{Side: f.b}
+	a.Put("x", card("uid-x", "FN:Xavier", "N:X;Xavier;;;").Encode())
+	t0 := time.Unix(1_900_000_000, 0)
+	clock := t0
+	run := func() *sync.Result {
+		t.Helper()
+		res, err := sync.New(f.db, nil).Run(ctx, sync.Pair{Name: "p", A: a, B: b, Direction: sync.TwoWay, Policy: sync.PolicyMerge},
+			sync.Options{Now: func() time.Time { return clock }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	run()
+	a.Put("x", card("uid-x", "FN:Xavier Changed", "N:X;Xavier;;;").Encode())
+	b.fail = true
+	steps := []struct {
+		name      string
+		at        time.Duration
+		fail      bool
+		wantToken string
+		wantRows  int
+		synced    bool
+	}{
+		{"write fails: recorded, token advances", 0, true, "gen-0", 1, false},
+		{"not due", time.Minute, true, "gen-1", 1, false},
+		{"due, write works: synced", 6 * time.Minute, false, "gen-2", 0, true},
+	}
+	for _, s := range steps {
+		clock, b.fail = t0.Add(s.at), s.fail
+		res := run()
+		if got := a.lastAsked(); got != s.wantToken {
+			t.Errorf("%s: side a was asked for token %q, want %q (the token did not advance)", s.name, got, s.wantToken)
+		}
+		rows, err := f.db.FailedItems(ctx, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != s.wantRows || (len(rows) == 1 && (rows[0].Side != "a" || rows[0].SideID != "x" || !strings.Contains(rows[0].Reason, "write refused"))) {
+			t.Errorf("%s: failed items %+v, want %d (a/x, write refused)", s.name, rows, s.wantRows)
+		}
+		xb, _ := f.b.Raw(findID(f.b, "uid-x"))
+		if got := strings.Contains(string(xb), "Xavier Changed"); got != s.synced {
+			t.Errorf("%s: synced = %v, want %v (errors %v)", s.name, got, s.synced, res.Errors)
 		}
 	}
 	converged(t, a.Side, f.b)
