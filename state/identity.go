@@ -101,6 +101,7 @@ func (db *DB) ResetSide(ctx context.Context, pair, side string, dryRun bool) (Si
 				[]any{now().UnixNano(), pair}},
 			{`DELETE FROM sync_tokens WHERE pair = ? AND side = ?`, []any{pair, side}},
 			{`DELETE FROM side_identities WHERE pair = ? AND side = ?`, []any{pair, side}},
+			{`DELETE FROM failed_items WHERE pair = ? AND side = ?`, []any{pair, side}},
 		} {
 			if _, err := tx.sql.ExecContext(tx.ctx, q.sql, q.args...); err != nil {
 				return fmt.Errorf("state: %s: %w", op, err)

@@ -80,6 +80,11 @@ func fillUser(t *testing.T, db *DB, user string) userFixture {
 		if err := db.SetSideIdentity(ctx, name, "a", "o365 "+user); err != nil {
 			t.Fatal(err)
 		}
+		if err := db.Update(ctx, func(tx *Tx) error {
+			return tx.RecordFailure(name, Failure{Side: "a", SideID: "broken-" + user, Reason: "unreadable"}, time.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
 		if err := db.AddTrash(ctx, &TrashEntry{Pair: name, Side: "a", UID: "u", Card: []byte("OLD"), Reason: "deleted"}); err != nil {
 			t.Fatal(err)
 		}
@@ -147,6 +152,7 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 		"bases":                  {items, itemArgs},
 		"sync_tokens":            {pairs, pairArgs},
 		"side_identities":        {pairs, pairArgs},
+		"failed_items":           {pairs, pairArgs},
 		"locks":                  {pairs, pairArgs},
 		"trash":                  {pairs, pairArgs},
 		"trash_purges":           {pairs, pairArgs},

@@ -228,7 +228,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.Name, p.User, p.Account, p.Folder, p.Address
 // their pair column (bases hang off items). RemoveUser and
 // DisconnectWebAccount empty them of a removed pair, and CreateWebPair
 // never gives a new pair a name any of them still holds.
-var pairTables = []string{"conflicts", "trash", "trash_purges", "runs", "sync_tokens", "side_identities", "locks", "items"}
+var pairTables = []string{"conflicts", "trash", "trash_purges", "runs", "sync_tokens", "side_identities", "failed_items", "locks", "items"}
 
 // pairNameUsed reports whether name is a web pair's or some pair state is
 // kept under it.

@@ -43,6 +43,9 @@ type Options struct {
 	// Concurrency is how many items are applied at once (default 8): file
 	// and network writes wait on fsync and round trips.
 	Concurrency int
+	// Now is the clock that decides which failed items are due for a
+	// retry and stamps new failures; nil is time.Now.
+	Now func() time.Time
 }
 
 // SideCounts counts what a run did to one side.
@@ -192,6 +195,14 @@ type sideRun struct {
 	obs     map[int64]Observed // by state item id
 	news    []Observed
 	listErr error
+	// retry holds the ids of the side's failed items due for a retry
+	// this run: they are read by id even when the change set leaves them
+	// out.
+	retry map[string]bool
+	// read holds every id read this run, failed the ids whose read
+	// failed (with the failure to record).
+	read   map[string]bool
+	failed map[string]state.Failure
 }
 
 // Run syncs one pair once.
@@ -216,6 +227,22 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 	// 1. Ask both sides what changed while state loads, then classify and
 	// read the changed items of both sides at once.
 	runs := [2]*sideRun{{w: SideA, side: pair.A}, {w: SideB, side: pair.B}}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	now := opts.Now()
+	failedItems, err := e.db.FailedItems(ctx, pair.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		r.retry = make(map[string]bool)
+		for _, f := range failedItems {
+			if f.Side == r.w.String() && !f.NextRetry.After(now) {
+				r.retry[f.SideID] = true
+			}
+		}
+	}
 	var css [2]ChangeSet
 	var wg gosync.WaitGroup
 	for i, r := range runs {
@@ -379,27 +406,78 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 			opts.Concurrency = c.WriteConcurrency()
 		}
 	}
-	x := &executor{e: e, pair: pair, res: res, popts: popts, openConflicts: openConflicts}
+	x := &executor{e: e, pair: pair, res: res, popts: popts, openConflicts: openConflicts, failed: make(map[string]state.Failure)}
 	x.run(ctx, plan.Actions, opts)
 	e.log.Debug("applied", "pair", pair.Name, "elapsed", time.Since(start))
 	if err := ctx.Err(); err != nil {
 		res.Errors = append(res.Errors, "interrupted: "+err.Error())
 	}
 
-	// 7. Tokens only once everything they delivered is applied.
-	if len(res.Errors) == 0 {
-		for _, r := range runs {
-			if r.token != "" {
-				if err := e.db.SetToken(ctx, pair.Name, r.w.String(), r.token); err != nil {
-					res.Errors = append(res.Errors, err.Error())
-				}
-			}
+	// 7. Tokens only once everything they delivered is applied or
+	// recorded as failed, in the same transaction as the failures.
+	if ctx.Err() == nil {
+		if err := e.saveRound(ctx, pair.Name, runs, x.failed, now); err != nil {
+			res.Errors = append(res.Errors, err.Error())
 		}
 	}
 	res.Duration = time.Since(start)
 	e.recordRun(ctx, res, start)
 	e.purgeTrash(ctx, pair, res)
 	return res, nil
+}
+
+// saveRound records, in one transaction, the failures of the run (reads
+// of the sides and the failed actions' changes), forgets the failures of
+// items that were read and synced this time, and saves the sides' new
+// tokens. The token advances past a failed item because the item is
+// recorded here, to be read again by id when its retry is due.
+func (e *Engine) saveRound(ctx context.Context, pair string, runs [2]*sideRun, failedWrites map[string]state.Failure, now time.Time) error {
+	failures := make(map[string]state.Failure, len(failedWrites))
+	for k, f := range failedWrites {
+		failures[k] = f
+	}
+	for _, r := range runs {
+		for id, f := range r.failed {
+			failures[r.w.String()+"\x00"+id] = f
+		}
+	}
+	keys := make([]string, 0, len(failures))
+	for k := range failures {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	err := e.db.Update(ctx, func(tx *state.Tx) error {
+		for _, r := range runs {
+			for id := range r.read {
+				if _, failed := failures[r.w.String()+"\x00"+id]; !failed {
+					if err := tx.ClearFailure(pair, r.w.String(), id); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		for _, k := range keys {
+			if err := tx.RecordFailure(pair, failures[k], now); err != nil {
+				return err
+			}
+		}
+		for _, r := range runs {
+			if r.token != "" {
+				if err := tx.SetToken(pair, r.w.String(), r.token); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pair %s: recording the round (failed items and change tokens): %w", pair, err)
+	}
+	for _, k := range keys {
+		f := failures[k]
+		e.log.Warn("item failed: recorded, to be read again later", "pair", pair, "side", f.Side, "id", f.SideID, "uid", f.UID, "reason", f.Reason)
+	}
+	return nil
 }
 
 // purgeTrash keeps the pair's trash within pair.Trash, still under the
@@ -505,6 +583,9 @@ func (e *Engine) collect(ctx context.Context, r *sideRun, cs ChangeSet, items []
 	known := make(map[string]bool, len(items))
 	var fetch []string
 	fetchItem := make(map[string]int64)
+	uidOf := make(map[string]string)
+	r.read = make(map[string]bool)
+	r.failed = make(map[string]state.Failure)
 	for _, it := range items {
 		id, ver := it.AID, it.AVersion
 		if r.w == SideB {
@@ -519,8 +600,15 @@ func (e *Engine) collect(ctx context.Context, r *sideRun, cs ChangeSet, items []
 			continue
 		}
 		known[id] = true
+		uidOf[id] = it.UID
 		ref, inChanged := changed[id]
 		switch {
+		case r.retry[id] && !inChanged && !deleted[id] && !cs.Full:
+			// A failed item due for a retry: read it again by id, the
+			// change set no longer names it.
+			fetch = append(fetch, id)
+			fetchItem[id] = it.ID
+			r.obs[it.ID] = Observed{Status: Changed, Ref: Ref{ID: id, Version: ver}}
 		case inChanged && ref.Version == ver && it.BaseHash != "":
 			r.obs[it.ID] = Observed{Status: Unchanged, Ref: ref}
 		case inChanged:
@@ -540,6 +628,11 @@ func (e *Engine) collect(ctx context.Context, r *sideRun, cs ChangeSet, items []
 	var newIDs []string
 	for id := range changed {
 		if !known[id] {
+			newIDs = append(newIDs, id)
+		}
+	}
+	for id := range r.retry {
+		if _, inChanged := changed[id]; !known[id] && !inChanged && !deleted[id] && !cs.Full {
 			newIDs = append(newIDs, id)
 		}
 	}
@@ -573,14 +666,26 @@ func (e *Engine) collect(ctx context.Context, r *sideRun, cs ChangeSet, items []
 				o.Ref.Version = ref.Version
 			}
 			sid, isKnown := fetchItem[id]
+			r.read[id] = true
+			_, inChanged := changed[id]
 			switch {
 			case it.Err != nil && !isKnown && errors.Is(it.Err, ErrNotFound):
 				continue // appeared and vanished: nothing to do
+			case it.Err != nil && isKnown && r.retry[id] && !inChanged && errors.Is(it.Err, ErrNotFound):
+				// A failed item, retried, is gone now: the side says so
+				// for sure (not an unreadable item), and the change set
+				// that reported its deletion is behind the saved token.
+				o = Observed{Status: Deleted, Ref: r.obs[sid].Ref}
 			case it.Err != nil || it.Card == nil:
 				if o.Err == nil {
 					o.Err = errors.New("no content")
 				}
 				o.Status = Unreadable
+				uid := uidOf[id]
+				if uid == "" && it.Card != nil {
+					uid = it.Card.UID()
+				}
+				r.failed[id] = state.Failure{Side: r.w.String(), SideID: id, UID: uid, Reason: "unreadable: " + errText(o.Err)}
 			case isKnown:
 				o.Status = Changed
 			default:

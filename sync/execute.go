@@ -39,6 +39,9 @@ type executor struct {
 	// id, SHA-256 of the content), so that a retry after a precondition
 	// failure does not store the same version twice.
 	trashed map[string]bool
+	// failed holds, by side and id, the side changes of the actions that
+	// failed, to record with the round's token (see Engine.saveRound).
+	failed map[string]state.Failure
 }
 
 // commit is the state change one applied action leaves to record.
@@ -70,6 +73,18 @@ func (x *executor) fail(a *Action, err error) {
 		who = fmt.Sprintf("%q (%s)", c.FN(), a.UID)
 	}
 	x.res.Errors = append(x.res.Errors, fmt.Sprintf("%s: %v", who, err))
+	if a.entry == nil || x.failed == nil {
+		return
+	}
+	for _, w := range []Which{SideA, SideB} {
+		o := a.entry.obs(w)
+		switch o.Status {
+		case Changed, Added, Deleted:
+			if o.Ref.ID != "" {
+				x.failed[w.String()+"\x00"+o.Ref.ID] = state.Failure{Side: w.String(), SideID: o.Ref.ID, UID: a.UID, Reason: fmt.Sprintf("%s: %v", who, err)}
+			}
+		}
+	}
 }
 
 func (x *executor) tick() {

@@ -18,6 +18,21 @@ type pairStatus struct {
 	LastRun   *time.Time      `json:"last_run,omitempty"`
 	LastOK    bool            `json:"last_run_ok"`
 	Summary   json.RawMessage `json:"last_summary,omitempty"`
+	// Failed lists the items runs could not read or apply, read again by
+	// id from their next retry on.
+	Failed []failedStatus `json:"failed_items"`
+}
+
+// failedStatus is what `status` shows of one failed item.
+type failedStatus struct {
+	Side        string    `json:"side"`
+	ID          string    `json:"id"`
+	UID         string    `json:"uid,omitempty"`
+	Reason      string    `json:"reason"`
+	Attempts    int       `json:"attempts"`
+	FirstFailed time.Time `json:"first_failed"`
+	LastFailed  time.Time `json:"last_failed"`
+	NextRetry   time.Time `json:"next_retry"`
 }
 
 func (a *app) statusCmd() *cobra.Command {
@@ -59,6 +74,15 @@ func (a *app) statusCmd() *cobra.Command {
 					t := r.Finished
 					st.LastRun, st.LastOK, st.Summary = &t, r.OK, r.Summary
 				}
+				fis, err := db.FailedItems(ctx, n)
+				if err != nil {
+					return withCode(exitFailed, err)
+				}
+				st.Failed = []failedStatus{}
+				for _, fi := range fis {
+					st.Failed = append(st.Failed, failedStatus{Side: fi.Side, ID: fi.SideID, UID: fi.UID, Reason: fi.Reason, Attempts: fi.Attempts,
+						FirstFailed: fi.FirstFailed.UTC(), LastFailed: fi.LastFailed.UTC(), NextRetry: fi.NextRetry.UTC()})
+				}
 				if asJSON {
 					line, _ := json.Marshal(st)
 					fmt.Fprintln(a.stdout, jsonSafe(line))
@@ -72,7 +96,15 @@ func (a *app) statusCmd() *cobra.Command {
 					}
 					last = fmt.Sprintf("last sync %s (%s ago), %s", st.LastRun.Format(time.RFC3339), time.Since(*st.LastRun).Round(time.Second), ok)
 				}
-				fmt.Fprintf(a.stdout, "%s: %s <-> %s: %d contacts, %d open conflicts, %s\n", termSafe(n), termSafe(st.A), termSafe(st.B), st.Items, st.Conflicts, last)
+				fmt.Fprintf(a.stdout, "%s: %s <-> %s: %d contacts, %d open conflicts, %d failed items, %s\n", termSafe(n), termSafe(st.A), termSafe(st.B), st.Items, st.Conflicts, len(st.Failed), last)
+				for _, fi := range st.Failed {
+					who := fi.ID
+					if fi.UID != "" {
+						who += " (" + fi.UID + ")"
+					}
+					fmt.Fprintf(a.stdout, "  failed on side %s: %s: %s; %d attempts since %s, next retry %s\n", fi.Side, termSafe(who), termSafe(fi.Reason),
+						fi.Attempts, fi.FirstFailed.Format(time.RFC3339), fi.NextRetry.Format(time.RFC3339))
+				}
 			}
 			return nil
 		},
