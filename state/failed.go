@@ -30,19 +30,24 @@ type Failure struct {
 	Side, SideID, UID, Reason string
 }
 
-// Back-off of the retries of a failed item: the first retry is due
-// retryBase after the first failure, each further failure doubles the
-// wait, up to retryMax.
+// Back-off of the retries of a failed item: after its first failure an
+// item is read again by the very next run (a full disk freed, a transient
+// fault gone: the pair converges at once); after the second the wait is
+// retryBase, and each further failure doubles it, up to retryMax.
 const (
 	retryBase = 5 * time.Minute
 	retryMax  = 24 * time.Hour
 )
 
 // RetryDelay is how long after its n-th failed attempt (n >= 1) an item is
-// read again: 5 minutes, doubled per further attempt, at most a day.
+// read again: 0 after the first (the next run), then 5 minutes, doubled per
+// further attempt, at most a day.
 func RetryDelay(n int) time.Duration {
+	if n <= 1 {
+		return 0
+	}
 	d := retryBase
-	for i := 1; i < n && d < retryMax; i++ {
+	for i := 2; i < n && d < retryMax; i++ {
 		d *= 2
 	}
 	return min(d, retryMax)

@@ -24,18 +24,18 @@ func TestFailedItems(t *testing.T) {
 		want    []FailedItem
 	}{
 		{"first failure", func() error { return rec(Failure{Side: "a", SideID: "x", UID: "u1", Reason: "r1"}, t0) }, false,
-			[]FailedItem{{Pair: "p", Side: "a", SideID: "x", UID: "u1", Reason: "r1", Attempts: 1, FirstFailed: t0, LastFailed: t0, NextRetry: t0.Add(5 * time.Minute)}}},
+			[]FailedItem{{Pair: "p", Side: "a", SideID: "x", UID: "u1", Reason: "r1", Attempts: 1, FirstFailed: t0, LastFailed: t0, NextRetry: t0}}},
 		{"second failure", func() error { return rec(Failure{Side: "a", SideID: "x", Reason: "r2"}, t0.Add(time.Hour)) }, false,
-			[]FailedItem{{Pair: "p", Side: "a", SideID: "x", UID: "u1", Reason: "r2", Attempts: 2, FirstFailed: t0, LastFailed: t0.Add(time.Hour), NextRetry: t0.Add(time.Hour + 10*time.Minute)}}},
+			[]FailedItem{{Pair: "p", Side: "a", SideID: "x", UID: "u1", Reason: "r2", Attempts: 2, FirstFailed: t0, LastFailed: t0.Add(time.Hour), NextRetry: t0.Add(time.Hour + 5*time.Minute)}}},
 		{"other side", func() error { return rec(Failure{Side: "b", SideID: "y", Reason: "r3"}, t0) }, false,
 			[]FailedItem{
-				{Pair: "p", Side: "a", SideID: "x", UID: "u1", Reason: "r2", Attempts: 2, FirstFailed: t0, LastFailed: t0.Add(time.Hour), NextRetry: t0.Add(time.Hour + 10*time.Minute)},
-				{Pair: "p", Side: "b", SideID: "y", Reason: "r3", Attempts: 1, FirstFailed: t0, LastFailed: t0, NextRetry: t0.Add(5 * time.Minute)}}},
+				{Pair: "p", Side: "a", SideID: "x", UID: "u1", Reason: "r2", Attempts: 2, FirstFailed: t0, LastFailed: t0.Add(time.Hour), NextRetry: t0.Add(time.Hour + 5*time.Minute)},
+				{Pair: "p", Side: "b", SideID: "y", Reason: "r3", Attempts: 1, FirstFailed: t0, LastFailed: t0, NextRetry: t0}}},
 		{"bad side", func() error { return rec(Failure{Side: "c", SideID: "z", Reason: "r"}, t0) }, true, nil},
 		{"empty id", func() error { return rec(Failure{Side: "a", Reason: "r"}, t0) }, true, nil},
 		{"clear", func() error {
 			return db.Update(ctx, func(tx *Tx) error { return tx.ClearFailure("p", "a", "x") })
-		}, false, []FailedItem{{Pair: "p", Side: "b", SideID: "y", Reason: "r3", Attempts: 1, FirstFailed: t0, LastFailed: t0, NextRetry: t0.Add(5 * time.Minute)}}},
+		}, false, []FailedItem{{Pair: "p", Side: "b", SideID: "y", Reason: "r3", Attempts: 1, FirstFailed: t0, LastFailed: t0, NextRetry: t0}}},
 		{"reset side b", func() error { _, err := db.ResetSide(ctx, "p", "b", false); return err }, false, nil},
 	}
 	for _, s := range steps {
@@ -63,12 +63,13 @@ func TestFailedItems(t *testing.T) {
 	}
 }
 
-// TestRetryDelay: exponential from 5 minutes, capped at a day.
+// TestRetryDelay: the next run after a first failure, then exponential
+// from 5 minutes, capped at a day.
 func TestRetryDelay(t *testing.T) {
 	for _, c := range []struct {
 		n    int
 		want time.Duration
-	}{{1, 5 * time.Minute}, {2, 10 * time.Minute}, {3, 20 * time.Minute}, {10, 24 * time.Hour}, {100, 24 * time.Hour}} {
+	}{{1, 0}, {2, 5 * time.Minute}, {3, 10 * time.Minute}, {4, 20 * time.Minute}, {11, 24 * time.Hour}, {100, 24 * time.Hour}} {
 		if got := RetryDelay(c.n); got != c.want {
 			t.Errorf("RetryDelay(%d) = %v, want %v", c.n, got, c.want)
 		}

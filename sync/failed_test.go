@@ -98,7 +98,8 @@ func (d *deltaSide) reads(id string) int {
 // TestFailedItemDoesNotHoldTokenBack: an item of side A whose Get fails
 // on every run (one known and changed, one new) does not hold A's token
 // back: the next run asks for the newer token. The items are recorded,
-// read again by id when their back-off is over and not before, nothing is
+// read again by id by the next run and then when their back-off is over
+// and not before, nothing is
 // deleted meanwhile, and once readable they sync and their rows go.
 func TestFailedItemDoesNotHoldTokenBack(t *testing.T) {
 	ctx := context.Background()
@@ -137,11 +138,12 @@ func TestFailedItemDoesNotHoldTokenBack(t *testing.T) {
 		synced    bool          // x's change and n are on b after the run
 	}{
 		{"fails, recorded, token advances", 0, false, "gen-0", 2, 2, 1, false},
-		{"not due: not read", time.Minute, false, "gen-1", 2, 2, 1, false},
-		{"due: read again, fails again", 6 * time.Minute, false, "gen-2", 3, 2, 2, false},
-		{"not due after the doubled wait", 15 * time.Minute, false, "gen-3", 3, 2, 2, false},
-		{"due, readable: synced, rows gone", 17 * time.Minute, true, "gen-4", 4, 0, 0, true},
-		{"nothing left to retry", 60 * time.Minute, false, "gen-5", 4, 0, 0, true},
+		{"the next run reads it again, fails again", time.Minute, false, "gen-1", 3, 2, 2, false},
+		{"not due: not read", 4 * time.Minute, false, "gen-2", 3, 2, 2, false},
+		{"due after 5 minutes: read, fails again", 7 * time.Minute, false, "gen-3", 4, 2, 3, false},
+		{"not due after the doubled wait", 15 * time.Minute, false, "gen-4", 4, 2, 3, false},
+		{"due, readable: synced, rows gone", 18 * time.Minute, true, "gen-5", 5, 0, 0, true},
+		{"nothing left to retry", 60 * time.Minute, false, "gen-6", 5, 0, 0, true},
 	}
 	for _, s := range steps {
 		clock = t0.Add(s.at)
