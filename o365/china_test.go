@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cardbridge/cardbridge/o365"
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
-	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/sync/memside"
 )
 
@@ -60,22 +57,7 @@ func TestChinaCloudListsInsteadOfDelta(t *testing.T) {
 				outlookIDs = append(outlookIDs, mb.Put("", []byte(fmt.Sprintf(`{"givenName":"Out","surname":"L%02d","displayName":"Out L%02d"}`, i, i))))
 				mem.Put(fmt.Sprintf("v%d.vcf", i), []byte(fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:v-%02d\r\nFN:Card V%02d\r\nN:V%02d;Card;;;\r\nEND:VCARD\r\n", i, i, i)))
 			}
-			db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			pair := sync.Pair{Name: "p", A: side, B: mem, Direction: sync.TwoWay, Policy: sync.PolicyMerge}
-			run := func(what string) *sync.Result {
-				t.Helper()
-				sim.ResetStats()
-				res, err := sync.New(db, nil).Run(context.Background(), pair, sync.Options{})
-				if err != nil || len(res.Errors) > 0 {
-					t.Fatalf("%s: %v %+v", what, err, res)
-				}
-				t.Logf("%s: %d HTTP requests, %+v", what, sim.Stats().Requests, res)
-				return res
-			}
+			_, run := pairRunner(t, sim, side, mem)
 			pages := func(contacts int) int {
 				if tc.pageSize == 0 {
 					return 1

@@ -60,22 +60,7 @@ func TestPhotoWriteKeepsVersionCurrent(t *testing.T) {
 	for i := range n {
 		mem.Put(fmt.Sprintf("p%d.vcf", i), photoCard(fmt.Sprintf("photo-%d", i), fmt.Sprintf("Photo%d", i), testJPEG(t, uint8(10*i))))
 	}
-	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	pair := sync.Pair{Name: "p", A: side, B: mem, Direction: sync.TwoWay, Policy: sync.PolicyMerge}
-	run := func(what string) *sync.Result {
-		t.Helper()
-		sim.ResetStats()
-		res, err := sync.New(db, nil).Run(context.Background(), pair, sync.Options{})
-		if err != nil || len(res.Errors) > 0 {
-			t.Fatalf("%s: %v %+v", what, err, res)
-		}
-		t.Logf("%s: %d HTTP requests (%d Graph requests incl. sub-requests)", what, sim.Stats().Requests, sim.Stats().GraphRequests)
-		return res
-	}
+	db, run := pairRunner(t, sim, side, mem)
 	if res := run("export"); res.A.Created != n {
 		t.Fatalf("export: %+v", res)
 	}

@@ -336,3 +336,27 @@ func TestPhotoUploadedOnlyWhenChanged(t *testing.T) {
 		t.Fatalf("edit without photo change: %+v, %d uploads", res, puts.Load())
 	}
 }
+
+// pairRunner returns a fresh state file and a function that runs the pair
+// a ⇄ b once against it, with sim's statistics reset first, failing the test on
+// any error; it logs what each run cost.
+func pairRunner(t *testing.T, sim *graphsim.Server, a, b sync.Side) (*state.DB, func(what string) *sync.Result) {
+	t.Helper()
+	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	pair := sync.Pair{Name: "p", A: a, B: b, Direction: sync.TwoWay, Policy: sync.PolicyMerge}
+	return db, func(what string) *sync.Result {
+		t.Helper()
+		sim.ResetStats()
+		res, err := sync.New(db, nil).Run(context.Background(), pair, sync.Options{})
+		if err != nil || len(res.Errors) > 0 {
+			t.Fatalf("%s: %v %+v", what, err, res)
+		}
+		st := sim.Stats()
+		t.Logf("%s: %d HTTP requests (%d Graph requests incl. sub-requests), %+v", what, st.Requests, st.GraphRequests, res)
+		return res
+	}
+}
