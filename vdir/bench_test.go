@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -179,4 +180,44 @@ func BenchmarkCopy10k(b *testing.B) {
 		}
 		wg.Wait()
 	}
+}
+
+// BenchmarkWrite1000 is one engine batch's worth of writes into a vdir:
+// 1,000 creates from 8 concurrent writers, then Flush when the side is a
+// sync.Flusher (the engine calls it before committing state). It reports
+// the directory fsyncs each 1,000 writes cost.
+func BenchmarkWrite1000(b *testing.B) {
+	cards := benchCards(b, 1000)
+	ctx := context.Background()
+	var fsyncs int64
+	for b.Loop() {
+		b.StopTimer()
+		s, _ := newSide(b)
+		before := s.dirSync.fsyncs.Load()
+		b.StartTimer()
+		var next atomic.Int64
+		var wg gosync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(cards) {
+						return
+					}
+					if _, err := s.Create(ctx, cards[i]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if f, ok := any(s).(sync.Flusher); ok {
+			if err := f.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		fsyncs += s.dirSync.fsyncs.Load() - before
+	}
+	b.ReportMetric(float64(fsyncs)/float64(b.N), "dirfsyncs/op")
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -393,7 +394,9 @@ func truncName(name string, n int) string {
 // fsync: a caller waits for an fsync that started after its own rename or
 // link, so one fsync covers every change made before it began.
 type dirSyncer struct {
-	dir     string
+	dir string
+	// fsyncs counts the directory fsyncs run, for tests and benchmarks.
+	fsyncs  atomic.Int64
 	mu      gosync.Mutex
 	running bool
 	next    *syncBatch
@@ -447,6 +450,7 @@ func (d *dirSyncer) drain() {
 }
 
 func (d *dirSyncer) run(b *syncBatch) {
+	d.fsyncs.Add(1)
 	b.err = fsyncDir(d.dir)
 	close(b.done)
 }
