@@ -145,11 +145,6 @@ type Identifier interface {
 	Identity(ctx context.Context) (string, error)
 }
 
-// ReadOnly is the optional capability of sides that cannot be written.
-type ReadOnly interface {
-	ReadOnly() bool
-}
-
 // Closer is the optional capability of sides that hold resources.
 type Closer interface {
 	Close() error

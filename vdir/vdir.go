@@ -20,10 +20,12 @@
 //     file in the same directory (".<name>.cb<random>.tmp", which every vdir
 //     reader ignores), is fsynced and closed, then moved into place (a hard
 //     link for a create, so an existing file is never overwritten; a rename
-//     for an update), and the directory is fsynced. Contact files are
+//     for an update). The directory fsync that makes the new name durable
+//     is deferred to Flush (sync.Flusher), which the engine calls once per
+//     batch of writes before it records them in state. Contact files are
 //     created with mode 0600 (they hold private data; a umask can only
 //     make that stricter); an update keeps the permission bits the file
-//     had. Concurrent writers share directory fsyncs (group commit).
+//     had. Concurrent Flush calls share directory fsyncs (group commit).
 //   - A symlinked ".vcf" is followed when its target is a regular file
 //     inside the directory (at any depth); updates then replace the target
 //     and keep the link, a delete removes the link. A symlink whose target
@@ -105,12 +107,15 @@ type Side struct {
 	log  *slog.Logger
 
 	dirSync dirSyncer
+	// dirty is set by a write whose directory entry awaits Flush.
+	dirty atomic.Bool
 	locks   [lockStripes]gosync.Mutex
 }
 
 var (
 	_ sync.Side       = (*Side)(nil)
 	_ sync.Identifier = (*Side)(nil)
+	_ sync.Flusher    = (*Side)(nil)
 )
 
 // New returns the side for the vCard directory at path. The directory

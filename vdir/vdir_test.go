@@ -807,3 +807,80 @@ func assertNoTemp(t *testing.T, dir string) {
 		}
 	}
 }
+
+// TestFlushDefersDirectoryFsync checks that writes leave the directory
+// fsync to Flush (one per batch of writes, none when nothing changed) and
+// that a failed Flush keeps the writes pending for the next one.
+func TestFlushDefersDirectoryFsync(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		write func(t *testing.T, s *Side)
+		want  int64 // directory fsyncs of the Flush that follows
+	}{
+		{"nothing written", func(*testing.T, *Side) {}, 0},
+		{"creates", func(t *testing.T, s *Side) {
+			for i := range 10 {
+				if _, err := s.Create(ctx, mkCard(t, fmt.Sprintf("c%d", i), "C")); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, 1},
+		{"create, update, delete", func(t *testing.T, s *Side) {
+			r, err := s.Create(ctx, mkCard(t, "u", "U"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, err = s.Update(ctx, r, mkCard(t, "u", "U2")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Delete(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newSide(t)
+			f, ok := any(s).(sync.Flusher)
+			if !ok {
+				t.Fatal("vdir.Side is not a sync.Flusher")
+			}
+			tt.write(t, s)
+			if n := s.dirSync.fsyncs.Load(); n != 0 {
+				t.Fatalf("writes ran %d directory fsyncs, want 0 before Flush", n)
+			}
+			if err := f.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := s.dirSync.fsyncs.Load(); n != tt.want {
+				t.Errorf("Flush ran %d directory fsyncs, want %d", n, tt.want)
+			}
+			if err := f.Flush(ctx); err != nil || s.dirSync.fsyncs.Load() != tt.want {
+				t.Errorf("second Flush: %v, %d fsyncs in all; want nil, %d", err, s.dirSync.fsyncs.Load(), tt.want)
+			}
+		})
+	}
+	t.Run("failed flush stays pending", func(t *testing.T) {
+		s, _ := newSide(t)
+		f, ok := any(s).(sync.Flusher)
+		if !ok {
+			t.Fatal("vdir.Side is not a sync.Flusher")
+		}
+		if _, err := s.Create(ctx, mkCard(t, "p", "P")); err != nil {
+			t.Fatal(err)
+		}
+		real := s.dirSync.dir
+		s.dirSync.dir = filepath.Join(real, "missing")
+		if err := f.Flush(ctx); err == nil || !strings.Contains(err.Error(), "flush") {
+			t.Fatalf("Flush of a missing directory = %v, want a flush error", err)
+		}
+		s.dirSync.dir = real
+		if err := f.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.dirSync.fsyncs.Load(); n != 2 {
+			t.Errorf("%d directory fsyncs, want 2 (the failed one and its retry)", n)
+		}
+	})
+}

@@ -98,14 +98,10 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (sync.Ref, error) {
 	return s.created(name, fi)
 }
 
-// created makes a new file's name durable and returns its ref.
+// created records that a new file's name awaits the directory fsync of
+// the next Flush and returns its ref.
 func (s *Side) created(name string, fi fs.FileInfo) (sync.Ref, error) {
-	if err := s.dirSync.sync(); err != nil {
-		// Not durable: take the file back so that an error means "not
-		// created" and a retry makes no duplicate.
-		os.Remove(filepath.Join(s.dir, name))
-		return sync.Ref{}, fmt.Errorf("vdir %s: create %s: %w", s.path, name, err)
-	}
+	s.dirty.Store(true)
 	ref := sync.Ref{ID: name, Version: version(fi)}
 	s.log.Debug("created", "file", name, "version", ref.Version)
 	return ref, nil
@@ -116,8 +112,7 @@ func (s *Side) created(name string, fi fs.FileInfo) (sync.Ref, error) {
 // gives an error wrapping sync.ErrPrecondition; a missing one an error
 // wrapping both sync.ErrPrecondition and sync.ErrNotFound (Update never
 // creates). A symlink out of the directory is refused (sync.ErrRefused).
-// If only the final directory fsync fails, the new content is in place
-// but an error is returned: re-read before retrying.
+// The rename is durable after the next Flush.
 func (s *Side) Update(ctx context.Context, ref sync.Ref, card *vcard.Card) (sync.Ref, error) {
 	fail := func(err error) (sync.Ref, error) {
 		return sync.Ref{}, fmt.Errorf("vdir %s: update %s: %w", s.path, ref.ID, err)
@@ -192,9 +187,7 @@ func (s *Side) Delete(ctx context.Context, ref sync.Ref) error {
 		}
 		return fail(err)
 	}
-	if err := s.dirSync.sync(); err != nil {
-		return fail(err)
-	}
+	s.dirty.Store(true)
 	s.log.Debug("deleted", "file", ref.ID, "version", version(e.info))
 	return nil
 }
@@ -231,13 +224,35 @@ func (s *Side) lock(name string) *gosync.Mutex {
 	return &s.locks[h.Sum32()%lockStripes]
 }
 
-// syncDir fsyncs dir, grouping concurrent fsyncs of the side's own
-// directory.
+// syncDir makes a rename in dir durable: in the side's own directory it
+// is left to the next Flush, in a subdirectory (the target of a followed
+// symlink) it is fsynced at once.
 func (s *Side) syncDir(dir string) error {
 	if dir == s.dir {
-		return s.dirSync.sync()
+		s.dirty.Store(true)
+		return nil
 	}
 	return fsyncDir(dir)
+}
+
+// Flush makes every write returned so far durable: it fsyncs the
+// directory once if a Create, Update or Delete changed its entries since
+// the last Flush (concurrent callers share the fsync). Until then a
+// power loss may undo those writes, never tear one: the engine calls
+// Flush before it records them in state (sync.Flusher). After an error
+// the writes stay pending and the next Flush tries again.
+func (s *Side) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("vdir %s: flush: %w", s.path, err)
+	}
+	if !s.dirty.Swap(false) {
+		return nil
+	}
+	if err := s.dirSync.sync(); err != nil {
+		s.dirty.Store(true)
+		return fmt.Errorf("vdir %s: flush: %w", s.path, err)
+	}
+	return nil
 }
 
 // writeTemp writes data to a new hidden temporary file in dir
