@@ -6,6 +6,8 @@
 // tests.
 package synctest
 
+//go:generate go run gen_wrap.go
+
 import (
 	"context"
 	"errors"
@@ -362,22 +364,12 @@ type Faults struct {
 var ErrInjected = errors.New("injected write failure")
 
 // Wrap returns s with its writes counted and failed by f. The wrapper
-// keeps the change-token and projection capabilities of s.
+// has exactly the optional capabilities of s (every interface of
+// sync.CapabilityTypes that s implements, and no other), forwarded to s,
+// so a test through Wrap runs the side production runs.
 func (f *Faults) Wrap(s sync.Side) sync.Side {
-	w := &faulty{Side: s, f: f}
-	ch, isChanger := s.(sync.Changer)
-	pr, isProjector := s.(sync.Projector)
-	if isChanger && isProjector {
-		return &faultyCapable{faulty: w, Changer: ch, Projector: pr}
-	}
-	return w
-}
-
-// faultyCapable is faulty for a side with change tokens and projection.
-type faultyCapable struct {
-	*faulty
-	sync.Changer
-	sync.Projector
+	c, mask := sideCaps(s)
+	return withCaps(&faulty{Side: s, f: f}, c, mask)
 }
 
 func (f *Faults) hit() bool {
