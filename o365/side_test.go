@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,9 +73,25 @@ func simSideVia(t *testing.T, opts graphsim.Options, wrap func(http.Handler) htt
 }
 
 func TestConformance(t *testing.T) {
+	var mu gosync.Mutex
+	sims := map[sync.Side]*graphsim.Server{}
 	synctest.Run(t, func(t *testing.T) sync.Side {
-		s, _ := simSide(t, graphsim.Options{})
+		s, sim := simSide(t, graphsim.Options{})
+		mu.Lock()
+		sims[s] = sim
+		mu.Unlock()
 		return s
+	}, synctest.Options{
+		MayRefuse: map[string]string{
+			"apple-30-group.vcf": "a contact group is not an Office 365 contact",
+			"v4-group.vcf":       "a contact group is not an Office 365 contact",
+		},
+		ExpireToken: func(s sync.Side, token string) string {
+			mu.Lock()
+			defer mu.Unlock()
+			sims[s].ExpireDeltaTokens()
+			return token
+		},
 	})
 }
 

@@ -32,5 +32,5 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}, synctest.Options{RefusesDuplicateUID: true})
 }

@@ -15,5 +15,5 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}, synctest.Options{NoChangeTokens: true})
 }

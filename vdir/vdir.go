@@ -109,7 +109,7 @@ type Side struct {
 	dirSync dirSyncer
 	// dirty is set by a write whose directory entry awaits Flush.
 	dirty atomic.Bool
-	locks   [lockStripes]gosync.Mutex
+	locks [lockStripes]gosync.Mutex
 }
 
 var (

@@ -23,8 +23,8 @@ func (a *allCaps) Changes(context.Context, string) (sync.ChangeSet, error) {
 	return sync.ChangeSet{}, nil
 }
 func (a *allCaps) Project(c *vcard.Card) *vcard.Card { a.calls = append(a.calls, "Project"); return c }
-func (a *allCaps) Flush(context.Context) error        { a.calls = append(a.calls, "Flush"); return nil }
-func (a *allCaps) WriteConcurrency() int              { a.calls = append(a.calls, "WriteConcurrency"); return 3 }
+func (a *allCaps) Flush(context.Context) error       { a.calls = append(a.calls, "Flush"); return nil }
+func (a *allCaps) WriteConcurrency() int             { a.calls = append(a.calls, "WriteConcurrency"); return 3 }
 func (a *allCaps) Prefetch(context.Context, []string) error {
 	a.calls = append(a.calls, "Prefetch")
 	return nil
