@@ -568,14 +568,6 @@ func TestMalformed(t *testing.T) {
 			}
 		})
 	}
-	// ParseAll skips the bad card only
-	cards, errs := ParseAll([]byte("BEGIN:VCARD\nFN:a\nEND:VCARD\nBEGIN:VCARD\nBROKEN\nEND:VCARD\nBEGIN:VCARD\nFN:c\nBEGIN:VCARD\nFN:d\nEND:VCARD\n"))
-	if len(cards) != 2 || cards[0].FN() != "a" || cards[1].FN() != "d" || len(errs) != 2 {
-		t.Errorf("ParseAll: %d cards, errs %v", len(cards), errs)
-	}
-	if len(errs) == 2 && (!errors.Is(errs[0], ErrMalformedLine) || !errors.Is(errs[1], ErrMissingEnd)) {
-		t.Errorf("ParseAll errs %v", errs)
-	}
 }
 
 func TestTolerance(t *testing.T) {
