@@ -34,8 +34,8 @@ func TestEndpointsPerCloud(t *testing.T) {
 		}
 	}
 	g, _ := EndpointsFor(config.Account{})
-	if !slices.Equal(g.DelegatedScopes(), DelegatedScopes) {
-		t.Errorf("global scopes %v differ from DelegatedScopes %v", g.DelegatedScopes(), DelegatedScopes)
+	if !slices.Equal(g.DelegatedScopes(), (Endpoints{}).DelegatedScopes()) {
+		t.Errorf("global scopes %v differ from those of the zero Endpoints %v", g.DelegatedScopes(), Endpoints{}.DelegatedScopes())
 	}
 	if _, err := EndpointsFor(config.Account{Name: "a", Cloud: "mars"}); err == nil {
 		t.Error("unknown cloud accepted")

@@ -3,9 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
+	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -14,12 +15,28 @@ import (
 
 // TestSignInErrorsThroughGraphsim: the AADSTS errors graphsim produces as
 // Microsoft does reach the user with the code and the table's hint, for
-// every flow that meets them.
+// every flow that meets them. It runs in a testing/synctest bubble, the
+// simulator in process: golang.org/x/oauth2's device code polls and the
+// months between a login and a refresh pass on the bubble's clock.
 func TestSignInErrorsThroughGraphsim(t *testing.T) {
-	clk := newClock()
-	sim := graphsim.New(graphsim.Options{Clock: clk.Now, Seed: 3})
-	ts := httptest.NewServer(sim)
-	defer ts.Close()
+	synctest.Test(t, testSignInErrorsThroughGraphsim)
+}
+
+// approving plays alice entering every pending code before each device
+// code poll reaches the simulator.
+type approving struct{ sim *graphsim.Server }
+
+func (a approving) RoundTrip(r *http.Request) (*http.Response, error) {
+	for _, c := range a.sim.PendingUserCodes() {
+		a.sim.ApproveDeviceCode(c, "alice@contoso.example")
+	}
+	return handlerTransport{a.sim}.RoundTrip(r)
+}
+
+func testSignInErrorsThroughGraphsim(t *testing.T) {
+	sim := graphsim.New(graphsim.Options{Seed: 3})
+	ts := struct{ URL string }{"http://127.0.0.1:9"} // reached in process (approving), never over the network
+	hc := &http.Client{Transport: approving{sim}}
 	sim.AddUser(graphsim.User{UPN: "alice@contoso.example"})
 	sim.AddApp(graphsim.App{ClientID: "single", PublicClient: true})                                           // the portal's default + public flows
 	sim.AddApp(graphsim.App{ClientID: "private"})                                                              // "Allow public client flows" off
@@ -29,14 +46,7 @@ func TestSignInErrorsThroughGraphsim(t *testing.T) {
 	acc := func(client, tenant, flow string) config.Account {
 		return config.Account{Name: "work", Tenant: tenant, ClientID: client, Flow: flow, LoginURL: ts.URL, GraphURL: ts.URL + "/v1.0"}
 	}
-	// approve plays alice entering every pending code; the clock moves on.
-	lo := LoginOptions{Now: clk.Now, Sleep: func(_ context.Context, d time.Duration) error {
-		for _, c := range sim.PendingUserCodes() {
-			sim.ApproveDeviceCode(c, "alice@contoso.example")
-		}
-		clk.Add(d)
-		return nil
-	}}
+	lo := LoginOptions{HTTPClient: hc}
 	ctx := context.Background()
 	login := func(a config.Account) (*memStore, error) {
 		st := newStore()
@@ -45,7 +55,7 @@ func TestSignInErrorsThroughGraphsim(t *testing.T) {
 	}
 	appOnly := func(a config.Account) error {
 		a.User, a.ClientSecretEnv = "alice@contoso.example", "S"
-		s, err := NewSourceWith(a, newStore(), SourceOptions{Now: clk.Now, LookupEnv: env(map[string]string{"S": "pw"})})
+		s, err := NewSourceWith(a, newStore(), SourceOptions{HTTPClient: hc, LookupEnv: env(map[string]string{"S": "pw"})})
 		if err != nil {
 			return err
 		}
@@ -58,8 +68,8 @@ func TestSignInErrorsThroughGraphsim(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		clk.Add(d)
-		s, err := NewSourceWith(a, st, SourceOptions{Now: clk.Now})
+		time.Sleep(d)
+		s, err := NewSourceWith(a, st, SourceOptions{HTTPClient: hc})
 		if err != nil {
 			return err
 		}

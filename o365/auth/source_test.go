@@ -46,7 +46,7 @@ func newRotatingIDP(t *testing.T) *rotatingIDP {
 
 func loggedIn(st *memStore, c *clock) {
 	st.toks["work"] = Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: c.Now().Add(-time.Minute),
-		User: "alice@contoso.com", Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: DelegatedScopes}
+		User: "alice@contoso.com", Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
 }
 
 func TestRefreshRotationStored(t *testing.T) {
@@ -234,7 +234,7 @@ func TestLogoutAndStateStore(t *testing.T) {
 	defer db.Close()
 	st := StateStore{DB: db}
 	c := newClock()
-	want := Token{AccessToken: "a", RefreshToken: "r", Expiry: c.Now(), User: "u", Tenant: "t", Flow: "device", ClientID: "c", Scopes: DelegatedScopes}
+	want := Token{AccessToken: "a", RefreshToken: "r", Expiry: c.Now(), User: "u", Tenant: "t", Flow: "device", ClientID: "c", Scopes: Endpoints{}.DelegatedScopes()}
 	if err := st.SaveToken(ctx, "work", want); err != nil {
 		t.Fatal(err)
 	}
