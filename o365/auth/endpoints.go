@@ -169,9 +169,19 @@ func (e Endpoints) DeviceCodeURL(tenant string) string { return e.endpoint(tenan
 // AuthorizeURL is the authorization endpoint of tenant.
 func (e Endpoints) AuthorizeURL(tenant string) string { return e.endpoint(tenant, "authorize") }
 
-// DelegatedScopes are the delegated scopes on e's Graph resource
-// (Contacts.ReadWrite, offline_access, User.Read).
+// DelegatedScopes are the delegated scopes on e's Graph resource:
+// Contacts.ReadWrite, offline_access, User.Read and MailboxSettings.Read
+// (the mailbox's time zone, to read the birthdays Outlook stores as a local
+// midnight).
 func (e Endpoints) DelegatedScopes() []string {
+	return append(e.contactScopes(), e.resource()+"/MailboxSettings.Read")
+}
+
+// contactScopes are the delegated scopes before MailboxSettings.Read was
+// asked for. A token stored with them still refreshes, with them: the
+// account keeps syncing without a new login, and reads birthdays without
+// the mailbox's time zone (the side says so) until it signs in again.
+func (e Endpoints) contactScopes() []string {
 	r := e.resource()
 	return []string{r + "/Contacts.ReadWrite", "offline_access", r + "/User.Read"}
 }

@@ -26,7 +26,7 @@ func TestEndpointsPerCloud(t *testing.T) {
 		if e.Login != tc.login || e.Graph != tc.graph || e.Resource != tc.resource {
 			t.Errorf("%s: %+v", tc.cloud, e)
 		}
-		if got := e.DelegatedScopes(); !slices.Equal(got, []string{tc.resource + "/Contacts.ReadWrite", "offline_access", tc.resource + "/User.Read"}) {
+		if got := e.DelegatedScopes(); !slices.Equal(got, []string{tc.resource + "/Contacts.ReadWrite", "offline_access", tc.resource + "/User.Read", tc.resource + "/MailboxSettings.Read"}) {
 			t.Errorf("%s: DelegatedScopes %v", tc.cloud, got)
 		}
 		if got := e.AppScopes(); !slices.Equal(got, []string{tc.resource + "/.default"}) {

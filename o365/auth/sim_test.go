@@ -114,3 +114,63 @@ func testSignInErrorsThroughGraphsim(t *testing.T) {
 		t.Errorf("refresh within the sign-in frequency: %v", err)
 	}
 }
+
+// TestMailboxSettingsScopeThroughGraphsim: the tokens of a device code login
+// and of its refresh read the mailbox's time zone (graphsim refuses
+// mailboxSettings without MailboxSettings.Read); a token refreshed from a
+// login without that scope still reads contacts but not mailboxSettings.
+func TestMailboxSettingsScopeThroughGraphsim(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim := graphsim.New(graphsim.Options{Transient412Rate: -1}) // no transient 412 on the reads
+		sim.AddUser(graphsim.User{UPN: "alice@contoso.example"})
+		sim.AddApp(graphsim.App{ClientID: "app", PublicClient: true})
+		hc := &http.Client{Transport: approving{sim}}
+		acc := config.Account{Name: "work", Tenant: "contoso.example", ClientID: "app", LoginURL: "http://127.0.0.1:9", GraphURL: "http://127.0.0.1:9/v1.0"}
+		ctx := context.Background()
+		get := func(at, path string) int {
+			req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:9/v1.0/me/"+path, nil)
+			req.Header.Set("Authorization", "Bearer "+at)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		st := newStore()
+		if _, err := LoginDevice(ctx, acc, st, LoginOptions{HTTPClient: hc}); err != nil {
+			t.Fatal(err)
+		}
+		if code := get(st.get("work").AccessToken, "mailboxSettings?$select=timeZone"); code != 200 {
+			t.Errorf("mailboxSettings with the login's token: %d", code)
+		}
+		s, err := NewSourceWith(acc, st, SourceOptions{HTTPClient: hc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Hour) // the access token expires: the next Token refreshes
+		at, err := s.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := get(at, "mailboxSettings?$select=timeZone"); code != 200 {
+			t.Errorf("mailboxSettings with the refreshed token: %d", code)
+		}
+
+		// A login of an older cardbridge: without MailboxSettings.Read.
+		ep, _ := EndpointsFor(acc)
+		old := st.get("work")
+		old.Scopes, old.Expiry = ep.contactScopes(), time.Now().Add(-time.Minute)
+		st.toks["work"] = old
+		s, _ = NewSourceWith(acc, st, SourceOptions{HTTPClient: hc})
+		if at, err = s.Token(ctx); err != nil {
+			t.Fatalf("refresh of an older login: %v", err)
+		}
+		if code := get(at, "contacts?$top=1"); code != 200 {
+			t.Errorf("contacts with the older login's token: %d", code)
+		}
+		if code := get(at, "mailboxSettings?$select=timeZone"); code != 403 {
+			t.Errorf("mailboxSettings with the older login's token: %d, want 403", code)
+		}
+	})
+}

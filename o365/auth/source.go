@@ -243,7 +243,7 @@ func (s *Source) mismatch(t Token) string {
 	if IsAppOnly(s.flow) {
 		want = s.ep.AppScopes()
 	}
-	if len(t.Scopes) > 0 && !slices.Equal(t.Scopes, want) {
+	if len(t.Scopes) > 0 && !slices.Equal(t.Scopes, want) && (IsAppOnly(s.flow) || !slices.Equal(t.Scopes, s.ep.contactScopes())) {
 		return "the account's cloud or scopes changed"
 	}
 	return ""
@@ -253,6 +253,9 @@ func (s *Source) mismatch(t Token) string {
 // the caller holds s.sem.
 func (s *Source) refresh(ctx context.Context, stored Token) (string, error) {
 	scopes := s.ep.DelegatedScopes()
+	if slices.Equal(stored.Scopes, s.ep.contactScopes()) {
+		scopes = stored.Scopes // signed in before MailboxSettings.Read was asked for
+	}
 	cfg := oauthConfig(s.acc, s.ep, "")
 	cfg.Scopes = scopes
 	hc := withRefreshScope(s.hc, cfg.Endpoint.TokenURL, scopes)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -247,5 +248,57 @@ func TestLogoutAndStateStore(t *testing.T) {
 	}
 	if _, ok, _ := st.LoadToken(ctx, "work"); ok {
 		t.Error("token kept after Logout")
+	}
+}
+
+// TestRefreshScopes: a refresh asks for the delegated scopes with
+// MailboxSettings.Read; a token stored by a login from before that scope was
+// asked for still refreshes, with its own scopes (no new login needed), and
+// anything else stored is a changed configuration.
+func TestRefreshScopes(t *testing.T) {
+	ep := Endpoints{}
+	for _, tc := range []struct {
+		name      string
+		stored    []string
+		wantScope []string // nil: no refresh, a NeedLoginError
+	}{
+		{"current", ep.DelegatedScopes(), ep.DelegatedScopes()},
+		{"signed in before MailboxSettings.Read", ep.contactScopes(), ep.contactScopes()},
+		{"no scopes stored", nil, ep.DelegatedScopes()},
+		{"other scopes", []string{"https://graph.microsoft.com/Contacts.Read", "offline_access"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newIDP(t)
+			var sent []string
+			f.token = func(w http.ResponseWriter, r *http.Request) {
+				sent = strings.Fields(r.Form.Get("scope"))
+				tokenOK(w, "at-1", "rt-1", "")
+			}
+			st, c := newStore(), newClock()
+			loggedIn(st, c)
+			tok := st.toks["work"]
+			tok.Scopes = tc.stored
+			st.toks["work"] = tok
+			s, err := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, err := s.Token(context.Background())
+			if tc.wantScope == nil {
+				if nl := asNeedLogin(t, err); !strings.Contains(nl.Reason, "scopes changed") || f.count("token") != 0 {
+					t.Errorf("reason %q after %d refreshes", nl.Reason, f.count("token"))
+				}
+				return
+			}
+			if err != nil || at != "at-1" {
+				t.Fatalf("Token: %q, %v", at, err)
+			}
+			if !slices.Equal(sent, tc.wantScope) {
+				t.Errorf("refresh asked for %v, want %v", sent, tc.wantScope)
+			}
+			if got := st.get("work").Scopes; !slices.Equal(got, tc.wantScope) {
+				t.Errorf("stored scopes %v, want %v", got, tc.wantScope)
+			}
+		})
 	}
 }
