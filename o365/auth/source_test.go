@@ -302,3 +302,51 @@ func TestRefreshScopes(t *testing.T) {
 		})
 	}
 }
+
+// TestRotatedRefreshTokenSurvivesACrash: when Token hands out the access
+// token of a refresh, the rotated refresh token is already in the state
+// database, so a process that dies right after (the Source and its database
+// handle dropped without a close) leaves the next one a refresh token the
+// identity platform still takes; the old one it would refuse.
+func TestRotatedRefreshTokenSurvivesACrash(t *testing.T) {
+	ctx := context.Background()
+	f := newRotatingIDP(t)
+	path := filepath.Join(t.TempDir(), "s.db")
+	key := bytes.Repeat([]byte{7}, state.TokenKeySize)
+	c := newClock()
+	for run := 1; run <= 3; run++ {
+		db, err := state.Open(ctx, path, state.Options{TokenKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() }) // only at the end: each run "crashes" with it open
+		st := StateStore{DB: db}
+		if run == 1 {
+			mem := newStore()
+			loggedIn(mem, c)
+			if err := st.SaveToken(ctx, "work", mem.toks["work"]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := s.Token(ctx)
+		if want := fmt.Sprintf("at-%d", run); err != nil || at != want {
+			t.Fatalf("run %d: Token %q, %v; want %s", run, at, err, want)
+		}
+		// Read the database as another process would, at the moment the
+		// access token is handed out.
+		other, err := state.Open(ctx, path, state.Options{TokenKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := StateStore{DB: other}.LoadToken(ctx, "work")
+		other.Close()
+		if want := fmt.Sprintf("rt-%d", run); err != nil || got.RefreshToken != want {
+			t.Fatalf("run %d: stored refresh token %q (%v) when the access token was handed out, want %s", run, got.RefreshToken, err, want)
+		}
+		c.Add(2 * time.Hour) // "crash": no Close, the next process starts after the token expired
+	}
+}
