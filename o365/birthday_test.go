@@ -1,9 +1,11 @@
 package o365_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -195,5 +197,59 @@ func TestOutlookBirthdaysReachTheVCardSide(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestZonePermissionWarning: without MailboxSettings.Read the side says so
+// once (Info, naming the account and the permission) and reads the
+// birthdays as the nearest UTC day; with it, nothing is said.
+func TestZonePermissionWarning(t *testing.T) {
+	for _, withZone := range []bool{true, false} {
+		t.Run(fmt.Sprintf("MailboxSettings.Read %v", withZone), func(t *testing.T) {
+			sim := graphsim.New(graphsim.Options{Transient412Rate: -1})
+			sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
+			mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+			berlin, _ := time.LoadLocation("Europe/Berlin")
+			mb.SetTimeZone("W. Europe Standard Time", berlin)
+			srv := httptest.NewServer(sim)
+			defer srv.Close()
+			scopes := []string{"Contacts.ReadWrite", "User.Read"}
+			if withZone {
+				scopes = append(scopes, "MailboxSettings.Read")
+			}
+			tok, _ := sim.IssueToken(testClient, testUser, scopes...)
+			c, _ := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
+			var logs bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			side, err := o365.New(context.Background(), o365.Options{Client: c, Account: "work", Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer side.Close()
+			for i := range 45 { // more than one $batch of reads: still one line
+				mb.Put("", []byte(fmt.Sprintf(`{"givenName":"B","surname":"N%d","displayName":"B N%d","birthday":"1980-06-02"}`, i, i)))
+			}
+			db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			mem := memside.New("b")
+			pair := sync.Pair{Name: "p", A: side, B: mem, Direction: sync.TwoWay, Policy: sync.PolicyMerge}
+			if res, err := sync.New(db, nil).Run(context.Background(), pair, sync.Options{}); err != nil || len(res.Errors) > 0 || res.B.Created != 45 {
+				t.Fatalf("%v %+v", err, res)
+			}
+			for _, raw := range mem.Snapshot() {
+				card, _ := vcard.Parse(raw)
+				if b, _ := card.Get("BDAY"); b.Value != "1980-06-02" {
+					t.Errorf("BDAY %s", b.Value)
+				}
+			}
+			n := strings.Count(logs.String(), "time zone is not readable")
+			if withZone && n != 0 || !withZone && (n != 1 || !strings.Contains(logs.String(), "level=INFO") ||
+				!strings.Contains(logs.String(), "account=work") || !strings.Contains(logs.String(), "permission=MailboxSettings.Read")) {
+				t.Errorf("log:\n%s", logs.String())
+			}
+		})
 	}
 }
