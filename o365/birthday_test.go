@@ -133,18 +133,7 @@ func TestOutlookBirthdaysReachTheVCardSide(t *testing.T) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s zone known %v", z.iana, withZone), func(t *testing.T) {
-				sim := graphsim.New(graphsim.Options{})
-				sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-				mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
-				mb.SetTimeZone(z.win, loc)
-				srv := httptest.NewServer(sim)
-				defer srv.Close()
-				scopes := []string{"Contacts.ReadWrite", "User.Read"}
-				if withZone {
-					scopes = append(scopes, "MailboxSettings.Read")
-				}
-				tok, _ := sim.IssueToken(testClient, testUser, scopes...)
-				c, _ := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
+				mb, c := zoneMailbox(t, graphsim.Options{}, z.win, loc, withZone)
 				side, err := o365.New(context.Background(), o365.Options{Client: c})
 				if err != nil {
 					t.Fatal(err)
@@ -206,19 +195,8 @@ func TestOutlookBirthdaysReachTheVCardSide(t *testing.T) {
 func TestZonePermissionWarning(t *testing.T) {
 	for _, withZone := range []bool{true, false} {
 		t.Run(fmt.Sprintf("MailboxSettings.Read %v", withZone), func(t *testing.T) {
-			sim := graphsim.New(graphsim.Options{Transient412Rate: -1})
-			sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-			mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
 			berlin, _ := time.LoadLocation("Europe/Berlin")
-			mb.SetTimeZone("W. Europe Standard Time", berlin)
-			srv := httptest.NewServer(sim)
-			defer srv.Close()
-			scopes := []string{"Contacts.ReadWrite", "User.Read"}
-			if withZone {
-				scopes = append(scopes, "MailboxSettings.Read")
-			}
-			tok, _ := sim.IssueToken(testClient, testUser, scopes...)
-			c, _ := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
+			mb, c := zoneMailbox(t, graphsim.Options{Transient412Rate: -1}, "W. Europe Standard Time", berlin, withZone)
 			var logs bytes.Buffer
 			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			side, err := o365.New(context.Background(), o365.Options{Client: c, Account: "work", Logger: log})
@@ -252,4 +230,30 @@ func TestZonePermissionWarning(t *testing.T) {
 			}
 		})
 	}
+}
+
+// zoneMailbox starts a graphsim (opts) whose mailbox has the time zone
+// win/loc, and returns the mailbox and a client whose token has
+// MailboxSettings.Read when withZone.
+func zoneMailbox(t *testing.T, opts graphsim.Options, win string, loc *time.Location, withZone bool) (*graphsim.Mailbox, *graph.Client) {
+	t.Helper()
+	sim := graphsim.New(opts)
+	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
+	mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	mb.SetTimeZone(win, loc)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	scopes := []string{"Contacts.ReadWrite", "User.Read"}
+	if withZone {
+		scopes = append(scopes, "MailboxSettings.Read")
+	}
+	tok, err := sim.IssueToken(testClient, testUser, scopes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb, c
 }

@@ -241,4 +241,3 @@ func TestBadCorpusFiles(t *testing.T) {
 		}
 	}
 }
-
