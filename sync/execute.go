@@ -51,12 +51,8 @@ type commit struct {
 	deleted bool
 }
 
-func (x *executor) side(w Which) Side {
-	if w == SideA {
-		return x.pair.A
-	}
-	return x.pair.B
-}
+// side is the pair's side w.
+func (x *executor) side(w Which) Side { return x.pair.side(w) }
 
 func (x *executor) fail(a *Action, err error) {
 	x.mu.Lock()
@@ -311,7 +307,7 @@ func (x *executor) write(ctx context.Context, a *Action, attempt int) ([]commit,
 			return nil, fmt.Errorf("%s on %s (%s): %w", wr.Op, w, side.Name(), err)
 		}
 		x.mu.Lock()
-		count(x.counts(w), wr.Op)
+		count(x.res.counts(w), wr.Op)
 		x.mu.Unlock()
 	}
 	return []commit{c}, nil
@@ -379,13 +375,6 @@ func (x *executor) commit(tx *state.Tx, c *commit) (linked, conflicts int, err e
 	return linked, 0, nil
 }
 
-func (x *executor) counts(w Which) *SideCounts {
-	if w == SideA {
-		return &x.res.A
-	}
-	return &x.res.B
-}
-
 func encode(c *vcard.Card) []byte {
 	if c == nil {
 		return nil
@@ -417,11 +406,7 @@ func (x *executor) retry(ctx context.Context, a *Action, w Which, attempt int) (
 	}
 	x.e.log.Info("contact changed during the sync: planning it again", "pair", x.pair.Name, "uid", a.UID, "side", w.String())
 	e2 := *a.entry
-	if w == SideA {
-		e2.A = o
-	} else {
-		e2.B = o
-	}
+	*e2.obs(w) = o
 	p := &planner{opts: x.popts}
 	p.decide(&e2)
 	var out []commit
