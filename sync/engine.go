@@ -63,10 +63,13 @@ type Result struct {
 	Linked    int
 	Conflicts int
 	Skipped   []Skip
-	Errors    []string
-	Plan      *Plan
-	DryRun    bool
-	Duration  time.Duration
+	// Errors are what went wrong in a run that applied the rest: an
+	// *ItemError per failed item, a *RestoreError, *ResolutionError,
+	// *InterruptedError or *RoundError (match them with errors.As).
+	Errors   []error
+	Plan     *Plan
+	DryRun   bool
+	Duration time.Duration
 	// TrashPurged is what the purge at the end of the run removed from
 	// the pair's trash (see Pair.Trash).
 	TrashPurged state.PurgeResult
@@ -228,7 +231,7 @@ func (e *Engine) saveRound(ctx context.Context, pair string, runs [2]*sideRun, f
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("pair %s: recording the round (failed items and change tokens): %w", pair, err)
+		return &RoundError{Pair: pair, Err: err}
 	}
 	for _, k := range keys {
 		f := failures[k]

@@ -54,10 +54,15 @@ type commit struct {
 // side is the pair's side w.
 func (x *executor) side(w Which) Side { return x.pair.side(w) }
 
+// fail records that action a failed with err: an *ItemError of the run
+// (err itself when write made it one: the write and the side are known)
+// and, for each side whose change it carried, a failure to record.
 func (x *executor) fail(a *Action, err error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	who := a.UID
+	ie, ok := err.(*ItemError)
+	if !ok {
+		ie = &ItemError{Err: err}
+	}
+	ie.Pair, ie.UID = x.pair.Name, a.UID
 	c := a.Base
 	if c == nil {
 		c = a.A.Old
@@ -65,10 +70,12 @@ func (x *executor) fail(a *Action, err error) {
 	if c == nil {
 		c = a.B.Old
 	}
-	if c != nil && c.FN() != "" {
-		who = fmt.Sprintf("%q (%s)", c.FN(), a.UID)
+	if c != nil {
+		ie.Name = c.FN()
 	}
-	x.res.Errors = append(x.res.Errors, fmt.Sprintf("%s: %v", who, err))
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.res.Errors = append(x.res.Errors, ie)
 	if a.entry == nil || x.failed == nil {
 		return
 	}
@@ -77,7 +84,7 @@ func (x *executor) fail(a *Action, err error) {
 		switch o.Status {
 		case Changed, Added, Deleted:
 			if o.Ref.ID != "" {
-				x.failed[w.String()+"\x00"+o.Ref.ID] = state.Failure{Side: w.String(), SideID: o.Ref.ID, UID: a.UID, Reason: fmt.Sprintf("%s: %v", who, err)}
+				x.failed[w.String()+"\x00"+o.Ref.ID] = state.Failure{Side: w.String(), SideID: o.Ref.ID, UID: a.UID, Reason: ie.Error()}
 			}
 		}
 	}
@@ -304,7 +311,11 @@ func (x *executor) write(ctx context.Context, a *Action, attempt int) ([]commit,
 			if errors.Is(err, ErrPrecondition) && attempt < maxRetries && a.entry != nil {
 				return x.retry(ctx, a, w, attempt)
 			}
-			return nil, fmt.Errorf("%s on %s (%s): %w", wr.Op, w, side.Name(), err)
+			id := wr.Ref.ID
+			if id == "" {
+				id = a.ref(w).ID
+			}
+			return nil, &ItemError{Op: wr.Op, Side: w, SideName: side.Name(), ID: id, Err: err}
 		}
 		x.mu.Lock()
 		count(x.res.counts(w), wr.Op)
@@ -440,10 +451,7 @@ type summary struct {
 // MarshalSummary returns the result as the one-line JSON object of
 // `sync --json`.
 func (r *Result) MarshalSummary() ([]byte, error) {
-	errs := r.Errors
-	if errs == nil {
-		errs = []string{}
-	}
+	errs := r.ErrorStrings()
 	return json.Marshal(summary{Pair: r.Pair, A: r.A, B: r.B, Conflicts: r.Conflicts, Skipped: len(r.Skipped),
 		Errors: errs, DurationMS: r.Duration.Milliseconds(), DryRun: r.DryRun})
 }

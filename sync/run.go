@@ -206,7 +206,7 @@ func (r *pairRun) restores(ctx context.Context, entries []Entry) ([]Restore, err
 	for _, t := range pending {
 		card, perr := vcard.Parse(t.Card)
 		if perr != nil {
-			r.res.Errors = append(r.res.Errors, fmt.Sprintf("trash entry %d cannot be restored: %v", t.ID, perr))
+			r.res.Errors = append(r.res.Errors, &RestoreError{Pair: r.pair.Name, TrashID: t.ID, Err: perr})
 			continue
 		}
 		if i, ok := byUID[card.UID()]; ok && card.UID() != "" {
@@ -234,7 +234,7 @@ func (r *pairRun) resolutions(ctx context.Context, entries []Entry) error {
 		card, perr := vcard.Parse(c.Merged)
 		i, ok := byID[c.ItemID]
 		if perr != nil || !ok {
-			r.res.Errors = append(r.res.Errors, fmt.Sprintf("conflict %d: resolution cannot be applied: %v", c.ID, perr))
+			r.res.Errors = append(r.res.Errors, &ResolutionError{Pair: r.pair.Name, ConflictID: c.ID, ItemID: c.ItemID, Err: perr})
 			continue
 		}
 		entries[i].Override, entries[i].ResolutionID = card, c.ID
@@ -328,9 +328,9 @@ func (r *pairRun) apply(ctx context.Context, actions []Action) {
 	x.run(ctx, actions, opts)
 	r.e.log.Debug("applied", "pair", r.pair.Name, "elapsed", time.Since(r.start))
 	if err := ctx.Err(); err != nil {
-		r.res.Errors = append(r.res.Errors, "interrupted: "+err.Error())
+		r.res.Errors = append(r.res.Errors, &InterruptedError{Pair: r.pair.Name, Err: err})
 	} else if err := r.e.saveRound(ctx, r.pair.Name, r.sides, x.failed, r.now); err != nil {
-		r.res.Errors = append(r.res.Errors, err.Error())
+		r.res.Errors = append(r.res.Errors, err)
 	}
 	r.res.Duration = time.Since(r.start)
 	r.e.recordRun(ctx, r.res, r.start)
