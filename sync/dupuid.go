@@ -107,12 +107,13 @@ func readUIDs(entries []Entry, news []Observed, w Which) map[string][]uidHolder 
 // or changed it; an item that could not be read is taken to hold it
 // still) and the UID its card now has. A new item with either may be its
 // copy, and creating that UID on the other side, which holds it, would
-// make a duplicate there.
-func heldUIDs(e *Entry, o *Observed) []string {
-	uids := []string{e.UID}
+// make a duplicate there. The second is "" when there is no other (an
+// array: no allocation per item).
+func heldUIDs(e *Entry, o *Observed) [2]string {
+	uids := [2]string{e.UID}
 	if o.Status != Unreadable {
 		if cu := observedUID(*o, e.UID); cu != "" && cu != e.UID {
-			uids = append(uids, cu)
+			uids[1] = cu
 		}
 	}
 	return uids
