@@ -220,7 +220,7 @@ func (a *app) daemonSync(ctx context.Context, db *state.DB, cfg *config.Config, 
 		a.log.Warn("skipped", "pair", name, "item", s)
 	}
 	if !res.OK() {
-		return fmt.Errorf("%d errors: %s", len(res.Errors), strings.Join(res.Errors, "; "))
+		return fmt.Errorf("%d errors: %s", len(res.Errors), strings.Join(res.ErrorStrings(), "; "))
 	}
 	for _, sc := range []config.Side{pc.A, pc.B} {
 		if sc.Type == "o365" {

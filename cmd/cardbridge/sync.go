@@ -177,7 +177,7 @@ func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, na
 			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termSafe(s.String()))
 		}
 		for _, e := range res.Errors {
-			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termSafe(e))
+			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termSafe(e.Error()))
 		}
 	}
 	if !fl.dryRun {
@@ -197,7 +197,7 @@ func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, na
 
 func (a *app) reportFailure(name string, err error, asJSON bool) {
 	if asJSON {
-		res := &sync.Result{Pair: name, Errors: []string{err.Error()}}
+		res := &sync.Result{Pair: name, Errors: []error{err}}
 		line, _ := res.MarshalSummary()
 		fmt.Fprintln(a.stdout, jsonSafe(line))
 		return
