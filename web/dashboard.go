@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/cardbridge/cardbridge/daemon"
+	"github.com/cardbridge/cardbridge/engine/resolve"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync/resolve"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 

@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/engine/resolve"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync"
-	"github.com/cardbridge/cardbridge/sync/resolve"
 	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
 )
@@ -112,7 +112,7 @@ func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
 		for _, line := range diffProps(ca, cb) {
 			fmt.Fprintln(a.stdout, "  "+termSafe(line))
 		}
-		m := sync.Merge3(base, ca, cb, sync.SideA)
+		m := engine.Merge3(base, ca, cb, engine.SideA)
 		if len(m.Clashes) > 0 {
 			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", termSafe(strings.Join(m.Clashes, ", ")))
 		}

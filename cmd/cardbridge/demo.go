@@ -16,7 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -159,7 +159,7 @@ func (a *app) demo(ctx context.Context, fl demoFlags) error {
 	simSrv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	simDone := make(chan error, 1)
 	go func() { simDone <- simSrv.Serve(simLn) }()
-	stopSim := gosync.OnceFunc(func() {
+	stopSim := sync.OnceFunc(func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		defer cancel()
 		if err := simSrv.Shutdown(sctx); err != nil {
@@ -189,7 +189,7 @@ func (a *app) demo(ctx context.Context, fl demoFlags) error {
 
 	// Serve, and print where to connect once the server answers.
 	printCtx, stopPrint := context.WithCancel(ctx)
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

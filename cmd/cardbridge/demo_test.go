@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	davclient "github.com/cardbridge/cardbridge/carddav/client"
+	davclient "github.com/cardbridge/cardbridge/side/carddav"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 

@@ -20,8 +20,8 @@ import (
 	"github.com/cardbridge/cardbridge/carddav/server"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
+	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/web"
 	"github.com/spf13/cobra"
 )
@@ -207,7 +207,7 @@ func (a *app) daemonSync(ctx context.Context, db *state.DB, cfg *config.Config, 
 	}
 	defer closeSide(pair.A)
 	defer closeSide(pair.B)
-	res, err := sync.New(db, a.log).Run(ctx, pair, sync.Options{})
+	res, err := engine.New(db, a.log).Run(ctx, pair, engine.Options{})
 	if err != nil {
 		return err
 	}

@@ -14,24 +14,24 @@ import (
 	"strings"
 	"time"
 
-	davclient "github.com/cardbridge/cardbridge/carddav/client"
 	"github.com/cardbridge/cardbridge/config"
-	"github.com/cardbridge/cardbridge/o365"
-	"github.com/cardbridge/cardbridge/serverside"
+	"github.com/cardbridge/cardbridge/engine"
+	davclient "github.com/cardbridge/cardbridge/side/carddav"
+	"github.com/cardbridge/cardbridge/side/mem"
+	"github.com/cardbridge/cardbridge/side/o365"
+	"github.com/cardbridge/cardbridge/side/store"
+	"github.com/cardbridge/cardbridge/side/vdir"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync"
-	"github.com/cardbridge/cardbridge/sync/memside"
-	"github.com/cardbridge/cardbridge/vdir"
 )
 
-// openSide turns a side's configuration into a sync.Side. In a dry run
+// openSide turns a side's configuration into a engine.Side. In a dry run
 // nothing may be created: a vdir that does not exist yet is shown as an
 // empty side.
-func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc config.Side, dryRun bool) (sync.Side, error) {
+func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc config.Side, dryRun bool) (engine.Side, error) {
 	log := a.log
 	switch sc.Type {
 	case "server":
-		return serverside.New(db, sc.User, sc.Addressbook, serverside.Options{})
+		return store.New(db, sc.User, sc.Addressbook, store.Options{})
 	case "carddav":
 		pw, err := a.password(ctx, sc)
 		if err != nil {
@@ -61,7 +61,7 @@ func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc
 	case "vdir":
 		if dryRun {
 			if _, err := os.Stat(sc.Path); errors.Is(err, fs.ErrNotExist) {
-				m := memside.New(sc.Path + " (does not exist yet)")
+				m := mem.New(sc.Path + " (does not exist yet)")
 				if abs, err := filepath.Abs(sc.Path); err == nil {
 					m.SetIdentity("vdir " + abs) // as vdir.Side states it
 				}
@@ -75,7 +75,7 @@ func (a *app) openSide(ctx context.Context, cfg *config.Config, db *state.DB, sc
 }
 
 // o365Target names what an account's Graph client acts for, for the
-// identity of its sides (sync.Identifier): the cloud, the tenant and the
+// identity of its sides (engine.Identifier): the cloud, the tenant and the
 // mailbox (`user:`; "me" for a delegated flow without a login hint).
 func o365Target(acc config.Account) string {
 	cloud, mailbox := acc.Cloud, acc.User
@@ -89,21 +89,21 @@ func o365Target(acc config.Account) string {
 }
 
 // enginePair builds the engine's view of a configured pair.
-func (ap *app) enginePair(ctx context.Context, cfg *config.Config, db *state.DB, p config.Pair, dryRun bool) (sync.Pair, error) {
+func (ap *app) enginePair(ctx context.Context, cfg *config.Config, db *state.DB, p config.Pair, dryRun bool) (engine.Pair, error) {
 	a, err := ap.openSide(ctx, cfg, db, p.A, dryRun)
 	if err != nil {
-		return sync.Pair{}, fmt.Errorf("pair %s: side a: %w", p.Name, err)
+		return engine.Pair{}, fmt.Errorf("pair %s: side a: %w", p.Name, err)
 	}
 	b, err := ap.openSide(ctx, cfg, db, p.B, dryRun)
 	if err != nil {
 		closeSide(a)
-		return sync.Pair{}, fmt.Errorf("pair %s: side b: %w", p.Name, err)
+		return engine.Pair{}, fmt.Errorf("pair %s: side b: %w", p.Name, err)
 	}
 	limit := p.MaxDelete
-	return sync.Pair{
+	return engine.Pair{
 		Name: p.Name, A: a, B: b,
-		Direction: sync.Direction(p.Direction),
-		Policy:    sync.Policy(p.Conflict),
+		Direction: engine.Direction(p.Direction),
+		Policy:    engine.Policy(p.Conflict),
 		MaxDelete: limit.Allowed,
 		Trash:     trashLimits(cfg.TrashOf(p.Name)),
 	}, nil
@@ -114,8 +114,8 @@ func trashLimits(t config.Trash) state.TrashLimits {
 	return state.TrashLimits{Retention: t.Retention, MaxBytes: t.MaxSize}
 }
 
-func closeSide(s sync.Side) {
-	if c, ok := s.(sync.Closer); ok {
+func closeSide(s engine.Side) {
+	if c, ok := s.(engine.Closer); ok {
 		c.Close()
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cardbridge/cardbridge/engine/resolve"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync/resolve"
 	"github.com/spf13/cobra"
 )
 
