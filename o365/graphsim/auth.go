@@ -971,7 +971,7 @@ func (s *Server) serveDeviceCode(w http.ResponseWriter, r *http.Request, tenant 
 		"device_code":      d.code,
 		"verification_uri": vuri,
 		"expires_in":       int(s.opts.DeviceCodeLifetime / time.Second),
-		"interval":         int(s.opts.DeviceCodeInterval / time.Second),
+		"interval":         wholeSeconds(s.opts.DeviceCodeInterval),
 		"message":          fmt.Sprintf("To sign in, use a web browser to open the page %s and enter the code %s to authenticate.", vuri, uc),
 	})
 }
@@ -1204,4 +1204,11 @@ func (s *Server) serveDeviceLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page(200, "You have signed in as "+m.user.UPN+". You can close this window.", "")
+}
+
+// wholeSeconds is d in the whole seconds the device authorization answer
+// carries, rounded up: Microsoft never says 0 (a client reads 0 as "not
+// given" and falls back to 5 s), so a sub-second test interval becomes 1.
+func wholeSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
 }
