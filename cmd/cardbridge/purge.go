@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
@@ -128,13 +129,13 @@ func purgeWhy(d pairPurge) string {
 	return ": " + strings.Join(parts, ", ")
 }
 
-// purgeTrash purges the trash of each of pairs to its limits
+// purgeTrash purges the trash of each pair of names to its limits
 // (cfg.TrashOf), the retention replaced by olderThan when that is not 0.
 // It returns what it did, up to the first error.
-func purgeTrash(ctx context.Context, db *state.DB, cfg *config.Config, pairs []string, olderThan time.Duration, manual bool) ([]pairPurge, error) {
+func purgeTrash(ctx context.Context, db *state.DB, cfg *config.Config, names []string, olderThan time.Duration, manual bool) ([]pairPurge, error) {
 	var out []pairPurge
-	for _, p := range pairs {
-		lim := trashLimits(cfg.TrashOf(p))
+	for _, p := range names {
+		lim := pairs.TrashLimits(cfg.TrashOf(p))
 		if olderThan != 0 {
 			lim.Retention = olderThan
 		}

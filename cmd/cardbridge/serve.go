@@ -20,8 +20,8 @@ import (
 	"github.com/cardbridge/cardbridge/carddav/server"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/web"
 	"github.com/spf13/cobra"
 )
@@ -71,8 +71,12 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 	defer db.Close()
 	log := a.log
 
+	runner, err := a.runner(cfg, db)
+	if err != nil {
+		return err
+	}
 	// Pairs made on the web page (in state) run like configured ones.
-	ecfg, skipped, err := web.MergePairs(ctx, db, cfg)
+	ecfg, skipped, err := runner.Pairs(ctx)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
@@ -83,14 +87,7 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 		Every:     pairSchedules(ecfg),
 		BookPairs: bookPairs(ecfg),
 		Run: func(ctx context.Context, pair string) error {
-			c, _, err := web.MergePairs(ctx, db, cfg) // a pair made since the start
-			if err != nil {
-				return err
-			}
-			if _, ok := c.Pair(pair); !ok {
-				return fmt.Errorf("pair %s no longer exists (disconnected on the web page)", pair)
-			}
-			return a.daemonSync(ctx, db, c, pair)
+			return a.daemonSync(ctx, runner, pair) // a pair made since the start too
 		},
 		Debounce:     debounce,
 		Logger:       log,
@@ -149,7 +146,7 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 	}
 	baseURL := clientURL(cfg.Server, ln.Addr(), useTLS)
 	secure := useTLS || strings.HasPrefix(baseURL, "https://")
-	ui, err := web.New(web.Options{DB: db, Config: cfg, Guard: guard, AllowHost: hostChecker(cfg.Server, ln.Addr(), useTLS),
+	ui, err := web.New(web.Options{DB: db, Config: cfg, Pairs: runner, Guard: guard, AllowHost: hostChecker(cfg.Server, ln.Addr(), useTLS),
 		Scheduler: sched, BaseURL: baseURL, Secure: secure, SessionLifetime: cfg.Server.SessionLifetime, Logger: log})
 	if err != nil {
 		ln.Close()
@@ -197,17 +194,11 @@ func (a *app) serve(ctx context.Context, debounce time.Duration) error {
 	return nil
 }
 
-// daemonSync runs one pair for the scheduler: like syncPair, but its
-// outcome goes to the log (one structured line) instead of stdout.
-func (a *app) daemonSync(ctx context.Context, db *state.DB, cfg *config.Config, name string) error {
-	pc, _ := cfg.Pair(name)
-	pair, err := a.enginePair(ctx, cfg, db, pc, false)
-	if err != nil {
-		return err
-	}
-	defer closeSide(pair.A)
-	defer closeSide(pair.B)
-	res, err := sync.New(db, a.log).Run(ctx, pair, sync.Options{})
+// daemonSync runs one pair for the scheduler (pairs.Runner.Run): like
+// syncPair, but its outcome goes to the log (one structured line) instead
+// of stdout.
+func (a *app) daemonSync(ctx context.Context, r *pairs.Runner, name string) error {
+	res, err := r.Run(ctx, name, pairs.RunOptions{})
 	if err != nil {
 		return err
 	}
@@ -221,13 +212,6 @@ func (a *app) daemonSync(ctx context.Context, db *state.DB, cfg *config.Config, 
 	}
 	if !res.OK() {
 		return fmt.Errorf("%d errors: %s", len(res.Errors), strings.Join(res.Errors, "; "))
-	}
-	for _, sc := range []config.Side{pc.A, pc.B} {
-		if sc.Type == "o365" {
-			if err := db.TouchAccountSync(ctx, sc.Account, time.Now()); err != nil {
-				a.log.Warn("recording the account's last sync", "account", sc.Account, "err", err)
-			}
-		}
 	}
 	return nil
 }
@@ -248,7 +232,7 @@ func (a *app) withWebPairs(ctx context.Context, cfg *config.Config) *config.Conf
 	if v, err := db.SchemaVersion(ctx); err != nil || v < state.LatestSchemaVersion() {
 		return cfg // a state from before the web page has no web pairs
 	}
-	out, skipped, err := web.MergePairs(ctx, db, cfg)
+	out, skipped, err := pairs.Merge(ctx, db, cfg)
 	if err != nil {
 		a.log.Warn("the pairs made on the web page are left out", "err", err)
 		return cfg
@@ -276,7 +260,7 @@ func bookPairs(cfg *config.Config) map[string][]string {
 	for _, name := range cfg.PairNames() {
 		p, _ := cfg.Pair(name)
 		for _, sc := range []config.Side{p.A, p.B} {
-			if sc.Type == "server" {
+			if sc.Type == config.SideServer {
 				key := sc.User + "/" + sc.Addressbook
 				out[key] = append(out[key], name)
 			}
