@@ -458,3 +458,62 @@ func TestWebPairs(t *testing.T) {
 		t.Errorf("skipped %v, want the web pair named", skipped)
 	}
 }
+
+// TestPurgeTrash: a deleted card's trash entry is purged by age (the
+// pair's retention, or olderThan), by the daily housekeeping, and kept
+// when the trash is kept whatever its age and size.
+func TestPurgeTrash(t *testing.T) {
+	cases := []struct {
+		name      string
+		trash     config.Trash
+		olderThan time.Duration
+		daily     bool // Housekeeping instead of PurgeTrash
+		purged    int
+	}{
+		{"retention", config.Trash{Retention: time.Nanosecond}, 0, false, 1},
+		{"older than", config.DefaultTrash(), time.Nanosecond, false, 1},
+		{"not old yet", config.DefaultTrash(), 0, false, 0},
+		{"housekeeping", config.Trash{Retention: time.Nanosecond}, 0, true, 1},
+		{"kept forever", config.Trash{}, 0, true, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			f := newFixture(t)
+			a, b := f.vdirSide("a"), f.vdirSide("b")
+			for i := range 4 {
+				f.putCard(a, fmt.Sprintf("u%d", i), fmt.Sprintf("P %d", i))
+			}
+			f.pair("p", a, b, "merge")
+			r := f.runner()
+			if _, err := r.Run(ctx, "p", RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(filepath.Join(a.Path, "u0.vcf"))
+			if _, err := r.Run(ctx, "p", RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if es, _ := f.db.ListTrash(ctx, "p"); len(es) != 1 {
+				t.Fatalf("%d trash entries, want 1", len(es))
+			}
+			f.cfg.Trash = tc.trash
+			time.Sleep(time.Millisecond)
+			if tc.daily {
+				if err := r.Housekeeping(ctx); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				done, err := r.PurgeTrash(ctx, []string{"p"}, tc.olderThan, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(done) != 1 || done[0].Pair != "p" || done[0].Result.Entries != tc.purged {
+					t.Errorf("purged %+v, want %d entries of p", done, tc.purged)
+				}
+			}
+			if es, _ := f.db.ListTrash(ctx, "p"); len(es) != 1-tc.purged {
+				t.Errorf("%d trash entries left, want %d", len(es), 1-tc.purged)
+			}
+		})
+	}
+}
