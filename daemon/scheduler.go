@@ -14,7 +14,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
-	gosync "sync"
+	"sync"
 	"time"
 )
 
@@ -105,7 +105,7 @@ type Scheduler struct {
 	o   SchedulerOptions
 	log *slog.Logger
 
-	mu        gosync.Mutex
+	mu        sync.Mutex
 	pairs     map[string]*pairState
 	names     []string            // sorted
 	bookPairs map[string][]string // "user/book" -> pairs (o.BookPairs plus Add's)
@@ -113,7 +113,7 @@ type Scheduler struct {
 	stopping  bool
 	// While Run runs: its context, the runs' context and the workers.
 	ctx, runCtx context.Context
-	wg          gosync.WaitGroup
+	wg          sync.WaitGroup
 }
 
 // pairState is one pair's worker state.
@@ -129,7 +129,7 @@ type pairState struct {
 	// changed holds at most one pending change notice for the debouncer.
 	changed chan struct{}
 
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	status PairStatus
 }
 

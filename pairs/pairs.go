@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/engine/resolve"
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync"
-	"github.com/cardbridge/cardbridge/sync/resolve"
 )
 
 // DefaultGraphTimeout bounds one request to Microsoft Graph or the
@@ -101,10 +101,10 @@ var ErrNoPair = errors.New("no such pair")
 // of that name as the state has it now. It opens both sides, runs the
 // engine (which records the run), closes the sides and, when the run had
 // no error and was not a dry run, records the last sync of the Office 365
-// accounts involved. The engine's errors (*sync.GuardError,
-// *sync.IdentityError, ...) come back as they are; a Result with errors
-// is not an error of Run (see sync.Result.OK).
-func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*sync.Result, error) {
+// accounts involved. The engine's errors (*engine.GuardError,
+// *engine.IdentityError, ...) come back as they are; a Result with errors
+// is not an error of Run (see engine.Result.OK).
+func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*engine.Result, error) {
 	cfg, _, err := r.Pairs(ctx)
 	if err != nil {
 		return nil, err
@@ -119,7 +119,7 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*sync.Resu
 	}
 	defer closeSide(pair.B)
 	defer closeSide(pair.A)
-	res, err := sync.New(r.o.DB, r.log).Run(ctx, pair, sync.Options{DryRun: o.DryRun, ForceDelete: o.ForceDelete, Progress: o.Progress})
+	res, err := engine.New(r.o.DB, r.log).Run(ctx, pair, engine.Options{DryRun: o.DryRun, ForceDelete: o.ForceDelete, Progress: o.Progress})
 	if err != nil {
 		return res, err
 	}
@@ -145,20 +145,20 @@ func (r *Runner) touchAccounts(ctx context.Context, p config.Pair) {
 // Open builds the engine's view of pair p of cfg: both sides opened (see
 // OpenSide), its direction, policy, max_delete and trash. The caller
 // closes the sides (CloseSide).
-func (r *Runner) Open(ctx context.Context, cfg *config.Config, p config.Pair, dryRun bool) (sync.Pair, error) {
+func (r *Runner) Open(ctx context.Context, cfg *config.Config, p config.Pair, dryRun bool) (engine.Pair, error) {
 	a, err := r.OpenSide(ctx, cfg, p.A, dryRun)
 	if err != nil {
-		return sync.Pair{}, fmt.Errorf("pair %s: side a: %w", p.Name, err)
+		return engine.Pair{}, fmt.Errorf("pair %s: side a: %w", p.Name, err)
 	}
 	b, err := r.OpenSide(ctx, cfg, p.B, dryRun)
 	if err != nil {
 		closeSide(a)
-		return sync.Pair{}, fmt.Errorf("pair %s: side b: %w", p.Name, err)
+		return engine.Pair{}, fmt.Errorf("pair %s: side b: %w", p.Name, err)
 	}
-	return sync.Pair{
+	return engine.Pair{
 		Name: p.Name, A: a, B: b,
-		Direction: sync.Direction(p.Direction),
-		Policy:    sync.Policy(p.Conflict),
+		Direction: engine.Direction(p.Direction),
+		Policy:    engine.Policy(p.Conflict),
 		MaxDelete: p.MaxDelete.Allowed,
 		Trash:     TrashLimits(cfg.TrashOf(p.Name)),
 	}, nil
@@ -169,11 +169,11 @@ func TrashLimits(t config.Trash) state.TrashLimits {
 	return state.TrashLimits{Retention: t.Retention, MaxBytes: t.MaxSize}
 }
 
-// CloseSide closes s if it holds resources (sync.Closer).
-func CloseSide(s sync.Side) { closeSide(s) }
+// CloseSide closes s if it holds resources (engine.Closer).
+func CloseSide(s engine.Side) { closeSide(s) }
 
-func closeSide(s sync.Side) {
-	if c, ok := s.(sync.Closer); ok {
+func closeSide(s engine.Side) {
+	if c, ok := s.(engine.Closer); ok {
 		c.Close()
 	}
 }

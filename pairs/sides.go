@@ -14,29 +14,29 @@ import (
 	"strings"
 	"time"
 
-	davclient "github.com/cardbridge/cardbridge/carddav/client"
 	"github.com/cardbridge/cardbridge/config"
-	"github.com/cardbridge/cardbridge/o365"
+	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/o365/graph"
-	"github.com/cardbridge/cardbridge/serverside"
+	davclient "github.com/cardbridge/cardbridge/side/carddav"
+	"github.com/cardbridge/cardbridge/side/mem"
+	"github.com/cardbridge/cardbridge/side/o365"
+	"github.com/cardbridge/cardbridge/side/store"
+	"github.com/cardbridge/cardbridge/side/vdir"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync"
-	"github.com/cardbridge/cardbridge/sync/memside"
-	"github.com/cardbridge/cardbridge/vdir"
 )
 
 // passwordCommandTimeout bounds a CardDAV side's password_command.
 const passwordCommandTimeout = 30 * time.Second
 
-// OpenSide turns a side's configuration into a sync.Side (cfg gives the
+// OpenSide turns a side's configuration into a engine.Side (cfg gives the
 // accounts of o365 sides). In a dry run nothing may be created: a vdir
 // that does not exist yet is shown as an empty side, and a CardDAV
 // address book is not created.
-func (r *Runner) OpenSide(ctx context.Context, cfg *config.Config, sc config.Side, dryRun bool) (sync.Side, error) {
+func (r *Runner) OpenSide(ctx context.Context, cfg *config.Config, sc config.Side, dryRun bool) (engine.Side, error) {
 	switch sc.Type {
 	case config.SideServer:
-		return serverside.New(r.o.DB, sc.User, sc.Addressbook, serverside.Options{})
+		return store.New(r.o.DB, sc.User, sc.Addressbook, store.Options{})
 	case config.SideCardDAV:
 		pw, err := r.password(ctx, sc)
 		if err != nil {
@@ -65,7 +65,7 @@ func (r *Runner) OpenSide(ctx context.Context, cfg *config.Config, sc config.Sid
 	case config.SideVdir:
 		if dryRun {
 			if _, err := os.Stat(sc.Path); errors.Is(err, fs.ErrNotExist) {
-				m := memside.New(sc.Path + " (does not exist yet)")
+				m := mem.New(sc.Path + " (does not exist yet)")
 				if abs, err := filepath.Abs(sc.Path); err == nil {
 					m.SetIdentity("vdir " + abs) // as vdir.Side states it
 				}
@@ -79,7 +79,7 @@ func (r *Runner) OpenSide(ctx context.Context, cfg *config.Config, sc config.Sid
 }
 
 // o365Target names what an account's Graph client acts for, for the
-// identity of its sides (sync.Identifier): the cloud, the tenant and the
+// identity of its sides (engine.Identifier): the cloud, the tenant and the
 // mailbox (`user:`; "me" for a delegated flow without a login hint).
 func o365Target(acc config.Account) string {
 	cloud, mailbox := acc.Cloud, acc.User

@@ -8,7 +8,7 @@ import (
 )
 
 // SideIdentity returns the identity recorded for side ("a" or "b") of pair
-// (what the side pointed at when its state was made, see sync.Identifier);
+// (what the side pointed at when its state was made, see engine.Identifier);
 // "" when none is recorded (a side never synced, or synced before identities
 // were recorded, or reset since).
 func (db *DB) SideIdentity(ctx context.Context, pair, side string) (string, error) {

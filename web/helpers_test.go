@@ -14,7 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,7 +35,7 @@ const (
 
 // fakeSched records what the page asks of the scheduler.
 type fakeSched struct {
-	mu       gosync.Mutex
+	mu       sync.Mutex
 	known    map[string]bool
 	triggers []string
 	added    []string
@@ -99,7 +99,7 @@ func (f *fakeSched) triggered() []string {
 
 // clock is a settable clock.
 type clock struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	t  time.Time
 }
 
@@ -134,7 +134,7 @@ type env struct {
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes.
 type syncBuffer struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	b  bytes.Buffer
 }
 

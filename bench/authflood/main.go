@@ -33,7 +33,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -160,7 +160,7 @@ func run(bin string, bad int, dur, quiet time.Duration, rotate bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
 	var checked, refused, other atomic.Int64
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	var dials atomic.Int64
 	for i := range bad {
 		wg.Add(1)

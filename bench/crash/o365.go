@@ -16,10 +16,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cardbridge/cardbridge/o365"
 	"github.com/cardbridge/cardbridge/o365/api"
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
+	"github.com/cardbridge/cardbridge/side/o365"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cardbridge/cardbridge/o365"
 	"github.com/cardbridge/cardbridge/o365/api"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
+	"github.com/cardbridge/cardbridge/side/o365"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
-	gosync "sync"
+	"sync"
 )
 
 // ack is an acknowledged PUT: made against ifMatch, it gave etag and
@@ -20,7 +20,7 @@ type ack struct {
 
 // ledger is what every writer had acknowledged, shared by the clients.
 type ledger struct {
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	shared map[string][]ack // href -> acks of the shared card
 	// problems the clients found while running (bogus 412s, answers
 	// that do not say what was asked).

@@ -6,13 +6,13 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"time"
 )
 
 // recorder collects latencies and statuses from every client.
 type recorder struct {
-	mu        gosync.Mutex
+	mu        sync.Mutex
 	latencies map[string][]time.Duration
 	statuses  map[string]map[int]int // kind -> status -> count
 	transport map[string]int         // kind -> transport errors

@@ -16,7 +16,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	gosync "sync"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	start := time.Now()
 	for _, c := range clients {
 		wg.Go(func() { c.run(runCtx, ctx) })
@@ -465,8 +465,8 @@ func (e *env) health(ctx context.Context) (runs, failed int, err error) {
 // seed PUTs the base cards, 8 at a time, and returns their ETags.
 func (e *env) seed(ctx context.Context, d *dav, n int) (map[string]string, error) {
 	etags := make(map[string]string, n)
-	var mu gosync.Mutex
-	var wg gosync.WaitGroup
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	var first error
 	next := make(chan int)
 	for range 8 {

@@ -5,7 +5,7 @@
 //	    [-change 0.01] [-retention 30d] [-max-size 100MB] [-every-days 10]
 //
 // It drives the engine in-process over a pair of two in-memory sides
-// (sync/memside) with a real SQLite state file, whose clock (state
+// (side/mem) with a real SQLite state file, whose clock (state
 // Options.Now) the program moves: one simulated day every -runs-per-day
 // runs. Every run, -change of the cards (1%: 100 of 10,000) are edited on
 // side a; the run writes them to b, and b's old versions go to the trash.
@@ -29,13 +29,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync"
-	"github.com/cardbridge/cardbridge/sync/memside"
 )
 
 // params are one simulation's settings.
@@ -127,7 +127,7 @@ func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 // simulate runs the scenario of p and returns a row every p.EveryDays
 // days (day 0 is after the first sync), calling each as it is made.
 func simulate(ctx context.Context, p params, each func(row)) ([]row, error) {
-	var mu gosync.Mutex
+	var mu sync.Mutex
 	clock := time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)
 	now := func() time.Time {
 		mu.Lock()
@@ -141,7 +141,7 @@ func simulate(ctx context.Context, p params, each func(row)) ([]row, error) {
 	}
 	defer db.Close()
 	rng := rand.New(rand.NewPCG(p.Seed, 13))
-	a, b := memside.New("a"), memside.New("b")
+	a, b := mem.New("a"), mem.New("b")
 	photo := make([]byte, p.PhotoBytes)
 	for i := range photo {
 		photo[i] = byte(rng.UintN(256))
@@ -153,10 +153,10 @@ func simulate(ctx context.Context, p params, each func(row)) ([]row, error) {
 		withPhoto[i] = rng.Float64() < p.Photos
 		a.Put(cardID(i), contact(i, 0, withPhoto[i], photoText))
 	}
-	pair := sync.Pair{Name: "bench", A: a, B: b, Direction: sync.TwoWay, Policy: sync.PolicyMerge, Trash: p.Limits}
-	eng := sync.New(db, nil)
+	pair := engine.Pair{Name: "bench", A: a, B: b, Direction: engine.TwoWay, Policy: engine.PolicyMerge, Trash: p.Limits}
+	eng := engine.New(db, nil)
 	run := func() error {
-		res, err := eng.Run(ctx, pair, sync.Options{})
+		res, err := eng.Run(ctx, pair, engine.Options{})
 		if err != nil {
 			return err
 		}

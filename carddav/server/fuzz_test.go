@@ -17,8 +17,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync/synctest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -337,9 +337,9 @@ func FuzzReport(f *testing.F) {
 // no two hold one UID.
 func FuzzPut(f *testing.F) {
 	s := newFuzzStore(f)
-	files, err := filepath.Glob(filepath.Join(synctest.CorpusDir(), "*.vcf"))
+	files, err := filepath.Glob(filepath.Join(sidetest.CorpusDir(), "*.vcf"))
 	if err != nil || len(files) == 0 {
-		f.Fatalf("no corpus in %s: %v", synctest.CorpusDir(), err)
+		f.Fatalf("no corpus in %s: %v", sidetest.CorpusDir(), err)
 	}
 	sort.Strings(files)
 	cts := []string{"text/vcard", "text/vcard; charset=utf-8", "text/x-vcard", "application/json", "", "text/vcard; version=4.0", "bad/;;"}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	davclient "github.com/cardbridge/cardbridge/carddav/client"
+	davclient "github.com/cardbridge/cardbridge/side/carddav"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/vcard"
 )

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
 )
@@ -111,7 +111,7 @@ func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
 		for _, line := range diffProps(ca, cb) {
 			fmt.Fprintln(a.stdout, "  "+termSafe(line))
 		}
-		m := sync.Merge3(base, ca, cb, sync.SideA)
+		m := engine.Merge3(base, ca, cb, engine.SideA)
 		if len(m.Clashes) > 0 {
 			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", termSafe(strings.Join(m.Clashes, ", ")))
 		}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/cardbridge/cardbridge/daemon"
@@ -95,7 +95,7 @@ func (a *app) demo(ctx context.Context, fl demoFlags) error {
 
 	// Serve, and print where to connect once the server answers.
 	printCtx, stopPrint := context.WithCancel(ctx)
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	wg.Go(func() {
 		if demo.WaitHTTP(printCtx, w.BaseURL()+"/healthz", demo.ReadyWait) {
 			a.printDemo(w)

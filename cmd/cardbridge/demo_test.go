@@ -22,8 +22,8 @@ import (
 	"testing"
 	"time"
 
-	davclient "github.com/cardbridge/cardbridge/carddav/client"
 	"github.com/cardbridge/cardbridge/demo"
+	davclient "github.com/cardbridge/cardbridge/side/carddav"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 

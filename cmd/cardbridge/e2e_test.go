@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/sync/synctest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -105,7 +105,7 @@ func vcfFiles(t *testing.T, dir string) map[string][]byte {
 
 func TestCorpusWithBadFilesSyncsTheGoodOnes(t *testing.T) {
 	cfg, a, b, _ := workspace(t, "")
-	corpus := synctest.CorpusDir()
+	corpus := sidetest.CorpusDir()
 	ents, err := os.ReadDir(corpus)
 	if err != nil {
 		t.Fatal(err)

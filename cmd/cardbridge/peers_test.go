@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cardbridge/cardbridge/sync/synctest"
+	"github.com/cardbridge/cardbridge/engine/sidetest"
 )
 
 // needPeer finds a real program the test drives; a missing one skips the
@@ -39,7 +39,7 @@ func runPeer(t *testing.T, stdin string, name string, args ...string) string {
 // seedGoodCorpus copies the corpus's good cards into dir.
 func seedGoodCorpus(t *testing.T, dir string) int {
 	t.Helper()
-	ents, err := os.ReadDir(synctest.CorpusDir())
+	ents, err := os.ReadDir(sidetest.CorpusDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func seedGoodCorpus(t *testing.T, dir string) int {
 		if !strings.HasSuffix(e.Name(), ".vcf") || strings.HasPrefix(e.Name(), "bad-") {
 			continue
 		}
-		raw, _ := os.ReadFile(filepath.Join(synctest.CorpusDir(), e.Name()))
+		raw, _ := os.ReadFile(filepath.Join(sidetest.CorpusDir(), e.Name()))
 		if err := os.WriteFile(filepath.Join(dir, e.Name()), raw, 0o600); err != nil {
 			t.Fatal(err)
 		}

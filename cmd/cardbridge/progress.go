@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -17,7 +17,7 @@ const progressMin = 300
 // progress draws a bar on a terminal for long runs and stays silent in
 // pipes and logs.
 type progress struct {
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	w     io.Writer
 	label string
 	on    bool

@@ -18,7 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +32,7 @@ import (
 
 // secretSet collects the secrets one test put in play.
 type secretSet struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	s  map[string]string // secret -> what it is
 }
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/pairs"
-	"github.com/cardbridge/cardbridge/sync"
 	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
 )
@@ -70,7 +70,7 @@ before deleting anything (see --dry-run, then --force-delete).`,
 }
 
 // exitMessage is the last line of a sync that did not succeed. syncOnce
-// gives exitUsage only for a side whose identity changed (sync.IdentityError).
+// gives exitUsage only for a side whose identity changed (engine.IdentityError).
 func exitMessage(code int) string {
 	switch code {
 	case exitGuard:
@@ -148,8 +148,8 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 	prog := newProgress(a.stderr, name, a.quiet || fl.json)
 	res, err := r.Run(ctx, name, pairs.RunOptions{DryRun: fl.dryRun, ForceDelete: fl.forceDelete, Progress: prog.update})
 	prog.done()
-	var guard *sync.GuardError
-	var moved *sync.IdentityError
+	var guard *engine.GuardError
+	var moved *engine.IdentityError
 	switch {
 	case errors.As(err, &guard):
 		a.reportFailure(name, err, fl.json)
@@ -186,7 +186,7 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 
 func (a *app) reportFailure(name string, err error, asJSON bool) {
 	if asJSON {
-		res := &sync.Result{Pair: name, Errors: []string{err.Error()}}
+		res := &engine.Result{Pair: name, Errors: []string{err.Error()}}
 		line, _ := res.MarshalSummary()
 		fmt.Fprintln(a.stdout, jsonSafe(line))
 		return
@@ -195,7 +195,7 @@ func (a *app) reportFailure(name string, err error, asJSON bool) {
 }
 
 // summaryLine is the one line printed per pair.
-func summaryLine(r *sync.Result) string {
+func summaryLine(r *engine.Result) string {
 	var b strings.Builder
 	verb := ""
 	if r.DryRun {
@@ -208,7 +208,7 @@ func summaryLine(r *sync.Result) string {
 }
 
 // printPlan prints every planned action of a dry run.
-func printPlan(w io.Writer, pair string, p *sync.Plan) {
+func printPlan(w io.Writer, pair string, p *engine.Plan) {
 	if p == nil {
 		return
 	}
@@ -227,25 +227,25 @@ func printPlan(w io.Writer, pair string, p *sync.Plan) {
 		var ops []string
 		for _, s := range []struct {
 			name string
-			w    sync.Write
+			w    engine.Write
 		}{{"a", act.A}, {"b", act.B}} {
-			if s.w.Op != sync.OpNone {
+			if s.w.Op != engine.OpNone {
 				ops = append(ops, fmt.Sprintf("%s %s%s", s.w.Op, s.name, refText(s.w.Ref)))
 			}
 		}
 		switch act.Kind {
-		case sync.ActLink:
+		case engine.ActLink:
 			ops = append(ops, "link in state")
-		case sync.ActForget:
+		case engine.ActForget:
 			ops = append(ops, "forget in state")
-		case sync.ActConflict:
+		case engine.ActConflict:
 			ops = append(ops, "record conflict")
 		}
 		fmt.Fprintf(w, "  %-28s %s: %s\n", termSafe(strings.Join(ops, ", ")), termSafe(who), termSafe(act.Why))
 	}
 }
 
-func refText(r sync.Ref) string {
+func refText(r engine.Ref) string {
 	if r.ID == "" {
 		return ""
 	}

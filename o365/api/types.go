@@ -12,7 +12,7 @@ const UIDPropertyID = "String {5c2f8a1e-7b3d-4e69-9a40-c6d2b1e8f307} Name cardbr
 // FormatPropertyID is the single-value extended property that keeps the
 // vCard spelling of the fields Office 365 holds in a plainer form (TYPE
 // parameters, item groups, split street parts), so that a round trip
-// through Office 365 gives the same vCard (see o365/mapping.go).
+// through Office 365 gives the same vCard (see side/o365/mapping.go).
 const FormatPropertyID = "String {5c2f8a1e-7b3d-4e69-9a40-c6d2b1e8f307} Name cardbridgeFormat"
 
 // ExpandProperties is the $expand value that reads both extended

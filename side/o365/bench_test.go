@@ -1,0 +1,172 @@
+package o365_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/o365/graph"
+	"github.com/cardbridge/cardbridge/o365/graphsim"
+	"github.com/cardbridge/cardbridge/side/o365"
+	"github.com/cardbridge/cardbridge/side/vdir"
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/vcard"
+)
+
+// benchLatency is the simulated Graph round trip of the benchmarks.
+const benchLatency = 20 * time.Millisecond
+
+type benchEnv struct {
+	log      *slog.Logger
+	noPhotos bool
+	sim      *graphsim.Server
+	srv      *httptest.Server
+	dir      string
+	db       *state.DB
+	pair     engine.Pair
+}
+
+func newBenchEnv(b testing.TB, contacts int, latency time.Duration) *benchEnv {
+	b.Helper()
+	sim := graphsim.New(graphsim.Options{Latency: latency})
+	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
+	mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	if contacts > 0 {
+		mb.Seed("", contacts, 1)
+	}
+	srv := httptest.NewServer(sim)
+	b.Cleanup(srv.Close)
+	dir := b.TempDir()
+	db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return &benchEnv{sim: sim, srv: srv, dir: dir, db: db}
+}
+
+// open builds a fresh pair (new clients, as a new process would).
+func (e *benchEnv) open(b testing.TB) engine.Pair {
+	tok, err := e.sim.IssueToken(testClient, testUser)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := graph.New(graph.Options{BaseURL: e.srv.URL + "/v1.0", Tokens: staticToken(tok), Logger: e.log, MaxPageSize: 1000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	side, err := o365.New(context.Background(), o365.Options{Client: c, NoPhotos: e.noPhotos, Logger: e.log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := vdir.New(filepath.Join(e.dir, "vdir"), vdir.Options{Create: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return engine.Pair{Name: "bench", A: side, B: v, Direction: engine.TwoWay, Policy: engine.PolicyMerge}
+}
+
+// run syncs once and reports wall time, Graph requests and 429s.
+func (e *benchEnv) run(b testing.TB, label string) *engine.Result {
+	b.Helper()
+	pair := e.open(b)
+	defer pair.A.(*o365.Side).Close()
+	e.sim.ResetStats()
+	start := time.Now()
+	res, err := engine.New(e.db, nil).Run(context.Background(), pair, engine.Options{})
+	el := time.Since(start)
+	if err != nil || len(res.Errors) > 0 {
+		b.Fatalf("%s: %v %v", label, err, res.Errors)
+	}
+	st := e.sim.Stats()
+	if bb, ok := b.(*testing.B); ok {
+		bb.ReportMetric(float64(el.Milliseconds()), label+"-ms")
+		bb.ReportMetric(float64(st.GraphRequests), label+"-requests")
+		bb.ReportMetric(float64(st.SubRequests), label+"-subrequests")
+		bb.ReportMetric(float64(st.Throttled429), label+"-429s")
+	} else {
+		b.Logf("%s: %v, %d requests, %d sub-requests, %d 429s", label, el, st.GraphRequests, st.SubRequests, st.Throttled429)
+	}
+	return res
+}
+
+// BenchmarkImport10k: a mailbox of 10,000 contacts imported into an empty
+// vdir, a no-change re-run, then a re-run after 1% changed in Outlook.
+// Photos are not read (`photos: false`): reading them costs one Graph
+// request per contact, and 10,000 of them are the mailbox's whole budget
+// for 10 minutes (BenchmarkImportPhotos2k measures that cost).
+// Run with -benchtime=1x.
+func BenchmarkImport10k(b *testing.B) {
+	for b.Loop() {
+		e := newBenchEnv(b, 10_000, benchLatency)
+		e.noPhotos = true
+		if res := e.run(b, "import"); res.B.Created != 10_000 {
+			b.Fatalf("imported %d", res.B.Created)
+		}
+		if res := e.run(b, "nochange"); res.B.Updated+res.A.Updated != 0 {
+			b.Fatalf("no-change run wrote: %+v", res)
+		}
+		mb := e.sim.Mailbox(testUser)
+		for _, id := range mb.ContactIDs("")[:100] {
+			mb.Put("", []byte(fmt.Sprintf(`{"id":%q,"jobTitle":"changed"}`, id)))
+		}
+		if res := e.run(b, "changed1pct"); res.B.Updated != 100 {
+			b.Fatalf("1%% run updated %d", res.B.Updated)
+		}
+	}
+}
+
+// BenchmarkImportPhotos2k: 2,000 contacts imported with their photos.
+func BenchmarkImportPhotos2k(b *testing.B) {
+	for b.Loop() {
+		e := newBenchEnv(b, 2_000, benchLatency)
+		if res := e.run(b, "import"); res.B.Created != 2_000 {
+			b.Fatalf("imported %d", res.B.Created)
+		}
+	}
+}
+
+// BenchmarkExport2k: 2,000 local contacts exported to an empty mailbox.
+func BenchmarkExport2k(b *testing.B) {
+	for b.Loop() {
+		e := newBenchEnv(b, 0, benchLatency)
+		vd := filepath.Join(e.dir, "vdir")
+		os.MkdirAll(vd, 0o700)
+		for i := range 2000 {
+			c := vcard.New(vcard.V30)
+			c.SetUID(fmt.Sprintf("export-%04d", i))
+			c.SetFN(fmt.Sprintf("Export Person %04d", i))
+			c.Set(vcard.NewStructured("N", fmt.Sprintf("Person %04d", i), "Export", "", "", ""))
+			c.Props = append(c.Props, vcard.NewText("EMAIL", fmt.Sprintf("export%04d@example.com", i)), vcard.NewText("TEL", fmt.Sprintf("+48 600 %06d", i)))
+			os.WriteFile(filepath.Join(vd, fmt.Sprintf("%04d.vcf", i)), c.Encode(), 0o600)
+		}
+		if res := e.run(b, "export"); res.A.Created != 2000 {
+			b.Fatalf("exported %d", res.A.Created)
+		}
+	}
+}
+
+// TestRequestBudget checks the request counts the benchmarks report: a
+// first import lists the folder in a few pages (no per-contact reads, no
+// write back to Office 365), and a no-change run costs one delta request.
+func TestRequestBudget(t *testing.T) {
+	e := newBenchEnv(t, 1000, 0)
+	e.noPhotos = true
+	res := e.run(t, "import")
+	if res.B.Created != 1000 || res.A.Updated+res.A.Created != 0 {
+		t.Fatalf("import: %+v", res)
+	}
+	if st := e.sim.Stats(); st.GraphRequests > 10 {
+		t.Errorf("import took %d Graph requests", st.GraphRequests)
+	}
+	e.run(t, "nochange")
+	if st := e.sim.Stats(); st.GraphRequests > 2 {
+		t.Errorf("a no-change run took %d Graph requests, want at most 2", st.GraphRequests)
+	}
+}

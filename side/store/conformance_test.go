@@ -1,0 +1,36 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/engine/sidetest"
+	"github.com/cardbridge/cardbridge/state"
+)
+
+// openDB opens a fresh state database with user alice (and her "contacts" book).
+func openDB(t *testing.T) *state.DB {
+	t.Helper()
+	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.AddUser(context.Background(), "alice", "hash"); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// TestConformance runs the engine's side-contract suite on a server book.
+func TestConformance(t *testing.T) {
+	sidetest.Run(t, func(t *testing.T) engine.Side {
+		s, err := New(openDB(t), "alice", "contacts", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
