@@ -212,7 +212,7 @@ func runPair(ctx context.Context, r *pairs.Runner, log *slog.Logger, name string
 		log.Warn("skipped", "pair", name, "item", s)
 	}
 	if !res.OK() {
-		return fmt.Errorf("%d errors: %s", len(res.Errors), strings.Join(res.Errors, "; "))
+		return fmt.Errorf("%d errors: %s", len(res.Errors), strings.Join(res.ErrorStrings(), "; "))
 	}
 	return nil
 }

@@ -175,7 +175,7 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termSafe(s.String()))
 		}
 		for _, e := range res.Errors {
-			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termSafe(e))
+			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termSafe(e.Error()))
 		}
 	}
 	if !res.OK() {
@@ -186,7 +186,7 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 
 func (a *app) reportFailure(name string, err error, asJSON bool) {
 	if asJSON {
-		res := &engine.Result{Pair: name, Errors: []string{err.Error()}}
+		res := &engine.Result{Pair: name, Errors: []error{err}}
 		line, _ := res.MarshalSummary()
 		fmt.Fprintln(a.stdout, jsonSafe(line))
 		return
