@@ -219,11 +219,30 @@ type Trash struct {
 // days, at most 100 MB per pair.
 func DefaultTrash() Trash { return Trash{Retention: 30 * 24 * time.Hour, MaxSize: 100_000_000} }
 
+// SideType is the kind of store a side is (a side's `type:`).
+type SideType string
+
+// The side types.
+const (
+	// SideVdir is a vCard directory (one .vcf file per contact).
+	SideVdir SideType = "vdir"
+	// SideO365 is an Office 365 contact folder, through Microsoft Graph.
+	SideO365 SideType = "o365"
+	// SideCardDAV is an address book of a remote CardDAV server.
+	SideCardDAV SideType = "carddav"
+	// SideServer is an address book of the built-in CardDAV server.
+	SideServer SideType = "server"
+)
+
+// SideTypes is every side type, in the order error messages list them.
+func SideTypes() []SideType { return []SideType{SideVdir, SideO365, SideCardDAV, SideServer} }
+
 // Side is one store of a pair. Which fields are used depends on Type; a key
 // that the type does not use is refused.
 type Side struct {
-	// Type is vdir, o365, carddav or server.
-	Type string
+	// Type is the kind of store (SideVdir, SideO365, SideCardDAV or
+	// SideServer).
+	Type SideType
 
 	// Path is the vCard directory (vdir).
 	Path string

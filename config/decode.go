@@ -15,9 +15,15 @@ import (
 
 // Allowed values of the enumerated keys, in the order messages list them.
 // They are functions so that the package holds no mutable state.
-func sideTypes() []string { return []string{"vdir", "o365", "carddav", "server"} }
-func flows() []string     { return []string{"device", "browser", "client-secret", "client-certificate"} }
-func clouds() []string    { return []string{"global", "usgov", "usgov-dod", "china"} }
+func sideTypes() []string {
+	var out []string
+	for _, t := range SideTypes() {
+		out = append(out, string(t))
+	}
+	return out
+}
+func flows() []string  { return []string{"device", "browser", "client-secret", "client-certificate"} }
+func clouds() []string { return []string{"global", "usgov", "usgov-dod", "china"} }
 func directions() []string {
 	return []string{"two-way", "a-to-b", "b-to-a"}
 }
@@ -489,8 +495,8 @@ func (d *decoder) side(n *node, m map[string]any, base string, accounts map[stri
 	case !contains(sideTypes(), t):
 		d.add(base+".type", "%q is not one of %s", t, strings.Join(sideTypes(), ", "))
 	default:
-		s.Type = t
-		used = keys[t]
+		s.Type = SideType(t)
+		used = keys[s.Type]
 		usedBy = "a side of type " + t
 	}
 	d.checkKeys(m, base, n, used, usedBy)
@@ -535,11 +541,11 @@ func (d *decoder) side(n *node, m map[string]any, base string, accounts map[stri
 	s.User = get("user")
 
 	switch s.Type {
-	case "vdir":
+	case SideVdir:
 		if s.Path == "" {
 			d.add(base+".path", "required by a vdir side (the vCard directory)")
 		}
-	case "o365":
+	case SideO365:
 		switch _, found := accounts[s.Account]; {
 		case s.Account == "":
 			d.add(base+".account", "required by an o365 side (the name of an entry under accounts)")
@@ -550,7 +556,7 @@ func (d *decoder) side(n *node, m map[string]any, base string, accounts map[stri
 			}
 			d.add(base+".account", "%s", msg)
 		}
-	case "carddav":
+	case SideCardDAV:
 		if s.URL == "" {
 			d.add(base+".url", "required by a carddav side (the server or address book URL)")
 		} else if u, err := url.Parse(s.URL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -572,7 +578,7 @@ func (d *decoder) side(n *node, m map[string]any, base string, accounts map[stri
 		if s.MultigetChunk < 0 {
 			d.add(base+".multiget_chunk", "%d is negative (expected a positive count, or 0 for the default)", s.MultigetChunk)
 		}
-	case "server":
+	case SideServer:
 		if s.User == "" {
 			d.add(base+".user", "required by a server side (a user of the built-in server)")
 		}
@@ -589,20 +595,20 @@ func sameStore(a, b Side) string {
 		return ""
 	}
 	switch a.Type {
-	case "vdir":
+	case SideVdir:
 		if a.Path != "" && filepath.Clean(a.Path) == filepath.Clean(b.Path) {
 			return "path " + filepath.Clean(a.Path)
 		}
-	case "o365":
+	case SideO365:
 		if a.Account != "" && a.Account == b.Account && strings.EqualFold(a.Folder, b.Folder) {
 			return fmt.Sprintf("account %s, folder %q", a.Account, a.Folder)
 		}
-	case "carddav":
+	case SideCardDAV:
 		if a.URL != "" && strings.TrimSuffix(a.URL, "/") == strings.TrimSuffix(b.URL, "/") &&
 			a.Addressbook == b.Addressbook && a.Username == b.Username {
 			return "url " + a.URL
 		}
-	case "server":
+	case SideServer:
 		if a.User != "" && a.User == b.User && a.Addressbook == b.Addressbook {
 			return fmt.Sprintf("user %s, addressbook %s", a.User, a.Addressbook)
 		}

@@ -35,12 +35,12 @@ type node struct {
 func (n *node) leaf() bool { return n.kind != kSection && n.kind != kMap }
 
 // sideKeys says which side keys each side type uses.
-func sideKeys() map[string][]string {
-	return map[string][]string{
-		"vdir":    {"type", "path"},
-		"o365":    {"type", "account", "folder", "photos"},
-		"carddav": {"type", "url", "username", "password_env", "password_file", "password_command", "addressbook", "ca_file", "insecure_skip_verify", "create", "multiget_chunk"},
-		"server":  {"type", "user", "addressbook"},
+func sideKeys() map[SideType][]string {
+	return map[SideType][]string{
+		SideVdir:    {"type", "path"},
+		SideO365:    {"type", "account", "folder", "photos"},
+		SideCardDAV: {"type", "url", "username", "password_env", "password_file", "password_command", "addressbook", "ca_file", "insecure_skip_verify", "create", "multiget_chunk"},
+		SideServer:  {"type", "user", "addressbook"},
 	}
 }
 

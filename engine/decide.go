@@ -45,11 +45,7 @@ func (p *planner) view(w Which, o Observed, base *vcard.Card) view {
 func (p *planner) decide(e *Entry) {
 	if e.A.Status == Unreadable || e.B.Status == Unreadable {
 		for _, w := range []Which{SideA, SideB} {
-			o := e.A
-			if w == SideB {
-				o = e.B
-			}
-			if o.Status == Unreadable {
+			if o := *e.obs(w); o.Status == Unreadable {
 				p.skip(w, o, e.UID, "unreadable, left as it is (nothing synced or deleted for this contact): "+errText(o.Err))
 			}
 		}

@@ -2,12 +2,10 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cardbridge/cardbridge/state"
@@ -31,6 +29,9 @@ type Pair struct {
 	// purges nothing.
 	Trash state.TrashLimits
 }
+
+// side is the pair's side w.
+func (p *Pair) side(w Which) Side { return [2]Side{p.A, p.B}[w] }
 
 // Options tune one run.
 type Options struct {
@@ -62,10 +63,13 @@ type Result struct {
 	Linked    int
 	Conflicts int
 	Skipped   []Skip
-	Errors    []string
-	Plan      *Plan
-	DryRun    bool
-	Duration  time.Duration
+	// Errors are what went wrong in a run that applied the rest: an
+	// *ItemError per failed item, a *RestoreError, *ResolutionError,
+	// *InterruptedError or *RoundError (match them with errors.As).
+	Errors   []error
+	Plan     *Plan
+	DryRun   bool
+	Duration time.Duration
 	// TrashPurged is what the purge at the end of the run removed from
 	// the pair's trash (see Pair.Trash).
 	TrashPurged state.PurgeResult
@@ -132,10 +136,7 @@ func (e *IdentityError) Error() string {
 // current one, except in a dry run, which writes nothing.
 func (e *Engine) checkIdentities(ctx context.Context, pair Pair, dryRun bool) error {
 	for _, w := range []Which{SideA, SideB} {
-		sd := pair.A
-		if w == SideB {
-			sd = pair.B
-		}
+		sd := pair.side(w)
 		idr, ok := sd.(Identifier)
 		if !ok {
 			continue
@@ -185,247 +186,6 @@ func New(db *state.DB, log *slog.Logger) *Engine {
 	}}
 }
 
-// sideRun is what collection learnt of one side.
-type sideRun struct {
-	w       Which
-	side    Side
-	full    bool
-	listed  int
-	token   string
-	obs     map[int64]Observed // by state item id
-	news    []Observed
-	listErr error
-	// retry holds the ids of the side's failed items due for a retry
-	// this run: they are read by id even when the change set leaves them
-	// out.
-	retry map[string]bool
-	// read holds every id read this run, failed the ids whose read
-	// failed (with the failure to record).
-	read   map[string]bool
-	failed map[string]state.Failure
-}
-
-// Run syncs one pair once.
-func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, error) {
-	start := time.Now()
-	res := &Result{Pair: pair.Name, DryRun: opts.DryRun}
-	if !opts.DryRun {
-		unlock, err := e.db.LockPair(ctx, pair.Name)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if err := unlock(); err != nil {
-				e.log.Warn("unlock pair", "pair", pair.Name, "err", err)
-			}
-		}()
-	}
-	// 0. Each side still points at what its saved state was made for.
-	if err := e.checkIdentities(ctx, pair, opts.DryRun); err != nil {
-		return nil, err
-	}
-	// 1. Ask both sides what changed while state loads, then classify and
-	// read the changed items of both sides at once.
-	runs := [2]*sideRun{{w: SideA, side: pair.A}, {w: SideB, side: pair.B}}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	now := opts.Now()
-	failedItems, err := e.db.FailedItems(ctx, pair.Name)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range runs {
-		r.retry = make(map[string]bool)
-		for _, f := range failedItems {
-			if f.Side == r.w.String() && !f.NextRetry.After(now) {
-				r.retry[f.SideID] = true
-			}
-		}
-	}
-	var css [2]ChangeSet
-	var wg sync.WaitGroup
-	for i, r := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			css[i], r.listErr = e.changes(ctx, pair.Name, r)
-		}()
-	}
-	items, err := e.db.Items(ctx, pair.Name)
-	wg.Wait()
-	if err != nil {
-		return nil, err
-	}
-	e.log.Debug("state loaded and sides listed", "pair", pair.Name, "items", len(items), "elapsed", time.Since(start))
-	for _, r := range runs {
-		if r.listErr == nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r.listErr = e.collect(ctx, r, css[r.w], items)
-			}()
-		}
-	}
-	wg.Wait()
-	for _, r := range runs {
-		if r.listErr != nil {
-			return nil, fmt.Errorf("pair %s: side %s (%s): %w", pair.Name, r.w, r.side.Name(), r.listErr)
-		}
-	}
-	e.log.Debug("sides collected", "pair", pair.Name, "a_listed", runs[0].listed, "b_listed", runs[1].listed,
-		"a_new", len(runs[0].news), "b_new", len(runs[1].news), "elapsed", time.Since(start))
-	// Empty-side guard: a side that lists nothing while state has items.
-	for _, r := range runs {
-		if r.full && r.listed == 0 && len(items) > 0 && !opts.ForceDelete {
-			g := &GuardError{Pair: pair.Name, Side: r.w.Other(), SideName: runs[r.w.Other()].side.Name(), EmptyName: r.side.Name(), Empty: true, Deletions: len(items), Total: len(items)}
-			g.Examples = exampleNames(items, 5)
-			return nil, g
-		}
-	}
-
-	// 2. Entries, with pending restores and resolutions.
-	in := PlanInput{FirstSync: len(items) == 0, NewA: runs[0].news, NewB: runs[1].news}
-	entries := make([]Entry, 0, len(items))
-	entryByUID := make(map[string]int)
-	entryByID := make(map[int64]int)
-	for _, it := range items {
-		en := Entry{StateID: it.ID, UID: it.UID, A: runs[0].obs[it.ID], B: runs[1].obs[it.ID]}
-		entryByUID[it.UID] = len(entries)
-		entryByID[it.ID] = len(entries)
-		entries = append(entries, en)
-	}
-	restores, err := e.db.PendingRestores(ctx, pair.Name)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range restores {
-		card, perr := vcard.Parse(t.Card)
-		if perr != nil {
-			res.Errors = append(res.Errors, fmt.Sprintf("trash entry %d cannot be restored: %v", t.ID, perr))
-			continue
-		}
-		if i, ok := entryByUID[card.UID()]; ok && card.UID() != "" {
-			entries[i].Override, entries[i].RestoreID = card, t.ID
-		} else {
-			in.Restores = append(in.Restores, Restore{ID: t.ID, Card: card})
-		}
-	}
-	resolutions, err := e.db.PendingResolutions(ctx, pair.Name)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range resolutions {
-		card, perr := vcard.Parse(c.Merged)
-		i, ok := entryByID[c.ItemID]
-		if perr != nil || !ok {
-			res.Errors = append(res.Errors, fmt.Sprintf("conflict %d: resolution cannot be applied: %v", c.ID, perr))
-			continue
-		}
-		entries[i].Override, entries[i].ResolutionID = card, c.ID
-	}
-	openConflicts := make(map[int64]bool)
-	if cs, err := e.db.Conflicts(ctx, pair.Name, true); err == nil {
-		for _, c := range cs {
-			openConflicts[c.ItemID] = true
-		}
-	} else {
-		return nil, err
-	}
-	if err := refreshStale(ctx, runs, entries, openConflicts); err != nil {
-		return nil, fmt.Errorf("pair %s: %w", pair.Name, err)
-	}
-
-	// 3. Bases of the entries that need one.
-	var need []int64
-	for _, en := range entries {
-		if en.A.Status != Unchanged || en.B.Status != Unchanged || en.Override != nil {
-			need = append(need, en.StateID)
-		}
-	}
-	if len(need) > 0 {
-		bases, err := e.db.Bases(ctx, need)
-		if err != nil {
-			return nil, err
-		}
-		for i := range entries {
-			raw, ok := bases[entries[i].StateID]
-			if !ok || len(raw) == 0 {
-				continue
-			}
-			b, perr := vcard.Parse(raw)
-			if perr != nil {
-				return nil, fmt.Errorf("pair %s: state: base of item %s is unreadable: %w", pair.Name, entries[i].UID, perr)
-			}
-			entries[i].Base = b
-		}
-	}
-	in.Entries = entries
-
-	// 4. Plan.
-	popts := PlanOptions{Direction: pair.Direction, Policy: pair.Policy, NewUID: e.newUID}
-	if pr, ok := pair.A.(Projector); ok {
-		popts.ProjectA = pr.Project
-	}
-	if pr, ok := pair.B.(Projector); ok {
-		popts.ProjectB = pr.Project
-	}
-	plan := MakePlan(in, popts)
-	e.log.Debug("planned", "pair", pair.Name, "actions", len(plan.Actions), "skipped", len(plan.Skipped), "elapsed", time.Since(start))
-	res.Plan = &plan
-	res.Skipped = plan.Skipped
-
-	// 5. Deletion guard.
-	if !opts.ForceDelete && pair.MaxDelete != nil {
-		for _, w := range []Which{SideA, SideB} {
-			n := plan.Deletions(w)
-			allowed := pair.MaxDelete(len(items))
-			if n > allowed {
-				g := &GuardError{Pair: pair.Name, Side: w, SideName: runs[w].side.Name(), Deletions: n, Allowed: allowed, Total: len(items)}
-				for _, a := range plan.Actions {
-					if wr := a.Write(w); wr.Op == OpDelete && len(g.Examples) < 5 {
-						g.Examples = append(g.Examples, describe(wr.Old, wr.Ref.ID))
-					}
-				}
-				return res, g
-			}
-		}
-	}
-	if opts.DryRun {
-		countPlanned(res, &plan)
-		res.Duration = time.Since(start)
-		return res, nil
-	}
-
-	// 6. Apply.
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 8
-	}
-	for _, sd := range []Side{pair.A, pair.B} {
-		if c, ok := sd.(Concurrency); ok && c.WriteConcurrency() > opts.Concurrency {
-			opts.Concurrency = c.WriteConcurrency()
-		}
-	}
-	x := &executor{e: e, pair: pair, res: res, popts: popts, openConflicts: openConflicts, failed: make(map[string]state.Failure)}
-	x.run(ctx, plan.Actions, opts)
-	e.log.Debug("applied", "pair", pair.Name, "elapsed", time.Since(start))
-	if err := ctx.Err(); err != nil {
-		res.Errors = append(res.Errors, "interrupted: "+err.Error())
-	}
-
-	// 7. Tokens only once everything they delivered is applied or
-	// recorded as failed, in the same transaction as the failures.
-	if ctx.Err() == nil {
-		if err := e.saveRound(ctx, pair.Name, runs, x.failed, now); err != nil {
-			res.Errors = append(res.Errors, err.Error())
-		}
-	}
-	res.Duration = time.Since(start)
-	e.recordRun(ctx, res, start)
-	e.purgeTrash(ctx, pair, res)
-	return res, nil
-}
-
 // saveRound records, in one transaction, the failures of the run (reads
 // of the sides and the failed actions' changes), forgets the failures of
 // items that were read and synced this time, and saves the sides' new
@@ -471,7 +231,7 @@ func (e *Engine) saveRound(ctx context.Context, pair string, runs [2]*sideRun, f
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("pair %s: recording the round (failed items and change tokens): %w", pair, err)
+		return &RoundError{Pair: pair, Err: err}
 	}
 	for _, k := range keys {
 		f := failures[k]
@@ -531,6 +291,12 @@ func countPlanned(res *Result, plan *Plan) {
 	}
 }
 
+// counts is the result's counts of side w.
+func (r *Result) counts(w Which) *SideCounts {
+	return [2]*SideCounts{&r.A, &r.B}[w]
+}
+
+// count counts one write of op in c.
 func count(c *SideCounts, op Op) {
 	switch op {
 	case OpCreate:
@@ -542,229 +308,12 @@ func count(c *SideCounts, op Op) {
 	}
 }
 
-// fetchChunk bounds how many items one Get asks for.
-const fetchChunk = 256
-
-// changes asks one side what changed since its token, or for a full
-// listing when it has no change tokens.
-func (e *Engine) changes(ctx context.Context, pair string, r *sideRun) (ChangeSet, error) {
-	var cs ChangeSet
-	if ch, ok := r.side.(Changer); ok {
-		tok, err := e.db.Token(ctx, pair, r.w.String())
-		if err != nil {
-			return cs, err
-		}
-		cs, err = ch.Changes(ctx, tok)
-		if errors.Is(err, ErrTokenExpired) {
-			e.log.Info("change token expired: reading the whole side and reconciling it with state", "pair", pair, "side", r.w.String())
-			cs, err = ch.Changes(ctx, "")
-		}
-		return cs, err
-	}
-	refs, err := r.side.List(ctx)
-	return ChangeSet{Full: true, Changed: refs}, err
-}
-
-// collect classifies one side's items against state and reads the new
-// and changed ones.
-func (e *Engine) collect(ctx context.Context, r *sideRun, cs ChangeSet, items []state.Item) error {
-	r.full, r.token = cs.Full, cs.Token
-	r.obs = make(map[int64]Observed, len(items))
-
-	changed := make(map[string]Ref, len(cs.Changed))
-	for _, ref := range cs.Changed {
-		changed[ref.ID] = ref
-	}
-	r.listed = len(changed)
-	deleted := make(map[string]bool, len(cs.Deleted))
-	for _, id := range cs.Deleted {
-		deleted[id] = true
-	}
-	known := make(map[string]bool, len(items))
-	var fetch []string
-	fetchItem := make(map[string]int64)
-	uidOf := make(map[string]string)
-	r.read = make(map[string]bool)
-	r.failed = make(map[string]state.Failure)
-	for _, it := range items {
-		id, ver := it.AID, it.AVersion
-		if r.w == SideB {
-			id, ver = it.BID, it.BVersion
-		}
-		if id == "" {
-			// Not linked on this side (the side was reset): the side's
-			// copy, if it holds one, is among the new items and planning
-			// links it by UID; if it holds none, it is absent, never
-			// deleted.
-			r.obs[it.ID] = Observed{Status: Absent}
-			continue
-		}
-		known[id] = true
-		uidOf[id] = it.UID
-		ref, inChanged := changed[id]
-		switch {
-		case r.retry[id] && !inChanged && !deleted[id] && !cs.Full:
-			// A failed item due for a retry: read it again by id, the
-			// change set no longer names it.
-			fetch = append(fetch, id)
-			fetchItem[id] = it.ID
-			r.obs[it.ID] = Observed{Status: Changed, Ref: Ref{ID: id, Version: ver}}
-		case inChanged && ref.Version == ver && it.BaseHash != "":
-			r.obs[it.ID] = Observed{Status: Unchanged, Ref: ref}
-		case inChanged:
-			fetch = append(fetch, id)
-			fetchItem[id] = it.ID
-			r.obs[it.ID] = Observed{Status: Changed, Ref: ref}
-		case deleted[id] || cs.Full:
-			r.obs[it.ID] = Observed{Status: Deleted, Ref: Ref{ID: id, Version: ver}}
-		default:
-			if it.BaseHash == "" {
-				fetch = append(fetch, id)
-				fetchItem[id] = it.ID
-			}
-			r.obs[it.ID] = Observed{Status: Unchanged, Ref: Ref{ID: id, Version: ver}}
-		}
-	}
-	var newIDs []string
-	for id := range changed {
-		if !known[id] {
-			newIDs = append(newIDs, id)
-		}
-	}
-	for id := range r.retry {
-		if _, inChanged := changed[id]; !known[id] && !inChanged && !deleted[id] && !cs.Full {
-			newIDs = append(newIDs, id)
-		}
-	}
-	sort.Strings(newIDs)
-	fetch = append(fetch, newIDs...)
-
-	if p, ok := r.side.(Prefetcher); ok && len(fetch) > 0 {
-		if err := p.Prefetch(ctx, fetch); err != nil {
-			e.log.Debug("prefetch failed; reading in chunks", "side", r.w.String(), "items", len(fetch), "err", err)
-		}
-	}
-	for startIx := 0; startIx < len(fetch); startIx += fetchChunk {
-		end := min(startIx+fetchChunk, len(fetch))
-		got, err := r.side.Get(ctx, fetch[startIx:end])
-		if err != nil {
-			return err
-		}
-		if len(got) != end-startIx {
-			return fmt.Errorf("get: asked for %d items, got %d", end-startIx, len(got))
-		}
-		for k, it := range got {
-			id := fetch[startIx+k]
-			if it.ID == "" {
-				it.ID = id
-			}
-			o := Observed{Ref: it.Ref, Card: it.Card, ModTime: it.ModTime, Err: it.Err}
-			if it.Card != nil {
-				o.Hash = it.Card.Hash() // here, where both sides' reads run in parallel
-			}
-			if ref, ok := changed[id]; ok && o.Ref.Version == "" {
-				o.Ref.Version = ref.Version
-			}
-			sid, isKnown := fetchItem[id]
-			r.read[id] = true
-			_, inChanged := changed[id]
-			switch {
-			case it.Err != nil && !isKnown && errors.Is(it.Err, ErrNotFound):
-				continue // appeared and vanished: nothing to do
-			case it.Err != nil && isKnown && r.retry[id] && !inChanged && errors.Is(it.Err, ErrNotFound):
-				// A failed item, retried, is gone now: the side says so
-				// for sure (not an unreadable item), and the change set
-				// that reported its deletion is behind the saved token.
-				o = Observed{Status: Deleted, Ref: r.obs[sid].Ref}
-			case it.Err != nil || it.Card == nil:
-				if o.Err == nil {
-					o.Err = errors.New("no content")
-				}
-				o.Status = Unreadable
-				uid := uidOf[id]
-				if uid == "" && it.Card != nil {
-					uid = it.Card.UID()
-				}
-				r.failed[id] = state.Failure{Side: r.w.String(), SideID: id, UID: uid, Reason: "unreadable: " + errText(o.Err)}
-			case isKnown:
-				o.Status = Changed
-			default:
-				o.Status = Added
-			}
-			if isKnown {
-				r.obs[sid] = o
-			} else {
-				r.news = append(r.news, o)
-			}
-		}
-	}
-	return nil
-}
-
+// recordRun adds the run's summary to the pair's run history; a failure
+// is logged.
 func (e *Engine) recordRun(ctx context.Context, res *Result, start time.Time) {
 	sum, _ := res.MarshalSummary()
 	run := &state.Run{Pair: res.Pair, Started: start, Finished: time.Now(), OK: res.OK(), Summary: sum}
 	if err := e.db.AddRun(ctx, run); err != nil {
 		e.log.Warn("record run", "pair", res.Pair, "err", err)
 	}
-}
-
-// refreshStale reads afresh, on each side, the items the side reported
-// unchanged although its state version may be stale: those a restore or a
-// conflict resolution is about to overwrite, and those with an open
-// conflict that the other side reports changed again. A side with a change
-// feed no longer reports an item whose change an earlier run left to the
-// user (policy manual), so state's version of it is old: without a fresh
-// read the run would plan against the base as if the item were unchanged,
-// put the base in the trash, and have its write refused by the side's
-// precondition.
-func refreshStale(ctx context.Context, runs [2]*sideRun, entries []Entry, openConflicts map[int64]bool) error {
-	for _, r := range runs {
-		var idx []int
-		var ids []string
-		for i := range entries {
-			en := &entries[i]
-			stale := en.Override != nil ||
-				openConflicts[en.StateID] && (en.A.Status != Unchanged || en.B.Status != Unchanged)
-			if o := en.obs(r.w); stale && o.Status == Unchanged && o.Ref.ID != "" {
-				idx = append(idx, i)
-				ids = append(ids, o.Ref.ID)
-			}
-		}
-		if len(ids) == 0 {
-			continue
-		}
-		got, err := r.side.Get(ctx, ids)
-		if err != nil {
-			return fmt.Errorf("side %s (%s): read the items in conflict, to restore or to resolve: %w", r.w, r.side.Name(), err)
-		}
-		if len(got) != len(ids) {
-			return fmt.Errorf("side %s (%s): read %d items, got %d answers", r.w, r.side.Name(), len(ids), len(got))
-		}
-		for k, it := range got {
-			o := entries[idx[k]].obs(r.w)
-			switch {
-			case it.Err != nil && errors.Is(it.Err, ErrNotFound):
-				*o = Observed{Status: Deleted, Ref: o.Ref}
-			case it.Err != nil:
-				// Unreadable now: keep the observation; the write's
-				// precondition still guards the item.
-			case it.Ref.Version != o.Ref.Version:
-				ref := it.Ref
-				if ref.ID == "" {
-					ref.ID = o.Ref.ID
-				}
-				*o = Observed{Status: Changed, Ref: ref, Card: it.Card, ModTime: it.ModTime}
-			}
-		}
-	}
-	return nil
-}
-
-// obs is the entry's observation of side w.
-func (en *Entry) obs(w Which) *Observed {
-	if w == SideA {
-		return &en.A
-	}
-	return &en.B
 }

@@ -51,17 +51,18 @@ type commit struct {
 	deleted bool
 }
 
-func (x *executor) side(w Which) Side {
-	if w == SideA {
-		return x.pair.A
-	}
-	return x.pair.B
-}
+// side is the pair's side w.
+func (x *executor) side(w Which) Side { return x.pair.side(w) }
 
+// fail records that action a failed with err: an *ItemError of the run
+// (err itself when write made it one: the write and the side are known)
+// and, for each side whose change it carried, a failure to record.
 func (x *executor) fail(a *Action, err error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	who := a.UID
+	ie, ok := err.(*ItemError)
+	if !ok {
+		ie = &ItemError{Err: err}
+	}
+	ie.Pair, ie.UID = x.pair.Name, a.UID
 	c := a.Base
 	if c == nil {
 		c = a.A.Old
@@ -69,10 +70,12 @@ func (x *executor) fail(a *Action, err error) {
 	if c == nil {
 		c = a.B.Old
 	}
-	if c != nil && c.FN() != "" {
-		who = fmt.Sprintf("%q (%s)", c.FN(), a.UID)
+	if c != nil {
+		ie.Name = c.FN()
 	}
-	x.res.Errors = append(x.res.Errors, fmt.Sprintf("%s: %v", who, err))
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.res.Errors = append(x.res.Errors, ie)
 	if a.entry == nil || x.failed == nil {
 		return
 	}
@@ -81,7 +84,7 @@ func (x *executor) fail(a *Action, err error) {
 		switch o.Status {
 		case Changed, Added, Deleted:
 			if o.Ref.ID != "" {
-				x.failed[w.String()+"\x00"+o.Ref.ID] = state.Failure{Side: w.String(), SideID: o.Ref.ID, UID: a.UID, Reason: fmt.Sprintf("%s: %v", who, err)}
+				x.failed[w.String()+"\x00"+o.Ref.ID] = state.Failure{Side: w.String(), SideID: o.Ref.ID, UID: a.UID, Reason: ie.Error()}
 			}
 		}
 	}
@@ -308,10 +311,14 @@ func (x *executor) write(ctx context.Context, a *Action, attempt int) ([]commit,
 			if errors.Is(err, ErrPrecondition) && attempt < maxRetries && a.entry != nil {
 				return x.retry(ctx, a, w, attempt)
 			}
-			return nil, fmt.Errorf("%s on %s (%s): %w", wr.Op, w, side.Name(), err)
+			id := wr.Ref.ID
+			if id == "" {
+				id = a.ref(w).ID
+			}
+			return nil, &ItemError{Op: wr.Op, Side: w, SideName: side.Name(), ID: id, Err: err}
 		}
 		x.mu.Lock()
-		count(x.counts(w), wr.Op)
+		count(x.res.counts(w), wr.Op)
 		x.mu.Unlock()
 	}
 	return []commit{c}, nil
@@ -379,13 +386,6 @@ func (x *executor) commit(tx *state.Tx, c *commit) (linked, conflicts int, err e
 	return linked, 0, nil
 }
 
-func (x *executor) counts(w Which) *SideCounts {
-	if w == SideA {
-		return &x.res.A
-	}
-	return &x.res.B
-}
-
 func encode(c *vcard.Card) []byte {
 	if c == nil {
 		return nil
@@ -417,11 +417,7 @@ func (x *executor) retry(ctx context.Context, a *Action, w Which, attempt int) (
 	}
 	x.e.log.Info("contact changed during the sync: planning it again", "pair", x.pair.Name, "uid", a.UID, "side", w.String())
 	e2 := *a.entry
-	if w == SideA {
-		e2.A = o
-	} else {
-		e2.B = o
-	}
+	*e2.obs(w) = o
 	p := &planner{opts: x.popts}
 	p.decide(&e2)
 	var out []commit
@@ -455,10 +451,7 @@ type summary struct {
 // MarshalSummary returns the result as the one-line JSON object of
 // `sync --json`.
 func (r *Result) MarshalSummary() ([]byte, error) {
-	errs := r.Errors
-	if errs == nil {
-		errs = []string{}
-	}
+	errs := r.ErrorStrings()
 	return json.Marshal(summary{Pair: r.Pair, A: r.A, B: r.B, Conflicts: r.Conflicts, Skipped: len(r.Skipped),
 		Errors: errs, DurationMS: r.Duration.Milliseconds(), DryRun: r.DryRun})
 }

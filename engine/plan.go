@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -169,10 +168,12 @@ type Action struct {
 
 // Write returns the action's write on side w.
 func (a *Action) Write(w Which) *Write {
-	if w == SideA {
-		return &a.A
-	}
-	return &a.B
+	return [2]*Write{&a.A, &a.B}[w]
+}
+
+// ref is the action's state reference of side w.
+func (a *Action) ref(w Which) Ref {
+	return [2]Ref{a.ARef, a.BRef}[w]
 }
 
 // Skip is an item left alone this run, with the reason.
@@ -323,10 +324,7 @@ func (p *planner) noDuplicateCreates(in PlanInput) {
 			}
 			u := wr.Card.UID()
 			if ids := holders[w][u]; len(ids) > 0 {
-				from := a.ARef
-				if w == SideA {
-					from = a.BRef
-				}
+				from := a.ref(w.Other())
 				p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w.Other(), ID: from.ID, UID: u,
 					Reason: fmt.Sprintf("not copied to side %s: UID %q is already held there by %s", w, u, strings.Join(ids, ", "))})
 				drop = true
@@ -356,11 +354,9 @@ func (p *planner) skip(w Which, o Observed, uid, reason string) {
 	p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w, ID: o.Ref.ID, UID: uid, Reason: reason})
 }
 
+// project is what side w can hold of a card (nil: everything).
 func (p *planner) project(w Which) func(*vcard.Card) *vcard.Card {
-	if w == SideA {
-		return p.opts.ProjectA
-	}
-	return p.opts.ProjectB
+	return [2]func(*vcard.Card) *vcard.Card{p.opts.ProjectA, p.opts.ProjectB}[w]
 }
 
 // observedUID is the UID an observation carries: the card's when read,
@@ -392,10 +388,7 @@ func adoptMoved(in *PlanInput) {
 		// version now carries another one, that one too.
 		byUID := make(map[string]int, len(in.Entries))
 		for i, e := range in.Entries {
-			other := e.B
-			if w == SideB {
-				other = e.A
-			}
+			other := e.obs(w.Other())
 			if other.Card != nil && other.Status != Unreadable {
 				if u := other.Card.UID(); u != "" {
 					byUID[u] = i
@@ -407,19 +400,13 @@ func adoptMoved(in *PlanInput) {
 				byUID[e.UID] = i
 			}
 		}
-		news := &in.NewA
-		if w == SideB {
-			news = &in.NewB
-		}
+		news := in.news(w)
 		keep := (*news)[:0]
 		for _, o := range *news {
 			if o.Status == Added && o.Card != nil {
 				if i, ok := byUID[o.Card.UID()]; ok {
 					e := &in.Entries[i]
-					obs := &e.A
-					if w == SideB {
-						obs = &e.B
-					}
+					obs := e.obs(w)
 					if obs.Status == Absent || obs.Status == Deleted {
 						o.Status = Changed
 						*obs = o
@@ -431,167 +418,6 @@ func adoptMoved(in *PlanInput) {
 		}
 		*news = keep
 	}
-}
-
-// dropDuplicateUIDs finds UIDs held by more than one item on one side and
-// skips every item involved; it returns the entries that remain and
-// removes the duplicates from in.NewA/NewB.
-func (p *planner) dropDuplicateUIDs(in PlanInput) []Entry {
-	type loc struct {
-		entry int // index into in.Entries, or -1
-		newIx int // index into NewA/NewB, or -1
-		id    string
-	}
-	badEntry := make(map[int]bool)
-	reported := make(map[string]bool) // side + id of the entries' sides skipped here
-	dupUIDs := map[Which]map[string]bool{SideA: {}, SideB: {}}
-	for _, w := range []Which{SideA, SideB} {
-		// first holds each UID's first holder; dups only the UIDs held twice.
-		news := in.NewA
-		if w == SideB {
-			news = in.NewB
-		}
-		// Only a UID that was read this run (a new or changed item) can be
-		// a new duplicate: linked unchanged items keep the distinct UIDs
-		// they were linked with. So collect those UIDs first, then count
-		// every holder of just those.
-		cand := make(map[string][]loc)
-		for i := range in.Entries {
-			o := &in.Entries[i].A
-			if w == SideB {
-				o = &in.Entries[i].B
-			}
-			if o.Card != nil && o.Status != Unreadable {
-				if u := o.Card.UID(); u != "" {
-					cand[u] = nil
-				}
-			}
-		}
-		for _, o := range news {
-			if o.Card != nil {
-				if u := o.Card.UID(); u != "" {
-					cand[u] = nil
-				}
-			}
-		}
-		if len(cand) == 0 {
-			continue
-		}
-		for i := range in.Entries {
-			e := &in.Entries[i]
-			o := &e.A
-			if w == SideB {
-				o = &e.B
-			}
-			if !present(*o) {
-				continue
-			}
-			// A known item holds its state UID (the plan keeps it, writing
-			// it back where a card lost or changed it; an item that could
-			// not be read is taken to hold it still) and the UID its card
-			// now has: a new item with either may be its copy, and creating
-			// that UID on the other side, which holds it, would make a
-			// duplicate there.
-			uids := []string{e.UID}
-			if o.Status != Unreadable {
-				if cu := observedUID(*o, e.UID); cu != "" && cu != e.UID {
-					uids = append(uids, cu)
-				}
-			}
-			for _, u := range uids {
-				if ls, ok := cand[u]; ok && u != "" {
-					cand[u] = append(ls, loc{i, -1, o.Ref.ID})
-				}
-			}
-		}
-		for i, o := range news {
-			if o.Card == nil {
-				continue
-			}
-			u := o.Card.UID()
-			if ls, ok := cand[u]; ok {
-				cand[u] = append(ls, loc{-1, i, o.Ref.ID})
-			}
-		}
-		byUID := make(map[string][]loc)
-		for u, ls := range cand {
-			if len(ls) > 1 {
-				byUID[u] = ls
-			}
-		}
-		uids := make([]string, 0)
-		for u := range byUID {
-			uids = append(uids, u)
-		}
-		sort.Strings(uids)
-		for _, u := range uids {
-			dupUIDs[w][u] = true
-			ls := byUID[u]
-			ids := make([]string, len(ls))
-			for i, l := range ls {
-				ids[i] = l.id
-			}
-			sort.Strings(ids)
-			reason := fmt.Sprintf("duplicate UID %q on side %s (%s): skipped until only one item holds it", u, w, strings.Join(ids, ", "))
-			for _, l := range ls {
-				if l.entry >= 0 && in.Entries[l.entry].obs(w).Status == Unreadable {
-					reason += " (" + l.id + " could not be read: " + errText(in.Entries[l.entry].obs(w).Err) + ")"
-				}
-			}
-			for _, l := range ls {
-				if l.entry >= 0 {
-					badEntry[l.entry] = true
-					k := w.String() + "\x00" + l.id
-					if reported[k] {
-						continue // in two groups (its state UID and its card's): reported once
-					}
-					reported[k] = true
-				} else {
-					news[l.newIx].Status = Absent // dropped
-				}
-				p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w, ID: l.id, UID: u, Reason: reason})
-			}
-		}
-	}
-	// A UID held twice on one side is not created there from the other
-	// side either: the other side's new item with that UID waits too.
-	for _, w := range []Which{SideA, SideB} {
-		uids := dupUIDs[w]
-		o := w.Other()
-		news := in.NewA
-		if o == SideB {
-			news = in.NewB
-		}
-		for i := range news {
-			n := &news[i]
-			if n.Card == nil || n.Status == Absent || !uids[n.Card.UID()] {
-				continue
-			}
-			u := n.Card.UID()
-			p.plan.Skipped = append(p.plan.Skipped, Skip{Side: o, ID: n.Ref.ID, UID: u,
-				Reason: fmt.Sprintf("UID %q is held by more than one item on side %s: not copied there until only one holds it", u, w)})
-			n.Status = Absent // dropped
-		}
-	}
-	out := make([]Entry, 0, len(in.Entries))
-	for i, e := range in.Entries {
-		if !badEntry[i] {
-			out = append(out, e)
-			continue
-		}
-		// A side of a dropped entry that could not be read is reported
-		// still (its other side holds the duplicate).
-		for _, w := range []Which{SideA, SideB} {
-			o := e.A
-			if w == SideB {
-				o = e.B
-			}
-			if o.Status == Unreadable && !reported[w.String()+"\x00"+o.Ref.ID] {
-				p.skip(w, o, e.UID, "unreadable, left as it is (nothing synced or deleted for this contact): "+errText(o.Err))
-			}
-		}
-	}
-	return out
 }
 
 // match pairs new items of A with new items of B: by UID, then on a first

@@ -50,7 +50,7 @@ elif [ "${CI:-}" = true ]; then
   echo "test: node/npm missing (the ical.js test needs them)" >&2; exit 1
 fi
 
-race_pkgs=$(go list ./sync/... ./state/... ./serverside/... ./daemon/... ./carddav/... ./authguard/...)
+race_pkgs=$(go list ./engine/... ./side/mem/... ./side/store/... ./side/carddav/... ./state/... ./daemon/... ./carddav/... ./authguard/...)
 other_pkgs=$(go list ./... | grep -v -x -F "$race_pkgs")
 echo "== go vet"
 go vet ./...

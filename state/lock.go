@@ -120,12 +120,3 @@ func (db *DB) unlock(ctx context.Context, h heldLock) error {
 	}
 	return nil
 }
-
-// BreakLock removes the lock of pair whoever holds it, for a holder that died
-// on another host (where LockPair cannot tell whether it still runs).
-func (db *DB) BreakLock(ctx context.Context, pair string) error {
-	if _, err := db.sql.ExecContext(ctx, `DELETE FROM locks WHERE pair = ?`, pair); err != nil {
-		return fmt.Errorf("state: break lock %s: %w", pair, err)
-	}
-	return nil
-}

@@ -21,8 +21,9 @@
 // [Card.Hash] give a version-independent identity of a property and a
 // normalised content hash of a card for the sync engine.
 //
-// The package sits beside github.com/emersion/go-vcard, which go-webdav
-// uses: [Card.ToGoVCard] and [FromGoVCard] convert between the two.
+// github.com/emersion/go-vcard, which go-webdav uses, is the tests'
+// independent reader: every card this package writes must read the same
+// with it (vcardtest.GoVCard).
 package vcard
 
 // The vCard versions this package reads. It writes V30 and V40; a V21 card

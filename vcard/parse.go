@@ -93,43 +93,6 @@ func Parse(data []byte) (*Card, error) {
 	return card, nil
 }
 
-// ParseAll reads a stream of vCards (an import file). It returns the cards
-// it could read and one error per card or stretch of input it could not;
-// a bad card does not stop the rest.
-func ParseAll(data []byte) ([]*Card, []error) {
-	s, err := prepare(data)
-	if err != nil {
-		return nil, []error{err}
-	}
-	lx := lexer{s: s, line: 1}
-	var (
-		cards []*Card
-		errs  []error
-		junk  bool // inside a stretch of lines outside any card
-	)
-	for {
-		text, line, ok := lx.next()
-		if !ok {
-			break
-		}
-		if !isBegin(text) {
-			if !junk {
-				errs = append(errs, perr(line, ErrNotVCard, "expected BEGIN:VCARD, found %s", quoteShort(text)))
-				junk = true
-			}
-			continue
-		}
-		junk = false
-		c, err := lx.card(line, true)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		cards = append(cards, c)
-	}
-	return cards, errs
-}
-
 // prepare checks for binary data, removes a byte order mark, decodes UTF-16
 // and turns CR-only line endings into LF.
 func prepare(data []byte) (string, error) {

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/cardbridge/cardbridge/daemon"
-	"github.com/cardbridge/cardbridge/engine/resolve"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/vcard"
 )
@@ -247,11 +247,11 @@ func (h *Handler) resolveConflict(w http.ResponseWriter, r *http.Request, s *ses
 	}
 	id := strconv.FormatInt(c.ID, 10)
 	keep := r.PostForm.Get("keep")
-	if err := resolve.Conflict(r.Context(), h.o.DB, c, keep); err != nil {
+	if err := h.o.Pairs.Resolve(r.Context(), c, keep); err != nil {
 		switch {
-		case errors.Is(err, resolve.ErrBadKeep):
+		case errors.Is(err, pairs.ErrBadKeep):
 			h.fail(w, r, s, http.StatusBadRequest, "Bad choice", "Keep "+keep+"? Choose a, b or merged.")
-		case errors.Is(err, resolve.ErrApplied), errors.Is(err, state.ErrConflictApplied):
+		case errors.Is(err, pairs.ErrApplied), errors.Is(err, state.ErrConflictApplied):
 			h.fail(w, r, s, http.StatusConflict, "Already resolved", "Conflict "+id+" was resolved and applied already.")
 		default:
 			h.fail(w, r, s, http.StatusUnprocessableEntity, "Could not resolve", err.Error())
@@ -302,7 +302,7 @@ func (h *Handler) restoreTrash(w http.ResponseWriter, r *http.Request, s *sessio
 	if !ok {
 		return
 	}
-	if err := resolve.Restore(r.Context(), h.o.DB, e); err != nil {
+	if err := h.o.Pairs.Restore(r.Context(), e); err != nil {
 		h.internal(w, r, s, "restoring", err)
 		return
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -120,6 +121,7 @@ type env struct {
 	t     *testing.T
 	db    *state.DB
 	cfg   *config.Config
+	pairs *pairs.Runner
 	sched *fakeSched
 	clock *clock
 	sim   *graphsim.Server
@@ -187,7 +189,10 @@ func newEnv(t *testing.T) *env {
 	e.ui = httptest.NewUnstartedServer(mux)
 	e.ui.Start()
 	t.Cleanup(e.ui.Close)
-	h, err := New(Options{DB: db, Config: cfg, Guard: e.guard, Scheduler: e.sched,
+	if e.pairs, err = pairs.New(pairs.Options{DB: db, Config: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Options{DB: db, Config: cfg, Pairs: e.pairs, Guard: e.guard, Scheduler: e.sched,
 		BaseURL: e.ui.URL, FailedLoginDelay: -1, Now: e.clock.now})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -89,7 +90,7 @@ func TestNamesakeAfterRemove(t *testing.T) {
 			t.Errorf("%s shows the old frank's card", page)
 		}
 	}
-	merged, _, err := MergePairs(ctx, e.db, e.cfg)
+	merged, _, err := pairs.Merge(ctx, e.db, e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +242,7 @@ func TestCaseVariantUsersDoNotShareAccounts(t *testing.T) {
 		b := e.browser()
 		e.connectAndPair(b, b.signIn(u), u, "office365")
 	}
-	merged, skipped, err := MergePairs(ctx, e.db, e.cfg)
+	merged, skipped, err := pairs.Merge(ctx, e.db, e.cfg)
 	if err != nil || len(skipped) != 0 {
 		t.Fatal(err, skipped)
 	}
@@ -264,7 +265,7 @@ func TestCaseVariantUsersDoNotShareAccounts(t *testing.T) {
 	if _, err := e.db.CreateWebPair(ctx, state.WebPair{Name: "web-Frank-old", User: "Frank", Account: "web-Frank", Addressbook: "old", Every: time.Hour}, ""); err != nil {
 		t.Fatal(err)
 	}
-	merged, skipped, _ = MergePairs(ctx, e.db, e.cfg)
+	merged, skipped, _ = pairs.Merge(ctx, e.db, e.cfg)
 	if _, ok := merged.Pairs["web-Frank-old"]; ok || len(skipped) != 1 || !strings.Contains(skipped[0], "upper-case") {
 		t.Fatalf("old upper-case web pair: skipped %v", skipped)
 	}

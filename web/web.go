@@ -33,6 +33,7 @@ import (
 	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -81,6 +82,9 @@ type Options struct {
 	// {type: server} side of the signed-in user are shown) and
 	// server.connect. Required.
 	Config *config.Config
+	// Pairs is the application layer: the user's pairs (configured and
+	// made on the page), conflicts resolved, trash restored. Required.
+	Pairs *pairs.Runner
 	// Guard checks sign-in passwords: serve passes the CardDAV server's,
 	// so that both share the backoff and the bcrypt limit; nil makes one
 	// with authguard's defaults over DB.
@@ -136,6 +140,8 @@ func New(o Options) (*Handler, error) {
 		return nil, errors.New("web: no state database")
 	case o.Config == nil:
 		return nil, errors.New("web: no configuration")
+	case o.Pairs == nil:
+		return nil, errors.New("web: no application layer (Options.Pairs)")
 	case o.BaseURL == "":
 		return nil, errors.New("web: no base URL")
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/auth"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -141,7 +142,7 @@ func TestSignInSessionAndSignOut(t *testing.T) {
 // TestSecureCookieUnderTLS: with Secure set the cookie is Secure.
 func TestSecureCookieUnderTLS(t *testing.T) {
 	e := newEnv(t)
-	h, err := New(Options{DB: e.db, Config: e.cfg, Guard: e.guard,
+	h, err := New(Options{DB: e.db, Config: e.cfg, Pairs: e.pairs, Guard: e.guard,
 		BaseURL: "https://dav.example.com", Secure: true, FailedLoginDelay: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +350,7 @@ func TestConnectFlow(t *testing.T) {
 		!slices.Equal(e.sched.books["web-alice:office365"], []string{"alice/office365"}) {
 		t.Fatalf("scheduler: added %v every %v books %v", e.sched.added, e.sched.every, e.sched.books)
 	}
-	merged, skipped, err := MergePairs(ctx, e.db, e.cfg)
+	merged, skipped, err := pairs.Merge(ctx, e.db, e.cfg)
 	if err != nil || len(skipped) != 0 {
 		t.Fatal(err, skipped)
 	}

@@ -3,8 +3,10 @@ package crash
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -115,6 +117,11 @@ func (s *RadicaleSide) List(ctx context.Context) ([]Item, error) {
 			continue
 		}
 		raw, err := os.ReadFile(filepath.Join(s.dir(), e.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			// A DELETE the killed run had sent may still finish in
+			// Radicale after the kill: the card is gone, not unreadable.
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("list radicale book: %w", err)
 		}

@@ -1,7 +1,7 @@
 // Command report turns the raw results of one bench/run into
 // docs/benchmarks.md and its plots.
 //
-//	go run ./bench/report -results bench/results/2026-11-29 -doc docs/benchmarks.md
+//	go run ./bench/report -results bench/results/2026-11-29-full -doc docs/benchmarks.md
 //	go run ./bench/report gobench < go-test-bench-output.txt > results.jsonl
 //
 // The document comes from template.md (kept next to this file): the prose

@@ -764,7 +764,7 @@ func (r *Results) MicroSection() Section {
 	if len(order) == 0 {
 		sec.Notes = append(sec.Notes, r.stepNote("micro-go"))
 	}
-	sec.Tables = append(sec.Tables, Titled{Title: "`go test -run '^$' -bench . -benchmem ./sync/ ./vcard/ ./state/ ./vdir/`", Table: t})
+	sec.Tables = append(sec.Tables, Titled{Title: "`go test -run '^$' -bench . -benchmem ./engine/ ./vcard/ ./state/ ./side/vdir/`", Table: t})
 	return sec
 }
 

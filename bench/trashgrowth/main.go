@@ -161,7 +161,7 @@ func simulate(ctx context.Context, p params, each func(row)) ([]row, error) {
 			return err
 		}
 		if len(res.Errors) > 0 {
-			return fmt.Errorf("run: %s", strings.Join(res.Errors, "; "))
+			return fmt.Errorf("run: %s", strings.Join(res.ErrorStrings(), "; "))
 		}
 		return nil
 	}

@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
-	"time"
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/auth"
-	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
@@ -209,12 +206,24 @@ func (a *app) accountsCmd() *cobra.Command {
 		Short: "List an account's contact folders (for a pair's folder:)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			acc, db, err := a.accountAndState(cmd.Context(), args[0])
+			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
 			}
+			acc, err := a.account(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			db, err := a.openState(cmd.Context(), cfg, false) // tokens may be stored
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
 			defer db.Close()
-			c, err := a.graphClient(cmd.Context(), acc, db)
+			r, err := a.runner(cfg, db)
+			if err != nil {
+				return err
+			}
+			c, err := r.GraphClient(cmd.Context(), acc)
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
@@ -231,74 +240,6 @@ func (a *app) accountsCmd() *cobra.Command {
 	}
 	cmd.AddCommand(folders)
 	return cmd
-}
-
-// accountAndState loads the configuration, finds the account name in it
-// and opens the state database (writable: tokens may be stored). The
-// caller closes the database.
-func (a *app) accountAndState(ctx context.Context, name string) (config.Account, *state.DB, error) {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return config.Account{}, nil, err
-	}
-	acc, err := a.account(cfg, name)
-	if err != nil {
-		return acc, nil, err
-	}
-	db, err := a.openState(ctx, cfg, false)
-	if err != nil {
-		return acc, nil, withCode(exitFailed, err)
-	}
-	return acc, db, nil
-}
-
-// graphClient builds the Graph client of an account: its token source
-// (tokens in state) and the one request path, whose in-flight limit is the
-// process's one for the account's mailbox (see mailboxKey).
-func (a *app) graphClient(ctx context.Context, acc config.Account, db *state.DB) (*graph.Client, error) {
-	ep, err := auth.EndpointsFor(acc)
-	if err != nil {
-		return nil, err
-	}
-	hc := &http.Client{Timeout: 2 * time.Minute}
-	src, err := auth.NewSource(acc, auth.StateStore{DB: db}, hc, a.log)
-	if err != nil {
-		return nil, err
-	}
-	mailbox := "me"
-	if acc.Flow == "client-secret" || acc.Flow == "client-certificate" {
-		mailbox = acc.User
-	}
-	return graph.New(graph.Options{BaseURL: ep.Graph, Mailbox: mailbox, Tokens: src, HTTPClient: hc, Logger: a.log, MaxPageSize: 1000,
-		Limiters: a.limiters, AppID: acc.ClientID, MailboxKey: mailboxKey(ctx, acc, db)})
-}
-
-// mailboxKey names the mailbox an account's requests reach, for the
-// process's shared in-flight limit (Microsoft's 4 concurrent requests per
-// app per mailbox; the Graph host and the client id complete the key).
-// App-only flows name it in user:. A delegated flow reaches the signed-in
-// user's mailbox: the user its tokens were issued to, as stored in state
-// at sign-in (the UPN of the id token), else the account's user:, else the
-// account's name (one limit per account while nobody signed in). So two
-// accounts, from the config or the web page, signed in as the same user
-// with the same app share one limit, and an app-only account of that app
-// naming the user by UPN shares it too; a mailbox named by its object id
-// in one account and by its UPN in another is not recognised as the same.
-// Compared without case.
-func mailboxKey(ctx context.Context, acc config.Account, db *state.DB) string {
-	if acc.Flow == "client-secret" || acc.Flow == "client-certificate" {
-		if acc.User != "" {
-			return acc.User
-		}
-		return "account:" + acc.Name
-	}
-	if t, ok, err := db.LoadToken(ctx, acc.Name); err == nil && ok && t.User != "" {
-		return t.User
-	}
-	if acc.User != "" {
-		return acc.User
-	}
-	return "account:" + acc.Name
 }
 
 func orDash(s string) string {

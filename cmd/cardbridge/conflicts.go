@@ -6,8 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/engine"
-	"github.com/cardbridge/cardbridge/engine/resolve"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
@@ -69,33 +70,31 @@ func fnOf(raw []byte) string {
 	return termSafe(c.FN())
 }
 
-func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*state.DB, state.Conflict, error) {
+// getConflict opens the state and reads conflict idText from it. The
+// caller closes the database.
+func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*config.Config, *state.DB, state.Conflict, error) {
 	id, err := parseID(idText)
 	if err != nil {
-		return nil, state.Conflict{}, err
+		return nil, nil, state.Conflict{}, err
 	}
-	cfg, err := a.loadConfig()
+	cfg, db, err := a.configAndState(cmd.Context(), readOnly)
 	if err != nil {
-		return nil, state.Conflict{}, err
-	}
-	db, err := a.openState(cmd.Context(), cfg, readOnly)
-	if err != nil {
-		return nil, state.Conflict{}, withCode(exitFailed, err)
+		return nil, nil, state.Conflict{}, err
 	}
 	c, err := db.GetConflict(cmd.Context(), id)
 	if errors.Is(err, state.ErrNotFound) {
 		db.Close()
-		return nil, c, withCode(exitUsage, fmt.Errorf("no conflict %d (see `cardbridge conflicts list`)", id))
+		return nil, nil, c, withCode(exitUsage, fmt.Errorf("no conflict %d (see `cardbridge conflicts list`)", id))
 	}
 	if err != nil {
 		db.Close()
-		return nil, c, withCode(exitFailed, err)
+		return nil, nil, c, withCode(exitFailed, err)
 	}
-	return db, c, nil
+	return cfg, db, c, nil
 }
 
 func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
-	db, c, err := a.getConflict(cmd, idText, true)
+	_, db, c, err := a.getConflict(cmd, idText, true)
 	if err != nil {
 		return err
 	}
@@ -163,13 +162,17 @@ func (a *app) conflictsResolve(cmd *cobra.Command, idText, keep string) error {
 	if keep != "a" && keep != "b" && keep != "merged" {
 		return withCode(exitUsage, fmt.Errorf("--keep %q: want a, b or merged", keep))
 	}
-	db, c, err := a.getConflict(cmd, idText, false)
+	cfg, db, c, err := a.getConflict(cmd, idText, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := resolve.Conflict(cmd.Context(), db, c, keep); err != nil {
-		if errors.Is(err, resolve.ErrApplied) {
+	r, err := a.runner(cfg, db)
+	if err != nil {
+		return err
+	}
+	if err := r.Resolve(cmd.Context(), c, keep); err != nil {
+		if errors.Is(err, pairs.ErrApplied) {
 			return withCode(exitUsage, fmt.Errorf("conflict %d was resolved (%s) and applied already", c.ID, c.Keep))
 		}
 		return withCode(exitFailed, err)

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardbridge/cardbridge/demo"
 	davclient "github.com/cardbridge/cardbridge/side/carddav"
 	"github.com/cardbridge/cardbridge/vcard"
 )
@@ -349,11 +350,11 @@ func TestDemoEndToEnd(t *testing.T) {
 	if info.web != base+"/ui/" || info.dav != base+"/" || info.principal != base+"/principals/demo/" || info.book != base+"/addressbooks/demo/contacts/" {
 		t.Errorf("printed URLs: %+v, want them under %s", info, base)
 	}
-	if info.user != demoUser || len(info.password) < minPassword {
+	if info.user != demo.User || len(info.password) < minPassword {
 		t.Errorf("printed credentials: user %q, password %q", info.user, info.password)
 	}
-	if info.contacts != demoContacts {
-		t.Errorf("seeded %d contacts, the default is %d", info.contacts, demoContacts)
+	if info.contacts != demo.Contacts {
+		t.Errorf("seeded %d contacts, the default is %d", info.contacts, demo.Contacts)
 	}
 	if info.config != filepath.Join(dir, "config.yaml") {
 		t.Errorf("printed config %s, want it in --dir %s", info.config, dir)
@@ -373,7 +374,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		resp.Body.Close()
 	}
 
-	// The cards are realistic: photos on every demoPhotoEvery-th, accents,
+	// The cards are realistic: photos on every demo.PhotoEvery-th, accents,
 	// several e-mail addresses.
 	ctx := context.Background()
 	client, err := davclient.New(ctx, davclient.Options{URL: info.book, Username: info.user, Password: info.password, Timeout: time.Minute})
@@ -407,8 +408,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			multiMail++
 		}
 	}
-	if want := (info.contacts + demoPhotoEvery - 1) / demoPhotoEvery; photos != want {
-		t.Errorf("%d cards with a photo, want %d (every %d-th)", photos, want, demoPhotoEvery)
+	if want := (info.contacts + demo.PhotoEvery - 1) / demo.PhotoEvery; photos != want {
+		t.Errorf("%d cards with a photo, want %d (every %d-th)", photos, want, demo.PhotoEvery)
 	}
 	if accented == 0 || multiMail == 0 {
 		t.Errorf("not realistic: %d names with accents, %d cards with several e-mail addresses", accented, multiMail)
@@ -459,7 +460,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	signIn := browser.get(authorize)
 	callback := browser.post(mustURL(t, authorize).JoinPath("..", "authorize").String(), url.Values{
-		"session": {browser.field(signIn, "session")}, "login": {demoMailbox}, "passwd": {info.password}, "consent": {"accept"}})
+		"session": {browser.field(signIn, "session")}, "login": {demo.Mailbox}, "passwd": {info.password}, "consent": {"accept"}})
 	if !strings.HasPrefix(callback, base+"/ui/connect/callback?code=") {
 		t.Fatalf("graphsim's sign-in redirects to %s, want the web page's callback with a code", callback)
 	}
@@ -512,14 +513,14 @@ func TestDemoEndToEnd(t *testing.T) {
 // Ctrl-C.
 func TestDemoPlainOutputAndTemporaryWorkspace(t *testing.T) {
 	// Hold the default port (or find it held already: busy either way).
-	if ln, err := net.Listen("tcp", demoListen); err == nil {
+	if ln, err := net.Listen("tcp", demo.Listen); err == nil {
 		defer ln.Close()
 	}
 	tmp := t.TempDir()
 	d := startDemo(t, []string{"TMPDIR=" + tmp})
 	info := d.waitReady(t)
-	if host := mustURL(t, info.dav).Host; host == demoListen || !strings.HasPrefix(host, "127.0.0.1:") {
-		t.Errorf("with %s busy the demo serves on %s", demoListen, host)
+	if host := mustURL(t, info.dav).Host; host == demo.Listen || !strings.HasPrefix(host, "127.0.0.1:") {
+		t.Errorf("with %s busy the demo serves on %s", demo.Listen, host)
 	}
 	if hrefs := propfindCards(t, info.book, info.user, info.password); len(hrefs) != info.contacts {
 		t.Errorf("the book on the fallback port holds %d cards, want %d", len(hrefs), info.contacts)
@@ -598,7 +599,7 @@ func TestDemoProgressOnATerminal(t *testing.T) {
 		t.Fatalf("the demo did not start on a terminal:\n%s", output())
 	}
 	text := output()
-	if !strings.Contains(text, "\r"+demoPair+" [===") || !strings.Contains(text, fmt.Sprintf("] %d/%d", demoContacts, demoContacts)) {
+	if !strings.Contains(text, "\r"+demo.Pair+" [===") || !strings.Contains(text, fmt.Sprintf("] %d/%d", demo.Contacts, demo.Contacts)) {
 		t.Errorf("no progress bar on a terminal:\n%q", text)
 	}
 	// Ctrl-C typed on the terminal: the terminal sends SIGINT to the demo.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/graph"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
@@ -178,6 +179,23 @@ func (a *app) configAndState(ctx context.Context, readOnly bool) (*config.Config
 		return nil, nil, withCode(exitFailed, err)
 	}
 	return cfg, db, nil
+}
+
+// openState opens the state database of cfg with the key that seals its
+// Office 365 tokens (pairs.OpenState); readOnly opens it read-only, or an
+// empty in-memory one when the file does not exist yet.
+func (a *app) openState(ctx context.Context, cfg *config.Config, readOnly bool) (*state.DB, error) {
+	return pairs.OpenState(ctx, cfg, pairs.StateOptions{ReadOnly: readOnly, Env: a.env, Logger: a.log})
+}
+
+// runner is the application layer over cfg and db, sharing the process's
+// Office 365 in-flight limits.
+func (a *app) runner(cfg *config.Config, db *state.DB) (*pairs.Runner, error) {
+	r, err := pairs.New(pairs.Options{DB: db, Config: cfg, Env: a.env, Limiters: a.limiters, Logger: a.log})
+	if err != nil {
+		return nil, withCode(exitFailed, err)
+	}
+	return r, nil
 }
 
 func (a *app) versionCmd() *cobra.Command {

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
@@ -43,13 +43,6 @@ file and holds every other sync meanwhile.`,
 	return cmd
 }
 
-// pairPurge is what a purge did to one pair's trash.
-type pairPurge struct {
-	pair   string
-	limits state.TrashLimits
-	res    state.PurgeResult
-}
-
 func (a *app) trashPurge(cmd *cobra.Command, olderThan, pair string, vacuum bool) error {
 	ctx := cmd.Context()
 	var age time.Duration
@@ -68,7 +61,11 @@ func (a *app) trashPurge(cmd *cobra.Command, olderThan, pair string, vacuum bool
 		return err
 	}
 	defer db.Close()
-	pairs, err := db.TrashPairs(ctx)
+	r, err := a.runner(cfg, db)
+	if err != nil {
+		return err
+	}
+	names, err := db.TrashPairs(ctx)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
@@ -76,19 +73,19 @@ func (a *app) trashPurge(cmd *cobra.Command, olderThan, pair string, vacuum bool
 		name := pair
 		if p, ok := cfg.Pair(pair); ok {
 			name = p.Name
-		} else if !slices.Contains(pairs, pair) {
+		} else if !slices.Contains(names, pair) {
 			return withCode(exitUsage, fmt.Errorf("--pair %s: no such pair in the configuration nor in the trash (pairs: %s)", pair, strings.Join(cfg.PairNames(), ", ")))
 		}
-		pairs = []string{name}
+		names = []string{name}
 	}
-	done, err := purgeTrash(ctx, db, cfg, pairs, age, true)
+	done, err := r.PurgeTrash(ctx, names, age, true)
 	var entries int
 	var bytes int64
 	for _, d := range done {
-		entries += d.res.Entries
-		bytes += d.res.Bytes
-		fmt.Fprintf(a.stdout, "%s: purged %s (%s)%s; kept %d (%s)\n", d.pair, entriesText(d.res.Entries), state.FormatBytes(d.res.Bytes),
-			purgeWhy(d), d.res.Kept, state.FormatBytes(d.res.KeptBytes))
+		entries += d.Result.Entries
+		bytes += d.Result.Bytes
+		fmt.Fprintf(a.stdout, "%s: purged %s (%s)%s; kept %d (%s)\n", d.Pair, entriesText(d.Result.Entries), state.FormatBytes(d.Result.Bytes),
+			purgeWhy(d), d.Result.Kept, state.FormatBytes(d.Result.KeptBytes))
 	}
 	if err != nil {
 		return withCode(exitFailed, err)
@@ -114,60 +111,16 @@ func entriesText(n int) string {
 
 // purgeWhy says which limits removed a pair's entries: ": 3 older than 30
 // days, 2 over the 100 MB cap".
-func purgeWhy(d pairPurge) string {
+func purgeWhy(d pairs.Purged) string {
 	var parts []string
-	if d.res.ByAge > 0 {
-		parts = append(parts, fmt.Sprintf("%d older than %s", d.res.ByAge, state.FormatAge(d.limits.Retention)))
+	if d.Result.ByAge > 0 {
+		parts = append(parts, fmt.Sprintf("%d older than %s", d.Result.ByAge, state.FormatAge(d.Limits.Retention)))
 	}
-	if d.res.BySize > 0 {
-		parts = append(parts, fmt.Sprintf("%d over the %s cap", d.res.BySize, state.FormatBytes(d.limits.MaxBytes)))
+	if d.Result.BySize > 0 {
+		parts = append(parts, fmt.Sprintf("%d over the %s cap", d.Result.BySize, state.FormatBytes(d.Limits.MaxBytes)))
 	}
 	if len(parts) == 0 {
 		return ""
 	}
 	return ": " + strings.Join(parts, ", ")
-}
-
-// purgeTrash purges the trash of each of pairs to its limits
-// (cfg.TrashOf), the retention replaced by olderThan when that is not 0.
-// It returns what it did, up to the first error.
-func purgeTrash(ctx context.Context, db *state.DB, cfg *config.Config, pairs []string, olderThan time.Duration, manual bool) ([]pairPurge, error) {
-	var out []pairPurge
-	for _, p := range pairs {
-		lim := trashLimits(cfg.TrashOf(p))
-		if olderThan != 0 {
-			lim.Retention = olderThan
-		}
-		if lim == (state.TrashLimits{}) {
-			continue // kept whatever its age and size
-		}
-		res, err := db.PurgeTrash(ctx, state.Purge{Pair: p, TrashLimits: lim, Manual: manual})
-		if err != nil {
-			return out, err
-		}
-		out = append(out, pairPurge{pair: p, limits: lim, res: res})
-	}
-	return out, nil
-}
-
-// housekeeping is what serve does daily (daemon.SchedulerOptions.
-// Housekeeping): every pair's trash purged to its limits.
-func (a *app) housekeeping(db *state.DB, cfg *config.Config) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		pairs, err := db.TrashPairs(ctx)
-		if err != nil {
-			return err
-		}
-		done, err := purgeTrash(ctx, db, cfg, pairs, 0, false)
-		for _, d := range done {
-			if d.res.Entries > 0 {
-				a.log.Info("trash purged", "pair", d.pair, "entries", d.res.Entries, "bytes", d.res.Bytes,
-					"past_retention", d.res.ByAge, "over_size", d.res.BySize, "kept", d.res.Kept, "kept_bytes", d.res.KeptBytes)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("purging the trash: %w", err)
-		}
-		return nil
-	}
 }

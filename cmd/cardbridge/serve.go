@@ -2,34 +2,17 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/cardbridge/cardbridge/authguard"
-	"github.com/cardbridge/cardbridge/carddav/server"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
-	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/pairs"
+	"github.com/cardbridge/cardbridge/serve"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/web"
 	"github.com/spf13/cobra"
 )
-
-// shutdownGrace is how long in-flight HTTP requests may take to finish
-// after SIGTERM; the scheduler's own grace (daemon.DefaultGrace) runs
-// alongside.
-const shutdownGrace = 10 * time.Second
 
 // serveCmd is `cardbridge serve`: the CardDAV server of the state's
 // address books, /healthz, and the pairs run on their schedule and after
@@ -55,179 +38,34 @@ password, see their books, pairs, conflicts and trash, and connect Office
 365 (server.connect) into a new address book (see docs/web.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.serve(cmd.Context(), debounce)
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			return a.serve(cmd.Context(), cfg, debounce)
 		},
 	}
 	cmd.Flags().DurationVar(&debounce, "debounce", daemon.DefaultDebounce, "how long after a client's last change of a book its pairs run")
 	return cmd
 }
 
-// serve runs the daemon until ctx ends (SIGTERM, SIGINT).
-func (a *app) serve(ctx context.Context, debounce time.Duration) error {
-	cfg, db, err := a.configAndState(ctx, false)
+// serve runs `cardbridge serve` of cfg (package serve) until ctx ends.
+func (a *app) serve(ctx context.Context, cfg *config.Config, debounce time.Duration) error {
+	db, err := a.openState(ctx, cfg, false)
 	if err != nil {
-		return err
+		return withCode(exitFailed, err)
 	}
 	defer db.Close()
-	log := a.log
-
-	// Pairs made on the web page (in state) run like configured ones.
-	ecfg, skipped, err := web.MergePairs(ctx, db, cfg)
+	r, err := a.runner(cfg, db)
 	if err != nil {
-		return withCode(exitFailed, err)
+		return err
 	}
-	for _, msg := range skipped {
-		log.Warn("not running a pair made on the web page", "why", msg)
-	}
-	sched := daemon.NewScheduler(daemon.SchedulerOptions{
-		Every:     pairSchedules(ecfg),
-		BookPairs: bookPairs(ecfg),
-		Run: func(ctx context.Context, pair string) error {
-			c, _, err := web.MergePairs(ctx, db, cfg) // a pair made since the start
-			if err != nil {
-				return err
-			}
-			if _, ok := c.Pair(pair); !ok {
-				return fmt.Errorf("pair %s no longer exists (disconnected on the web page)", pair)
-			}
-			return a.daemonSync(ctx, db, c, pair)
-		},
-		Debounce:     debounce,
-		Logger:       log,
-		Housekeeping: a.housekeeping(db, cfg), // the daily trash purge
-	})
-	guard, err := newGuard(cfg.Server, db, log)
-	if err != nil {
+	err = serve.Run(ctx, serve.Options{Config: cfg, DB: db, Pairs: r, Debounce: debounce, Version: version, Warnings: a.stderr, Logger: a.log})
+	switch {
+	case errors.Is(err, serve.ErrConfig):
 		return withCode(exitUsage, err)
-	}
-	a.warnUnknownAdmins(ctx, db, cfg.Server.Admins)
-	dav, err := server.New(server.Options{Store: db, Logger: log, OnChange: sched.Changed, Guard: guard,
-		MaxMultigetHrefs: cfg.Server.MaxMultigetHrefs})
-	if err != nil {
+	case err != nil:
 		return withCode(exitFailed, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", healthHandler(guard, cfg.Server.Admins, sched.Status, db.SchemaVersion))
-	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if web.WantsUI(r) { // a browser at the root: the web page
-			http.Redirect(w, r, web.Prefix, http.StatusFound)
-			return
-		}
-		dav.ServeHTTP(w, r)
-	}))
-
-	srv := &http.Server{
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      5 * time.Minute, // a REPORT of a large book
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug), // TLS handshake noise
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	useTLS := cfg.Server.TLSCert != ""
-	if useTLS {
-		cert, err := tls.LoadX509KeyPair(cfg.Server.TLSCert, cfg.Server.TLSKey)
-		if err != nil {
-			return withCode(exitUsage, fmt.Errorf("server.tls_cert/tls_key: %w", err))
-		}
-		srv.TLSConfig = serverTLSConfig(cert)
-	}
-	tcpLn, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return withCode(exitFailed, fmt.Errorf("server.listen: %w", err))
-	}
-	maxConns := cfg.Server.MaxConnections
-	if maxConns == 0 {
-		maxConns = config.DefaultMaxConnections
-	}
-	ln := newLimitListener(tcpLn, maxConns, log)
-	if !useTLS && !isLoopback(cfg.Server.Listen) {
-		msg := "listening on " + cfg.Server.Listen + " beyond loopback WITHOUT TLS: passwords and contacts travel in clear text; set server.tls_cert and server.tls_key, or listen on 127.0.0.1 behind a TLS proxy"
-		log.Warn(msg)
-		fmt.Fprintln(a.stderr, "cardbridge: WARNING:", msg)
-	}
-	baseURL := clientURL(cfg.Server, ln.Addr(), useTLS)
-	secure := useTLS || strings.HasPrefix(baseURL, "https://")
-	ui, err := web.New(web.Options{DB: db, Config: cfg, Guard: guard, AllowHost: hostChecker(cfg.Server, ln.Addr(), useTLS),
-		Scheduler: sched, BaseURL: baseURL, Secure: secure, SessionLifetime: cfg.Server.SessionLifetime, Logger: log})
-	if err != nil {
-		ln.Close()
-		return withCode(exitFailed, err)
-	}
-	mux.Handle(web.Prefix, ui)
-	srv.Handler = withHSTS(mux, secure)
-	log.Info("serving CardDAV", "listen", ln.Addr().String(), "url", baseURL, "tls", useTLS, "version", version)
-	log.Info("web page", "url", strings.TrimRight(baseURL, "/")+web.Prefix, "connect_redirect_uri", web.RedirectURI(baseURL))
-
-	schedCtx, stopSched := context.WithCancel(ctx)
-	defer stopSched()
-	schedDone := make(chan error, 1)
-	go func() { schedDone <- sched.Run(schedCtx) }()
-	serveDone := make(chan error, 1)
-	go func() {
-		if useTLS {
-			serveDone <- srv.ServeTLS(ln, "", "")
-		} else {
-			serveDone <- srv.Serve(ln)
-		}
-	}()
-
-	var serveErr error
-	select {
-	case serveErr = <-serveDone:
-	case <-ctx.Done():
-		log.Info("stopping: finishing the requests and the sync in progress")
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("requests still running at the end of the grace period", "err", err)
-		srv.Close()
-	}
-	if serveErr == nil {
-		serveErr = <-serveDone
-	}
-	stopSched() // also when the server failed on its own
-	<-schedDone
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return withCode(exitFailed, fmt.Errorf("serve: %w", serveErr))
-	}
-	log.Info("stopped")
-	return nil
-}
-
-// daemonSync runs one pair for the scheduler: like syncPair, but its
-// outcome goes to the log (one structured line) instead of stdout.
-func (a *app) daemonSync(ctx context.Context, db *state.DB, cfg *config.Config, name string) error {
-	pc, _ := cfg.Pair(name)
-	pair, err := a.enginePair(ctx, cfg, db, pc, false)
-	if err != nil {
-		return err
-	}
-	defer closeSide(pair.A)
-	defer closeSide(pair.B)
-	res, err := engine.New(db, a.log).Run(ctx, pair, engine.Options{})
-	if err != nil {
-		return err
-	}
-	a.log.Info("pair synced", "pair", name,
-		"a_created", res.A.Created, "a_updated", res.A.Updated, "a_deleted", res.A.Deleted,
-		"b_created", res.B.Created, "b_updated", res.B.Updated, "b_deleted", res.B.Deleted,
-		"conflicts", res.Conflicts, "skipped", len(res.Skipped), "errors", len(res.Errors),
-		"duration", res.Duration)
-	for _, s := range res.Skipped {
-		a.log.Warn("skipped", "pair", name, "item", s)
-	}
-	if !res.OK() {
-		return fmt.Errorf("%d errors: %s", len(res.Errors), strings.Join(res.Errors, "; "))
-	}
-	for _, sc := range []config.Side{pc.A, pc.B} {
-		if sc.Type == "o365" {
-			if err := db.TouchAccountSync(ctx, sc.Account, time.Now()); err != nil {
-				a.log.Warn("recording the account's last sync", "account", sc.Account, "err", err)
-			}
-		}
 	}
 	return nil
 }
@@ -248,7 +86,7 @@ func (a *app) withWebPairs(ctx context.Context, cfg *config.Config) *config.Conf
 	if v, err := db.SchemaVersion(ctx); err != nil || v < state.LatestSchemaVersion() {
 		return cfg // a state from before the web page has no web pairs
 	}
-	out, skipped, err := web.MergePairs(ctx, db, cfg)
+	out, skipped, err := pairs.Merge(ctx, db, cfg)
 	if err != nil {
 		a.log.Warn("the pairs made on the web page are left out", "err", err)
 		return cfg
@@ -257,219 +95,4 @@ func (a *app) withWebPairs(ctx context.Context, cfg *config.Config) *config.Conf
 		a.log.Warn("a pair made on the web page is left out", "why", msg)
 	}
 	return out
-}
-
-// pairSchedules is every pair's `every` (0 for pairs without one).
-func pairSchedules(cfg *config.Config) map[string]time.Duration {
-	out := map[string]time.Duration{}
-	for _, name := range cfg.PairNames() {
-		p, _ := cfg.Pair(name)
-		out[name] = p.Every
-	}
-	return out
-}
-
-// bookPairs maps "user/book" of the built-in store to the pairs with a
-// {type: server} side on it.
-func bookPairs(cfg *config.Config) map[string][]string {
-	out := map[string][]string{}
-	for _, name := range cfg.PairNames() {
-		p, _ := cfg.Pair(name)
-		for _, sc := range []config.Side{p.A, p.B} {
-			if sc.Type == "server" {
-				key := sc.User + "/" + sc.Addressbook
-				out[key] = append(out[key], name)
-			}
-		}
-	}
-	return out
-}
-
-// isLoopback reports whether listen (host:port) accepts connections from
-// this machine only: 127.0.0.0/8, ::1 or localhost. An empty host (all
-// interfaces) and any other name are not.
-func isLoopback(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// clientURL is the URL clients should be given: server.public_url, or
-// one made of the listening address (the host name when listening on
-// every interface).
-func clientURL(s config.Server, addr net.Addr, useTLS bool) string {
-	if s.PublicURL != "" {
-		return s.PublicURL
-	}
-	scheme := "http"
-	if useTLS {
-		scheme = "https"
-	}
-	host, port, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return scheme + "://" + addr.String() + "/"
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		if h, err := os.Hostname(); err == nil {
-			host = h
-		}
-	}
-	return scheme + "://" + net.JoinHostPort(host, port) + "/"
-}
-
-// healthHandler answers /healthz. To anyone: {"status":"ok"} (200) while
-// the state database answers, {"status":"unavailable"} (503) when it does
-// not; nothing else. To a user of admins signing in with Basic auth
-// (checked by guard like every login): also "degraded" when a pair's last
-// run failed, and the pairs with their errors. Wrong credentials are
-// answered like the CardDAV server's (401, 429, 503).
-func healthHandler(guard *authguard.Guard, admins []string, pairs func() []daemon.PairStatus, ping func(context.Context) (int, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		admin := false
-		if user, pass, ok := r.BasicAuth(); ok {
-			d := guard.Check(r.Context(), guard.ClientAddr(r), "healthz", user, pass)
-			switch d.Outcome {
-			case authguard.OK:
-				admin = slices.Contains(admins, user)
-			case authguard.Denied:
-				w.Header().Set("WWW-Authenticate", `Basic realm="cardbridge", charset="UTF-8"`)
-				http.Error(w, "unauthorized", http.StatusUnauthorized)
-				return
-			case authguard.Throttled:
-				w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
-				http.Error(w, "too many failed logins; try again later", http.StatusTooManyRequests)
-				return
-			default:
-				w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
-				http.Error(w, "too many logins being checked; try again later", http.StatusServiceUnavailable)
-				return
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		if _, err := ping(r.Context()); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			json.NewEncoder(w).Encode(struct {
-				Status string `json:"status"`
-			}{"unavailable"})
-			return
-		}
-		if !admin {
-			json.NewEncoder(w).Encode(struct {
-				Status string `json:"status"`
-			}{"ok"})
-			return
-		}
-		ps := pairs()
-		status := "ok"
-		for i := range ps {
-			if ps[i].Runs > 0 && !ps[i].OK {
-				status = "degraded"
-			}
-		}
-		json.NewEncoder(w).Encode(struct {
-			Status string              `json:"status"`
-			Pairs  []daemon.PairStatus `json:"pairs"`
-		}{status, ps})
-	})
-}
-
-// newGuard is the password check shared by the CardDAV server, the web
-// page and /healthz, from server.trusted_proxies and the login knobs.
-func newGuard(s config.Server, db *state.DB, log *slog.Logger) (*authguard.Guard, error) {
-	proxies, err := authguard.ParseTrustedProxies(s.TrustedProxies)
-	if err != nil {
-		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
-	}
-	g, err := authguard.New(authguard.Options{Hashes: db, Logger: log, TrustedProxies: proxies,
-		FreeFailures: s.LoginFreeFailures, MaxDelay: s.LoginMaxDelay})
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	return g, nil
-}
-
-// warnUnknownAdmins logs the names of server.admins that are not users
-// of the server (yet): they grant nothing until `cardbridge user add`.
-func (a *app) warnUnknownAdmins(ctx context.Context, db *state.DB, admins []string) {
-	for _, n := range admins {
-		if _, err := db.UserPasswordHash(ctx, n); errors.Is(err, state.ErrNotFound) {
-			a.log.Warn("server.admins names no user of the server", "user", n)
-		}
-	}
-}
-
-// hstsMaxAge is the Strict-Transport-Security lifetime: a year.
-const hstsMaxAge = "max-age=31536000"
-
-// withHSTS adds Strict-Transport-Security to every answer when the server
-// is reached over https (its own TLS, or a public_url that is https).
-func withHSTS(next http.Handler, secure bool) http.Handler {
-	if !secure {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Strict-Transport-Security", hstsMaxAge)
-		next.ServeHTTP(w, r)
-	})
-}
-
-// serverTLSConfig is the TLS of serve: TLS 1.2 and 1.3, and in TLS 1.2 only
-// ECDHE key exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305); TLS
-// 1.3's suites are all AEAD and not configurable.
-func serverTLSConfig(cert tls.Certificate) *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
-		CipherSuites: []uint16{
-			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-		}}
-}
-
-// hostChecker says which Host headers name this server for the web
-// page's sign-in: public_url's host, and the listening address (what a
-// proxy that does not pass Host on sends): that address and port, with
-// localhost and both loopback addresses when it is a loopback one, and
-// any IP address or this machine's name on that port when it listens on
-// every interface. A DNS name of another site (DNS rebinding) is none of
-// these.
-func hostChecker(s config.Server, addr net.Addr, useTLS bool) func(string) bool {
-	scheme := "http"
-	if useTLS {
-		scheme = "https"
-	}
-	var public string
-	publicScheme := scheme
-	if u, err := url.Parse(s.PublicURL); err == nil && s.PublicURL != "" {
-		public, publicScheme = u.Host, u.Scheme
-	}
-	lhost, port, _ := net.SplitHostPort(addr.String())
-	lip := net.ParseIP(lhost)
-	hostname, _ := os.Hostname()
-	return func(h string) bool {
-		if public != "" && web.SameHost(h, public, publicScheme) {
-			return true
-		}
-		hh, hp, err := net.SplitHostPort(h)
-		if err != nil {
-			hh, hp = strings.Trim(h, "[]"), ""
-		}
-		if hp != port {
-			return false
-		}
-		ip := net.ParseIP(hh)
-		switch {
-		case lip != nil && lip.IsUnspecified():
-			return ip != nil || (hostname != "" && strings.EqualFold(hh, hostname))
-		case lip != nil && lip.IsLoopback():
-			return strings.EqualFold(hh, "localhost") || (ip != nil && ip.IsLoopback())
-		}
-		return ip != nil && lip != nil && ip.Equal(lip)
-	}
 }

@@ -189,17 +189,6 @@ func TestServeWarnsWithoutTLSBeyondLoopback(t *testing.T) {
 	}
 }
 
-func TestIsLoopback(t *testing.T) {
-	for listen, want := range map[string]bool{
-		"127.0.0.1:5232": true, "127.1.2.3:1": true, "[::1]:5232": true, "localhost:5232": true,
-		"0.0.0.0:5232": false, ":5232": false, "[::]:5232": false, "192.168.1.2:5232": false, "dav.example.com:443": false,
-	} {
-		if got := isLoopback(listen); got != want {
-			t.Errorf("isLoopback(%q) = %v, want %v", listen, got, want)
-		}
-	}
-}
-
 // TestSystemdUnits checks contrib/systemd with systemd-analyze verify
 // (skipped where it is absent, and under CI).
 func TestSystemdUnits(t *testing.T) {

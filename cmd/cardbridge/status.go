@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cardbridge/cardbridge/config"
 	"github.com/spf13/cobra"
 )
 
@@ -113,9 +114,9 @@ func (a *app) statusCmd() *cobra.Command {
 	return cmd
 }
 
-func sideText(typ, path string) string {
+func sideText(typ config.SideType, path string) string {
 	if path != "" {
-		return typ + " " + path
+		return string(typ) + " " + path
 	}
-	return typ
+	return string(typ)
 }

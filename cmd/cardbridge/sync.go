@@ -11,7 +11,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/engine"
-	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
 )
@@ -114,7 +114,7 @@ func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, 
 	if fl.dryRun {
 		for _, n := range names {
 			p, _ := cfg.Pair(n)
-			if p.A.Type == "o365" || p.B.Type == "o365" {
+			if p.A.Type == config.SideO365 || p.B.Type == config.SideO365 {
 				if _, err := os.Stat(cfg.State); err == nil {
 					readOnly = false
 				}
@@ -127,9 +127,14 @@ func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, 
 		return exitFailed
 	}
 	defer db.Close()
+	r, err := a.runner(cfg, db)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "cardbridge:", err)
+		return exitFailed
+	}
 	code := exitOK
 	for _, name := range names {
-		c := a.syncPair(ctx, db, cfg, name, fl)
+		c := a.syncPair(ctx, r, name, fl)
 		if c > code || c == exitGuard {
 			code = c
 		}
@@ -137,18 +142,11 @@ func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, 
 	return code
 }
 
-func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, name string, fl syncFlags) int {
-	pc, _ := cfg.Pair(name)
-	pair, err := a.enginePair(ctx, cfg, db, pc, fl.dryRun)
-	if err != nil {
-		a.reportFailure(name, err, fl.json)
-		return exitFailed
-	}
-	defer closeSide(pair.A)
-	defer closeSide(pair.B)
+// syncPair runs one pair (pairs.Runner.Run), prints its outcome and
+// returns its exit code.
+func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syncFlags) int {
 	prog := newProgress(a.stderr, name, a.quiet || fl.json)
-	opts := engine.Options{DryRun: fl.dryRun, ForceDelete: fl.forceDelete, Progress: prog.update}
-	res, err := engine.New(db, a.log).Run(ctx, pair, opts)
+	res, err := r.Run(ctx, name, pairs.RunOptions{DryRun: fl.dryRun, ForceDelete: fl.forceDelete, Progress: prog.update})
 	prog.done()
 	var guard *engine.GuardError
 	var moved *engine.IdentityError
@@ -177,16 +175,7 @@ func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, na
 			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termSafe(s.String()))
 		}
 		for _, e := range res.Errors {
-			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termSafe(e))
-		}
-	}
-	if !fl.dryRun {
-		for _, sc := range []config.Side{pc.A, pc.B} {
-			if sc.Type == "o365" && res.OK() {
-				if err := db.TouchAccountSync(ctx, sc.Account, time.Now()); err != nil {
-					a.log.Warn("recording the account's last sync", "account", sc.Account, "err", err)
-				}
-			}
+			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termSafe(e.Error()))
 		}
 	}
 	if !res.OK() {
@@ -197,7 +186,7 @@ func (a *app) syncPair(ctx context.Context, db *state.DB, cfg *config.Config, na
 
 func (a *app) reportFailure(name string, err error, asJSON bool) {
 	if asJSON {
-		res := &engine.Result{Pair: name, Errors: []string{err.Error()}}
+		res := &engine.Result{Pair: name, Errors: []error{err}}
 		line, _ := res.MarshalSummary()
 		fmt.Fprintln(a.stdout, jsonSafe(line))
 		return

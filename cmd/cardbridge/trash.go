@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cardbridge/cardbridge/engine/resolve"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
@@ -59,11 +58,15 @@ func (a *app) trashRestore(cmd *cobra.Command, idText string) error {
 	if err != nil {
 		return err
 	}
-	_, db, err := a.configAndState(cmd.Context(), false)
+	cfg, db, err := a.configAndState(cmd.Context(), false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	r, err := a.runner(cfg, db)
+	if err != nil {
+		return err
+	}
 	e, err := db.GetTrash(cmd.Context(), id)
 	var gone *state.PurgedError
 	if errors.As(err, &gone) {
@@ -75,7 +78,7 @@ func (a *app) trashRestore(cmd *cobra.Command, idText string) error {
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
-	if err := resolve.Restore(cmd.Context(), db, e); err != nil {
+	if err := r.Restore(cmd.Context(), e); err != nil {
 		return withCode(exitFailed, err)
 	}
 	fmt.Fprintf(a.stdout, "trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides\n", id, fnOf(e.Card), termSafe(e.Pair))

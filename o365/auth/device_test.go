@@ -3,11 +3,13 @@ package auth
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -20,7 +22,7 @@ func deviceIDP(t *testing.T, interval, expiresIn int, message string, answers ..
 			t.Errorf("devicecode client_id %q", r.Form.Get("client_id"))
 		}
 		sc := strings.Fields(r.Form.Get("scope"))
-		for _, want := range DelegatedScopes {
+		for _, want := range (Endpoints{}).DelegatedScopes() {
 			if !slices.Contains(sc, want) {
 				t.Errorf("devicecode scope %v lacks %s", sc, want)
 			}
@@ -34,6 +36,9 @@ func deviceIDP(t *testing.T, interval, expiresIn int, message string, answers ..
 		if r.Form.Get("grant_type") != "urn:ietf:params:oauth:grant-type:device_code" || r.Form.Get("device_code") != "DEVCODE-secret-1234" || r.Form.Get("client_id") != testClientID {
 			t.Errorf("device poll form %v", r.Form)
 		}
+		f.mu.Lock()
+		f.polls = append(f.polls, time.Now())
+		f.mu.Unlock()
 		mu.Lock()
 		a := answers[min(n, len(answers)-1)]
 		n++
@@ -47,59 +52,67 @@ func deviceIDP(t *testing.T, interval, expiresIn int, message string, answers ..
 	return f
 }
 
-// sleeper records the waits and advances the clock.
-type sleeper struct {
-	c     *clock
-	waits []time.Duration
+// polls returns the times (since start) of the device code polls f saw.
+func (f *idp) pollTimes(start time.Time) []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]time.Duration, len(f.polls))
+	for i, p := range f.polls {
+		out[i] = p.Sub(start)
+	}
+	return out
 }
 
-func (s *sleeper) Sleep(ctx context.Context, d time.Duration) error {
-	s.waits = append(s.waits, d)
-	s.c.Add(d)
-	return ctx.Err()
-}
+// The device code tests run in a testing/synctest bubble: golang.org/x/oauth2
+// waits on its own ticker, and the bubble's clock makes those waits instant
+// and exact.
 
 func TestDevicePendingThenSuccess(t *testing.T) {
 	f := deviceIDP(t, 2, 900, "", "authorization_pending", "authorization_pending", "ok")
-	st, c := newStore(), newClock()
-	sl := &sleeper{c: c}
-	var out bytes.Buffer
-	id, err := LoginDevice(context.Background(), f.account(""), st, LoginOptions{Out: &out, Now: c.Now, Sleep: sl.Sleep, HTTPClient: f.srv.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *id != (Identity{User: "alice@contoso.com", Tenant: "tid-guid"}) {
-		t.Errorf("identity %+v", id)
-	}
-	if got := out.String(); !strings.Contains(got, "To sign in, open https://microsoft.com/devicelogin and enter the code ABCD-EFGH") {
-		t.Errorf("output %q", got)
-	}
-	if !slices.Equal(sl.waits, []time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second}) {
-		t.Errorf("waits %v", sl.waits)
-	}
-	tok := st.get("work")
-	if tok.RefreshToken != "RT-device" || tok.AccessToken != "AT-device" || tok.User != "alice@contoso.com" || tok.Flow != "device" ||
-		tok.ClientID != testClientID || tok.Tenant != testTenant || !tok.Expiry.Equal(c.Now().Add(time.Hour)) {
-		t.Errorf("stored %+v", tok)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		st := newStore()
+		start := time.Now()
+		var out bytes.Buffer
+		id, err := LoginDevice(context.Background(), f.account(""), st, LoginOptions{Out: &out, HTTPClient: f.inproc()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *id != (Identity{User: "alice@contoso.com", Tenant: "tid-guid"}) {
+			t.Errorf("identity %+v", id)
+		}
+		if got := out.String(); !strings.Contains(got, "To sign in, open https://microsoft.com/devicelogin and enter the code ABCD-EFGH") {
+			t.Errorf("output %q", got)
+		}
+		s := time.Second
+		if got := f.pollTimes(start); !slices.Equal(got, []time.Duration{2 * s, 4 * s, 6 * s}) {
+			t.Errorf("polls at %v", got)
+		}
+		tok := st.get("work")
+		if tok.RefreshToken != "RT-device" || tok.AccessToken != "AT-device" || tok.User != "alice@contoso.com" || tok.Flow != "device" ||
+			tok.ClientID != testClientID || tok.Tenant != testTenant || !tok.Expiry.Equal(time.Now().Add(time.Hour)) {
+			t.Errorf("stored %+v", tok)
+		}
+	})
 }
 
-func TestDeviceMessageShownAndSlowDown(t *testing.T) {
+func TestDeviceSlowDown(t *testing.T) {
 	f := deviceIDP(t, 0, 900, "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-EFGH to authenticate.",
 		"slow_down", "slow_down", "authorization_pending", "ok")
-	c := newClock()
-	sl := &sleeper{c: c}
-	var out bytes.Buffer
-	if _, err := LoginDevice(context.Background(), f.account("device"), newStore(), LoginOptions{Out: &out, Now: c.Now, Sleep: sl.Sleep}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(out.String(), "To sign in, use a web browser") {
-		t.Errorf("output %q", out.String())
-	}
-	s := time.Second
-	if !slices.Equal(sl.waits, []time.Duration{5 * s, 10 * s, 15 * s, 15 * s}) { // default 5 s, +5 s per slow_down
-		t.Errorf("waits %v", sl.waits)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var out bytes.Buffer
+		if _, err := LoginDevice(context.Background(), f.account("device"), newStore(), LoginOptions{Out: &out, HTTPClient: f.inproc()}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "https://microsoft.com/devicelogin") || !strings.Contains(out.String(), "ABCD-EFGH") {
+			t.Errorf("output %q", out.String())
+		}
+		s := time.Second
+		// default 5 s, +5 s per slow_down
+		if got := f.pollTimes(start); !slices.Equal(got, []time.Duration{5 * s, 15 * s, 30 * s, 45 * s}) {
+			t.Errorf("polls at %v", got)
+		}
+	})
 }
 
 func TestDeviceFailures(t *testing.T) {
@@ -107,24 +120,29 @@ func TestDeviceFailures(t *testing.T) {
 		answer, want string
 	}{
 		{"authorization_declined", "declined"},
+		{"access_denied", "declined"},
 		{"expired_token", "expired"},
 		{"bad_verification_code", "bad_verification_code"},
 		{"invalid_client", "AADSTS70016"},
 	} {
 		t.Run(tc.answer, func(t *testing.T) {
 			f := deviceIDP(t, 1, 900, "", "authorization_pending", tc.answer)
-			c := newClock()
-			st := newStore()
-			_, err := LoginDevice(context.Background(), f.account(""), st, LoginOptions{Now: c.Now, Sleep: (&sleeper{c: c}).Sleep})
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "work") {
-				t.Fatalf("error %v, want one containing %q", err, tc.want)
-			}
-			if f.count("token") != 2 {
-				t.Errorf("%d polls, want 2", f.count("token"))
-			}
-			if len(st.saves) != 0 {
-				t.Error("something was stored")
-			}
+			synctest.Test(t, func(t *testing.T) {
+				st := newStore()
+				_, err := LoginDevice(context.Background(), f.account(""), st, LoginOptions{HTTPClient: f.inproc()})
+				if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "work") {
+					t.Fatalf("error %v, want one containing %q", err, tc.want)
+				}
+				if strings.Contains(err.Error(), "DEVCODE") {
+					t.Errorf("error %v shows the device code", err)
+				}
+				if f.count("token") != 2 {
+					t.Errorf("%d polls, want 2", f.count("token"))
+				}
+				if len(st.saves) != 0 {
+					t.Error("something was stored")
+				}
+			})
 		})
 	}
 }
@@ -133,30 +151,30 @@ func TestDeviceFailures(t *testing.T) {
 // expired_token.
 func TestDeviceExpiresIn(t *testing.T) {
 	f := deviceIDP(t, 5, 12, "", "authorization_pending")
-	c := newClock()
-	_, err := LoginDevice(context.Background(), f.account(""), newStore(), LoginOptions{Now: c.Now, Sleep: (&sleeper{c: c}).Sleep})
-	if err == nil || !strings.Contains(err.Error(), "expired") {
-		t.Fatalf("error %v", err)
-	}
-	if n := f.count("token"); n != 2 { // at 5 s and 10 s; at 15 s the code is gone
-		t.Errorf("%d polls, want 2", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		_, err := LoginDevice(context.Background(), f.account(""), newStore(), LoginOptions{HTTPClient: f.inproc()})
+		if err == nil || !strings.Contains(err.Error(), "the code expired") {
+			t.Fatalf("error %v", err)
+		}
+		if n := f.count("token"); n != 2 { // at 5 s and 10 s; at 12 s the code is gone
+			t.Errorf("%d polls, want 2", n)
+		}
+	})
 }
 
 func TestDeviceContextCancelled(t *testing.T) {
 	f := deviceIDP(t, 1, 900, "", "authorization_pending")
-	ctx, cancel := context.WithCancel(context.Background())
-	n := 0
-	sleep := func(ctx context.Context, d time.Duration) error {
-		if n++; n == 3 {
-			cancel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+		defer cancel()
+		_, err := LoginDevice(ctx, f.account(""), newStore(), LoginOptions{HTTPClient: f.inproc()})
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "the code expired") {
+			t.Fatalf("error %v, want the context's deadline", err)
 		}
-		return ctx.Err()
-	}
-	_, err := LoginDevice(ctx, f.account(""), newStore(), LoginOptions{Sleep: sleep})
-	if err == nil || !strings.Contains(err.Error(), "canceled") {
-		t.Fatalf("error %v", err)
-	}
+		if n := f.count("token"); n != 2 {
+			t.Errorf("%d polls, want 2", n)
+		}
+	})
 }
 
 func TestLoginRefusedForAppOnly(t *testing.T) {

@@ -16,14 +16,17 @@
 // refresh token is revoked or expired, Token returns a *NeedLoginError,
 // once, without retrying.
 //
-// The standard OAuth2 mechanics of the authorization code flow (PKCE S256,
-// the code exchange) and of client credentials (with the secret or the
-// signed certificate assertion as parameters) are golang.org/x/oauth2's;
-// this package keeps what is Microsoft's: clouds and authorities, AADSTS
-// errors and their hints, the certificate assertion, and rotated refresh
-// tokens stored before use. The device code polls and the refresh are its
-// own (x/oauth2's device poll keeps its own clock and drops Microsoft's
-// message; its refresh sends no scope, which the v2.0 endpoint requires).
+// The standard OAuth2 mechanics are golang.org/x/oauth2's: the
+// authorization code flow with PKCE S256, device authorization and its
+// polling (slow_down, expiry), the refresh through a token source (with
+// scope added by a RoundTripper: Microsoft's v2.0 endpoint wants it and
+// x/oauth2 sends none), and client credentials (clientcredentials.Config,
+// with the secret or a freshly signed certificate assertion per request as
+// endpoint parameters). All of them use the caller's *http.Client, handed to
+// x/oauth2 through the context (oauth2.HTTPClient). This package keeps what
+// is Microsoft's: clouds and authorities, AADSTS errors and their hints (an
+// *oauth2.RetrieveError becomes an *OAuthError), the certificate assertion,
+// and rotated refresh tokens stored before the access token is used.
 //
 // Tokens live in a Store (the state database, through StateStore). No
 // token, code, verifier, assertion or secret is ever written to a log line or
@@ -166,13 +169,19 @@ func (e Endpoints) DeviceCodeURL(tenant string) string { return e.endpoint(tenan
 // AuthorizeURL is the authorization endpoint of tenant.
 func (e Endpoints) AuthorizeURL(tenant string) string { return e.endpoint(tenant, "authorize") }
 
-// DelegatedScopes are the scopes the delegated flows request in the global
-// cloud; see Endpoints.DelegatedScopes for the others.
-var DelegatedScopes = []string{"https://graph.microsoft.com/Contacts.ReadWrite", "offline_access", "https://graph.microsoft.com/User.Read"}
-
-// DelegatedScopes are the delegated scopes on e's Graph resource
-// (Contacts.ReadWrite, offline_access, User.Read).
+// DelegatedScopes are the delegated scopes on e's Graph resource:
+// Contacts.ReadWrite, offline_access, User.Read and MailboxSettings.Read
+// (the mailbox's time zone, to read the birthdays Outlook stores as a local
+// midnight).
 func (e Endpoints) DelegatedScopes() []string {
+	return append(e.contactScopes(), e.resource()+"/MailboxSettings.Read")
+}
+
+// contactScopes are the delegated scopes before MailboxSettings.Read was
+// asked for. A token stored with them still refreshes, with them: the
+// account keeps syncing without a new login, and reads birthdays without
+// the mailbox's time zone (the side says so) until it signs in again.
+func (e Endpoints) contactScopes() []string {
 	r := e.resource()
 	return []string{r + "/Contacts.ReadWrite", "offline_access", r + "/User.Read"}
 }

@@ -26,7 +26,7 @@ func TestEndpointsPerCloud(t *testing.T) {
 		if e.Login != tc.login || e.Graph != tc.graph || e.Resource != tc.resource {
 			t.Errorf("%s: %+v", tc.cloud, e)
 		}
-		if got := e.DelegatedScopes(); !slices.Equal(got, []string{tc.resource + "/Contacts.ReadWrite", "offline_access", tc.resource + "/User.Read"}) {
+		if got := e.DelegatedScopes(); !slices.Equal(got, []string{tc.resource + "/Contacts.ReadWrite", "offline_access", tc.resource + "/User.Read", tc.resource + "/MailboxSettings.Read"}) {
 			t.Errorf("%s: DelegatedScopes %v", tc.cloud, got)
 		}
 		if got := e.AppScopes(); !slices.Equal(got, []string{tc.resource + "/.default"}) {
@@ -34,8 +34,8 @@ func TestEndpointsPerCloud(t *testing.T) {
 		}
 	}
 	g, _ := EndpointsFor(config.Account{})
-	if !slices.Equal(g.DelegatedScopes(), DelegatedScopes) {
-		t.Errorf("global scopes %v differ from DelegatedScopes %v", g.DelegatedScopes(), DelegatedScopes)
+	if !slices.Equal(g.DelegatedScopes(), (Endpoints{}).DelegatedScopes()) {
+		t.Errorf("global scopes %v differ from those of the zero Endpoints %v", g.DelegatedScopes(), Endpoints{}.DelegatedScopes())
 	}
 	if _, err := EndpointsFor(config.Account{Name: "a", Cloud: "mars"}); err == nil {
 		t.Error("unknown cloud accepted")

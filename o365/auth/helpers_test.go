@@ -31,6 +31,7 @@ type idp struct {
 	token      func(w http.ResponseWriter, r *http.Request)
 	devicecode func(w http.ResponseWriter, r *http.Request)
 	authorize  func(w http.ResponseWriter, r *http.Request)
+	polls      []time.Time // when the device code polls arrived
 }
 
 func newIDP(t *testing.T) *idp {
@@ -204,4 +205,23 @@ func asNeedLogin(t *testing.T, err error) *NeedLoginError {
 		t.Fatalf("error %v (%T), want a *NeedLoginError", err, err)
 	}
 	return nl
+}
+
+// handlerTransport runs requests through an http.Handler in the calling
+// goroutine: no network, so a testing/synctest bubble's fake clock moves on
+// while golang.org/x/oauth2 waits between device code polls.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	if r.Body == nil {
+		r.Body = http.NoBody
+	}
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// inproc is a client that talks to the fake in process (see handlerTransport).
+func (f *idp) inproc() *http.Client {
+	return &http.Client{Transport: handlerTransport{f.srv.Config.Handler}}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -86,7 +87,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		}
 		st, c := newStore(), newClock()
 		st.toks["work"] = Token{AccessToken: leakAT, RefreshToken: leakRT, Expiry: c.Now().Add(-time.Hour),
-			Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: DelegatedScopes}
+			Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
 		var logs logBuf
 		s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: logs.logger()})
 		for range 2 {
@@ -97,7 +98,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		// A store that fails after a successful refresh.
 		st.setFail(fmt.Errorf("disk I/O error"))
 		st.toks["work"] = Token{AccessToken: leakAT, RefreshToken: leakRT, Expiry: c.Now().Add(-time.Hour),
-			Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: DelegatedScopes}
+			Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
 		s, _ = NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: logs.logger()})
 		_, err := s.Token(ctx)
 		checkNoLeak(t, name+" (refresh, store failing)", err, &logs)
@@ -110,10 +111,12 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		_, err = s.Token(ctx)
 		checkNoLeak(t, name+" (client secret)", err, &logs)
 
-		// Device code login (polls until the answer is not pending).
-		_, err = LoginDevice(ctx, f.account(""), newStore(), LoginOptions{Logger: logs.logger(),
-			Sleep: func(ctx context.Context, d time.Duration) error { return nil }})
-		checkNoLeak(t, name+" (device login)", err, &logs)
+		// Device code login (polls until the answer is not pending; the
+		// bubble's clock makes the poll's wait instant).
+		synctest.Test(t, func(t *testing.T) {
+			_, err := LoginDevice(ctx, f.account(""), newStore(), LoginOptions{Logger: logs.logger(), HTTPClient: f.inproc()})
+			checkNoLeak(t, name+" (device login)", err, &logs)
+		})
 	}
 
 	// The network failing.
@@ -122,7 +125,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	var logs logBuf
 	st, c := newStore(), newClock()
 	st.toks["work"] = Token{AccessToken: leakAT, RefreshToken: leakRT, Expiry: c.Now().Add(-time.Hour),
-		Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: DelegatedScopes}
+		Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
 	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: logs.logger()})
 	_, err := s.Token(ctx)
 	if err == nil {

@@ -11,10 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/api"
@@ -33,9 +33,6 @@ type LoginOptions struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
-	// Sleep waits d or until ctx is done (device code polling); nil uses a
-	// timer.
-	Sleep func(ctx context.Context, d time.Duration) error
 	// BrowserTimeout bounds the wait for the browser's redirect; 0 is 5
 	// minutes.
 	BrowserTimeout time.Duration
@@ -49,22 +46,10 @@ func (o LoginOptions) defaults() LoginOptions {
 		o.Out = io.Discard
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = defaultHTTPClient
+		o.HTTPClient = newDefaultClient()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.Sleep == nil {
-		o.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
 	}
 	if o.BrowserTimeout <= 0 {
 		o.BrowserTimeout = 5 * time.Minute
@@ -89,81 +74,50 @@ func checkDelegated(acc config.Account) (Endpoints, error) {
 	return EndpointsFor(acc)
 }
 
-// LoginDevice signs acc in with the device code flow: it shows the code and
-// URL on o.Out, polls the token endpoint every interval (slow_down adds 5 s)
-// until the user signs in, declines or the code expires, then stores the
-// tokens.
+// LoginDevice signs acc in with the device code flow of golang.org/x/oauth2
+// (Config.DeviceAuth, then Config.DeviceAccessToken, which polls every
+// interval and adds 5 s on slow_down): it shows the code and URL on o.Out
+// and waits until the user signs in, declines or the code expires, then
+// stores the tokens.
 func LoginDevice(ctx context.Context, acc config.Account, store Store, o LoginOptions) (*Identity, error) {
 	o = o.defaults()
 	ep, err := checkDelegated(acc)
 	if err != nil {
 		return nil, err
 	}
-	scopes := ep.loginScopes()
-	var dc api.DeviceCode
-	if err := post(ctx, o.HTTPClient, "devicecode", ep.DeviceCodeURL(acc.Tenant),
-		url.Values{"client_id": {acc.ClientID}, "scope": {strings.Join(scopes, " ")}}, &dc); err != nil {
-		return nil, fmt.Errorf("account %s: device code login: %w", acc.Name, err)
+	cfg, hctx := oauthConfig(acc, ep, ""), withHTTPClient(ctx, o.HTTPClient)
+	da, err := cfg.DeviceAuth(hctx)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: device code login: %w", acc.Name, tokenError(ctx, "devicecode", err))
 	}
-	if dc.DeviceCode == "" {
+	if da.DeviceCode == "" {
 		return nil, fmt.Errorf("account %s: device code login: the answer has no device_code", acc.Name)
 	}
-	verify := dc.VerificationURI
-	if verify == "" {
-		verify = dc.VerificationURL
+	if da.Expiry.IsZero() { // the answer gave no expires_in: Microsoft's 15 minutes
+		da.Expiry = time.Now().Add(15 * time.Minute)
 	}
-	if msg := strings.TrimSpace(dc.Message); msg != "" {
-		fmt.Fprintln(o.Out, msg)
-	} else {
-		fmt.Fprintf(o.Out, "To sign in, open %s and enter the code %s\n", verify, dc.UserCode)
+	fmt.Fprintf(o.Out, "To sign in, open %s and enter the code %s\n", da.VerificationURI, da.UserCode)
+	tok, err := cfg.DeviceAccessToken(hctx, da)
+	now := o.Now()
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		err = &oauth2.RetrieveError{ErrorCode: "expired_token"} // da.Expiry passed
 	}
-	interval := time.Duration(dc.Interval) * time.Second
-	if interval <= 0 {
-		interval = 5 * time.Second
+	tr, err := tokenAnswer(ctx, tok, err, da.DeviceCode)
+	if err == nil {
+		return finishLogin(ctx, acc, store, FlowDevice, ep, tr, now, o.Logger)
 	}
-	life := time.Duration(dc.ExpiresIn) * time.Second
-	if life <= 0 {
-		life = 15 * time.Minute
-	}
-	deadline := o.Now().Add(life)
-	form := url.Values{
-		"client_id":   {acc.ClientID},
-		"grant_type":  {"urn:ietf:params:oauth:grant-type:device_code"},
-		"device_code": {dc.DeviceCode},
-	}
-	expired := fmt.Errorf("account %s: the code expired before the sign-in finished; run `cardbridge login %s` again", acc.Name, acc.Name)
-	for {
-		if err := o.Sleep(ctx, interval); err != nil {
-			return nil, fmt.Errorf("account %s: device code login: %w", acc.Name, err)
-		}
-		now := o.Now()
-		if !now.Before(deadline) {
-			return nil, expired
-		}
-		tr, err := requestToken(ctx, o.HTTPClient, ep.TokenURL(acc.Tenant), form)
-		if err == nil {
-			return finishLogin(ctx, acc, store, FlowDevice, ep, tr, now, o.Logger)
-		}
-		var oe *OAuthError
-		if !errors.As(err, &oe) {
-			return nil, fmt.Errorf("account %s: device code login: %w", acc.Name, err)
-		}
+	var oe *OAuthError
+	if errors.As(err, &oe) {
 		switch oe.Code {
-		case "authorization_pending":
-			continue
-		case "slow_down":
-			interval += 5 * time.Second
-			o.Logger.Debug("device code: slow_down", "account", acc.Name, "interval", interval)
-			continue
-		case "authorization_declined":
+		case "authorization_declined", "access_denied":
 			return nil, fmt.Errorf("account %s: the sign-in was declined", acc.Name)
 		case "expired_token":
-			return nil, expired
+			return nil, fmt.Errorf("account %s: the code expired before the sign-in finished; run `cardbridge login %s` again", acc.Name, acc.Name)
 		case "bad_verification_code":
 			return nil, fmt.Errorf("account %s: the identity platform did not recognise the device code (bad_verification_code); run `cardbridge login %s` again", acc.Name, acc.Name)
 		}
-		return nil, fmt.Errorf("account %s: device code login: %w", acc.Name, err)
 	}
+	return nil, fmt.Errorf("account %s: device code login: %w", acc.Name, err)
 }
 
 // finishLogin stores the tokens of a delegated login and returns who signed in.

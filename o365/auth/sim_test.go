@@ -3,9 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
+	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -14,12 +15,28 @@ import (
 
 // TestSignInErrorsThroughGraphsim: the AADSTS errors graphsim produces as
 // Microsoft does reach the user with the code and the table's hint, for
-// every flow that meets them.
+// every flow that meets them. It runs in a testing/synctest bubble, the
+// simulator in process: golang.org/x/oauth2's device code polls and the
+// months between a login and a refresh pass on the bubble's clock.
 func TestSignInErrorsThroughGraphsim(t *testing.T) {
-	clk := newClock()
-	sim := graphsim.New(graphsim.Options{Clock: clk.Now, Seed: 3})
-	ts := httptest.NewServer(sim)
-	defer ts.Close()
+	synctest.Test(t, testSignInErrorsThroughGraphsim)
+}
+
+// approving plays alice entering every pending code before each device
+// code poll reaches the simulator.
+type approving struct{ sim *graphsim.Server }
+
+func (a approving) RoundTrip(r *http.Request) (*http.Response, error) {
+	for _, c := range a.sim.PendingUserCodes() {
+		a.sim.ApproveDeviceCode(c, "alice@contoso.example")
+	}
+	return handlerTransport{a.sim}.RoundTrip(r)
+}
+
+func testSignInErrorsThroughGraphsim(t *testing.T) {
+	sim := graphsim.New(graphsim.Options{Seed: 3})
+	ts := struct{ URL string }{"http://127.0.0.1:9"} // reached in process (approving), never over the network
+	hc := &http.Client{Transport: approving{sim}}
 	sim.AddUser(graphsim.User{UPN: "alice@contoso.example"})
 	sim.AddApp(graphsim.App{ClientID: "single", PublicClient: true})                                           // the portal's default + public flows
 	sim.AddApp(graphsim.App{ClientID: "private"})                                                              // "Allow public client flows" off
@@ -29,14 +46,7 @@ func TestSignInErrorsThroughGraphsim(t *testing.T) {
 	acc := func(client, tenant, flow string) config.Account {
 		return config.Account{Name: "work", Tenant: tenant, ClientID: client, Flow: flow, LoginURL: ts.URL, GraphURL: ts.URL + "/v1.0"}
 	}
-	// approve plays alice entering every pending code; the clock moves on.
-	lo := LoginOptions{Now: clk.Now, Sleep: func(_ context.Context, d time.Duration) error {
-		for _, c := range sim.PendingUserCodes() {
-			sim.ApproveDeviceCode(c, "alice@contoso.example")
-		}
-		clk.Add(d)
-		return nil
-	}}
+	lo := LoginOptions{HTTPClient: hc}
 	ctx := context.Background()
 	login := func(a config.Account) (*memStore, error) {
 		st := newStore()
@@ -45,7 +55,7 @@ func TestSignInErrorsThroughGraphsim(t *testing.T) {
 	}
 	appOnly := func(a config.Account) error {
 		a.User, a.ClientSecretEnv = "alice@contoso.example", "S"
-		s, err := NewSourceWith(a, newStore(), SourceOptions{Now: clk.Now, LookupEnv: env(map[string]string{"S": "pw"})})
+		s, err := NewSourceWith(a, newStore(), SourceOptions{HTTPClient: hc, LookupEnv: env(map[string]string{"S": "pw"})})
 		if err != nil {
 			return err
 		}
@@ -58,8 +68,8 @@ func TestSignInErrorsThroughGraphsim(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		clk.Add(d)
-		s, err := NewSourceWith(a, st, SourceOptions{Now: clk.Now})
+		time.Sleep(d)
+		s, err := NewSourceWith(a, st, SourceOptions{HTTPClient: hc})
 		if err != nil {
 			return err
 		}
@@ -103,4 +113,64 @@ func TestSignInErrorsThroughGraphsim(t *testing.T) {
 	if err := refreshAfter(acc("strict", "contoso.example", FlowDevice), 11*time.Hour); err != nil {
 		t.Errorf("refresh within the sign-in frequency: %v", err)
 	}
+}
+
+// TestMailboxSettingsScopeThroughGraphsim: the tokens of a device code login
+// and of its refresh read the mailbox's time zone (graphsim refuses
+// mailboxSettings without MailboxSettings.Read); a token refreshed from a
+// login without that scope still reads contacts but not mailboxSettings.
+func TestMailboxSettingsScopeThroughGraphsim(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim := graphsim.New(graphsim.Options{Transient412Rate: -1}) // no transient 412 on the reads
+		sim.AddUser(graphsim.User{UPN: "alice@contoso.example"})
+		sim.AddApp(graphsim.App{ClientID: "app", PublicClient: true})
+		hc := &http.Client{Transport: approving{sim}}
+		acc := config.Account{Name: "work", Tenant: "contoso.example", ClientID: "app", LoginURL: "http://127.0.0.1:9", GraphURL: "http://127.0.0.1:9/v1.0"}
+		ctx := context.Background()
+		get := func(at, path string) int {
+			req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:9/v1.0/me/"+path, nil)
+			req.Header.Set("Authorization", "Bearer "+at)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		st := newStore()
+		if _, err := LoginDevice(ctx, acc, st, LoginOptions{HTTPClient: hc}); err != nil {
+			t.Fatal(err)
+		}
+		if code := get(st.get("work").AccessToken, "mailboxSettings?$select=timeZone"); code != 200 {
+			t.Errorf("mailboxSettings with the login's token: %d", code)
+		}
+		s, err := NewSourceWith(acc, st, SourceOptions{HTTPClient: hc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Hour) // the access token expires: the next Token refreshes
+		at, err := s.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := get(at, "mailboxSettings?$select=timeZone"); code != 200 {
+			t.Errorf("mailboxSettings with the refreshed token: %d", code)
+		}
+
+		// A login of an older cardbridge: without MailboxSettings.Read.
+		ep, _ := EndpointsFor(acc)
+		old := st.get("work")
+		old.Scopes, old.Expiry = ep.contactScopes(), time.Now().Add(-time.Minute)
+		st.toks["work"] = old
+		s, _ = NewSourceWith(acc, st, SourceOptions{HTTPClient: hc})
+		if at, err = s.Token(ctx); err != nil {
+			t.Fatalf("refresh of an older login: %v", err)
+		}
+		if code := get(at, "contacts?$top=1"); code != 200 {
+			t.Errorf("contacts with the older login's token: %d", code)
+		}
+		if code := get(at, "mailboxSettings?$select=timeZone"); code != 403 {
+			t.Errorf("mailboxSettings with the older login's token: %d, want 403", code)
+		}
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -83,7 +82,7 @@ func NewSourceWith(acc config.Account, store Store, o SourceOptions) (*Source, e
 	}
 	s := &Source{acc: acc, flow: flowOf(acc), ep: ep, store: store, hc: o.HTTPClient, log: o.Logger, now: o.Now, sem: make(chan struct{}, 1)}
 	if s.hc == nil {
-		s.hc = defaultHTTPClient
+		s.hc = newDefaultClient()
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -244,25 +243,25 @@ func (s *Source) mismatch(t Token) string {
 	if IsAppOnly(s.flow) {
 		want = s.ep.AppScopes()
 	}
-	if len(t.Scopes) > 0 && !slices.Equal(t.Scopes, want) {
+	if len(t.Scopes) > 0 && !slices.Equal(t.Scopes, want) && (IsAppOnly(s.flow) || !slices.Equal(t.Scopes, s.ep.contactScopes())) {
 		return "the account's cloud or scopes changed"
 	}
 	return ""
 }
 
-// refresh redeems the stored refresh token; the caller holds s.sem.
+// refresh redeems the stored refresh token through an oauth2.TokenSource;
+// the caller holds s.sem.
 func (s *Source) refresh(ctx context.Context, stored Token) (string, error) {
 	scopes := s.ep.DelegatedScopes()
-	// Not through oauth2.Config.TokenSource: its refresh sends no scope,
-	// which the v2.0 token endpoint documents as required.
-	form := url.Values{
-		"client_id":     {s.acc.ClientID},
-		"grant_type":    {"refresh_token"},
-		"refresh_token": {stored.RefreshToken},
-		"scope":         {strings.Join(scopes, " ")},
+	if slices.Equal(stored.Scopes, s.ep.contactScopes()) {
+		scopes = stored.Scopes // signed in before MailboxSettings.Read was asked for
 	}
+	cfg := oauthConfig(s.acc, s.ep, "")
+	cfg.Scopes = scopes
+	hc := withRefreshScope(s.hc, cfg.Endpoint.TokenURL, scopes)
 	now := s.now()
-	tr, err := requestToken(ctx, s.hc, s.ep.TokenURL(s.acc.Tenant), form)
+	tok, err := cfg.TokenSource(withHTTPClient(ctx, hc), &oauth2.Token{RefreshToken: stored.RefreshToken}).Token()
+	tr, err := tokenAnswer(ctx, tok, err, stored.RefreshToken)
 	if err != nil {
 		var oe *OAuthError
 		if errors.As(err, &oe) && oe.needsLogin() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -46,7 +47,7 @@ func newRotatingIDP(t *testing.T) *rotatingIDP {
 
 func loggedIn(st *memStore, c *clock) {
 	st.toks["work"] = Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: c.Now().Add(-time.Minute),
-		User: "alice@contoso.com", Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: DelegatedScopes}
+		User: "alice@contoso.com", Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
 }
 
 func TestRefreshRotationStored(t *testing.T) {
@@ -234,7 +235,7 @@ func TestLogoutAndStateStore(t *testing.T) {
 	defer db.Close()
 	st := StateStore{DB: db}
 	c := newClock()
-	want := Token{AccessToken: "a", RefreshToken: "r", Expiry: c.Now(), User: "u", Tenant: "t", Flow: "device", ClientID: "c", Scopes: DelegatedScopes}
+	want := Token{AccessToken: "a", RefreshToken: "r", Expiry: c.Now(), User: "u", Tenant: "t", Flow: "device", ClientID: "c", Scopes: Endpoints{}.DelegatedScopes()}
 	if err := st.SaveToken(ctx, "work", want); err != nil {
 		t.Fatal(err)
 	}
@@ -247,5 +248,105 @@ func TestLogoutAndStateStore(t *testing.T) {
 	}
 	if _, ok, _ := st.LoadToken(ctx, "work"); ok {
 		t.Error("token kept after Logout")
+	}
+}
+
+// TestRefreshScopes: a refresh asks for the delegated scopes with
+// MailboxSettings.Read; a token stored by a login from before that scope was
+// asked for still refreshes, with its own scopes (no new login needed), and
+// anything else stored is a changed configuration.
+func TestRefreshScopes(t *testing.T) {
+	ep := Endpoints{}
+	for _, tc := range []struct {
+		name      string
+		stored    []string
+		wantScope []string // nil: no refresh, a NeedLoginError
+	}{
+		{"current", ep.DelegatedScopes(), ep.DelegatedScopes()},
+		{"signed in before MailboxSettings.Read", ep.contactScopes(), ep.contactScopes()},
+		{"no scopes stored", nil, ep.DelegatedScopes()},
+		{"other scopes", []string{"https://graph.microsoft.com/Contacts.Read", "offline_access"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newIDP(t)
+			var sent []string
+			f.token = func(w http.ResponseWriter, r *http.Request) {
+				sent = strings.Fields(r.Form.Get("scope"))
+				tokenOK(w, "at-1", "rt-1", "")
+			}
+			st, c := newStore(), newClock()
+			loggedIn(st, c)
+			tok := st.toks["work"]
+			tok.Scopes = tc.stored
+			st.toks["work"] = tok
+			s, err := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, err := s.Token(context.Background())
+			if tc.wantScope == nil {
+				if nl := asNeedLogin(t, err); !strings.Contains(nl.Reason, "scopes changed") || f.count("token") != 0 {
+					t.Errorf("reason %q after %d refreshes", nl.Reason, f.count("token"))
+				}
+				return
+			}
+			if err != nil || at != "at-1" {
+				t.Fatalf("Token: %q, %v", at, err)
+			}
+			if !slices.Equal(sent, tc.wantScope) {
+				t.Errorf("refresh asked for %v, want %v", sent, tc.wantScope)
+			}
+			if got := st.get("work").Scopes; !slices.Equal(got, tc.wantScope) {
+				t.Errorf("stored scopes %v, want %v", got, tc.wantScope)
+			}
+		})
+	}
+}
+
+// TestRotatedRefreshTokenSurvivesACrash: when Token hands out the access
+// token of a refresh, the rotated refresh token is already in the state
+// database, so a process that dies right after (the Source and its database
+// handle dropped without a close) leaves the next one a refresh token the
+// identity platform still takes; the old one it would refuse.
+func TestRotatedRefreshTokenSurvivesACrash(t *testing.T) {
+	ctx := context.Background()
+	f := newRotatingIDP(t)
+	path := filepath.Join(t.TempDir(), "s.db")
+	key := bytes.Repeat([]byte{7}, state.TokenKeySize)
+	c := newClock()
+	for run := 1; run <= 3; run++ {
+		db, err := state.Open(ctx, path, state.Options{TokenKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() }) // only at the end: each run "crashes" with it open
+		st := StateStore{DB: db}
+		if run == 1 {
+			mem := newStore()
+			loggedIn(mem, c)
+			if err := st.SaveToken(ctx, "work", mem.toks["work"]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := s.Token(ctx)
+		if want := fmt.Sprintf("at-%d", run); err != nil || at != want {
+			t.Fatalf("run %d: Token %q, %v; want %s", run, at, err, want)
+		}
+		// Read the database as another process would, at the moment the
+		// access token is handed out.
+		other, err := state.Open(ctx, path, state.Options{TokenKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := StateStore{DB: other}.LoadToken(ctx, "work")
+		other.Close()
+		if want := fmt.Sprintf("rt-%d", run); err != nil || got.RefreshToken != want {
+			t.Fatalf("run %d: stored refresh token %q (%v) when the access token was handed out, want %s", run, got.RefreshToken, err, want)
+		}
+		c.Add(2 * time.Hour) // "crash": no Close, the next process starts after the token expired
 	}
 }

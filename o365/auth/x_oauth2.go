@@ -31,7 +31,7 @@ func oauthConfig(acc config.Account, ep Endpoints, redirectURI string) *oauth2.C
 // 60 s default client).
 func withHTTPClient(ctx context.Context, hc *http.Client) context.Context {
 	if hc == nil {
-		hc = defaultHTTPClient
+		hc = newDefaultClient()
 	}
 	return context.WithValue(ctx, oauth2.HTTPClient, hc)
 }

@@ -3,9 +3,12 @@ package auth
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -64,3 +67,53 @@ func TestTokenErrorFromRetrieveError(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshScopeTransport: the refresh requests golang.org/x/oauth2's token
+// source sends to the token endpoint get Microsoft's required scope; every
+// other request goes out as it was.
+func TestRefreshScopeTransport(t *testing.T) {
+	const tokenURL = "https://login.example/t/oauth2/v2.0/token"
+	scopes := []string{"https://graph.microsoft.com/Contacts.ReadWrite", "offline_access"}
+	for _, tc := range []struct {
+		name, url, form, wantScope string
+	}{
+		{"refresh without scope", tokenURL, "grant_type=refresh_token&refresh_token=r", strings.Join(scopes, " ")},
+		{"refresh with scope", tokenURL, "grant_type=refresh_token&refresh_token=r&scope=x", "x"},
+		{"another grant", tokenURL, "grant_type=client_credentials", ""},
+		{"another endpoint", "https://login.example/t/oauth2/v2.0/devicecode", "grant_type=refresh_token", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got url.Values
+			var gotLen int64
+			base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				b, _ := io.ReadAll(r.Body)
+				got, _ = url.ParseQuery(string(b))
+				gotLen = r.ContentLength
+				if int64(len(b)) != gotLen {
+					t.Errorf("ContentLength %d, body %d bytes", gotLen, len(b))
+				}
+				return &http.Response{StatusCode: 204, Body: http.NoBody, Request: r}, nil
+			})
+			hc := withRefreshScope(&http.Client{Transport: base, Timeout: time.Minute}, tokenURL, scopes)
+			if hc.Timeout != time.Minute {
+				t.Errorf("the client's timeout was not kept")
+			}
+			resp, err := hc.Post(tc.url, "application/x-www-form-urlencoded", strings.NewReader(tc.form))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got.Get("scope") != tc.wantScope {
+				t.Errorf("scope %q, want %q (form %v)", got.Get("scope"), tc.wantScope, got)
+			}
+			if got.Get("grant_type") == "" {
+				t.Errorf("the form lost its grant_type: %v", got)
+			}
+		})
+	}
+}
+
+// roundTripFunc is a function as an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -61,6 +61,10 @@ type App struct {
 	// ReadOnly grants app-only tokens Contacts.Read instead of
 	// Contacts.ReadWrite.
 	ReadOnly bool
+	// MailboxSettings grants app-only tokens the application permission
+	// MailboxSettings.Read (with admin consent); without it, as at
+	// Microsoft, an app-only token cannot read mailboxSettings (403).
+	MailboxSettings bool
 	// SignInFrequency plays a Conditional Access sign-in frequency policy
 	// on the app: a refresh more than this long after the user signed in
 	// answers invalid_grant AADSTS70043. Zero: no policy.
@@ -278,10 +282,14 @@ func (s *Server) IssueToken(clientID, userID string, scopes ...string) (string, 
 }
 
 func appRoles(a *App) []string {
+	roles := []string{"Contacts.ReadWrite", "User.Read.All"}
 	if a.ReadOnly {
-		return []string{"Contacts.Read", "User.Read.All"}
+		roles[0] = "Contacts.Read"
 	}
-	return []string{"Contacts.ReadWrite", "User.Read.All"}
+	if a.MailboxSettings {
+		roles = append(roles, "MailboxSettings.Read")
+	}
+	return roles
 }
 
 func (s *Server) mintAccessLocked(app *App, m *Mailbox, scopes []string) string {
@@ -419,7 +427,8 @@ func normScopes(raw, resource string) []string {
 }
 
 var delegatedScopes = []string{"Contacts.Read", "Contacts.ReadWrite", "Contacts.Read.Shared", "Contacts.ReadWrite.Shared",
-	"User.Read", "User.ReadBasic.All", "User.Read.All", "offline_access", "openid", "profile", "email", ".default"}
+	"User.Read", "User.ReadBasic.All", "User.Read.All", "MailboxSettings.Read", "MailboxSettings.ReadWrite",
+	"offline_access", "openid", "profile", "email", ".default"}
 
 func checkDelegatedScopes(raw, resource string) ([]string, *aadError) {
 	scopes := normScopes(raw, resource)
@@ -962,7 +971,7 @@ func (s *Server) serveDeviceCode(w http.ResponseWriter, r *http.Request, tenant 
 		"device_code":      d.code,
 		"verification_uri": vuri,
 		"expires_in":       int(s.opts.DeviceCodeLifetime / time.Second),
-		"interval":         int(s.opts.DeviceCodeInterval / time.Second),
+		"interval":         wholeSeconds(s.opts.DeviceCodeInterval),
 		"message":          fmt.Sprintf("To sign in, use a web browser to open the page %s and enter the code %s to authenticate.", vuri, uc),
 	})
 }
@@ -1195,4 +1204,11 @@ func (s *Server) serveDeviceLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page(200, "You have signed in as "+m.user.UPN+". You can close this window.", "")
+}
+
+// wholeSeconds is d in the whole seconds the device authorization answer
+// carries, rounded up: Microsoft never says 0 (a client reads 0 as "not
+// given" and falls back to 5 s), so a sub-second test interval becomes 1.
+func wholeSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
 }

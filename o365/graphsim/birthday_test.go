@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"net/url"
 	"testing"
 	"time"
 )
@@ -43,5 +44,60 @@ func TestOutlookBirthdayIsLocalMidnight(t *testing.T) {
 				t.Errorf("birthday written through Graph: %v", got)
 			}
 		})
+	}
+}
+
+// TestMailboxSettingsPermission: mailboxSettings needs MailboxSettings.Read,
+// requested as a delegated scope (granted through the token endpoint and
+// kept on refresh) or held by the app as an application permission; a token
+// without it gets 403 ErrorAccessDenied.
+func TestMailboxSettingsPermission(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.s.AddApp(App{ClientID: "conf-mbx", Secret: "s3cret", MailboxSettings: true})
+	appToken := func(client string) string {
+		r := e.form("/"+e.s.opts.Tenant+"/oauth2/v2.0/token", url.Values{"client_id": {client}, "grant_type": {"client_credentials"},
+			"scope": {GraphResource + ".default"}, "client_secret": {"s3cret"}})
+		tok, _ := r.json(t)["access_token"].(string)
+		if tok == "" {
+			t.Fatalf("client credentials of %s: %d %s", client, r.status, r.body)
+		}
+		return tok
+	}
+	delegated := func(scope string) string {
+		dc := e.form(tenantPath+"/devicecode", url.Values{"client_id": {"pub"}, "scope": {scope}}).json(t)
+		if err := e.s.ApproveDeviceCode(dc["user_code"].(string), "alice@contoso.example"); err != nil {
+			t.Fatal(err)
+		}
+		r := e.form(tenantPath+"/token", url.Values{"client_id": {"pub"}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+			"device_code": {dc["device_code"].(string)}})
+		rt, _ := r.json(t)["refresh_token"].(string)
+		if rt == "" {
+			t.Fatalf("code redemption: %d %s", r.status, r.body)
+		}
+		r = e.form(tenantPath+"/token", url.Values{"client_id": {"pub"}, "grant_type": {"refresh_token"},
+			"refresh_token": {rt}, "scope": {scope}})
+		tok, _ := r.json(t)["access_token"].(string)
+		if tok == "" {
+			t.Fatalf("refresh: %d %s", r.status, r.body)
+		}
+		return tok
+	}
+	const base = GraphResource + "Contacts.ReadWrite offline_access " + GraphResource + "User.Read"
+	for _, tc := range []struct {
+		name, tok, path string
+		want            int
+	}{
+		{"delegated with MailboxSettings.Read", delegated(base + " " + GraphResource + "MailboxSettings.Read"), "/v1.0/me/mailboxSettings?$select=timeZone", 200},
+		{"delegated without", delegated(base), "/v1.0/me/mailboxSettings?$select=timeZone", 403},
+		{"app-only with the application permission", appToken("conf-mbx"), "/v1.0/users/alice@contoso.example/mailboxSettings?$select=timeZone", 200},
+		{"app-only without", appToken("conf"), "/v1.0/users/alice@contoso.example/mailboxSettings?$select=timeZone", 403},
+	} {
+		r := e.do("GET", tc.path, tc.tok, nil)
+		if r.status != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, r.status, r.body, tc.want)
+		}
+		if tc.want == 403 && r.errCode(t) != "ErrorAccessDenied" {
+			t.Errorf("%s: %s", tc.name, r.body)
+		}
 	}
 }

@@ -20,7 +20,9 @@
 //     lastModifiedDateTime, as Exchange keeps the photo as an attachment;
 //     a personal account's mailbox, [Mailbox.SetPersonal], refuses photo
 //     writes), mailboxSettings timeZone ([Mailbox.SetTimeZone]; birthdays
-//     entered in Outlook are the local midnight in UTC), per-folder contact delta (nextLink/deltaLink,
+//     entered in Outlook are the local midnight in UTC; 403 without the
+//     delegated scope MailboxSettings.Read or, app-only, without
+//     [App.MailboxSettings]), per-folder contact delta (nextLink/deltaLink,
 //     @removed, empty pages, in-round duplicates, 410 on expired tokens) and
 //     JSON $batch (20 requests, dependsOn and 424, shuffled answers, at most
 //     4 sub-requests in parallel; of the envelope's headers only

@@ -98,7 +98,7 @@ configuration:
 func standaloneServer(contacts int, opts Options, redirectURIs []string) (*Server, []string) {
 	s := New(opts)
 	redirects := append(slices.Clone(StandaloneRedirectURIs), redirectURIs...)
-	s.AddApp(App{ClientID: StandaloneClientID, Audience: AudienceMultipleOrgs, RedirectURIs: redirects, PublicClient: true})
+	s.AddApp(App{ClientID: StandaloneClientID, Audience: AudienceMultipleOrgs, RedirectURIs: redirects, PublicClient: true, MailboxSettings: true})
 	m := s.AddUser(User{ID: "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", UPN: "alice@contoso.example", DisplayName: "Alice Example", Password: "alice"})
 	m.Seed("", contacts, 1)
 	return s, redirects

@@ -1,9 +1,11 @@
 package o365_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -131,18 +133,7 @@ func TestOutlookBirthdaysReachTheVCardSide(t *testing.T) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s zone known %v", z.iana, withZone), func(t *testing.T) {
-				sim := graphsim.New(graphsim.Options{})
-				sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-				mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
-				mb.SetTimeZone(z.win, loc)
-				srv := httptest.NewServer(sim)
-				defer srv.Close()
-				scopes := []string{"Contacts.ReadWrite", "User.Read"}
-				if withZone {
-					scopes = append(scopes, "MailboxSettings.Read")
-				}
-				tok, _ := sim.IssueToken(testClient, testUser, scopes...)
-				c, _ := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
+				mb, c := zoneMailbox(t, graphsim.Options{}, z.win, loc, withZone)
 				side, err := o365.New(context.Background(), o365.Options{Client: c})
 				if err != nil {
 					t.Fatal(err)
@@ -196,4 +187,73 @@ func TestOutlookBirthdaysReachTheVCardSide(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestZonePermissionWarning: without MailboxSettings.Read the side says so
+// once (Info, naming the account and the permission) and reads the
+// birthdays as the nearest UTC day; with it, nothing is said.
+func TestZonePermissionWarning(t *testing.T) {
+	for _, withZone := range []bool{true, false} {
+		t.Run(fmt.Sprintf("MailboxSettings.Read %v", withZone), func(t *testing.T) {
+			berlin, _ := time.LoadLocation("Europe/Berlin")
+			mb, c := zoneMailbox(t, graphsim.Options{Transient412Rate: -1}, "W. Europe Standard Time", berlin, withZone)
+			var logs bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			side, err := o365.New(context.Background(), o365.Options{Client: c, Account: "work", Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer side.Close()
+			for i := range 45 { // more than one $batch of reads: still one line
+				mb.Put("", []byte(fmt.Sprintf(`{"givenName":"B","surname":"N%d","displayName":"B N%d","birthday":"1980-06-02"}`, i, i)))
+			}
+			db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			mem := mem.New("b")
+			pair := engine.Pair{Name: "p", A: side, B: mem, Direction: engine.TwoWay, Policy: engine.PolicyMerge}
+			if res, err := engine.New(db, nil).Run(context.Background(), pair, engine.Options{}); err != nil || len(res.Errors) > 0 || res.B.Created != 45 {
+				t.Fatalf("%v %+v", err, res)
+			}
+			for _, raw := range mem.Snapshot() {
+				card, _ := vcard.Parse(raw)
+				if b, _ := card.Get("BDAY"); b.Value != "1980-06-02" {
+					t.Errorf("BDAY %s", b.Value)
+				}
+			}
+			n := strings.Count(logs.String(), "time zone is not readable")
+			if withZone && n != 0 || !withZone && (n != 1 || !strings.Contains(logs.String(), "level=INFO") ||
+				!strings.Contains(logs.String(), "account=work") || !strings.Contains(logs.String(), "permission=MailboxSettings.Read")) {
+				t.Errorf("log:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// zoneMailbox starts a graphsim (opts) whose mailbox has the time zone
+// win/loc, and returns the mailbox and a client whose token has
+// MailboxSettings.Read when withZone.
+func zoneMailbox(t *testing.T, opts graphsim.Options, win string, loc *time.Location, withZone bool) (*graphsim.Mailbox, *graph.Client) {
+	t.Helper()
+	sim := graphsim.New(opts)
+	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
+	mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	mb.SetTimeZone(win, loc)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	scopes := []string{"Contacts.ReadWrite", "User.Read"}
+	if withZone {
+		scopes = append(scopes, "MailboxSettings.Read")
+	}
+	tok, err := sim.IssueToken(testClient, testUser, scopes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb, c
 }

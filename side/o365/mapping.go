@@ -243,6 +243,75 @@ var appleLabel = map[string]string{
 	"_$!<child>!$_":     "child",
 }
 
+// fieldRule is one row of docs/mapping.md's field table: the Graph fields
+// a vCard property is read into, the property (its main name; read may
+// accept others, listed in the doc), and read, which takes what the rule
+// needs from the card into the contact and records in src which
+// properties went there (what the format property keeps for the round
+// trip). The rules run in table order: a property taken by one is not
+// offered to the next.
+type fieldRule struct {
+	graph []string
+	vcard string
+	read  func(r *reader)
+}
+
+// fieldRules is the vCard → Graph mapping, in the order assign applies it.
+// TestFieldRulesMatchDoc checks it against docs/mapping.md.
+var fieldRules = []fieldRule{
+	{[]string{"cardbridgeUid"}, "UID", func(r *reader) { r.first(fUID, named("UID")) }},
+	{[]string{"displayName"}, "FN", (*reader).readFN},
+	{[]string{"surname", "givenName", "middleName", "title", "generation"}, "N", (*reader).readN},
+	{[]string{"nickName"}, "NICKNAME", (*reader).readNickName},
+	{[]string{"companyName", "department"}, "ORG", (*reader).readOrg},
+	{[]string{"jobTitle"}, "TITLE", func(r *reader) { r.c.JobTitle = r.first(fJobTitle, named("TITLE")) }},
+	{[]string{"profession"}, "ROLE", func(r *reader) { r.c.Profession = r.first(fProfession, named("ROLE")) }},
+	{[]string{"emailAddresses"}, "EMAIL", (*reader).readEmails},
+	{[]string{"mobilePhone", "businessPhones", "homePhones"}, "TEL", (*reader).readPhones},
+	{[]string{"homeAddress", "businessAddress", "otherAddress"}, "ADR", (*reader).readAddresses},
+	{[]string{"businessHomePage"}, "URL", (*reader).readHomePage},
+	{[]string{"imAddresses"}, "IMPP", (*reader).readIM},
+	{[]string{"birthday"}, "BDAY", (*reader).readBirthday},
+	{[]string{"categories"}, "CATEGORIES", (*reader).readCategories},
+	{[]string{"personalNotes"}, "NOTE", func(r *reader) { r.c.PersonalNotes = r.first(fNotes, named("NOTE")) }},
+	{[]string{"spouseName"}, propSpouse, func(r *reader) {
+		r.c.SpouseName = r.relation(fSpouse, "spouse", propSpouse, "X-EVOLUTION-SPOUSE", "X-KADDRESSBOOK-X-SPOUSENAME")
+	}},
+	{[]string{"manager"}, propManager, func(r *reader) {
+		r.c.Manager = r.relation(fManager, "manager", propManager, "X-EVOLUTION-MANAGER", "X-KADDRESSBOOK-X-MANAGERSNAME")
+	}},
+	{[]string{"assistantName"}, propAssistant, func(r *reader) {
+		r.c.AssistantName = r.relation(fAssistant, "assistant", propAssistant, "X-EVOLUTION-ASSISTANT", "X-KADDRESSBOOK-X-ASSISTANTSNAME")
+	}},
+	{[]string{"children"}, propChild, (*reader).readChildren},
+	{[]string{"yomiGivenName"}, propYomiGiven, func(r *reader) { r.c.YomiGivenName = r.first(fYomiGiven, named(propYomiGiven)) }},
+	{[]string{"yomiSurname"}, propYomiSurname, func(r *reader) { r.c.YomiSurname = r.first(fYomiSurname, named(propYomiSurname)) }},
+	{[]string{"yomiCompanyName"}, propYomiCompany, func(r *reader) {
+		r.c.YomiCompanyName = r.first(fYomiCompany, named(propYomiCompany))
+	}},
+	{[]string{"fileAs"}, propFileAs, func(r *reader) { r.c.FileAs = r.first(fFileAs, named(propFileAs, "X-EVOLUTION-FILE-AS")) }},
+	{[]string{"initials"}, propInitials, func(r *reader) { r.c.Initials = r.first(fInitials, named(propInitials)) }},
+	{[]string{"officeLocation"}, propOffice, func(r *reader) {
+		r.c.OfficeLocation = r.first(fOffice, named(propOffice, "X-OFFICE-LOCATION"))
+	}},
+	{[]string{"photo"}, "PHOTO", (*reader).readPhoto},
+	// The format property is not read from one vCard property: assignment's
+	// format method writes it from what src says is left over.
+	{[]string{"cardbridgeFormat"}, "", nil},
+}
+
+// reader is the state of one assign: the card's properties (as 3.0), the
+// Apple label of each item group, and the assignment being filled.
+type reader struct {
+	*assignment
+	c     *api.Contact
+	card  *vcard.Card // as given, for samePhoto
+	props []vcard.Property
+	// labels: Apple item group -> index of its X-ABLabel.
+	labels map[string]int
+	fn     string
+}
+
 func assign(card *vcard.Card) *assignment {
 	conv := card
 	if card.Version != vcard.V30 {
@@ -250,147 +319,173 @@ func assign(card *vcard.Card) *assignment {
 	}
 	props := conv.Props
 	a := &assignment{src: make(map[string][]int), used: make([]bool, len(props))}
-	take := func(field string, i int) {
-		a.src[field] = append(a.src[field], i)
-		a.used[i] = true
-	}
-	// labels: Apple item group -> index of its X-ABLabel.
-	labels := make(map[string]int)
+	r := &reader{assignment: a, c: &a.c, card: card, props: props, labels: make(map[string]int)}
 	for i, p := range props {
 		if p.Name == "X-ABLABEL" && p.Group != "" {
-			if _, ok := labels[strings.ToLower(p.Group)]; !ok {
-				labels[strings.ToLower(p.Group)] = i
+			if _, ok := r.labels[strings.ToLower(p.Group)]; !ok {
+				r.labels[strings.ToLower(p.Group)] = i
 			}
 		}
 	}
-	// stdLabel returns what an Apple standard label on p's group says, and
-	// the label's index.
-	stdLabel := func(p vcard.Property) (string, int) {
-		if p.Group == "" {
-			return "", -1
-		}
-		li, ok := labels[strings.ToLower(p.Group)]
-		if !ok {
-			return "", -1
-		}
-		return appleLabel[strings.ToLower(strings.TrimSpace(props[li].Text()))], li
-	}
-	customLabel := func(p vcard.Property) bool {
-		if p.Group == "" {
-			return false
-		}
-		li, ok := labels[strings.ToLower(p.Group)]
-		return ok && appleLabel[strings.ToLower(strings.TrimSpace(props[li].Text()))] == "" && props[li].Text() != ""
-	}
-	// first assigns the first unused property that match accepts to field.
-	first := func(field string, match func(p vcard.Property) (string, bool)) *string {
-		for i, p := range props {
-			if a.used[i] {
-				continue
-			}
-			if v, ok := match(p); ok {
-				take(field, i)
-				return &v
-			}
-		}
-		return nil
-	}
-	named := func(names ...string) func(p vcard.Property) (string, bool) {
-		return func(p vcard.Property) (string, bool) {
-			if !slices.Contains(names, p.Name) {
-				return "", false
-			}
-			t := p.Text()
-			return t, t != ""
+	for _, rule := range fieldRules {
+		if rule.read != nil {
+			rule.read(r)
 		}
 	}
-	c := &a.c
+	r.finish()
+	return a
+}
 
-	// UID (kept as the extended property).
-	if v := first(fUID, named("UID")); v == nil {
-		delete(a.src, fUID)
-	}
+// take records that property i went to field.
+func (r *reader) take(field string, i int) {
+	r.src[field] = append(r.src[field], i)
+	r.used[i] = true
+}
 
-	// FN and N: the first of each is taken even when empty, since ToVCard
-	// always writes both.
-	fn := ""
-	for i, p := range props {
+// stdLabel returns what an Apple standard label on p's group says, and the
+// label's index.
+func (r *reader) stdLabel(p vcard.Property) (string, int) {
+	if p.Group == "" {
+		return "", -1
+	}
+	li, ok := r.labels[strings.ToLower(p.Group)]
+	if !ok {
+		return "", -1
+	}
+	return appleLabel[strings.ToLower(strings.TrimSpace(r.props[li].Text()))], li
+}
+
+// customLabel reports whether p's group has an Apple label that is not a
+// standard one.
+func (r *reader) customLabel(p vcard.Property) bool {
+	if p.Group == "" {
+		return false
+	}
+	li, ok := r.labels[strings.ToLower(p.Group)]
+	return ok && appleLabel[strings.ToLower(strings.TrimSpace(r.props[li].Text()))] == "" && r.props[li].Text() != ""
+}
+
+// first assigns the first unused property that match accepts to field.
+func (r *reader) first(field string, match func(p vcard.Property) (string, bool)) *string {
+	for i, p := range r.props {
+		if r.used[i] {
+			continue
+		}
+		if v, ok := match(p); ok {
+			r.take(field, i)
+			return &v
+		}
+	}
+	return nil
+}
+
+// named matches a non-empty property of one of names.
+func named(names ...string) func(p vcard.Property) (string, bool) {
+	return func(p vcard.Property) (string, bool) {
+		if !slices.Contains(names, p.Name) {
+			return "", false
+		}
+		t := p.Text()
+		return t, t != ""
+	}
+}
+
+// readFN takes the first FN, even when empty, since ToVCard always writes
+// one.
+func (r *reader) readFN() {
+	for i, p := range r.props {
 		if p.Name == "FN" {
-			take(fDisplayName, i)
-			fn = p.Text()
-			break
+			r.take(fDisplayName, i)
+			r.fn = p.Text()
+			return
 		}
 	}
+}
+
+// readN takes the first N, even when empty, component by component.
+func (r *reader) readN() {
 	var nf []string
-	for i, p := range props {
+	for i, p := range r.props {
 		if p.Name == "N" {
-			take(fName, i)
+			r.take(fName, i)
 			nf = p.Fields()
 			break
 		}
 	}
 	nf = append(nf, make([]string, 5)...)
+	c := r.c
 	c.Surname, c.GivenName, c.MiddleName, c.Title, c.Generation = &nf[0], &nf[1], &nf[2], &nf[3], &nf[4]
+}
 
-	c.NickName = first(fNickName, func(p vcard.Property) (string, bool) {
+func (r *reader) readNickName() {
+	r.c.NickName = r.first(fNickName, func(p vcard.Property) (string, bool) {
 		if p.Name != "NICKNAME" {
 			return "", false
 		}
 		v := strings.Join(nonEmpty(p.List()), ", ")
 		return v, v != ""
 	})
-	if i := firstIndex(props, a.used, "ORG"); i >= 0 {
-		f := props[i].Fields()
-		company := f[0]
-		dept := strings.Join(f[1:], "; ")
-		if company != "" || dept != "" {
-			take(fOrg, i)
-			c.CompanyName, c.Department = &company, &dept
-		}
-	}
-	c.JobTitle = first(fJobTitle, named("TITLE"))
-	c.Profession = first(fProfession, named("ROLE"))
+}
 
-	// E-mail: the three first by preference (PREF=n, TYPE=pref), then in
-	// card order.
+func (r *reader) readOrg() {
+	i := firstIndex(r.props, r.used, "ORG")
+	if i < 0 {
+		return
+	}
+	f := r.props[i].Fields()
+	company := f[0]
+	dept := strings.Join(f[1:], "; ")
+	if company != "" || dept != "" {
+		r.take(fOrg, i)
+		r.c.CompanyName, r.c.Department = &company, &dept
+	}
+}
+
+// readEmails takes the three first by preference (PREF=n, TYPE=pref), then
+// in card order.
+func (r *reader) readEmails() {
 	type cand struct {
 		i    int
 		rank int
 	}
 	var emails []cand
-	for i, p := range props {
+	for i, p := range r.props {
 		if p.Name == "EMAIL" && strings.TrimSpace(p.Text()) != "" {
 			emails = append(emails, cand{i, prefRank(p)})
 		}
 	}
 	sort.SliceStable(emails, func(x, y int) bool { return emails[x].rank < emails[y].rank })
+	c := r.c
 	c.EmailAddresses = []api.EmailAddress{}
 	for _, e := range emails {
 		if len(c.EmailAddresses) == MaxEmails {
 			break
 		}
-		p := props[e.i]
-		take(fEmail+strconv.Itoa(len(c.EmailAddresses)), e.i)
+		p := r.props[e.i]
+		r.take(fEmail+strconv.Itoa(len(c.EmailAddresses)), e.i)
 		name := ""
 		if v := p.Param(paramEmailName); len(v) > 0 {
 			name = strings.Join(v, ",")
 		}
 		c.EmailAddresses = append(c.EmailAddresses, api.EmailAddress{Name: name, Address: p.Text()})
 	}
+}
 
-	// Telephones: typed ones first, then untyped into the business and home
-	// slots left.
+// readPhones takes typed telephones first, then untyped ones into the
+// business and home slots left.
+func (r *reader) readPhones() {
+	c := r.c
 	c.BusinessPhones, c.HomePhones = []string{}, []string{}
 	var untyped []int
-	for i, p := range props {
+	for i, p := range r.props {
 		if p.Name != "TEL" || strings.TrimSpace(p.Text()) == "" {
 			continue
 		}
-		kind, label := telKind(p, stdLabel, customLabel)
+		kind, label := telKind(p, r.stdLabel, r.customLabel)
 		takeTel := func(field string) {
-			take(field, i)
+			r.take(field, i)
 			if label >= 0 {
-				take(field, label)
+				r.take(field, label)
 			}
 		}
 		switch kind {
@@ -417,16 +512,19 @@ func assign(card *vcard.Card) *assignment {
 	for _, i := range untyped {
 		switch {
 		case len(c.BusinessPhones) < MaxBusinessPhones:
-			take(fBusiness+strconv.Itoa(len(c.BusinessPhones)), i)
-			c.BusinessPhones = append(c.BusinessPhones, props[i].Text())
+			r.take(fBusiness+strconv.Itoa(len(c.BusinessPhones)), i)
+			c.BusinessPhones = append(c.BusinessPhones, r.props[i].Text())
 		case len(c.HomePhones) < MaxHomePhones:
-			take(fHome+strconv.Itoa(len(c.HomePhones)), i)
-			c.HomePhones = append(c.HomePhones, props[i].Text())
+			r.take(fHome+strconv.Itoa(len(c.HomePhones)), i)
+			c.HomePhones = append(c.HomePhones, r.props[i].Text())
 		}
 	}
+}
 
-	// Addresses: one each of work, home and any other.
-	for i, p := range props {
+// readAddresses takes one address each of work, home and any other.
+func (r *reader) readAddresses() {
+	c := r.c
+	for i, p := range r.props {
 		if p.Name != "ADR" || isBlank(p.Value) {
 			continue
 		}
@@ -443,29 +541,37 @@ func assign(card *vcard.Card) *assignment {
 		f := append(p.Fields(), make([]string, 7)...)
 		street := strings.Join(nonEmpty([]string{f[0], f[1], f[2]}), "\n")
 		*slot = &api.PhysicalAddress{Street: street, City: f[3], State: f[4], PostalCode: f[5], CountryOrRegion: f[6]}
-		take(field, i)
+		r.take(field, i)
 	}
 	for _, slot := range []**api.PhysicalAddress{&c.HomeAddress, &c.BusinessAddress, &c.OtherAddress} {
 		if *slot == nil {
 			*slot = &api.PhysicalAddress{}
 		}
 	}
+}
 
-	// Web page: the preferred URL, else the first.
-	if i := prefIndex(props, a.used, "URL"); i >= 0 {
-		v := props[i].Text()
-		c.BusinessHomePage = &v
-		take(fHomePage, i)
+// readHomePage takes the preferred URL, else the first.
+func (r *reader) readHomePage() {
+	if i := prefIndex(r.props, r.used, "URL"); i >= 0 {
+		v := r.props[i].Text()
+		r.c.BusinessHomePage = &v
+		r.take(fHomePage, i)
 	}
+}
+
+func (r *reader) readIM() {
+	c := r.c
 	c.ImAddresses = []string{}
-	for i, p := range props {
+	for i, p := range r.props {
 		if p.Name == "IMPP" && strings.TrimSpace(p.Text()) != "" && len(c.ImAddresses) < MaxIMAddresses {
-			take(fIM+strconv.Itoa(len(c.ImAddresses)), i)
+			r.take(fIM+strconv.Itoa(len(c.ImAddresses)), i)
 			c.ImAddresses = append(c.ImAddresses, p.Text())
 		}
 	}
+}
 
-	c.Birthday = first(fBirthday, func(p vcard.Property) (string, bool) {
+func (r *reader) readBirthday() {
+	r.c.Birthday = r.first(fBirthday, func(p vcard.Property) (string, bool) {
 		if p.Name != "BDAY" {
 			return "", false
 		}
@@ -475,64 +581,64 @@ func assign(card *vcard.Card) *assignment {
 		}
 		return d + BirthdayTime, true
 	})
+}
 
+func (r *reader) readCategories() {
+	c := r.c
 	c.Categories = []string{}
-	for i, p := range props {
+	for i, p := range r.props {
 		if p.Name == "CATEGORIES" {
 			if items := nonEmpty(p.List()); len(items) > 0 {
-				take(fCategories, i)
+				r.take(fCategories, i)
 				c.Categories = append(c.Categories, items...)
 			}
 		}
 	}
-	c.PersonalNotes = first(fNotes, named("NOTE"))
+}
 
-	// Relations: X- properties of several clients, 4.0 RELATED with a text
-	// value, Apple's X-ABRELATEDNAMES with a standard label (taken along).
-	relation := func(field, kind string, names ...string) *string {
-		for i, p := range props {
-			if a.used[i] || strings.TrimSpace(p.Text()) == "" {
-				continue
-			}
-			ok := slices.Contains(names, p.Name) ||
-				(p.Name == "RELATED" && p.HasType(kind) && strings.EqualFold(strings.Join(p.Param("VALUE"), ""), "text"))
-			label := -1
-			if !ok && p.Name == "X-ABRELATEDNAMES" {
-				var what string
-				what, label = stdLabel(p)
-				ok = what == kind
-			}
-			if ok {
-				v := p.Text()
-				take(field, i)
-				if label >= 0 {
-					take(field, label)
-				}
-				return &v
-			}
+// relation takes the first unused property of names, a 4.0 RELATED of kind
+// with a text value, or an Apple X-ABRELATEDNAMES whose standard label
+// says kind (the label is taken along).
+func (r *reader) relation(field, kind string, names ...string) *string {
+	for i, p := range r.props {
+		if r.used[i] || strings.TrimSpace(p.Text()) == "" {
+			continue
 		}
-		return nil
+		ok := slices.Contains(names, p.Name) ||
+			(p.Name == "RELATED" && p.HasType(kind) && strings.EqualFold(strings.Join(p.Param("VALUE"), ""), "text"))
+		label := -1
+		if !ok && p.Name == "X-ABRELATEDNAMES" {
+			var what string
+			what, label = r.stdLabel(p)
+			ok = what == kind
+		}
+		if ok {
+			v := p.Text()
+			r.take(field, i)
+			if label >= 0 {
+				r.take(field, label)
+			}
+			return &v
+		}
 	}
-	c.SpouseName = relation(fSpouse, "spouse", propSpouse, "X-EVOLUTION-SPOUSE", "X-KADDRESSBOOK-X-SPOUSENAME")
-	c.Manager = relation(fManager, "manager", propManager, "X-EVOLUTION-MANAGER", "X-KADDRESSBOOK-X-MANAGERSNAME")
-	c.AssistantName = relation(fAssistant, "assistant", propAssistant, "X-EVOLUTION-ASSISTANT", "X-KADDRESSBOOK-X-ASSISTANTSNAME")
+	return nil
+}
+
+func (r *reader) readChildren() {
+	c := r.c
 	c.Children = []string{}
 	for {
-		v := relation(fChild+strconv.Itoa(len(c.Children)), "child", propChild)
+		v := r.relation(fChild+strconv.Itoa(len(c.Children)), "child", propChild)
 		if v == nil {
-			break
+			return
 		}
 		c.Children = append(c.Children, *v)
 	}
+}
 
-	c.YomiGivenName = first(fYomiGiven, named(propYomiGiven))
-	c.YomiSurname = first(fYomiSurname, named(propYomiSurname))
-	c.YomiCompanyName = first(fYomiCompany, named(propYomiCompany))
-	c.FileAs = first(fFileAs, named(propFileAs, "X-EVOLUTION-FILE-AS"))
-	c.Initials = first(fInitials, named(propInitials))
-	c.OfficeLocation = first(fOffice, named(propOffice, "X-OFFICE-LOCATION"))
-
-	for i, p := range props {
+// readPhoto takes the first embedded photo when Graph can hold it.
+func (r *reader) readPhoto() {
+	for i, p := range r.props {
 		if p.Name != "PHOTO" || !strings.EqualFold(strings.Join(p.Param("ENCODING"), ""), "b") {
 			continue
 		}
@@ -544,14 +650,18 @@ func assign(card *vcard.Card) *assignment {
 		// writes it back as the card has it (no group, the TYPE its bytes
 		// have); otherwise it stays on the vCard side, where a photo that
 		// came back respelt would count as a change.
-		if err == nil && len(data) > 0 && len(data) <= MaxPhotoBytes && samePhoto(card, i, data) {
-			a.photo = data
-			take(fPhoto, i)
+		if err == nil && len(data) > 0 && len(data) <= MaxPhotoBytes && samePhoto(r.card, i, data) {
+			r.photo = data
+			r.take(fPhoto, i)
 		}
-		break
+		return
 	}
+}
 
-	// Every settable string is set: "" clears it.
+// finish sets every settable string ("" clears it) and composes the FN of
+// a card that has none.
+func (r *reader) finish() {
+	c := r.c
 	for _, s := range []**string{&c.AssistantName, &c.BusinessHomePage, &c.CompanyName, &c.Department,
 		&c.FileAs, &c.Initials, &c.JobTitle, &c.Manager, &c.MobilePhone, &c.NickName, &c.OfficeLocation,
 		&c.PersonalNotes, &c.Profession, &c.SpouseName, &c.YomiCompanyName, &c.YomiGivenName,
@@ -560,15 +670,15 @@ func assign(card *vcard.Card) *assignment {
 			*s = new(string)
 		}
 	}
+	fn := r.fn
 	if fn == "" {
 		fn = composeName(c)
 		if fn != "" {
 			p := vcard.NewText("FN", fn)
-			a.fn = &p
+			r.assignment.fn = &p
 		}
 	}
 	c.DisplayName = &fn
-	return a
 }
 
 // telKind classifies a telephone by its TYPE values (VOICE and PREF say

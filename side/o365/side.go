@@ -463,7 +463,8 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]engine.Item, error) {
 // nil otherwise. The zone is read once per side, from
 // mailboxSettings?$select=timeZone; that needs MailboxSettings.Read, and
 // without it (or any other failure) birthdays are read as the nearest UTC
-// day, which is right from UTC−11 to UTC+11.
+// day, which is right from UTC−11 to UTC+11. A refused permission (403) is
+// said once per side at Info, naming the account and the permission.
 func (s *Side) zoneFor(ctx context.Context, contacts []api.Contact, out []engine.Item) *time.Location {
 	need := false
 	for i, c := range contacts {
@@ -487,6 +488,12 @@ func (s *Side) zoneFor(ctx context.Context, contacts []api.Contact, out []engine
 		TimeZone string `json:"timeZone"`
 	}
 	if _, _, err := s.c.Do(ctx, http.MethodGet, "mailboxSettings?$select=timeZone", nil, nil, &ms); err != nil {
+		if ge := (*graph.Error)(nil); errors.As(err, &ge) && ge.Status == http.StatusForbidden {
+			s.log.Info("o365: the mailbox's time zone is not readable without the MailboxSettings.Read permission; birthdays entered in Outlook are read as the nearest UTC day (right from UTC-11 to UTC+11)",
+				"account", s.account, "mailbox", s.c.Mailbox(), "permission", "MailboxSettings.Read",
+				"fix", "grant MailboxSettings.Read: delegated, then run cardbridge login again; app-only, as an application permission with admin consent")
+			return nil
+		}
 		s.log.Debug("o365: the mailbox's time zone is not readable; birthdays are read as the nearest UTC day",
 			"mailbox", s.c.Mailbox(), "err", err)
 		return nil

@@ -114,7 +114,8 @@ func (k *checker) add(line int, rule, format string, args ...any) {
 }
 
 // Validate checks data, which must hold exactly one vCard of version
-// (Version30 or Version40), and returns its problems (none: valid).
+// (Version30 or Version40), and returns its problems (none: valid),
+// including where go-vcard reads the card differently (GoVCard).
 func Validate(data []byte, version string) []Problem {
 	k := &checker{version: version}
 	if version != Version30 && version != Version40 {
@@ -131,7 +132,7 @@ func Validate(data []byte, version string) []Problem {
 	for i := range cls {
 		k.property(&cls[i])
 	}
-	return k.out
+	return append(k.out, GoVCard(data)...)
 }
 
 type physLine struct {

@@ -86,3 +86,30 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestGoVCard: go-vcard, the independent reader, is held to the content
+// lines Validate reads: what it drops, or cannot read at all, is reported.
+func TestGoVCard(t *testing.T) {
+	tests := []struct {
+		name, data string
+		want       string // a part of the one problem expected, "" for none
+	}{
+		{"same reading", card("4.0", "FN:A", `NOTE:a\,b\nc\;d`, `item1.EMAIL;TYPE="work,pref":a@x.example`, "item1.X-ABLABEL:Büro", `X-P;X-Q=^'x^':v`), ""},
+		{"a property after END is not read", card("4.0", "FN:A") + "NOTE:late\r\n", "NOTE: go-vcard does not read this property"},
+		{"no BEGIN", "VERSION:4.0\r\nFN:A\r\nEND:VCARD\r\n", "go-vcard cannot read the card"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := GoVCard([]byte(tt.data))
+			if tt.want == "" {
+				if len(got) != 0 {
+					t.Errorf("GoVCard = %v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Rule != RuleGoVCard || !strings.Contains(got[0].Detail, tt.want) {
+				t.Errorf("GoVCard = %v, want one %s problem with %q", got, RuleGoVCard, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,69 @@
+package pairs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/state"
+)
+
+// StateOptions configure OpenState.
+type StateOptions struct {
+	// ReadOnly opens the database read-only, or an empty in-memory one
+	// when the file does not exist yet, so that nothing is written
+	// anywhere (no key file either).
+	ReadOnly bool
+	// Env is the process environment, where CARDBRIDGE_SECRET_KEY and the
+	// systemd credential are looked up.
+	Env []string
+	// Logger receives the warnings about the token key; nil discards.
+	Logger *slog.Logger
+}
+
+// OpenState opens the state database of cfg with the key that seals its
+// Office 365 tokens (state.LoadTokenKey: CARDBRIDGE_SECRET_KEY, the
+// systemd credential, or cfg.SecretKeyFile, which a writable open creates
+// when there is no key yet). A key file that cannot be created leaves the
+// database open without a key (a warning says why; the errors of token
+// operations say it again); a key that is there but unreadable or
+// malformed is an error. Tokens the key does not open are reported once
+// as a warning.
+func OpenState(ctx context.Context, cfg *config.Config, o StateOptions) (*state.DB, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	path, memory, readOnly := cfg.State, false, o.ReadOnly
+	if readOnly {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			path, memory, readOnly = "", true, false
+		}
+	}
+	src := state.KeySource{Env: o.Env, File: cfg.SecretKeyFile, Create: !readOnly && !memory}
+	key, from, err := state.LoadTokenKey(src)
+	if errors.Is(err, state.ErrKeyFileNotCreated) {
+		log.Warn("no key to seal the Office 365 tokens: they can be neither stored nor read", "err", err)
+		key, from, err = nil, "no key: "+err.Error(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the key that seals the Office 365 tokens: %w", err)
+	}
+	log.Debug("state: token key", "from", from)
+	db, err := state.Open(ctx, path, state.Options{ReadOnly: readOnly, Logger: log, TokenKey: key, TokenKeySource: from})
+	if err != nil {
+		return nil, err
+	}
+	// Tokens that do not open: a key file lost (and just made anew), or
+	// another key given. They stay; say so once, loudly.
+	if bad, err := db.SealedAccounts(ctx); err == nil && len(bad) > 0 {
+		log.Warn(fmt.Sprintf("the Office 365 tokens of %s do not open with %s: restore the key they were sealed with, or sign those accounts in again (cardbridge logout, then login)",
+			strings.Join(bad, ", "), from))
+	}
+	return db, nil
+}

@@ -1,0 +1,117 @@
+package pairs
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/state"
+)
+
+// Pairs returns the Runner's configuration with the pairs made on the web
+// page (in the state) added; see Merge.
+func (r *Runner) Pairs(ctx context.Context) (cfg *config.Config, skipped []string, err error) {
+	if v, err := r.o.DB.SchemaVersion(ctx); err != nil || v < state.LatestSchemaVersion() {
+		// A state from before the web page (opened read-only, so not
+		// migrated) has no web pairs.
+		return r.o.Config, nil, nil
+	}
+	return Merge(ctx, r.o.DB, r.o.Config)
+}
+
+// Merge returns cfg with the pairs made from the web page (in db) added,
+// and the accounts they use (server.connect's app under the pair's
+// account name); cfg itself is not changed. A web pair whose name is taken
+// by a configured pair, or whose account name is taken by a configured
+// account, is left out and reported in skipped.
+func Merge(ctx context.Context, db *state.DB, cfg *config.Config) (out *config.Config, skipped []string, err error) {
+	wps, err := db.WebPairs(ctx, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("web pairs: %w", err)
+	}
+	c := *cfg
+	c.Pairs = maps.Clone(cfg.Pairs)
+	c.Accounts = maps.Clone(cfg.Accounts)
+	if c.Pairs == nil {
+		c.Pairs = map[string]config.Pair{}
+	}
+	if c.Accounts == nil {
+		c.Accounts = map[string]config.Account{}
+	}
+	for _, wp := range wps {
+		if wp.Name != strings.ToLower(wp.Name) || wp.Account != strings.ToLower(wp.Account) {
+			// Made by a cardbridge before issue 13 for a user with upper-case
+			// letters: looked up case-insensitively, its account would be
+			// another user's (web-Frank is web-frank).
+			skipped = append(skipped, fmt.Sprintf("web pair %s: its name or its account %s has upper-case letters (made by an older cardbridge); its user should disconnect and connect Office 365 again on the web page", wp.Name, wp.Account))
+			continue
+		}
+		if _, taken := cfg.Pairs[wp.Name]; taken {
+			skipped = append(skipped, fmt.Sprintf("web pair %s: a configured pair has that name", wp.Name))
+			continue
+		}
+		if _, taken := cfg.Accounts[wp.Account]; taken {
+			skipped = append(skipped, fmt.Sprintf("web pair %s: a configured account is called %s", wp.Name, wp.Account))
+			continue
+		}
+		if !cfg.Server.Connect.Configured() {
+			skipped = append(skipped, fmt.Sprintf("web pair %s: server.connect is not configured", wp.Name))
+			continue
+		}
+		c.Accounts[wp.Account] = cfg.Server.Connect.Account(wp.Account)
+		c.Pairs[wp.Name] = WebPairConfig(wp)
+	}
+	return &c, skipped, nil
+}
+
+// WebPairConfig is the configuration of a web-made pair: the account's
+// folder (a) with the user's book (b), two-way, its conflict policy, 25%
+// max_delete.
+func WebPairConfig(wp state.WebPair) config.Pair {
+	if wp.Conflict == "" {
+		wp.Conflict = "merge"
+	}
+	return config.Pair{
+		Name:      wp.Name,
+		A:         config.Side{Type: config.SideO365, Account: wp.Account, Folder: wp.Folder},
+		B:         config.Side{Type: config.SideServer, User: wp.User, Addressbook: wp.Addressbook},
+		Direction: "two-way",
+		Conflict:  wp.Conflict,
+		MaxDelete: config.DefaultLimit(),
+		Every:     wp.Every,
+	}
+}
+
+// UserPair is a pair that involves a user's books of the built-in server.
+type UserPair struct {
+	config.Pair
+	// Web is set for a pair made on the web page.
+	Web bool
+}
+
+// UserPairs lists the pairs that involve user's books: the configured
+// pairs with a {type: server, user: user} side, then the user's web-made
+// pairs whose name no configured pair takes.
+func (r *Runner) UserPairs(ctx context.Context, user string) ([]UserPair, error) {
+	var out []UserPair
+	cfg := r.o.Config
+	for _, n := range cfg.PairNames() {
+		p, _ := cfg.Pair(n)
+		if (p.A.Type == config.SideServer && p.A.User == user) || (p.B.Type == config.SideServer && p.B.User == user) {
+			out = append(out, UserPair{Pair: p})
+		}
+	}
+	wps, err := r.o.DB.WebPairs(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("web pairs of %s: %w", user, err)
+	}
+	for _, wp := range wps {
+		if _, taken := cfg.Pairs[wp.Name]; taken {
+			continue
+		}
+		out = append(out, UserPair{Pair: WebPairConfig(wp), Web: true})
+	}
+	return out, nil
+}
