@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,7 +33,15 @@ type benchEnv struct {
 	dir      string
 	db       *state.DB
 	pair     engine.Pair
+	// deltaPages counts contact delta pages served (answers 200 to first
+	// pages and nextLinks; a transient 412 retried is not a page), to
+	// show the page size Graph really served.
+	deltaPages atomic.Int64
 }
+
+// benchDeltaPage is the contact delta page Exchange serves (graphsim's
+// default ContactDeltaPageCap), whatever the client asks.
+const benchDeltaPage = 200
 
 func newBenchEnv(b testing.TB, contacts int, latency time.Duration) *benchEnv {
 	b.Helper()
@@ -40,7 +51,18 @@ func newBenchEnv(b testing.TB, contacts int, latency time.Duration) *benchEnv {
 	if contacts > 0 {
 		mb.Seed("", contacts, 1)
 	}
-	srv := httptest.NewServer(sim)
+	e := &benchEnv{sim: sim}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/contacts/delta") {
+			sim.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		sim.ServeHTTP(sw, r)
+		if sw.status == 0 || sw.status == http.StatusOK {
+			e.deltaPages.Add(1) // a page served, not a transient 412 retried
+		}
+	}))
 	b.Cleanup(srv.Close)
 	dir := b.TempDir()
 	db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
@@ -48,7 +70,21 @@ func newBenchEnv(b testing.TB, contacts int, latency time.Duration) *benchEnv {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	return &benchEnv{sim: sim, srv: srv, dir: dir, db: db}
+	e.srv, e.dir, e.db = srv, dir, db
+	return e
+}
+
+// statusWriter records the status of an answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // open builds a fresh pair (new clients, as a new process would).
@@ -57,7 +93,7 @@ func (e *benchEnv) open(b testing.TB) engine.Pair {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := graph.New(graph.Options{BaseURL: e.srv.URL + "/v1.0", Tokens: staticToken(tok), Logger: e.log, MaxPageSize: 1000})
+	c, err := graph.New(graph.Options{BaseURL: e.srv.URL + "/v1.0", Tokens: staticToken(tok), Logger: e.log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,6 +114,7 @@ func (e *benchEnv) run(b testing.TB, label string) *engine.Result {
 	pair := e.open(b)
 	defer pair.A.(*o365.Side).Close()
 	e.sim.ResetStats()
+	e.deltaPages.Store(0)
 	start := time.Now()
 	res, err := engine.New(e.db, nil).Run(context.Background(), pair, engine.Options{})
 	el := time.Since(start)
@@ -90,14 +127,19 @@ func (e *benchEnv) run(b testing.TB, label string) *engine.Result {
 		bb.ReportMetric(float64(st.GraphRequests), label+"-requests")
 		bb.ReportMetric(float64(st.SubRequests), label+"-subrequests")
 		bb.ReportMetric(float64(st.Throttled429), label+"-429s")
+		bb.ReportMetric(float64(e.deltaPages.Load()), label+"-deltapages")
 	} else {
-		b.Logf("%s: %v, %d requests, %d sub-requests, %d 429s", label, el, st.GraphRequests, st.SubRequests, st.Throttled429)
+		b.Logf("%s: %v, %d requests, %d sub-requests, %d 429s, %d delta pages", label, el, st.GraphRequests, st.SubRequests, st.Throttled429, e.deltaPages.Load())
 	}
 	return res
 }
 
 // BenchmarkImport10k: a mailbox of 10,000 contacts imported into an empty
 // vdir, a no-change re-run, then a re-run after 1% changed in Outlook.
+// The client asks for its default page size; Exchange (graphsim's strict
+// default) caps contact delta pages at 200, so the import reads 50 delta
+// pages (counted: import-deltapages) besides the listing with the UID
+// property, and the no-change re-run must cost exactly 1 request.
 // Photos are not read (`photos: false`): reading them costs one Graph
 // request per contact, and 10,000 of them are the mailbox's whole budget
 // for 10 minutes (BenchmarkImportPhotos2k measures that cost).
@@ -109,8 +151,14 @@ func BenchmarkImport10k(b *testing.B) {
 		if res := e.run(b, "import"); res.B.Created != 10_000 {
 			b.Fatalf("imported %d", res.B.Created)
 		}
+		if n := e.deltaPages.Load(); n != 10_000/benchDeltaPage {
+			b.Fatalf("import read %d delta pages, want %d (pages of %d)", n, 10_000/benchDeltaPage, benchDeltaPage)
+		}
 		if res := e.run(b, "nochange"); res.B.Updated+res.A.Updated != 0 {
 			b.Fatalf("no-change run wrote: %+v", res)
+		}
+		if st := e.sim.Stats(); st.GraphRequests != 1 {
+			b.Fatalf("no-change run took %d Graph requests, want 1", st.GraphRequests)
 		}
 		mb := e.sim.Mailbox(testUser)
 		for _, id := range mb.ContactIDs("")[:100] {
@@ -165,8 +213,11 @@ func TestRequestBudget(t *testing.T) {
 	if st := e.sim.Stats(); st.GraphRequests > 10 {
 		t.Errorf("import took %d Graph requests", st.GraphRequests)
 	}
+	if n := e.deltaPages.Load(); n != 1000/benchDeltaPage {
+		t.Errorf("import read %d delta pages, want %d (pages of %d)", n, 1000/benchDeltaPage, benchDeltaPage)
+	}
 	e.run(t, "nochange")
-	if st := e.sim.Stats(); st.GraphRequests > 2 {
-		t.Errorf("a no-change run took %d Graph requests, want at most 2", st.GraphRequests)
+	if st := e.sim.Stats(); st.GraphRequests != 1 {
+		t.Errorf("a no-change run took %d Graph requests, want exactly 1", st.GraphRequests)
 	}
 }
