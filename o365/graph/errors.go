@@ -153,3 +153,48 @@ func IsThrottled(err error) bool {
 	e, ok := asError(err)
 	return ok && (e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable)
 }
+
+// ContactError is an error about one contact of one account: it names the
+// account (its name in the configuration), the mailbox, the operation, the
+// contact's display name when known and its id, around the cause (often an
+// *Error, which carries the status, Microsoft's code and the request id).
+type ContactError struct {
+	// Account is the configured account's name ("" when unknown).
+	Account string
+	// Mailbox is the mailbox the request acted for.
+	Mailbox string
+	// Op is the operation: "read", "create", "update", "delete", "photo".
+	Op string
+	// ContactID is Graph's id of the contact ("" for a create).
+	ContactID string
+	// DisplayName is the contact's display name when known.
+	DisplayName string
+	// Err is the cause.
+	Err error
+}
+
+// Error reads: `o365 account "work" (mailbox a@b): update contact "Ann Lee" (id AAMk…): graph: …`.
+func (e *ContactError) Error() string {
+	var b strings.Builder
+	b.WriteString("o365")
+	if e.Account != "" {
+		fmt.Fprintf(&b, " account %q", e.Account)
+	}
+	if e.Mailbox != "" {
+		fmt.Fprintf(&b, " (mailbox %s)", e.Mailbox)
+	}
+	b.WriteString(": " + e.Op + " contact")
+	if e.DisplayName != "" {
+		fmt.Fprintf(&b, " %q", e.DisplayName)
+	}
+	if e.ContactID != "" {
+		fmt.Fprintf(&b, " (id %s)", e.ContactID)
+	}
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause, so errors.Is/As and IsNotFound etc. see it.
+func (e *ContactError) Unwrap() error { return e.Err }
