@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"github.com/cardbridge/cardbridge/carddav/davxml"
 	"io"
 	"mime"
 	"net/http"
@@ -206,21 +207,21 @@ func (rq *request) put() {
 		return
 	}
 	if rq.r.ContentLength > rq.h.maxSize {
-		rq.writeError(http.StatusRequestEntityTooLarge, "<C:max-resource-size/>")
+		rq.writeError(http.StatusRequestEntityTooLarge, "", davxml.Empty(davxml.CardDAV("max-resource-size")))
 		return
 	}
 	data, err := io.ReadAll(io.LimitReader(rq.r.Body, rq.h.maxSize+1))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			rq.writeError(http.StatusRequestEntityTooLarge, "<C:max-resource-size/>")
+			rq.writeError(http.StatusRequestEntityTooLarge, "", davxml.Empty(davxml.CardDAV("max-resource-size")))
 			return
 		}
 		rq.badRequest("reading the body: " + err.Error())
 		return
 	}
 	if int64(len(data)) > rq.h.maxSize {
-		rq.writeError(http.StatusRequestEntityTooLarge, "<C:max-resource-size/>")
+		rq.writeError(http.StatusRequestEntityTooLarge, "", davxml.Empty(davxml.CardDAV("max-resource-size")))
 		return
 	}
 	if rq.refuseNonUTF8(data) {
@@ -229,13 +230,13 @@ func (rq *request) put() {
 	if ct := rq.r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err == nil && mt != "text/vcard" && mt != "text/x-vcard" &&
 			mt != "text/directory" && mt != "text/plain" && mt != "application/octet-stream" {
-			rq.writeError(http.StatusUnsupportedMediaType, "<C:supported-address-data/>")
+			rq.writeError(http.StatusUnsupportedMediaType, "", davxml.Empty(davxml.CardDAV("supported-address-data")))
 			return
 		}
 	}
 	card, err := vcard.Parse(data)
 	if err != nil {
-		rq.writeError(http.StatusBadRequest, "<C:valid-address-data/><D:responsedescription>"+esc(err.Error())+"</D:responsedescription>")
+		rq.writeError(http.StatusBadRequest, err.Error(), davxml.Empty(davxml.CardDAV("valid-address-data")))
 		return
 	}
 	b, err := rq.h.db.AddressBook(rq.ctx, rq.user, rq.rt.book)
@@ -252,7 +253,7 @@ func (rq *request) put() {
 	var uc *state.UIDConflictError
 	switch {
 	case errors.As(err, &uc):
-		rq.writeError(http.StatusConflict, "<C:no-uid-conflict>"+hrefElem(rq.h.cardHref(rq.user, b.Name, uc.Href))+"</C:no-uid-conflict>")
+		rq.writeError(http.StatusConflict, "", davxml.HrefProp(davxml.CardDAV("no-uid-conflict"), rq.h.cardHref(rq.user, b.Name, uc.Href)))
 		return
 	case errors.Is(err, state.ErrPreconditionFailed):
 		http.Error(rq.w, "precondition failed", http.StatusPreconditionFailed)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"github.com/cardbridge/cardbridge/carddav/davxml"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,19 +24,19 @@ type res struct {
 // propReq is what a PROPFIND or REPORT asks for.
 type propReq struct {
 	allprop, propname bool
-	props             []*node
+	props             []*davxml.Element
 }
 
 // parsePropReq reads the D:prop, D:allprop or D:propname child of parent
 // (none: allprop).
-func parsePropReq(parent *node) propReq {
+func parsePropReq(parent *davxml.Element) propReq {
 	if parent == nil {
 		return propReq{allprop: true}
 	}
-	if p := parent.child(nsDAV, "prop"); p != nil {
-		return propReq{props: p.children}
+	if p := parent.Child(davxml.DAV("prop")); p != nil {
+		return propReq{props: p.Children}
 	}
-	if parent.child(nsDAV, "propname") != nil {
+	if parent.Child(davxml.DAV("propname")) != nil {
 		return propReq{propname: true}
 	}
 	return propReq{allprop: true}
@@ -47,7 +48,7 @@ func (pr propReq) needsData() bool {
 		return true
 	}
 	for _, p := range pr.props {
-		if p.is(nsCard, "address-data") || p.is(nsDAV, "getcontentlength") {
+		if p.Is(davxml.CardDAV("address-data")) || p.Is(davxml.DAV("getcontentlength")) {
 			return true
 		}
 	}
@@ -57,49 +58,48 @@ func (pr propReq) needsData() bool {
 // allProps are the properties allprop and propname give (those a resource
 // has).
 var allProps = []xml.Name{
-	{Space: nsDAV, Local: "resourcetype"},
-	{Space: nsDAV, Local: "displayname"},
-	{Space: nsDAV, Local: "getetag"},
-	{Space: nsDAV, Local: "getcontenttype"},
-	{Space: nsDAV, Local: "getlastmodified"},
-	{Space: nsDAV, Local: "getcontentlength"},
-	{Space: nsDAV, Local: "sync-token"},
-	{Space: nsCS, Local: "getctag"},
-	{Space: nsCard, Local: "addressbook-description"},
+	davxml.DAV("resourcetype"),
+	davxml.DAV("displayname"),
+	davxml.DAV("getetag"),
+	davxml.DAV("getcontenttype"),
+	davxml.DAV("getlastmodified"),
+	davxml.DAV("getcontentlength"),
+	davxml.DAV("sync-token"),
+	davxml.CS("getctag"),
+	davxml.CardDAV("addressbook-description"),
 }
 
-// propsOf writes the properties pr asks of r as propstat groups. When the
+// propsOf returns the properties pr asks of r as propstat groups. When the
 // client prefers a minimal answer (see minimal), the 404 group of the
 // properties r does not have is left out.
-func (rq *request) propsOf(r *res, pr propReq) []propstat {
-	ok := propstat{status: http.StatusOK}
-	missing := propstat{status: http.StatusNotFound}
+func (rq *request) propsOf(r *res, pr propReq) []davxml.PropGroup {
+	ok := davxml.PropGroup{Status: http.StatusOK}
+	missing := davxml.PropGroup{Status: http.StatusNotFound}
 	switch {
 	case pr.allprop || pr.propname:
 		for _, n := range allProps {
-			v, found := rq.propValue(r, &node{name: n})
-			if !found {
+			v := rq.propValue(r, &davxml.Element{Name: n})
+			if v == nil {
 				continue
 			}
 			if pr.propname {
-				v = ""
+				v = davxml.Empty(n)
 			}
-			ok.props = append(ok.props, elem(n, v))
+			ok.Props = append(ok.Props, v)
 		}
 	default:
 		for _, p := range pr.props {
-			v, found := rq.propValue(r, p)
-			if found {
-				ok.props = append(ok.props, elem(p.name, v))
+			if v := rq.propValue(r, p); v != nil {
+				ok.Props = append(ok.Props, v)
 			} else {
-				missing.props = append(missing.props, emptyElem(p.name))
+				missing.Props = append(missing.Props, davxml.Empty(p.Name))
 			}
 		}
 	}
 	if rq.minimal() {
-		return []propstat{ok}
+		return []davxml.PropGroup{ok}
 	}
-	return []propstat{ok, missing}
+	return []davxml.PropGroup{ok, missing}
 }
 
 // minimal reports whether the client asked for a minimal answer to a
@@ -122,140 +122,163 @@ func (rq *request) minimal() bool {
 	return false
 }
 
-func privileges(names ...string) string {
-	var b strings.Builder
+// privileges returns a DAV:current-user-privilege-set of the DAV:
+// privileges names.
+func privileges(names ...string) *davxml.Element {
+	set := davxml.Elem(davxml.DAV("current-user-privilege-set"))
 	for _, n := range names {
-		b.WriteString("<D:privilege><D:" + n + "/></D:privilege>")
+		set.Children = append(set.Children, davxml.Elem(davxml.DAV("privilege"), davxml.Empty(davxml.DAV(n))))
 	}
-	return b.String()
+	return set
 }
 
-const reportSet = "<D:supported-report><D:report><C:addressbook-multiget/></D:report></D:supported-report>" +
-	"<D:supported-report><D:report><C:addressbook-query/></D:report></D:supported-report>" +
-	"<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>"
+// reportSet returns the DAV:supported-report-set of the home set and the
+// books.
+func reportSet() *davxml.Element {
+	set := davxml.Elem(davxml.DAV("supported-report-set"))
+	for _, r := range []xml.Name{davxml.CardDAV("addressbook-multiget"), davxml.CardDAV("addressbook-query"), davxml.DAV("sync-collection")} {
+		set.Children = append(set.Children, davxml.Elem(davxml.DAV("supported-report"), davxml.Elem(davxml.DAV("report"), davxml.Empty(r))))
+	}
+	return set
+}
 
 // bookToken is the sync-token (an absolute URI) of book at change seq.
 func bookToken(id, seq int64) string { return syncTokenURI + state.FormatSyncToken(id, seq) }
 
-// propValue returns the content of property p of r, and whether r has it.
-func (rq *request) propValue(r *res, p *node) (string, bool) {
+// propValue returns property p of r as it is written, nil when r does not
+// have it.
+func (rq *request) propValue(r *res, p *davxml.Element) *davxml.Element {
 	h := rq.h
-	if p.name.Space == nsDAV {
-		switch p.name.Local {
+	name := p.Name
+	text := func(s string) *davxml.Element { return davxml.Text(name, s) }
+	href := func(s string) *davxml.Element { return davxml.HrefProp(name, s) }
+	elems := func(names ...xml.Name) *davxml.Element {
+		e := davxml.Elem(name)
+		for _, n := range names {
+			e.Children = append(e.Children, davxml.Empty(n))
+		}
+		return e
+	}
+	if p.Name.Space == davxml.NSDAV {
+		switch p.Name.Local {
 		case "current-user-principal":
-			return hrefElem(h.principalHref(rq.user)), true
+			return href(h.principalHref(rq.user))
 		case "owner":
 			if r.kind != kindRoot {
-				return hrefElem(h.principalHref(rq.user)), true
+				return href(h.principalHref(rq.user))
 			}
 		case "principal-collection-set":
-			return hrefElem(h.prefix + "/principals/"), true
+			return href(h.prefix + "/principals/")
 		case "current-user-privilege-set":
 			switch r.kind {
 			case kindRoot, kindPrincipal:
-				return privileges("read", "read-current-user-privilege-set"), true
+				return privileges("read", "read-current-user-privilege-set")
 			case kindHome:
-				return privileges("read", "bind", "unbind", "write-properties", "read-current-user-privilege-set"), true
+				return privileges("read", "bind", "unbind", "write-properties", "read-current-user-privilege-set")
 			default:
-				return privileges("read", "write", "write-properties", "write-content", "bind", "unbind", "read-current-user-privilege-set"), true
+				return privileges("read", "write", "write-properties", "write-content", "bind", "unbind", "read-current-user-privilege-set")
 			}
 		case "resourcetype":
 			switch r.kind {
 			case kindRoot, kindHome:
-				return "<D:collection/>", true
+				return elems(davxml.DAV("collection"))
 			case kindPrincipal:
-				return "<D:principal/>", true
+				return elems(davxml.DAV("principal"))
 			case kindBook:
-				return "<D:collection/><C:addressbook/>", true
+				return elems(davxml.DAV("collection"), davxml.CardDAV("addressbook"))
 			case kindCard:
-				return "", true
+				return elems()
 			}
 		case "displayname":
 			switch r.kind {
 			case kindRoot:
-				return "cardbridge", true
+				return text("cardbridge")
 			case kindPrincipal, kindHome:
-				return esc(rq.user), true
+				return text(rq.user)
 			case kindBook:
 				if r.book.DisplayName != "" {
-					return esc(r.book.DisplayName), true
+					return text(r.book.DisplayName)
 				}
-				return esc(r.book.Name), true
+				return text(r.book.Name)
 			}
 		case "principal-URL":
 			if r.kind == kindPrincipal {
-				return hrefElem(h.principalHref(rq.user)), true
+				return href(h.principalHref(rq.user))
 			}
 		case "supported-report-set":
 			switch r.kind {
 			case kindHome, kindBook:
-				return reportSet, true
+				return reportSet()
 			case kindRoot, kindPrincipal:
-				return "", true
+				return elems()
 			}
 		case "sync-token":
 			if r.kind == kindBook {
-				return esc(bookToken(r.book.ID, r.book.SyncSeq)), true
+				return text(bookToken(r.book.ID, r.book.SyncSeq))
 			}
 		case "getetag":
 			if r.kind == kindCard {
-				return esc(`"` + r.card.ETag + `"`), true
+				return text(`"` + r.card.ETag + `"`)
 			}
 		case "getcontenttype":
 			if r.kind == kindCard {
-				return "text/vcard; charset=utf-8", true
+				return text("text/vcard; charset=utf-8")
 			}
 		case "getlastmodified":
 			if r.kind == kindCard {
-				return r.card.Modified.UTC().Format(http.TimeFormat), true
+				return text(r.card.Modified.UTC().Format(http.TimeFormat))
 			}
 		case "getcontentlength":
 			if r.kind == kindCard {
 				data := rq.cardData(r.card)
 				if data == nil {
-					return "", false
+					return nil
 				}
-				return strconv.Itoa(len(rq.render(data, ""))), true
+				return text(strconv.Itoa(len(rq.render(data, ""))))
 			}
 		}
-		return "", false
+		return nil
 	}
-	if p.name.Space == nsCard {
-		switch p.name.Local {
+	if p.Name.Space == davxml.NSCardDAV {
+		switch p.Name.Local {
 		case "addressbook-home-set":
 			if r.kind == kindRoot || r.kind == kindPrincipal {
-				return hrefElem(h.homeHref(rq.user)), true
+				return href(h.homeHref(rq.user))
 			}
 		case "principal-address":
 			// none
 		case "addressbook-description":
 			if r.kind == kindBook {
-				return esc(r.book.Description), true
+				return text(r.book.Description)
 			}
 		case "supported-address-data":
 			if r.kind == kindBook || r.kind == kindHome {
-				return `<C:address-data-type content-type="text/vcard" version="3.0"/>` +
-					`<C:address-data-type content-type="text/vcard" version="4.0"/>`, true
+				e := davxml.Elem(name)
+				for _, v := range []string{vcard.V30, vcard.V40} {
+					e.Children = append(e.Children, &davxml.Element{Name: davxml.CardDAV("address-data-type"),
+						Attr: []xml.Attr{{Name: xml.Name{Local: "content-type"}, Value: "text/vcard"}, {Name: xml.Name{Local: "version"}, Value: v}}})
+				}
+				return e
 			}
 		case "max-resource-size":
 			if r.kind == kindBook || r.kind == kindHome {
-				return strconv.FormatInt(h.maxSize, 10), true
+				return text(strconv.FormatInt(h.maxSize, 10))
 			}
 		case "address-data":
 			if r.kind == kindCard {
 				data := rq.cardData(r.card)
 				if data == nil {
-					return "", false
+					return nil
 				}
-				return esc(string(rq.render(data, requestedVersion(p)))), true
+				return text(string(rq.render(data, requestedVersion(p))))
 			}
 		}
-		return "", false
+		return nil
 	}
-	if p.name.Space == nsCS && p.name.Local == "getctag" && r.kind == kindBook {
-		return esc(state.FormatSyncToken(r.book.ID, r.book.SyncSeq)), true
+	if p.Name == davxml.CS("getctag") && r.kind == kindBook {
+		return text(state.FormatSyncToken(r.book.ID, r.book.SyncSeq))
 	}
-	return "", false
+	return nil
 }
 
 // cardData returns the stored data of c, reading it when not loaded (nil
@@ -279,11 +302,11 @@ func (rq *request) cardData(c *state.Card) []byte {
 
 // requestedVersion is the vCard version an address-data element asks for
 // in its version attribute, "" when it names none (or one not served).
-func requestedVersion(p *node) string {
+func requestedVersion(p *davxml.Element) string {
 	if p == nil {
 		return ""
 	}
-	switch v := strings.TrimSpace(p.attrValue("version")); v {
+	switch v := strings.TrimSpace(p.AttrValue("version")); v {
 	case vcard.V30, vcard.V40:
 		return v
 	}
@@ -378,7 +401,7 @@ func (rq *request) propfind() {
 		rq.refuseBody(err)
 		return
 	}
-	if root != nil && !root.is(nsDAV, "propfind") {
+	if root != nil && !root.Is(davxml.DAV("propfind")) {
 		rq.badRequest("the body is not a DAV:propfind")
 		return
 	}
@@ -397,7 +420,7 @@ func (rq *request) propfind() {
 	switch strings.ToLower(depth) {
 	case "0", "1":
 	case "infinity":
-		rq.writeError(http.StatusForbidden, "<D:propfind-finite-depth/>")
+		rq.writeError(http.StatusForbidden, "", davxml.Empty(davxml.DAV("propfind-finite-depth")))
 		return
 	default:
 		rq.badRequest("invalid Depth header")
@@ -433,7 +456,7 @@ func (rq *request) proppatch() {
 		rq.refuseBody(err)
 		return
 	}
-	if root == nil || !root.is(nsDAV, "propertyupdate") {
+	if root == nil || !root.Is(davxml.DAV("propertyupdate")) {
 		rq.badRequest("the body is not a DAV:propertyupdate")
 		return
 	}
@@ -445,35 +468,35 @@ func (rq *request) proppatch() {
 	if t.book != nil {
 		book = *t.book
 	}
-	var allowed, refused []string
-	for _, op := range root.children {
-		set := op.is(nsDAV, "set")
-		if !set && !op.is(nsDAV, "remove") {
+	var allowed, refused []*davxml.Element
+	for _, op := range root.Children {
+		set := op.Is(davxml.DAV("set"))
+		if !set && !op.Is(davxml.DAV("remove")) {
 			continue
 		}
-		for _, p := range op.child(nsDAV, "prop").childrenOrNil() {
+		for _, p := range op.Child(davxml.DAV("prop")).ChildrenOrNil() {
 			value := ""
 			if set {
-				value = strings.TrimSpace(p.text.String())
+				value = strings.TrimSpace(p.Text)
 			}
 			switch {
-			case t.kind == kindBook && p.is(nsDAV, "displayname"):
+			case t.kind == kindBook && p.Is(davxml.DAV("displayname")):
 				book.DisplayName = value
-			case t.kind == kindBook && p.is(nsCard, "addressbook-description"):
+			case t.kind == kindBook && p.Is(davxml.CardDAV("addressbook-description")):
 				book.Description = value
-			case t.kind == kindHome && p.is(nsCS, "me-card"):
+			case t.kind == kindHome && p.Is(davxml.CS("me-card")):
 				// Accepted so that Apple carries on; not stored.
 			default:
-				refused = append(refused, emptyElem(p.name))
+				refused = append(refused, davxml.Empty(p.Name))
 				continue
 			}
-			allowed = append(allowed, emptyElem(p.name))
+			allowed = append(allowed, davxml.Empty(p.Name))
 		}
 	}
 	m := rq.newMultistatus()
 	if len(refused) > 0 {
-		m.add(t.href, propstat{status: http.StatusForbidden, props: refused},
-			propstat{status: http.StatusFailedDependency, props: allowed})
+		m.add(t.href, davxml.PropGroup{Status: http.StatusForbidden, Props: refused},
+			davxml.PropGroup{Status: http.StatusFailedDependency, Props: allowed})
 		m.done("")
 		return
 	}
@@ -484,15 +507,8 @@ func (rq *request) proppatch() {
 		}
 		rq.changed(book.Name)
 	}
-	m.add(t.href, propstat{status: http.StatusOK, props: allowed})
+	m.add(t.href, davxml.PropGroup{Status: http.StatusOK, Props: allowed})
 	m.done("")
-}
-
-func (n *node) childrenOrNil() []*node {
-	if n == nil {
-		return nil
-	}
-	return n.children
 }
 
 // mkcol serves MKCOL and extended MKCOL (RFC 5689) of an address book.
@@ -505,7 +521,7 @@ func (rq *request) mkcol() {
 	switch rq.rt.kind {
 	case kindBook:
 	case kindCard:
-		rq.writeError(http.StatusForbidden, "<D:resource-must-be-null/>")
+		rq.writeError(http.StatusForbidden, "", davxml.Empty(davxml.DAV("resource-must-be-null")))
 		return
 	default:
 		rq.w.Header().Set("Allow", allowHeader)
@@ -514,25 +530,25 @@ func (rq *request) mkcol() {
 	}
 	displayName, description := rq.rt.book, ""
 	if root != nil {
-		if !root.is(nsDAV, "mkcol") {
+		if !root.Is(davxml.DAV("mkcol")) {
 			http.Error(rq.w, "unsupported MKCOL body", http.StatusUnsupportedMediaType)
 			return
 		}
-		for _, set := range root.children {
-			if !set.is(nsDAV, "set") {
+		for _, set := range root.Children {
+			if !set.Is(davxml.DAV("set")) {
 				continue
 			}
-			for _, p := range set.child(nsDAV, "prop").childrenOrNil() {
+			for _, p := range set.Child(davxml.DAV("prop")).ChildrenOrNil() {
 				switch {
-				case p.is(nsDAV, "resourcetype"):
-					if p.child(nsCard, "addressbook") == nil {
-						rq.writeError(http.StatusForbidden, "<D:valid-resourcetype/>")
+				case p.Is(davxml.DAV("resourcetype")):
+					if p.Child(davxml.CardDAV("addressbook")) == nil {
+						rq.writeError(http.StatusForbidden, "", davxml.Empty(davxml.DAV("valid-resourcetype")))
 						return
 					}
-				case p.is(nsDAV, "displayname"):
-					displayName = strings.TrimSpace(p.text.String())
-				case p.is(nsCard, "addressbook-description"):
-					description = strings.TrimSpace(p.text.String())
+				case p.Is(davxml.DAV("displayname")):
+					displayName = strings.TrimSpace(p.Text)
+				case p.Is(davxml.CardDAV("addressbook-description")):
+					description = strings.TrimSpace(p.Text)
 				}
 			}
 		}

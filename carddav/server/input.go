@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/cardbridge/cardbridge/carddav/davxml"
 	"net/http"
 	"unicode/utf8"
 )
@@ -53,6 +54,6 @@ func (rq *request) refuseNonUTF8(data []byte) bool {
 	if msg == "" {
 		return false
 	}
-	rq.writeError(http.StatusBadRequest, "<C:valid-address-data/><D:responsedescription>"+esc(msg)+"</D:responsedescription>")
+	rq.writeError(http.StatusBadRequest, msg, davxml.Empty(davxml.CardDAV("valid-address-data")))
 	return true
 }

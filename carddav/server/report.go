@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"github.com/cardbridge/cardbridge/carddav/davxml"
 	"net/http"
 	"net/url"
 	"sort"
@@ -25,9 +26,9 @@ func (rq *request) report() {
 		rq.badRequest("REPORT needs a body")
 		return
 	}
-	supported := root.is(nsCard, "addressbook-multiget") || root.is(nsCard, "addressbook-query") || root.is(nsDAV, "sync-collection")
-	if !supported || (rq.rt.kind != kindBook && !(rq.rt.kind == kindCard && root.is(nsCard, "addressbook-multiget"))) {
-		rq.writeError(http.StatusForbidden, "<D:supported-report/>")
+	supported := root.Is(davxml.CardDAV("addressbook-multiget")) || root.Is(davxml.CardDAV("addressbook-query")) || root.Is(davxml.DAV("sync-collection"))
+	if !supported || (rq.rt.kind != kindBook && !(rq.rt.kind == kindCard && root.Is(davxml.CardDAV("addressbook-multiget")))) {
+		rq.writeError(http.StatusForbidden, "", davxml.Empty(davxml.DAV("supported-report")))
 		return
 	}
 	b, ok := rq.loadBook()
@@ -35,9 +36,9 @@ func (rq *request) report() {
 		return
 	}
 	switch {
-	case root.is(nsCard, "addressbook-multiget"):
+	case root.Is(davxml.CardDAV("addressbook-multiget")):
 		rq.multiget(&b, root)
-	case root.is(nsCard, "addressbook-query"):
+	case root.Is(davxml.CardDAV("addressbook-query")):
 		rq.query(&b, root)
 	default:
 		rq.syncCollection(&b, root)
@@ -63,12 +64,12 @@ func (rq *request) cardOfHref(b *state.AddressBook, href string) (string, bool) 
 // asked again (in any spelling of the same card) is answered once. More
 // than the handler's maxHrefs href elements are refused with 403
 // DAV:number-of-matches-within-limits.
-func (rq *request) multiget(b *state.AddressBook, root *node) {
+func (rq *request) multiget(b *state.AddressBook, root *davxml.Element) {
 	pr := parsePropReq(root)
 	n := 0
-	for _, c := range root.children {
-		if c.is(nsDAV, "href") {
-			if strings.TrimSpace(c.text.String()) == "" {
+	for _, c := range root.Children {
+		if c.Is(davxml.DAV("href")) {
+			if strings.TrimSpace(c.Text) == "" {
 				// A response must name its resource: an empty href
 				// has no answer the client could match.
 				rq.badRequest("addressbook-multiget names an empty DAV:href")
@@ -78,9 +79,9 @@ func (rq *request) multiget(b *state.AddressBook, root *node) {
 		}
 	}
 	if n > rq.h.maxHrefs {
-		rq.writeError(http.StatusForbidden, "<D:number-of-matches-within-limits/><D:responsedescription>"+
-			esc(fmt.Sprintf("this addressbook-multiget names %d hrefs; the server answers at most %d per request: ask for them in smaller batches", n, rq.h.maxHrefs))+
-			"</D:responsedescription>")
+		rq.writeError(http.StatusForbidden,
+			fmt.Sprintf("this addressbook-multiget names %d hrefs; the server answers at most %d per request: ask for them in smaller batches", n, rq.h.maxHrefs),
+			davxml.Empty(davxml.DAV("number-of-matches-within-limits")))
 		return
 	}
 	// asked is an href of the request, answered once: name is the card
@@ -89,11 +90,11 @@ func (rq *request) multiget(b *state.AddressBook, root *node) {
 	var hrefs []asked
 	var names []string
 	seen := map[string]bool{}
-	for _, c := range root.children {
-		if !c.is(nsDAV, "href") {
+	for _, c := range root.Children {
+		if !c.Is(davxml.DAV("href")) {
 			continue
 		}
-		href := strings.TrimSpace(c.text.String())
+		href := strings.TrimSpace(c.Text)
 		name, ok := rq.cardOfHref(b, href)
 		key := "\x00" + href // an href naming no card of b, as written
 		if ok {
@@ -151,20 +152,20 @@ var errEnough = errors.New("enough")
 // contains, starts-with, ends-with), is-not-defined, param-filters, and
 // limit. A filter beyond the bounds of checkFilter is refused with 403
 // CARDDAV:supported-filter and the bound it passes.
-func (rq *request) query(b *state.AddressBook, root *node) {
+func (rq *request) query(b *state.AddressBook, root *davxml.Element) {
 	pr := parsePropReq(root)
-	filter := root.child(nsCard, "filter")
+	filter := root.Child(davxml.CardDAV("filter"))
 	if err := checkFilter(filter); err != nil {
-		rq.writeError(http.StatusForbidden, "<C:supported-filter/><D:responsedescription>"+esc(err.Error())+"</D:responsedescription>")
+		rq.writeError(http.StatusForbidden, err.Error(), davxml.Empty(davxml.CardDAV("supported-filter")))
 		return
 	}
 	limit := 0
-	if l := root.child(nsCard, "limit"); l != nil {
-		if n := l.child(nsCard, "nresults"); n != nil {
-			limit, _ = strconv.Atoi(strings.TrimSpace(n.text.String()))
+	if l := root.Child(davxml.CardDAV("limit")); l != nil {
+		if n := l.Child(davxml.CardDAV("nresults")); n != nil {
+			limit, _ = strconv.Atoi(strings.TrimSpace(n.Text))
 		}
 	}
-	filtered := filter != nil && len(filter.children) > 0
+	filtered := filter != nil && len(filter.Children) > 0
 	m := rq.newMultistatus()
 	count := 0
 	truncated := false
@@ -205,20 +206,20 @@ const (
 
 // checkFilter reports the first bound (see maxFilterElems...) filter
 // passes, or nil.
-func checkFilter(filter *node) error {
+func checkFilter(filter *davxml.Element) error {
 	var elems, props, params, texts int
-	var walk func(n *node) error
-	walk = func(n *node) error {
-		for _, c := range n.children {
+	var walk func(n *davxml.Element) error
+	walk = func(n *davxml.Element) error {
+		for _, c := range n.Children {
 			elems++
 			switch {
-			case c.is(nsCard, "prop-filter"):
+			case c.Is(davxml.CardDAV("prop-filter")):
 				props++
-			case c.is(nsCard, "param-filter"):
+			case c.Is(davxml.CardDAV("param-filter")):
 				params++
-			case c.is(nsCard, "text-match"):
+			case c.Is(davxml.CardDAV("text-match")):
 				texts++
-				if l := c.text.Len(); l > maxTextMatchSize {
+				if l := len(c.Text); l > maxTextMatchSize {
 					return fmt.Errorf("addressbook-query: a text-match of %d bytes; at most %d are accepted", l, maxTextMatchSize)
 				}
 			}
@@ -245,10 +246,10 @@ func checkFilter(filter *node) error {
 }
 
 // matchFilter applies a CARDDAV:filter to a card.
-func matchFilter(c *vcard.Card, f *node) bool {
-	allOf := f.attrValue("test") == "allof"
-	for _, pf := range f.children {
-		if !pf.is(nsCard, "prop-filter") {
+func matchFilter(c *vcard.Card, f *davxml.Element) bool {
+	allOf := f.AttrValue("test") == "allof"
+	for _, pf := range f.Children {
+		if !pf.Is(davxml.CardDAV("prop-filter")) {
 			continue
 		}
 		ok := matchPropFilter(c, pf)
@@ -262,20 +263,20 @@ func matchFilter(c *vcard.Card, f *node) bool {
 	return allOf
 }
 
-func matchPropFilter(c *vcard.Card, pf *node) bool {
-	props := c.All(pf.attrValue("name"))
-	if pf.child(nsCard, "is-not-defined") != nil {
+func matchPropFilter(c *vcard.Card, pf *davxml.Element) bool {
+	props := c.All(pf.AttrValue("name"))
+	if pf.Child(davxml.CardDAV("is-not-defined")) != nil {
 		return len(props) == 0
 	}
 	if len(props) == 0 {
 		return false
 	}
-	allOf := pf.attrValue("test") == "allof"
+	allOf := pf.AttrValue("test") == "allof"
 	tests := 0
-	for _, t := range pf.children {
+	for _, t := range pf.Children {
 		var ok bool
 		switch {
-		case t.is(nsCard, "text-match"):
+		case t.Is(davxml.CardDAV("text-match")):
 			ok = false
 			for _, p := range props {
 				if textMatch(t, p.Text()) || textMatch(t, p.Value) {
@@ -283,7 +284,7 @@ func matchPropFilter(c *vcard.Card, pf *node) bool {
 					break
 				}
 			}
-		case t.is(nsCard, "param-filter"):
+		case t.Is(davxml.CardDAV("param-filter")):
 			ok = false
 			for _, p := range props {
 				if matchParamFilter(p, t) {
@@ -305,15 +306,15 @@ func matchPropFilter(c *vcard.Card, pf *node) bool {
 	return tests == 0 || allOf
 }
 
-func matchParamFilter(p vcard.Property, pf *node) bool {
-	values := p.Param(pf.attrValue("name"))
-	if pf.child(nsCard, "is-not-defined") != nil {
+func matchParamFilter(p vcard.Property, pf *davxml.Element) bool {
+	values := p.Param(pf.AttrValue("name"))
+	if pf.Child(davxml.CardDAV("is-not-defined")) != nil {
 		return len(values) == 0
 	}
 	if len(values) == 0 {
 		return false
 	}
-	tm := pf.child(nsCard, "text-match")
+	tm := pf.Child(davxml.CardDAV("text-match"))
 	if tm == nil {
 		return true
 	}
@@ -326,15 +327,15 @@ func matchParamFilter(p vcard.Property, pf *node) bool {
 }
 
 // textMatch applies a CARDDAV:text-match to value.
-func textMatch(tm *node, value string) bool {
-	want := tm.text.String()
-	switch tm.attrValue("collation") {
+func textMatch(tm *davxml.Element, value string) bool {
+	want := tm.Text
+	switch tm.AttrValue("collation") {
 	case "i;octet":
 	default:
 		want, value = strings.ToLower(want), strings.ToLower(value)
 	}
 	var ok bool
-	switch tm.attrValue("match-type") {
+	switch tm.AttrValue("match-type") {
 	case "equals":
 		ok = value == want
 	case "starts-with":
@@ -344,7 +345,7 @@ func textMatch(tm *node, value string) bool {
 	default:
 		ok = strings.Contains(value, want)
 	}
-	if tm.attrValue("negate-condition") == "yes" {
+	if tm.AttrValue("negate-condition") == "yes" {
 		return !ok
 	}
 	return ok
@@ -362,23 +363,23 @@ func parseToken(b *state.AddressBook, tok string) (int64, bool) {
 }
 
 // syncCollection serves sync-collection (RFC 6578) with limit.
-func (rq *request) syncCollection(b *state.AddressBook, root *node) {
+func (rq *request) syncCollection(b *state.AddressBook, root *davxml.Element) {
 	pr := parsePropReq(root)
 	var since int64
-	tokNode := root.child(nsDAV, "sync-token")
-	initial := tokNode == nil || strings.TrimSpace(tokNode.text.String()) == ""
+	tokNode := root.Child(davxml.DAV("sync-token"))
+	initial := tokNode == nil || strings.TrimSpace(tokNode.Text) == ""
 	if !initial {
-		seq, ok := parseToken(b, tokNode.text.String())
+		seq, ok := parseToken(b, tokNode.Text)
 		if !ok {
-			rq.writeError(http.StatusForbidden, "<D:valid-sync-token/>")
+			rq.writeError(http.StatusForbidden, "", davxml.Empty(davxml.DAV("valid-sync-token")))
 			return
 		}
 		since = seq
 	}
 	limit := -1
-	if l := root.child(nsDAV, "limit"); l != nil {
-		if n := l.child(nsDAV, "nresults"); n != nil {
-			v, err := strconv.Atoi(strings.TrimSpace(n.text.String()))
+	if l := root.Child(davxml.DAV("limit")); l != nil {
+		if n := l.Child(davxml.DAV("nresults")); n != nil {
+			v, err := strconv.Atoi(strings.TrimSpace(n.Text))
 			if err != nil || v < 0 {
 				rq.badRequest("invalid nresults")
 				return
@@ -409,7 +410,7 @@ func (rq *request) syncCollection(b *state.AddressBook, root *node) {
 		}
 		limit = -1
 	} else if errors.Is(err, state.ErrInvalidSyncToken) {
-		rq.writeError(http.StatusForbidden, "<D:valid-sync-token/>")
+		rq.writeError(http.StatusForbidden, "", davxml.Empty(davxml.DAV("valid-sync-token")))
 		return
 	} else if err != nil {
 		rq.fail(err)
@@ -477,7 +478,7 @@ func (rq *request) syncCollection(b *state.AddressBook, root *node) {
 	if truncated {
 		m.addStatus(rq.h.bookHref(rq.user, b.Name), http.StatusInsufficientStorage)
 	}
-	m.done("<D:sync-token>" + esc(bookToken(b.ID, newSeq)) + "</D:sync-token>")
+	m.done(bookToken(b.ID, newSeq))
 }
 
 func without(hrefs []string, drop map[string]bool) []string {

@@ -3,7 +3,9 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
+	"github.com/cardbridge/cardbridge/carddav/davxml"
 	"io"
 	"net"
 	"net/http"
@@ -103,13 +105,7 @@ const (
 )
 
 func secMultiget(hrefs ...string) string {
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0"?><C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data/></D:prop>`)
-	for _, h := range hrefs {
-		b.WriteString("<D:href>" + esc(h) + "</D:href>")
-	}
-	b.WriteString(`</C:addressbook-multiget>`)
-	return b.String()
+	return string(davxml.AddressbookMultiget{Props: []xml.Name{davxml.DAV("getetag"), davxml.CardDAV("address-data")}, Hrefs: hrefs}.Encode())
 }
 
 // secRequests is every method the server knows, with a body that would do

@@ -2,56 +2,13 @@ package server
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/cardbridge/cardbridge/carddav/davxml"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 )
-
-// XML namespaces.
-const (
-	nsDAV  = "DAV:"
-	nsCard = "urn:ietf:params:xml:ns:carddav"
-	nsCS   = "http://calendarserver.org/ns/"
-)
-
-// node is an element of a request body.
-type node struct {
-	name     xml.Name
-	attr     []xml.Attr
-	children []*node
-	text     strings.Builder
-}
-
-// child returns the first child element named ns:local, or nil.
-func (n *node) child(ns, local string) *node {
-	if n == nil {
-		return nil
-	}
-	for _, c := range n.children {
-		if c.name.Space == ns && c.name.Local == local {
-			return c
-		}
-	}
-	return nil
-}
-
-// attrValue returns the value of the (namespace-less) attribute local.
-func (n *node) attrValue(local string) string {
-	for _, a := range n.attr {
-		if a.Name.Local == local {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-func (n *node) is(ns, local string) bool {
-	return n != nil && n.name.Space == ns && n.name.Local == local
-}
 
 var errBadXML = errors.New("bad XML body")
 
@@ -67,7 +24,7 @@ const maxXMLName = 256
 // well-formed, holds a DOCTYPE or other directive, nests deeper than
 // maxXMLDepth, has a name longer than maxXMLName or is larger than the body
 // limit (errBodyTooLarge).
-func (rq *request) readXML() (*node, error) {
+func (rq *request) readXML() (*davxml.Element, error) {
 	data, err := io.ReadAll(rq.r.Body)
 	if err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
@@ -75,57 +32,9 @@ func (rq *request) readXML() (*node, error) {
 		}
 		return nil, fmt.Errorf("%w: reading: %v", errBadXML, err)
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, nil
-	}
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.Strict = true
-	var root *node
-	var stack []*node
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errBadXML, err)
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			return nil, fmt.Errorf("%w: DOCTYPE and other directives are not accepted", errBadXML)
-		case xml.StartElement:
-			if len(stack) >= maxXMLDepth {
-				return nil, fmt.Errorf("%w: elements nested deeper than %d", errBadXML, maxXMLDepth)
-			}
-			if len(t.Name.Space)+len(t.Name.Local) > maxXMLName {
-				return nil, fmt.Errorf("%w: an element name longer than %d bytes", errBadXML, maxXMLName)
-			}
-			for _, a := range t.Attr {
-				if len(a.Name.Local) > maxXMLName {
-					return nil, fmt.Errorf("%w: an attribute name longer than %d bytes", errBadXML, maxXMLName)
-				}
-			}
-			n := &node{name: t.Name, attr: t.Attr}
-			if len(stack) == 0 {
-				if root != nil {
-					return nil, fmt.Errorf("%w: more than one root element", errBadXML)
-				}
-				root = n
-			} else {
-				p := stack[len(stack)-1]
-				p.children = append(p.children, n)
-			}
-			stack = append(stack, n)
-		case xml.EndElement:
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			if len(stack) > 0 {
-				stack[len(stack)-1].text.Write(t)
-			}
-		}
-	}
-	if root == nil {
-		return nil, fmt.Errorf("%w: no root element", errBadXML)
+	root, err := davxml.Parse(data, davxml.Limits{MaxDepth: maxXMLDepth, MaxName: maxXMLName})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadXML, err)
 	}
 	return root, nil
 }
@@ -145,70 +54,21 @@ func (rq *request) badRequest(msg string) {
 	http.Error(rq.w, msg, http.StatusBadRequest)
 }
 
-// esc escapes s for XML text and attribute values.
-func esc(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
-}
-
-const xmlHeader = `<?xml version="1.0" encoding="utf-8"?>` + "\n"
-const nsDecls = ` xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:CS="http://calendarserver.org/ns/"`
-
-// writeXML answers status with body, an XML document (207 answers are
-// written by multistatus).
-func (rq *request) writeXML(status int, body string) {
+// writeError answers status with a DAV:error body holding the
+// precondition elements conds and, when description is not "", a
+// DAV:responsedescription saying why.
+func (rq *request) writeError(status int, description string, conds ...*davxml.Element) {
+	var b bytes.Buffer
+	w := davxml.NewWriter(&b)
+	w.Header()
+	w.Error(description, conds...)
 	h := rq.w.Header()
 	h.Set("Content-Type", "application/xml; charset=utf-8")
-	h.Set("Content-Length", fmt.Sprint(len(xmlHeader)+len(body)))
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	rq.w.WriteHeader(status)
 	if rq.r.Method != http.MethodHead {
-		io.WriteString(rq.w, xmlHeader)
-		io.WriteString(rq.w, body)
+		rq.w.Write(b.Bytes())
 	}
-}
-
-// writeError answers status with a DAV:error body holding inner (elements
-// with the D:, C: and CS: prefixes).
-func (rq *request) writeError(status int, inner string) {
-	rq.writeXML(status, "<D:error"+nsDecls+">"+inner+"</D:error>")
-}
-
-// elemName returns the qualified name to write for n and the namespace
-// declaration it needs.
-func elemName(n xml.Name) (qname, decl string) {
-	switch n.Space {
-	case nsDAV:
-		return "D:" + n.Local, ""
-	case nsCard:
-		return "C:" + n.Local, ""
-	case nsCS:
-		return "CS:" + n.Local, ""
-	case "":
-		return n.Local, ` xmlns=""`
-	}
-	return "X:" + n.Local, ` xmlns:X="` + esc(n.Space) + `"`
-}
-
-// emptyElem writes <name/>.
-func emptyElem(n xml.Name) string {
-	q, d := elemName(n)
-	return "<" + q + d + "/>"
-}
-
-// elem writes <name>inner</name>.
-func elem(n xml.Name, inner string) string {
-	if inner == "" {
-		return emptyElem(n)
-	}
-	q, d := elemName(n)
-	return "<" + q + d + ">" + inner + "</" + q + ">"
-}
-
-func hrefElem(href string) string { return "<D:href>" + esc(href) + "</D:href>" }
-
-func statusLine(code int) string {
-	return fmt.Sprintf("HTTP/1.1 %d %s", code, http.StatusText(code))
 }
 
 // streamAt is how much of a 207 answer is gathered before it is sent:
@@ -229,21 +89,18 @@ var errClientGone = errors.New("the client has gone")
 type multistatus struct {
 	rq        *request
 	buf       bytes.Buffer
-	streaming bool  // the status and headers are sent
-	err       error // the first write error
+	xw        *davxml.Writer // writes to buf
+	streaming bool           // the status and headers are sent
+	err       error          // the first write error
 }
 
 // newMultistatus starts a 207 answer to rq.
 func (rq *request) newMultistatus() *multistatus {
 	m := &multistatus{rq: rq}
-	m.buf.WriteString(xmlHeader + "<D:multistatus" + nsDecls + ">")
+	m.xw = davxml.NewWriter(&m.buf)
+	m.xw.Header()
+	m.xw.Start(davxml.DAV("multistatus"))
 	return m
-}
-
-// propstat is one group of properties sharing a status.
-type propstat struct {
-	status int
-	props  []string // written elements
 }
 
 // headers sets the headers of the answer (Content-Length only when
@@ -278,11 +135,8 @@ func (m *multistatus) send() {
 	m.buf.Reset()
 }
 
-// write adds s to the answer, sending it when enough is gathered.
-func (m *multistatus) write(ss ...string) {
-	for _, s := range ss {
-		m.buf.WriteString(s)
-	}
+// maybeSend sends what is gathered when it is enough.
+func (m *multistatus) maybeSend() {
 	if m.buf.Len() >= streamAt {
 		m.send()
 	}
@@ -300,35 +154,27 @@ func (m *multistatus) gone() error {
 	return nil
 }
 
-// add writes a response for href with the given propstats (empty groups
-// are left out; with none left, an empty 200 group is written). It
+// add writes a response for href with the given property groups (empty
+// groups are left out; with none left, an empty 200 group is written). It
 // returns gone().
-func (m *multistatus) add(href string, groups ...propstat) error {
+func (m *multistatus) add(href string, groups ...davxml.PropGroup) error {
 	if err := m.gone(); err != nil {
 		return err
 	}
-	m.write("<D:response>", hrefElem(href))
 	n := 0
 	for _, g := range groups {
-		if len(g.props) == 0 {
-			continue
+		if len(g.Props) > 0 {
+			groups[n] = g
+			n++
 		}
-		n++
-		m.writeGroup(g)
 	}
+	groups = groups[:n]
 	if n == 0 {
-		m.writeGroup(propstat{status: http.StatusOK})
+		groups = append(groups, davxml.PropGroup{Status: http.StatusOK})
 	}
-	m.write("</D:response>")
+	m.xw.Response(href, 0, groups...)
+	m.maybeSend()
 	return m.gone()
-}
-
-func (m *multistatus) writeGroup(g propstat) {
-	m.write("<D:propstat><D:prop>")
-	for _, p := range g.props {
-		m.write(p)
-	}
-	m.write("</D:prop><D:status>", statusLine(g.status), "</D:status></D:propstat>")
 }
 
 // addStatus writes a response for href with a response-level status. It
@@ -337,14 +183,19 @@ func (m *multistatus) addStatus(href string, code int) error {
 	if err := m.gone(); err != nil {
 		return err
 	}
-	m.write("<D:response>", hrefElem(href), "<D:status>", statusLine(code), "</D:status></D:response>")
+	m.xw.Response(href, code)
+	m.maybeSend()
 	return m.gone()
 }
 
-// done ends the answer; extra is written after the responses (e.g. a
-// sync-token). An answer never sent goes out whole, with its length.
-func (m *multistatus) done(extra string) {
-	m.buf.WriteString(extra + "</D:multistatus>")
+// done ends the answer, with the DAV:sync-token syncToken after the
+// responses when it is not "". An answer never sent goes out whole, with
+// its length.
+func (m *multistatus) done(syncToken string) {
+	if syncToken != "" {
+		m.xw.TextElem(davxml.DAV("sync-token"), syncToken)
+	}
+	m.xw.End()
 	if m.streaming {
 		m.send()
 		if m.err != nil {

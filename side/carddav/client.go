@@ -42,6 +42,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cardbridge/cardbridge/carddav/davxml"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -228,8 +229,7 @@ type collection struct {
 }
 
 // discoverProps are the properties read on every discovery step.
-var discoverProps = propfindBody("D:resourcetype", "D:displayname", "D:current-user-principal",
-	"C:addressbook-home-set", "D:supported-report-set", "D:sync-token")
+var discoverProps = propfindBody(davxml.DAV("resourcetype"), davxml.DAV("displayname"), davxml.DAV("current-user-principal"), davxml.CardDAV("addressbook-home-set"), davxml.DAV("supported-report-set"), davxml.DAV("sync-token"))
 
 // propfind sends a PROPFIND of depth to u (following redirects) and
 // returns the answering URL and the resources of the 207.
@@ -245,7 +245,7 @@ func (s *Side) propfind(ctx context.Context, u *url.URL, depth string, body []by
 	if err != nil {
 		return resp.url, nil, fmt.Errorf("carddav: PROPFIND %s: %w", resp.url, err)
 	}
-	return resp.url, ms.resources(), nil
+	return resp.url, resources(ms), nil
 }
 
 // statusErr is the error for an unexpected status, with a hint for 401.
@@ -296,7 +296,7 @@ func (s *Side) discover(ctx context.Context, start *url.URL, want string, create
 	if err == nil {
 		me, found = self(at, rs)
 	}
-	if found && me.prop.isAddressBook() {
+	if found && isAddressBook(&me.prop) {
 		name := displayName(at, me.prop)
 		if want == "" || matches(at, name, want) {
 			s.setBook(at, name, me.prop)
@@ -312,7 +312,7 @@ func (s *Side) discover(ctx context.Context, start *url.URL, want string, create
 		if p, err = at.Parse(strings.TrimSpace(me.prop.CurrentPrincipal.Hrefs[0])); err == nil {
 			home, err = s.homeOf(ctx, p)
 		}
-	case found && me.prop.isAddressBook():
+	case found && isAddressBook(&me.prop):
 		// A book that is not the one asked for: look at its siblings.
 		home, err = at.Parse("..")
 	default:
@@ -350,7 +350,7 @@ func (s *Side) wellKnown(ctx context.Context, start *url.URL) (*url.URL, error) 
 
 // homeOf reads the addressbook-home-set of principal p.
 func (s *Side) homeOf(ctx context.Context, p *url.URL) (*url.URL, error) {
-	at, rs, err := s.propfind(ctx, p, "0", propfindBody("C:addressbook-home-set"))
+	at, rs, err := s.propfind(ctx, p, "0", propfindBody(davxml.CardDAV("addressbook-home-set")))
 	if err != nil {
 		return nil, err
 	}
@@ -370,14 +370,14 @@ func (s *Side) pickBook(ctx context.Context, home *url.URL, want string, create 
 	}
 	var books []collection
 	for _, r := range rs {
-		if !r.prop.isAddressBook() || r.status != http.StatusOK {
+		if !isAddressBook(&r.prop) || r.status != http.StatusOK {
 			continue
 		}
 		u, err := at.Parse(r.href)
 		if err != nil {
 			continue
 		}
-		books = append(books, collection{url: withSlash(u), displayName: displayName(u, r.prop), hasSync: r.prop.supportsSync() || r.prop.SyncToken != nil})
+		books = append(books, collection{url: withSlash(u), displayName: displayName(u, r.prop), hasSync: supportsSync(&r.prop) || r.prop.SyncToken != nil})
 	}
 	var names []string
 	for _, b := range books {
@@ -446,10 +446,10 @@ func (s *Side) createBook(ctx context.Context, home *url.URL, want string) error
 }
 
 // setBook records the chosen book.
-func (s *Side) setBook(u *url.URL, name string, p davProp) {
+func (s *Side) setBook(u *url.URL, name string, p davxml.Prop) {
 	s.book = withSlash(u)
 	s.bookName = name
-	s.hasSync.Store(p.supportsSync() || p.SyncToken != nil)
+	s.hasSync.Store(supportsSync(&p) || p.SyncToken != nil)
 }
 
 // withSlash returns u with a trailing slash on its path.
@@ -465,7 +465,7 @@ func withSlash(u *url.URL) *url.URL {
 }
 
 // displayName is the book's display name, or its last path segment.
-func displayName(u *url.URL, p davProp) string {
+func displayName(u *url.URL, p davxml.Prop) string {
 	if p.DisplayName != nil && strings.TrimSpace(*p.DisplayName) != "" {
 		return strings.TrimSpace(*p.DisplayName)
 	}

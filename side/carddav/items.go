@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/cardbridge/cardbridge/carddav/davxml"
 	"net/http"
 	"net/url"
 	"path"
@@ -68,13 +69,13 @@ func (s *Side) hrefID(href string) (string, bool) {
 
 // List returns every card of the book (PROPFIND Depth 1 of getetag).
 func (s *Side) List(ctx context.Context) ([]engine.Ref, error) {
-	_, rs, err := s.propfind(ctx, s.book, "1", propfindBody("D:resourcetype", "D:getetag"))
+	_, rs, err := s.propfind(ctx, s.book, "1", propfindBody(davxml.DAV("resourcetype"), davxml.DAV("getetag")))
 	if err != nil {
 		return nil, err
 	}
 	refs := make([]engine.Ref, 0, len(rs))
 	for _, r := range rs {
-		if r.status != http.StatusOK || r.prop.isCollection() {
+		if r.status != http.StatusOK || isCollection(&r.prop) {
 			continue
 		}
 		id, ok := s.hrefID(r.href)
@@ -148,7 +149,7 @@ func (s *Side) Changes(ctx context.Context, token string) (engine.ChangeSet, err
 		}
 		truncated := false
 		var noETag []string
-		for _, r := range ms.resources() {
+		for _, r := range resources(ms) {
 			id, ok := s.hrefID(r.href)
 			if !ok {
 				truncated = truncated || r.status == http.StatusInsufficientStorage
@@ -163,7 +164,7 @@ func (s *Side) Changes(ctx context.Context, token string) (engine.ChangeSet, err
 				cs.Deleted = append(cs.Deleted, id)
 				continue
 			}
-			if r.status != http.StatusOK || r.prop.isCollection() {
+			if r.status != http.StatusOK || isCollection(&r.prop) {
 				continue
 			}
 			if !r.hasETag {
@@ -171,7 +172,7 @@ func (s *Side) Changes(ctx context.Context, token string) (engine.ChangeSet, err
 				continue
 			}
 			ref := engine.Ref{ID: id, Version: normETag(*r.prop.ETag)}
-			if withData && r.prop.hasData() {
+			if withData && hasData(&r.prop) {
 				s.pre.put(id, r.prop)
 			} else {
 				s.pre.drop(id) // an earlier page's data is older
@@ -232,7 +233,7 @@ func (s *Side) Changes(ctx context.Context, token string) (engine.ChangeSet, err
 
 // healthy reports whether the book answers a PROPFIND of its sync-token.
 func (s *Side) healthy(ctx context.Context) bool {
-	_, rs, err := s.propfind(ctx, s.book, "0", propfindBody("D:sync-token"))
+	_, rs, err := s.propfind(ctx, s.book, "0", propfindBody(davxml.DAV("sync-token")))
 	return err == nil && len(rs) > 0
 }
 
@@ -335,7 +336,7 @@ func (s *Side) getChunk(ctx context.Context, items []engine.Item) error {
 		return fmt.Errorf("carddav: addressbook-multiget: %w", err)
 	}
 	done := map[int]bool{}
-	for _, r := range ms.resources() {
+	for _, r := range resources(ms) {
 		u, err := s.book.Parse(r.href)
 		if err != nil {
 			continue
@@ -348,7 +349,7 @@ func (s *Side) getChunk(ctx context.Context, items []engine.Item) error {
 				it.Err = fmt.Errorf("carddav: %s: %w", it.ID, engine.ErrNotFound)
 			case r.status != http.StatusOK:
 				it.Err = fmt.Errorf("carddav: %s: status %d", it.ID, r.status)
-			case !r.prop.hasData():
+			case !hasData(&r.prop):
 				// Address data left out: read the card itself.
 				s.getOne(ctx, it)
 			default:
@@ -365,7 +366,7 @@ func (s *Side) getChunk(ctx context.Context, items []engine.Item) error {
 }
 
 // fill sets it's card, version and time from the properties p.
-func fill(it *engine.Item, p davProp) {
+func fill(it *engine.Item, p davxml.Prop) {
 	if p.ETag != nil {
 		it.Version = normETag(*p.ETag)
 	}
@@ -411,12 +412,12 @@ func (s *Side) getOne(ctx context.Context, it *engine.Item) {
 			etag = r
 		}
 	}
-	fill(it, davProp{ETag: &etag, LastModified: &lm, AddressData: &data})
+	fill(it, davxml.Prop{ETag: &etag, LastModified: &lm, AddressData: &data})
 }
 
 // stat reads the ETag of u (PROPFIND Depth 0); ErrNotFound when u is gone.
 func (s *Side) stat(ctx context.Context, u *url.URL) (string, error) {
-	resp, err := s.do(ctx, request{method: "PROPFIND", url: u, header: map[string]string{"Depth": "0"}, body: propfindBody("D:getetag"), idempotent: true})
+	resp, err := s.do(ctx, request{method: "PROPFIND", url: u, header: map[string]string{"Depth": "0"}, body: propfindBody(davxml.DAV("getetag")), idempotent: true})
 	if err != nil {
 		return "", fmt.Errorf("carddav: %w", err)
 	}
@@ -430,7 +431,7 @@ func (s *Side) stat(ctx context.Context, u *url.URL) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, r := range ms.resources() {
+	for _, r := range resources(ms) {
 		if r.status == http.StatusNotFound {
 			return "", fmt.Errorf("carddav: %s: %w", u, engine.ErrNotFound)
 		}

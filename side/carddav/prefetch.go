@@ -3,6 +3,7 @@ package carddav
 import (
 	"context"
 	"fmt"
+	"github.com/cardbridge/cardbridge/carddav/davxml"
 	"net/http"
 	"sync"
 )
@@ -13,7 +14,7 @@ import (
 // the version it reads.
 type prefetched struct {
 	mu    sync.Mutex
-	cards map[string]davProp // ETag, LastModified and AddressData only
+	cards map[string]davxml.Prop // ETag, LastModified and AddressData only
 }
 
 // reset forgets every card.
@@ -24,13 +25,13 @@ func (p *prefetched) reset() {
 }
 
 // put keeps the card id with the listed properties.
-func (p *prefetched) put(id string, prop davProp) {
+func (p *prefetched) put(id string, prop davxml.Prop) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cards == nil {
-		p.cards = map[string]davProp{}
+		p.cards = map[string]davxml.Prop{}
 	}
-	p.cards[id] = davProp{ETag: prop.ETag, LastModified: prop.LastModified, AddressData: prop.AddressData}
+	p.cards[id] = davxml.Prop{ETag: prop.ETag, LastModified: prop.LastModified, AddressData: prop.AddressData}
 }
 
 // drop forgets the card id.
@@ -41,7 +42,7 @@ func (p *prefetched) drop(id string) {
 }
 
 // take returns the card id and forgets it.
-func (p *prefetched) take(id string) (davProp, bool) {
+func (p *prefetched) take(id string) (davxml.Prop, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	prop, ok := p.cards[id]
@@ -98,9 +99,9 @@ func (s *Side) Prefetch(ctx context.Context, ids []string) error {
 		return fmt.Errorf("carddav: addressbook-query: %w", err)
 	}
 	kept := 0
-	for _, r := range ms.resources() {
+	for _, r := range resources(ms) {
 		id, ok := s.hrefID(r.href)
-		if !ok || !want[id] || r.status != http.StatusOK || !r.hasETag || !r.prop.hasData() {
+		if !ok || !want[id] || r.status != http.StatusOK || !r.hasETag || !hasData(&r.prop) {
 			continue
 		}
 		s.pre.put(id, r.prop)
