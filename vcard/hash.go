@@ -36,16 +36,7 @@ func (p *Property) appendKey(b []byte) []byte {
 		q := strict4(toV4(p.clone(), true))
 		p = &q
 	}
-	name := p.Name
-	if strings.HasPrefix(name, XPrefix) && (props30[name[len(XPrefix):]] || props40[name[len(XPrefix):]]) {
-		name = name[len(XPrefix):] // a property the other version lacks
-	}
-	switch name {
-	case "X-ADDRESSBOOKSERVER-KIND":
-		name = "KIND"
-	case "X-ADDRESSBOOKSERVER-MEMBER":
-		name = "MEMBER"
-	}
+	name := keyName(p.Name)
 	k := kindOf(name, p.Params, p.Value)
 	value := p.Value
 	isTelURI := name == "TEL" && k == kindURI && hasPrefixFold(value, "tel:")
@@ -57,82 +48,122 @@ func (p *Property) appendKey(b []byte) []byte {
 		typeVals []string // the values of the TYPE keyParam
 	)
 	if len(p.Params) > 0 {
-		pref, hasPref := false, false
-		mediaType := ""
-		for _, q := range p.Params {
-			switch q.Name {
-			case "ENCODING", "CHARSET":
-				continue
-			case "TYPE":
-				vals := typeBuf[:0]
-				for _, v := range q.Values {
-					v = strings.TrimSpace(v)
-					switch {
-					case strings.EqualFold(v, "pref"):
-						pref = true
-					case k == kindBinary && mediaType == "" && isMediaProp(name):
-						mediaType = v
-					case v != "":
-						vals = append(vals, v)
-					}
+		params, typeVals, value = keyParams(params, typeBuf[:0], p.Params, name, k, value, isTelURI)
+	}
+	value = keyValue(name, k, value, isTelURI)
+
+	b = appendLower(b, p.Group)
+	b = append(b, '.')
+	b = append(b, name...)
+	b = appendKeyParams(b, params, typeVals)
+	b = append(b, ':')
+	return append(b, value...)
+}
+
+// keyName is the name a property keys under: the name of the version that
+// has it (an X- spelling of the other version's property loses its X-),
+// Apple's group KIND and MEMBER as the 4.0 ones.
+func keyName(name string) string {
+	if strings.HasPrefix(name, XPrefix) && (props30[name[len(XPrefix):]] || props40[name[len(XPrefix):]]) {
+		name = name[len(XPrefix):] // a property the other version lacks
+	}
+	switch name {
+	case "X-ADDRESSBOOKSERVER-KIND":
+		name = "KIND"
+	case "X-ADDRESSBOOKSERVER-MEMBER":
+		name = "MEMBER"
+	}
+	return name
+}
+
+// keyParams appends to params the parameters that say something about a
+// property of name and kind k, sorted by name (ENCODING, CHARSET, default
+// VALUE types dropped; TYPE=pref as PREF=1; the TYPE values, sorted and
+// unique, returned apart in typeVals, made in typeBuf). It returns value
+// as a data: URI for a binary value.
+func keyParams(params []keyParam, typeBuf []string, ps []Param, name string, k kind, value string, isTelURI bool) ([]keyParam, []string, string) {
+	var typeVals []string
+	pref, hasPref := false, false
+	mediaType := ""
+	for _, q := range ps {
+		switch q.Name {
+		case "ENCODING", "CHARSET":
+			continue
+		case "TYPE":
+			vals := typeBuf[:0]
+			for _, v := range q.Values {
+				v = strings.TrimSpace(v)
+				switch {
+				case strings.EqualFold(v, "pref"):
+					pref = true
+				case k == kindBinary && mediaType == "" && isMediaProp(name):
+					mediaType = v
+				case v != "":
+					vals = append(vals, v)
 				}
-				if len(vals) == 0 {
-					continue
-				}
-				typeVals = sortFoldUnique(vals)
-				params = append(params, keyParam{"TYPE", nil, true})
-			case "PREF":
-				hasPref = true
-				params = append(params, keyParam{"PREF", q.Values, true})
-			case "VALUE":
-				v := ""
-				if len(q.Values) > 0 {
-					v = lowerASCII(strings.TrimSpace(q.Values[0]))
-				}
-				if isTelURI || isDefaultValueType(name, v) || v == "text" && textAnyway(name, value) {
-					continue
-				}
-				params = append(params, keyParam{"VALUE", q.Values[:1], true})
-			default:
-				n := q.Name
-				if strings.HasPrefix(n, XPrefix) && (params30[n[len(XPrefix):]] || params40[n[len(XPrefix):]]) {
-					n = n[len(XPrefix):]
-				}
-				params = append(params, keyParam{n, q.Values, caseInsensitiveParam(n)})
 			}
-		}
-		if pref && !hasPref {
-			params = append(params, keyParam{"PREF", []string{"1"}, false})
-		}
-		if k == kindBinary {
-			value = "data:" + mediaTypeOf(name, mediaType, value) + ";base64," + value
-		}
-		if len(params) > 1 {
-			slices.SortStableFunc(params, func(a, b keyParam) int { return strings.Compare(a.name, b.name) })
+			if len(vals) == 0 {
+				continue
+			}
+			typeVals = sortFoldUnique(vals)
+			params = append(params, keyParam{"TYPE", nil, true})
+		case "PREF":
+			hasPref = true
+			params = append(params, keyParam{"PREF", q.Values, true})
+		case "VALUE":
+			v := ""
+			if len(q.Values) > 0 {
+				v = lowerASCII(strings.TrimSpace(q.Values[0]))
+			}
+			if isTelURI || isDefaultValueType(name, v) || v == "text" && textAnyway(name, value) {
+				continue
+			}
+			params = append(params, keyParam{"VALUE", q.Values[:1], true})
+		default:
+			n := q.Name
+			if strings.HasPrefix(n, XPrefix) && (params30[n[len(XPrefix):]] || params40[n[len(XPrefix):]]) {
+				n = n[len(XPrefix):]
+			}
+			params = append(params, keyParam{n, q.Values, caseInsensitiveParam(n)})
 		}
 	}
+	if pref && !hasPref {
+		params = append(params, keyParam{"PREF", []string{"1"}, false})
+	}
+	if k == kindBinary {
+		value = "data:" + mediaTypeOf(name, mediaType, value) + ";base64," + value
+	}
+	if len(params) > 1 {
+		slices.SortStableFunc(params, func(a, b keyParam) int { return strings.Compare(a.name, b.name) })
+	}
+	return params, typeVals, value
+}
 
+// keyValue is value in the form it keys under: a tel: URI as text, empty
+// trailing components dropped, dates in their 4.0 form, KIND lower case.
+func keyValue(name string, k kind, value string, isTelURI bool) string {
 	switch {
 	case isTelURI:
-		value = escapeText(value[4:], false)
+		return escapeText(value[4:], false)
 	case k == kindStructured || k == kindStructuredLists:
-		value = trimEmptyComponents(value)
+		return trimEmptyComponents(value)
 	case name == "BDAY" || name == "ANNIVERSARY" || name == "DEATHDATE":
 		if d, ok := parseDate(value); ok && k != kindText {
 			if d.time != "" {
 				d.time = (d.time + "0000")[:6] // 3.0 needs the seconds
 			}
-			value = d.format40()
-		} else {
-			value = compactDate(value)
+			return d.format40()
 		}
+		return compactDate(value)
 	case name == "KIND":
-		value = lowerASCII(value)
+		return lowerASCII(value)
 	}
+	return value
+}
 
-	b = appendLower(b, p.Group)
-	b = append(b, '.')
-	b = append(b, name...)
+// appendKeyParams appends ";NAME=v,v" per parameter, case-insensitive
+// values in lower case; the TYPE parameter's values are typeVals.
+func appendKeyParams(b []byte, params []keyParam, typeVals []string) []byte {
 	for _, q := range params {
 		b = append(b, ';')
 		b = append(b, q.name...)
@@ -156,8 +187,7 @@ func (p *Property) appendKey(b []byte) []byte {
 			b = appendParamValue(b, v)
 		}
 	}
-	b = append(b, ':')
-	return append(b, value...)
+	return b
 }
 
 // textAnyway reports whether a VALUE=text says nothing about value: a UID

@@ -410,7 +410,27 @@ func isNameChar(c byte) bool {
 // decoded (QUOTED-PRINTABLE, CHARSET) and in canonical escaped form.
 func parseLine(s string, line int) (Property, error) {
 	var p Property
-	// group and name
+	s, rest, err := parseName(&p, s, line)
+	if err != nil {
+		return p, err
+	}
+	if rest, err = parseParams(&p, s, rest, line); err != nil {
+		return p, err
+	}
+	if rest == "" || rest[0] != ':' {
+		return p, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
+	}
+	value := rest[1:]
+	if err := decodeValue(&p, &value); err != nil {
+		return p, perr(line, ErrMalformedLine, "%s: %v", p.Name, err)
+	}
+	p.Value = normalizeValue(kindOf(p.Name, p.Params, value), value)
+	return p, nil
+}
+
+// parseName reads the group and name of line s into p. It returns s
+// without the group (what errors quote) and the rest after the name.
+func parseName(p *Property, s string, line int) (string, string, error) {
 	i := 0
 	for i < len(s) && isNameChar(s[i]) {
 		i++
@@ -430,17 +450,22 @@ func parseLine(s string, line int) (Property, error) {
 		if j := strings.TrimLeft(rest, " \t"); j != "" && (j[0] == ':' || j[0] == ';') {
 			rest = j
 		} else if strings.IndexByte(s, ':') < 0 {
-			return p, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
+			return s, rest, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
 		} else {
-			return p, perr(line, ErrMalformedLine, "invalid character %q in property name of %s", rest[0], quoteShort(s))
+			return s, rest, perr(line, ErrMalformedLine, "invalid character %q in property name of %s", rest[0], quoteShort(s))
 		}
 	}
 	if name == "" {
-		return p, perr(line, ErrMalformedLine, "empty property name in %s", quoteShort(s))
+		return s, rest, perr(line, ErrMalformedLine, "empty property name in %s", quoteShort(s))
 	}
 	p.Name = upperASCII(name)
+	return s, rest, nil
+}
 
-	// parameters
+// parseParams reads the parameters at the start of rest (";NAME=v,v" or a
+// bare 2.1 ";WORK") into p and returns what follows them. s is the line,
+// for errors.
+func parseParams(p *Property, s, rest string, line int) (string, error) {
 	for rest != "" && rest[0] == ';' {
 		rest = rest[1:]
 		j := 0
@@ -448,92 +473,94 @@ func parseLine(s string, line int) (Property, error) {
 			j++
 		}
 		if j == len(rest) {
-			return p, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
+			return rest, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
 		}
 		pname := strings.TrimSpace(rest[:j])
 		if rest[j] != '=' {
 			rest = rest[j:]
-			if pname == "" {
-				continue // ";;" or a trailing ';'
-			}
-			// a bare 2.1 parameter: TEL;WORK;VOICE, ;QUOTED-PRINTABLE;
-			// a comma separates bare values too (TEL;WORK,VOICE), as in
-			// TYPE=, so that no TYPE value holds one.
-			for _, bare := range strings.Split(cleanParam(pname), ",") {
-				if bare = strings.TrimSpace(bare); bare == "" {
-					continue
-				}
-				up := upperASCII(bare)
-				switch up {
-				case "QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT", "B":
-					p.Params = addParam(p.Params, "ENCODING", up)
-				default:
-					p.Params = addParam(p.Params, "TYPE", bare)
-				}
+			if pname != "" { // else ";;" or a trailing ';'
+				addBareParams(p, pname)
 			}
 			continue
 		}
 		pname = upperASCII(strings.TrimSpace(strings.ReplaceAll(cleanParam(pname), "\n", ""))) // no line break in a name
-		rest = rest[j+1:]
-		// values: v1,"v2",v3 followed by ';' or ':'
-		for {
-			var v string
-			quoted := false
-			if rest != "" && rest[0] == '"' {
-				k := strings.IndexByte(rest[1:], '"')
-				if k < 0 {
-					return p, perr(line, ErrMalformedLine, "unterminated quoted value of parameter %s", pname)
-				}
-				v, rest = rest[1:1+k], rest[2+k:]
-				quoted = true
-				// tolerate junk between the closing quote and the delimiter
-				if rest != "" && rest[0] != ',' && rest[0] != ';' && rest[0] != ':' {
-					k := strings.IndexAny(rest, ",;:")
-					if k < 0 {
-						return p, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
-					}
-					rest = rest[k:]
-				}
-			} else {
-				k := strings.IndexAny(rest, ",;:")
-				if k < 0 {
-					return p, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
-				}
-				v, rest = rest[:k], rest[k:]
-			}
-			v = decodeParamValue(pname, v)
-			if pname == "TYPE" {
-				if quoted && strings.IndexByte(v, ',') >= 0 {
-					for _, t := range strings.Split(v, ",") {
-						if t = strings.TrimSpace(t); t != "" {
-							p.Params = addParam(p.Params, pname, t)
-						}
-					}
-				} else if v = strings.TrimSpace(v); v != "" {
-					p.Params = addParam(p.Params, pname, v)
-				}
-			} else if pname != "" { // a parameter without a name (;=x) is dropped
-				p.Params = addParam(p.Params, pname, v)
-			}
-			if rest == "" {
-				return p, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
-			}
-			if rest[0] == ',' {
-				rest = rest[1:]
-				continue
-			}
-			break
+		var err error
+		if rest, err = parseParamValues(p, pname, s, rest[j+1:], line); err != nil {
+			return rest, err
 		}
 	}
-	if rest == "" || rest[0] != ':' {
-		return p, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
+	return rest, nil
+}
+
+// addBareParams adds a bare 2.1 parameter: TEL;WORK;VOICE,
+// ;QUOTED-PRINTABLE; a comma separates bare values too (TEL;WORK,VOICE),
+// as in TYPE=, so that no TYPE value holds one.
+func addBareParams(p *Property, pname string) {
+	for _, bare := range strings.Split(cleanParam(pname), ",") {
+		if bare = strings.TrimSpace(bare); bare == "" {
+			continue
+		}
+		up := upperASCII(bare)
+		switch up {
+		case "QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT", "B":
+			p.Params = addParam(p.Params, "ENCODING", up)
+		default:
+			p.Params = addParam(p.Params, "TYPE", bare)
+		}
 	}
-	value := rest[1:]
-	if err := decodeValue(&p, &value); err != nil {
-		return p, perr(line, ErrMalformedLine, "%s: %v", p.Name, err)
+}
+
+// parseParamValues reads the values v1,"v2",v3 of parameter pname at the
+// start of rest, up to the ';' or ':' that follows them, into p, and
+// returns the rest from that delimiter.
+func parseParamValues(p *Property, pname, s, rest string, line int) (string, error) {
+	for {
+		var v string
+		quoted := false
+		if rest != "" && rest[0] == '"' {
+			k := strings.IndexByte(rest[1:], '"')
+			if k < 0 {
+				return rest, perr(line, ErrMalformedLine, "unterminated quoted value of parameter %s", pname)
+			}
+			v, rest = rest[1:1+k], rest[2+k:]
+			quoted = true
+			// tolerate junk between the closing quote and the delimiter
+			if rest != "" && rest[0] != ',' && rest[0] != ';' && rest[0] != ':' {
+				k := strings.IndexAny(rest, ",;:")
+				if k < 0 {
+					return rest, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
+				}
+				rest = rest[k:]
+			}
+		} else {
+			k := strings.IndexAny(rest, ",;:")
+			if k < 0 {
+				return rest, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
+			}
+			v, rest = rest[:k], rest[k:]
+		}
+		v = decodeParamValue(pname, v)
+		if pname == "TYPE" {
+			if quoted && strings.IndexByte(v, ',') >= 0 {
+				for _, t := range strings.Split(v, ",") {
+					if t = strings.TrimSpace(t); t != "" {
+						p.Params = addParam(p.Params, pname, t)
+					}
+				}
+			} else if v = strings.TrimSpace(v); v != "" {
+				p.Params = addParam(p.Params, pname, v)
+			}
+		} else if pname != "" { // a parameter without a name (;=x) is dropped
+			p.Params = addParam(p.Params, pname, v)
+		}
+		if rest == "" {
+			return rest, perr(line, ErrMalformedLine, "no ':' in %s", quoteShort(s))
+		}
+		if rest[0] != ',' {
+			return rest, nil
+		}
+		rest = rest[1:]
 	}
-	p.Value = normalizeValue(kindOf(p.Name, p.Params, value), value)
-	return p, nil
 }
 
 // addParam appends value to the parameter name, creating it if needed.
