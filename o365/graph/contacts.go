@@ -28,9 +28,6 @@ func queryEscape(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
 
-// odataString quotes s as an OData string literal.
-func odataString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
 // pageHeader asks for big pages.
 func (c *Client) pageHeader() http.Header {
 	return http.Header{"Prefer": {"odata.maxpagesize=" + strconv.Itoa(c.pageSize)}}
@@ -171,20 +168,6 @@ func (c *Client) ListVersions(ctx context.Context, folderID string) ([]api.Conta
 	return c.listContacts(ctx, c.FolderPath(folderID)+"?$select=id,changeKey")
 }
 
-// GetContact reads one contact with the UID property expanded.
-func (c *Client) GetContact(ctx context.Context, folderID, id string) (api.Contact, error) {
-	var ct api.Contact
-	_, _, err := c.Do(ctx, http.MethodGet, c.FolderPath(folderID)+"/"+url.PathEscape(id)+"?"+uidExpand, nil, nil, &ct)
-	return ct, err
-}
-
-// FindByUID lists the contacts of a folder whose UID property is uid
-// (usually none or one), with the property expanded.
-func (c *Client) FindByUID(ctx context.Context, folderID, uid string) ([]api.Contact, error) {
-	f := "singleValueExtendedProperties/Any(ep: ep/id eq " + odataString(api.UIDPropertyID) + " and ep/value eq " + odataString(uid) + ")"
-	return c.listContacts(ctx, c.FolderPath(folderID)+"?$filter="+queryEscape(f)+"&"+uidExpand)
-}
-
 // GetPhoto reads a contact's photo; contactPath is the contact's path
 // relative to the mailbox root ("contacts/ID"). A contact without photo
 // (404) gives nil, nil.
@@ -211,11 +194,4 @@ func (c *Client) PutPhoto(ctx context.Context, contactPath string, jpeg []byte) 
 	_, _, err := c.Do(ctx, http.MethodPut, strings.TrimSuffix(contactPath, "/")+"/photo/$value",
 		http.Header{"Content-Type": {"image/jpeg"}}, jpeg, nil)
 	return err
-}
-
-// Me reads the mailbox's user: /me, or /users/{mailbox} for app-only.
-func (c *Client) Me(ctx context.Context) (api.User, error) {
-	var u api.User
-	_, _, err := c.Do(ctx, http.MethodGet, "", nil, nil, &u)
-	return u, err
 }

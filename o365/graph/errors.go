@@ -146,14 +146,6 @@ func IsGone(err error) bool {
 	return false
 }
 
-// IsThrottled reports whether err is Graph throttling: a 429 or 503 answer,
-// including the error given when the wait would exceed Options.MaxWait
-// or the retries ran out.
-func IsThrottled(err error) bool {
-	e, ok := asError(err)
-	return ok && (e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable)
-}
-
 // ContactError is an error about one contact of one account: it names the
 // account (its name in the configuration), the mailbox, the operation, the
 // contact's display name when known and its id, around the cause (often an

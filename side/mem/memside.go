@@ -164,16 +164,6 @@ func (s *Side) Put(id string, raw []byte) {
 	s.m[id] = item{raw: append([]byte(nil), raw...), ver: s.next(), mod: time.Now()}
 }
 
-// Touch bumps an item's version without changing its text.
-func (s *Side) Touch(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if it, ok := s.m[id]; ok {
-		it.ver = s.next()
-		s.m[id] = it
-	}
-}
-
 // Remove deletes an item directly.
 func (s *Side) Remove(id string) {
 	s.mu.Lock()
