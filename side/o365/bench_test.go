@@ -45,7 +45,13 @@ const benchDeltaPage = 200
 
 func newBenchEnv(b testing.TB, contacts int, latency time.Duration) *benchEnv {
 	b.Helper()
-	sim := graphsim.New(graphsim.Options{Latency: latency})
+	return newBenchEnvWith(b, contacts, graphsim.Options{Latency: latency})
+}
+
+// newBenchEnvWith is newBenchEnv with the simulator's options.
+func newBenchEnvWith(b testing.TB, contacts int, opts graphsim.Options) *benchEnv {
+	b.Helper()
+	sim := graphsim.New(opts)
 	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
 	mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
 	if contacts > 0 {
