@@ -17,7 +17,8 @@ cpu: Intel(R) Xeon(R) Processor
 BenchmarkImport10k-2   	       1	5123456789 ns/op	      4480 import-ms	         0 import-429s	        20 import-requests	         0 import-subrequests	        95.00 nochange-ms	         1.000 nochange-requests
     bench_test.go:90: a log line that is not a result
 BenchmarkExport2k-2    	       1	2800000000 ns/op	      2800 export-ms	         3 export-429s	      2114 export-requests
-BenchmarkExport2k-2    	       1	2600000000 ns/op	      2600 export-ms	         0 export-429s	      2114 export-requests
+BenchmarkExport2k-2    	       1	2600000000 ns/op	      2600 export-ms	         0 export-429s	      2114 export-requests	      2400 export-tmin-ms	         1.083 export-xlimit
+BenchmarkFailing1pct-2 	       1	15000000000 ns/op	       939.0 run1min-ms	       107.0 run1min-requests	       103.0 run1min-subrequests	         0 run1min-429s	        77.00 run2min-ms	         1.000 run2min-requests	         0 run2min-subrequests	         0 run2min-429s
 PASS
 pkg: github.com/cardbridge/cardbridge/carddav/server
 BenchmarkSyncCollection10Changes-2   	    2000	    520000 ns/op	   12000 B/op	     150 allocs/op
@@ -31,8 +32,8 @@ func TestParseGoBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bs) != 6 {
-		t.Fatalf("got %d results, want 6: %+v", len(bs), bs)
+	if len(bs) != 7 {
+		t.Fatalf("got %d results, want 7: %+v", len(bs), bs)
 	}
 	b := bs[0]
 	if b.Name != "Import10k" || b.Procs != 2 || b.Iterations != 1 || !strings.HasSuffix(b.Pkg, "/o365") {
@@ -41,8 +42,8 @@ func TestParseGoBench(t *testing.T) {
 	if b.Metrics["import-ms"] != 4480 || b.Metrics["nochange-requests"] != 1 || b.Metrics["ns/op"] != 5123456789 {
 		t.Errorf("metrics: %v", b.Metrics)
 	}
-	if !strings.HasSuffix(bs[3].Pkg, "/carddav/server") || bs[3].Metrics["allocs/op"] != 150 {
-		t.Errorf("package switch or allocs: %+v", bs[3])
+	if !strings.HasSuffix(bs[4].Pkg, "/carddav/server") || bs[4].Metrics["allocs/op"] != 150 {
+		t.Errorf("package switch or allocs: %+v", bs[4])
 	}
 	// Two -count runs: the median is the lower middle, the range both.
 	s := benchMetric(bs, "o365", "Export2k", "export-ms")
@@ -232,6 +233,17 @@ func TestRender(t *testing.T) {
 	// O365: two export runs, median 2.6 s, 1.30× the 2 s floor: not met.
 	if l := line("| issue 3 | export of 2,000: time"); !strings.Contains(l, "2.60 s") || !strings.HasSuffix(l, "**not met** |") {
 		t.Errorf("export target: %s", l)
+	}
+	// Export against its own T_min (one run reports it: 1.08×, met).
+	if l := line("| issue 3 | export of 2,000: time against T_min"); !strings.Contains(l, "1.08×") || !strings.Contains(l, "T_min 2.40 s") || !strings.HasSuffix(l, "**met** |") {
+		t.Errorf("export T_min target: %s", l)
+	}
+	// 1% failing: a run with the retries due costs 107 requests, one without 1.
+	if l := line("| re-run of 10,000 with 100 failing every run"); !strings.Contains(l, "| 107 | 103 | 0 |") {
+		t.Errorf("failing row: %s", l)
+	}
+	if l := line("| re-run of 10,000 with 100 failing, no retry due"); !strings.Contains(l, "| 1 | 0 | 0 |") {
+		t.Errorf("failing row, no retry due: %s", l)
 	}
 	if l := line("| first export of 2,000"); !strings.Contains(l, "2.60 s (2.60 s – 2.80 s)") || !strings.Contains(l, "0 (0 – 3)") {
 		t.Errorf("export row: %s", l)
