@@ -231,11 +231,11 @@ func TestRender(t *testing.T) {
 		t.Errorf("engine target: %s", l)
 	}
 	// O365: two export runs, median 2.6 s, 1.30× the 2 s floor: not met.
-	if l := line("| issue 3 | export of 2,000: time"); !strings.Contains(l, "2.60 s") || !strings.HasSuffix(l, "**not met** |") {
+	if l := line("| issue 14 | export of 2,000: time"); !strings.Contains(l, "2.60 s") || !strings.HasSuffix(l, "**not met** |") {
 		t.Errorf("export target: %s", l)
 	}
 	// Export against its own T_min (one run reports it: 1.08×, met).
-	if l := line("| issue 3 | export of 2,000: time against T_min"); !strings.Contains(l, "1.08×") || !strings.Contains(l, "T_min 2.40 s") || !strings.HasSuffix(l, "**met** |") {
+	if l := line("| issue 14 | export of 2,000: time against T_min"); !strings.Contains(l, "1.08×") || !strings.Contains(l, "T_min 2.40 s") || !strings.HasSuffix(l, "**met** |") {
 		t.Errorf("export T_min target: %s", l)
 	}
 	// 1% failing: a run with the retries due costs 107 requests, one without 1.

@@ -399,24 +399,24 @@ func (r *Results) O365Section() Section {
 	imp, nc, ncReq := m(rows[0], "ms"), m(rows[1], "ms"), m(rows[1], "requests")
 	exp, exp429 := m(rows[3], "ms"), m(rows[3], "429s")
 	add := func(what, want string, s Summary, got string, ok bool) {
-		tg := Target{"issue 3", what, want, "—", NotMeasured}
+		tg := Target{"issue 14", what, want, "—", NotMeasured}
 		if s.N > 0 {
 			tg.Got, tg.Verdict = got, verdict(ok)
 		}
 		sec.Targets = append(sec.Targets, tg)
 	}
-	add("first import of 10,000", "≤ 5 s", imp, ms(imp.Med), imp.Med <= 5000)
-	add("no-change re-run: time", "≤ 300 ms", nc, ms(nc.Med), nc.Med <= 300)
-	add("no-change re-run: requests (one folder)", "≤ 2", ncReq, count(ncReq), ncReq.Max <= 2)
+	add("first import of 10,000 (delta pages of 200)", "≤ 6 s", imp, ms(imp.Med), imp.Med <= 6000)
+	add("no-change re-run: time", "≤ 150 ms", nc, ms(nc.Med), nc.Med <= 150)
+	add("no-change re-run: requests (one folder)", "1", ncReq, count(ncReq), ncReq.Max <= 1)
 	// 2,000 creates at 20 per $batch, one batch in flight (4 sub-requests
 	// at a time is the mailbox's limit): 100 round trips of 20 ms.
 	const floor = 2000.0 / 20 * 20
-	add("export of 2,000: time", fmt.Sprintf("within 10%% of what the limits allow (100 `$batch` round trips × 20 ms = %s → ≤ %s)", ms(floor), ms(floor*1.1)), exp, fmt.Sprintf("%s (%.2f× the floor)", ms(exp.Med), exp.Med/floor), exp.Med <= floor*1.1)
+	add("export of 2,000: time", fmt.Sprintf("within 1.25× of what the limits allow (100 `$batch` round trips × 20 ms = %s → ≤ %s)", ms(floor), ms(floor*1.25)), exp, fmt.Sprintf("%s (%.2f× the floor)", ms(exp.Med), exp.Med/floor), exp.Med <= floor*1.25)
 	// BenchmarkExport2k's own T_min: the same export's local work (at 0
 	// latency) plus the floor; export-xlimit is measured / T_min.
 	if xl := m(rows[3], "xlimit"); xl.N > 0 {
 		tmin := m(rows[3], "tmin-ms")
-		add("export of 2,000: time against T_min (local work at 0 latency + the floor)", fmt.Sprintf("≤ 1.25× (T_min %s)", ms(tmin.Med)), xl, fmt.Sprintf("%.2f×", xl.Med), xl.Med <= 1.25)
+		add("export of 2,000: time against T_min (local work at 0 latency + the floor; for information)", fmt.Sprintf("≤ 1.25× (T_min %s)", ms(tmin.Med)), xl, fmt.Sprintf("%.2f×", xl.Med), xl.Med <= 1.25)
 	}
 	add("export of 2,000: 429s reaching the user", "none (a 429 inside the run is retried; an error would fail the benchmark)", exp, fmt.Sprintf("none; %s received and retried", count(exp429)), true)
 	return sec
