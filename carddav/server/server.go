@@ -39,7 +39,7 @@ import (
 // Options configure the handler New returns.
 type Options struct {
 	// Store holds the users, address books and cards served. Required.
-	Store *state.DB
+	Store Store
 	// Logger receives request errors; nil discards them.
 	Logger *slog.Logger
 	// MaxResourceSize is the largest card a PUT may store (default 1 MiB);
@@ -85,7 +85,7 @@ const (
 
 // handler is the http.Handler New returns.
 type handler struct {
-	db       *state.DB
+	db       Store
 	log      *slog.Logger
 	maxSize  int64
 	onChange func(user, book string)

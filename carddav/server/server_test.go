@@ -43,7 +43,8 @@ func newTestServer(t *testing.T, mod func(*Options)) *testServer {
 		}
 	}
 	ts := &testServer{t: t, db: db}
-	o := Options{Store: db, Guard: noBackoffGuard(t, db), FailedLoginDelay: time.Millisecond, OnChange: func(user, book string) {
+	// The server sees only its Store interface, not *state.DB.
+	o := Options{Store: onlyStore{db}, Guard: noBackoffGuard(t, db), FailedLoginDelay: time.Millisecond, OnChange: func(user, book string) {
 		ts.mu.Lock()
 		ts.changes = append(ts.changes, user+"/"+book)
 		ts.mu.Unlock()
