@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/o365/api"
+	"github.com/cardbridge/cardbridge/retry"
 )
 
 // Op is one operation of a Batch call.
@@ -72,7 +73,7 @@ func (c *Client) Batch(ctx context.Context, ops []Op) []Result {
 		if op.IfMatch != "" {
 			h.Set("If-Match", op.IfMatch)
 		}
-		idem[i] = idempotent(op.Method, h)
+		idem[i] = retry.Idempotent(op.Method, h)
 		read[i] = plainRead(op.Method, h)
 		queue = append(queue, i)
 	}

@@ -11,11 +11,12 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/cardbridge/cardbridge/retry"
 )
 
 // TokenSource gives the bearer token of the mailbox's account.
@@ -317,18 +318,6 @@ func (c *Client) subURL(path string) string {
 	return "/" + c.root + "/" + path
 }
 
-// idempotent reports whether a request may be sent again after an
-// unclear failure (5xx, reset, timeout).
-func idempotent(method string, hdr http.Header) bool {
-	switch strings.ToUpper(method) {
-	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodOptions:
-		return true
-	case http.MethodDelete, http.MethodPatch:
-		return hdr.Get("If-Match") != ""
-	}
-	return false
-}
-
 // plainRead reports whether a request is a read that asks no
 // precondition: a 412 to it is Exchange's transient
 // ErrorIrresolvableConflict, not a stale change key, and may be retried.
@@ -370,7 +359,7 @@ func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, b
 	if hdr == nil {
 		hdr = http.Header{}
 	}
-	cl := &call{method: method, u: u, hdr: hdr, body: body, idempotent: idempotent(method, hdr), weight: 1}
+	cl := &call{method: method, u: u, hdr: hdr, body: body, idempotent: retry.Idempotent(method, hdr), weight: 1}
 	resp, b, err := c.send(ctx, cl)
 	if err != nil {
 		return resp, b, err
@@ -581,38 +570,5 @@ func (c *Client) attempt(ctx context.Context, cl *call) (resp *http.Response, bo
 // backoff is the wait before retry n+1 without Retry-After: exponential
 // with jitter.
 func (c *Client) backoff(n int) time.Duration {
-	d := backoffMax
-	if n < 16 {
-		d = min(backoffBase<<n, backoffMax)
-	}
-	j := c.rand()
-	if j < 0 || j >= 1 {
-		j = 0.5
-	}
-	return d/2 + time.Duration(j*float64(d/2))
-}
-
-// parseRetryAfter reads a Retry-After value: seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s < 0 || s != s {
-			return 0, true
-		}
-		if s > 1e6 {
-			s = 1e6
-		}
-		return time.Duration(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
+	return retry.Backoff(n, backoffBase, backoffMax, c.rand())
 }

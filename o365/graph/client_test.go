@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/retry"
 )
 
 func TestInFlightLimit(t *testing.T) {
@@ -489,11 +491,11 @@ func TestParseRetryAfter(t *testing.T) {
 		"Thu, 01 Jan 2026 12:00:30 GMT": 30 * time.Second,
 		"Thu, 01 Jan 2026 11:00:00 GMT": 0,
 	} {
-		if got, ok := parseRetryAfter(v, now); !ok || got != want {
+		if got, ok := retry.After(v, now); !ok || got != want {
 			t.Errorf("%q: %v %v, want %v", v, got, ok, want)
 		}
 	}
-	if _, ok := parseRetryAfter("soon", now); ok {
+	if _, ok := retry.After("soon", now); ok {
 		t.Error("soon parsed")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/o365/api"
+	"github.com/cardbridge/cardbridge/retry"
 )
 
 // Error is an error answer of Graph (status ≥ 400), built from its error
@@ -65,7 +66,7 @@ func (e *Error) detail() string {
 func newError(method, path string, status int, h http.Header, body []byte, secret string) *Error {
 	e := &Error{Status: status, Method: method, Path: path}
 	if h != nil {
-		e.RetryAfter, _ = parseRetryAfter(h.Get("Retry-After"), time.Now())
+		e.RetryAfter, _ = retry.After(h.Get("Retry-After"), time.Now())
 	}
 	var env api.ErrorBody
 	if err := json.Unmarshal(body, &env); err == nil && (env.Error.Code != "" || env.Error.Message != "") {

@@ -234,7 +234,7 @@ var discoverProps = propfindBody(davxml.DAV("resourcetype"), davxml.DAV("display
 // propfind sends a PROPFIND of depth to u (following redirects) and
 // returns the answering URL and the resources of the 207.
 func (s *Side) propfind(ctx context.Context, u *url.URL, depth string, body []byte) (*url.URL, []resource, error) {
-	resp, err := s.follow(ctx, request{method: "PROPFIND", url: u, header: map[string]string{"Depth": depth}, body: body, idempotent: true})
+	resp, err := s.follow(ctx, request{method: "PROPFIND", url: u, header: map[string]string{"Depth": depth}, body: body})
 	if err != nil {
 		return nil, nil, fmt.Errorf("carddav: %w", err)
 	}

@@ -10,10 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cardbridge/cardbridge/retry"
 )
 
 // Retry and size limits.
@@ -28,9 +29,22 @@ const (
 	excerptLen = 200
 )
 
-// backoffBase is the first retry pause; later ones double, with jitter.
+// maxPause caps one retry pause, a server's Retry-After included.
+const maxPause = 30 * time.Second
+
+// backoffBase is the first retry pause; later ones double, with jitter
+// (retry.Backoff).
 // A variable so that tests can shorten it.
 var backoffBase = 250 * time.Millisecond
+
+// httpHeader is rq's header as an http.Header (for retry.Idempotent).
+func (rq request) httpHeader() http.Header {
+	h := make(http.Header, len(rq.header))
+	for k, v := range rq.header {
+		h.Set(k, v)
+	}
+	return h
+}
 
 // response is a finished HTTP exchange with its body read.
 type response struct {
@@ -91,8 +105,6 @@ type request struct {
 	url    *url.URL
 	header map[string]string
 	body   []byte
-	// idempotent allows retries on 5xx, resets and timeouts.
-	idempotent bool
 	// maxBody bounds the answer's body (0: the package's maxBody); a
 	// longer one fails with ErrAnswerTooLarge.
 	maxBody int64
@@ -107,34 +119,30 @@ var ErrAnswerTooLarge = errors.New("answer too large")
 // idempotent. Redirects are not followed (see follow).
 func (s *Side) do(ctx context.Context, rq request) (*response, error) {
 	var lastErr error
+	idempotent := retry.Idempotent(rq.method, rq.httpHeader())
 	for try := 1; ; try++ {
 		resp, err := s.once(ctx, rq)
 		if err == nil {
 			resp.tries = try
-			if !rq.idempotent || try >= maxTries || !retryStatus(resp.status) {
+			if !idempotent || try >= maxTries || !retryStatus(resp.status) {
 				return resp, nil
 			}
 			lastErr = httpErr(rq.method, resp, nil)
 		} else {
-			if ctx.Err() != nil || errors.Is(err, ErrAnswerTooLarge) || !(rq.idempotent || notSent(err)) || try >= maxTries {
+			if ctx.Err() != nil || errors.Is(err, ErrAnswerTooLarge) || !(idempotent || notSent(err)) || try >= maxTries {
 				return nil, err
 			}
 			lastErr = err
 		}
-		d := backoffBase << (try - 1)
-		d = d/2 + rand.N(d) // jitter in [d/2, 3d/2)
+		d := retry.Backoff(try-1, backoffBase, maxPause, rand.Float64())
 		if resp != nil {
-			if ra, err := strconv.Atoi(resp.header.Get("Retry-After")); err == nil && ra > 0 {
-				d = min(time.Duration(ra)*time.Second, 30*time.Second)
+			if ra, ok := retry.After(resp.header.Get("Retry-After"), time.Now()); ok && ra > 0 {
+				d = min(ra, maxPause)
 			}
 		}
 		s.log.Debug("carddav: retrying", "method", rq.method, "url", rq.url.String(), "try", try, "err", lastErr, "pause", d)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%w (last: %v)", ctx.Err(), lastErr)
-		case <-t.C:
+		if err := retry.Sleep(ctx, d); err != nil {
+			return nil, fmt.Errorf("%w (last: %v)", err, lastErr)
 		}
 	}
 }

@@ -109,7 +109,7 @@ func (s *Side) Changes(ctx context.Context, token string) (engine.ChangeSet, err
 	s.pre.reset()
 	withData := s.prefetchLimit > 0
 	for range maxSyncPages {
-		rq := request{method: "REPORT", url: s.book, header: map[string]string{"Depth": "1"}, body: syncBody(token, withData), idempotent: true}
+		rq := request{method: "REPORT", url: s.book, header: map[string]string{"Depth": "1"}, body: syncBody(token, withData)}
 		if withData {
 			rq.maxBody = s.prefetchLimit
 		}
@@ -315,7 +315,7 @@ func (s *Side) getChunk(ctx context.Context, items []engine.Item) error {
 	if len(hrefs) == 0 {
 		return nil
 	}
-	resp, err := s.do(ctx, request{method: "REPORT", url: s.book, header: map[string]string{"Depth": "1"}, body: multigetBody(hrefs), idempotent: true})
+	resp, err := s.do(ctx, request{method: "REPORT", url: s.book, header: map[string]string{"Depth": "1"}, body: multigetBody(hrefs)})
 	if err != nil {
 		return fmt.Errorf("carddav: addressbook-multiget: %w", err)
 	}
@@ -390,7 +390,7 @@ func (s *Side) getOne(ctx context.Context, it *engine.Item) {
 		it.Err = err
 		return
 	}
-	resp, err := s.do(ctx, request{method: http.MethodGet, url: u, header: map[string]string{"Accept": "text/vcard"}, idempotent: true})
+	resp, err := s.do(ctx, request{method: http.MethodGet, url: u, header: map[string]string{"Accept": "text/vcard"}})
 	if err != nil {
 		it.Err = fmt.Errorf("carddav: %w", err)
 		return
@@ -417,7 +417,7 @@ func (s *Side) getOne(ctx context.Context, it *engine.Item) {
 
 // stat reads the ETag of u (PROPFIND Depth 0); ErrNotFound when u is gone.
 func (s *Side) stat(ctx context.Context, u *url.URL) (string, error) {
-	resp, err := s.do(ctx, request{method: "PROPFIND", url: u, header: map[string]string{"Depth": "0"}, body: propfindBody(davxml.DAV("getetag")), idempotent: true})
+	resp, err := s.do(ctx, request{method: "PROPFIND", url: u, header: map[string]string{"Depth": "0"}, body: propfindBody(davxml.DAV("getetag"))})
 	if err != nil {
 		return "", fmt.Errorf("carddav: %w", err)
 	}
@@ -461,7 +461,7 @@ func (s *Side) writeErr(method string, resp *response) error {
 // put sends card to u with the precondition header and returns the new
 // version.
 func (s *Side) put(ctx context.Context, u *url.URL, hdr map[string]string, card *vcard.Card) (string, *response, error) {
-	resp, err := s.do(ctx, request{method: http.MethodPut, url: u, header: hdr, body: card.Encode(), idempotent: true})
+	resp, err := s.do(ctx, request{method: http.MethodPut, url: u, header: hdr, body: card.Encode()})
 	if err != nil {
 		return "", nil, fmt.Errorf("carddav: %w", err)
 	}
@@ -565,7 +565,7 @@ func (s *Side) Delete(ctx context.Context, ref engine.Ref) error {
 	if ref.Version != "" {
 		hdr["If-Match"] = ref.Version
 	}
-	resp, err := s.do(ctx, request{method: http.MethodDelete, url: u, header: hdr, idempotent: ref.Version != ""})
+	resp, err := s.do(ctx, request{method: http.MethodDelete, url: u, header: hdr})
 	if err != nil {
 		return fmt.Errorf("carddav: %w", err)
 	}

@@ -87,7 +87,7 @@ func (s *Side) Prefetch(ctx context.Context, ids []string) error {
 		return nil
 	}
 	resp, err := s.do(ctx, request{method: "REPORT", url: s.book, header: map[string]string{"Depth": "1"},
-		body: queryAllBody(), idempotent: true, maxBody: s.prefetchLimit})
+		body: queryAllBody(), maxBody: s.prefetchLimit})
 	if err != nil {
 		return fmt.Errorf("carddav: addressbook-query of the whole book: %w", err)
 	}
