@@ -123,3 +123,54 @@ func TestGraphsimFaultFlagsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultO365Exchange (issue 14): the Office 365 campaign under the
+// faults Exchange itself gives, one at a time: transient 412s on plain
+// GETs (no If-Match) at a rate; sync-state generation expiry (other
+// writers advance the folder's sync state past the 3 generations Exchange
+// keeps between runs, so the pair's deltaLink answers 410 and a full round
+// follows); 504 GatewayTimeout on delta pages of more than 8 items at a
+// rate (the full rounds' pages of 100, and incremental rounds') (reads of 504 are retried). Each must end converged: both sides
+// hold exactly the expected contacts, none twice, none lost, none deleted
+// that was not deleted on purpose.
+func TestFaultO365Exchange(t *testing.T) {
+	const n = 200
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		stat  string // the graphsim counter that must be > 0
+	}{
+		{"transient 412", []string{"--transient-412", "0.10"}, `transient412=(\d+)`},
+		{"sync-state generation expiry", []string{"--advance-generations", "2"}, `gone410=(\d+)`}, // SyncStateNotFound answered
+		{"504 on large delta pages", []string{"--max-page-size", "100", "--fault-504", "0.5", "--large-page", "8"}, `Gateway504:(\d+)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			flags := append([]string{"--latency", "2ms", "--seed", "23"}, tc.flags...)
+			sc, err := crash.O365Vdir(ctx, binary, t.TempDir(), n, "", flags...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc.Pair.Log = testLog{t}
+			opts := crash.Options{Rounds: 3, Seed: campaignSeed(t, 1141), Work: crash.Work{Edits: 10, Creates: 5, Deletes: 2}, Reruns: 3}
+			sum, err := sc.Pair.Campaign(ctx, "fault o365 "+tc.name+" ⇄ vdir", n, opts, crash.Disturb{})
+			simLog := sc.Graphsim.Stop()
+			sc.Close()
+			checkSummary(t, sum, err, 3)
+			for _, e := range sum.Errors {
+				if strings.TrimSpace(e) == "" {
+					t.Errorf("a run failed without saying why")
+				}
+			}
+			m := regexp.MustCompile(tc.stat).FindStringSubmatch(simLog)
+			if m == nil {
+				t.Fatalf("graphsim did not report %s:\n%s", tc.stat, simLog)
+			}
+			if v, _ := strconv.Atoi(m[1]); v == 0 {
+				t.Errorf("the fault never happened: %s\n%s", m[0], simLog)
+			}
+			t.Logf("graphsim: %s", m[0])
+		})
+	}
+}
