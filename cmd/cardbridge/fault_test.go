@@ -115,6 +115,9 @@ func TestGraphsimFaultFlagsRefused(t *testing.T) {
 		{[]string{"--delta-page-cap", "-2"}, "--delta-page-cap and --sync-state-generations not below -1"},
 		{[]string{"--sync-state-generations", "-5"}, "--delta-page-cap and --sync-state-generations not below -1"},
 		{[]string{"--concurrency-limit", "-3"}, "--concurrency-limit"},
+		{[]string{"--fault-504", "2"}, "--fault-504 2: a probability must be between 0 and 1"},
+		{[]string{"--advance-generations", "-1"}, "--advance-generations"},
+		{[]string{"--large-page", "-1"}, "--large-page"},
 		{[]string{"--cloud", "germany"}, `--cloud: graphsim: unknown cloud "germany": want global, usgov or china`},
 	} {
 		r := cb(t, nil, append([]string{"graphsim", "--listen", "127.0.0.1:0"}, c.args...)...)
