@@ -57,7 +57,7 @@ func (r *Runner) OpenSide(ctx context.Context, cfg *config.Config, sc config.Sid
 		if err != nil {
 			return nil, err
 		}
-		return o365.New(ctx, o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Account: sc.Account,
+		return o365.New(ctx, o365.Options{Client: c, Folder: sc.Folder, NoPhotos: sc.NoPhotos, Account: sc.Account, User: acc.User,
 			Target: o365Target(acc), Logger: r.log,
 			NoDelta: acc.Cloud == "china", // 21Vianet has no v1.0 contact delta
 			Memory:  r.o.DB,               // what the account refuses for good (photos on personal accounts)

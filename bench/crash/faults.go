@@ -19,6 +19,25 @@ func ChaosFlags(latency time.Duration, seed uint64, contacts int) []string {
 		"--expire-delta-after", fmt.Sprint(max(pages/3, 1))}
 }
 
+// ExchangeFlags are graphsim's flags for one of the faults Exchange itself
+// gives (issue 14): "412" transient 412s on 10% of plain GETs; "generations"
+// the folder's sync state advanced past the 3 generations kept before two
+// incremental rounds (their deltaLink answers 410 SyncStateNotFound);
+// "504" half the delta pages of more than 3 items (full rounds' pages of
+// 100 and incremental rounds' of a few changes) answer 504.
+func ExchangeFlags(kind string, latency time.Duration, seed uint64) []string {
+	f := []string{"--latency", latency.String(), "--seed", fmt.Sprint(seed)}
+	switch kind {
+	case "412":
+		f = append(f, "--transient-412", "0.10")
+	case "generations":
+		f = append(f, "--advance-generations", "2")
+	case "504":
+		f = append(f, "--max-page-size", "100", "--fault-504", "0.5", "--large-page", "3")
+	}
+	return f
+}
+
 // RestartRadicale kills Radicale at a moment uniform over the first 10%
 // to 60% of the expected run (so that most restarts land while the sync
 // talks to it) and starts it again on the same port and folder.

@@ -98,12 +98,13 @@ func (g *Graphsim) Stop() string {
 // FaultsLine is the simulator's count of injected faults, from its output
 // once stopped ("" when it injected none).
 func (g *Graphsim) FaultsLine() string {
+	var out []string
 	for _, l := range strings.Split(g.Stop(), "\n") {
-		if strings.Contains(l, "faults injected") {
-			return strings.TrimSpace(l)
+		if strings.Contains(l, "faults injected") || strings.Contains(l, "Exchange's own faults") {
+			out = append(out, strings.TrimSpace(l))
 		}
 	}
-	return ""
+	return strings.Join(out, "\n")
 }
 
 // AccountYAML is the account block for the simulator (device flow).

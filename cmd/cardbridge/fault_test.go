@@ -115,11 +115,63 @@ func TestGraphsimFaultFlagsRefused(t *testing.T) {
 		{[]string{"--delta-page-cap", "-2"}, "--delta-page-cap and --sync-state-generations not below -1"},
 		{[]string{"--sync-state-generations", "-5"}, "--delta-page-cap and --sync-state-generations not below -1"},
 		{[]string{"--concurrency-limit", "-3"}, "--concurrency-limit"},
+		{[]string{"--fault-504", "2"}, "--fault-504 2: a probability must be between 0 and 1"},
+		{[]string{"--advance-generations", "-1"}, "--advance-generations"},
+		{[]string{"--large-page", "-1"}, "--large-page"},
 		{[]string{"--cloud", "germany"}, `--cloud: graphsim: unknown cloud "germany": want global, usgov or china`},
 	} {
 		r := cb(t, nil, append([]string{"graphsim", "--listen", "127.0.0.1:0"}, c.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("graphsim %v: exit %d, %q; want exit 2 saying %q", c.args, r.code, r.stderr, c.want)
 		}
+	}
+}
+
+// TestFaultO365Exchange (issue 14): the Office 365 campaign under the
+// faults Exchange itself gives, one at a time: transient 412s on plain
+// GETs (no If-Match) at 10%; sync-state generation expiry (other
+// writers advance the folder's sync state past the 3 generations Exchange
+// keeps between runs, so the pair's deltaLink answers 410 and a full round
+// follows); 504 GatewayTimeout on half the delta pages of more than 3 items
+// (the full rounds' pages of 100, and incremental rounds') (reads of 504 are retried). Each must end converged: both sides
+// hold exactly the expected contacts, none twice, none lost, none deleted
+// that was not deleted on purpose.
+func TestFaultO365Exchange(t *testing.T) {
+	const n = 200
+	for _, tc := range []struct {
+		name string // crash.ExchangeFlags' kind
+		stat string // the graphsim counter that must be > 0
+	}{
+		{"412", `transient412=(\d+)`},
+		{"generations", `gone410=(\d+)`}, // SyncStateNotFound answered
+		{"504", `Gateway504:(\d+)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			sc, err := crash.O365Vdir(ctx, binary, t.TempDir(), n, "", crash.ExchangeFlags(tc.name, 2*time.Millisecond, 23)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc.Pair.Log = testLog{t}
+			opts := crash.Options{Rounds: 3, Seed: campaignSeed(t, 1141), Work: crash.Work{Edits: 10, Creates: 5, Deletes: 2}, Reruns: 3}
+			sum, err := sc.Pair.Campaign(ctx, "fault o365 "+tc.name+" ⇄ vdir", n, opts, crash.Disturb{})
+			simLog := sc.Graphsim.Stop()
+			sc.Close()
+			checkSummary(t, sum, err, 3)
+			for _, e := range sum.Errors {
+				if strings.TrimSpace(e) == "" {
+					t.Errorf("a run failed without saying why")
+				}
+			}
+			m := regexp.MustCompile(tc.stat).FindStringSubmatch(simLog)
+			if m == nil {
+				t.Fatalf("graphsim did not report %s:\n%s", tc.stat, simLog)
+			}
+			if v, _ := strconv.Atoi(m[1]); v == 0 {
+				t.Errorf("the fault never happened: %s\n%s", m[0], simLog)
+			}
+			t.Logf("graphsim: %s", m[0])
+		})
 	}
 }

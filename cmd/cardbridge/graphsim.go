@@ -38,7 +38,7 @@ with --redirect-uri (repeatable).`,
 			if r := opts.Transient412Rate; r != -1 && (r < 0 || r > 1) {
 				return withCode(exitUsage, fmt.Errorf("graphsim: --transient-412 %v: a probability between 0 and 1 (0 is Exchange's 0.035), or -1 for none", r))
 			}
-			for name, p := range map[string]float64{"--fault-429": chaos.P429, "--fault-503": chaos.P503, "--fault-reset": chaos.PReset, "--fault-stall": chaos.PStall} {
+			for name, p := range map[string]float64{"--fault-429": chaos.P429, "--fault-503": chaos.P503, "--fault-reset": chaos.PReset, "--fault-stall": chaos.PStall, "--fault-504": chaos.P504} {
 				if p < 0 || p > 1 {
 					return withCode(exitUsage, fmt.Errorf("graphsim: %s %v: a probability must be between 0 and 1", name, p))
 				}
@@ -46,8 +46,8 @@ with --redirect-uri (repeatable).`,
 			if chaos.P429+chaos.P503+chaos.PReset > 1 {
 				return withCode(exitUsage, fmt.Errorf("graphsim: --fault-429 + --fault-503 + --fault-reset = %v: the sum must not exceed 1", chaos.P429+chaos.P503+chaos.PReset))
 			}
-			if opts.Latency < 0 || chaos.Stall < 0 || chaos.ExpireDeltaAfter < 0 || opts.MaxPageSize < 0 || opts.RateLimit < -1 || opts.ContactDeltaPageCap < -1 || opts.SyncStateGenerations < -1 || opts.ConcurrencyLimit < -1 {
-				return withCode(exitUsage, fmt.Errorf("graphsim: --latency, --stall, --expire-delta-after and --max-page-size must not be negative, --rate-limit, --concurrency-limit, --delta-page-cap and --sync-state-generations not below -1"))
+			if opts.Latency < 0 || chaos.Stall < 0 || chaos.ExpireDeltaAfter < 0 || chaos.AdvanceGenerations < 0 || chaos.LargePage < 0 || opts.MaxPageSize < 0 || opts.RateLimit < -1 || opts.ContactDeltaPageCap < -1 || opts.SyncStateGenerations < -1 || opts.ConcurrencyLimit < -1 {
+				return withCode(exitUsage, fmt.Errorf("graphsim: --latency, --stall, --expire-delta-after, --advance-generations, --large-page and --max-page-size must not be negative, --rate-limit, --concurrency-limit, --delta-page-cap and --sync-state-generations not below -1"))
 			}
 			nc, err := graphsim.ParseCloud(cloud)
 			if err != nil {
@@ -60,7 +60,7 @@ with --redirect-uri (repeatable).`,
 				}
 			}
 			var c *graphsim.Chaos
-			if chaos.P429 > 0 || chaos.P503 > 0 || chaos.PReset > 0 || chaos.PStall > 0 || chaos.ExpireDeltaAfter > 0 {
+			if chaos.P429 > 0 || chaos.P503 > 0 || chaos.PReset > 0 || chaos.PStall > 0 || chaos.ExpireDeltaAfter > 0 || chaos.AdvanceGenerations > 0 || chaos.P504 > 0 {
 				chaos.Seed = opts.Seed
 				c = &chaos
 			}
@@ -88,6 +88,9 @@ with --redirect-uri (repeatable).`,
 	f.Float64Var(&chaos.PStall, "fault-stall", 0, "probability that a Graph request stalls for --stall first")
 	f.DurationVar(&chaos.Stall, "stall", 2*time.Second, "how long a stalled request waits")
 	f.IntVar(&chaos.ExpireDeltaAfter, "expire-delta-after", 0, "expire every delta link once, after this many delta pages (the next page answers 410)")
+	f.IntVar(&chaos.AdvanceGenerations, "advance-generations", 0, "this many incremental delta rounds find the folder's sync state advanced past --sync-state-generations first, as by other writers between runs (their deltaLink answers 410)")
+	f.Float64Var(&chaos.P504, "fault-504", 0, "probability that a delta page of more than --large-page items answers 504 GatewayTimeout")
+	f.IntVar(&chaos.LargePage, "large-page", 50, "delta page size above which --fault-504 applies")
 	f.StringArrayVar(&redirects, "redirect-uri", nil, "another redirect URI of the app, e.g. https://dav.example.com/ui/connect/callback (repeatable)")
 	f.BoolVar(&chaos.SubRequests, "fault-subrequests", true, "apply --fault-429 and --fault-503 to $batch sub-requests too")
 	return cmd

@@ -39,6 +39,19 @@ type Chaos struct {
 	// in progress answers 410, as when Exchange drops a sync state
 	// mid-round.
 	ExpireDeltaAfter int
+	// AdvanceGenerations, when > 0, is how many incremental delta rounds
+	// (a request with a $deltatoken) find, before they are served, the
+	// folders' sync state advanced past Server.Options'
+	// SyncStateGenerations (AdvanceSyncStates), as when other writers
+	// synced the folder between two runs: their deltaLink answers 410 and
+	// the client must do a full round.
+	AdvanceGenerations int
+	// P504 is the probability that a delta page of more than LargePage
+	// items answers 504 GatewayTimeout instead (it is produced, then
+	// thrown away, as when the gateway gave up on a slow backend).
+	P504 float64
+	// LargePage is the page size above which P504 applies (default 50).
+	LargePage int
 	// SubRequests applies P429 and P503 to $batch sub-requests too: a
 	// $batch that passed its own draws queues, with the same
 	// probabilities, scripted faults (FailNext) for its sub-requests.
@@ -63,6 +76,8 @@ type ChaosStats struct {
 	Stalls        int
 	DeltaExpiries int
 	SubFaults     int // scripted faults queued for $batch sub-requests
+	Generations   int // sync-state advances (AdvanceGenerations)
+	Gateway504    int // large delta pages answered 504
 }
 
 // ChaosHandler is a Server behind probabilistic faults. Create it with
@@ -85,6 +100,9 @@ func WithChaos(s *Server, c Chaos) *ChaosHandler {
 	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = time.Second
+	}
+	if c.LargePage <= 0 {
+		c.LargePage = 50
 	}
 	seed := c.Seed
 	if seed == 0 {
@@ -162,6 +180,15 @@ func (h *ChaosHandler) draw(r *http.Request, nsub int) (act chaosAction, stall b
 		}
 		h.deltaPages++
 	}
+	if act == actPass && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/delta") && r.URL.Query().Has("$deltatoken") && h.stats.Generations < h.c.AdvanceGenerations {
+		h.stats.Generations++
+		// Beyond what the server keeps (default 3), whatever it keeps.
+		keep := h.s.opts.SyncStateGenerations
+		if keep <= 0 {
+			keep = 3
+		}
+		h.s.AdvanceSyncStates(keep + 1)
+	}
 	return act, stall, subFaults
 }
 
@@ -196,9 +223,54 @@ func (h *ChaosHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resetConn(w)
 	default:
 		h.queueSubFaults(subFaults)
+		if h.c.P504 > 0 && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/delta") {
+			h.serveLargePage(w, r)
+			return
+		}
 		h.s.ServeHTTP(w, r)
 	}
 }
+
+// serveLargePage serves a delta page into a buffer; a page of more than
+// LargePage items answers 504 with probability P504, any other is sent.
+func (h *ChaosHandler) serveLargePage(w http.ResponseWriter, r *http.Request) {
+	rec := &pageRecorder{h: http.Header{}, status: http.StatusOK}
+	h.s.ServeHTTP(rec, r)
+	if rec.status == http.StatusOK {
+		var page struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		if json.Unmarshal(rec.body.Bytes(), &page) == nil && len(page.Value) > h.c.LargePage {
+			h.mu.Lock()
+			fail := h.rng.Float64() < h.c.P504
+			if fail {
+				h.stats.Gateway504++
+			}
+			h.mu.Unlock()
+			if fail {
+				code, msg := faultCode(http.StatusGatewayTimeout)
+				graphError(w, r, http.StatusGatewayTimeout, code, msg)
+				return
+			}
+		}
+	}
+	for k, v := range rec.h {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.status)
+	w.Write(rec.body.Bytes())
+}
+
+// pageRecorder keeps an answer to pass on or throw away.
+type pageRecorder struct {
+	h      http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (d *pageRecorder) Header() http.Header         { return d.h }
+func (d *pageRecorder) Write(b []byte) (int, error) { return d.body.Write(b) }
+func (d *pageRecorder) WriteHeader(s int)           { d.status = s }
 
 // queueSubFaults queues scripted faults for the sub-requests of a $batch
 // about to be served: the leading run of faulted draws (FailNext pops

@@ -183,3 +183,22 @@ func TestChaosStallAndSubRequests(t *testing.T) {
 		t.Fatalf("login page: %d, counted %d", r.status, h.Stats().Requests)
 	}
 }
+
+// TestChaos504LargeDeltaPages: with P504 1, a delta page of more than
+// LargePage items answers 504 GatewayTimeout, a smaller one passes.
+func TestChaos504LargeDeltaPages(t *testing.T) {
+	e, h := chaosEnv(t, Chaos{P504: 1, LargePage: 5, Seed: 3})
+	e.alice.Seed("", 10, 1)
+	tok := e.tok()
+	if got := outcome(t, e, "GET", "/v1.0/me/contacts/delta", tok, nil); got != "504" {
+		t.Errorf("a delta page of 10 items: %s, want 504", got)
+	}
+	e2, h2 := chaosEnv(t, Chaos{P504: 1, LargePage: 50, Seed: 3})
+	e2.alice.Seed("", 10, 1)
+	if got := outcome(t, e2, "GET", "/v1.0/me/contacts/delta", e2.tok(), nil); got != "200" {
+		t.Errorf("a delta page of 10 items under 50: %s, want 200", got)
+	}
+	if h.Stats().Gateway504 != 1 || h2.Stats().Gateway504 != 0 {
+		t.Errorf("Gateway504 %d and %d, want 1 and 0", h.Stats().Gateway504, h2.Stats().Gateway504)
+	}
+}

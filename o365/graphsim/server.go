@@ -653,3 +653,21 @@ func retryAfterHeader(w http.ResponseWriter, d time.Duration) {
 	secs := int((d + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 }
+
+// AdvanceSyncStates advances the contact sync-state generation of every
+// folder of every mailbox by n, as n delta rounds completed by other
+// writers (other devices syncing the folder) would: a deltaLink issued
+// before answers 410 SyncStateNotFound once n reaches
+// Options.SyncStateGenerations.
+func (s *Server) AdvanceSyncStates(n int) {
+	s.mu.Lock()
+	mbs := append([]*Mailbox(nil), s.userList...)
+	s.mu.Unlock()
+	for _, m := range mbs {
+		m.mu.Lock()
+		for _, f := range m.folders {
+			f.syncGen += n
+		}
+		m.mu.Unlock()
+	}
+}

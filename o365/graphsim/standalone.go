@@ -51,6 +51,9 @@ func StandaloneWith(ctx context.Context, addr string, contacts int, opts Options
 		handler = ch
 		defer func() { log.Info("graphsim: faults injected", "stats", fmt.Sprintf("%+v", ch.Stats())) }()
 	}
+	defer func() {
+		log.Info("graphsim: Exchange's own faults", "transient412", s.Stats().Transient412, "gone410", s.Stats().Status[410])
+	}()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

@@ -46,6 +46,10 @@ type Options struct {
 	// Account is the configured account's name, under which Memory keeps
 	// what the account refuses for good.
 	Account string
+	// User is the account's user (UPN) from its configuration, named in
+	// errors as the mailbox when the client acts for "me"; "" says
+	// "signed-in user" there.
+	User string
 	// Memory remembers, across runs, the fields the account refuses to
 	// write (contact photos on a personal Microsoft account); nil keeps
 	// them for the side's life only. *state.DB is one.
@@ -76,6 +80,7 @@ type Side struct {
 	log      *slog.Logger
 	batch    *batcher
 	account  string
+	user     string // Options.User
 	memory   Memory
 
 	mu sync.Mutex
@@ -85,6 +90,9 @@ type Side struct {
 	// photos remembers the hash of each contact's photo as last read or
 	// written, so a photo is uploaded only when it changed.
 	photos map[string]string
+	// names holds each contact's display name as last listed, read or
+	// written, so errors about a contact known only by its id name it.
+	names map[string]string
 	// zoneRead: the mailbox's time zone was asked for (zone, nil when
 	// it could not be had); see zoneFor.
 	zoneMu   sync.Mutex
@@ -115,8 +123,8 @@ func New(ctx context.Context, o Options) (*Side, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Side{c: o.Client, folder: o.Folder, noPhotos: o.NoPhotos, log: log, target: o.Target,
-		account: o.Account, memory: o.Memory, noDelta: o.NoDelta,
-		listed: map[string]api.Contact{}, photos: map[string]string{}}
+		account: o.Account, user: o.User, memory: o.Memory, noDelta: o.NoDelta,
+		listed: map[string]api.Contact{}, photos: map[string]string{}, names: map[string]string{}}
 	if s.memory != nil {
 		refused, err := s.memory.RefusedFields(ctx, s.account)
 		if err != nil {
@@ -266,6 +274,7 @@ func (s *Side) List(ctx context.Context) ([]engine.Ref, error) {
 	defer s.mu.Unlock()
 	for _, c := range cs {
 		s.listed[c.ID] = c
+		s.noteName(c.ID, deref(c.DisplayName))
 		refs = append(refs, engine.Ref{ID: c.ID, Version: c.ChangeKey})
 	}
 	return refs, nil
@@ -401,14 +410,14 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]engine.Item, error) {
 		i := opIx[k]
 		if r.Err != nil {
 			if graph.IsNotFound(r.Err) || isMalformedID(r.Err) {
-				out[i].Err = fmt.Errorf("o365 contact %s: %w", ids[i], engine.ErrNotFound)
+				out[i].Err = s.contactErr("read", ids[i], "", fmt.Errorf("%w: %w", engine.ErrNotFound, r.Err))
 			} else {
-				out[i].Err = fmt.Errorf("o365 contact %s: %w", ids[i], r.Err)
+				out[i].Err = s.contactErr("read", ids[i], "", r.Err)
 			}
 			continue
 		}
 		if err := json.Unmarshal(r.Body, &contacts[i]); err != nil {
-			out[i].Err = fmt.Errorf("o365 contact %s: unreadable answer: %w", ids[i], err)
+			out[i].Err = s.contactErr("read", ids[i], "", fmt.Errorf("unreadable answer: %w", err))
 		}
 	}
 	loc := s.zoneFor(ctx, contacts, out)
@@ -429,7 +438,7 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]engine.Item, error) {
 				photos[i] = r.Body
 			case graph.IsNotFound(r.Err):
 			default:
-				out[i].Err = fmt.Errorf("o365 contact %s: photo: %w", ids[i], r.Err)
+				out[i].Err = s.contactErr("photo", ids[i], deref(contacts[i].DisplayName), r.Err)
 			}
 		}
 	}
@@ -441,6 +450,7 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]engine.Item, error) {
 			continue
 		}
 		c := contacts[i]
+		s.noteName(id, deref(c.DisplayName))
 		out[i].Ref = engine.Ref{ID: id, Version: c.ChangeKey}
 		out[i].Card = ToVCardIn(c, photos[i], loc)
 		if out[i].Card.UID() == "" {
@@ -552,13 +562,16 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 	}
 	r := s.batch.do(ctx, graph.Op{Method: http.MethodPost, Path: s.contactsPath(), Body: body, ContentType: "application/json"})
 	if r.Err != nil {
-		return engine.Ref{}, fmt.Errorf("o365: create %q: %w", card.FN(), r.Err)
+		return engine.Ref{}, s.contactErr("create", "", card.FN(), r.Err)
 	}
 	var got api.Contact
 	if err := json.Unmarshal(r.Body, &got); err != nil || got.ID == "" {
-		return engine.Ref{}, fmt.Errorf("o365: create %q: unreadable answer", card.FN())
+		return engine.Ref{}, s.contactErr("create", "", card.FN(), errors.New("unreadable answer"))
 	}
 	ref := engine.Ref{ID: got.ID, Version: got.ChangeKey}
+	s.mu.Lock()
+	s.noteName(got.ID, card.FN())
+	s.mu.Unlock()
 	if photo != nil && !s.refusesPhotos() {
 		ck, err := s.putPhoto(ctx, got.ID, ref.Version, photo)
 		if err != nil {
@@ -584,18 +597,19 @@ func (s *Side) Update(ctx context.Context, ref engine.Ref, card *vcard.Card) (en
 	if r.Err != nil {
 		switch {
 		case graph.IsPrecondition(r.Err):
-			return engine.Ref{}, fmt.Errorf("o365: update %s: %w", ref.ID, engine.ErrPrecondition)
+			return engine.Ref{}, s.contactErr("update", ref.ID, card.FN(), fmt.Errorf("%w: %w", engine.ErrPrecondition, r.Err))
 		case graph.IsNotFound(r.Err):
-			return engine.Ref{}, fmt.Errorf("o365: update %s: %w (%w)", ref.ID, engine.ErrPrecondition, engine.ErrNotFound)
+			return engine.Ref{}, s.contactErr("update", ref.ID, card.FN(), fmt.Errorf("%w (%w): %w", engine.ErrPrecondition, engine.ErrNotFound, r.Err))
 		}
-		return engine.Ref{}, fmt.Errorf("o365: update %s: %w", ref.ID, r.Err)
+		return engine.Ref{}, s.contactErr("update", ref.ID, card.FN(), r.Err)
 	}
 	var got api.Contact
 	if err := json.Unmarshal(r.Body, &got); err != nil {
-		return engine.Ref{}, fmt.Errorf("o365: update %s: unreadable answer", ref.ID)
+		return engine.Ref{}, s.contactErr("update", ref.ID, card.FN(), errors.New("unreadable answer"))
 	}
 	out := engine.Ref{ID: ref.ID, Version: got.ChangeKey}
 	s.mu.Lock()
+	s.noteName(ref.ID, card.FN())
 	known, seen := s.photos[ref.ID]
 	if s.photosRefused {
 		photo = nil
@@ -605,7 +619,7 @@ func (s *Side) Update(ctx context.Context, ref engine.Ref, card *vcard.Card) (en
 		// Not read this run: read it rather than upload up to 4 MB again.
 		cur, err := s.c.GetPhoto(ctx, s.itemPath(ref.ID))
 		if err != nil {
-			return out, fmt.Errorf("o365: photo of %s: %w", ref.ID, err)
+			return out, s.contactErr("photo", ref.ID, card.FN(), err)
 		}
 		known, seen = photoHash(cur), true
 	}
@@ -634,7 +648,7 @@ func (s *Side) putPhoto(ctx context.Context, id, before string, jpeg []byte) (st
 			s.refusePhotos(ctx, err)
 			return before, nil
 		}
-		return before, fmt.Errorf("o365: photo of %s: %w", id, err)
+		return before, s.contactErr("photo", id, "", err)
 	}
 	s.mu.Lock()
 	s.photos[id] = photoHash(jpeg)
@@ -661,9 +675,9 @@ func (s *Side) Delete(ctx context.Context, ref engine.Ref) error {
 	case r.Err == nil, graph.IsNotFound(r.Err):
 		return nil
 	case graph.IsPrecondition(r.Err):
-		return fmt.Errorf("o365: delete %s: %w", ref.ID, engine.ErrPrecondition)
+		return s.contactErr("delete", ref.ID, "", fmt.Errorf("%w: %w", engine.ErrPrecondition, r.Err))
 	}
-	return fmt.Errorf("o365: delete %s: %w", ref.ID, r.Err)
+	return s.contactErr("delete", ref.ID, "", r.Err)
 }
 
 // batcher gathers the writes of concurrent callers into $batch requests:
@@ -762,4 +776,37 @@ func (b *batcher) send(group []pending) {
 		}
 		p.out <- r
 	}
+}
+
+// noteName remembers id's display name for errors; s.mu is held.
+func (s *Side) noteName(id, name string) {
+	if id != "" && name != "" {
+		s.names[id] = name
+	}
+}
+
+// mailboxName names the client's mailbox in errors: the user or UPN it
+// acts for, or for "me" the account's configured user, else "signed-in
+// user".
+func (s *Side) mailboxName() string {
+	m := s.c.Mailbox()
+	if !strings.EqualFold(m, "me") {
+		return m
+	}
+	if s.user != "" {
+		return s.user
+	}
+	return "signed-in user"
+}
+
+// contactErr wraps err in a *graph.ContactError naming the side's account
+// and mailbox, op, the contact's id and display name: name, else the one
+// last listed, read or written for id.
+func (s *Side) contactErr(op, id, name string, err error) error {
+	if name == "" && id != "" {
+		s.mu.Lock()
+		name = s.names[id]
+		s.mu.Unlock()
+	}
+	return &graph.ContactError{Account: s.account, Mailbox: s.mailboxName(), Op: op, ContactID: id, DisplayName: name, Err: err}
 }

@@ -3,7 +3,7 @@
 // and bench/fault-campaign.sh build it and call this).
 //
 //	campaign -binary ./cardbridge -mode crash -scenario o365|server -contacts 5000 -rounds 50 [-seed N]
-//	campaign -binary ./cardbridge -mode fault -scenario o365-chaos|radicale-restart|disk-full ...
+//	campaign -binary ./cardbridge -mode fault -scenario o365-chaos|o365-412|o365-generations|o365-504|radicale-restart|disk-full ...
 //
 // It prints a summary per scenario and exits 1 when any round failed to
 // converge (the summary names the seed and the diff), 2 on a setup error.
@@ -26,7 +26,7 @@ import (
 func main() {
 	binary := flag.String("binary", "", "the cardbridge binary (required)")
 	mode := flag.String("mode", "crash", "crash (kill -9 at random moments) or fault (injected faults)")
-	scenario := flag.String("scenario", "", "crash: o365 or server; fault: o365-chaos, radicale-restart or disk-full")
+	scenario := flag.String("scenario", "", "crash: o365 or server; fault: o365-chaos, o365-412, o365-generations, o365-504, radicale-restart or disk-full")
 	contacts := flag.Int("contacts", 5000, "contacts to start with")
 	rounds := flag.Int("rounds", 50, "disturbed rounds")
 	seed := flag.Uint64("seed", 0, "seed of every random choice (0 picks one, printed)")
@@ -93,6 +93,16 @@ func main() {
 		}, func(sc *crash.Scenario) (crash.Summary, error) {
 			opts.Reruns = 3
 			sum, err := sc.Pair.Campaign(ctx, "fault o365 (429/503/reset/stall/410) ⇄ vdir", *contacts, opts, crash.Disturb{})
+			fmt.Println(sc.Graphsim.FaultsLine())
+			return sum, err
+		})
+	case "fault/o365-412", "fault/o365-generations", "fault/o365-504":
+		kind := strings.TrimPrefix(*scenario, "o365-")
+		sum, err = withScenario(ctx, func() (*crash.Scenario, error) {
+			return crash.O365Vdir(ctx, *binary, work, *contacts, "", crash.ExchangeFlags(kind, *latency, *seed)...)
+		}, func(sc *crash.Scenario) (crash.Summary, error) {
+			opts.Reruns = 3
+			sum, err := sc.Pair.Campaign(ctx, "fault o365 ("+kind+") ⇄ vdir", *contacts, opts, crash.Disturb{})
 			fmt.Println(sc.Graphsim.FaultsLine())
 			return sum, err
 		})

@@ -1,0 +1,135 @@
+package o365_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/o365/graph"
+	"github.com/cardbridge/cardbridge/o365/graphsim"
+	"github.com/cardbridge/cardbridge/side/o365"
+	"github.com/cardbridge/cardbridge/vcard"
+)
+
+// TestItemErrorsNameAccountContactAndCode (issue 14): every failed read,
+// create, update or delete of one contact is a *graph.ContactError whose
+// text names the configured account, the mailbox (the configured user for
+// "me", else "signed-in user", else the client's UPN), the contact's
+// display name (known from the side's last listing, read or write even
+// where the operation has only the id) and id, and Microsoft's code; the
+// faults are graphsim's injectable ones (FailNext) and a stale change key.
+func TestItemErrorsNameAccountContactAndCode(t *testing.T) {
+	ctx := context.Background()
+	sim := graphsim.New(graphsim.Options{})
+	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
+	sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	tok, _ := sim.IssueToken(testClient, testUser)
+	card, err := vcard.Parse([]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:err-1\r\nFN:Ann Faulty\r\nEND:VCARD\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mb := range []struct {
+		name, clientMailbox, user, want string
+	}{
+		{"me with configured user", "", testUser, testUser},
+		{"me without user", "", "", "signed-in user"},
+		{"users/UPN", testUser, "", testUser},
+	} {
+		t.Run(mb.name, func(t *testing.T) {
+			c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok), Mailbox: mb.clientMailbox})
+			if err != nil {
+				t.Fatal(err)
+			}
+			side, err := o365.New(ctx, o365.Options{Client: c, Account: "work", User: mb.user})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer side.Close()
+			ref, err := side.Create(ctx, card)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A second side on the same mailbox knows the contact only from
+			// its listing (as after a restart).
+			fresh, err := o365.New(ctx, o365.Options{Client: c, Account: "work", User: mb.user})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fresh.Close()
+			if _, err := fresh.Changes(ctx, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fresh.Get(ctx, []string{ref.ID}); err != nil { // takes it from the listing
+				t.Fatal(err)
+			}
+			read := func(s *o365.Side) func() error {
+				return func() error {
+					items, err := s.Get(ctx, []string{ref.ID})
+					if err != nil {
+						return err
+					}
+					return items[0].Err
+				}
+			}
+			cases := []struct {
+				name   string
+				fault  int // FailNext status, 0 for none
+				op     func() error
+				wantID bool // the contact has an id (not a create)
+			}{
+				{"update stale change key (412)", 0, func() error {
+					_, err := side.Update(ctx, engine.Ref{ID: ref.ID, Version: "stale"}, card)
+					return err
+				}, true},
+				{"update 400", http.StatusBadRequest, func() error {
+					_, err := side.Update(ctx, ref, card)
+					return err
+				}, true},
+				{"create 507 quota", http.StatusInsufficientStorage, func() error {
+					_, err := side.Create(ctx, card)
+					return err
+				}, false},
+				{"delete 403", http.StatusForbidden, func() error { return side.Delete(ctx, ref) }, true},
+				{"delete 403 after listing", http.StatusForbidden, func() error { return fresh.Delete(ctx, ref) }, true},
+				{"read 403", http.StatusForbidden, read(side), true},
+				{"read 403 after listing", http.StatusForbidden, read(fresh), true},
+				{"read 404", http.StatusNotFound, read(side), true},
+			}
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					if tc.fault != 0 {
+						sim.FailNext(1, tc.fault, 0)
+					}
+					err := tc.op()
+					if err == nil {
+						t.Fatal("no error")
+					}
+					msg := err.Error()
+					var ce *graph.ContactError
+					if !errors.As(err, &ce) {
+						t.Errorf("%q is no *graph.ContactError", msg)
+					}
+					var ge *graph.Error
+					if !errors.As(err, &ge) || ge.Code == "" {
+						t.Fatalf("%q carries no Graph error with a code", msg)
+					}
+					want := []string{`account "work"`, "(mailbox " + mb.want + ")", ge.Code, `"Ann Faulty"`}
+					if tc.wantID {
+						want = append(want, "(id "+ref.ID+")")
+					}
+					for _, w := range want {
+						if !strings.Contains(msg, w) {
+							t.Errorf("%q lacks %q", msg, w)
+						}
+					}
+				})
+			}
+		})
+	}
+}
