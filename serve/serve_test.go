@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,37 +18,9 @@ import (
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/state"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers (a logger).
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// eventually polls cond every 20 ms until it holds or limit passes.
-func eventually(limit time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return cond()
-}
 
 func TestIsLoopback(t *testing.T) {
 	for listen, want := range map[string]bool{
@@ -137,7 +107,7 @@ func TestLimitListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &testutil.LockedBuffer{}
 	cl := &countingListener{Listener: inner, accepted: make(chan struct{}, 10)}
 	l := newLimitListener(cl, 2, slog.New(slog.NewTextHandler(logs, nil)))
 	defer l.Close()
@@ -163,7 +133,7 @@ func TestLimitListener(t *testing.T) {
 	}()
 	first := <-conns
 	<-conns
-	if !eventually(10*time.Second, func() bool { return strings.Contains(logs.String(), "max_connections reached") }) {
+	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(logs.String(), "max_connections reached") }) {
 		t.Fatal("the third Accept did not wait for a slot")
 	}
 	if n := len(cl.accepted); n != 2 {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // bigCard is a vCard 3.0 of about size bytes (a PHOTO of random bytes,
@@ -108,7 +110,7 @@ func TestServeMemoryUnderAmplifyingRequests(t *testing.T) {
 		}
 		return resp
 	}
-	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "serving CardDAV") }) {
+	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "serving CardDAV") }) {
 		t.Fatalf("serve did not start; stderr:\n%s", stderr)
 	}
 	for i := range bookCards {
@@ -238,7 +240,7 @@ func TestServeMultigetHrefLimitFromConfig(t *testing.T) {
 		t.Fatalf("user add: %s", r.stderr)
 	}
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
-	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "serving CardDAV") }) {
+	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "serving CardDAV") }) {
 		t.Fatalf("serve did not start; stderr:\n%s", stderr)
 	}
 	for _, tc := range []struct {

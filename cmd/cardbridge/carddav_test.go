@@ -16,6 +16,8 @@ import (
 	davclient "github.com/cardbridge/cardbridge/side/carddav"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/vcard"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // remoteDAV is a real CardDAV server (Radicale or Xandikos) on a loopback
@@ -38,7 +40,7 @@ type remoteDAV struct {
 	afterKill func(t *testing.T)
 	bin       string
 	args      []string
-	log       *lockedBuffer
+	log       *testutil.LockedBuffer
 	cmd       *exec.Cmd
 	done      chan struct{}
 }
@@ -67,7 +69,7 @@ func startRadicale(t *testing.T) *remoteDAV {
 		},
 		bin:  bin,
 		args: []string{"--storage-filesystem-folder", dir, "--server-hosts", fmt.Sprintf("127.0.0.1:%d", port), "--auth-type", "none", "--logging-level", "info"},
-		log:  &lockedBuffer{},
+		log:  &testutil.LockedBuffer{},
 	}
 	s.start(t)
 	t.Cleanup(func() { s.stop() })
@@ -105,7 +107,7 @@ func startXandikos(t *testing.T) *remoteDAV {
 			})
 		},
 		args: []string{"-d", dir, "-l", "127.0.0.1", "-p", fmt.Sprint(port), "--defaults", "--current-user-principal", "/user"},
-		log:  &lockedBuffer{},
+		log:  &testutil.LockedBuffer{},
 	}
 	s.start(t)
 	t.Cleanup(func() { s.stop() })
@@ -135,7 +137,7 @@ func (s *remoteDAV) start(t *testing.T) {
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	s.cmd, s.done = cmd, done
-	ok := eventually(15*time.Second, func() bool {
+	ok := testutil.Eventually(15*time.Second, func() bool {
 		select {
 		case <-done:
 			return false
@@ -587,7 +589,7 @@ func TestCardDAVServerRestartMidRun(t *testing.T) {
 		before := s.storedPuts()
 		cmd := exec.Command(binary, "--config", cfg, "sync", "--json")
 		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "DAV_PW=pw"}
-		out := &lockedBuffer{}
+		out := &testutil.LockedBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -595,7 +597,7 @@ func TestCardDAVServerRestartMidRun(t *testing.T) {
 		exited := make(chan struct{})
 		go func() { cmd.Wait(); close(exited) }()
 		t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-		if !eventually(60*time.Second, func() bool { return s.storedPuts()-before >= killAt }) {
+		if !testutil.Eventually(60*time.Second, func() bool { return s.storedPuts()-before >= killAt }) {
 			t.Fatalf("%s stored %d PUTs in 60 s:\n%s", s.name, s.storedPuts()-before, out)
 		}
 		s.stop()

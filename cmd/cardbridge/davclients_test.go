@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // davServer starts `cardbridge serve` with user alice (password
@@ -23,7 +25,7 @@ func davServer(t *testing.T) (bookURL string) {
 	}
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if !eventually(10*time.Second, func() bool {
+	if !testutil.Eventually(10*time.Second, func() bool {
 		resp, err := http.Get(base + "/healthz")
 		if err != nil {
 			return false

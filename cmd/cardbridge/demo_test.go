@@ -25,6 +25,8 @@ import (
 	"github.com/cardbridge/cardbridge/demo"
 	davclient "github.com/cardbridge/cardbridge/side/carddav"
 	"github.com/cardbridge/cardbridge/vcard"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // demoStartLimit bounds the demo's start: graphsim, the first sync of a
@@ -34,7 +36,7 @@ const demoStartLimit = 3 * time.Minute
 // demoRun is a running `cardbridge demo` with its streams.
 type demoRun struct {
 	cmd            *exec.Cmd
-	stdout, stderr *lockedBuffer
+	stdout, stderr *testutil.LockedBuffer
 	exited         chan struct{} // closed once cmd.Wait returned
 }
 
@@ -46,7 +48,7 @@ func startDemo(t *testing.T, env []string, args ...string) *demoRun {
 	cmd := exec.Command(binary, append([]string{"demo"}, args...)...)
 	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	d := &demoRun{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	d := &demoRun{cmd: cmd, stdout: &testutil.LockedBuffer{}, stderr: &testutil.LockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = d.stdout, d.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -73,7 +75,7 @@ type demoInfo struct {
 // waitReady waits until the demo has printed where to connect and parses it.
 func (d *demoRun) waitReady(t *testing.T) demoInfo {
 	t.Helper()
-	if !eventually(demoStartLimit, func() bool {
+	if !testutil.Eventually(demoStartLimit, func() bool {
 		select {
 		case <-d.exited:
 			return true
@@ -425,7 +427,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatalf("PUT through the CardDAV client: %v", err)
 	}
 	var st pairStatus
-	if !eventually(time.Minute, func() bool {
+	if !testutil.Eventually(time.Minute, func() bool {
 		if !strings.Contains(d.stderr.String(), "pair=demo a_created=1") {
 			return false
 		}
@@ -472,7 +474,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		"book": {"office365"}, "display": {"Office 365"}, "conflict": {"merge"}})
 	newBook := base + "/addressbooks/demo/office365/"
 	var inNew int
-	if !eventually(time.Minute, func() bool {
+	if !testutil.Eventually(time.Minute, func() bool {
 		hrefs, _ := propfind(newBook, info.user, info.password)
 		inNew = len(hrefs)
 		return inNew == info.contacts+1 // the seeded ones and the phone's
@@ -595,7 +597,7 @@ func TestDemoProgressOnATerminal(t *testing.T) {
 			<-exited
 		}
 	})
-	if !eventually(demoStartLimit, func() bool { return strings.Contains(output(), "Press Ctrl-C to stop.") }) {
+	if !testutil.Eventually(demoStartLimit, func() bool { return strings.Contains(output(), "Press Ctrl-C to stop.") }) {
 		t.Fatalf("the demo did not start on a terminal:\n%s", output())
 	}
 	text := output()

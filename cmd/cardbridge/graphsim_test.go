@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/o365/graphsim"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // TestGraphsimRedirectURIs: `cardbridge graphsim` accepts serve's "Connect
@@ -34,7 +36,7 @@ func TestGraphsimRedirectURIs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	if !eventually(10*time.Second, func() bool {
+	if !testutil.Eventually(10*time.Second, func() bool {
 		res, err := http.Get(base + "/devicelogin")
 		if err == nil {
 			res.Body.Close()

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // slotProxy stands between cardbridge and graphsim and counts the Graph
@@ -118,7 +120,7 @@ accounts:
 
 	cmd := exec.Command(binary, "--config", cfg, "serve")
 	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, simEnvVars...)
-	stderr := &lockedBuffer{}
+	stderr := &testutil.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -133,7 +135,7 @@ accounts:
 	for _, f := range []string{"Family", "Friends"} {
 		fid[f] = mb.AddFolder(f) // the existing folder's id
 	}
-	if !eventually(60*time.Second, func() bool {
+	if !testutil.Eventually(60*time.Second, func() bool {
 		return len(mb.Contacts(fid["Family"])) == 100 && len(mb.Contacts(fid["Friends"])) == 100 &&
 			strings.Count(stderr.String(), "pair synced") >= 2
 	}) {

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // Secrets must never reach logs: these end-to-end tests run the built
@@ -198,7 +200,7 @@ func TestSecretsAbsentFromLogsCardDAVAndServe(t *testing.T) {
 			}
 			cmd, serveOut := startServe(t, "--config", scfg, "--log-level", "debug", "--log-format", format, "serve")
 			base := fmt.Sprintf("http://127.0.0.1:%d", port)
-			if !eventually(10*time.Second, func() bool {
+			if !testutil.Eventually(10*time.Second, func() bool {
 				resp, err := http.Get(base + "/healthz")
 				if err == nil {
 					resp.Body.Close()

@@ -8,29 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
-
-// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // freePort returns a TCP port free on 127.0.0.1 a moment ago.
 func freePort(t *testing.T) int {
@@ -45,11 +28,11 @@ func freePort(t *testing.T) int {
 
 // startServe starts `cardbridge serve` and returns it with its stderr;
 // the process is killed at the end of the test if still running.
-func startServe(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
+func startServe(t *testing.T, args ...string) (*exec.Cmd, *testutil.LockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
-	stderr := &lockedBuffer{}
+	stderr := &testutil.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -64,7 +47,7 @@ func startServe(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
 }
 
 // stopServe sends SIGTERM and returns the exit code (failing after 10 s).
-func stopServe(t *testing.T, cmd *exec.Cmd, stderr *lockedBuffer) int {
+func stopServe(t *testing.T, cmd *exec.Cmd, stderr *testutil.LockedBuffer) int {
 	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -78,16 +61,6 @@ func stopServe(t *testing.T, cmd *exec.Cmd, stderr *lockedBuffer) int {
 		t.Fatalf("serve did not stop within 10 s of SIGTERM; stderr:\n%s", stderr)
 	}
 	return -1
-}
-
-// eventually polls cond every 50 ms for up to limit.
-func eventually(limit time.Duration, cond func() bool) bool {
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-	}
-	return false
 }
 
 // TestServeSyncsClientChanges: a card a client PUTs into the built-in
@@ -116,7 +89,7 @@ pairs:
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	var health string
-	if !eventually(10*time.Second, func() bool {
+	if !testutil.Eventually(10*time.Second, func() bool {
 		req, _ := http.NewRequest(http.MethodGet, base+"/healthz", nil)
 		req.SetBasicAuth("alice", "correct horse") // an admin sees the pairs
 		resp, err := http.DefaultClient.Do(req)
@@ -147,7 +120,7 @@ pairs:
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT: %s; stderr:\n%s", resp.Status, stderr)
 	}
-	if !eventually(10*time.Second, func() bool {
+	if !testutil.Eventually(10*time.Second, func() bool {
 		for _, raw := range vcfFiles(t, a) {
 			if strings.Contains(string(raw), "From A Client") {
 				return true
@@ -178,7 +151,7 @@ func TestServeWarnsWithoutTLSBeyondLoopback(t *testing.T) {
 	cfg := dir + "/config.yaml"
 	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\nserver:\n  listen: 0.0.0.0:%d\n", dir, freePort(t))), 0o600)
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
-	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "serving CardDAV") }) {
+	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "serving CardDAV") }) {
 		t.Fatalf("serve did not start; stderr:\n%s", stderr)
 	}
 	if out := stderr.String(); !strings.Contains(out, "WARNING") || !strings.Contains(out, "clear text") {

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // get sends a GET with optional Basic credentials and returns the status,
@@ -72,7 +74,7 @@ pairs:
 	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	var admin string
-	if !eventually(15*time.Second, func() bool {
+	if !testutil.Eventually(15*time.Second, func() bool {
 		req, _ := http.NewRequest(http.MethodGet, base+"/healthz", nil)
 		req.SetBasicAuth("alice", "alice-password")
 		resp, err := c.Do(req)
@@ -166,7 +168,7 @@ func TestServeTLS(t *testing.T) {
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
 	defer stopServe(t, cmd, stderr)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if !eventually(10*time.Second, func() bool {
+	if !testutil.Eventually(10*time.Second, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
@@ -218,7 +220,7 @@ func TestServeMaxConnections(t *testing.T) {
 	defer stopServe(t, cmd, stderr)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	var idle []net.Conn
-	if !eventually(10*time.Second, func() bool {
+	if !testutil.Eventually(10*time.Second, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			return false
@@ -238,7 +240,7 @@ func TestServeMaxConnections(t *testing.T) {
 			c.Close()
 		}
 	}()
-	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "max_connections reached") }) {
+	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "max_connections reached") }) {
 		t.Fatalf("serve did not hold back a third connection:\n%s", stderr)
 	}
 	c3, err := net.Dial("tcp", addr)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/state"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // seedTrash adds to the state file at path one entry per age (how long
@@ -173,13 +175,13 @@ func TestServePurgesTrash(t *testing.T) {
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
 	want := fmt.Sprint([]int64{ids[1], gone[1]})
 	var got []int64
-	if !eventually(10*time.Second, func() bool {
+	if !testutil.Eventually(10*time.Second, func() bool {
 		got = trashLeft(t, db)
 		return len(got) == 2
 	}) {
 		t.Fatalf("serve left the trash %v, want %s; stderr:\n%s", got, want, stderr)
 	}
-	if !eventually(5*time.Second, func() bool {
+	if !testutil.Eventually(5*time.Second, func() bool {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
 		if err == nil {
 			resp.Body.Close()

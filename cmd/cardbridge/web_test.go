@@ -15,6 +15,8 @@ import (
 
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/chromedp/chromedp"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // webClient is the Office 365 app of the web page's "Connect" in graphsim:
@@ -55,7 +57,7 @@ server:
 		t.Fatalf("user add: %s", r.stderr)
 	}
 	cmd, stderr := startServe(t, "--config", cfg, "serve", "--debounce", "200ms")
-	if !eventually(10*time.Second, func() bool {
+	if !testutil.Eventually(10*time.Second, func() bool {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
@@ -214,7 +216,7 @@ server:
 	if s := text("#flash"); !strings.Contains(s, "keeping b") {
 		t.Fatalf("flash %q", s)
 	}
-	if !eventually(20*time.Second, func() bool {
+	if !testutil.Eventually(20*time.Second, func() bool {
 		raw, _ := mb.Get(target)
 		return strings.Contains(string(raw), "Title from the phone")
 	}) {
@@ -227,14 +229,14 @@ server:
 	// into the trash; restore brings it back.
 	vCard := cards[vName]
 	davDelete(t, book+vCard.href, "carol", password)
-	if !eventually(20*time.Second, func() bool { return mb.Count("") == contacts-1 }) {
+	if !testutil.Eventually(20*time.Second, func() bool { return mb.Count("") == contacts-1 }) {
 		t.Fatalf("the deletion did not reach Office 365 (%d contacts); serve:\n%s", mb.Count(""), stderr)
 	}
 	reloadUntil(base+"/ui/trash", "#trash", vName)
 	shot("trash")
 	entry := fmt.Sprintf(`//tr[contains(@class,"entry")][td/b[text()=%q]]//button[contains(@class,"restore")]`, vName)
 	run("restore", chromedp.Click(entry), chromedp.WaitVisible(css("#flash")))
-	if !eventually(20*time.Second, func() bool {
+	if !testutil.Eventually(20*time.Second, func() bool {
 		if mb.Count("") != contacts {
 			return false
 		}
@@ -247,7 +249,7 @@ server:
 	}) {
 		t.Fatalf("the restored contact is not back in Office 365 (%d contacts); serve:\n%s", mb.Count(""), stderr)
 	}
-	if !eventually(20*time.Second, func() bool { _, ok := cardsByName(t, book, "carol", password)[vName]; return ok }) {
+	if !testutil.Eventually(20*time.Second, func() bool { _, ok := cardsByName(t, book, "carol", password)[vName]; return ok }) {
 		t.Fatalf("the restored contact is not back in the book")
 	}
 	reloadUntil(base+"/ui/trash", "#trash", "restored")
