@@ -892,3 +892,63 @@ func stripFormat(c api.Contact) api.Contact {
 	c.SingleValueExtendedProperties = keep
 	return c
 }
+
+// TestCreateJSONLeavesOutOnlyClears: for every corpus card, the POST body
+// holds exactly the values of the PATCH body that set something, and
+// nothing that clears (null, [], an address of nulls).
+func TestCreateJSONLeavesOutOnlyClears(t *testing.T) {
+	clears := func(v any) bool {
+		switch x := v.(type) {
+		case nil:
+			return true
+		case []any:
+			return len(x) == 0
+		case map[string]any:
+			for _, f := range x {
+				if f != nil {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	decode := func(t *testing.T, raw []byte) map[string]any {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%v: %s", err, raw)
+		}
+		return m
+	}
+	cards := corpus(t)
+	for _, name := range sortedNames(cards) {
+		c, _ := FromVCard(cards[name])
+		patch, err := ContactJSON(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		post, err := CreateJSON(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := decode(t, patch)
+		for k, v := range want {
+			if clears(v) {
+				delete(want, k)
+			}
+		}
+		got := decode(t, post)
+		for k, v := range got {
+			if clears(v) {
+				t.Errorf("%s: the POST body clears %s (%v)", name, k, v)
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: POST body\n%s\nwant the PATCH body's values\n%s", name, post, patch)
+		}
+		if len(post) > len(patch) {
+			t.Errorf("%s: POST body %d bytes, PATCH body %d", name, len(post), len(patch))
+		}
+	}
+}

@@ -556,7 +556,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 		return engine.Ref{}, err
 	}
 	c, photo := FromVCard(card)
-	body, err := ContactJSON(c)
+	body, err := CreateJSON(c)
 	if err != nil {
 		return engine.Ref{}, err
 	}
@@ -564,7 +564,12 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 	if r.Err != nil {
 		return engine.Ref{}, s.contactErr("create", "", card.FN(), r.Err)
 	}
-	var got api.Contact
+	// Only the new id and change key are needed of the contact Graph
+	// sends back.
+	var got struct {
+		ID        string `json:"id"`
+		ChangeKey string `json:"changeKey"`
+	}
 	if err := json.Unmarshal(r.Body, &got); err != nil || got.ID == "" {
 		return engine.Ref{}, s.contactErr("create", "", card.FN(), errors.New("unreadable answer"))
 	}
