@@ -181,6 +181,31 @@ func (a *app) configAndState(ctx context.Context, readOnly bool) (*config.Config
 	return cfg, db, nil
 }
 
+// configRunner loads the configuration and opens the application layer
+// over it and its state (stateRunner). The caller closes the database.
+func (a *app) configRunner(ctx context.Context, readOnly bool) (*pairs.Runner, *state.DB, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.stateRunner(ctx, cfg, readOnly)
+}
+
+// stateRunner opens the state database of cfg (read-only: see openState)
+// and the application layer over both. The caller closes the database.
+func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool) (*pairs.Runner, *state.DB, error) {
+	db, err := a.openState(ctx, cfg, readOnly)
+	if err != nil {
+		return nil, nil, withCode(exitFailed, err)
+	}
+	r, err := a.runner(cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return r, db, nil
+}
+
 // openState opens the state database of cfg with the key that seals its
 // Office 365 tokens (pairs.OpenState); readOnly opens it read-only, or an
 // empty in-memory one when the file does not exist yet.
