@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/demo"
+	"github.com/cardbridge/cardbridge/pairs"
 	davclient "github.com/cardbridge/cardbridge/side/carddav"
 	"github.com/cardbridge/cardbridge/vcard"
 
@@ -426,7 +427,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if _, err := client.Create(ctx, card); err != nil {
 		t.Fatalf("PUT through the CardDAV client: %v", err)
 	}
-	var st pairStatus
+	var st pairs.Status
 	if !testutil.Eventually(time.Minute, func() bool {
 		if !strings.Contains(d.stderr.String(), "pair=demo a_created=1") {
 			return false

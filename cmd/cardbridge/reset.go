@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
@@ -39,9 +40,9 @@ func (a *app) resetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names, err := pairNames(cfg, args)
+			names, err := pairs.Select(cfg, args)
 			if err != nil {
-				return err
+				return withCode(exitUsage, err)
 			}
 			db, err := a.openState(cmd.Context(), cfg, dryRun)
 			if err != nil {

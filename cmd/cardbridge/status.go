@@ -5,36 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cardbridge/cardbridge/config"
 	"github.com/spf13/cobra"
 )
-
-// pairStatus is what `status` shows of a pair.
-type pairStatus struct {
-	Pair      string          `json:"pair"`
-	A         string          `json:"a"`
-	B         string          `json:"b"`
-	Items     int             `json:"items"`
-	Conflicts int             `json:"open_conflicts"`
-	LastRun   *time.Time      `json:"last_run,omitempty"`
-	LastOK    bool            `json:"last_run_ok"`
-	Summary   json.RawMessage `json:"last_summary,omitempty"`
-	// Failed lists the items runs could not read or apply, read again by
-	// id from their next retry on.
-	Failed []failedStatus `json:"failed_items"`
-}
-
-// failedStatus is what `status` shows of one failed item.
-type failedStatus struct {
-	Side        string    `json:"side"`
-	ID          string    `json:"id"`
-	UID         string    `json:"uid,omitempty"`
-	Reason      string    `json:"reason"`
-	Attempts    int       `json:"attempts"`
-	FirstFailed time.Time `json:"first_failed"`
-	LastFailed  time.Time `json:"last_failed"`
-	NextRetry   time.Time `json:"next_retry"`
-}
 
 func (a *app) statusCmd() *cobra.Command {
 	var asJSON bool
@@ -43,46 +15,21 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "Show each pair's contacts in state, open conflicts and last run",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			cfg = a.withWebPairs(cmd.Context(), cfg)
-			names, err := pairNames(cfg, args)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			db, err := a.openState(ctx, cfg, true)
+			cfg, names, err := a.configPairs(ctx, args)
 			if err != nil {
-				return withCode(exitFailed, err)
+				return err
+			}
+			r, db, err := a.stateRunner(ctx, cfg, true)
+			if err != nil {
+				return err
 			}
 			defer db.Close()
 			for _, n := range names {
 				p, _ := cfg.Pair(n)
-				st := pairStatus{Pair: n, A: sideText(p.A.Type, p.A.Path), B: sideText(p.B.Type, p.B.Path)}
-				if st.Items, err = db.CountItems(ctx, n); err != nil {
-					return withCode(exitFailed, err)
-				}
-				cs, err := db.Conflicts(ctx, n, true)
+				st, err := r.Status(ctx, p)
 				if err != nil {
 					return withCode(exitFailed, err)
-				}
-				st.Conflicts = len(cs)
-				if r, ok, err := db.LastRun(ctx, n); err != nil {
-					return withCode(exitFailed, err)
-				} else if ok {
-					t := r.Finished
-					st.LastRun, st.LastOK, st.Summary = &t, r.OK, r.Summary
-				}
-				fis, err := db.FailedItems(ctx, n)
-				if err != nil {
-					return withCode(exitFailed, err)
-				}
-				st.Failed = []failedStatus{}
-				for _, fi := range fis {
-					st.Failed = append(st.Failed, failedStatus{Side: fi.Side, ID: fi.SideID, UID: fi.UID, Reason: fi.Reason, Attempts: fi.Attempts,
-						FirstFailed: fi.FirstFailed.UTC(), LastFailed: fi.LastFailed.UTC(), NextRetry: fi.NextRetry.UTC()})
 				}
 				if asJSON {
 					line, _ := json.Marshal(st)
@@ -112,11 +59,4 @@ func (a *app) statusCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per pair")
 	return cmd
-}
-
-func sideText(typ config.SideType, path string) string {
-	if path != "" {
-		return string(typ) + " " + path
-	}
-	return string(typ)
 }

@@ -32,12 +32,7 @@ Exit codes: 0 done (conflicts left under the manual policy are not an error),
 1 a pair failed, 2 bad usage or configuration, 3 a guard stopped the run
 before deleting anything (see --dry-run, then --force-delete).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			cfg = a.withWebPairs(cmd.Context(), cfg)
-			names, err := pairNames(cfg, args)
+			cfg, names, err := a.configPairs(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -81,28 +76,19 @@ func exitMessage(code int) string {
 	return "a pair failed"
 }
 
-// pairNames checks the named pairs exist (all pairs when none is named).
-func pairNames(cfg *config.Config, args []string) ([]string, error) {
-	if len(args) == 0 {
-		names := cfg.PairNames()
-		if len(names) == 0 {
-			where := cfg.File
-			if where == "" {
-				where = config.DefaultPath(nil) + " (not found)"
-			}
-			return nil, withCode(exitUsage, fmt.Errorf("no pairs configured in %s: see `cardbridge demo` for a first run and the README for the format", where))
-		}
-		return names, nil
+// configPairs loads the configuration with the pairs made on serve's web
+// page and checks the named pairs exist (all pairs when none is named).
+func (a *app) configPairs(ctx context.Context, args []string) (*config.Config, []string, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
 	}
-	var out []string
-	for _, n := range args {
-		p, ok := cfg.Pair(n)
-		if !ok {
-			return nil, withCode(exitUsage, fmt.Errorf("no pair %q in the configuration (pairs: %s)", n, strings.Join(cfg.PairNames(), ", ")))
-		}
-		out = append(out, p.Name)
+	cfg = pairs.WithWebPairs(ctx, cfg, a.log)
+	names, err := pairs.Select(cfg, args)
+	if err != nil {
+		return nil, nil, withCode(exitUsage, err)
 	}
-	return out, nil
+	return cfg, names, nil
 }
 
 // syncOnce runs the pairs once and returns the exit code.
