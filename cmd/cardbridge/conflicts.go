@@ -6,8 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cardbridge/cardbridge/config"
-	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/engine/resolve"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/vcard"
@@ -70,14 +69,14 @@ func fnOf(raw []byte) string {
 	return termSafe(c.FN())
 }
 
-// getConflict opens the state and reads conflict idText from it. The
-// caller closes the database.
-func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*config.Config, *state.DB, state.Conflict, error) {
+// getConflict opens the state and the application layer and reads
+// conflict idText. The caller closes the database.
+func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*pairs.Runner, *state.DB, state.Conflict, error) {
 	id, err := parseID(idText)
 	if err != nil {
 		return nil, nil, state.Conflict{}, err
 	}
-	cfg, db, err := a.configAndState(cmd.Context(), readOnly)
+	r, db, err := a.configRunner(cmd.Context(), readOnly)
 	if err != nil {
 		return nil, nil, state.Conflict{}, err
 	}
@@ -90,7 +89,7 @@ func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*co
 		db.Close()
 		return nil, nil, c, withCode(exitFailed, err)
 	}
-	return cfg, db, c, nil
+	return r, db, c, nil
 }
 
 func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
@@ -100,77 +99,28 @@ func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
 	}
 	defer db.Close()
 	fmt.Fprintf(a.stdout, "conflict %d, pair %s, UID %s, since %s\n", c.ID, termSafe(c.Pair), termSafe(c.UID), c.Created.Format("2006-01-02 15:04:05"))
-	ca, errA := vcard.Parse(c.A)
-	cb, errB := vcard.Parse(c.B)
-	if errA == nil && errB == nil {
-		var base *vcard.Card
-		if len(c.Base) > 0 {
-			base, _ = vcard.Parse(c.Base)
-		}
+	if d, ok := resolve.Describe(c); ok {
 		fmt.Fprintln(a.stdout, "\nproperties that differ (- a, + b):")
-		for _, line := range diffProps(ca, cb) {
+		for _, line := range d.Props {
 			fmt.Fprintln(a.stdout, "  "+termSafe(line))
 		}
-		m := engine.Merge3(base, ca, cb, engine.SideA)
-		if len(m.Clashes) > 0 {
-			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", termSafe(strings.Join(m.Clashes, ", ")))
+		if len(d.Clashes) > 0 {
+			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", termSafe(strings.Join(d.Clashes, ", ")))
 		}
 	}
 	fmt.Fprintf(a.stdout, "\n--- a\n%s\n--- b\n%s", termSafeBlock(string(c.A)), termSafeBlock(string(c.B)))
 	return nil
 }
 
-// diffProps lists the properties only one of two cards has.
-func diffProps(a, b *vcard.Card) []string {
-	inA, inB := map[string]bool{}, map[string]bool{}
-	for _, p := range a.Props {
-		inA[p.Key()] = true
-	}
-	for _, p := range b.Props {
-		inB[p.Key()] = true
-	}
-	var out []string
-	for _, p := range a.Props {
-		if !inB[p.Key()] && p.Name != "REV" && p.Name != "PRODID" {
-			out = append(out, "- "+strings.TrimRight(string(lineOf(a.Version, p)), "\r\n"))
-		}
-	}
-	for _, p := range b.Props {
-		if !inA[p.Key()] && p.Name != "REV" && p.Name != "PRODID" {
-			out = append(out, "+ "+strings.TrimRight(string(lineOf(b.Version, p)), "\r\n"))
-		}
-	}
-	return out
-}
-
-func lineOf(version string, p vcard.Property) []byte {
-	c := vcard.New(version)
-	c.Props = []vcard.Property{p}
-	raw := string(c.Encode())
-	lines := strings.Split(raw, "\r\n")
-	var keep []string
-	for _, l := range lines {
-		if l == "" || strings.HasPrefix(l, "BEGIN:") || strings.HasPrefix(l, "END:") || strings.HasPrefix(l, "VERSION:") {
-			continue
-		}
-		keep = append(keep, l)
-	}
-	return []byte(strings.Join(keep, " "))
-}
-
 func (a *app) conflictsResolve(cmd *cobra.Command, idText, keep string) error {
 	if keep != "a" && keep != "b" && keep != "merged" {
 		return withCode(exitUsage, fmt.Errorf("--keep %q: want a, b or merged", keep))
 	}
-	cfg, db, c, err := a.getConflict(cmd, idText, false)
+	r, db, c, err := a.getConflict(cmd, idText, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := a.runner(cfg, db)
-	if err != nil {
-		return err
-	}
 	if err := r.Resolve(cmd.Context(), c, keep); err != nil {
 		if errors.Is(err, pairs.ErrApplied) {
 			return withCode(exitUsage, fmt.Errorf("conflict %d was resolved (%s) and applied already", c.ID, c.Keep))

@@ -353,7 +353,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if info.web != base+"/ui/" || info.dav != base+"/" || info.principal != base+"/principals/demo/" || info.book != base+"/addressbooks/demo/contacts/" {
 		t.Errorf("printed URLs: %+v, want them under %s", info, base)
 	}
-	if info.user != demo.User || len(info.password) < minPassword {
+	if info.user != demo.User || len(info.password) < pairs.MinPassword {
 		t.Errorf("printed credentials: user %q, password %q", info.user, info.password)
 	}
 	if info.contacts != demo.Contacts {

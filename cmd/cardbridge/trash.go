@@ -58,27 +58,19 @@ func (a *app) trashRestore(cmd *cobra.Command, idText string) error {
 	if err != nil {
 		return err
 	}
-	cfg, db, err := a.configAndState(cmd.Context(), false)
+	r, db, err := a.configRunner(cmd.Context(), false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := a.runner(cfg, db)
-	if err != nil {
-		return err
-	}
-	e, err := db.GetTrash(cmd.Context(), id)
+	e, err := r.RestoreEntry(cmd.Context(), id)
 	var gone *state.PurgedError
-	if errors.As(err, &gone) {
+	switch {
+	case errors.As(err, &gone):
 		return withCode(exitUsage, gone)
-	}
-	if errors.Is(err, state.ErrNotFound) {
+	case errors.Is(err, state.ErrNotFound):
 		return withCode(exitUsage, fmt.Errorf("no trash entry %d (see `cardbridge trash list`)", id))
-	}
-	if err != nil {
-		return withCode(exitFailed, err)
-	}
-	if err := r.Restore(cmd.Context(), e); err != nil {
+	case err != nil:
 		return withCode(exitFailed, err)
 	}
 	fmt.Fprintf(a.stdout, "trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides\n", id, fnOf(e.Card), termSafe(e.Pair))
