@@ -9,6 +9,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine/resolve"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
 )
@@ -56,7 +57,7 @@ func (a *app) conflictsList(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(a.stdout, "%-5s %-12s %-20s %-30s %s\n", "ID", "PAIR", "SINCE", "CONTACT", "UID")
 	for _, c := range cs {
-		fmt.Fprintf(a.stdout, "%-5d %-12s %-20s %-30s %s\n", c.ID, termSafe(c.Pair), c.Created.Format("2006-01-02 15:04"), fnOf(c.A), termSafe(c.UID))
+		fmt.Fprintf(a.stdout, "%-5d %-12s %-20s %-30s %s\n", c.ID, termout.String(c.Pair), c.Created.Format("2006-01-02 15:04"), fnOf(c.A), termout.String(c.UID))
 	}
 	return nil
 }
@@ -66,7 +67,7 @@ func fnOf(raw []byte) string {
 	if err != nil {
 		return "?"
 	}
-	return termSafe(c.FN())
+	return termout.String(c.FN())
 }
 
 // getConflict opens the state and the application layer and reads
@@ -98,17 +99,17 @@ func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
 		return err
 	}
 	defer db.Close()
-	fmt.Fprintf(a.stdout, "conflict %d, pair %s, UID %s, since %s\n", c.ID, termSafe(c.Pair), termSafe(c.UID), c.Created.Format("2006-01-02 15:04:05"))
+	fmt.Fprintf(a.stdout, "conflict %d, pair %s, UID %s, since %s\n", c.ID, termout.String(c.Pair), termout.String(c.UID), c.Created.Format("2006-01-02 15:04:05"))
 	if d, ok := resolve.Describe(c); ok {
 		fmt.Fprintln(a.stdout, "\nproperties that differ (- a, + b):")
 		for _, line := range d.Props {
-			fmt.Fprintln(a.stdout, "  "+termSafe(line))
+			fmt.Fprintln(a.stdout, "  "+termout.String(line))
 		}
 		if len(d.Clashes) > 0 {
-			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", termSafe(strings.Join(d.Clashes, ", ")))
+			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", termout.String(strings.Join(d.Clashes, ", ")))
 		}
 	}
-	fmt.Fprintf(a.stdout, "\n--- a\n%s\n--- b\n%s", termSafeBlock(string(c.A)), termSafeBlock(string(c.B)))
+	fmt.Fprintf(a.stdout, "\n--- a\n%s\n--- b\n%s", termout.Block(string(c.A)), termout.Block(string(c.B)))
 	return nil
 }
 

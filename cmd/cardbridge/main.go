@@ -20,6 +20,7 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -89,7 +90,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "cardbridge:", termSafeBlock(err.Error()))
+	fmt.Fprintln(stderr, "cardbridge:", termout.Block(err.Error()))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code

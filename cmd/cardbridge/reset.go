@@ -6,6 +6,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -71,10 +72,10 @@ func (a *app) resetCmd() *cobra.Command {
 					tok = "its change token"
 				}
 				fmt.Fprintf(a.stdout, "%s side %s: %s %s, %s and the ids and versions of %d contacts (UIDs and bases kept)\n",
-					termSafe(pair), s, verb, tok, termSafe(was), r.Items)
+					termout.String(pair), s, verb, tok, termout.String(was), r.Items)
 			}
 			if !dryRun {
-				fmt.Fprintf(a.stdout, "the next `cardbridge sync %s` links the side's contacts by UID\n", termSafe(pair))
+				fmt.Fprintf(a.stdout, "the next `cardbridge sync %s` links the side's contacts by UID\n", termout.String(pair))
 			}
 			return nil
 		},

@@ -12,6 +12,7 @@ import (
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/pairs"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
 )
@@ -131,9 +132,9 @@ func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, 
 // syncPair runs one pair (pairs.Runner.Run), prints its outcome and
 // returns its exit code.
 func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syncFlags) int {
-	prog := newProgress(a.stderr, name, a.quiet || fl.json)
-	res, err := r.Run(ctx, name, pairs.RunOptions{DryRun: fl.dryRun, ForceDelete: fl.forceDelete, Progress: prog.update})
-	prog.done()
+	prog := termout.NewProgress(a.stderr, name, a.quiet || fl.json)
+	res, err := r.Run(ctx, name, pairs.RunOptions{DryRun: fl.dryRun, ForceDelete: fl.forceDelete, Progress: prog.Update})
+	prog.Done()
 	var guard *engine.GuardError
 	var moved *engine.IdentityError
 	switch {
@@ -149,19 +150,19 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 	}
 	if fl.json {
 		line, _ := res.MarshalSummary()
-		fmt.Fprintln(a.stdout, jsonSafe(line))
+		fmt.Fprintln(a.stdout, termout.JSON(line))
 	} else {
 		if fl.dryRun {
 			printPlan(a.stdout, name, res.Plan)
 		}
 		if !a.quiet || !res.OK() {
-			fmt.Fprintln(a.stdout, termSafe(summaryLine(res)))
+			fmt.Fprintln(a.stdout, termout.String(summaryLine(res)))
 		}
 		for _, s := range res.Skipped {
-			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termSafe(s.String()))
+			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termout.String(s.String()))
 		}
 		for _, e := range res.Errors {
-			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termSafe(e.Error()))
+			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termout.String(e.Error()))
 		}
 	}
 	if !res.OK() {
@@ -174,10 +175,10 @@ func (a *app) reportFailure(name string, err error, asJSON bool) {
 	if asJSON {
 		res := &engine.Result{Pair: name, Errors: []error{err}}
 		line, _ := res.MarshalSummary()
-		fmt.Fprintln(a.stdout, jsonSafe(line))
+		fmt.Fprintln(a.stdout, termout.JSON(line))
 		return
 	}
-	fmt.Fprintf(a.stderr, "%s: %s\n", name, termSafeBlock(err.Error()))
+	fmt.Fprintf(a.stderr, "%s: %s\n", name, termout.Block(err.Error()))
 }
 
 // summaryLine is the one line printed per pair.
@@ -227,7 +228,7 @@ func printPlan(w io.Writer, pair string, p *engine.Plan) {
 		case engine.ActConflict:
 			ops = append(ops, "record conflict")
 		}
-		fmt.Fprintf(w, "  %-28s %s: %s\n", termSafe(strings.Join(ops, ", ")), termSafe(who), termSafe(act.Why))
+		fmt.Fprintf(w, "  %-28s %s: %s\n", termout.String(strings.Join(ops, ", ")), termout.String(who), termout.String(act.Why))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -48,7 +49,7 @@ func (a *app) trashList(cmd *cobra.Command, pair string) error {
 		case e.RestoreRequested:
 			st = "restore at next sync"
 		}
-		fmt.Fprintf(a.stdout, "%-6d %-12s %-4s %-12s %-17s %-30s %s\n", e.ID, termSafe(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), fnOf(e.Card), st)
+		fmt.Fprintf(a.stdout, "%-6d %-12s %-4s %-12s %-17s %-30s %s\n", e.ID, termout.String(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), fnOf(e.Card), st)
 	}
 	return nil
 }
@@ -73,6 +74,6 @@ func (a *app) trashRestore(cmd *cobra.Command, idText string) error {
 	case err != nil:
 		return withCode(exitFailed, err)
 	}
-	fmt.Fprintf(a.stdout, "trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides\n", id, fnOf(e.Card), termSafe(e.Pair))
+	fmt.Fprintf(a.stdout, "trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides\n", id, fnOf(e.Card), termout.String(e.Pair))
 	return nil
 }
