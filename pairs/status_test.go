@@ -109,3 +109,28 @@ func TestWithWebPairs(t *testing.T) {
 		t.Error("WithWebPairs created the state file")
 	}
 }
+
+// TestDryRunWritesState: only a pair with an o365 side, and only once the
+// state file exists, makes a dry run open the state writable.
+func TestDryRunWritesState(t *testing.T) {
+	dir := t.TempDir()
+	vd := config.Side{Type: config.SideVdir, Path: dir}
+	cfg := &config.Config{State: filepath.Join(dir, "state.db"), Pairs: map[string]config.Pair{
+		"files": {Name: "files", A: vd, B: vd},
+		"o365":  {Name: "o365", A: vd, B: config.Side{Type: config.SideO365, Account: "work"}},
+	}}
+	check := func(when string, names []string, want bool) {
+		t.Helper()
+		if got := DryRunWritesState(cfg, names); got != want {
+			t.Errorf("%s, pairs %v: %v, want %v", when, names, got, want)
+		}
+	}
+	check("no state file", []string{"o365"}, false)
+	if err := os.WriteFile(cfg.State, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check("state file", []string{"files"}, false)
+	check("state file", []string{"files", "o365"}, true)
+	check("state file", []string{"O365"}, true)
+	check("state file", nil, false)
+}

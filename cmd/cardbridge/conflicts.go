@@ -42,7 +42,7 @@ func parseID(s string) (int64, error) {
 }
 
 func (a *app) conflictsList(cmd *cobra.Command) error {
-	_, db, err := a.configAndState(cmd.Context(), true)
+	_, db, err := a.configRunner(cmd.Context(), true)
 	if err != nil {
 		return err
 	}

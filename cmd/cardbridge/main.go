@@ -168,20 +168,6 @@ func (a *app) loadConfig() (*config.Config, error) {
 	return cfg, nil
 }
 
-// configAndState loads the configuration and opens its state database
-// (read-only: see openState). The caller closes the database.
-func (a *app) configAndState(ctx context.Context, readOnly bool) (*config.Config, *state.DB, error) {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := a.openState(ctx, cfg, readOnly)
-	if err != nil {
-		return nil, nil, withCode(exitFailed, err)
-	}
-	return cfg, db, nil
-}
-
 // configRunner loads the configuration and opens the application layer
 // over it and its state (stateRunner). The caller closes the database.
 func (a *app) configRunner(ctx context.Context, readOnly bool) (*pairs.Runner, *state.DB, error) {
@@ -199,10 +185,11 @@ func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool
 	if err != nil {
 		return nil, nil, withCode(exitFailed, err)
 	}
-	r, err := a.runner(cfg, db)
+	// Shares the process's Office 365 in-flight limits.
+	r, err := pairs.New(pairs.Options{DB: db, Config: cfg, Env: a.env, Limiters: a.limiters, Logger: a.log})
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, nil, withCode(exitFailed, err)
 	}
 	return r, db, nil
 }
@@ -212,16 +199,6 @@ func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool
 // empty in-memory one when the file does not exist yet.
 func (a *app) openState(ctx context.Context, cfg *config.Config, readOnly bool) (*state.DB, error) {
 	return pairs.OpenState(ctx, cfg, pairs.StateOptions{ReadOnly: readOnly, Env: a.env, Logger: a.log})
-}
-
-// runner is the application layer over cfg and db, sharing the process's
-// Office 365 in-flight limits.
-func (a *app) runner(cfg *config.Config, db *state.DB) (*pairs.Runner, error) {
-	r, err := pairs.New(pairs.Options{DB: db, Config: cfg, Env: a.env, Limiters: a.limiters, Logger: a.log})
-	if err != nil {
-		return nil, withCode(exitFailed, err)
-	}
-	return r, nil
 }
 
 func (a *app) versionCmd() *cobra.Command {

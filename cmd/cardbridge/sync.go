@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -94,31 +93,12 @@ func (a *app) configPairs(ctx context.Context, args []string) (*config.Config, [
 
 // syncOnce runs the pairs once and returns the exit code.
 func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, fl syncFlags) int {
-	// A dry run opens the state read-only, except to store an Office 365
-	// account's rotated refresh token: Microsoft may refuse the old one
-	// once a new one is issued, and losing it would cost a new sign-in.
-	readOnly := fl.dryRun
-	if fl.dryRun {
-		for _, n := range names {
-			p, _ := cfg.Pair(n)
-			if p.A.Type == config.SideO365 || p.B.Type == config.SideO365 {
-				if _, err := os.Stat(cfg.State); err == nil {
-					readOnly = false
-				}
-			}
-		}
-	}
-	db, err := a.openState(ctx, cfg, readOnly)
+	r, db, err := a.stateRunner(ctx, cfg, fl.dryRun && !pairs.DryRunWritesState(cfg, names))
 	if err != nil {
 		fmt.Fprintln(a.stderr, "cardbridge:", err)
 		return exitFailed
 	}
 	defer db.Close()
-	r, err := a.runner(cfg, db)
-	if err != nil {
-		fmt.Fprintln(a.stderr, "cardbridge:", err)
-		return exitFailed
-	}
 	code := exitOK
 	for _, name := range names {
 		c := a.syncPair(ctx, r, name, fl)

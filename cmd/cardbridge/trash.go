@@ -27,7 +27,7 @@ func (a *app) trashCmd() *cobra.Command {
 }
 
 func (a *app) trashList(cmd *cobra.Command, pair string) error {
-	_, db, err := a.configAndState(cmd.Context(), true)
+	_, db, err := a.configRunner(cmd.Context(), true)
 	if err != nil {
 		return err
 	}

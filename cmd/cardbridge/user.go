@@ -30,7 +30,7 @@ user removes everything of theirs.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.userSet(cmd, args[0], false) }}
 	remove := &cobra.Command{Use: "remove NAME", Short: "Remove a user and everything of theirs (books, web sessions, web connection and pairs)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, db, err := a.configAndState(cmd.Context(), false)
+			_, db, err := a.configRunner(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
