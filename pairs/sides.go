@@ -67,7 +67,7 @@ func (r *Runner) OpenSide(ctx context.Context, cfg *config.Config, sc config.Sid
 			if _, err := os.Stat(sc.Path); errors.Is(err, fs.ErrNotExist) {
 				m := mem.New(sc.Path + " (does not exist yet)")
 				if abs, err := filepath.Abs(sc.Path); err == nil {
-					m.SetIdentity("vdir " + abs) // as vdir.Side states it
+					m.SetIdentity(string(config.SideVdir) + " " + abs) // as vdir.Side states it
 				}
 				return m, nil
 			}
