@@ -12,7 +12,6 @@ import (
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/termout"
-	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
 )
 
@@ -181,48 +180,6 @@ func printPlan(w io.Writer, pair string, p *engine.Plan) {
 	}
 	fmt.Fprintf(w, "%s: plan (%d actions, nothing written):\n", pair, len(p.Actions))
 	for _, act := range p.Actions {
-		who := act.UID
-		if act.Base != nil && act.Base.FN() != "" {
-			who = fmt.Sprintf("%q <%s>", act.Base.FN(), act.UID)
-		} else if act.A.Old != nil || act.B.Old != nil {
-			old := act.A.Old
-			if old == nil {
-				old = act.B.Old
-			}
-			who = fmt.Sprintf("%q <%s>", old.FN(), act.UID)
-		}
-		var ops []string
-		for _, s := range []struct {
-			name string
-			w    engine.Write
-		}{{"a", act.A}, {"b", act.B}} {
-			if s.w.Op != engine.OpNone {
-				ops = append(ops, fmt.Sprintf("%s %s%s", s.w.Op, s.name, refText(s.w.Ref)))
-			}
-		}
-		switch act.Kind {
-		case engine.ActLink:
-			ops = append(ops, "link in state")
-		case engine.ActForget:
-			ops = append(ops, "forget in state")
-		case engine.ActConflict:
-			ops = append(ops, "record conflict")
-		}
-		fmt.Fprintf(w, "  %-28s %s: %s\n", termout.String(strings.Join(ops, ", ")), termout.String(who), termout.String(act.Why))
+		fmt.Fprintf(w, "  %-28s %s: %s\n", termout.String(strings.Join(act.Ops(), ", ")), termout.String(act.Who()), termout.String(act.Why))
 	}
-}
-
-func refText(r engine.Ref) string {
-	if r.ID == "" {
-		return ""
-	}
-	return " (" + r.ID + ")"
-}
-
-// cardName names a card for listings.
-func cardName(c *vcard.Card) string {
-	if c == nil {
-		return ""
-	}
-	return c.FN()
 }
