@@ -26,6 +26,18 @@ func accountsRunner(t *testing.T, accs ...config.Account) (*Runner, *state.DB) {
 	return r, db
 }
 
+// webAccount adds server user user, who connects account on the web page.
+func webAccount(t *testing.T, db *state.DB, account, user string) {
+	t.Helper()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("x"), bcrypt.MinCost)
+	if err := db.AddUser(t.Context(), user, string(hash)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ClaimWebAccount(t.Context(), account, user); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestAccounts: the configured accounts come first in the configuration's
 // order, then those only the state knows (tokens of a removed account, a
 // connection made on the web page), by name, each with what the state
@@ -48,13 +60,7 @@ func TestAccounts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hash, _ := bcrypt.GenerateFromPassword([]byte("x"), bcrypt.MinCost)
-	if err := db.AddUser(ctx, "carol", string(hash)); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.ClaimWebAccount(ctx, "web-carol", "carol"); err != nil {
-		t.Fatal(err)
-	}
+	webAccount(t, db, "web-carol", "carol")
 	got, err := r.Accounts(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -94,13 +100,7 @@ func TestStoredAccount(t *testing.T) {
 	if err := db.SaveToken(ctx, "left", state.AccountToken{Name: "left", AccessToken: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	hash, _ := bcrypt.GenerateFromPassword([]byte("x"), bcrypt.MinCost)
-	if err := db.AddUser(ctx, "carol", string(hash)); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.ClaimWebAccount(ctx, "web-carol", "carol"); err != nil {
-		t.Fatal(err)
-	}
+	webAccount(t, db, "web-carol", "carol")
 	for _, tc := range []struct {
 		name, owner string
 		stored      bool

@@ -322,21 +322,28 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// syncedVdirs is pair p (merge) of two vCard directories, a holding cards
+// u1, u2, ... named fns, synced once.
+func syncedVdirs(t *testing.T, fns ...string) (*fixture, *Runner, config.Side, config.Side) {
+	t.Helper()
+	f := newFixture(t)
+	a, b := f.vdirSide("a"), f.vdirSide("b")
+	for i, fn := range fns {
+		f.putCard(a, fmt.Sprintf("u%d", i+1), fn)
+	}
+	f.pair("p", a, b, "merge")
+	r := f.runner()
+	if _, err := r.Run(t.Context(), "p", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return f, r, a, b
+}
+
 // TestRestore: a card deleted on one side is deleted on the other and
 // kept in the trash; restoring it brings it back on both at the next run.
 func TestRestore(t *testing.T) {
 	ctx := t.Context()
-	f := newFixture(t)
-	a, b := f.vdirSide("a"), f.vdirSide("b")
-	f.putCard(a, "u1", "Ann")
-	f.putCard(a, "u2", "Bob")
-	f.putCard(a, "u3", "Cy")
-	f.putCard(a, "u4", "Di")
-	f.pair("p", a, b, "merge")
-	r := f.runner()
-	if _, err := r.Run(ctx, "p", RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f, r, a, b := syncedVdirs(t, "Ann", "Bob", "Cy", "Di")
 	if err := os.Remove(filepath.Join(a.Path, "u1.vcf")); err != nil {
 		t.Fatal(err)
 	}

@@ -12,15 +12,7 @@ import (
 // and a pair being synced is refused with ErrLocked and a hint.
 func TestReset(t *testing.T) {
 	ctx := t.Context()
-	f := newFixture(t)
-	a, b := f.vdirSide("a"), f.vdirSide("b")
-	f.putCard(a, "u1", "Ann")
-	f.putCard(a, "u2", "Bob")
-	f.pair("p", a, b, "merge")
-	r := f.runner()
-	if _, err := r.Run(ctx, "p", RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f, r, _, _ := syncedVdirs(t, "Ann", "Bob")
 	got, err := r.Reset(ctx, "p", []string{"a", "b"}, true)
 	if err != nil || len(got) != 2 || got[0].Side != "a" || got[1].Side != "b" || got[0].Items != 2 || !strings.HasPrefix(got[0].Identity, "vdir ") {
 		t.Fatalf("dry run: %+v, %v", got, err)
