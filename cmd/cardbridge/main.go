@@ -1,8 +1,10 @@
 // Command cardbridge keeps Office 365 contacts and the contacts people keep
 // elsewhere (vCard directories, CardDAV servers) in step, both ways.
 //
-// This package is wiring only: one file per command, each turning flags
-// and configuration into calls of the engine and state packages.
+// This package is flags, wiring and printing only: one file per command,
+// each turning flags and configuration into calls of the application
+// layer (package pairs) and printing what comes back (package termout
+// escapes what cards and servers wrote).
 package main
 
 import (
