@@ -4,7 +4,9 @@
 // sync engine on them, records the account's last sync, and applies a
 // person's choices (a conflict resolved, a trash entry restored). It also
 // knows the pairs made on serve's web page (kept in the state) and merges
-// them with the configured ones.
+// them with the configured ones, and holds the use cases behind the CLI's
+// other commands: the accounts the configuration and the state know, a
+// pair's status, resetting a side, the built-in server's users.
 //
 // The CLI's `sync`, serve's scheduler and the web page all go through a
 // Runner; none of them opens sides or runs the engine itself.

@@ -322,21 +322,28 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// syncedVdirs is pair p (merge) of two vCard directories, a holding cards
+// u1, u2, ... named fns, synced once.
+func syncedVdirs(t *testing.T, fns ...string) (*fixture, *Runner, config.Side, config.Side) {
+	t.Helper()
+	f := newFixture(t)
+	a, b := f.vdirSide("a"), f.vdirSide("b")
+	for i, fn := range fns {
+		f.putCard(a, fmt.Sprintf("u%d", i+1), fn)
+	}
+	f.pair("p", a, b, "merge")
+	r := f.runner()
+	if _, err := r.Run(t.Context(), "p", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return f, r, a, b
+}
+
 // TestRestore: a card deleted on one side is deleted on the other and
 // kept in the trash; restoring it brings it back on both at the next run.
 func TestRestore(t *testing.T) {
 	ctx := t.Context()
-	f := newFixture(t)
-	a, b := f.vdirSide("a"), f.vdirSide("b")
-	f.putCard(a, "u1", "Ann")
-	f.putCard(a, "u2", "Bob")
-	f.putCard(a, "u3", "Cy")
-	f.putCard(a, "u4", "Di")
-	f.pair("p", a, b, "merge")
-	r := f.runner()
-	if _, err := r.Run(ctx, "p", RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f, r, a, b := syncedVdirs(t, "Ann", "Bob", "Cy", "Di")
 	if err := os.Remove(filepath.Join(a.Path, "u1.vcf")); err != nil {
 		t.Fatal(err)
 	}
@@ -350,8 +357,21 @@ func TestRestore(t *testing.T) {
 	if err != nil || len(es) != 1 {
 		t.Fatalf("trash %v (%v), want one entry", es, err)
 	}
-	if err := r.Restore(ctx, es[0]); err != nil {
-		t.Fatal(err)
+	// The trash's pairs: every one with a trash, or the one named, by its
+	// configured name, or as the trash knows it once unconfigured.
+	f.pair("q", f.vdirSide("c"), f.vdirSide("d"), "merge")
+	for _, tc := range []struct{ pair, want string }{{"", "p"}, {"P", "p"}, {"q", "q"}, {"zz", "error"}} {
+		got, err := r.TrashTargets(ctx, tc.pair)
+		if s := strings.Join(got, ","); (tc.want == "error") != errors.Is(err, ErrNoPair) || (err == nil && s != tc.want) {
+			t.Errorf("TrashTargets(%q) = %v, %v; want %s", tc.pair, got, err, tc.want)
+		}
+	}
+	if _, err := r.RestoreEntry(ctx, es[0].ID+100); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("restoring no entry: %v, want ErrNotFound", err)
+	}
+	e, err := r.RestoreEntry(ctx, es[0].ID)
+	if err != nil || e.ID != es[0].ID || e.Pair != "p" {
+		t.Fatalf("RestoreEntry: %+v, %v", e, err)
 	}
 	if _, err := r.Run(ctx, "p", RunOptions{}); err != nil {
 		t.Fatal(err)
@@ -360,6 +380,10 @@ func TestRestore(t *testing.T) {
 		if got := len(f.vdirFNs(s)); got != 4 {
 			t.Errorf("side %s holds %d cards after the restore, want 4", name, got)
 		}
+	}
+	delete(f.cfg.Pairs, "p")
+	if got, err := r.TrashTargets(ctx, "p"); err != nil || strings.Join(got, ",") != "p" {
+		t.Errorf("an unconfigured pair with a trash: %v, %v", got, err)
 	}
 }
 

@@ -67,7 +67,7 @@ func (r *Runner) OpenSide(ctx context.Context, cfg *config.Config, sc config.Sid
 			if _, err := os.Stat(sc.Path); errors.Is(err, fs.ErrNotExist) {
 				m := mem.New(sc.Path + " (does not exist yet)")
 				if abs, err := filepath.Abs(sc.Path); err == nil {
-					m.SetIdentity("vdir " + abs) // as vdir.Side states it
+					m.SetIdentity(string(config.SideVdir) + " " + abs) // as vdir.Side states it
 				}
 				return m, nil
 			}
@@ -106,16 +106,17 @@ func (r *Runner) GraphClient(ctx context.Context, acc config.Account) (*graph.Cl
 		return nil, err
 	}
 	mailbox := "me"
-	if appOnly(acc) {
+	if AppOnly(acc) {
 		mailbox = acc.User
 	}
 	return graph.New(graph.Options{BaseURL: ep.Graph, Mailbox: mailbox, Tokens: src, HTTPClient: hc, Logger: r.log, MaxPageSize: 1000,
 		Limiters: r.o.Limiters, AppID: acc.ClientID, MailboxKey: mailboxKey(ctx, acc, r.o.DB)})
 }
 
-// appOnly reports whether acc signs in as an app (no user sign-in).
-func appOnly(acc config.Account) bool {
-	return acc.Flow == "client-secret" || acc.Flow == "client-certificate"
+// AppOnly reports whether acc signs in as an app (client secret or
+// certificate), without a user's sign-in.
+func AppOnly(acc config.Account) bool {
+	return acc.Flow == auth.FlowClientSecret || acc.Flow == auth.FlowClientCertificate
 }
 
 // mailboxKey names the mailbox an account's requests reach, for the
@@ -131,7 +132,7 @@ func appOnly(acc config.Account) bool {
 // in one account and by its UPN in another is not recognised as the same.
 // Compared without case.
 func mailboxKey(ctx context.Context, acc config.Account, db *state.DB) string {
-	if appOnly(acc) {
+	if AppOnly(acc) {
 		if acc.User != "" {
 			return acc.User
 		}

@@ -67,3 +67,21 @@ func OpenState(ctx context.Context, cfg *config.Config, o StateOptions) (*state.
 	}
 	return db, nil
 }
+
+// DryRunWritesState reports whether a dry run of the pairs names of cfg
+// opens the state writable. A dry run writes nothing, except an Office 365
+// account's rotated refresh token: Microsoft may refuse the old one once a
+// new one is issued, and losing it would cost a new sign-in. So the state
+// is writable for a pair with an o365 side, once the state file exists (a
+// dry run creates none).
+func DryRunWritesState(cfg *config.Config, names []string) bool {
+	if _, err := os.Stat(cfg.State); err != nil {
+		return false
+	}
+	for _, n := range names {
+		if p, ok := cfg.Pair(n); ok && (p.A.Type == config.SideO365 || p.B.Type == config.SideO365) {
+			return true
+		}
+	}
+	return false
+}

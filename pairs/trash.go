@@ -3,6 +3,7 @@ package pairs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cardbridge/cardbridge/state"
@@ -58,4 +59,34 @@ func (r *Runner) Housekeeping(ctx context.Context) error {
 		return fmt.Errorf("purging the trash: %w", err)
 	}
 	return nil
+}
+
+// TrashTargets names the pairs a purge goes through: every pair with a
+// trash, or only pair when one is named (a configured pair, by its
+// configured name, or one with entries in the trash). An error wraps
+// ErrNoPair when the named pair is neither.
+func (r *Runner) TrashTargets(ctx context.Context, pair string) ([]string, error) {
+	names, err := r.o.DB.TrashPairs(ctx)
+	if err != nil || pair == "" {
+		return names, err
+	}
+	if p, ok := r.o.Config.Pair(pair); ok {
+		return []string{p.Name}, nil
+	}
+	if !slices.Contains(names, pair) {
+		return nil, fmt.Errorf("pair %s: %w in the configuration nor in the trash", pair, ErrNoPair)
+	}
+	return []string{pair}, nil
+}
+
+// RestoreEntry reads trash entry id and asks the next run of its pair to
+// bring it back on both sides (Restore); the entry is returned for the
+// caller's message. The errors of state.DB.GetTrash (state.ErrNotFound,
+// *state.PurgedError) come back as they are.
+func (r *Runner) RestoreEntry(ctx context.Context, id int64) (state.TrashEntry, error) {
+	e, err := r.o.DB.GetTrash(ctx, id)
+	if err != nil {
+		return e, err
+	}
+	return e, r.Restore(ctx, e)
 }

@@ -3,7 +3,9 @@ package pairs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
+	"os"
 	"strings"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -19,6 +21,37 @@ func (r *Runner) Pairs(ctx context.Context) (cfg *config.Config, skipped []strin
 		return r.o.Config, nil, nil
 	}
 	return Merge(ctx, r.o.DB, r.o.Config)
+}
+
+// WithWebPairs returns cfg with the pairs made on serve's web page (kept
+// in the state file cfg.State) added (see Merge), for sync and status.
+// Without a state file, or when it cannot be read for them, cfg is
+// returned as it is (the reason logged to log; nil discards).
+func WithWebPairs(ctx context.Context, cfg *config.Config, log *slog.Logger) *config.Config {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if _, err := os.Stat(cfg.State); err != nil {
+		return cfg
+	}
+	db, err := state.Open(ctx, cfg.State, state.Options{ReadOnly: true, Logger: log})
+	if err != nil {
+		log.Debug("web pairs: opening the state", "err", err)
+		return cfg
+	}
+	defer db.Close()
+	if v, err := db.SchemaVersion(ctx); err != nil || v < state.LatestSchemaVersion() {
+		return cfg // a state from before the web page has no web pairs
+	}
+	out, skipped, err := Merge(ctx, db, cfg)
+	if err != nil {
+		log.Warn("the pairs made on the web page are left out", "err", err)
+		return cfg
+	}
+	for _, msg := range skipped {
+		log.Warn("a pair made on the web page is left out", "why", msg)
+	}
+	return out
 }
 
 // Merge returns cfg with the pairs made from the web page (in db) added,

@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cardbridge/cardbridge/config"
-	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/engine/resolve"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
 )
@@ -42,7 +42,7 @@ func parseID(s string) (int64, error) {
 }
 
 func (a *app) conflictsList(cmd *cobra.Command) error {
-	_, db, err := a.configAndState(cmd.Context(), true)
+	_, db, err := a.configRunner(cmd.Context(), true)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (a *app) conflictsList(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(a.stdout, "%-5s %-12s %-20s %-30s %s\n", "ID", "PAIR", "SINCE", "CONTACT", "UID")
 	for _, c := range cs {
-		fmt.Fprintf(a.stdout, "%-5d %-12s %-20s %-30s %s\n", c.ID, termSafe(c.Pair), c.Created.Format("2006-01-02 15:04"), fnOf(c.A), termSafe(c.UID))
+		fmt.Fprintf(a.stdout, "%-5d %-12s %-20s %-30s %s\n", c.ID, termout.String(c.Pair), c.Created.Format("2006-01-02 15:04"), fnOf(c.A), termout.String(c.UID))
 	}
 	return nil
 }
@@ -67,17 +67,17 @@ func fnOf(raw []byte) string {
 	if err != nil {
 		return "?"
 	}
-	return termSafe(c.FN())
+	return termout.String(c.FN())
 }
 
-// getConflict opens the state and reads conflict idText from it. The
-// caller closes the database.
-func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*config.Config, *state.DB, state.Conflict, error) {
+// getConflict opens the state and the application layer and reads
+// conflict idText. The caller closes the database.
+func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*pairs.Runner, *state.DB, state.Conflict, error) {
 	id, err := parseID(idText)
 	if err != nil {
 		return nil, nil, state.Conflict{}, err
 	}
-	cfg, db, err := a.configAndState(cmd.Context(), readOnly)
+	r, db, err := a.configRunner(cmd.Context(), readOnly)
 	if err != nil {
 		return nil, nil, state.Conflict{}, err
 	}
@@ -90,7 +90,7 @@ func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*co
 		db.Close()
 		return nil, nil, c, withCode(exitFailed, err)
 	}
-	return cfg, db, c, nil
+	return r, db, c, nil
 }
 
 func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
@@ -99,78 +99,29 @@ func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
 		return err
 	}
 	defer db.Close()
-	fmt.Fprintf(a.stdout, "conflict %d, pair %s, UID %s, since %s\n", c.ID, termSafe(c.Pair), termSafe(c.UID), c.Created.Format("2006-01-02 15:04:05"))
-	ca, errA := vcard.Parse(c.A)
-	cb, errB := vcard.Parse(c.B)
-	if errA == nil && errB == nil {
-		var base *vcard.Card
-		if len(c.Base) > 0 {
-			base, _ = vcard.Parse(c.Base)
-		}
+	fmt.Fprintf(a.stdout, "conflict %d, pair %s, UID %s, since %s\n", c.ID, termout.String(c.Pair), termout.String(c.UID), c.Created.Format("2006-01-02 15:04:05"))
+	if d, ok := resolve.Describe(c); ok {
 		fmt.Fprintln(a.stdout, "\nproperties that differ (- a, + b):")
-		for _, line := range diffProps(ca, cb) {
-			fmt.Fprintln(a.stdout, "  "+termSafe(line))
+		for _, line := range d.Props {
+			fmt.Fprintln(a.stdout, "  "+termout.String(line))
 		}
-		m := engine.Merge3(base, ca, cb, engine.SideA)
-		if len(m.Clashes) > 0 {
-			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", termSafe(strings.Join(m.Clashes, ", ")))
+		if len(d.Clashes) > 0 {
+			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", termout.String(strings.Join(d.Clashes, ", ")))
 		}
 	}
-	fmt.Fprintf(a.stdout, "\n--- a\n%s\n--- b\n%s", termSafeBlock(string(c.A)), termSafeBlock(string(c.B)))
+	fmt.Fprintf(a.stdout, "\n--- a\n%s\n--- b\n%s", termout.Block(string(c.A)), termout.Block(string(c.B)))
 	return nil
-}
-
-// diffProps lists the properties only one of two cards has.
-func diffProps(a, b *vcard.Card) []string {
-	inA, inB := map[string]bool{}, map[string]bool{}
-	for _, p := range a.Props {
-		inA[p.Key()] = true
-	}
-	for _, p := range b.Props {
-		inB[p.Key()] = true
-	}
-	var out []string
-	for _, p := range a.Props {
-		if !inB[p.Key()] && p.Name != "REV" && p.Name != "PRODID" {
-			out = append(out, "- "+strings.TrimRight(string(lineOf(a.Version, p)), "\r\n"))
-		}
-	}
-	for _, p := range b.Props {
-		if !inA[p.Key()] && p.Name != "REV" && p.Name != "PRODID" {
-			out = append(out, "+ "+strings.TrimRight(string(lineOf(b.Version, p)), "\r\n"))
-		}
-	}
-	return out
-}
-
-func lineOf(version string, p vcard.Property) []byte {
-	c := vcard.New(version)
-	c.Props = []vcard.Property{p}
-	raw := string(c.Encode())
-	lines := strings.Split(raw, "\r\n")
-	var keep []string
-	for _, l := range lines {
-		if l == "" || strings.HasPrefix(l, "BEGIN:") || strings.HasPrefix(l, "END:") || strings.HasPrefix(l, "VERSION:") {
-			continue
-		}
-		keep = append(keep, l)
-	}
-	return []byte(strings.Join(keep, " "))
 }
 
 func (a *app) conflictsResolve(cmd *cobra.Command, idText, keep string) error {
 	if keep != "a" && keep != "b" && keep != "merged" {
 		return withCode(exitUsage, fmt.Errorf("--keep %q: want a, b or merged", keep))
 	}
-	cfg, db, c, err := a.getConflict(cmd, idText, false)
+	r, db, c, err := a.getConflict(cmd, idText, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := a.runner(cfg, db)
-	if err != nil {
-		return err
-	}
 	if err := r.Resolve(cmd.Context(), c, keep); err != nil {
 		if errors.Is(err, pairs.ErrApplied) {
 			return withCode(exitUsage, fmt.Errorf("conflict %d was resolved (%s) and applied already", c.ID, c.Keep))

@@ -15,17 +15,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// demoFlags are the demo command's options.
-type demoFlags struct {
-	dir      string
-	listen   string
-	contacts int
-	debounce time.Duration
-}
-
 // demoCmd is `cardbridge demo`: the zero-setup first run.
 func (a *app) demoCmd() *cobra.Command {
-	var fl demoFlags
+	var dir, listen string
+	var contacts int
+	var debounce time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "A first run that needs no account: simulated Office 365 <-> the built-in CardDAV server and its web page",
@@ -40,21 +34,22 @@ printed. Ctrl-C stops it all. The workspace (configuration, state) is a
 temporary folder removed at exit, unless --dir names one to keep.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.demo(cmd.Context(), fl)
+			return a.demo(cmd.Context(), dir, listen, contacts, debounce)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.dir, "dir", "", "workspace folder, new or empty, kept at exit (default: a temporary folder, removed at exit)")
-	f.StringVar(&fl.listen, "listen", "", "address of the CardDAV server and web page (default "+demo.Listen+", or a free port when that is busy)")
-	f.IntVar(&fl.contacts, "contacts", demo.Contacts, "how many sample contacts the simulated Office 365 starts with")
-	f.DurationVar(&fl.debounce, "debounce", daemon.DefaultDebounce, "how long after a client's last change the pair runs")
+	f.StringVar(&dir, "dir", "", "workspace folder, new or empty, kept at exit (default: a temporary folder, removed at exit)")
+	f.StringVar(&listen, "listen", "", "address of the CardDAV server and web page (default "+demo.Listen+", or a free port when that is busy)")
+	f.IntVar(&contacts, "contacts", demo.Contacts, "how many sample contacts the simulated Office 365 starts with")
+	f.DurationVar(&debounce, "debounce", daemon.DefaultDebounce, "how long after a client's last change the pair runs")
 	return cmd
 }
 
-// demo runs the demo until ctx ends (Ctrl-C, SIGTERM).
-func (a *app) demo(ctx context.Context, fl demoFlags) error {
+// demo runs the demo until ctx ends (Ctrl-C, SIGTERM): a workspace in dir
+// (a temporary one for ""), the server on listen, contacts sample contacts.
+func (a *app) demo(ctx context.Context, dir, listen string, contacts int, debounce time.Duration) error {
 	a.env = demo.WithoutConfigEnv(a.env)
-	w, keep, err := demo.NewWorkspace(fl.dir, fl.listen, fl.contacts)
+	w, keep, err := demo.NewWorkspace(dir, listen, contacts)
 	if err != nil {
 		if errors.Is(err, demo.ErrUsage) {
 			return withCode(exitUsage, err)
@@ -101,7 +96,7 @@ func (a *app) demo(ctx context.Context, fl demoFlags) error {
 			a.printDemo(w)
 		}
 	})
-	err = a.serve(ctx, cfg, fl.debounce)
+	err = a.serve(ctx, cfg, debounce)
 	stopPrint()
 	wg.Wait()
 	stopSim()

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/demo"
+	"github.com/cardbridge/cardbridge/pairs"
 	davclient "github.com/cardbridge/cardbridge/side/carddav"
 	"github.com/cardbridge/cardbridge/vcard"
 
@@ -352,7 +353,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if info.web != base+"/ui/" || info.dav != base+"/" || info.principal != base+"/principals/demo/" || info.book != base+"/addressbooks/demo/contacts/" {
 		t.Errorf("printed URLs: %+v, want them under %s", info, base)
 	}
-	if info.user != demo.User || len(info.password) < minPassword {
+	if info.user != demo.User || len(info.password) < pairs.MinPassword {
 		t.Errorf("printed credentials: user %q, password %q", info.user, info.password)
 	}
 	if info.contacts != demo.Contacts {
@@ -426,7 +427,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if _, err := client.Create(ctx, card); err != nil {
 		t.Fatalf("PUT through the CardDAV client: %v", err)
 	}
-	var st pairStatus
+	var st pairs.Status
 	if !testutil.Eventually(time.Minute, func() bool {
 		if !strings.Contains(d.stderr.String(), "pair=demo a_created=1") {
 			return false

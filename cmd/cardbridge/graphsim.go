@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/cardbridge/cardbridge/o365/graphsim"
@@ -35,32 +33,16 @@ serve reached at another address add its public_url + /ui/connect/callback
 with --redirect-uri (repeatable).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if r := opts.Transient412Rate; r != -1 && (r < 0 || r > 1) {
-				return withCode(exitUsage, fmt.Errorf("graphsim: --transient-412 %v: a probability between 0 and 1 (0 is Exchange's 0.035), or -1 for none", r))
-			}
-			for name, p := range map[string]float64{"--fault-429": chaos.P429, "--fault-503": chaos.P503, "--fault-reset": chaos.PReset, "--fault-stall": chaos.PStall, "--fault-504": chaos.P504} {
-				if p < 0 || p > 1 {
-					return withCode(exitUsage, fmt.Errorf("graphsim: %s %v: a probability must be between 0 and 1", name, p))
-				}
-			}
-			if chaos.P429+chaos.P503+chaos.PReset > 1 {
-				return withCode(exitUsage, fmt.Errorf("graphsim: --fault-429 + --fault-503 + --fault-reset = %v: the sum must not exceed 1", chaos.P429+chaos.P503+chaos.PReset))
-			}
-			if opts.Latency < 0 || chaos.Stall < 0 || chaos.ExpireDeltaAfter < 0 || chaos.AdvanceGenerations < 0 || chaos.LargePage < 0 || opts.MaxPageSize < 0 || opts.RateLimit < -1 || opts.ContactDeltaPageCap < -1 || opts.SyncStateGenerations < -1 || opts.ConcurrencyLimit < -1 {
-				return withCode(exitUsage, fmt.Errorf("graphsim: --latency, --stall, --expire-delta-after, --advance-generations, --large-page and --max-page-size must not be negative, --rate-limit, --concurrency-limit, --delta-page-cap and --sync-state-generations not below -1"))
+			if err := graphsim.CheckStandalone(opts, chaos, redirects); err != nil {
+				return withCode(exitUsage, err)
 			}
 			nc, err := graphsim.ParseCloud(cloud)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("--cloud: %w", err))
 			}
 			opts.Cloud = nc
-			for _, r := range redirects {
-				if err := checkRedirectURI(r); err != nil {
-					return withCode(exitUsage, fmt.Errorf("graphsim: --redirect-uri %q: %w", r, err))
-				}
-			}
 			var c *graphsim.Chaos
-			if chaos.P429 > 0 || chaos.P503 > 0 || chaos.PReset > 0 || chaos.PStall > 0 || chaos.ExpireDeltaAfter > 0 || chaos.AdvanceGenerations > 0 || chaos.P504 > 0 {
+			if chaos.Faulty() {
 				chaos.Seed = opts.Seed
 				c = &chaos
 			}
@@ -94,21 +76,4 @@ with --redirect-uri (repeatable).`,
 	f.StringArrayVar(&redirects, "redirect-uri", nil, "another redirect URI of the app, e.g. https://dav.example.com/ui/connect/callback (repeatable)")
 	f.BoolVar(&chaos.SubRequests, "fault-subrequests", true, "apply --fault-429 and --fault-503 to $batch sub-requests too")
 	return cmd
-}
-
-// checkRedirectURI refuses what Microsoft's portal refuses as a redirect
-// URI: anything but an absolute https URL, or http on a loopback host.
-func checkRedirectURI(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return fmt.Errorf("not a URL: %w", err)
-	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return errors.New("must be an absolute http(s) URL, e.g. https://dav.example.com/ui/connect/callback")
-	case u.Fragment != "":
-		return errors.New("must not have a fragment (#...)")
-	case u.Scheme == "http" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1" && u.Hostname() != "::1":
-		return errors.New("http is allowed only on localhost/127.0.0.1; use https")
-	}
-	return nil
 }

@@ -1,8 +1,10 @@
 // Command cardbridge keeps Office 365 contacts and the contacts people keep
 // elsewhere (vCard directories, CardDAV servers) in step, both ways.
 //
-// This package is wiring only: one file per command, each turning flags
-// and configuration into calls of the engine and state packages.
+// This package is flags, wiring and printing only: one file per command,
+// each turning flags and configuration into calls of the application
+// layer (package pairs) and printing what comes back (package termout
+// escapes what cards and servers wrote).
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -89,7 +92,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "cardbridge:", termSafeBlock(err.Error()))
+	fmt.Fprintln(stderr, "cardbridge:", termout.Block(err.Error()))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -167,18 +170,30 @@ func (a *app) loadConfig() (*config.Config, error) {
 	return cfg, nil
 }
 
-// configAndState loads the configuration and opens its state database
-// (read-only: see openState). The caller closes the database.
-func (a *app) configAndState(ctx context.Context, readOnly bool) (*config.Config, *state.DB, error) {
+// configRunner loads the configuration and opens the application layer
+// over it and its state (stateRunner). The caller closes the database.
+func (a *app) configRunner(ctx context.Context, readOnly bool) (*pairs.Runner, *state.DB, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}
+	return a.stateRunner(ctx, cfg, readOnly)
+}
+
+// stateRunner opens the state database of cfg (read-only: see openState)
+// and the application layer over both. The caller closes the database.
+func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool) (*pairs.Runner, *state.DB, error) {
 	db, err := a.openState(ctx, cfg, readOnly)
 	if err != nil {
 		return nil, nil, withCode(exitFailed, err)
 	}
-	return cfg, db, nil
+	// Shares the process's Office 365 in-flight limits.
+	r, err := pairs.New(pairs.Options{DB: db, Config: cfg, Env: a.env, Limiters: a.limiters, Logger: a.log})
+	if err != nil {
+		db.Close()
+		return nil, nil, withCode(exitFailed, err)
+	}
+	return r, db, nil
 }
 
 // openState opens the state database of cfg with the key that seals its
@@ -186,16 +201,6 @@ func (a *app) configAndState(ctx context.Context, readOnly bool) (*config.Config
 // empty in-memory one when the file does not exist yet.
 func (a *app) openState(ctx context.Context, cfg *config.Config, readOnly bool) (*state.DB, error) {
 	return pairs.OpenState(ctx, cfg, pairs.StateOptions{ReadOnly: readOnly, Env: a.env, Logger: a.log})
-}
-
-// runner is the application layer over cfg and db, sharing the process's
-// Office 365 in-flight limits.
-func (a *app) runner(cfg *config.Config, db *state.DB) (*pairs.Runner, error) {
-	r, err := pairs.New(pairs.Options{DB: db, Config: cfg, Env: a.env, Limiters: a.limiters, Logger: a.log})
-	if err != nil {
-		return nil, withCode(exitFailed, err)
-	}
-	return r, nil
 }
 
 func (a *app) versionCmd() *cobra.Command {

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -56,27 +56,17 @@ func (a *app) trashPurge(cmd *cobra.Command, olderThan, pair string, vacuum bool
 		}
 		age = d
 	}
-	cfg, db, err := a.configAndState(ctx, false)
+	r, db, err := a.configRunner(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := a.runner(cfg, db)
-	if err != nil {
-		return err
+	names, err := r.TrashTargets(ctx, pair)
+	if errors.Is(err, pairs.ErrNoPair) {
+		return withCode(exitUsage, fmt.Errorf("--pair %s: no such pair in the configuration nor in the trash (pairs: %s)", pair, strings.Join(r.Config().PairNames(), ", ")))
 	}
-	names, err := db.TrashPairs(ctx)
 	if err != nil {
 		return withCode(exitFailed, err)
-	}
-	if pair != "" {
-		name := pair
-		if p, ok := cfg.Pair(pair); ok {
-			name = p.Name
-		} else if !slices.Contains(names, pair) {
-			return withCode(exitUsage, fmt.Errorf("--pair %s: no such pair in the configuration nor in the trash (pairs: %s)", pair, strings.Join(cfg.PairNames(), ", ")))
-		}
-		names = []string{name}
 	}
 	done, err := r.PurgeTrash(ctx, names, age, true)
 	var entries int

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
-	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/pairs"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -39,41 +39,37 @@ func (a *app) resetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names, err := pairNames(cfg, args)
+			names, err := pairs.Select(cfg, args)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			r, db, err := a.stateRunner(cmd.Context(), cfg, dryRun)
 			if err != nil {
 				return err
 			}
-			db, err := a.openState(cmd.Context(), cfg, dryRun)
-			if err != nil {
-				return withCode(exitFailed, err)
-			}
 			defer db.Close()
-			pair := names[0]
 			verb := "forgot"
 			if dryRun {
 				verb = "would forget"
 			}
-			for _, s := range sides {
-				r, err := db.ResetSide(cmd.Context(), pair, s, dryRun)
-				if errors.Is(err, state.ErrLocked) {
-					return withCode(exitFailed, fmt.Errorf("reset %s: %w: try again once it has finished", pair, err))
-				}
-				if err != nil {
-					return withCode(exitFailed, err)
-				}
+			done, err := r.Reset(cmd.Context(), names[0], sides, dryRun)
+			for _, d := range done {
 				was := "no recorded target"
-				if r.Identity != "" {
-					was = "target " + r.Identity
+				if d.Identity != "" {
+					was = "target " + d.Identity
 				}
 				tok := "no change token"
-				if r.Token {
+				if d.Token {
 					tok = "its change token"
 				}
 				fmt.Fprintf(a.stdout, "%s side %s: %s %s, %s and the ids and versions of %d contacts (UIDs and bases kept)\n",
-					termSafe(pair), s, verb, tok, termSafe(was), r.Items)
+					termout.String(names[0]), d.Side, verb, tok, termout.String(was), d.Items)
+			}
+			if err != nil {
+				return withCode(exitFailed, err)
 			}
 			if !dryRun {
-				fmt.Fprintf(a.stdout, "the next `cardbridge sync %s` links the side's contacts by UID\n", termSafe(pair))
+				fmt.Fprintf(a.stdout, "the next `cardbridge sync %s` links the side's contacts by UID\n", termout.String(names[0]))
 			}
 			return nil
 		},

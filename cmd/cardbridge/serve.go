@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
-	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/serve"
-	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
 
@@ -51,15 +48,11 @@ password, see their books, pairs, conflicts and trash, and connect Office
 
 // serve runs `cardbridge serve` of cfg (package serve) until ctx ends.
 func (a *app) serve(ctx context.Context, cfg *config.Config, debounce time.Duration) error {
-	db, err := a.openState(ctx, cfg, false)
-	if err != nil {
-		return withCode(exitFailed, err)
-	}
-	defer db.Close()
-	r, err := a.runner(cfg, db)
+	r, db, err := a.stateRunner(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
+	defer db.Close()
 	err = serve.Run(ctx, serve.Options{Config: cfg, DB: db, Pairs: r, Debounce: debounce, Version: version, Warnings: a.stderr, Logger: a.log})
 	switch {
 	case errors.Is(err, serve.ErrConfig):
@@ -68,31 +61,4 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, debounce time.Durat
 		return withCode(exitFailed, err)
 	}
 	return nil
-}
-
-// withWebPairs adds the pairs made on serve's web page (kept in the state)
-// to cfg, for sync and status. Without a state file, or when it cannot be
-// read for them, cfg is returned as it is (the reason logged).
-func (a *app) withWebPairs(ctx context.Context, cfg *config.Config) *config.Config {
-	if _, err := os.Stat(cfg.State); err != nil {
-		return cfg
-	}
-	db, err := state.Open(ctx, cfg.State, state.Options{ReadOnly: true, Logger: a.log})
-	if err != nil {
-		a.log.Debug("web pairs: opening the state", "err", err)
-		return cfg
-	}
-	defer db.Close()
-	if v, err := db.SchemaVersion(ctx); err != nil || v < state.LatestSchemaVersion() {
-		return cfg // a state from before the web page has no web pairs
-	}
-	out, skipped, err := pairs.Merge(ctx, db, cfg)
-	if err != nil {
-		a.log.Warn("the pairs made on the web page are left out", "err", err)
-		return cfg
-	}
-	for _, msg := range skipped {
-		a.log.Warn("a pair made on the web page is left out", "why", msg)
-	}
-	return out
 }

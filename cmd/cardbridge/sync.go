@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/pairs"
-	"github.com/cardbridge/cardbridge/vcard"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -32,12 +31,7 @@ Exit codes: 0 done (conflicts left under the manual policy are not an error),
 1 a pair failed, 2 bad usage or configuration, 3 a guard stopped the run
 before deleting anything (see --dry-run, then --force-delete).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			cfg = a.withWebPairs(cmd.Context(), cfg)
-			names, err := pairNames(cfg, args)
+			cfg, names, err := a.configPairs(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -81,57 +75,29 @@ func exitMessage(code int) string {
 	return "a pair failed"
 }
 
-// pairNames checks the named pairs exist (all pairs when none is named).
-func pairNames(cfg *config.Config, args []string) ([]string, error) {
-	if len(args) == 0 {
-		names := cfg.PairNames()
-		if len(names) == 0 {
-			where := cfg.File
-			if where == "" {
-				where = config.DefaultPath(nil) + " (not found)"
-			}
-			return nil, withCode(exitUsage, fmt.Errorf("no pairs configured in %s: see `cardbridge demo` for a first run and the README for the format", where))
-		}
-		return names, nil
+// configPairs loads the configuration with the pairs made on serve's web
+// page and checks the named pairs exist (all pairs when none is named).
+func (a *app) configPairs(ctx context.Context, args []string) (*config.Config, []string, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
 	}
-	var out []string
-	for _, n := range args {
-		p, ok := cfg.Pair(n)
-		if !ok {
-			return nil, withCode(exitUsage, fmt.Errorf("no pair %q in the configuration (pairs: %s)", n, strings.Join(cfg.PairNames(), ", ")))
-		}
-		out = append(out, p.Name)
+	cfg = pairs.WithWebPairs(ctx, cfg, a.log)
+	names, err := pairs.Select(cfg, args)
+	if err != nil {
+		return nil, nil, withCode(exitUsage, err)
 	}
-	return out, nil
+	return cfg, names, nil
 }
 
 // syncOnce runs the pairs once and returns the exit code.
 func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, fl syncFlags) int {
-	// A dry run opens the state read-only, except to store an Office 365
-	// account's rotated refresh token: Microsoft may refuse the old one
-	// once a new one is issued, and losing it would cost a new sign-in.
-	readOnly := fl.dryRun
-	if fl.dryRun {
-		for _, n := range names {
-			p, _ := cfg.Pair(n)
-			if p.A.Type == config.SideO365 || p.B.Type == config.SideO365 {
-				if _, err := os.Stat(cfg.State); err == nil {
-					readOnly = false
-				}
-			}
-		}
-	}
-	db, err := a.openState(ctx, cfg, readOnly)
+	r, db, err := a.stateRunner(ctx, cfg, fl.dryRun && !pairs.DryRunWritesState(cfg, names))
 	if err != nil {
 		fmt.Fprintln(a.stderr, "cardbridge:", err)
 		return exitFailed
 	}
 	defer db.Close()
-	r, err := a.runner(cfg, db)
-	if err != nil {
-		fmt.Fprintln(a.stderr, "cardbridge:", err)
-		return exitFailed
-	}
 	code := exitOK
 	for _, name := range names {
 		c := a.syncPair(ctx, r, name, fl)
@@ -145,9 +111,9 @@ func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, 
 // syncPair runs one pair (pairs.Runner.Run), prints its outcome and
 // returns its exit code.
 func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syncFlags) int {
-	prog := newProgress(a.stderr, name, a.quiet || fl.json)
-	res, err := r.Run(ctx, name, pairs.RunOptions{DryRun: fl.dryRun, ForceDelete: fl.forceDelete, Progress: prog.update})
-	prog.done()
+	prog := termout.NewProgress(a.stderr, name, a.quiet || fl.json)
+	res, err := r.Run(ctx, name, pairs.RunOptions{DryRun: fl.dryRun, ForceDelete: fl.forceDelete, Progress: prog.Update})
+	prog.Done()
 	var guard *engine.GuardError
 	var moved *engine.IdentityError
 	switch {
@@ -163,19 +129,19 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 	}
 	if fl.json {
 		line, _ := res.MarshalSummary()
-		fmt.Fprintln(a.stdout, jsonSafe(line))
+		fmt.Fprintln(a.stdout, termout.JSON(line))
 	} else {
 		if fl.dryRun {
 			printPlan(a.stdout, name, res.Plan)
 		}
 		if !a.quiet || !res.OK() {
-			fmt.Fprintln(a.stdout, termSafe(summaryLine(res)))
+			fmt.Fprintln(a.stdout, termout.String(summaryLine(res)))
 		}
 		for _, s := range res.Skipped {
-			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termSafe(s.String()))
+			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termout.String(s.String()))
 		}
 		for _, e := range res.Errors {
-			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termSafe(e.Error()))
+			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termout.String(e.Error()))
 		}
 	}
 	if !res.OK() {
@@ -188,10 +154,10 @@ func (a *app) reportFailure(name string, err error, asJSON bool) {
 	if asJSON {
 		res := &engine.Result{Pair: name, Errors: []error{err}}
 		line, _ := res.MarshalSummary()
-		fmt.Fprintln(a.stdout, jsonSafe(line))
+		fmt.Fprintln(a.stdout, termout.JSON(line))
 		return
 	}
-	fmt.Fprintf(a.stderr, "%s: %s\n", name, termSafeBlock(err.Error()))
+	fmt.Fprintf(a.stderr, "%s: %s\n", name, termout.Block(err.Error()))
 }
 
 // summaryLine is the one line printed per pair.
@@ -214,48 +180,6 @@ func printPlan(w io.Writer, pair string, p *engine.Plan) {
 	}
 	fmt.Fprintf(w, "%s: plan (%d actions, nothing written):\n", pair, len(p.Actions))
 	for _, act := range p.Actions {
-		who := act.UID
-		if act.Base != nil && act.Base.FN() != "" {
-			who = fmt.Sprintf("%q <%s>", act.Base.FN(), act.UID)
-		} else if act.A.Old != nil || act.B.Old != nil {
-			old := act.A.Old
-			if old == nil {
-				old = act.B.Old
-			}
-			who = fmt.Sprintf("%q <%s>", old.FN(), act.UID)
-		}
-		var ops []string
-		for _, s := range []struct {
-			name string
-			w    engine.Write
-		}{{"a", act.A}, {"b", act.B}} {
-			if s.w.Op != engine.OpNone {
-				ops = append(ops, fmt.Sprintf("%s %s%s", s.w.Op, s.name, refText(s.w.Ref)))
-			}
-		}
-		switch act.Kind {
-		case engine.ActLink:
-			ops = append(ops, "link in state")
-		case engine.ActForget:
-			ops = append(ops, "forget in state")
-		case engine.ActConflict:
-			ops = append(ops, "record conflict")
-		}
-		fmt.Fprintf(w, "  %-28s %s: %s\n", termSafe(strings.Join(ops, ", ")), termSafe(who), termSafe(act.Why))
+		fmt.Fprintf(w, "  %-28s %s: %s\n", termout.String(strings.Join(act.Ops(), ", ")), termout.String(act.Who()), termout.String(act.Why))
 	}
-}
-
-func refText(r engine.Ref) string {
-	if r.ID == "" {
-		return ""
-	}
-	return " (" + r.ID + ")"
-}
-
-// cardName names a card for listings.
-func cardName(c *vcard.Card) string {
-	if c == nil {
-		return ""
-	}
-	return c.FN()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -26,7 +27,7 @@ func (a *app) trashCmd() *cobra.Command {
 }
 
 func (a *app) trashList(cmd *cobra.Command, pair string) error {
-	_, db, err := a.configAndState(cmd.Context(), true)
+	_, db, err := a.configRunner(cmd.Context(), true)
 	if err != nil {
 		return err
 	}
@@ -48,7 +49,7 @@ func (a *app) trashList(cmd *cobra.Command, pair string) error {
 		case e.RestoreRequested:
 			st = "restore at next sync"
 		}
-		fmt.Fprintf(a.stdout, "%-6d %-12s %-4s %-12s %-17s %-30s %s\n", e.ID, termSafe(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), fnOf(e.Card), st)
+		fmt.Fprintf(a.stdout, "%-6d %-12s %-4s %-12s %-17s %-30s %s\n", e.ID, termout.String(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), fnOf(e.Card), st)
 	}
 	return nil
 }
@@ -58,29 +59,21 @@ func (a *app) trashRestore(cmd *cobra.Command, idText string) error {
 	if err != nil {
 		return err
 	}
-	cfg, db, err := a.configAndState(cmd.Context(), false)
+	r, db, err := a.configRunner(cmd.Context(), false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := a.runner(cfg, db)
-	if err != nil {
-		return err
-	}
-	e, err := db.GetTrash(cmd.Context(), id)
+	e, err := r.RestoreEntry(cmd.Context(), id)
 	var gone *state.PurgedError
-	if errors.As(err, &gone) {
+	switch {
+	case errors.As(err, &gone):
 		return withCode(exitUsage, gone)
-	}
-	if errors.Is(err, state.ErrNotFound) {
+	case errors.Is(err, state.ErrNotFound):
 		return withCode(exitUsage, fmt.Errorf("no trash entry %d (see `cardbridge trash list`)", id))
-	}
-	if err != nil {
+	case err != nil:
 		return withCode(exitFailed, err)
 	}
-	if err := r.Restore(cmd.Context(), e); err != nil {
-		return withCode(exitFailed, err)
-	}
-	fmt.Fprintf(a.stdout, "trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides\n", id, fnOf(e.Card), termSafe(e.Pair))
+	fmt.Fprintf(a.stdout, "trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides\n", id, fnOf(e.Card), termout.String(e.Pair))
 	return nil
 }

@@ -8,18 +8,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
-	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 )
-
-// minPassword is the shortest password `user add|passwd` accepts.
-const minPassword = 8
-
-// maxPassword is the longest: bcrypt reads only the first 72 bytes, so a
-// longer password would be accepted with anything after byte 72 changed.
-const maxPassword = 72
 
 func (a *app) userCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -37,7 +30,7 @@ user removes everything of theirs.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.userSet(cmd, args[0], false) }}
 	remove := &cobra.Command{Use: "remove NAME", Short: "Remove a user and everything of theirs (books, web sessions, web connection and pairs)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, db, err := a.configAndState(cmd.Context(), false)
+			_, db, err := a.configRunner(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -56,53 +49,30 @@ user removes everything of theirs.`,
 	return cmd
 }
 
-// validUserName accepts names that are safe in URLs and paths.
-func validUserName(n string) bool {
-	if n == "" || len(n) > 64 {
-		return false
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@+-", r)) {
-			return false
-		}
-	}
-	return n[0] != '.'
-}
-
 func (a *app) userSet(cmd *cobra.Command, name string, add bool) error {
-	if !validUserName(name) {
-		return withCode(exitUsage, fmt.Errorf("user name %q: use 1 to 64 letters, digits and . _ @ + - (not starting with a dot)", name))
+	if err := pairs.CheckUserName(name); err != nil {
+		return withCode(exitUsage, err)
 	}
 	pw, err := a.readPassword(name)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
-	if err != nil {
-		return withCode(exitFailed, err)
-	}
-	_, db, err := a.configAndState(cmd.Context(), false)
+	r, db, err := a.configRunner(cmd.Context(), false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if add {
-		err = db.AddUser(cmd.Context(), name, string(hash))
-		if errors.Is(err, state.ErrExists) {
-			return withCode(exitUsage, fmt.Errorf("user %q exists already (change the password with `cardbridge user passwd %s`)", name, name))
-		}
-	} else {
-		err = db.SetUserPassword(cmd.Context(), name, string(hash))
-		if errors.Is(err, state.ErrNotFound) {
-			return withCode(exitUsage, fmt.Errorf("no user %q (add one with `cardbridge user add %s`)", name, name))
-		}
-	}
-	if err != nil {
+	err = r.SetUser(cmd.Context(), name, pw, add)
+	switch {
+	case add && errors.Is(err, state.ErrExists):
+		return withCode(exitUsage, fmt.Errorf("user %q exists already (change the password with `cardbridge user passwd %s`)", name, name))
+	case !add && errors.Is(err, state.ErrNotFound):
+		return withCode(exitUsage, fmt.Errorf("no user %q (add one with `cardbridge user add %s`)", name, name))
+	case err != nil:
 		return withCode(exitFailed, err)
-	}
-	if add {
+	case add:
 		fmt.Fprintf(a.stdout, "user %s added, with the address book \"contacts\"\n", name)
-	} else {
+	default:
 		fmt.Fprintf(a.stdout, "user %s: password changed\n", name)
 	}
 	return nil
@@ -136,11 +106,5 @@ func (a *app) readPassword(name string) (string, error) {
 		}
 		pw = strings.TrimRight(line, "\r\n")
 	}
-	if len(pw) < minPassword {
-		return "", fmt.Errorf("the password must have at least %d characters", minPassword)
-	}
-	if len(pw) > maxPassword {
-		return "", fmt.Errorf("the password is %d bytes long (UTF-8); passwords are hashed with bcrypt, which uses only the first %d bytes, so longer ones are refused: choose one of at most %d bytes", len(pw), maxPassword, maxPassword)
-	}
-	return pw, nil
+	return pw, pairs.CheckPassword(pw)
 }

@@ -1,4 +1,8 @@
-package main
+// Package termout is what cardbridge's CLI writes to a terminal besides
+// plain lines: text that comes from cards or servers escaped so that it
+// cannot act on the terminal (String, Block, JSON), and a progress bar
+// for long runs that stays silent in pipes and logs (Progress).
+package termout
 
 import (
 	"fmt"
@@ -6,13 +10,13 @@ import (
 	"unicode/utf8"
 )
 
-// termSafe makes text that comes from cards (names, UIDs, hrefs, error
+// String makes text that comes from cards (names, UIDs, hrefs, error
 // messages quoting them) safe to print on a terminal: control characters
 // (C0, DEL, C1), the bidirectional overrides and invalid UTF-8 are written
 // as Go-style escapes (\x1b, \n, \u202e, \xff), so that a contact named with
 // escape codes cannot retitle, clear or rewrite the terminal. Printable text,
 // including non-ASCII letters, is kept as it is.
-func termSafe(s string) string {
+func String(s string) string {
 	if !needsEscape(s) {
 		return s
 	}
@@ -40,20 +44,20 @@ func termSafe(s string) string {
 	return b.String()
 }
 
-// termSafeBlock is termSafe for multi-line text (a whole vCard): each line
+// Block is String for multi-line text (a whole vCard): each line
 // is escaped and the line breaks are kept (CRLF printed as LF).
-func termSafeBlock(s string) string {
+func Block(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = termSafe(strings.TrimSuffix(l, "\r"))
+		lines[i] = String(strings.TrimSuffix(l, "\r"))
 	}
 	return strings.Join(lines, "\n")
 }
 
-// jsonSafe escapes, in a line of JSON, what encoding/json leaves raw but a
+// JSON escapes, in a line of JSON, what encoding/json leaves raw but a
 // terminal may act on: DEL, C1 controls and bidirectional overrides (they
 // only occur inside strings, where \uXXXX means the same character).
-func jsonSafe(line []byte) string {
+func JSON(line []byte) string {
 	s := string(line)
 	if !needsEscape(s) {
 		return s
