@@ -133,3 +133,43 @@ func TestItemErrorsNameAccountContactAndCode(t *testing.T) {
 		})
 	}
 }
+
+// TestPhotoErrorNamesContact: a photo upload that fails (and is not one
+// the account refuses for good) is an error of that contact that names
+// it, its id and Microsoft's code; the contact itself is written and its
+// ref returned, so the engine records it and retries only the photo.
+func TestPhotoErrorNamesContact(t *testing.T) {
+	ctx := context.Background()
+	failPhoto := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/photo/$value") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				w.Write([]byte(`{"error":{"code":"ErrorRequestEntityTooLarge","message":"The photo is too large."}}`))
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	s, _ := simSideVia(t, graphsim.Options{Transient412Rate: -1}, failPhoto)
+	card, err := vcard.Parse(photoCard("photo-err", "Pia Photo", testJPEG(t, 90)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.Create(ctx, card)
+	if err == nil {
+		t.Fatal("the failed photo upload gave no error")
+	}
+	if ref.ID == "" {
+		t.Fatalf("the contact was written but no ref came back: %v", err)
+	}
+	var ce *graph.ContactError
+	if !errors.As(err, &ce) {
+		t.Errorf("%q is no *graph.ContactError", err)
+	}
+	for _, w := range []string{`"Pia Photo"`, "(id " + ref.ID + ")", "ErrorRequestEntityTooLarge", "photo"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q lacks %q", err, w)
+		}
+	}
+}
