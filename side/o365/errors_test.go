@@ -173,3 +173,58 @@ func TestPhotoErrorNamesContact(t *testing.T) {
 		}
 	}
 }
+
+// TestFolderErrorsNameAccountAndMailbox: a failed delta round or listing
+// (no one contact's) names the account, the mailbox and Microsoft's
+// code; a token Graph no longer knows stays engine.ErrTokenExpired.
+func TestFolderErrorsNameAccountAndMailbox(t *testing.T) {
+	ctx := context.Background()
+	sim := graphsim.New(graphsim.Options{Transient412Rate: -1})
+	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
+	sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	tok, _ := sim.IssueToken(testClient, testUser)
+	c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	side, err := o365.New(ctx, o365.Options{Client: c, Account: "work", User: testUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer side.Close()
+	cs, err := side.Changes(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		op   func() error
+	}{
+		{"delta 403", func() error { _, err := side.Changes(ctx, cs.Token); return err }},
+		{"full round 403", func() error { _, err := side.Changes(ctx, ""); return err }},
+		{"listing 403", func() error { _, err := side.List(ctx); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim.FailNext(1, http.StatusForbidden, 0)
+			err := tc.op()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ge *graph.Error
+			if !errors.As(err, &ge) || ge.Code == "" {
+				t.Fatalf("%q carries no Graph error with a code", err)
+			}
+			for _, w := range []string{`o365 account "work" (mailbox ` + testUser + ")", ge.Code} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q lacks %q", err, w)
+				}
+			}
+		})
+	}
+	_, err = side.Changes(ctx, srv.URL+"/v1.0/me/contacts/delta?$deltatoken=forgotten")
+	if !errors.Is(err, engine.ErrTokenExpired) {
+		t.Errorf("an unknown token: %v, want engine.ErrTokenExpired", err)
+	}
+}

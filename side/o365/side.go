@@ -264,7 +264,14 @@ func (s *Side) itemPath(id string) string { return s.contactsPath() + "/" + url.
 var uidExpand = "$expand=" + api.ExpandProperties
 
 // List reads every contact of the folder (with their UIDs, kept for Get).
+// An error names the account and mailbox.
 func (s *Side) List(ctx context.Context) ([]engine.Ref, error) {
+	refs, err := s.list(ctx)
+	return refs, s.mailboxErr("listing the contacts", err)
+}
+
+// list is List without the account and mailbox in its error.
+func (s *Side) list(ctx context.Context) ([]engine.Ref, error) {
 	cs, err := s.c.ListContacts(ctx, s.folderID)
 	if err != nil {
 		return nil, err
@@ -287,8 +294,15 @@ func (s *Side) List(ctx context.Context) ([]engine.Ref, error) {
 // read one by one.
 //
 // Where contact delta is unavailable (the China cloud) it lists instead:
-// see listChanges.
+// see listChanges. An error names the account and mailbox, and is
+// engine.ErrTokenExpired for a token Graph no longer knows.
 func (s *Side) Changes(ctx context.Context, token string) (engine.ChangeSet, error) {
+	cs, err := s.changes(ctx, token)
+	return cs, s.mailboxErr("reading changes", err)
+}
+
+// changes is Changes without the account and mailbox in its error.
+func (s *Side) changes(ctx context.Context, token string) (engine.ChangeSet, error) {
 	s.mu.Lock()
 	noDelta := s.noDelta
 	s.mu.Unlock()
@@ -306,7 +320,7 @@ func (s *Side) Changes(ctx context.Context, token string) (engine.ChangeSet, err
 		listed.Add(1)
 		go func() {
 			defer listed.Done()
-			_, listErr = s.List(ctx)
+			_, listErr = s.list(ctx)
 		}()
 	}
 	items, link, err := s.c.Delta(ctx, s.folderID, token, []string{"id", "changeKey"})
@@ -370,7 +384,7 @@ func (s *Side) listChanges(ctx context.Context, token string) (engine.ChangeSet,
 	var refs []engine.Ref
 	if token != listingToken {
 		var err error
-		if refs, err = s.List(ctx); err != nil {
+		if refs, err = s.list(ctx); err != nil {
 			return engine.ChangeSet{}, err
 		}
 	} else {
@@ -683,6 +697,19 @@ func (s *Side) Delete(ctx context.Context, ref engine.Ref) error {
 		return s.contactErr("delete", ref.ID, "", fmt.Errorf("%w: %w", engine.ErrPrecondition, r.Err))
 	}
 	return s.contactErr("delete", ref.ID, "", r.Err)
+}
+
+// mailboxErr puts the account and mailbox before an error of op that
+// concerns no one contact (a listing, a delta round); nil stays nil.
+func (s *Side) mailboxErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	acct := ""
+	if s.account != "" {
+		acct = fmt.Sprintf(" account %q", s.account)
+	}
+	return fmt.Errorf("o365%s (mailbox %s): %s: %w", acct, s.mailboxName(), op, err)
 }
 
 // noteName remembers id's display name for errors; s.mu is held.
