@@ -150,20 +150,57 @@ func (p *Pair) Campaign(ctx context.Context, scenario string, contacts int, opts
 	if opts.Reruns <= 0 {
 		opts.Reruns = 1
 	}
-	sum := Summary{Scenario: scenario, Contacts: contacts, Seed: opts.Seed}
+	c := &campaign{p: p, scenario: scenario, opts: opts, disturb: disturb,
+		sum: Summary{Scenario: scenario, Contacts: contacts, Seed: opts.Seed}}
 	rng := mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0xc0ffee))
-	p.logf("%s: first sync (seed %d)", scenario, opts.Seed)
+	if err := c.firstSync(ctx); err != nil {
+		return c.sum, err
+	}
+	// Three undisturbed rounds (-2, -1, 0) measure a run: the median.
+	// Without At every run is disturbed alike: no measure is needed.
+	from := -2
+	if disturb.At == nil {
+		from = 1
+	}
+	for round := from; round <= opts.Rounds; round++ {
+		stop, err := c.round(ctx, rng, round)
+		if err != nil || stop {
+			return c.sum, err
+		}
+	}
+	return c.sum, nil
+}
+
+// campaign is one Campaign's state: its pair and settings, the model of
+// what both sides must hold, the last snapshot of the sides, the measured
+// undisturbed runs and the summary so far.
+type campaign struct {
+	p        *Pair
+	scenario string
+	opts     Options
+	disturb  Disturb
+	sum      Summary
+	model    Model
+	snap     Snapshot
+	measured []time.Duration
+}
+
+// firstSync runs the first sync (with its re-runs where the faults come
+// from elsewhere) and takes the model from the sides it leaves.
+func (c *campaign) firstSync(ctx context.Context) error {
+	p, scenario := c.p, c.scenario
+	p.logf("%s: first sync (seed %d)", scenario, c.opts.Seed)
 	// Where faults come from elsewhere (the simulator), the first sync may
 	// need its re-runs too.
 	firstTries := 1
-	if disturb.At == nil {
-		firstTries += opts.Reruns
+	if c.disturb.At == nil {
+		firstTries += c.opts.Reruns
 	}
 	var r Run
 	var err error
 	for try := 0; try < firstTries; try++ {
 		if r, err = p.Sync(ctx, nil); err != nil {
-			return sum, err
+			return err
 		}
 		if r.Code == 0 {
 			break
@@ -171,129 +208,160 @@ func (p *Pair) Campaign(ctx context.Context, scenario string, contacts int, opts
 		p.logf("%s: first sync, run %d: exit %d: %s", scenario, try+1, r.Code, runError(r))
 	}
 	if r.Code != 0 {
-		return sum, fmt.Errorf("%s: the first sync failed (exit %d): %s", scenario, r.Code, runError(r))
+		return fmt.Errorf("%s: the first sync failed (exit %d): %s", scenario, r.Code, runError(r))
 	}
-	snap, err := p.Snapshot(ctx)
+	if c.snap, err = p.Snapshot(ctx); err != nil {
+		return err
+	}
+	if c.model, err = p.NewModel(c.snap); err != nil {
+		return fmt.Errorf("%s: %w", scenario, err)
+	}
+	p.logf("%s: first sync took %s, %d contacts on both sides", scenario, r.Took.Round(time.Millisecond), len(c.model))
+	return nil
+}
+
+// round changes the sides, runs the sync (disturbed when round > 0) and
+// checks the outcome; stop is true when the round did not converge.
+func (c *campaign) round(ctx context.Context, rng *mrand.Rand, round int) (stop bool, err error) {
+	changes, err := c.p.Mutate(ctx, rng, round, c.model, c.snap, c.opts.Work)
 	if err != nil {
-		return sum, err
+		return false, fmt.Errorf("%s round %d: change the sides: %w", c.scenario, round, err)
 	}
-	model, err := p.NewModel(snap)
+	var d func(*os.Process, <-chan struct{}) bool
+	if round > 0 && c.disturb.At != nil {
+		d = c.disturb.At(rng, c.sum.Expected)
+	}
+	r, err := c.p.Sync(ctx, d)
 	if err != nil {
-		return sum, fmt.Errorf("%s: %w", scenario, err)
+		return false, fmt.Errorf("%s round %d: %w", c.scenario, round, err)
 	}
-	p.logf("%s: first sync took %s, %d contacts on both sides", scenario, r.Took.Round(time.Millisecond), len(model))
-	// Three undisturbed rounds (-2, -1, 0) measure a run: the median.
-	// Without At every run is disturbed alike: no measure is needed.
-	var measured []time.Duration
-	from := -2
-	if disturb.At == nil {
-		from = 1
+	if round <= 0 {
+		return c.measuredRound(ctx, round, r, changes)
 	}
-	for round := from; round <= opts.Rounds; round++ {
-		changes, err := p.Mutate(ctx, rng, round, model, snap, opts.Work)
+	return c.disturbedRound(ctx, round, r, changes)
+}
+
+// measuredRound records an undisturbed run's duration (the median so far
+// becomes sum.Expected) and checks the sides against the model; stop is
+// true when they differ.
+func (c *campaign) measuredRound(ctx context.Context, round int, r Run, changes []change) (stop bool, err error) {
+	if r.Code != 0 {
+		return false, fmt.Errorf("%s: the measured run failed (exit %d): %s", c.scenario, r.Code, r.Stderr)
+	}
+	c.measured = append(c.measured, r.Took)
+	slices.Sort(c.measured)
+	c.sum.Expected = c.measured[len(c.measured)/2]
+	c.p.logf("%s: measured run: %s for %d changes", c.scenario, r.Took.Round(time.Millisecond), len(changes))
+	if c.snap, err = c.p.Snapshot(ctx); err != nil {
+		return false, err
+	}
+	if probs := c.p.Check(c.model, c.snap); len(probs) > 0 {
+		c.sum.Failures = append(c.sum.Failures, fmt.Sprintf("measured round %d: %s", round, firstLines(probs, 30)))
+		return true, nil
+	}
+	return false, nil
+}
+
+// disturbedRound counts where the disturbance of run r landed, then
+// re-runs until the sides match the model; stop is true (and the round a
+// failure) when they still do not after opts.Reruns re-runs.
+func (c *campaign) disturbedRound(ctx context.Context, round int, r Run, changes []change) (stop bool, err error) {
+	c.sum.Rounds++
+	note, err := c.classify(ctx, round, r, changes)
+	if err != nil {
+		return false, err
+	}
+	converged, diff, err := c.rerun(ctx, round)
+	if err != nil {
+		return false, err
+	}
+	if !converged {
+		c.sum.Failures = append(c.sum.Failures, fmt.Sprintf("round %d (%s): %s", round, note, diff))
+		c.p.logf("%s round %d: %s; NOT CONVERGED:\n%s", c.scenario, round, note, diff)
+		return true, nil
+	}
+	c.p.logf("%s round %d: run %s, %s; converged", c.scenario, round, r.Took.Round(time.Millisecond), note)
+	return false, nil
+}
+
+// classify counts in the summary where the disturbance of run r landed
+// (for a kill: how many of the round's changes had got through) and
+// returns a note that says so.
+func (c *campaign) classify(ctx context.Context, round int, r Run, changes []change) (string, error) {
+	sum := &c.sum
+	note := ""
+	switch {
+	case c.disturb.Kills && r.Disturbed:
+		after, err := c.p.Snapshot(ctx)
 		if err != nil {
-			return sum, fmt.Errorf("%s round %d: change the sides: %w", scenario, round, err)
+			return "", fmt.Errorf("%s round %d: after the kill: %w", c.scenario, round, err)
 		}
-		var d func(*os.Process, <-chan struct{}) bool
-		if round > 0 && disturb.At != nil {
-			d = disturb.At(rng, sum.Expected)
+		switch n := propagated(changes, after); {
+		case n == 0:
+			sum.BeforeWrites++
+			note = "killed before the first write"
+		case n < len(changes):
+			sum.MidWrite++
+			note = fmt.Sprintf("killed mid-write (%d of %d changes through)", n, len(changes))
+		default:
+			sum.AfterWrites++
+			note = "killed after the last write"
 		}
-		r, err := p.Sync(ctx, d)
-		if err != nil {
-			return sum, fmt.Errorf("%s round %d: %w", scenario, round, err)
+	case c.disturb.Kills && r.Code == 0:
+		sum.Finished++
+		note = "finished before the kill"
+	default:
+		if r.Disturbed {
+			sum.Landed++
+			note = "disturbed mid-run, "
+		} else if c.disturb.At != nil {
+			note = "ended before the disturbance, "
 		}
-		if round <= 0 {
-			if r.Code != 0 {
-				return sum, fmt.Errorf("%s: the measured run failed (exit %d): %s", scenario, r.Code, r.Stderr)
-			}
-			measured = append(measured, r.Took)
-			slices.Sort(measured)
-			sum.Expected = measured[len(measured)/2]
-			p.logf("%s: measured run: %s for %d changes", scenario, r.Took.Round(time.Millisecond), len(changes))
+		if r.Code == 0 {
+			sum.CleanRuns++
+			note += "ended with exit 0"
 		} else {
-			sum.Rounds++
-			note := ""
-			switch {
-			case disturb.Kills && r.Disturbed:
-				after, err := p.Snapshot(ctx)
-				if err != nil {
-					return sum, fmt.Errorf("%s round %d: after the kill: %w", scenario, round, err)
-				}
-				switch n := propagated(changes, after); {
-				case n == 0:
-					sum.BeforeWrites++
-					note = "killed before the first write"
-				case n < len(changes):
-					sum.MidWrite++
-					note = fmt.Sprintf("killed mid-write (%d of %d changes through)", n, len(changes))
-				default:
-					sum.AfterWrites++
-					note = "killed after the last write"
-				}
-			case disturb.Kills && r.Code == 0:
-				sum.Finished++
-				note = "finished before the kill"
-			default:
-				if r.Disturbed {
-					sum.Landed++
-					note = "disturbed mid-run, "
-				} else if disturb.At != nil {
-					note = "ended before the disturbance, "
-				}
-				if r.Code == 0 {
-					sum.CleanRuns++
-					note += "ended with exit 0"
-				} else {
-					sum.FailedRuns++
-					line := runError(r)
-					if len(sum.Errors) < 10 {
-						sum.Errors = appendUnique(sum.Errors, line)
-					}
-					note += fmt.Sprintf("failed (exit %d): %s", r.Code, line)
-				}
+			sum.FailedRuns++
+			line := runError(r)
+			if len(sum.Errors) < 10 {
+				sum.Errors = appendUnique(sum.Errors, line)
 			}
-			converged := false
-			var lastProbs []string
-			var rerunErr string
-			for k := 0; k < opts.Reruns && !converged; k++ {
-				rr, err := p.Sync(ctx, nil)
-				if err != nil {
-					return sum, fmt.Errorf("%s round %d: re-run: %w", scenario, round, err)
-				}
-				sum.Reruns++
-				sum.MaxRerun = max(sum.MaxRerun, rr.Took)
-				if rr.Code != 0 {
-					rerunErr = fmt.Sprintf("re-run %d exit %d: %s", k+1, rr.Code, runError(rr))
-					continue
-				}
-				rerunErr = ""
-				snap, err = p.Snapshot(ctx)
-				if err != nil {
-					return sum, fmt.Errorf("%s round %d: after the re-run: %w", scenario, round, err)
-				}
-				lastProbs = p.Check(model, snap)
-				converged = len(lastProbs) == 0
-			}
-			if !converged {
-				diff := rerunErr
-				if diff == "" {
-					diff = firstLines(lastProbs, 30)
-				}
-				sum.Failures = append(sum.Failures, fmt.Sprintf("round %d (%s): %s", round, note, diff))
-				p.logf("%s round %d: %s; NOT CONVERGED:\n%s", scenario, round, note, diff)
-				return sum, nil
-			}
-			p.logf("%s round %d: run %s, %s; converged", scenario, round, r.Took.Round(time.Millisecond), note)
+			note += fmt.Sprintf("failed (exit %d): %s", r.Code, line)
+		}
+	}
+	return note, nil
+}
+
+// rerun runs undisturbed syncs, up to opts.Reruns, until the sides match
+// the model; when they never do, diff is the last re-run's error or the
+// first lines of the last check's problems.
+func (c *campaign) rerun(ctx context.Context, round int) (converged bool, diff string, err error) {
+	var lastProbs []string
+	var rerunErr string
+	for k := 0; k < c.opts.Reruns && !converged; k++ {
+		rr, err := c.p.Sync(ctx, nil)
+		if err != nil {
+			return false, "", fmt.Errorf("%s round %d: re-run: %w", c.scenario, round, err)
+		}
+		c.sum.Reruns++
+		c.sum.MaxRerun = max(c.sum.MaxRerun, rr.Took)
+		if rr.Code != 0 {
+			rerunErr = fmt.Sprintf("re-run %d exit %d: %s", k+1, rr.Code, runError(rr))
 			continue
 		}
-		snap, err = p.Snapshot(ctx)
-		if err != nil {
-			return sum, err
+		rerunErr = ""
+		if c.snap, err = c.p.Snapshot(ctx); err != nil {
+			return false, "", fmt.Errorf("%s round %d: after the re-run: %w", c.scenario, round, err)
 		}
-		if probs := p.Check(model, snap); len(probs) > 0 {
-			sum.Failures = append(sum.Failures, fmt.Sprintf("measured round %d: %s", round, firstLines(probs, 30)))
-			return sum, nil
-		}
+		lastProbs = c.p.Check(c.model, c.snap)
+		converged = len(lastProbs) == 0
 	}
-	return sum, nil
+	if converged {
+		return true, "", nil
+	}
+	diff = rerunErr
+	if diff == "" {
+		diff = firstLines(lastProbs, 30)
+	}
+	return false, diff, nil
 }

@@ -60,7 +60,39 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	book := "/addressbooks/" + loadUser + "/contacts/"
 	admin := &dav{hc: hc, base: e.base, user: loadUser, pass: loadPass, book: book}
 
-	// Seed the book, then wait for the pair to copy it to the directory.
+	seedETags, err := e.seedAndCopy(ctx, cfg, admin, rep, logw)
+	if err != nil {
+		return nil, err
+	}
+	runsBefore, _, _ := e.health(ctx)
+
+	rec := newRecorder()
+	led := &ledger{shared: map[string][]ack{}}
+	clients, phone := e.newClients(cfg, hc, book, rec, led)
+	ph := &phoneEditor{dir: e.vdir, cards: phone, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 999)), last: map[string]string{}}
+	elapsed := drive(ctx, cfg.Duration, clients, ph)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	rep.collect(rec, elapsed, clients, ph, led)
+	if runs, _, err := e.health(ctx); err == nil {
+		rep.PairRuns = runs - runsBefore
+	}
+
+	srv, dir, err := e.converge(ctx, admin, rep)
+	if err != nil {
+		return nil, err
+	}
+	rep.checkUpdates(clients, led, ph, seedETags, srv, dir)
+	e.stopAndTally(rep)
+	rep.OK = len(rep.Failures) == 0
+	return rep, nil
+}
+
+// seedAndCopy seeds the book with cfg.Cards cards, then waits for the pair
+// to copy them to the directory; it records the time that took in
+// rep.InitialSyncS and returns the seeded cards' ETags.
+func (e *env) seedAndCopy(ctx context.Context, cfg Config, admin *dav, rep *Report, logw io.Writer) (map[string]string, error) {
 	seedETags, err := e.seed(ctx, admin, cfg.Cards)
 	if err != nil {
 		return nil, err
@@ -74,9 +106,12 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	}
 	rep.InitialSyncS = time.Since(t0).Seconds()
 	fmt.Fprintf(logw, "load: %d cards in the book and the directory after %.1fs; %d clients for %s\n", cfg.Cards, rep.InitialSyncS, cfg.Clients, cfg.Duration)
-	runsBefore, _, _ := e.health(ctx)
+	return seedETags, nil
+}
 
-	// Partition the cards: shared, the phone's, then each client's slice.
+// newClients partitions the cards (shared, the phone's, then each client's
+// slice) and builds the clients; it returns them and the phone's cards.
+func (e *env) newClients(cfg Config, hc *http.Client, book string, rec *recorder, led *ledger) ([]*client, []int) {
 	shared := make([]int, cfg.Shared)
 	for i := range shared {
 		shared[i] = i
@@ -87,8 +122,6 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	}
 	first := cfg.Shared + cfg.PhoneCards
 	per := (cfg.Cards - first) / cfg.Clients
-	rec := newRecorder()
-	led := &ledger{shared: map[string][]ack{}}
 	clients := make([]*client, cfg.Clients)
 	for i := range clients {
 		owned := make([]int, per)
@@ -98,21 +131,27 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 		d := &dav{hc: hc, base: e.base, user: loadUser, pass: loadPass, book: book, rec: rec}
 		clients[i] = newClient(i, d, cfg.Seed, led, cfg.Mix, cfg.Cards, shared, owned)
 	}
+	return clients, phone
+}
 
-	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+// drive runs the clients and the phone editor concurrently for d (or until
+// ctx ends) and returns how long they ran.
+func drive(ctx context.Context, d time.Duration, clients []*client, ph *phoneEditor) time.Duration {
+	runCtx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
 	start := time.Now()
 	for _, c := range clients {
 		wg.Go(func() { c.run(runCtx, ctx) })
 	}
-	ph := &phoneEditor{dir: e.vdir, cards: phone, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 999)), last: map[string]string{}}
 	wg.Go(func() { ph.run(runCtx) })
 	wg.Wait()
-	elapsed := time.Since(start)
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
+	return time.Since(start)
+}
+
+// collect fills the report from the recorder, the clients' counters, the
+// phone editor and the ledger, and counts 5xx and unexpected statuses.
+func (rep *Report) collect(rec *recorder, elapsed time.Duration, clients []*client, ph *phoneEditor, led *ledger) {
 	rep.fill(rec, elapsed, []string{kindSync, kindMultiget, kindGet, kindPut, kindCreate, kindDelete})
 	for _, c := range clients {
 		rep.Conflicts412 += c.conflicts
@@ -143,14 +182,15 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 			}
 		}
 	}
-	if runs, _, err := e.health(ctx); err == nil {
-		rep.PairRuns = runs - runsBefore
-	}
+}
 
-	// Convergence: the directory and the book hold the same cards, then a
-	// final sync writes nothing more (or only what was still in flight).
+// converge checks convergence: the directory and the book hold the same
+// cards, then a final sync writes nothing more (or only what was still in
+// flight), and /healthz reports no failing pair. It returns the book's and
+// the directory's cards after the final sync; the error is for cards that
+// could not be read at all.
+func (e *env) converge(ctx context.Context, admin *dav, rep *Report) (srv, dir map[string]string, err error) {
 	t1 := time.Now()
-	var srv, dir map[string]string
 	convErr := e.waitFor(ctx, 3*time.Minute, func() (bool, error) {
 		var err error
 		if srv, err = serverCards(ctx, admin); err != nil {
@@ -171,10 +211,10 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	}
 	rep.FinalSyncWrites = writes
 	if srv, err = serverCards(ctx, admin); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if dir, err = readVdir(e.vdir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rep.FinalCards = len(srv)
 	if !sameCards(srv, dir) {
@@ -184,8 +224,12 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 		rep.PairRunErrors = failed
 		rep.fail("/healthz at the end: %d pairs failing (%v); see %s", failed, err, e.serveLog.Name())
 	}
+	return srv, dir, nil
+}
 
-	rep.checkUpdates(clients, led, ph, seedETags, srv, dir)
+// stopAndTally stops serve with SIGTERM and records a failure for an
+// unclean stop and for each kind of bad answer the run counted.
+func (e *env) stopAndTally(rep *Report) {
 	if code, err := e.stopServe(); err != nil || code != 0 {
 		rep.fail("serve did not stop cleanly on SIGTERM: exit %d, %v", code, err)
 	}
@@ -201,8 +245,6 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	if rep.Bogus412 > 0 {
 		rep.fail("%d 412s were answered to an ETag that had not changed", rep.Bogus412)
 	}
-	rep.OK = len(rep.Failures) == 0
-	return rep, nil
 }
 
 // expectedStatus says which statuses each kind may get.

@@ -23,124 +23,162 @@ import (
 	"github.com/cardbridge/cardbridge/bench/crash"
 )
 
+// flags are the command line's settings.
+type flags struct {
+	binary, mode, scenario, dir, fsSize string
+	contacts, rounds                    int
+	edits, creates, deletes             int
+	seed                                uint64
+	latency                             time.Duration
+}
+
 func main() {
-	binary := flag.String("binary", "", "the cardbridge binary (required)")
-	mode := flag.String("mode", "crash", "crash (kill -9 at random moments) or fault (injected faults)")
-	scenario := flag.String("scenario", "", "crash: o365 or server; fault: o365-chaos, o365-412, o365-generations, o365-504, radicale-restart or disk-full")
-	contacts := flag.Int("contacts", 5000, "contacts to start with")
-	rounds := flag.Int("rounds", 50, "disturbed rounds")
-	seed := flag.Uint64("seed", 0, "seed of every random choice (0 picks one, printed)")
-	edits := flag.Int("edits", 0, "edits per side per round (default contacts/100, at least 3)")
-	creates := flag.Int("creates", 0, "creates per side per round (default contacts/200, at least 2)")
-	deletes := flag.Int("deletes", 0, "deletes per side per round (default contacts/1000, at least 1)")
-	latency := flag.Duration("latency", 20*time.Millisecond, "graphsim latency")
-	dir := flag.String("dir", "", "work folder (default a new temporary one, removed after a success)")
-	fsSize := flag.String("fs-size", "8m", "disk-full: size of the vCard folder's tmpfs")
-	flag.Parse()
-	if *binary == "" || *scenario == "" {
+	f := parseFlags()
+	if f.binary == "" || f.scenario == "" {
 		fmt.Fprintln(os.Stderr, "campaign: -binary and -scenario are required")
 		os.Exit(2)
 	}
-	if *seed == 0 {
-		*seed = mrand.Uint64() >> 12
+	if f.seed == 0 {
+		f.seed = mrand.Uint64() >> 12
 	}
-	w := crash.Work{Edits: max(*edits, *contacts/100, 3), Creates: max(*creates, *contacts/200, 2), Deletes: max(*deletes, *contacts/1000, 1)}
-	if *edits > 0 {
-		w.Edits = *edits
-	}
-	if *creates > 0 {
-		w.Creates = *creates
-	}
-	if *deletes > 0 {
-		w.Deletes = *deletes
-	}
-	work := *dir
-	if work == "" {
-		d, err := os.MkdirTemp("", "cardbridge-campaign-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "campaign:", err)
-			os.Exit(2)
-		}
-		work = d
-	} else if err := os.MkdirAll(work, 0o700); err != nil {
+	w := f.work()
+	work, err := workDir(f.dir)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "campaign:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	fmt.Printf("campaign: mode %s, scenario %s, %d contacts, %d rounds, work %+v per side per round, seed %d, folder %s\n",
-		*mode, *scenario, *contacts, *rounds, w, *seed, work)
-	opts := crash.Options{Rounds: *rounds, Seed: *seed, Work: w}
-	var sum crash.Summary
-	var err error
+		f.mode, f.scenario, f.contacts, f.rounds, w, f.seed, work)
+	opts := crash.Options{Rounds: f.rounds, Seed: f.seed, Work: w}
 	start := time.Now()
-	switch *mode + "/" + *scenario {
+	sum, known, err := f.run(ctx, work, opts)
+	if !known {
+		fmt.Fprintf(os.Stderr, "campaign: unknown -mode %s with -scenario %s\n", f.mode, f.scenario)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "campaign: %v (seed %d, folder %s)\n", err, f.seed, work)
+		os.Exit(2)
+	}
+	if f.mode != "fault" || f.scenario != "disk-full" {
+		fmt.Print(sum)
+	}
+	fmt.Printf("campaign: took %s\n", time.Since(start).Round(time.Second))
+	if len(sum.Failures) > 0 {
+		fmt.Printf("campaign: FAILED (seed %d; re-run with -seed %d; folder kept: %s)\n", f.seed, f.seed, work)
+		os.Exit(1)
+	}
+	if f.dir == "" {
+		os.RemoveAll(work)
+	}
+}
+
+// parseFlags defines and parses the command line's flags.
+func parseFlags() flags {
+	var f flags
+	flag.StringVar(&f.binary, "binary", "", "the cardbridge binary (required)")
+	flag.StringVar(&f.mode, "mode", "crash", "crash (kill -9 at random moments) or fault (injected faults)")
+	flag.StringVar(&f.scenario, "scenario", "", "crash: o365 or server; fault: o365-chaos, o365-412, o365-generations, o365-504, radicale-restart or disk-full")
+	flag.IntVar(&f.contacts, "contacts", 5000, "contacts to start with")
+	flag.IntVar(&f.rounds, "rounds", 50, "disturbed rounds")
+	flag.Uint64Var(&f.seed, "seed", 0, "seed of every random choice (0 picks one, printed)")
+	flag.IntVar(&f.edits, "edits", 0, "edits per side per round (default contacts/100, at least 3)")
+	flag.IntVar(&f.creates, "creates", 0, "creates per side per round (default contacts/200, at least 2)")
+	flag.IntVar(&f.deletes, "deletes", 0, "deletes per side per round (default contacts/1000, at least 1)")
+	flag.DurationVar(&f.latency, "latency", 20*time.Millisecond, "graphsim latency")
+	flag.StringVar(&f.dir, "dir", "", "work folder (default a new temporary one, removed after a success)")
+	flag.StringVar(&f.fsSize, "fs-size", "8m", "disk-full: size of the vCard folder's tmpfs")
+	flag.Parse()
+	return f
+}
+
+// work is each round's changes per side: the flags where given, else
+// defaults that grow with the number of contacts.
+func (f flags) work() crash.Work {
+	w := crash.Work{Edits: max(f.edits, f.contacts/100, 3), Creates: max(f.creates, f.contacts/200, 2), Deletes: max(f.deletes, f.contacts/1000, 1)}
+	if f.edits > 0 {
+		w.Edits = f.edits
+	}
+	if f.creates > 0 {
+		w.Creates = f.creates
+	}
+	if f.deletes > 0 {
+		w.Deletes = f.deletes
+	}
+	return w
+}
+
+// workDir is the work folder: dir (created if missing), or a new
+// temporary one when dir is empty.
+func workDir(dir string) (string, error) {
+	if dir == "" {
+		return os.MkdirTemp("", "cardbridge-campaign-")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// run sets up the scenario the mode and scenario flags name in work and
+// runs its campaign; known is false for a combination that names none.
+func (f flags) run(ctx context.Context, work string, opts crash.Options) (sum crash.Summary, known bool, err error) {
+	switch f.mode + "/" + f.scenario {
 	case "crash/o365":
 		sum, err = withScenario(ctx, func() (*crash.Scenario, error) {
-			return crash.O365Vdir(ctx, *binary, work, *contacts, "", "--latency", latency.String(), "--seed", fmt.Sprint(*seed))
+			return crash.O365Vdir(ctx, f.binary, work, f.contacts, "", "--latency", f.latency.String(), "--seed", fmt.Sprint(f.seed))
 		}, func(sc *crash.Scenario) (crash.Summary, error) {
-			return sc.Pair.Campaign(ctx, "crash o365 ⇄ vdir", *contacts, opts, crash.KillAtRandom())
+			return sc.Pair.Campaign(ctx, "crash o365 ⇄ vdir", f.contacts, opts, crash.KillAtRandom())
 		})
 	case "crash/server":
 		sum, err = withScenario(ctx, func() (*crash.Scenario, error) {
-			return crash.ServerRadicale(ctx, *binary, radicale(), work, *contacts, int64(*seed), *contacts > 1000)
+			return crash.ServerRadicale(ctx, f.binary, radicale(), work, f.contacts, int64(f.seed), f.contacts > 1000)
 		}, func(sc *crash.Scenario) (crash.Summary, error) {
-			return sc.Pair.Campaign(ctx, "crash server ⇄ radicale", *contacts, opts, crash.KillAtRandom())
+			return sc.Pair.Campaign(ctx, "crash server ⇄ radicale", f.contacts, opts, crash.KillAtRandom())
 		})
 	case "fault/o365-chaos":
 		sum, err = withScenario(ctx, func() (*crash.Scenario, error) {
-			return crash.O365Vdir(ctx, *binary, work, *contacts, "", crash.ChaosFlags(*latency, *seed, *contacts)...)
+			return crash.O365Vdir(ctx, f.binary, work, f.contacts, "", crash.ChaosFlags(f.latency, f.seed, f.contacts)...)
 		}, func(sc *crash.Scenario) (crash.Summary, error) {
 			opts.Reruns = 3
-			sum, err := sc.Pair.Campaign(ctx, "fault o365 (429/503/reset/stall/410) ⇄ vdir", *contacts, opts, crash.Disturb{})
+			sum, err := sc.Pair.Campaign(ctx, "fault o365 (429/503/reset/stall/410) ⇄ vdir", f.contacts, opts, crash.Disturb{})
 			fmt.Println(sc.Graphsim.FaultsLine())
 			return sum, err
 		})
 	case "fault/o365-412", "fault/o365-generations", "fault/o365-504":
-		kind := strings.TrimPrefix(*scenario, "o365-")
+		kind := strings.TrimPrefix(f.scenario, "o365-")
 		sum, err = withScenario(ctx, func() (*crash.Scenario, error) {
-			return crash.O365Vdir(ctx, *binary, work, *contacts, "", crash.ExchangeFlags(kind, *latency, *seed)...)
+			return crash.O365Vdir(ctx, f.binary, work, f.contacts, "", crash.ExchangeFlags(kind, f.latency, f.seed)...)
 		}, func(sc *crash.Scenario) (crash.Summary, error) {
 			opts.Reruns = 3
-			sum, err := sc.Pair.Campaign(ctx, "fault o365 ("+kind+") ⇄ vdir", *contacts, opts, crash.Disturb{})
+			sum, err := sc.Pair.Campaign(ctx, "fault o365 ("+kind+") ⇄ vdir", f.contacts, opts, crash.Disturb{})
 			fmt.Println(sc.Graphsim.FaultsLine())
 			return sum, err
 		})
 	case "fault/radicale-restart":
 		sum, err = withScenario(ctx, func() (*crash.Scenario, error) {
-			return crash.ServerRadicale(ctx, *binary, radicale(), work, *contacts, int64(*seed), *contacts > 1000)
+			return crash.ServerRadicale(ctx, f.binary, radicale(), work, f.contacts, int64(f.seed), f.contacts > 1000)
 		}, func(sc *crash.Scenario) (crash.Summary, error) {
 			opts.Reruns = 2
-			return sc.Pair.Campaign(ctx, "fault server ⇄ radicale restarted mid-run", *contacts, opts, crash.RestartRadicale(sc.Radicale))
+			return sc.Pair.Campaign(ctx, "fault server ⇄ radicale restarted mid-run", f.contacts, opts, crash.RestartRadicale(sc.Radicale))
 		})
 	case "fault/disk-full":
 		var rep crash.DiskFullReport
-		rep, err = crash.DiskFull(ctx, *binary, work, *contacts, *fsSize, *latency, os.Stdout)
+		rep, err = crash.DiskFull(ctx, f.binary, work, f.contacts, f.fsSize, f.latency, os.Stdout)
 		fmt.Println(rep)
 		if err == nil && len(rep.Failures) > 0 {
 			sum.Failures = rep.Failures
 		}
 	default:
-		fmt.Fprintf(os.Stderr, "campaign: unknown -mode %s with -scenario %s\n", *mode, *scenario)
-		os.Exit(2)
+		return sum, false, nil
 	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "campaign: %v (seed %d, folder %s)\n", err, *seed, work)
-		os.Exit(2)
-	}
-	if *mode != "fault" || *scenario != "disk-full" {
-		fmt.Print(sum)
-	}
-	fmt.Printf("campaign: took %s\n", time.Since(start).Round(time.Second))
-	if len(sum.Failures) > 0 {
-		fmt.Printf("campaign: FAILED (seed %d; re-run with -seed %d; folder kept: %s)\n", *seed, *seed, work)
-		os.Exit(1)
-	}
-	if *dir == "" {
-		os.RemoveAll(work)
-	}
+	return sum, true, err
 }
 
+// withScenario sets a scenario up, runs run on it with the pair's log on
+// standard output, and closes it.
 func withScenario(ctx context.Context, setup func() (*crash.Scenario, error), run func(*crash.Scenario) (crash.Summary, error)) (crash.Summary, error) {
 	sc, err := setup()
 	if err != nil {
