@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // fakeHashes is a HashSource of fixed users; a hash of "!err" fails.
@@ -265,7 +266,7 @@ func TestParallelGuessesCountedUpFront(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, func() bool { return throttled.Load() == 26 && cc.running.Load() == 4 })
+	testutil.WaitFor(t, hangGuard, "26 throttled and 4 running", func() bool { return throttled.Load() == 26 && cc.running.Load() == 4 })
 	close(cc.gate)
 	wg.Wait()
 	if n := cc.calls.Load(); n != 4 {
@@ -294,7 +295,7 @@ func TestBoundedCompares(t *testing.T) {
 		}
 		busy++
 	}
-	waitFor(t, func() bool {
+	testutil.WaitFor(t, hangGuard, "3 waiting and 2 running", func() bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		return g.waiting == 3 && cc.running.Load() == 2
@@ -326,9 +327,9 @@ func TestCachedDoesNotWait(t *testing.T) {
 	cc.gate = make(chan struct{})
 	done := make(chan Outcome, 2)
 	go func() { done <- g.Check(ctx, addr("203.0.113.1"), "carddav", "x1", "guess").Outcome }()
-	waitFor(t, func() bool { return cc.running.Load() == 1 })
+	testutil.WaitFor(t, hangGuard, "one running", func() bool { return cc.running.Load() == 1 })
 	go func() { done <- g.Check(ctx, addr("203.0.113.2"), "carddav", "x2", "guess").Outcome }()
-	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.waiting == 1 })
+	testutil.WaitFor(t, hangGuard, "one waiting", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.waiting == 1 })
 	if d := g.Check(ctx, addr("203.0.113.3"), "carddav", "gina", "guess"); d.Outcome != Busy {
 		t.Fatalf("with the queue full: %v, want busy", d.Outcome)
 	}
@@ -464,13 +465,6 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	}
 }
 
-// waitFor polls cond (a hang guard of 30 s, not a timing bound).
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("condition not reached within 30 s")
-}
+// hangGuard bounds the waits for a state the guard reaches: a guard
+// against a hang, not a timing bound.
+const hangGuard = 30 * time.Second

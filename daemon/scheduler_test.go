@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // counter counts runs per pair and the most runs of one pair at once.
@@ -66,12 +68,7 @@ func start(t *testing.T, s *Scheduler) (stop func()) {
 // waitFor polls cond for up to a second.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	testutil.WaitFor(t, time.Second, what, cond)
 }
 
 func TestScheduleRunsAtStartAndThenEvery(t *testing.T) {

@@ -1,11 +1,21 @@
 // Package testutil holds the small helpers the tests of several packages
 // share, so that each lives once: a buffer safe for concurrent writers
-// (a logger, a child process's output) and polling for a condition.
+// (a logger, a child process's output), polling for a condition, a
+// settable clock, a free loopback port and a self-signed RSA certificate.
+// It imports only the standard library, so any package's tests (and the
+// bench tools) can use it without an import cycle.
 package testutil
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -32,10 +42,81 @@ func (l *LockedBuffer) String() string {
 // Eventually polls cond every 20 ms until it holds or limit passes, and
 // reports whether it held.
 func Eventually(limit time.Duration, cond func() bool) bool {
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	return poll(limit, 20*time.Millisecond, cond)
+}
+
+// WaitFor polls cond every millisecond until it holds, and fails the test
+// naming what it waited for when limit passes first.
+func WaitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !poll(limit, time.Millisecond, cond) {
+		t.Fatalf("timed out after %v waiting for %s", limit, what)
+	}
+}
+
+func poll(limit, every time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(every) {
 		if cond() {
 			return true
 		}
 	}
 	return cond()
+}
+
+// Clock is a settable clock safe for concurrent use; its Now is meant for
+// the Clock/Now options of the code under test.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock that reads t until it is moved.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// RSACert makes a 2048-bit RSA key and a self-signed certificate for it
+// named cn, valid from an hour ago for valid; der is the certificate's
+// encoding.
+func RSACert(t testing.TB, cn string, valid time.Duration) (key *rsa.PrivateKey, cert *x509.Certificate, der []byte) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(valid)}
+	der, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err = x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, cert, der
 }

@@ -1,7 +1,13 @@
 package testutil
 
 import (
+	"crypto/rsa"
+	"crypto/x509"
 	"fmt"
+	"net"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,5 +39,66 @@ func TestEventually(t *testing.T) {
 	}
 	if Eventually(30*time.Millisecond, func() bool { return false }) {
 		t.Fatal("a condition that never holds was reported as held")
+	}
+}
+
+func TestWaitForFailsNamingWhat(t *testing.T) {
+	n := 0
+	WaitFor(t, time.Second, "three polls", func() bool { n++; return n >= 3 })
+	ft := &fatalRecorder{TB: t}
+	done := make(chan struct{})
+	go func() { // Fatalf ends the goroutine as it would a test
+		defer close(done)
+		WaitFor(ft, 10*time.Millisecond, "the impossible", func() bool { return false })
+	}()
+	<-done
+	if !strings.Contains(ft.msg, "the impossible") {
+		t.Fatalf("failure %q does not name what was awaited", ft.msg)
+	}
+}
+
+// fatalRecorder records a Fatalf instead of failing the test.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalRecorder) Helper() {}
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestClock(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := NewClock(t0)
+	c.Add(90 * time.Second)
+	if got := c.Now(); !got.Equal(t0.Add(90 * time.Second)) {
+		t.Fatalf("Now after Add(90s) = %v, want %v", got, t0.Add(90*time.Second))
+	}
+}
+
+func TestFreePortIsListenable(t *testing.T) {
+	p := FreePort(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+	if err != nil {
+		t.Fatalf("port %d is not free: %v", p, err)
+	}
+	ln.Close()
+}
+
+func TestRSACert(t *testing.T) {
+	key, cert, der := RSACert(t, "unit", 2*time.Hour)
+	if cert.Subject.CommonName != "unit" || !cert.PublicKey.(*rsa.PublicKey).Equal(&key.PublicKey) {
+		t.Fatalf("certificate %q does not carry the key", cert.Subject.CommonName)
+	}
+	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
+		t.Fatalf("not self-signed: %v", err)
+	}
+	if now := time.Now(); now.Before(cert.NotBefore) || now.After(cert.NotAfter) || cert.NotAfter.Sub(now) < time.Hour {
+		t.Fatalf("validity %v..%v does not cover now plus an hour", cert.NotBefore, cert.NotAfter)
+	}
+	if c2, err := x509.ParseCertificate(der); err != nil || !c2.Equal(cert) {
+		t.Fatalf("der does not parse to the certificate: %v", err)
 	}
 }

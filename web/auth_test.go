@@ -40,7 +40,7 @@ func TestSignInBackoff(t *testing.T) {
 	if n != authguard.DefaultFreeFailures || !strings.Contains(e.logs.String(), "via=web reason=throttled") {
 		t.Fatalf("%d failure lines, want %d and a throttled one:\n%s", n, authguard.DefaultFreeFailures, e.logs.String())
 	}
-	e.clock.add(authguard.DefaultBaseDelay)
+	e.clock.Add(authguard.DefaultBaseDelay)
 	b.signIn("alice")
 }
 
@@ -99,19 +99,19 @@ func TestSessionLifetime(t *testing.T) {
 	b := e.browser()
 	b.signIn("alice")
 	for used := time.Duration(0); used < DefaultSessionLifetime-time.Hour; used += time.Hour {
-		e.clock.add(time.Hour)
+		e.clock.Add(time.Hour)
 		if st, loc, _ := b.get("/ui/"); st != http.StatusOK {
 			t.Fatalf("after %s of use: %d %s", used+time.Hour, st, loc)
 		}
 	}
-	e.clock.add(time.Hour)
+	e.clock.Add(time.Hour)
 	if st, loc, _ := b.get("/ui/"); st != http.StatusSeeOther || !strings.Contains(loc, "m=expired") {
 		t.Fatalf("at the lifetime: %d %s, want the sign-in page (expired)", st, loc)
 	}
 
 	b2 := e.browser()
 	b2.signIn("bob")
-	e.clock.add(DefaultSessionIdle)
+	e.clock.Add(DefaultSessionIdle)
 	if st, _, _ := b2.get("/ui/"); st != http.StatusSeeOther {
 		t.Fatalf("after the idle time: %d", st)
 	}

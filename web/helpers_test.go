@@ -24,6 +24,7 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -97,24 +98,6 @@ func (f *fakeSched) triggered() []string {
 	return slices.Clone(f.triggers)
 }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is a web UI in front of a state with users alice and bob, graphsim
 // as Office 365 and a fake scheduler.
 type env struct {
@@ -123,27 +106,14 @@ type env struct {
 	cfg   *config.Config
 	pairs *pairs.Runner
 	sched *fakeSched
-	clock *clock
+	clock *testutil.Clock
 	sim   *graphsim.Server
 	simMB *graphsim.Mailbox
 	simTS *httptest.Server
 	ui    *httptest.Server
-	guard *authguard.Guard // the sign-in's, with the defaults and the env's clock
-	logs  syncBuffer       // what the guard logs
+	guard *authguard.Guard      // the sign-in's, with the defaults and the env's clock
+	logs  testutil.LockedBuffer // what the guard logs
 }
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // newEnv starts it all; configured pairs: alice-p (alice/contacts ⇄ a
 // folder), bob-p (bob/contacts ⇄ a folder), other (two folders).
@@ -179,8 +149,8 @@ func newEnv(t *testing.T) *env {
 		Server: config.Server{Listen: "127.0.0.1:0", Connect: config.Connect{ClientID: simClient, Tenant: "contoso.example", Cloud: "global",
 			LoginURL: simTS.URL, GraphURL: simTS.URL + "/v1.0"}},
 	}
-	e := &env{t: t, db: db, cfg: cfg, sched: newFakeSched("alice-p", "bob-p", "other"), clock: &clock{t: time.Now()}, sim: sim, simMB: mb, simTS: simTS}
-	guard, err := authguard.New(authguard.Options{Hashes: db, Logger: slog.New(slog.NewTextHandler(&e.logs, nil)), Now: e.clock.now})
+	e := &env{t: t, db: db, cfg: cfg, sched: newFakeSched("alice-p", "bob-p", "other"), clock: testutil.NewClock(time.Now()), sim: sim, simMB: mb, simTS: simTS}
+	guard, err := authguard.New(authguard.Options{Hashes: db, Logger: slog.New(slog.NewTextHandler(&e.logs, nil)), Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +163,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	h, err := New(Options{DB: db, Config: cfg, Pairs: e.pairs, Guard: e.guard, Scheduler: e.sched,
-		BaseURL: e.ui.URL, FailedLoginDelay: -1, Now: e.clock.now})
+		BaseURL: e.ui.URL, FailedLoginDelay: -1, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

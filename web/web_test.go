@@ -81,10 +81,10 @@ func TestSignInSessionAndSignOut(t *testing.T) {
 		t.Errorf("Set-Cookie %q is Secure without TLS", raw)
 	}
 	ctx := context.Background()
-	if _, err := e.db.WebSession(ctx, hashToken(value), e.clock.now()); err != nil {
+	if _, err := e.db.WebSession(ctx, hashToken(value), e.clock.Now()); err != nil {
 		t.Fatalf("session not stored under its hash: %v", err)
 	}
-	if _, err := e.db.WebSession(ctx, value, e.clock.now()); err == nil {
+	if _, err := e.db.WebSession(ctx, value, e.clock.Now()); err == nil {
 		t.Fatal("the cookie value itself is a key of the sessions table")
 	}
 
@@ -114,15 +114,15 @@ func TestSignInSessionAndSignOut(t *testing.T) {
 	}
 
 	// Idle expiry: used within 12 h it lasts; 12 h unused it ends.
-	e.clock.add(11 * time.Hour)
+	e.clock.Add(11 * time.Hour)
 	if st, _, _ := b.get("/ui/"); st != http.StatusOK {
 		t.Fatalf("after 11 h: %d", st)
 	}
-	e.clock.add(11 * time.Hour)
+	e.clock.Add(11 * time.Hour)
 	if st, _, _ := b.get("/ui/"); st != http.StatusOK {
 		t.Fatalf("11 h after the last use: %d", st)
 	}
-	e.clock.add(12*time.Hour + time.Second)
+	e.clock.Add(12*time.Hour + time.Second)
 	if st, loc, _ := b.get("/ui/"); st != http.StatusSeeOther || loc != "/ui/login?m=expired" {
 		t.Fatalf("after 12 h idle: %d %s", st, loc)
 	}
@@ -462,7 +462,7 @@ func TestConnectBadInput(t *testing.T) {
 
 	// An expired session at the callback goes to the sign-in page.
 	st3 := mustURL(t, e.connect(b, csrf)).Query().Get("state")
-	e.clock.add(13 * time.Hour)
+	e.clock.Add(13 * time.Hour)
 	if st, loc, _ := b.get(cbURL + "code=abc&state=" + url.QueryEscape(st3)); st != http.StatusSeeOther || loc != "/ui/login?m=expired" {
 		t.Fatalf("expired session at the callback: %d %s", st, loc)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -31,7 +32,7 @@ type Radicale struct {
 	Port int
 	cmd  *exec.Cmd
 	done chan error
-	log  *lockedBuffer
+	log  *testutil.LockedBuffer
 }
 
 // Root is the server's root URL.
@@ -46,7 +47,7 @@ func (r *Radicale) Start(ctx context.Context) error {
 		}
 		r.Port = p
 	}
-	r.log = &lockedBuffer{}
+	r.log = &testutil.LockedBuffer{}
 	r.cmd = exec.Command(r.Bin, "--storage-filesystem-folder", r.Folder, "--server-hosts", fmt.Sprintf("127.0.0.1:%d", r.Port), "--auth-type", "none")
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 	if err := r.cmd.Start(); err != nil {

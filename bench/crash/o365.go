@@ -20,6 +20,7 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/side/o365"
+	"github.com/cardbridge/cardbridge/testutil"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -29,7 +30,7 @@ type Graphsim struct {
 	// Base is the simulator's root URL (login and Graph).
 	Base string
 	cmd  *exec.Cmd
-	log  *lockedBuffer
+	log  *testutil.LockedBuffer
 	done chan error
 	stop sync.Once
 }
@@ -44,7 +45,7 @@ func StartGraphsim(ctx context.Context, binary, addr string, flags ...string) (*
 	if err != nil {
 		return nil, fmt.Errorf("start graphsim: %w", err)
 	}
-	g := &Graphsim{cmd: cmd, log: &lockedBuffer{}, done: make(chan error, 1)}
+	g := &Graphsim{cmd: cmd, log: &testutil.LockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = g.log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start graphsim: %w", err)
@@ -140,12 +141,12 @@ func (g *Graphsim) Login(ctx context.Context, binary, config, account string) er
 	if err != nil {
 		return fmt.Errorf("login %s: %w", account, err)
 	}
-	var stdout lockedBuffer
+	var stdout testutil.LockedBuffer
 	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("login %s: %w", account, err)
 	}
-	var text lockedBuffer
+	var text testutil.LockedBuffer
 	approved := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -373,24 +374,4 @@ func O365Norm(c *vcard.Card) string {
 	p.Remove("PHOTO")
 	p.Remove("REV")
 	return p.Hash()
-}
-
-// lockedBuffer is a buffer safe to write from a process and read at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-// Write appends p.
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns what was written so far.
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

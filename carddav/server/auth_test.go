@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // noBackoffGuard is a guard that never throttles: for the tests of what
@@ -30,25 +30,12 @@ func noBackoffGuard(t *testing.T, db *state.DB) *authguard.Guard {
 	return g
 }
 
-// syncBuffer is a bytes.Buffer for a logger written from handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // TestAuthBackoff: with the default guard, five wrong passwords are
 // answered 401, then the client must wait: 429 with Retry-After, and the
 // password is not even checked (the right one is refused too). Each
 // failure is one log line naming the address, the user and the front end.
 func TestAuthBackoff(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.LockedBuffer
 	ts := newTestServer(t, func(o *Options) {
 		o.Guard = nil // the defaults
 		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -98,7 +85,7 @@ func TestAuthForwardedFor(t *testing.T) {
 		{"trusted loopback proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, "remote=198.51.100.7 "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs testutil.LockedBuffer
 			ts := newTestServer(t, func(o *Options) {
 				g, err := authguard.New(authguard.Options{Hashes: o.Store, TrustedProxies: c.trusted,
 					Logger: slog.New(slog.NewTextHandler(&logs, nil))})

@@ -2,15 +2,11 @@ package main
 
 import (
 	"bufio"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/o365/graphsim"
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 const (
@@ -40,17 +37,7 @@ type simEnv struct {
 
 func newSim(t *testing.T, contacts int) *simEnv {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cardbridge test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
+	key, cert, der := testutil.RSACert(t, "cardbridge test", time.Hour)
 	sim := graphsim.New(graphsim.Options{AutoApprove: true, DeviceCodeInterval: 50 * time.Millisecond})
 	sim.AddApp(graphsim.App{ClientID: simClient, Secret: simSecret, Certificate: cert, PublicClient: true,
 		RedirectURIs: []string{"http://localhost"}})

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,16 +14,8 @@ import (
 	"github.com/cardbridge/cardbridge/testutil"
 )
 
-// freePort returns a TCP port free on 127.0.0.1 a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort is testutil.FreePort, under the name this package's tests use.
+func freePort(t *testing.T) int { return testutil.FreePort(t) }
 
 // startServe starts `cardbridge serve` and returns it with its stderr;
 // the process is killed at the end of the test if still running.

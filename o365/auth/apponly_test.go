@@ -3,16 +3,13 @@ package auth
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 const testSecret = "CS-SECRET-0123456789abcdef"
@@ -119,17 +117,7 @@ func TestClientSecretMissingOrWrong(t *testing.T) {
 // PKCS#1 and a PKCS#8 key.
 func testCert(t *testing.T) (cert *x509.Certificate, pkcs1, pkcs8 string) {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cardbridge test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ = x509.ParseCertificate(der)
+	key, cert, der := testutil.RSACert(t, "cardbridge test", time.Hour)
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	p8, _ := x509.MarshalPKCS8PrivateKey(key)
 	dir := t.TempDir()

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // The secrets the client sends are short here (they are removed because they
@@ -60,7 +62,7 @@ var leakAnswers = map[string]func(w http.ResponseWriter, r *http.Request){
 	},
 }
 
-func checkNoLeak(t *testing.T, what string, err error, logs *logBuf) {
+func checkNoLeak(t *testing.T, what string, err error, logs *testutil.LockedBuffer) {
 	t.Helper()
 	var texts []string
 	if err != nil {
@@ -88,8 +90,8 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		st, c := newStore(), newClock()
 		st.toks["work"] = Token{AccessToken: leakAT, RefreshToken: leakRT, Expiry: c.Now().Add(-time.Hour),
 			Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
-		var logs logBuf
-		s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: logs.logger()})
+		var logs testutil.LockedBuffer
+		s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: debugLogger(&logs)})
 		for range 2 {
 			_, err := s.Token(ctx)
 			checkNoLeak(t, name+" (refresh)", err, &logs)
@@ -99,7 +101,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		st.setFail(fmt.Errorf("disk I/O error"))
 		st.toks["work"] = Token{AccessToken: leakAT, RefreshToken: leakRT, Expiry: c.Now().Add(-time.Hour),
 			Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
-		s, _ = NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: logs.logger()})
+		s, _ = NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: debugLogger(&logs)})
 		_, err := s.Token(ctx)
 		checkNoLeak(t, name+" (refresh, store failing)", err, &logs)
 		st.setFail(nil)
@@ -107,14 +109,14 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		// App-only with a secret.
 		acc := f.account(FlowClientSecret)
 		acc.ClientSecretEnv = "S"
-		s, _ = NewSourceWith(acc, newStore(), SourceOptions{LookupEnv: env(map[string]string{"S": leakSecret}), Logger: logs.logger()})
+		s, _ = NewSourceWith(acc, newStore(), SourceOptions{LookupEnv: env(map[string]string{"S": leakSecret}), Logger: debugLogger(&logs)})
 		_, err = s.Token(ctx)
 		checkNoLeak(t, name+" (client secret)", err, &logs)
 
 		// Device code login (polls until the answer is not pending; the
 		// bubble's clock makes the poll's wait instant).
 		synctest.Test(t, func(t *testing.T) {
-			_, err := LoginDevice(ctx, f.account(""), newStore(), LoginOptions{Logger: logs.logger(), HTTPClient: f.inproc()})
+			_, err := LoginDevice(ctx, f.account(""), newStore(), LoginOptions{Logger: debugLogger(&logs), HTTPClient: f.inproc()})
 			checkNoLeak(t, name+" (device login)", err, &logs)
 		})
 	}
@@ -122,11 +124,11 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	// The network failing.
 	f := newIDP(t)
 	f.srv.Close()
-	var logs logBuf
+	var logs testutil.LockedBuffer
 	st, c := newStore(), newClock()
 	st.toks["work"] = Token{AccessToken: leakAT, RefreshToken: leakRT, Expiry: c.Now().Add(-time.Hour),
 		Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
-	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: logs.logger()})
+	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: debugLogger(&logs)})
 	_, err := s.Token(ctx)
 	if err == nil {
 		t.Error("Token with the network down succeeded")
@@ -134,7 +136,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	checkNoLeak(t, "network down (refresh)", err, &logs)
 	acc := f.account(FlowClientSecret)
 	acc.ClientSecretEnv = "S"
-	s, _ = NewSourceWith(acc, newStore(), SourceOptions{LookupEnv: env(map[string]string{"S": leakSecret}), Logger: logs.logger()})
+	s, _ = NewSourceWith(acc, newStore(), SourceOptions{LookupEnv: env(map[string]string{"S": leakSecret}), Logger: debugLogger(&logs)})
 	_, err = s.Token(ctx)
 	checkNoLeak(t, "network down (client secret)", err, &logs)
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // rotatingIDP is a fake whose refresh grant accepts only the latest refresh
@@ -45,7 +46,7 @@ func newRotatingIDP(t *testing.T) *rotatingIDP {
 	return f
 }
 
-func loggedIn(st *memStore, c *clock) {
+func loggedIn(st *memStore, c *testutil.Clock) {
 	st.toks["work"] = Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: c.Now().Add(-time.Minute),
 		User: "alice@contoso.com", Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
 }
@@ -127,8 +128,8 @@ func TestRefreshInvalidGrantNeedsLogin(t *testing.T) {
 	tok := st.toks["work"]
 	tok.RefreshToken = "rt-revoked"
 	st.toks["work"] = tok
-	var logs logBuf
-	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: logs.logger()})
+	var logs testutil.LockedBuffer
+	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now, Logger: debugLogger(&logs)})
 	for range 3 {
 		_, err := s.Token(context.Background())
 		nl := asNeedLogin(t, err)

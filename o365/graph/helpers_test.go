@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // testToken is the bearer token of the tests; it must never show up in
@@ -94,36 +96,18 @@ func (f *fake) requests() []*recorded {
 	return append([]*recorded(nil), f.reqs...)
 }
 
-// logBuf is a concurrency-safe log sink.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type env struct {
 	c      *Client
 	tokens *fakeTokens
 	sleeps *sleeps
-	logs   *logBuf
+	logs   *testutil.LockedBuffer
 }
 
 // newClient makes a Client on f with fake sleeps, no jitter (Rand 0) and
 // a debug log captured; mod changes the options.
 func newClient(t *testing.T, f *fake, mod func(o *Options)) *env {
 	t.Helper()
-	e := &env{tokens: newFakeTokens(), sleeps: &sleeps{}, logs: &logBuf{}}
+	e := &env{tokens: newFakeTokens(), sleeps: &sleeps{}, logs: &testutil.LockedBuffer{}}
 	o := Options{
 		BaseURL: f.URL + "/v1.0",
 		Mailbox: "me",

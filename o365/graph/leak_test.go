@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/o365/api"
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // TestTokenNeverLeaks runs failures whose answers echo the Authorization
@@ -44,7 +45,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 			w.Write([]byte(`{"id": "` + auth + `"`)) // broken JSON
 		}
 	})
-	logs := &logBuf{}
+	logs := &testutil.LockedBuffer{}
 	e := newClient(t, f, func(o *Options) {
 		o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		o.MaxRetries = 2

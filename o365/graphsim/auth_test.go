@@ -35,7 +35,7 @@ func TestDeviceCodeFlow(t *testing.T) {
 	if c, _ := e.form(tenantPath+"/token", poll).aad(t); c != "slow_down" {
 		t.Fatalf("want slow_down, got %s", c)
 	}
-	e.clock.Advance(11 * time.Second)
+	e.clock.Add(11 * time.Second)
 	if c, _ := e.form(tenantPath+"/token", poll).aad(t); c != "authorization_pending" {
 		t.Fatalf("want pending after waiting, got %s", c)
 	}
@@ -64,7 +64,7 @@ func TestDeviceCodeFlow(t *testing.T) {
 	}
 	// expired
 	dc3 := e.form(tenantPath+"/devicecode", url.Values{"client_id": {"pub"}, "scope": {"Contacts.ReadWrite"}}).json(t)
-	e.clock.Advance(16 * time.Minute)
+	e.clock.Add(16 * time.Minute)
 	poll.Set("device_code", dc3["device_code"].(string))
 	if c, code := e.form(tenantPath+"/token", poll).aad(t); c != "expired_token" || code != 70019 {
 		t.Fatalf("expired: %s %v", c, code)
@@ -101,7 +101,7 @@ func TestDeviceLoginPage(t *testing.T) {
 	if r := e.form("/devicelogin", url.Values{"otc": {uc}, "login": {"alice@contoso.example"}, "passwd": {"pw"}, "consent": {"accept"}}); r.status != 200 {
 		t.Fatalf("approve: %d %s", r.status, r.body)
 	}
-	e.clock.Advance(6 * time.Second)
+	e.clock.Add(6 * time.Second)
 	r := e.form(tenantPath+"/token", url.Values{"client_id": {"pub"}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {dc["device_code"].(string)}})
 	if r.status != 200 {
 		t.Fatalf("token: %d %s", r.status, r.body)
@@ -171,7 +171,7 @@ func TestAuthCodePKCE(t *testing.T) {
 	}
 	// expired code
 	code = codeFrom(t, e.do("GET", authorizeURL(redirect, challenge, "alice@contoso.example"), "", nil))
-	e.clock.Advance(11 * time.Minute)
+	e.clock.Add(11 * time.Minute)
 	redeem.Set("code", code)
 	if c, n := e.form(tenantPath+"/token", redeem).aad(t); c != "invalid_grant" || n != 70008 {
 		t.Fatalf("expired code: %s %v", c, n)
@@ -255,7 +255,7 @@ func TestRefreshRotation(t *testing.T) {
 	if refreshVia(e2, rt).status != 200 || refreshVia(e2, rt).status != 200 {
 		t.Fatal("reuse within grace refused")
 	}
-	e2.clock.Advance(2 * time.Minute)
+	e2.clock.Add(2 * time.Minute)
 	if c, _ := refreshVia(e2, rt).aad(t); c != "invalid_grant" {
 		t.Fatal("reuse after grace accepted")
 	}
@@ -268,7 +268,7 @@ func TestRefreshRotation(t *testing.T) {
 	}
 	// lifetime
 	rt = firstRefresh(t, e2)
-	e2.clock.Advance(91 * 24 * time.Hour)
+	e2.clock.Add(91 * 24 * time.Hour)
 	if c, n := refreshVia(e2, rt).aad(t); c != "invalid_grant" || n != 700082 {
 		t.Fatalf("expired refresh: %s %v", c, n)
 	}
@@ -283,14 +283,14 @@ func TestSignInFrequency(t *testing.T) {
 		RedirectURIs: []string{"http://localhost"}})
 	rt := firstRefresh(t, e)
 	for range 3 {
-		e.clock.Advance(7 * time.Hour)
+		e.clock.Add(7 * time.Hour)
 		r := refreshVia(e, rt)
 		if r.status != 200 {
 			t.Fatalf("refresh within the period: %d %s", r.status, r.body)
 		}
 		rt = r.json(t)["refresh_token"].(string)
 	}
-	e.clock.Advance(4 * time.Hour) // 25 h after sign-in
+	e.clock.Add(4 * time.Hour) // 25 h after sign-in
 	if c, n := refreshVia(e, rt).aad(t); c != "invalid_grant" || n != 70043 {
 		t.Fatalf("after the sign-in frequency: %s %v", c, n)
 	}

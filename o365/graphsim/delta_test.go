@@ -120,7 +120,7 @@ func TestDeltaTTLSelectAndCode(t *testing.T) {
 	if items, _, _ := e.round(t, "/v1.0/me/contacts/delta", tok, ""); len(items) != 0 {
 		t.Fatalf("default folder delta: %d", len(items))
 	}
-	e.clock.Advance(2 * time.Hour)
+	e.clock.Add(2 * time.Hour)
 	tok = e.tok()
 	if r := e.do("GET", dl, tok, nil); r.status != 410 || r.errCode(t) != CodeResyncRequired {
 		t.Fatalf("ttl: %d %s", r.status, r.body)

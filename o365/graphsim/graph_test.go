@@ -339,7 +339,7 @@ func TestAuthErrors(t *testing.T) {
 	if r := e.do("GET", "/v1.0/me/contacts", "garbage", nil); r.status != 401 {
 		t.Fatalf("unknown token: %d", r.status)
 	}
-	e.clock.Advance(61 * time.Minute)
+	e.clock.Add(61 * time.Minute)
 	if r := e.do("GET", "/v1.0/me/contacts", tok, nil); r.status != 401 || r.errCode(t) != "InvalidAuthenticationToken" || r.h.Get("WWW-Authenticate") == "" {
 		t.Fatalf("expired token: %d %s", r.status, r.body)
 	}
@@ -442,11 +442,11 @@ func TestRateWindow(t *testing.T) {
 	if r.status != 429 || r.h.Get("Retry-After") != "60" || r.errCode(t) != "ApplicationThrottled" {
 		t.Fatalf("over the rate: %d %q %s", r.status, r.h.Get("Retry-After"), r.body)
 	}
-	e.clock.Advance(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	if r := e.do("GET", "/v1.0/me/contacts", tok, nil); r.status != 429 || r.h.Get("Retry-After") != "30" {
 		t.Fatalf("still over: %d %s", r.status, r.h.Get("Retry-After"))
 	}
-	e.clock.Advance(31 * time.Second)
+	e.clock.Add(31 * time.Second)
 	if r := e.do("GET", "/v1.0/me/contacts", tok, nil); r.status != 200 {
 		t.Fatalf("window freed: %d", r.status)
 	}

@@ -8,11 +8,9 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,30 +18,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 type testEnv struct {
 	t     *testing.T
 	s     *Server
 	ts    *httptest.Server
-	clock *fakeClock
+	clock *testutil.Clock
 	alice *Mailbox
 	bob   *Mailbox
 	key   *rsa.PrivateKey
@@ -58,28 +41,13 @@ var (
 	otherCrt *x509.Certificate
 )
 
-func makeCert(t *testing.T) (*rsa.PrivateKey, *x509.Certificate) {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cardbridge-test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return k, c
-}
-
 func newEnv(t *testing.T, opts Options) *testEnv {
 	t.Helper()
 	certOnce.Do(func() {
-		testKey, testCert = makeCert(t)
-		otherKey, otherCrt = makeCert(t)
+		testKey, testCert, _ = testutil.RSACert(t, "cardbridge-test", 24*time.Hour)
+		otherKey, otherCrt, _ = testutil.RSACert(t, "cardbridge-test", 24*time.Hour)
 	})
-	fc := &fakeClock{now: time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)}
+	fc := testutil.NewClock(time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC))
 	if opts.Clock == nil {
 		opts.Clock = fc.Now
 	}

@@ -31,7 +31,7 @@ func TestPhotoWriteChangesChangeKey(t *testing.T) {
 		{"DELETE", "DELETE", nil, 204},
 	} {
 		ck0, mod0 := read()
-		e.clock.Advance(3 * time.Second)
+		e.clock.Add(3 * time.Second)
 		var body any
 		if step.body != nil {
 			body = step.body

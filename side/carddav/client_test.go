@@ -25,6 +25,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -152,17 +153,6 @@ func TestInvalidTokenOwnServer(t *testing.T) {
 	}
 }
 
-// freePort returns a free loopback port.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startDaemon runs a reference server binary and waits for its port.
 func startDaemon(t *testing.T, bin string, args func(dir string, port int) []string) string {
 	t.Helper()
@@ -174,7 +164,7 @@ func startDaemon(t *testing.T, bin string, args func(dir string, port int) []str
 		t.Skipf("%s not installed", bin)
 	}
 	dir := t.TempDir()
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	cmd := exec.Command(path, args(dir, port)...)
 	cmd.Env = append(os.Environ(), "HOME="+dir)
 	var out strings.Builder
