@@ -71,7 +71,7 @@ with --redirect-uri (repeatable).`,
 	f.DurationVar(&chaos.Stall, "stall", 2*time.Second, "how long a stalled request waits")
 	f.IntVar(&chaos.ExpireDeltaAfter, "expire-delta-after", 0, "expire every delta link once, after this many delta pages (the next page answers 410)")
 	f.IntVar(&chaos.AdvanceGenerations, "advance-generations", 0, "this many incremental delta rounds find the folder's sync state advanced past --sync-state-generations first, as by other writers between runs (their deltaLink answers 410)")
-	f.Float64Var(&chaos.P504, "fault-504", 0, "probability that a delta page of more than --large-page items answers 504 GatewayTimeout")
+	f.Float64Var(&chaos.P504, "fault-504", 0, "fraction of the delta pages of more than --large-page items that answer 504 GatewayTimeout (spread evenly, the first failing)")
 	f.IntVar(&chaos.LargePage, "large-page", 50, "delta page size above which --fault-504 applies")
 	f.StringArrayVar(&redirects, "redirect-uri", nil, "another redirect URI of the app, e.g. https://dav.example.com/ui/connect/callback (repeatable)")
 	f.BoolVar(&chaos.SubRequests, "fault-subrequests", true, "apply --fault-429 and --fault-503 to $batch sub-requests too")

@@ -46,9 +46,11 @@ type Chaos struct {
 	// synced the folder between two runs: their deltaLink answers 410 and
 	// the client must do a full round.
 	AdvanceGenerations int
-	// P504 is the probability that a delta page of more than LargePage
-	// items answers 504 GatewayTimeout instead (it is produced, then
-	// thrown away, as when the gateway gave up on a slow backend).
+	// P504 is the fraction of delta pages of more than LargePage items
+	// that answer 504 GatewayTimeout instead (each is produced, then
+	// thrown away, as when the gateway gave up on a slow backend). The
+	// failing pages are spread evenly, the first large page failing, so
+	// the fault happens even in a run with one or two large pages.
 	P504 float64
 	// LargePage is the page size above which P504 applies (default 50).
 	LargePage int
@@ -90,6 +92,7 @@ type ChaosHandler struct {
 	rng        *mrand.Rand
 	deltaPages int
 	expired    bool
+	acc504     float64 // error diffusion over large pages (serveLargePage)
 	stats      ChaosStats
 }
 
@@ -231,8 +234,10 @@ func (h *ChaosHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveLargePage serves a delta page into a buffer; a page of more than
-// LargePage items answers 504 with probability P504, any other is sent.
+// serveLargePage serves a delta page into a buffer; of the pages of more
+// than LargePage items, the fraction P504 answers 504, spread evenly and
+// the first one failing (deterministic, so a short run with only a few
+// large pages still meets the fault); any other page is sent.
 func (h *ChaosHandler) serveLargePage(w http.ResponseWriter, r *http.Request) {
 	rec := &pageRecorder{h: http.Header{}, status: http.StatusOK}
 	h.s.ServeHTTP(rec, r)
@@ -242,8 +247,10 @@ func (h *ChaosHandler) serveLargePage(w http.ResponseWriter, r *http.Request) {
 		}
 		if json.Unmarshal(rec.body.Bytes(), &page) == nil && len(page.Value) > h.c.LargePage {
 			h.mu.Lock()
-			fail := h.rng.Float64() < h.c.P504
+			h.acc504 += h.c.P504
+			fail := h.acc504 >= 0.5
 			if fail {
+				h.acc504--
 				h.stats.Gateway504++
 			}
 			h.mu.Unlock()

@@ -202,3 +202,23 @@ func TestChaos504LargeDeltaPages(t *testing.T) {
 		t.Errorf("Gateway504 %d and %d, want 1 and 0", h.Stats().Gateway504, h2.Stats().Gateway504)
 	}
 }
+
+// TestChaos504Fraction: with P504 0.5 the large pages fail and pass in
+// turn, the first failing, whatever other faults draw from the random
+// source meanwhile, so a campaign with a handful of large pages always
+// meets the fault (CI once saw a run of 3 rounds without any 504).
+func TestChaos504Fraction(t *testing.T) {
+	e, h := chaosEnv(t, Chaos{P504: 0.5, LargePage: 5, Seed: 3})
+	e.alice.Seed("", 10, 1)
+	tok := e.tok()
+	var got []string
+	for range 6 {
+		got = append(got, outcome(t, e, "GET", "/v1.0/me/contacts/delta", tok, nil))
+	}
+	if want := "504 200 504 200 504 200"; strings.Join(got, " ") != want {
+		t.Errorf("six large delta pages at P504 0.5: %s, want %s", strings.Join(got, " "), want)
+	}
+	if h.Stats().Gateway504 != 3 {
+		t.Errorf("Gateway504 %d, want 3", h.Stats().Gateway504)
+	}
+}
