@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -199,7 +202,47 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	for i, j := range order {
 		out[i] = results[j]
 	}
-	writeJSON(w, 200, map[string]any{"responses": out})
+	writeJSON(w, 200, encodeResponses(out))
+}
+
+// encodeResponses writes a $batch answer as json.Marshal of
+// {"responses": out} would (header names sorted), without re-reading the
+// sub-responses' bodies: they are the simulator's own compact JSON.
+func encodeResponses(out []batchResp) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"responses":[`)
+	for i, r := range out {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"id":`)
+		jstr(&b, r.ID)
+		b.WriteString(`,"status":`)
+		b.WriteString(strconv.Itoa(r.Status))
+		if len(r.Headers) > 0 {
+			b.WriteString(`,"headers":{`)
+			for j, k := range slices.Sorted(maps.Keys(r.Headers)) {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				jstr(&b, k)
+				b.WriteByte(':')
+				jstr(&b, r.Headers[k])
+			}
+			b.WriteByte('}')
+		}
+		if len(r.Body) > 0 {
+			b.WriteString(`,"body":`)
+			if json.Valid(r.Body) {
+				b.Write(bytes.TrimSpace(r.Body))
+			} else { // never the simulator's own: said as a string
+				jstr(&b, string(r.Body))
+			}
+		}
+		b.WriteByte('}')
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
 }
 
 func readAllLimit(w http.ResponseWriter, r *http.Request) ([]byte, error) {

@@ -406,8 +406,28 @@ func (f *extFilter) match(id string) bool {
 }
 
 func jstr(b *bytes.Buffer, s string) {
+	if plainJSON(s) {
+		b.WriteByte('"')
+		b.WriteString(s)
+		b.WriteByte('"')
+		return
+	}
 	v, _ := json.Marshal(s)
 	b.Write(v)
+}
+
+// plainJSON reports whether s stands in a JSON string as it is, quoted,
+// exactly as json.Marshal would write it: printable ASCII other than the
+// quote, the backslash and the HTML characters json.Marshal escapes. Most
+// of a contact's strings are; jstr writes those without an allocation.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x80, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // render writes the contact JSON as Graph would.

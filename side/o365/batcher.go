@@ -12,11 +12,14 @@ import (
 // batcher gathers the writes of concurrent callers into $batch requests,
 // with at most one of its batches in flight: a $batch takes all four of
 // the mailbox's request slots (Outlook runs four of its sub-requests at
-// once), so a second one would only wait at the client's limiter, and the
-// writes that came meanwhile would leave half-filled. While a batch is in
-// flight the next one gathers; it leaves as soon as the one in flight is
-// answered, if it is full or its first write has waited gap. With nothing
-// in flight a write waits at most gap for company.
+// once), so a second one could only wait at the client's limiter, and a
+// half-filled one sent early would leave the writes that came meanwhile
+// for yet another round trip. While a batch is in flight the next one
+// gathers; once full it is handed to the client at once, which encodes it
+// and holds it at the limiter until the slots are free, so it is on the
+// wire the moment the one in flight is answered. A group that is not full
+// leaves when nothing is in flight and it is full or its first write has
+// waited gap; with nothing in flight a write waits at most gap for company.
 //
 // A write is reported as Office 365 answered it, even to a caller whose
 // context ends meanwhile: once its $batch is on the way, Graph may do it,
@@ -24,7 +27,8 @@ import (
 // that reported a write failed while Graph then did it would let the sync
 // run end with the write still in flight, and the next run, listing the
 // folder before it landed, would create the contact a second time. A
-// write whose caller gave up before its $batch was sent is not sent.
+// write whose caller gave up before its $batch left the batcher is not
+// sent.
 type batcher struct {
 	c    *graph.Client
 	in   chan pending
@@ -70,7 +74,7 @@ func (b *batcher) do(ctx context.Context, op graph.Op) graph.Result {
 func (b *batcher) loop() {
 	var (
 		group    []pending
-		inFlight bool
+		inFlight int // batches sent and not yet answered (at most 2)
 		done     = make(chan struct{})
 		timer    = time.NewTimer(0)
 		due      bool // the group's first write has waited gap
@@ -80,13 +84,15 @@ func (b *batcher) loop() {
 	defer timer.Stop()
 	send := func() {
 		g := group
-		group, due, inFlight = nil, false, true
+		group, due = nil, false
+		inFlight++
 		go func() {
-			b.send(g)
-			done <- struct{}{}
+			answer := b.send(g)
+			done <- struct{}{} // the next batch may leave: answer meanwhile
+			answer()
 		}()
 	}
-	for in != nil || len(group) > 0 || inFlight {
+	for in != nil || len(group) > 0 || inFlight > 0 {
 		// A full group takes no more writes: callers wait in do.
 		recv := in
 		if len(group) >= b.size {
@@ -105,9 +111,13 @@ func (b *batcher) loop() {
 		case <-timer.C:
 			due = len(group) > 0
 		case <-done:
-			inFlight = false
+			inFlight--
 		}
-		if !inFlight && len(group) > 0 && (due || len(group) >= b.size) {
+		// A full group leaves while one batch is in flight: it is encoded
+		// meanwhile and waits at the client's limiter for the slots, so
+		// it is on the wire the moment the one in flight is answered.
+		full := len(group) >= b.size
+		if (inFlight == 0 && len(group) > 0 && (due || full)) || (inFlight == 1 && full) {
 			if !due {
 				timer.Stop()
 			}
@@ -116,8 +126,10 @@ func (b *batcher) loop() {
 	}
 }
 
-// send sends group as one $batch and answers each of its callers.
-func (b *batcher) send(group []pending) {
+// send sends group as one $batch and returns the func that answers each
+// of its callers, which the loop runs once the next batch may leave: the
+// callers woken compete for the CPU with that batch's encoding.
+func (b *batcher) send(group []pending) (answer func()) {
 	// The callers that gave up before the batch left are answered so,
 	// and their writes not sent.
 	var ops []graph.Op
@@ -131,16 +143,18 @@ func (b *batcher) send(group []pending) {
 		sent = append(sent, p)
 	}
 	if len(ops) == 0 {
-		return
+		return func() {}
 	}
 	// The writes sent outlive their callers' cancellation only as long
 	// as one batch takes: a write Graph may have done must be reported.
 	res := b.c.Batch(context.Background(), ops)
-	for i, p := range sent {
-		r := graph.Result{Err: errors.New("o365: batch gave no answer")}
-		if i < len(res) {
-			r = res[i]
+	return func() {
+		for i, p := range sent {
+			r := graph.Result{Err: errors.New("o365: batch gave no answer")}
+			if i < len(res) {
+				r = res[i]
+			}
+			p.out <- r
 		}
-		p.out <- r
 	}
 }
