@@ -2,8 +2,10 @@ package vcard
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -47,32 +49,81 @@ func readCard(t testing.TB, path string) *Card {
 	return c
 }
 
+// corpusSums is the SHA-256 of every corpus file, in sha256sum's format:
+// the copy as it was checked against the shared corpus.
+const corpusSums = "testdata/corpus.sha256"
+
+// TestCorpusCopyMatchesShared: the corpus under testdata is the one its
+// manifest names, file for file and byte for byte (always: a clone has
+// no ../shared, and this check must not skip); where the shared corpus
+// stands beside the clone (the developers' tree), the manifest is its
+// too, so a changed or added shared file says "copy it again".
 func TestCorpusCopyMatchesShared(t *testing.T) {
-	shared, err := os.ReadDir(sharedCorpus)
-	if err != nil {
-		t.Skipf("no shared corpus at %s: %v", sharedCorpus, err)
+	sums := readSums(t, corpusSums)
+	if probs := checkSums(corpusDir, sums); len(probs) > 0 {
+		t.Errorf("%s does not match %s (after a deliberate change: cd %s && sha256sum * > ../%s):\n%s", corpusDir, corpusSums, corpusDir, filepath.Base(corpusSums), strings.Join(probs, "\n"))
 	}
-	for _, e := range shared {
+	if _, err := os.Stat(sharedCorpus); err != nil {
+		t.Logf("no shared corpus at %s (a clone has none): the copy is checked against %s only", sharedCorpus, corpusSums)
+		return
+	}
+	if probs := checkSums(sharedCorpus, sums); len(probs) > 0 {
+		t.Errorf("the shared corpus %s changed: copy it again to %s and rewrite %s:\n%s", sharedCorpus, corpusDir, corpusSums, strings.Join(probs, "\n"))
+	}
+}
+
+// readSums reads a sha256sum manifest: file name -> hex digest.
+func readSums(t *testing.T, path string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]string{}
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		sum, name, ok := strings.Cut(line, "  ")
+		if !ok || len(sum) != 64 || name == "" {
+			t.Fatalf("%s:%d: not a sha256sum line: %q", path, i+1, line)
+		}
+		sums[name] = sum
+	}
+	return sums
+}
+
+// checkSums lists how dir differs from sums: files missing, extra or with
+// other content.
+func checkSums(dir string, sums map[string]string) []string {
+	var probs []string
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
 		if e.IsDir() {
 			continue
 		}
-		want, err := os.ReadFile(filepath.Join(sharedCorpus, e.Name()))
+		seen[e.Name()] = true
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(filepath.Join(corpusDir, e.Name()))
-		if err != nil {
-			t.Errorf("%s missing from %s (copy it): %v", e.Name(), corpusDir, err)
+			probs = append(probs, err.Error())
 			continue
 		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from %s (copy it again)", e.Name(), sharedCorpus)
+		want, listed := sums[e.Name()]
+		switch got := fmt.Sprintf("%x", sha256.Sum256(b)); {
+		case !listed:
+			probs = append(probs, e.Name()+": not in the manifest")
+		case got != want:
+			probs = append(probs, e.Name()+": other content")
 		}
 	}
-	local, _ := os.ReadDir(corpusDir)
-	if len(local) != len(shared) {
-		t.Errorf("%s has %d files, %s has %d", corpusDir, len(local), sharedCorpus, len(shared))
+	for name := range sums {
+		if !seen[name] {
+			probs = append(probs, name+": missing")
+		}
 	}
+	sort.Strings(probs)
+	return probs
 }
 
 // TestCorpusRoundTrip: every good file parses, encodes and parses back to
