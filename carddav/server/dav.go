@@ -203,16 +203,9 @@ var propRenderers = map[xml.Name]propRenderer{
 	davxml.DAV("getlastmodified"): cardProp(func(_ *request, c *state.Card) string {
 		return c.Modified.UTC().Format(http.TimeFormat)
 	}),
-	davxml.DAV("getcontentlength"): func(rq *request, r *res, p *davxml.Element) *davxml.Element {
-		if r.kind != kindCard {
-			return nil
-		}
-		data := rq.cardData(r.card)
-		if data == nil {
-			return nil
-		}
-		return davxml.Text(p.Name, strconv.Itoa(len(rq.render(data, ""))))
-	},
+	davxml.DAV("getcontentlength"): cardDataProp(func(rq *request, data []byte, _ *davxml.Element) string {
+		return strconv.Itoa(len(rq.render(data, "")))
+	}),
 	davxml.CardDAV("addressbook-home-set"): func(rq *request, r *res, p *davxml.Element) *davxml.Element {
 		if r.kind != kindRoot && r.kind != kindPrincipal {
 			return nil
@@ -229,16 +222,9 @@ var propRenderers = map[xml.Name]propRenderer{
 		}
 		return davxml.Text(p.Name, strconv.FormatInt(rq.h.maxSize, 10))
 	},
-	davxml.CardDAV("address-data"): func(rq *request, r *res, p *davxml.Element) *davxml.Element {
-		if r.kind != kindCard {
-			return nil
-		}
-		data := rq.cardData(r.card)
-		if data == nil {
-			return nil
-		}
-		return davxml.Text(p.Name, string(rq.render(data, requestedVersion(p))))
-	},
+	davxml.CardDAV("address-data"): cardDataProp(func(rq *request, data []byte, p *davxml.Element) string {
+		return string(rq.render(data, requestedVersion(p)))
+	}),
 	davxml.CS("getctag"): bookProp(func(_ *request, b *state.AddressBook) string {
 		return state.FormatSyncToken(b.ID, b.SyncSeq)
 	}),
@@ -261,6 +247,21 @@ func cardProp(value func(rq *request, c *state.Card) string) propRenderer {
 			return nil
 		}
 		return davxml.Text(p.Name, value(rq, r.card))
+	}
+}
+
+// cardDataProp returns a renderer of a text property only cards have,
+// made from the card's data (nil when it cannot be read).
+func cardDataProp(value func(rq *request, data []byte, p *davxml.Element) string) propRenderer {
+	return func(rq *request, r *res, p *davxml.Element) *davxml.Element {
+		if r.kind != kindCard {
+			return nil
+		}
+		data := rq.cardData(r.card)
+		if data == nil {
+			return nil
+		}
+		return davxml.Text(p.Name, value(rq, data, p))
 	}
 }
 
