@@ -483,8 +483,10 @@ func (d *decoder) pair(n *node, m map[string]any, base, name string, accounts ma
 	return p
 }
 
+// side decodes the side at base of a pair: its type, the keys of that type
+// (the others are reported), and the checks of the type.
 func (d *decoder) side(n *node, m map[string]any, base string, accounts map[string]Account) Side {
-	var s Side
+	var typ SideType
 	t, ok := d.str(m, base, "type")
 	keys := sideKeys()
 	used := []string(nil)
@@ -495,13 +497,22 @@ func (d *decoder) side(n *node, m map[string]any, base string, accounts map[stri
 	case !contains(sideTypes(), t):
 		d.add(base+".type", "%q is not one of %s", t, strings.Join(sideTypes(), ", "))
 	default:
-		s.Type = SideType(t)
-		used = keys[s.Type]
+		typ = SideType(t)
+		used = keys[typ]
 		usedBy = "a side of type " + t
 	}
 	d.checkKeys(m, base, n, used, usedBy)
+	s := d.readSideKeys(m, base, used)
+	s.Type = typ
+	d.checkSide(s, base, accounts)
+	return s
+}
 
-	// Only the keys of the type are read; others were reported above.
+// readSideKeys reads the keys of a side at base; used are the keys of its
+// type (nil: all), the only ones read (others were reported by
+// checkKeys).
+func (d *decoder) readSideKeys(m map[string]any, base string, used []string) Side {
+	var s Side
 	has := func(k string) bool { return used == nil || contains(used, k) }
 	get := func(k string) string {
 		if !has(k) {
@@ -539,7 +550,11 @@ func (d *decoder) side(n *node, m map[string]any, base string, accounts map[stri
 		s.MultigetChunk = d.integer(m, base, "multiget_chunk")
 	}
 	s.User = get("user")
+	return s
+}
 
+// checkSide reports what side s at base lacks or gets wrong for its type.
+func (d *decoder) checkSide(s Side, base string, accounts map[string]Account) {
 	switch s.Type {
 	case SideVdir:
 		if s.Path == "" {
@@ -557,27 +572,7 @@ func (d *decoder) side(n *node, m map[string]any, base string, accounts map[stri
 			d.add(base+".account", "%s", msg)
 		}
 	case SideCardDAV:
-		if s.URL == "" {
-			d.add(base+".url", "required by a carddav side (the server or address book URL)")
-		} else if u, err := url.Parse(s.URL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			d.add(base+".url", "%q is not an absolute http or https URL", s.URL)
-		}
-		var set []string
-		for k, v := range map[string]string{"password_env": s.PasswordEnv, "password_file": s.PasswordFile, "password_command": s.PasswordCommand} {
-			if v != "" {
-				set = append(set, k)
-			}
-		}
-		sort.Strings(set)
-		if len(set) > 1 {
-			d.add(base+"."+set[1], "set at most one of password_env, password_file, password_command (%s are set)", strings.Join(set, " and "))
-		}
-		if s.PasswordEnv != "" && !envRE.MatchString(s.PasswordEnv) {
-			d.add(base+".password_env", "%q is not an environment variable name", s.PasswordEnv)
-		}
-		if s.MultigetChunk < 0 {
-			d.add(base+".multiget_chunk", "%d is negative (expected a positive count, or 0 for the default)", s.MultigetChunk)
-		}
+		d.checkCardDAVSide(s, base)
 	case SideServer:
 		if s.User == "" {
 			d.add(base+".user", "required by a server side (a user of the built-in server)")
@@ -586,7 +581,33 @@ func (d *decoder) side(n *node, m map[string]any, base string, accounts map[stri
 			d.add(base+".addressbook", "required by a server side (an address book of the user)")
 		}
 	}
-	return s
+}
+
+// checkCardDAVSide reports what carddav side s at base lacks or gets
+// wrong: its URL, its password sources (at most one), the password
+// variable's name and the multiget chunk.
+func (d *decoder) checkCardDAVSide(s Side, base string) {
+	if s.URL == "" {
+		d.add(base+".url", "required by a carddav side (the server or address book URL)")
+	} else if u, err := url.Parse(s.URL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		d.add(base+".url", "%q is not an absolute http or https URL", s.URL)
+	}
+	var set []string
+	for k, v := range map[string]string{"password_env": s.PasswordEnv, "password_file": s.PasswordFile, "password_command": s.PasswordCommand} {
+		if v != "" {
+			set = append(set, k)
+		}
+	}
+	sort.Strings(set)
+	if len(set) > 1 {
+		d.add(base+"."+set[1], "set at most one of password_env, password_file, password_command (%s are set)", strings.Join(set, " and "))
+	}
+	if s.PasswordEnv != "" && !envRE.MatchString(s.PasswordEnv) {
+		d.add(base+".password_env", "%q is not an environment variable name", s.PasswordEnv)
+	}
+	if s.MultigetChunk < 0 {
+		d.add(base+".multiget_chunk", "%d is negative (expected a positive count, or 0 for the default)", s.MultigetChunk)
+	}
 }
 
 // sameStore says why a and b are the same store, or "".

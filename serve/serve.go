@@ -76,16 +76,57 @@ func Run(ctx context.Context, o Options) error {
 	if o.Warnings == nil {
 		o.Warnings = io.Discard
 	}
-	cfg, db, runner, log := o.Config, o.DB, o.Pairs, o.Logger
-	// Pairs made on the web page (in state) run like configured ones.
-	ecfg, skipped, err := runner.Pairs(ctx)
+	cfg, db, log := o.Config, o.DB, o.Logger
+	sched, err := newScheduler(ctx, o)
 	if err != nil {
 		return err
+	}
+	guard, err := newGuard(cfg.Server, db, log)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	warnUnknownAdmins(ctx, db, cfg.Server.Admins, log)
+	mux, err := davMux(o, guard, sched)
+	if err != nil {
+		return err
+	}
+	tlsConfig, err := loadTLS(cfg.Server)
+	if err != nil {
+		return err
+	}
+	useTLS := tlsConfig != nil
+	ln, err := listen(cfg.Server, useTLS, log, o.Warnings)
+	if err != nil {
+		return err
+	}
+	baseURL := clientURL(cfg.Server, ln.Addr(), useTLS)
+	secure := useTLS || strings.HasPrefix(baseURL, "https://")
+	ui, err := web.New(web.Options{DB: db, Config: cfg, Pairs: o.Pairs, Guard: guard, AllowHost: hostChecker(cfg.Server, ln.Addr(), useTLS),
+		Scheduler: sched, BaseURL: baseURL, Secure: secure, SessionLifetime: cfg.Server.SessionLifetime, Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	mux.Handle(web.Prefix, ui)
+	srv := newHTTPServer(ctx, withHSTS(mux, secure), log)
+	srv.TLSConfig = tlsConfig
+	log.Info("serving CardDAV", "listen", ln.Addr().String(), "url", baseURL, "tls", useTLS, "version", o.Version)
+	log.Info("web page", "url", strings.TrimRight(baseURL, "/")+web.Prefix, "connect_redirect_uri", web.RedirectURI(baseURL))
+	return serveUntilDone(ctx, srv, ln, useTLS, sched, log)
+}
+
+// newScheduler returns the scheduler of the configured pairs and of those
+// made on the web page (in state), which run like configured ones.
+func newScheduler(ctx context.Context, o Options) (*daemon.Scheduler, error) {
+	runner, log := o.Pairs, o.Logger
+	ecfg, skipped, err := runner.Pairs(ctx)
+	if err != nil {
+		return nil, err
 	}
 	for _, msg := range skipped {
 		log.Warn("not running a pair made on the web page", "why", msg)
 	}
-	sched := daemon.NewScheduler(daemon.SchedulerOptions{
+	return daemon.NewScheduler(daemon.SchedulerOptions{
 		Every:     pairSchedules(ecfg),
 		BookPairs: bookPairs(ecfg),
 		Run: func(ctx context.Context, pair string) error {
@@ -94,16 +135,18 @@ func Run(ctx context.Context, o Options) error {
 		Debounce:     o.Debounce,
 		Logger:       log,
 		Housekeeping: runner.Housekeeping, // the daily trash purge
-	})
-	guard, err := newGuard(cfg.Server, db, log)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	warnUnknownAdmins(ctx, db, cfg.Server.Admins, log)
-	dav, err := server.New(server.Options{Store: db, Logger: log, OnChange: sched.Changed, Guard: guard,
+	}), nil
+}
+
+// davMux returns the server's routes but the web page: /healthz, the
+// CardDAV server (whose changes wake sched) and a redirect of a browser at
+// the root to the web page.
+func davMux(o Options, guard *authguard.Guard, sched *daemon.Scheduler) (*http.ServeMux, error) {
+	cfg, db := o.Config, o.DB
+	dav, err := server.New(server.Options{Store: db, Logger: o.Logger, OnChange: sched.Changed, Guard: guard,
 		MaxMultigetHrefs: cfg.Server.MaxMultigetHrefs})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthHandler(guard, cfg.Server.Admins, sched.Status, db.SchemaVersion))
@@ -114,8 +157,48 @@ func Run(ctx context.Context, o Options) error {
 		}
 		dav.ServeHTTP(w, r)
 	}))
+	return mux, nil
+}
 
-	srv := &http.Server{
+// loadTLS returns the TLS configuration of server.tls_cert and tls_key,
+// nil without TLS.
+func loadTLS(s config.Server) (*tls.Config, error) {
+	if s.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: server.tls_cert/tls_key: %w", ErrConfig, err)
+	}
+	return serverTLSConfig(cert), nil
+}
+
+// listen opens server.listen with the connection limit. Clear text beyond
+// loopback is warned about in the log and on warnings.
+func listen(s config.Server, useTLS bool, log *slog.Logger, warnings io.Writer) (net.Listener, error) {
+	tcpLn, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("server.listen: %w", err)
+	}
+	maxConns := s.MaxConnections
+	if maxConns == 0 {
+		maxConns = config.DefaultMaxConnections
+	}
+	ln := newLimitListener(tcpLn, maxConns, log)
+	if !useTLS && !isLoopback(s.Listen) {
+		msg := "listening on " + s.Listen + " beyond loopback WITHOUT TLS: passwords and contacts travel in clear text; set server.tls_cert and server.tls_key, or listen on 127.0.0.1 behind a TLS proxy"
+		log.Warn(msg)
+		fmt.Fprintln(warnings, "cardbridge: WARNING:", msg)
+	}
+	return ln, nil
+}
+
+// newHTTPServer returns the HTTP server of h with its timeouts and limits;
+// its requests' contexts carry ctx's values but not its end (shutdown
+// lets them finish).
+func newHTTPServer(ctx context.Context, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      5 * time.Minute, // a REPORT of a large book
@@ -124,41 +207,12 @@ func Run(ctx context.Context, o Options) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug), // TLS handshake noise
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	useTLS := cfg.Server.TLSCert != ""
-	if useTLS {
-		cert, err := tls.LoadX509KeyPair(cfg.Server.TLSCert, cfg.Server.TLSKey)
-		if err != nil {
-			return fmt.Errorf("%w: server.tls_cert/tls_key: %w", ErrConfig, err)
-		}
-		srv.TLSConfig = serverTLSConfig(cert)
-	}
-	tcpLn, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("server.listen: %w", err)
-	}
-	maxConns := cfg.Server.MaxConnections
-	if maxConns == 0 {
-		maxConns = config.DefaultMaxConnections
-	}
-	ln := newLimitListener(tcpLn, maxConns, log)
-	if !useTLS && !isLoopback(cfg.Server.Listen) {
-		msg := "listening on " + cfg.Server.Listen + " beyond loopback WITHOUT TLS: passwords and contacts travel in clear text; set server.tls_cert and server.tls_key, or listen on 127.0.0.1 behind a TLS proxy"
-		log.Warn(msg)
-		fmt.Fprintln(o.Warnings, "cardbridge: WARNING:", msg)
-	}
-	baseURL := clientURL(cfg.Server, ln.Addr(), useTLS)
-	secure := useTLS || strings.HasPrefix(baseURL, "https://")
-	ui, err := web.New(web.Options{DB: db, Config: cfg, Pairs: runner, Guard: guard, AllowHost: hostChecker(cfg.Server, ln.Addr(), useTLS),
-		Scheduler: sched, BaseURL: baseURL, Secure: secure, SessionLifetime: cfg.Server.SessionLifetime, Logger: log})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	mux.Handle(web.Prefix, ui)
-	srv.Handler = withHSTS(mux, secure)
-	log.Info("serving CardDAV", "listen", ln.Addr().String(), "url", baseURL, "tls", useTLS, "version", o.Version)
-	log.Info("web page", "url", strings.TrimRight(baseURL, "/")+web.Prefix, "connect_redirect_uri", web.RedirectURI(baseURL))
+}
 
+// serveUntilDone runs sched and serves srv on ln until ctx ends or the
+// server fails, then shuts both down: the requests in flight get
+// ShutdownGrace, the sync in progress finishes.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, useTLS bool, sched *daemon.Scheduler, log *slog.Logger) error {
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
 	schedDone := make(chan error, 1)

@@ -103,18 +103,7 @@ func DiskFull(ctx context.Context, binary, work string, contacts int, size strin
 	defer sc.Close()
 	p := sc.Pair
 	p.Log = log
-	r, err := p.Sync(ctx, nil)
-	if err != nil {
-		return rep, err
-	}
-	if r.Code != 0 {
-		return rep, fmt.Errorf("disk-full: the first sync failed (exit %d; is %s too small for %d contacts?): %s", r.Code, size, contacts, r.Stderr)
-	}
-	snap, err := p.Snapshot(ctx)
-	if err != nil {
-		return rep, err
-	}
-	model, err := p.NewModel(snap)
+	model, snap, err := diskFullFirstSync(ctx, p, contacts, size)
 	if err != nil {
 		return rep, err
 	}
@@ -132,10 +121,44 @@ func DiskFull(ctx context.Context, binary, work string, contacts int, size strin
 		return rep, err
 	}
 	rep.FilesBefore = len(snap.B)
-	r, err = p.Sync(ctx, nil)
+	r, err := p.Sync(ctx, nil)
 	if err != nil {
 		return rep, err
 	}
+	checkFullDiskRun(ctx, p, vdir, r, model, &rep)
+	if err := os.Remove(filler); err != nil {
+		return rep, fmt.Errorf("disk-full: free the space: %w", err)
+	}
+	err = checkFreedRun(ctx, p, model, &rep) // rep is read after the call
+	return rep, err
+}
+
+// diskFullFirstSync runs the scenario's first sync, on a disk with room,
+// and returns the model of the synced contacts and the snapshot after it.
+func diskFullFirstSync(ctx context.Context, p *Pair, contacts int, size string) (Model, Snapshot, error) {
+	r, err := p.Sync(ctx, nil)
+	if err != nil {
+		return nil, Snapshot{}, err
+	}
+	if r.Code != 0 {
+		return nil, Snapshot{}, fmt.Errorf("disk-full: the first sync failed (exit %d; is %s too small for %d contacts?): %s", r.Code, size, contacts, r.Stderr)
+	}
+	snap, err := p.Snapshot(ctx)
+	if err != nil {
+		return nil, Snapshot{}, err
+	}
+	model, err := p.NewModel(snap)
+	if err != nil {
+		return nil, Snapshot{}, err
+	}
+	return model, snap, nil
+}
+
+// checkFullDiskRun records in rep what run r on the full disk did and the
+// checks that did not hold: it must fail naming ENOSPC and the file,
+// delete no file of vdir, leave no partial file and leave Office 365 with
+// the model's contacts.
+func checkFullDiskRun(ctx context.Context, p *Pair, vdir string, r Run, model Model, rep *DiskFullReport) {
 	rep.Code = r.Code
 	rep.Error = runError(r)
 	lower := strings.ToLower(rep.Error)
@@ -171,27 +194,29 @@ func DiskFull(ctx context.Context, binary, work string, contacts int, size strin
 	if a, err := p.A.List(ctx); err != nil || len(a) != len(model) {
 		rep.Failures = append(rep.Failures, fmt.Sprintf("Office 365 holds %d contacts after the full-disk run, want %d (%v)", len(a), len(model), err))
 	}
-	if err := os.Remove(filler); err != nil {
-		return rep, fmt.Errorf("disk-full: free the space: %w", err)
-	}
-	r, err = p.Sync(ctx, nil)
+}
+
+// checkFreedRun runs the sync after the space was freed and records in rep
+// whether it converged to model.
+func checkFreedRun(ctx context.Context, p *Pair, model Model, rep *DiskFullReport) error {
+	r, err := p.Sync(ctx, nil)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	if r.Code != 0 {
 		rep.Failures = append(rep.Failures, fmt.Sprintf("the run after freeing space failed (exit %d): %s", r.Code, r.Stderr))
-		return rep, nil
+		return nil
 	}
-	snap, err = p.Snapshot(ctx)
+	snap, err := p.Snapshot(ctx)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	if probs := p.Check(model, snap); len(probs) > 0 {
 		rep.Failures = append(rep.Failures, "not converged after freeing space:\n"+firstLines(probs, 30))
-		return rep, nil
+		return nil
 	}
 	rep.Converged = true
-	return rep, nil
+	return nil
 }
 
 // mutateA makes w's edits and creates on side A only.

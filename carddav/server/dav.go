@@ -148,137 +148,190 @@ func bookToken(id, seq int64) string { return syncTokenURI + state.FormatSyncTok
 // propValue returns property p of r as it is written, nil when r does not
 // have it.
 func (rq *request) propValue(r *res, p *davxml.Element) *davxml.Element {
-	h := rq.h
-	name := p.Name
-	text := func(s string) *davxml.Element { return davxml.Text(name, s) }
-	href := func(s string) *davxml.Element { return davxml.HrefProp(name, s) }
-	elems := func(names ...xml.Name) *davxml.Element {
-		e := davxml.Elem(name)
-		for _, n := range names {
-			e.Children = append(e.Children, davxml.Empty(n))
-		}
-		return e
-	}
-	if p.Name.Space == davxml.NSDAV {
-		switch p.Name.Local {
-		case "current-user-principal":
-			return href(h.principalHref(rq.user))
-		case "owner":
-			if r.kind != kindRoot {
-				return href(h.principalHref(rq.user))
-			}
-		case "principal-collection-set":
-			return href(h.prefix + "/principals/")
-		case "current-user-privilege-set":
-			switch r.kind {
-			case kindRoot, kindPrincipal:
-				return privileges("read", "read-current-user-privilege-set")
-			case kindHome:
-				return privileges("read", "bind", "unbind", "write-properties", "read-current-user-privilege-set")
-			default:
-				return privileges("read", "write", "write-properties", "write-content", "bind", "unbind", "read-current-user-privilege-set")
-			}
-		case "resourcetype":
-			switch r.kind {
-			case kindRoot, kindHome:
-				return elems(davxml.DAV("collection"))
-			case kindPrincipal:
-				return elems(davxml.DAV("principal"))
-			case kindBook:
-				return elems(davxml.DAV("collection"), davxml.CardDAV("addressbook"))
-			case kindCard:
-				return elems()
-			}
-		case "displayname":
-			switch r.kind {
-			case kindRoot:
-				return text("cardbridge")
-			case kindPrincipal, kindHome:
-				return text(rq.user)
-			case kindBook:
-				if r.book.DisplayName != "" {
-					return text(r.book.DisplayName)
-				}
-				return text(r.book.Name)
-			}
-		case "principal-URL":
-			if r.kind == kindPrincipal {
-				return href(h.principalHref(rq.user))
-			}
-		case "supported-report-set":
-			switch r.kind {
-			case kindHome, kindBook:
-				return reportSet()
-			case kindRoot, kindPrincipal:
-				return elems()
-			}
-		case "sync-token":
-			if r.kind == kindBook {
-				return text(bookToken(r.book.ID, r.book.SyncSeq))
-			}
-		case "getetag":
-			if r.kind == kindCard {
-				return text(`"` + r.card.ETag + `"`)
-			}
-		case "getcontenttype":
-			if r.kind == kindCard {
-				return text("text/vcard; charset=utf-8")
-			}
-		case "getlastmodified":
-			if r.kind == kindCard {
-				return text(r.card.Modified.UTC().Format(http.TimeFormat))
-			}
-		case "getcontentlength":
-			if r.kind == kindCard {
-				data := rq.cardData(r.card)
-				if data == nil {
-					return nil
-				}
-				return text(strconv.Itoa(len(rq.render(data, ""))))
-			}
-		}
+	render, ok := propRenderers[p.Name]
+	if !ok {
 		return nil
 	}
-	if p.Name.Space == davxml.NSCardDAV {
-		switch p.Name.Local {
-		case "addressbook-home-set":
-			if r.kind == kindRoot || r.kind == kindPrincipal {
-				return href(h.homeHref(rq.user))
-			}
-		case "principal-address":
-			// none
-		case "addressbook-description":
-			if r.kind == kindBook {
-				return text(r.book.Description)
-			}
-		case "supported-address-data":
-			if r.kind == kindBook || r.kind == kindHome {
-				e := davxml.Elem(name)
-				for _, v := range []string{vcard.V30, vcard.V40} {
-					e.Children = append(e.Children, &davxml.Element{Name: davxml.CardDAV("address-data-type"),
-						Attr: []xml.Attr{{Name: xml.Name{Local: "content-type"}, Value: "text/vcard"}, {Name: xml.Name{Local: "version"}, Value: v}}})
-				}
-				return e
-			}
-		case "max-resource-size":
-			if r.kind == kindBook || r.kind == kindHome {
-				return text(strconv.FormatInt(h.maxSize, 10))
-			}
-		case "address-data":
-			if r.kind == kindCard {
-				data := rq.cardData(r.card)
-				if data == nil {
-					return nil
-				}
-				return text(string(rq.render(data, requestedVersion(p))))
-			}
+	return render(rq, r, p)
+}
+
+// propRenderer writes property p of r, nil when r does not have it.
+type propRenderer func(rq *request, r *res, p *davxml.Element) *davxml.Element
+
+// propRenderers holds the renderer of each property the server knows, by
+// its name (read only). A property not in it is one no resource has.
+var propRenderers = map[xml.Name]propRenderer{
+	davxml.DAV("current-user-principal"): func(rq *request, _ *res, p *davxml.Element) *davxml.Element {
+		return davxml.HrefProp(p.Name, rq.h.principalHref(rq.user))
+	},
+	davxml.DAV("owner"): func(rq *request, r *res, p *davxml.Element) *davxml.Element {
+		if r.kind == kindRoot {
+			return nil
+		}
+		return davxml.HrefProp(p.Name, rq.h.principalHref(rq.user))
+	},
+	davxml.DAV("principal-collection-set"): func(rq *request, _ *res, p *davxml.Element) *davxml.Element {
+		return davxml.HrefProp(p.Name, rq.h.prefix+"/principals/")
+	},
+	davxml.DAV("current-user-privilege-set"): privilegeSetProp,
+	davxml.DAV("resourcetype"):               resourceTypeProp,
+	davxml.DAV("displayname"):                displayNameProp,
+	davxml.DAV("principal-URL"): func(rq *request, r *res, p *davxml.Element) *davxml.Element {
+		if r.kind != kindPrincipal {
+			return nil
+		}
+		return davxml.HrefProp(p.Name, rq.h.principalHref(rq.user))
+	},
+	davxml.DAV("supported-report-set"): func(_ *request, r *res, p *davxml.Element) *davxml.Element {
+		switch r.kind {
+		case kindHome, kindBook:
+			return reportSet()
+		case kindRoot, kindPrincipal:
+			return emptyChildren(p.Name)
 		}
 		return nil
+	},
+	davxml.DAV("sync-token"): bookProp(func(_ *request, b *state.AddressBook) string {
+		return bookToken(b.ID, b.SyncSeq)
+	}),
+	davxml.DAV("getetag"): cardProp(func(_ *request, c *state.Card) string {
+		return `"` + c.ETag + `"`
+	}),
+	davxml.DAV("getcontenttype"): cardProp(func(*request, *state.Card) string {
+		return "text/vcard; charset=utf-8"
+	}),
+	davxml.DAV("getlastmodified"): cardProp(func(_ *request, c *state.Card) string {
+		return c.Modified.UTC().Format(http.TimeFormat)
+	}),
+	davxml.DAV("getcontentlength"): cardDataProp(func(rq *request, data []byte, _ *davxml.Element) string {
+		return strconv.Itoa(len(rq.render(data, "")))
+	}),
+	davxml.CardDAV("addressbook-home-set"): func(rq *request, r *res, p *davxml.Element) *davxml.Element {
+		if r.kind != kindRoot && r.kind != kindPrincipal {
+			return nil
+		}
+		return davxml.HrefProp(p.Name, rq.h.homeHref(rq.user))
+	},
+	davxml.CardDAV("addressbook-description"): bookProp(func(_ *request, b *state.AddressBook) string {
+		return b.Description
+	}),
+	davxml.CardDAV("supported-address-data"): supportedAddressDataProp,
+	davxml.CardDAV("max-resource-size"): func(rq *request, r *res, p *davxml.Element) *davxml.Element {
+		if r.kind != kindBook && r.kind != kindHome {
+			return nil
+		}
+		return davxml.Text(p.Name, strconv.FormatInt(rq.h.maxSize, 10))
+	},
+	davxml.CardDAV("address-data"): cardDataProp(func(rq *request, data []byte, p *davxml.Element) string {
+		return string(rq.render(data, requestedVersion(p)))
+	}),
+	davxml.CS("getctag"): bookProp(func(_ *request, b *state.AddressBook) string {
+		return state.FormatSyncToken(b.ID, b.SyncSeq)
+	}),
+}
+
+// bookProp returns a renderer of a text property only books have.
+func bookProp(value func(rq *request, b *state.AddressBook) string) propRenderer {
+	return func(rq *request, r *res, p *davxml.Element) *davxml.Element {
+		if r.kind != kindBook {
+			return nil
+		}
+		return davxml.Text(p.Name, value(rq, r.book))
 	}
-	if p.Name == davxml.CS("getctag") && r.kind == kindBook {
-		return text(state.FormatSyncToken(r.book.ID, r.book.SyncSeq))
+}
+
+// cardProp returns a renderer of a text property only cards have.
+func cardProp(value func(rq *request, c *state.Card) string) propRenderer {
+	return func(rq *request, r *res, p *davxml.Element) *davxml.Element {
+		if r.kind != kindCard {
+			return nil
+		}
+		return davxml.Text(p.Name, value(rq, r.card))
+	}
+}
+
+// cardDataProp returns a renderer of a text property only cards have,
+// made from the card's data (nil when it cannot be read).
+func cardDataProp(value func(rq *request, data []byte, p *davxml.Element) string) propRenderer {
+	return func(rq *request, r *res, p *davxml.Element) *davxml.Element {
+		if r.kind != kindCard {
+			return nil
+		}
+		data := rq.cardData(r.card)
+		if data == nil {
+			return nil
+		}
+		return davxml.Text(p.Name, value(rq, data, p))
+	}
+}
+
+// emptyChildren returns element name holding an empty element of each of
+// names.
+func emptyChildren(name xml.Name, names ...xml.Name) *davxml.Element {
+	e := davxml.Elem(name)
+	for _, n := range names {
+		e.Children = append(e.Children, davxml.Empty(n))
+	}
+	return e
+}
+
+// privilegeSetProp writes DAV:current-user-privilege-set: what the user
+// may do with r.
+func privilegeSetProp(_ *request, r *res, _ *davxml.Element) *davxml.Element {
+	switch r.kind {
+	case kindRoot, kindPrincipal:
+		return privileges("read", "read-current-user-privilege-set")
+	case kindHome:
+		return privileges("read", "bind", "unbind", "write-properties", "read-current-user-privilege-set")
+	default:
+		return privileges("read", "write", "write-properties", "write-content", "bind", "unbind", "read-current-user-privilege-set")
+	}
+}
+
+// resourceTypeProp writes DAV:resourcetype.
+func resourceTypeProp(_ *request, r *res, p *davxml.Element) *davxml.Element {
+	switch r.kind {
+	case kindRoot, kindHome:
+		return emptyChildren(p.Name, davxml.DAV("collection"))
+	case kindPrincipal:
+		return emptyChildren(p.Name, davxml.DAV("principal"))
+	case kindBook:
+		return emptyChildren(p.Name, davxml.DAV("collection"), davxml.CardDAV("addressbook"))
+	case kindCard:
+		return emptyChildren(p.Name)
 	}
 	return nil
+}
+
+// displayNameProp writes DAV:displayname: the user's name for the
+// principal and the home set, a book's display name (else its name).
+func displayNameProp(rq *request, r *res, p *davxml.Element) *davxml.Element {
+	switch r.kind {
+	case kindRoot:
+		return davxml.Text(p.Name, "cardbridge")
+	case kindPrincipal, kindHome:
+		return davxml.Text(p.Name, rq.user)
+	case kindBook:
+		if r.book.DisplayName != "" {
+			return davxml.Text(p.Name, r.book.DisplayName)
+		}
+		return davxml.Text(p.Name, r.book.Name)
+	}
+	return nil
+}
+
+// supportedAddressDataProp writes CARDDAV:supported-address-data of books
+// and the home set: vCard 3.0 and 4.0.
+func supportedAddressDataProp(_ *request, r *res, p *davxml.Element) *davxml.Element {
+	if r.kind != kindBook && r.kind != kindHome {
+		return nil
+	}
+	e := davxml.Elem(p.Name)
+	for _, v := range []string{vcard.V30, vcard.V40} {
+		e.Children = append(e.Children, &davxml.Element{Name: davxml.CardDAV("address-data-type"),
+			Attr: []xml.Attr{{Name: xml.Name{Local: "content-type"}, Value: "text/vcard"}, {Name: xml.Name{Local: "version"}, Value: v}}})
+	}
+	return e
 }
 
 // cardData returns the stored data of c, reading it when not loaded (nil

@@ -365,107 +365,161 @@ func parseToken(b *state.AddressBook, tok string) (int64, bool) {
 // syncCollection serves sync-collection (RFC 6578) with limit.
 func (rq *request) syncCollection(b *state.AddressBook, root *davxml.Element) {
 	pr := parsePropReq(root)
-	var since int64
+	q, ok := rq.parseSyncQuery(b, root)
+	if !ok {
+		return
+	}
+	ch, err := rq.cardChanges(b, q.since)
+	switch {
+	case errors.Is(err, state.ErrInvalidSyncToken) && q.initial:
+		// The change log no longer reaches back to the book's creation:
+		// an initial sync lists the cards as they are.
+		ch, err = rq.currentCards(b)
+		q.limit = -1
+	case errors.Is(err, state.ErrInvalidSyncToken):
+		rq.writeError(http.StatusForbidden, "", davxml.Empty(davxml.DAV("valid-sync-token")))
+		return
+	}
+	if err != nil {
+		rq.fail(err)
+		return
+	}
+	truncated := false
+	if q.limit >= 0 && ch.count() > q.limit {
+		if err := rq.truncateChanges(b, q.since, q.limit, &ch); err != nil {
+			rq.fail(err)
+			return
+		}
+		truncated = true
+	}
+	if q.initial {
+		ch.deleted = nil
+	}
+	rq.writeSyncAnswer(b, pr, ch, truncated)
+}
+
+// syncQuery is what a sync-collection REPORT asks for.
+type syncQuery struct {
+	since   int64 // the change number of the client's token (0 when initial)
+	initial bool  // no token: every card
+	limit   int   // the most changes in one answer, -1 for no limit
+}
+
+// parseSyncQuery reads the token and the limit of a sync-collection
+// REPORT of book b; false when it answered the request (an error).
+func (rq *request) parseSyncQuery(b *state.AddressBook, root *davxml.Element) (syncQuery, bool) {
+	q := syncQuery{limit: -1}
 	tokNode := root.Child(davxml.DAV("sync-token"))
-	initial := tokNode == nil || strings.TrimSpace(tokNode.Text) == ""
-	if !initial {
+	q.initial = tokNode == nil || strings.TrimSpace(tokNode.Text) == ""
+	if !q.initial {
 		seq, ok := parseToken(b, tokNode.Text)
 		if !ok {
 			rq.writeError(http.StatusForbidden, "", davxml.Empty(davxml.DAV("valid-sync-token")))
-			return
+			return q, false
 		}
-		since = seq
+		q.since = seq
 	}
-	limit := -1
 	if l := root.Child(davxml.DAV("limit")); l != nil {
 		if n := l.Child(davxml.DAV("nresults")); n != nil {
 			v, err := strconv.Atoi(strings.TrimSpace(n.Text))
 			if err != nil || v < 0 {
 				rq.badRequest("invalid nresults")
-				return
+				return q, false
 			}
-			limit = v
+			q.limit = v
 		}
 	}
+	return q, true
+}
+
+// syncChanges are the cards of a book changed and deleted since a change
+// number, up to change seq.
+type syncChanges struct {
+	changed, deleted []string
+	seq              int64
+}
+
+// count returns the number of changes in ch.
+func (ch syncChanges) count() int { return len(ch.changed) + len(ch.deleted) }
+
+// cardChanges returns the changes of book b since change number since.
+func (rq *request) cardChanges(b *state.AddressBook, since int64) (syncChanges, error) {
+	changed, deleted, seq, err := rq.h.db.CardChanges(rq.ctx, b.ID, since)
+	return syncChanges{changed: changed, deleted: deleted, seq: seq}, err
+}
+
+// currentCards returns every card of book b as changed, up to the book's
+// current change number.
+func (rq *request) currentCards(b *state.AddressBook) (syncChanges, error) {
 	db := rq.h.db
-	changed, deleted, newSeq, err := db.CardChanges(rq.ctx, b.ID, since)
-	if errors.Is(err, state.ErrInvalidSyncToken) && initial {
-		// The change log no longer reaches back to the book's creation:
-		// an initial sync lists the cards as they are.
-		book, err := db.AddressBook(rq.ctx, rq.user, b.Name)
+	book, err := db.AddressBook(rq.ctx, rq.user, b.Name)
+	if err != nil {
+		return syncChanges{}, err
+	}
+	ch := syncChanges{seq: book.SyncSeq}
+	err = db.EachCard(rq.ctx, b.ID, false, func(c state.Card) error {
+		if c.Seq <= ch.seq {
+			ch.changed = append(ch.changed, c.Href)
+		}
+		return nil
+	})
+	if err != nil {
+		return syncChanges{}, err
+	}
+	return ch, nil
+}
+
+// truncateChanges cuts ch, the changes of book b since change number
+// since, to at most limit: it finds the latest change number cut such that
+// the changes from since up to cut are at most limit, keeps those and sets
+// ch.seq to cut, whose token resumes with the rest.
+func (rq *request) truncateChanges(b *state.AddressBook, since int64, limit int, ch *syncChanges) error {
+	total := ch.count()
+	lo, hi := since, ch.seq // total(lo)-total(lo) = 0 <= limit; hi gives > limit
+	var later syncChanges
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		after, err := rq.cardChanges(b, mid)
 		if err != nil {
-			rq.fail(err)
-			return
+			return err
 		}
-		changed, deleted, newSeq = nil, nil, book.SyncSeq
-		err = db.EachCard(rq.ctx, b.ID, false, func(c state.Card) error {
-			if c.Seq <= newSeq {
-				changed = append(changed, c.Href)
-			}
-			return nil
-		})
-		if err != nil {
-			rq.fail(err)
-			return
+		if total-after.count() <= limit {
+			lo = mid
+			later = after
+		} else {
+			hi = mid
 		}
-		limit = -1
-	} else if errors.Is(err, state.ErrInvalidSyncToken) {
-		rq.writeError(http.StatusForbidden, "", davxml.Empty(davxml.DAV("valid-sync-token")))
-		return
-	} else if err != nil {
-		rq.fail(err)
-		return
 	}
-	truncated := false
-	if limit >= 0 && len(changed)+len(deleted) > limit {
-		// Find the latest change number cut such that the changes since
-		// `since` up to cut are at most limit: the answer holds those, and
-		// the token of cut resumes with the rest.
-		total := len(changed) + len(deleted)
-		lo, hi := since, newSeq // total(lo)-total(lo) = 0 <= limit; hi gives > limit
-		var laterChanged, laterDeleted []string
-		for hi-lo > 1 {
-			mid := lo + (hi-lo)/2
-			c2, d2, _, err := db.CardChanges(rq.ctx, b.ID, mid)
-			if err != nil {
-				rq.fail(err)
-				return
-			}
-			if total-(len(c2)+len(d2)) <= limit {
-				lo = mid
-				laterChanged, laterDeleted = c2, d2
-			} else {
-				hi = mid
-			}
-		}
-		if lo == since {
-			laterChanged, laterDeleted = changed, deleted
-		}
-		later := make(map[string]bool, len(laterChanged)+len(laterDeleted))
-		for _, h := range laterChanged {
-			later[h] = true
-		}
-		for _, h := range laterDeleted {
-			later[h] = true
-		}
-		changed, deleted = without(changed, later), without(deleted, later)
-		newSeq = lo
-		truncated = true
+	if lo == since {
+		later = *ch
 	}
-	if initial {
-		deleted = nil
+	drop := make(map[string]bool, later.count())
+	for _, h := range later.changed {
+		drop[h] = true
 	}
-	sort.Strings(changed)
-	sort.Strings(deleted)
+	for _, h := range later.deleted {
+		drop[h] = true
+	}
+	ch.changed, ch.deleted = without(ch.changed, drop), without(ch.deleted, drop)
+	ch.seq = lo
+	return nil
+}
+
+// writeSyncAnswer writes the multistatus of a sync-collection of book b:
+// the changed cards with the properties pr asks for, the deleted ones as
+// 404, a 507 on the book when truncated, and the token of ch.seq.
+func (rq *request) writeSyncAnswer(b *state.AddressBook, pr propReq, ch syncChanges, truncated bool) {
+	sort.Strings(ch.changed)
+	sort.Strings(ch.deleted)
 	m := rq.newMultistatus()
-	err = db.EachCardOf(rq.ctx, b.ID, changed, pr.needsData(), func(h string, c state.Card, found bool) error {
+	err := rq.h.db.EachCardOf(rq.ctx, b.ID, ch.changed, pr.needsData(), func(h string, c state.Card, found bool) error {
 		href := rq.h.cardHref(rq.user, b.Name, h)
 		if !found {
 			return m.addStatus(href, http.StatusNotFound)
 		}
 		return m.add(href, rq.propsOf(&res{kind: kindCard, href: href, book: b, card: &c}, pr)...)
 	})
-	for _, h := range deleted {
+	for _, h := range ch.deleted {
 		if err != nil {
 			break
 		}
@@ -478,9 +532,10 @@ func (rq *request) syncCollection(b *state.AddressBook, root *davxml.Element) {
 	if truncated {
 		m.addStatus(rq.h.bookHref(rq.user, b.Name), http.StatusInsufficientStorage)
 	}
-	m.done(bookToken(b.ID, newSeq))
+	m.done(bookToken(b.ID, ch.seq))
 }
 
+// without returns hrefs without those in drop.
 func without(hrefs []string, drop map[string]bool) []string {
 	out := hrefs[:0:0]
 	for _, h := range hrefs {

@@ -104,8 +104,7 @@ func (s *Side) Changes(ctx context.Context, token string) (engine.ChangeSet, err
 	if token == propfindToken {
 		token = ""
 	}
-	cs := engine.ChangeSet{Full: token == ""}
-	seen := map[string]int{}
+	acc := newChangeAcc(token == "")
 	s.pre.reset()
 	withData := s.prefetchLimit > 0
 	for range maxSyncPages {
@@ -125,98 +124,151 @@ func (s *Side) Changes(ctx context.Context, token string) (engine.ChangeSet, err
 			return engine.ChangeSet{}, fmt.Errorf("carddav: sync-collection: %w", err)
 		}
 		if resp.status != http.StatusMultiStatus {
-			switch {
-			case token != "" && (resp.status == http.StatusForbidden || resp.status == http.StatusConflict ||
-				resp.status == http.StatusPreconditionFailed || resp.status == http.StatusBadRequest ||
-				bytes.Contains(resp.body, []byte("valid-sync-token"))):
-				return engine.ChangeSet{}, s.statusErr("REPORT sync-collection", resp, engine.ErrTokenExpired)
-			case token == "" && (resp.status == http.StatusNotImplemented || resp.status == http.StatusForbidden ||
-				resp.status == http.StatusBadRequest || resp.status == http.StatusMethodNotAllowed):
-				// Advertised but refused: fall back to listings for good.
-				s.log.Warn("carddav: sync-collection refused, falling back to PROPFIND", "status", resp.status)
-				s.hasSync.Store(false)
-				return s.fullListing(ctx)
-			case token != "" && resp.status == http.StatusInternalServerError && s.healthy(ctx):
-				// Some servers (Xandikos 0.2) crash on a token they do not
-				// know; the book itself still answers: treat it as expired.
-				return engine.ChangeSet{}, s.statusErr("REPORT sync-collection", resp, engine.ErrTokenExpired)
+			if fallBack, err := s.syncRefused(ctx, token, resp); !fallBack {
+				return engine.ChangeSet{}, err
 			}
-			return engine.ChangeSet{}, s.statusErr("REPORT sync-collection", resp, nil)
+			// Advertised but refused: fall back to listings for good.
+			s.hasSync.Store(false)
+			return s.fullListing(ctx)
 		}
 		ms, err := parseMultistatus(resp.body)
 		if err != nil {
 			return engine.ChangeSet{}, fmt.Errorf("carddav: sync-collection: %w", err)
 		}
-		truncated := false
-		var noETag []string
-		for _, r := range resources(ms) {
-			id, ok := s.hrefID(r.href)
-			if !ok {
-				truncated = truncated || r.status == http.StatusInsufficientStorage
-				continue
-			}
-			if r.status == http.StatusNotFound {
-				s.pre.drop(id)
-				if i, ok := seen[id]; ok {
-					cs.Changed[i].ID = "" // changed, then deleted
-				}
-				delete(seen, id)
-				cs.Deleted = append(cs.Deleted, id)
-				continue
-			}
-			if r.status != http.StatusOK || isCollection(&r.prop) {
-				continue
-			}
-			if !r.hasETag {
-				noETag = append(noETag, id)
-				continue
-			}
-			ref := engine.Ref{ID: id, Version: normETag(*r.prop.ETag)}
-			if withData && hasData(&r.prop) {
-				s.pre.put(id, r.prop)
-			} else {
-				s.pre.drop(id) // an earlier page's data is older
-			}
-			if i, ok := seen[id]; ok {
-				cs.Changed[i] = ref
-			} else {
-				seen[id] = len(cs.Changed)
-				cs.Changed = append(cs.Changed, ref)
-			}
-		}
-		if len(noETag) > 0 {
-			// Some servers leave the ETag out: read it with a multiget.
-			items, err := s.Get(ctx, noETag)
-			if err != nil {
-				return engine.ChangeSet{}, err
-			}
-			for _, it := range items {
-				if errors.Is(it.Err, engine.ErrNotFound) {
-					cs.Deleted = append(cs.Deleted, it.ID)
-				} else if it.Version != "" {
-					if i, ok := seen[it.ID]; ok {
-						cs.Changed[i] = it.Ref
-					} else {
-						seen[it.ID] = len(cs.Changed)
-						cs.Changed = append(cs.Changed, it.Ref)
-					}
-				}
-			}
-		}
-		if strings.TrimSpace(ms.SyncToken) == "" {
-			return engine.ChangeSet{}, fmt.Errorf("carddav: sync-collection answer of %s has no sync-token", s.book)
+		truncated, err := s.applySyncPage(ctx, acc, ms, withData)
+		if err != nil {
+			return engine.ChangeSet{}, err
 		}
 		newTok := strings.TrimSpace(ms.SyncToken)
+		if newTok == "" {
+			return engine.ChangeSet{}, fmt.Errorf("carddav: sync-collection answer of %s has no sync-token", s.book)
+		}
 		if !truncated || newTok == token {
-			cs.Token = newTok
+			acc.cs.Token = newTok
 			break
 		}
 		token = newTok
 	}
-	if cs.Token == "" {
+	if acc.cs.Token == "" {
 		return engine.ChangeSet{}, fmt.Errorf("carddav: sync-collection of %s did not end after %d pages", s.book, maxSyncPages)
 	}
-	// Drop entries cleared by later deletions.
+	cs := acc.result()
+	if cs.Full {
+		s.listed.Store(int64(len(cs.Changed)))
+	}
+	return cs, nil
+}
+
+// syncRefused classifies a sync-collection answer that is not a
+// multistatus: fallBack is true when the server advertised the report but
+// refuses it (the side then lists with PROPFIND for good); otherwise err
+// says why the round failed, wrapping ErrTokenExpired when the server
+// rejects the token.
+func (s *Side) syncRefused(ctx context.Context, token string, resp *response) (fallBack bool, err error) {
+	switch {
+	case token != "" && (resp.status == http.StatusForbidden || resp.status == http.StatusConflict ||
+		resp.status == http.StatusPreconditionFailed || resp.status == http.StatusBadRequest ||
+		bytes.Contains(resp.body, []byte("valid-sync-token"))):
+		return false, s.statusErr("REPORT sync-collection", resp, engine.ErrTokenExpired)
+	case token == "" && (resp.status == http.StatusNotImplemented || resp.status == http.StatusForbidden ||
+		resp.status == http.StatusBadRequest || resp.status == http.StatusMethodNotAllowed):
+		s.log.Warn("carddav: sync-collection refused, falling back to PROPFIND", "status", resp.status)
+		return true, nil
+	case token != "" && resp.status == http.StatusInternalServerError && s.healthy(ctx):
+		// Some servers (Xandikos 0.2) crash on a token they do not
+		// know; the book itself still answers: treat it as expired.
+		return false, s.statusErr("REPORT sync-collection", resp, engine.ErrTokenExpired)
+	}
+	return false, s.statusErr("REPORT sync-collection", resp, nil)
+}
+
+// applySyncPage adds one sync-collection page to acc: its changed and
+// deleted cards, with their data kept for Get when withData. Cards whose
+// ETag the server left out are read with a multiget. truncated reports
+// whether the server cut the answer short (a 507 on the collection: the
+// next page follows from the page's token).
+func (s *Side) applySyncPage(ctx context.Context, acc *changeAcc, ms *davxml.Multistatus, withData bool) (truncated bool, err error) {
+	var noETag []string
+	for _, r := range resources(ms) {
+		id, ok := s.hrefID(r.href)
+		if !ok {
+			truncated = truncated || r.status == http.StatusInsufficientStorage
+			continue
+		}
+		if r.status == http.StatusNotFound {
+			s.pre.drop(id)
+			acc.deleted(id)
+			continue
+		}
+		if r.status != http.StatusOK || isCollection(&r.prop) {
+			continue
+		}
+		if !r.hasETag {
+			noETag = append(noETag, id)
+			continue
+		}
+		if withData && hasData(&r.prop) {
+			s.pre.put(id, r.prop)
+		} else {
+			s.pre.drop(id) // an earlier page's data is older
+		}
+		acc.changed(engine.Ref{ID: id, Version: normETag(*r.prop.ETag)})
+	}
+	if len(noETag) == 0 {
+		return truncated, nil
+	}
+	// Some servers leave the ETag out: read it with a multiget.
+	items, err := s.Get(ctx, noETag)
+	if err != nil {
+		return false, err
+	}
+	for _, it := range items {
+		if errors.Is(it.Err, engine.ErrNotFound) {
+			acc.cs.Deleted = append(acc.cs.Deleted, it.ID)
+		} else if it.Version != "" {
+			acc.changed(it.Ref)
+		}
+	}
+	return truncated, nil
+}
+
+// changeAcc gathers the changes of the pages of one sync-collection round:
+// a card changed twice is reported once with its last version, a card
+// changed and then deleted only as deleted.
+type changeAcc struct {
+	cs   engine.ChangeSet
+	seen map[string]int // id -> index in cs.Changed
+}
+
+// newChangeAcc returns an empty accumulator; full marks a round from no
+// token.
+func newChangeAcc(full bool) *changeAcc {
+	return &changeAcc{cs: engine.ChangeSet{Full: full}, seen: map[string]int{}}
+}
+
+// changed records ref as changed, replacing an earlier page's version.
+func (a *changeAcc) changed(ref engine.Ref) {
+	if i, ok := a.seen[ref.ID]; ok {
+		a.cs.Changed[i] = ref
+		return
+	}
+	a.seen[ref.ID] = len(a.cs.Changed)
+	a.cs.Changed = append(a.cs.Changed, ref)
+}
+
+// deleted records id as deleted, clearing an earlier change of it.
+func (a *changeAcc) deleted(id string) {
+	if i, ok := a.seen[id]; ok {
+		a.cs.Changed[i].ID = "" // changed, then deleted
+	}
+	delete(a.seen, id)
+	a.cs.Deleted = append(a.cs.Deleted, id)
+}
+
+// result returns the change set without the entries cleared by later
+// deletions; a full round reports no deletions.
+func (a *changeAcc) result() engine.ChangeSet {
+	cs := a.cs
 	out := cs.Changed[:0]
 	for _, r := range cs.Changed {
 		if r.ID != "" {
@@ -226,9 +278,8 @@ func (s *Side) Changes(ctx context.Context, token string) (engine.ChangeSet, err
 	cs.Changed = out
 	if cs.Full {
 		cs.Deleted = nil
-		s.listed.Store(int64(len(cs.Changed)))
 	}
-	return cs, nil
+	return cs
 }
 
 // healthy reports whether the book answers a PROPFIND of its sync-token.

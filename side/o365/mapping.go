@@ -1216,108 +1216,117 @@ func CreateJSON(c api.Contact) ([]byte, error) { return contactJSON(c, true) }
 
 // contactJSON is ContactJSON, or CreateJSON when create is set.
 func contactJSON(c api.Contact, create bool) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	n := 0
-	put := func(name string, v any) error {
-		raw, err := marshal(v)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			b.WriteByte(',')
-		}
-		n++
-		k, _ := json.Marshal(name)
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(raw)
-		return nil
+	w := &jsonWriter{create: create}
+	w.b.WriteByte('{')
+	w.str("displayName", c.DisplayName)
+	w.str("givenName", c.GivenName)
+	w.str("middleName", c.MiddleName)
+	w.str("surname", c.Surname)
+	w.str("title", c.Title)
+	w.str("generation", c.Generation)
+	w.str("initials", c.Initials)
+	w.str("nickName", c.NickName)
+	w.str("fileAs", c.FileAs)
+	w.str("yomiGivenName", c.YomiGivenName)
+	w.str("yomiSurname", c.YomiSurname)
+	w.str("yomiCompanyName", c.YomiCompanyName)
+	w.str("companyName", c.CompanyName)
+	w.str("department", c.Department)
+	w.str("jobTitle", c.JobTitle)
+	w.str("profession", c.Profession)
+	w.str("officeLocation", c.OfficeLocation)
+	w.str("manager", c.Manager)
+	w.str("assistantName", c.AssistantName)
+	w.str("spouseName", c.SpouseName)
+	putList(w, "children", c.Children)
+	w.str("birthday", c.Birthday)
+	putList(w, "emailAddresses", c.EmailAddresses)
+	w.str("mobilePhone", c.MobilePhone)
+	putList(w, "businessPhones", c.BusinessPhones)
+	putList(w, "homePhones", c.HomePhones)
+	putList(w, "imAddresses", c.ImAddresses)
+	w.str("businessHomePage", c.BusinessHomePage)
+	w.addr("homeAddress", c.HomeAddress)
+	w.addr("businessAddress", c.BusinessAddress)
+	w.addr("otherAddress", c.OtherAddress)
+	putList(w, "categories", c.Categories)
+	w.str("personalNotes", c.PersonalNotes)
+	putList(w, "singleValueExtendedProperties", c.SingleValueExtendedProperties)
+	if w.err != nil {
+		return nil, w.err
 	}
-	str := func(name string, s *string) error {
-		switch {
-		case s == nil, *s == "" && create:
+	w.b.WriteByte('}')
+	return w.b.Bytes(), nil
+}
+
+// jsonWriter writes the members of a contact's JSON object under the rules
+// of ContactJSON, or of CreateJSON when create is set. The first error
+// stops it: later members are not written and err keeps that error.
+type jsonWriter struct {
+	b      bytes.Buffer
+	n      int // members written
+	create bool
+	err    error
+}
+
+// put writes member name with value v.
+func (w *jsonWriter) put(name string, v any) {
+	if w.err != nil {
+		return
+	}
+	raw, err := marshal(v)
+	if err != nil {
+		w.err = err
+		return
+	}
+	if w.n > 0 {
+		w.b.WriteByte(',')
+	}
+	w.n++
+	k, _ := json.Marshal(name)
+	w.b.Write(k)
+	w.b.WriteByte(':')
+	w.b.Write(raw)
+}
+
+// str writes a string member: nothing when s is nil (or empty on create),
+// null when it is empty.
+func (w *jsonWriter) str(name string, s *string) {
+	switch {
+	case s == nil, *s == "" && w.create:
+	case *s == "":
+		w.put(name, nil)
+	default:
+		w.put(name, *s)
+	}
+}
+
+// putList writes an array member: nothing when a is nil (or empty on
+// create), [] when it is empty.
+func putList[T any](w *jsonWriter, name string, a []T) {
+	if a == nil || len(a) == 0 && w.create {
+		return
+	}
+	w.put(name, a)
+}
+
+// addr writes an address member: nothing when a is nil (or empty on
+// create), else all five fields with the empty ones as null.
+func (w *jsonWriter) addr(name string, a *api.PhysicalAddress) {
+	if a == nil || *a == (api.PhysicalAddress{}) && w.create {
+		return
+	}
+	orNull := func(s string) any {
+		if s == "" {
 			return nil
-		case *s == "":
-			return put(name, nil)
 		}
-		return put(name, *s)
+		return s
 	}
-	arr := func(name string, a []string) error {
-		if a == nil || len(a) == 0 && create {
-			return nil
-		}
-		return put(name, a)
-	}
-	addr := func(name string, a *api.PhysicalAddress) error {
-		if a == nil || *a == (api.PhysicalAddress{}) && create {
-			return nil
-		}
-		orNull := func(s string) any {
-			if s == "" {
-				return nil
-			}
-			return s
-		}
-		return put(name, struct {
-			Street          any `json:"street"`
-			City            any `json:"city"`
-			State           any `json:"state"`
-			CountryOrRegion any `json:"countryOrRegion"`
-			PostalCode      any `json:"postalCode"`
-		}{orNull(a.Street), orNull(a.City), orNull(a.State), orNull(a.CountryOrRegion), orNull(a.PostalCode)})
-	}
-	steps := []func() error{
-		func() error { return str("displayName", c.DisplayName) },
-		func() error { return str("givenName", c.GivenName) },
-		func() error { return str("middleName", c.MiddleName) },
-		func() error { return str("surname", c.Surname) },
-		func() error { return str("title", c.Title) },
-		func() error { return str("generation", c.Generation) },
-		func() error { return str("initials", c.Initials) },
-		func() error { return str("nickName", c.NickName) },
-		func() error { return str("fileAs", c.FileAs) },
-		func() error { return str("yomiGivenName", c.YomiGivenName) },
-		func() error { return str("yomiSurname", c.YomiSurname) },
-		func() error { return str("yomiCompanyName", c.YomiCompanyName) },
-		func() error { return str("companyName", c.CompanyName) },
-		func() error { return str("department", c.Department) },
-		func() error { return str("jobTitle", c.JobTitle) },
-		func() error { return str("profession", c.Profession) },
-		func() error { return str("officeLocation", c.OfficeLocation) },
-		func() error { return str("manager", c.Manager) },
-		func() error { return str("assistantName", c.AssistantName) },
-		func() error { return str("spouseName", c.SpouseName) },
-		func() error { return arr("children", c.Children) },
-		func() error { return str("birthday", c.Birthday) },
-		func() error {
-			if c.EmailAddresses == nil || len(c.EmailAddresses) == 0 && create {
-				return nil
-			}
-			return put("emailAddresses", c.EmailAddresses)
-		},
-		func() error { return str("mobilePhone", c.MobilePhone) },
-		func() error { return arr("businessPhones", c.BusinessPhones) },
-		func() error { return arr("homePhones", c.HomePhones) },
-		func() error { return arr("imAddresses", c.ImAddresses) },
-		func() error { return str("businessHomePage", c.BusinessHomePage) },
-		func() error { return addr("homeAddress", c.HomeAddress) },
-		func() error { return addr("businessAddress", c.BusinessAddress) },
-		func() error { return addr("otherAddress", c.OtherAddress) },
-		func() error { return arr("categories", c.Categories) },
-		func() error { return str("personalNotes", c.PersonalNotes) },
-		func() error {
-			if c.SingleValueExtendedProperties == nil || len(c.SingleValueExtendedProperties) == 0 && create {
-				return nil
-			}
-			return put("singleValueExtendedProperties", c.SingleValueExtendedProperties)
-		},
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return nil, err
-		}
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	w.put(name, struct {
+		Street          any `json:"street"`
+		City            any `json:"city"`
+		State           any `json:"state"`
+		CountryOrRegion any `json:"countryOrRegion"`
+		PostalCode      any `json:"postalCode"`
+	}{orNull(a.Street), orNull(a.City), orNull(a.State), orNull(a.CountryOrRegion), orNull(a.PostalCode)})
 }
