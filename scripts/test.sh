@@ -50,6 +50,11 @@ elif [ "${CI:-}" = true ]; then
   echo "test: node/npm missing (the ical.js test needs them)" >&2; exit 1
 fi
 
+# A throwaway PostgreSQL cluster on loopback for the tests that run the
+# state against PostgreSQL (testutil/pgtest); stopped when this script ends.
+source scripts/postgres.sh
+start_postgres || exit 1
+
 race_pkgs=$(go list ./engine/... ./side/mem/... ./side/store/... ./side/carddav/... ./state/... ./daemon/... ./carddav/... ./authguard/...)
 other_pkgs=$(go list ./... | grep -v -x -F "$race_pkgs")
 echo "== go vet"
