@@ -3,8 +3,6 @@ package vdir
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -41,7 +39,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 	if card == nil {
 		return engine.Ref{}, fmt.Errorf("vdir %s: create: nil card", s.path)
 	}
-	name := uidName(card.UID())
+	name := vcard.UIDName(card.UID(), maxUIDName, "+")
 	data := card.Encode()
 	if err := checkData(data); err != nil {
 		return engine.Ref{}, fmt.Errorf("vdir %s: create: %w", s.path, err)
@@ -53,7 +51,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 			return name
 		}
 		first = false
-		return randomName()
+		return vcard.RandomName()
 	}
 	hint := name
 	if hint == "" {
@@ -80,7 +78,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 	}()
 	for attempt := 0; ; attempt++ {
 		if name == "" {
-			name = randomName()
+			name = vcard.RandomName()
 		}
 		err = linkNew(tmp, filepath.Join(s.dir, name))
 		if err == nil {
@@ -370,29 +368,6 @@ func checkData(data []byte) error {
 	return nil
 }
 
-// uidName returns uid+".vcf" when uid is safe as a file name, else "".
-func uidName(uid string) string {
-	if uid == "" || len(uid) > maxUIDName || uid[0] == '.' {
-		return ""
-	}
-	for i := 0; i < len(uid); i++ {
-		c := uid[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '@', c == '.', c == '_', c == '+', c == '-':
-		default:
-			return ""
-		}
-	}
-	return uid + ".vcf"
-}
-
-// randomName returns 32 random hex digits plus ".vcf".
-func randomName() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails
-	return hex.EncodeToString(b[:]) + ".vcf"
-}
 
 // truncName shortens name to at most n bytes without splitting a rune.
 func truncName(name string, n int) string {
