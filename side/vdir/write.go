@@ -121,13 +121,8 @@ func (s *Side) Update(ctx context.Context, ref engine.Ref, card *vcard.Card) (en
 	if card == nil {
 		return fail(errors.New("nil card"))
 	}
-	if err := checkID(ref.ID); err != nil {
-		return fail(err)
-	}
-	mu := s.lock(ref.ID)
-	mu.Lock()
-	defer mu.Unlock()
-	e, err := s.current(ref)
+	e, unlock, err := s.lockCurrent(ref)
+	defer unlock()
 	if err != nil {
 		return fail(err)
 	}
@@ -166,13 +161,8 @@ func (s *Side) Delete(ctx context.Context, ref engine.Ref) error {
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	if err := checkID(ref.ID); err != nil {
-		return fail(err)
-	}
-	mu := s.lock(ref.ID)
-	mu.Lock()
-	defer mu.Unlock()
-	e, err := s.current(ref)
+	e, unlock, err := s.lockCurrent(ref)
+	defer unlock()
 	if errors.Is(err, engine.ErrNotFound) {
 		return nil
 	}
@@ -188,6 +178,19 @@ func (s *Side) Delete(ctx context.Context, ref engine.Ref) error {
 	s.dirty.Store(true)
 	s.log.Debug("deleted", "file", ref.ID, "version", version(e.info))
 	return nil
+}
+
+// lockCurrent checks the name ref.ID, takes its lock and examines the file
+// for a write (see current). The caller calls unlock when done, after an
+// error too.
+func (s *Side) lockCurrent(ref engine.Ref) (e entry, unlock func(), err error) {
+	if err := checkID(ref.ID); err != nil {
+		return entry{}, func() {}, err
+	}
+	mu := s.lock(ref.ID)
+	mu.Lock()
+	e, err = s.current(ref)
+	return e, mu.Unlock, err
 }
 
 // current examines the file ref.ID for a write: it must exist, be ours to
