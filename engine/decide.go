@@ -185,22 +185,22 @@ func (p *planner) twoWay(e *Entry, a, b view) {
 	case a.st == Deleted && b.st == Deleted:
 		p.add(p.newAction(e, ActForget, "deleted on both sides"))
 	case b.st == Deleted: // a unchanged or changed
-		if a.st == Changed {
-			p.copyOver(e, a, b, "deleted on b, changed on a: the change wins, recreated on b")
-		} else {
-			act := p.newAction(e, ActWrite, "deleted on b")
-			del(act, a, e.Base)
-			p.add(act)
-		}
+		p.deletedOn(e, b, a)
 	case a.st == Deleted:
-		if b.st == Changed {
-			p.copyOver(e, b, a, "deleted on a, changed on b: the change wins, recreated on a")
-		} else {
-			act := p.newAction(e, ActWrite, "deleted on a")
-			del(act, b, e.Base)
-			p.add(act)
-		}
+		p.deletedOn(e, a, b)
 	}
+}
+
+// deletedOn plans an item deleted on gone and unchanged or changed on
+// kept: a change wins and is recreated on gone, else kept deletes it too.
+func (p *planner) deletedOn(e *Entry, gone, kept view) {
+	if kept.st == Changed {
+		p.copyOver(e, kept, gone, fmt.Sprintf("deleted on %s, changed on %s: the change wins, recreated on %s", gone.w, kept.w, gone.w))
+		return
+	}
+	act := p.newAction(e, ActWrite, fmt.Sprintf("deleted on %s", gone.w))
+	del(act, kept, e.Base)
+	p.add(act)
 }
 
 // copyOver plans from's version written over to, with the item's UID.
