@@ -242,4 +242,3 @@ func (s *Side) currentSeq(ctx context.Context) (int64, error) {
 // maxUIDName is the longest UID used as a name as it is (vcard.UIDName,
 // with no extra bytes: the name is a URL path segment).
 const maxUIDName = 200
-

@@ -371,7 +371,6 @@ func checkData(data []byte) error {
 	return nil
 }
 
-
 // truncName shortens name to at most n bytes without splitting a rune.
 func truncName(name string, n int) string {
 	if len(name) <= n {
