@@ -20,19 +20,18 @@ N=${1:-1000}
 SERVERS=${2:-"radicale xandikos"}
 REPEAT=${REPEAT:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
 gen=${GEN_VCARDS:-$here/bench/gen_vcards.py}
 for tool in vdirsyncer curl python3 bc; do command -v $tool >/dev/null || { echo "bench: $tool missing" >&2; exit 2; }; done
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-(cd "$here" && go build -o "$work/cardbridge" ./cmd/cardbridge)
+build_cardbridge "$work/cardbridge"
 # The run's own outputs (bench/results, docs/bench, docs/benchmarks.md) are not changes to the code.
 echo "# cardbridge built from commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null)$(git -C "$here" diff --quiet HEAD -- . ':(exclude)bench/results' ':(exclude)docs/bench' ':(exclude)docs/benchmarks.md' 2>/dev/null || echo ' with uncommitted changes')"
 python3 "$gen" "$work/seed" "$N" 1 >/dev/null
 PW=benchpass1
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitport() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "bench: port $1 never answered" >&2; return 1; }
 timeit() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>"$work/last.err" || { echo "bench: failed: $*" >&2; cat "$work/last.err" >&2; return 1; }; e=$(date +%s.%N); echo "$e - $s" | bc; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 edit1pct() { # dir round: edits the round-th 1% of the files
@@ -58,10 +57,7 @@ for srv in $SERVERS; do
   log="$work/$srv.log"
   case $srv in
     cardbridge)
-      mkdir -p "$work/cb"
-      printf 'state: %s/cb/state.db\nserver:\n  listen: 127.0.0.1:%s\n' "$work" "$port" > "$work/cb/config.yaml"
-      echo "$PW" | "$work/cardbridge" --config "$work/cb/config.yaml" user add bench >/dev/null
-      "$work/cardbridge" --quiet --config "$work/cb/config.yaml" serve >"$log" 2>&1 & pids+=($!)
+      start_cardbridge "$work/cardbridge" "$work/cb" "$port" "$PW" "$log"; pids+=($!)
       home="http://127.0.0.1:$port/addressbooks/bench" ;;
     radicale)
       radicale --storage-filesystem-folder "$work/$srv" --server-hosts "127.0.0.1:$port" --auth-type none --logging-level info >"$log" 2>&1 & pids+=($!)
@@ -81,7 +77,7 @@ for srv in $SERVERS; do
     if [ "$tool" = vdirsyncer ]; then
       for side in up down; do
         vd=$d/vdir; [ $side = down ] && vd=$d/down
-        printf '[general]\nstatus_path = "%s/status-%s"\n[pair p]\na = "local"\nb = "remote"\ncollections = null\nconflict_resolution = "a wins"\n[storage local]\ntype = "filesystem"\npath = "%s"\nfileext = ".vcf"\n[storage remote]\ntype = "carddav"\nurl = "%s"\nusername = "bench"\npassword = "%s"\n' "$d" $side "$vd" "$book" "$PW" > "$d/$side.conf"
+        vdirsyncer_conf "$d/$side.conf" "$d/status-$side" "$vd" "$book" "$PW"
         vdirsyncer -c "$d/$side.conf" discover >/dev/null 2>&1 || true
       done
       run_up() { vdirsyncer -c "$d/up.conf" sync; }

@@ -15,39 +15,25 @@
 # Everything lives in a temporary folder, removed at the end; servers are
 # stopped at the end.
 set -euo pipefail
-JSON=0 TIMEOUT=0 BIN=
-while [ $# -gt 0 ]; do
-  case $1 in
-    --json) JSON=1; shift ;;
-    --timeout) TIMEOUT=$2; shift 2 ;;
-    --bin) BIN=$2; shift 2 ;;
-    -*) echo "bench: unknown option $1" >&2; exit 2 ;;
-    *) break ;;
-  esac
-done
-N=${1:-1000}
-SERVERS=${2:-"cardbridge radicale xandikos"}
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
+bench_options "$@"
+N=${ARGS[0]:-1000}
+SERVERS=${ARGS[1]:-"cardbridge radicale xandikos"}
 gen=${GEN_VCARDS:-$here/bench/gen_vcards.py}
 for tool in vdirsyncer curl python3; do command -v $tool >/dev/null || { echo "bench: $tool missing" >&2; exit 2; }; done
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-if [ -n "$BIN" ]; then cp "$BIN" "$work/cardbridge"; else (cd "$here" && go build -o "$work/cardbridge" ./cmd/cardbridge); fi
+build_cardbridge "$work/cardbridge" "$BIN"
 python3 "$gen" "$work/seed" "$N" 1 >/dev/null
-
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitport() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "bench: port $1 never answered" >&2; return 1; }
 
 start_server() { # name -> sets url to the book URL (not in a subshell, so pids keeps the server)
   local name=$1 port; port=$(freeport)
   case $name in
     cardbridge)
-      mkdir -p "$work/cb"
-      printf 'state: %s/cb/state.db\nserver:\n  listen: 127.0.0.1:%s\n' "$work" "$port" > "$work/cb/config.yaml"
-      echo "benchpass1" | "$work/cardbridge" --config "$work/cb/config.yaml" user add bench >/dev/null
-      "$work/cardbridge" --quiet --config "$work/cb/config.yaml" serve >"$work/cb.log" 2>&1 & pids+=($!)
+      start_cardbridge "$work/cardbridge" "$work/cb" "$port" benchpass1 "$work/cb.log"; pids+=($!)
       waitport "$port"
       url="http://127.0.0.1:$port/addressbooks/bench/contacts/" ;;
     radicale)
@@ -70,26 +56,7 @@ count_cards() { # url -> how many cards the book holds (a Depth 1 PROPFIND, minu
   echo $((n > 0 ? n - 1 : 0))
 }
 
-vds_config() { # dir url
-  cat > "$1/vdirsyncer.conf" <<EOC
-[general]
-status_path = "$1/status"
-[pair p]
-a = "local"
-b = "remote"
-collections = null
-conflict_resolution = "a wins"
-[storage local]
-type = "filesystem"
-path = "$1/vdir"
-fileext = ".vcf"
-[storage remote]
-type = "carddav"
-url = "$2"
-username = "bench"
-password = "benchpass1"
-EOC
-}
+vds_config() { vdirsyncer_conf "$1/vdirsyncer.conf" "$1/status" "$1/vdir" "$2" benchpass1; } # dir url
 
 # step LABEL CMD...: runs CMD (bounded by --timeout), sets wall and status.
 step() {

@@ -15,22 +15,8 @@
 # 2: setup error. Needs Go and radicale (apt-get install radicale).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEED=0 CONTACTS=5000 ROUNDS=50 ONLY=
-while [ $# -gt 0 ]; do
-  case $1 in
-    --seed) SEED=$2; shift 2 ;;
-    --contacts) CONTACTS=$2; shift 2 ;;
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --only) ONLY=$2; shift 2 ;;
-    *) echo "crash-campaign: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-[ "$SEED" = 0 ] && SEED=$(( (RANDOM << 15) | RANDOM ))
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-echo "== building cardbridge and the campaign harness"
-go build -o "$tmp/cardbridge" ./cmd/cardbridge
-go build -o "$tmp/campaign" ./bench/crash/campaign
+. bench/lib.sh
+campaign_start crash-campaign 5000 50 "$@"
 status=0
 for sc in o365 server; do
   [ -n "$ONLY" ] && [ "$ONLY" != "$sc" ] && continue

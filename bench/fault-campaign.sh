@@ -24,22 +24,8 @@
 # Exit 0: all held; 1: a scenario failed (seed and diff printed); 2: setup error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEED=0 CONTACTS=1000 ROUNDS=10 ONLY=
-while [ $# -gt 0 ]; do
-  case $1 in
-    --seed) SEED=$2; shift 2 ;;
-    --contacts) CONTACTS=$2; shift 2 ;;
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --only) ONLY=$2; shift 2 ;;
-    *) echo "fault-campaign: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-[ "$SEED" = 0 ] && SEED=$(( (RANDOM << 15) | RANDOM ))
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-echo "== building cardbridge and the campaign harness"
-go build -o "$tmp/cardbridge" ./cmd/cardbridge
-go build -o "$tmp/campaign" ./bench/crash/campaign
+. bench/lib.sh
+campaign_start fault-campaign 1000 10 "$@"
 status=0
 for sc in o365-chaos o365-412 o365-generations o365-504 radicale-restart disk-full; do
   [ -n "$ONLY" ] && [ "$ONLY" != "$sc" ] && continue

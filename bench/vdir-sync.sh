@@ -16,24 +16,16 @@
 # and ends the runs); --bin uses an already built cardbridge.
 # Everything stays in a temporary folder, removed at the end.
 set -euo pipefail
-JSON=0 TIMEOUT=0 BIN=
-while [ $# -gt 0 ]; do
-  case $1 in
-    --json) JSON=1; shift ;;
-    --timeout) TIMEOUT=$2; shift 2 ;;
-    --bin) BIN=$2; shift 2 ;;
-    -*) echo "bench: unknown option $1" >&2; exit 2 ;;
-    *) break ;;
-  esac
-done
-N=${1:-10000}
-RUNS=${2:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
+bench_options "$@"
+N=${ARGS[0]:-10000}
+RUNS=${ARGS[1]:-3}
 gen=${GEN_VCARDS:-$here/bench/gen_vcards.py}
 [ -f "$gen" ] || { echo "bench: $gen not found (set GEN_VCARDS=)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [ -n "$BIN" ]; then cp "$BIN" "$work/cardbridge"; else (cd "$here" && go build -o "$work/cardbridge" ./cmd/cardbridge); fi
+build_cardbridge "$work/cardbridge" "$BIN"
 python3 "$gen" "$work/seed" "$N" 1 >/dev/null
 
 measure() { # label cmd...  -> prints "wall rss_kb", or "timeout" (exits on failure)

@@ -10,24 +10,22 @@
 set -euo pipefail
 N=${1:-1000}
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
 gen=${GEN_VCARDS:-$here/bench/gen_vcards.py}
 for tool in vdirsyncer curl python3 bc /usr/bin/time; do command -v "$tool" >/dev/null || { echo "bench: $tool missing" >&2; exit 2; }; done
 w=$(mktemp -d)
 spid=
 cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$w"; }
 trap cleanup EXIT
-(cd "$here" && go build -o "$w/cardbridge" ./cmd/cardbridge)
+build_cardbridge "$w/cardbridge"
 python3 "$gen" "$w/seed" "$N" 1 >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$w/cb"
-printf 'state: %s/cb/state.db\nserver:\n  listen: 127.0.0.1:%s\n' "$w" "$port" >"$w/cb/config.yaml"
-echo benchpass1 | "$w/cardbridge" --config "$w/cb/config.yaml" user add bench >/dev/null
-"$w/cardbridge" --quiet --config "$w/cb/config.yaml" serve >"$w/cb.log" 2>&1 & spid=$!
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+port=$(freeport)
+start_cardbridge "$w/cardbridge" "$w/cb" "$port" benchpass1 "$w/cb.log"; spid=$!
+waitport "$port"
 url=http://127.0.0.1:$port/addressbooks/bench/contacts/
 setup() { # dir: a vdirsyncer pair of dir/vdir with the book, discovered
   mkdir -p "$1/vdir"
-  printf '[general]\nstatus_path = "%s/status"\n[pair p]\na = "local"\nb = "remote"\ncollections = null\nconflict_resolution = "a wins"\n[storage local]\ntype = "filesystem"\npath = "%s/vdir"\nfileext = ".vcf"\n[storage remote]\ntype = "carddav"\nurl = "%s"\nusername = "bench"\npassword = "benchpass1"\n' "$1" "$1" "$url" >"$1/v.conf"
+  vdirsyncer_conf "$1/v.conf" "$1/status" "$1/vdir" "$url" benchpass1
   vdirsyncer -c "$1/v.conf" discover >/dev/null 2>&1 || true
 }
 scpu() { awk '{printf "%.3f", ($14 + $15) / 100}' "/proc/$spid/stat"; }

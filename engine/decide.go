@@ -177,54 +177,49 @@ func (p *planner) twoWay(e *Entry, a, b view) {
 			p.add(act)
 		}
 	case a.st == Changed && b.st == Unchanged:
-		p.copyOver(e, a, b)
+		p.copyOver(e, a, b, fmt.Sprintf("changed on %s", a.w))
 	case a.st == Unchanged && b.st == Changed:
-		p.copyOver(e, b, a)
+		p.copyOver(e, b, a, fmt.Sprintf("changed on %s", b.w))
 	case a.st == Changed && b.st == Changed:
 		p.bothChanged(e, a, b)
 	case a.st == Deleted && b.st == Deleted:
 		p.add(p.newAction(e, ActForget, "deleted on both sides"))
 	case b.st == Deleted: // a unchanged or changed
-		if a.st == Changed {
-			p.recreate(e, a, b, "deleted on b, changed on a: the change wins, recreated on b")
-		} else {
-			act := p.newAction(e, ActWrite, "deleted on b")
-			del(act, a, e.Base)
-			p.add(act)
-		}
+		p.deletedOn(e, b, a)
 	case a.st == Deleted:
-		if b.st == Changed {
-			p.recreate(e, b, a, "deleted on a, changed on b: the change wins, recreated on a")
-		} else {
-			act := p.newAction(e, ActWrite, "deleted on a")
-			del(act, b, e.Base)
-			p.add(act)
-		}
+		p.deletedOn(e, a, b)
 	}
 }
 
-func (p *planner) copyOver(e *Entry, from, to view) {
-	uid := p.uid(e, from)
+// deletedOn plans an item deleted on gone and unchanged or changed on
+// kept: a change wins and is recreated on gone, else kept deletes it too.
+func (p *planner) deletedOn(e *Entry, gone, kept view) {
+	if kept.st == Changed {
+		p.copyOver(e, kept, gone, fmt.Sprintf("deleted on %s, changed on %s: the change wins, recreated on %s", gone.w, kept.w, gone.w))
+		return
+	}
+	act := p.newAction(e, ActWrite, fmt.Sprintf("deleted on %s", gone.w))
+	del(act, kept, e.Base)
+	p.add(act)
+}
+
+// copyOver plans from's version written over to, with the item's UID.
+func (p *planner) copyOver(e *Entry, from, to view, why string) {
+	p.add(p.overwrite(e, from, to, p.uid(e, from), why))
+}
+
+// overwrite returns an ActWrite (not yet added) that makes to hold from's
+// card with the item's UID uid, and from too when giving it the UID changed
+// the card; the card is the new base.
+func (p *planner) overwrite(e *Entry, from, to view, uid, why string) *Action {
 	card := withUID(from.card, uid)
-	act := p.newAction(e, ActWrite, fmt.Sprintf("changed on %s", from.w))
+	act := p.newAction(e, ActWrite, why)
 	p.put(act, to, card)
 	if card != from.card { // the source lacked the UID: give it one
 		p.put(act, from, card)
 	}
 	act.Base = card
-	p.add(act)
-}
-
-func (p *planner) recreate(e *Entry, from, to view, why string) {
-	uid := p.uid(e, from)
-	card := withUID(from.card, uid)
-	act := p.newAction(e, ActWrite, why)
-	p.put(act, to, card)
-	if card != from.card {
-		p.put(act, from, card)
-	}
-	act.Base = card
-	p.add(act)
+	return act
 }
 
 // newer tells which of two versions is the more recent: by REV, else by
@@ -279,15 +274,8 @@ func (p *planner) bothChanged(e *Entry, a, b view) {
 		p.mergeAction(e, a, b, uid, Merge3(e.Base, a.card, b.card, prefer), prefer, "changed on both sides: merged by property")
 	default: // newest, a-wins, b-wins, keep-both: one version wins whole
 		win, lose := pick(p.winner(a, b), a, b)
-		card := withUID(win.card, uid)
 		why := fmt.Sprintf("changed on both sides: %s's version kept (policy %s)", win.w, p.opts.Policy)
-		act := p.newAction(e, ActWrite, why)
-		p.put(act, lose, card)
-		if card != win.card {
-			p.put(act, win, card)
-		}
-		act.Base = card
-		p.add(act)
+		p.add(p.overwrite(e, win, lose, uid, why))
 		if p.opts.Policy == PolicyKeepBoth {
 			p.conflictCopy(lose.card, uid)
 		}
@@ -320,17 +308,11 @@ func (p *planner) mirror(e *Entry, src, dst view) {
 		p.add(act)
 	default:
 		uid := p.uid(e, src)
-		card := withUID(src.card, uid)
 		why := fmt.Sprintf("mirrored from %s", src.w)
 		if dst.st == Changed {
 			why = fmt.Sprintf("changed on %s: reverted to %s's version (direction %s-to-%s)", dst.w, src.w, src.w, dst.w)
 		}
-		act := p.newAction(e, ActWrite, why)
-		p.put(act, dst, card)
-		if card != src.card {
-			p.put(act, src, card)
-		}
-		act.Base = card
+		act := p.overwrite(e, src, dst, uid, why)
 		if act.A.Op == OpNone && act.B.Op == OpNone && !src.bumped && !dst.bumped && src.st == Unchanged && dst.st == Unchanged {
 			return
 		}

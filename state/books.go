@@ -378,13 +378,8 @@ func (db *DB) GetCards(ctx context.Context, bookID int64, hrefs []string) (map[s
 	for len(hrefs) > 0 {
 		part := hrefs[:min(chunk, len(hrefs))]
 		hrefs = hrefs[len(part):]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, bookID)
-		for _, h := range part {
-			args = append(args, h)
-		}
-		q := `SELECT href, uid, etag, modified_at, version_seq, data FROM cards WHERE book_id = ? AND href IN (?` +
-			strings.Repeat(", ?", len(part)-1) + `)`
+		args := appendArgs([]any{bookID}, part)
+		q := `SELECT href, uid, etag, modified_at, version_seq, data FROM cards WHERE book_id = ? AND href IN ` + inList(len(part))
 		cards, err := db.queryCards(ctx, fmt.Sprintf("get cards of book %d", bookID), true, q, args...)
 		if err != nil {
 			return nil, err
@@ -449,13 +444,9 @@ func (db *DB) EachCardOf(ctx context.Context, bookID int64, hrefs []string, with
 	for len(hrefs) > 0 {
 		part := hrefs[:min(cardBatchRows, len(hrefs))]
 		hrefs = hrefs[len(part):]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, bookID)
-		for _, h := range part {
-			args = append(args, h)
-		}
-		refs, err := db.cardSizes(ctx, op, bookID, `SELECT href, uid, etag, modified_at, version_seq, length(data) FROM cards WHERE book_id = ? AND href IN (?`+
-			strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		args := appendArgs([]any{bookID}, part)
+		refs, err := db.cardSizes(ctx, op, bookID, `SELECT href, uid, etag, modified_at, version_seq, length(data) FROM cards WHERE book_id = ? AND href IN `+inList(len(part)),
+			args...)
 		if err != nil {
 			return err
 		}

@@ -95,11 +95,8 @@ func (db *DB) Bases(ctx context.Context, ids []int64) (map[int64][]byte, error) 
 		n := min(len(ids), basesChunk)
 		chunk := ids[:n]
 		ids = ids[n:]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		q := `SELECT item_id, card FROM bases WHERE item_id IN (?` + strings.Repeat(", ?", len(chunk)-1) + `)`
+		args := appendArgs(make([]any, 0, len(chunk)), chunk)
+		q := `SELECT item_id, card FROM bases WHERE item_id IN ` + inList(len(chunk))
 		if err := db.queryBases(ctx, q, args, out); err != nil {
 			return nil, fmt.Errorf("state: bases: %w", err)
 		}

@@ -229,7 +229,7 @@ WHERE pair = ? ORDER BY created_at DESC, id DESC`, p.Pair)
 		for i, e := range chunk {
 			args[i] = e.id
 		}
-		q := `DELETE FROM trash WHERE id IN (?` + strings.Repeat(", ?", len(chunk)-1) + `)`
+		q := `DELETE FROM trash WHERE id IN ` + inList(len(chunk))
 		if _, err := tx.sql.ExecContext(tx.ctx, q, args...); err != nil {
 			return err
 		}

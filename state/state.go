@@ -481,6 +481,18 @@ func fromNanos(n sql.NullInt64) time.Time {
 // now is the current time, truncated to what the database keeps.
 func now() time.Time { return time.Now().UTC() }
 
+// inList returns the placeholders of an IN clause of n values, "(?, ?, …)";
+// n is at least 1.
+func inList(n int) string { return "(?" + strings.Repeat(", ?", n-1) + ")" }
+
+// appendArgs appends vals to args as query arguments.
+func appendArgs[T any](args []any, vals []T) []any {
+	for _, v := range vals {
+		args = append(args, v)
+	}
+	return args
+}
+
 // prepareCached prepares the statements cachedTx looks up. It runs at
 // Open: preparing later, inside a transaction, would wait for the
 // connection the transaction holds.

@@ -54,16 +54,28 @@ func isMediaProp(name string) bool {
 	return false
 }
 
+// appleX is the prefix of Apple's 3.0 names for the 4.0 KIND and MEMBER.
+const appleX = "X-ADDRESSBOOKSERVER-"
+
+// respell gives p the spelling of its new version: the names and params
+// that version defines are restored to their canonical case, and KIND and
+// MEMBER take Apple's 3.0 names (X-ADDRESSBOOKSERVER-KIND, -MEMBER) in 3.0
+// and their own in 4.0.
+func respell(p Property, props, params map[string]bool, v4 bool) Property {
+	p.Name = restoreName(p.Name, props)
+	p.Params = restoreParams(p.Params, params)
+	apple := func(n string) bool { return n == "KIND" || n == "MEMBER" }
+	if n, ok := strings.CutPrefix(p.Name, appleX); v4 && ok && apple(n) {
+		p.Name = n
+	} else if !v4 && apple(p.Name) {
+		p.Name = appleX + p.Name
+	}
+	return p
+}
+
 // toV4 converts one property (whose Params p owns) to its 4.0 form.
 func toV4(p Property, fromV3 bool) Property {
-	p.Name = restoreName(p.Name, props40)
-	p.Params = restoreParams(p.Params, params40)
-	switch p.Name {
-	case "X-ADDRESSBOOKSERVER-KIND":
-		p.Name = "KIND"
-	case "X-ADDRESSBOOKSERVER-MEMBER":
-		p.Name = "MEMBER"
-	}
+	p = respell(p, props40, params40, true)
 	k := p.kind()
 	// TYPE=pref -> PREF=1
 	pref := false
@@ -111,14 +123,7 @@ func toV4(p Property, fromV3 bool) Property {
 
 // toV3 converts one property (whose Params p owns) to its 3.0 form.
 func toV3(p Property) Property {
-	p.Name = restoreName(p.Name, props30)
-	p.Params = restoreParams(p.Params, params30)
-	switch p.Name {
-	case "KIND":
-		p.Name = "X-ADDRESSBOOKSERVER-KIND"
-	case "MEMBER":
-		p.Name = "X-ADDRESSBOOKSERVER-MEMBER"
-	}
+	p = respell(p, props30, params30, false)
 	// PREF=1 -> TYPE=pref
 	if v := paramFirst(p.Params, "PREF"); strings.TrimSpace(v) == "1" {
 		p.Params = removeParam(p.Params, "PREF")

@@ -152,17 +152,27 @@ func banish(p Property) Property {
 	return p
 }
 
+// settled is the start of strict3 and strict4: an X- property is right as
+// it is, and one the version does not define (not in props) is banished to
+// an X- name; done is false for the others, which the caller checks.
+func settled(p Property, props map[string]bool) (q Property, done bool) {
+	if strings.HasPrefix(p.Name, "X-") {
+		return p, true
+	}
+	if !props[p.Name] {
+		return banish(p), true
+	}
+	return p, false
+}
+
 // strict3 brings one property (converted by toV3, its Params owned) into
 // a form RFC 2426 allows.
 func strict3(p Property) Property {
 	p.Name = restoreName(p.Name, props30)
 	// PREF=1 became TYPE=pref in toV3; other PREF values have no 3.0 form.
 	p.Params = fixParams(p.Params, params30)
-	if strings.HasPrefix(p.Name, "X-") {
-		return p
-	}
-	if !props30[p.Name] {
-		return banish(p)
+	if q, done := settled(p, props30); done {
+		return q
 	}
 	vt := valueOf(p)
 	switch p.Name {
@@ -250,11 +260,8 @@ func strict4(p Property) Property {
 			}
 		}
 	}
-	if strings.HasPrefix(p.Name, "X-") {
-		return p
-	}
-	if !props40[p.Name] {
-		return banish(p)
+	if q, done := settled(p, props40); done {
+		return q
 	}
 	vt := valueOf(p)
 	switch p.Name {

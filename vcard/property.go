@@ -420,17 +420,9 @@ func normEscapes(v string, semiSep, commaSep bool) string {
 			}
 			i++
 		case ';':
-			if semiSep {
-				b = append(b, ';')
-			} else {
-				b = append(b, '\\', ';')
-			}
+			b = appendSep(b, ';', semiSep)
 		case ',':
-			if commaSep {
-				b = append(b, ',')
-			} else {
-				b = append(b, '\\', ',')
-			}
+			b = appendSep(b, ',', commaSep)
 		default:
 			b = append(b, c)
 		}
@@ -441,29 +433,17 @@ func normEscapes(v string, semiSep, commaSep bool) string {
 // normURI removes the escapes some writers put in URIs (\, \; \:); a \\
 // is kept, so that normURI(normURI(v)) == normURI(v).
 func normURI(v string) string {
-	if strings.IndexByte(v, '\\') < 0 {
-		return v
-	}
-	b := make([]byte, 0, len(v))
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '\\' && i+1 < len(v) {
-			switch v[i+1] {
-			case ',', ';', ':':
-				b = append(b, v[i+1])
-				i++
-				continue
-			case '\\':
-				// kept as it is, so that reading the value again gives the
-				// same value (halving it would go on at every read)
-				b = append(b, '\\', '\\')
-				i++
-				continue
-			}
+	return rewriteEscapes(v, func(x byte) (string, bool) {
+		switch x {
+		case ',', ';', ':':
+			return string(x), true
+		case '\\':
+			// kept as it is, so that reading the value again gives the
+			// same value (halving it would go on at every read)
+			return `\\`, true
 		}
-		b = append(b, c)
-	}
-	return string(b)
+		return "", false
+	})
 }
 
 // escapeText escapes text for a text value: \\, newline, ';' and (unless
@@ -498,11 +478,7 @@ func escapeText(s string, commaSep bool) string {
 		case ';':
 			b = append(b, '\\', ';')
 		case ',':
-			if commaSep {
-				b = append(b, ',')
-			} else {
-				b = append(b, '\\', ',')
-			}
+			b = appendSep(b, ',', commaSep)
 		default:
 			b = append(b, c)
 		}
@@ -513,27 +489,45 @@ func escapeText(s string, commaSep bool) string {
 // unescape decodes the escapes of a text value: \\ \n \N \, \; \:; a
 // backslash before anything else is kept.
 func unescape(s string) string {
+	return rewriteEscapes(s, func(x byte) (string, bool) {
+		switch x {
+		case '\\', ',', ';', ':':
+			return string(x), true
+		case 'n', 'N':
+			return "\n", true
+		}
+		return "", false
+	})
+}
+
+// rewriteEscapes returns s with each escape \x that decode knows (ok)
+// replaced by what decode gives for x; a backslash before anything else,
+// or at the end, is kept as it is.
+func rewriteEscapes(s string, decode func(x byte) (string, bool)) string {
 	if strings.IndexByte(s, '\\') < 0 {
 		return s
 	}
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' && i+1 < len(s) {
-			switch n := s[i+1]; n {
-			case '\\', ',', ';', ':':
-				b = append(b, n)
-				i++
-				continue
-			case 'n', 'N':
-				b = append(b, '\n')
+		if s[i] == '\\' && i+1 < len(s) {
+			if r, ok := decode(s[i+1]); ok {
+				b = append(b, r...)
 				i++
 				continue
 			}
 		}
-		b = append(b, c)
+		b = append(b, s[i])
 	}
 	return string(b)
+}
+
+// appendSep appends c to b as it is when it separates (sep) and escaped
+// otherwise.
+func appendSep(b []byte, c byte, sep bool) []byte {
+	if sep {
+		return append(b, c)
+	}
+	return append(b, '\\', c)
 }
 
 // splitUnescaped splits s on sep where sep is not escaped by a backslash.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -214,12 +216,7 @@ func (p *Pair) Check(m Model, s Snapshot) []string {
 			}
 		}
 	}
-	uids := make([]string, 0, len(m))
-	for u := range m {
-		uids = append(uids, u)
-	}
-	sort.Strings(uids)
-	for _, u := range uids {
+	for _, u := range slices.Sorted(maps.Keys(m)) {
 		w := m[u]
 		a, okA := idx[0][u]
 		b, okB := idx[1][u]

@@ -266,7 +266,8 @@ func sizes(ns []int) []int {
 }
 
 // fitExponent fits t = c·n^k by least squares on log t against log n and
-// returns k; ok is false with fewer than two sizes.
+// returns k (the slope of fitLinear on the logs); ok is false with fewer
+// than two sizes.
 func fitExponent(ns, ts []float64) (float64, bool) {
 	var xs, ys []float64
 	for i := range ns {
@@ -275,25 +276,8 @@ func fitExponent(ns, ts []float64) (float64, bool) {
 			ys = append(ys, math.Log(ts[i]))
 		}
 	}
-	if len(xs) < 2 {
-		return 0, false
-	}
-	var mx, my float64
-	for i := range xs {
-		mx += xs[i]
-		my += ys[i]
-	}
-	mx /= float64(len(xs))
-	my /= float64(len(xs))
-	var sxy, sxx float64
-	for i := range xs {
-		sxy += (xs[i] - mx) * (ys[i] - my)
-		sxx += (xs[i] - mx) * (xs[i] - mx)
-	}
-	if sxx == 0 {
-		return 0, false
-	}
-	return sxy / sxx, true
+	_, k, ok := fitLinear(xs, ys)
+	return k, ok
 }
 
 // fitLinear fits t = a + b·n by least squares: a is the fixed cost, b the

@@ -3,6 +3,7 @@ package davxml
 import (
 	"bytes"
 	"encoding/xml"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -86,6 +87,37 @@ func TestRequestBodies(t *testing.T) {
 			}
 			if !strings.Contains(string(tt.body), tt.has) {
 				t.Errorf("body lacks %s:\n%s", tt.has, tt.body)
+			}
+		})
+	}
+}
+
+// TestPropMerge: for each property of Prop, a src holding only that one
+// sets it in the destination and leaves the properties already there; a
+// src holding nothing changes nothing.
+func TestPropMerge(t *testing.T) {
+	n := reflect.TypeFor[Prop]().NumField()
+	for i := range n {
+		name := reflect.TypeFor[Prop]().Field(i).Name
+		t.Run(name, func(t *testing.T) {
+			var src, dst Prop
+			held := reflect.New(reflect.TypeFor[Prop]().Field(i).Type.Elem())
+			reflect.ValueOf(&src).Elem().Field(i).Set(held)
+			other := "kept"
+			if name != "DisplayName" {
+				dst.DisplayName = &other
+			}
+			dst.Merge(&src)
+			dv := reflect.ValueOf(&dst).Elem()
+			if dv.Field(i).Pointer() != held.Pointer() {
+				t.Fatalf("%s not merged", name)
+			}
+			if name != "DisplayName" && dst.DisplayName != &other {
+				t.Fatalf("merging %s lost DisplayName", name)
+			}
+			dst.Merge(&Prop{})
+			if dv.Field(i).Pointer() != held.Pointer() {
+				t.Fatalf("an empty src cleared %s", name)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -77,34 +78,15 @@ type Prop struct {
 	SupportedReports *SupportedReportSet `xml:"DAV: supported-report-set"`
 }
 
-// Merge copies the properties src holds into p.
+// Merge copies the properties src holds into p. Every field of Prop is a
+// pointer, nil when the prop does not hold it, so Merge copies each non-nil
+// field: a property added to Prop is merged without a line here.
 func (p *Prop) Merge(src *Prop) {
-	if src.ResourceType != nil {
-		p.ResourceType = src.ResourceType
-	}
-	if src.DisplayName != nil {
-		p.DisplayName = src.DisplayName
-	}
-	if src.ETag != nil {
-		p.ETag = src.ETag
-	}
-	if src.LastModified != nil {
-		p.LastModified = src.LastModified
-	}
-	if src.SyncToken != nil {
-		p.SyncToken = src.SyncToken
-	}
-	if src.CurrentPrincipal != nil {
-		p.CurrentPrincipal = src.CurrentPrincipal
-	}
-	if src.HomeSet != nil {
-		p.HomeSet = src.HomeSet
-	}
-	if src.AddressData != nil {
-		p.AddressData = src.AddressData
-	}
-	if src.SupportedReports != nil {
-		p.SupportedReports = src.SupportedReports
+	dst, from := reflect.ValueOf(p).Elem(), reflect.ValueOf(src).Elem()
+	for i := range from.NumField() {
+		if f := from.Field(i); !f.IsNil() {
+			dst.Field(i).Set(f)
+		}
 	}
 }
 

@@ -251,15 +251,11 @@ func (rq *request) put() {
 	stored := cleanBody(data, card)
 	etag, created, err := rq.h.db.PutCard(rq.ctx, b.ID, rq.rt.href, card.UID(), stored, rq.precondition())
 	var uc *state.UIDConflictError
-	switch {
-	case errors.As(err, &uc):
+	if errors.As(err, &uc) {
 		rq.writeError(http.StatusConflict, "", davxml.HrefProp(davxml.CardDAV("no-uid-conflict"), rq.h.cardHref(rq.user, b.Name, uc.Href)))
 		return
-	case errors.Is(err, state.ErrPreconditionFailed):
-		http.Error(rq.w, "precondition failed", http.StatusPreconditionFailed)
-		return
-	case err != nil:
-		rq.fail(err)
+	}
+	if rq.failedWrite(err) {
 		return
 	}
 	rq.changed(b.Name)
@@ -277,6 +273,21 @@ func (rq *request) put() {
 	rq.w.WriteHeader(http.StatusNoContent)
 }
 
+// failedWrite answers the error of a card's PUT or DELETE and reports
+// whether there was one: 412 when the request's precondition does not hold,
+// else as rq.fail does.
+func (rq *request) failedWrite(err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, state.ErrPreconditionFailed):
+		http.Error(rq.w, "precondition failed", http.StatusPreconditionFailed)
+	default:
+		rq.fail(err)
+	}
+	return true
+}
+
 // delete serves DELETE of a card or an address book.
 func (rq *request) delete() {
 	switch rq.rt.kind {
@@ -285,13 +296,7 @@ func (rq *request) delete() {
 		if !ok {
 			return
 		}
-		err := rq.h.db.DeleteCard(rq.ctx, b.ID, rq.rt.href, rq.precondition())
-		switch {
-		case errors.Is(err, state.ErrPreconditionFailed):
-			http.Error(rq.w, "precondition failed", http.StatusPreconditionFailed)
-			return
-		case err != nil:
-			rq.fail(err)
+		if rq.failedWrite(rq.h.db.DeleteCard(rq.ctx, b.ID, rq.rt.href, rq.precondition())) {
 			return
 		}
 		rq.changed(b.Name)

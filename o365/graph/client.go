@@ -158,24 +158,12 @@ func New(o Options) (*Client, error) {
 	} else {
 		c.root = "users/" + url.PathEscape(c.mailbox)
 	}
-	if c.maxIn <= 0 {
-		c.maxIn = DefaultMaxInFlight
-	}
-	if c.pageSize <= 0 {
-		c.pageSize = DefaultMaxPageSize
-	}
-	if c.timeout <= 0 {
-		c.timeout = DefaultTimeout
-	}
-	if c.retries <= 0 {
-		c.retries = DefaultMaxRetries
-	}
-	if c.conflict <= 0 {
-		c.conflict = DefaultMaxReadConflictRetries
-	}
-	if c.maxWait <= 0 {
-		c.maxWait = DefaultMaxWait
-	}
+	orDefault(&c.maxIn, DefaultMaxInFlight)
+	orDefault(&c.pageSize, DefaultMaxPageSize)
+	orDefault(&c.timeout, DefaultTimeout)
+	orDefault(&c.retries, DefaultMaxRetries)
+	orDefault(&c.conflict, DefaultMaxReadConflictRetries)
+	orDefault(&c.maxWait, DefaultMaxWait)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -571,4 +559,12 @@ func (c *Client) attempt(ctx context.Context, cl *call) (resp *http.Response, bo
 // with jitter.
 func (c *Client) backoff(n int) time.Duration {
 	return retry.Backoff(n, backoffBase, backoffMax, c.rand())
+}
+
+// orDefault sets *v to def when it is zero or less: an Options number left
+// unset.
+func orDefault[T ~int | ~int64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }

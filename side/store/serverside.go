@@ -14,8 +14,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -119,10 +117,10 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]engine.Item, error) {
 func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error) {
 	data := card.Encode()
 	uid := card.UID()
-	href := uidName(uid)
+	href := vcard.UIDName(uid, maxUIDName, "")
 	for try := 0; ; try++ {
 		if href == "" || try > 0 {
-			href = randomName()
+			href = vcard.RandomName()
 		}
 		etag, _, err := s.db.PutCard(ctx, s.book, href, uid, data, state.Precondition{IfNoneMatch: true})
 		switch {
@@ -241,29 +239,6 @@ func (s *Side) currentSeq(ctx context.Context) (int64, error) {
 	return b.SyncSeq, nil
 }
 
-// maxUIDName is the longest UID used as a name as it is.
+// maxUIDName is the longest UID used as a name as it is (vcard.UIDName,
+// with no extra bytes: the name is a URL path segment).
 const maxUIDName = 200
-
-// uidName returns uid+".vcf" when uid is safe as a URL path segment, else "".
-func uidName(uid string) string {
-	if uid == "" || len(uid) > maxUIDName || uid[0] == '.' {
-		return ""
-	}
-	for i := 0; i < len(uid); i++ {
-		c := uid[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '@', c == '.', c == '_', c == '-':
-		default:
-			return ""
-		}
-	}
-	return uid + ".vcf"
-}
-
-// randomName returns 32 random hex digits plus ".vcf".
-func randomName() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails
-	return hex.EncodeToString(b[:]) + ".vcf"
-}

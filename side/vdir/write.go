@@ -3,8 +3,6 @@ package vdir
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -41,7 +39,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 	if card == nil {
 		return engine.Ref{}, fmt.Errorf("vdir %s: create: nil card", s.path)
 	}
-	name := uidName(card.UID())
+	name := vcard.UIDName(card.UID(), maxUIDName, "+")
 	data := card.Encode()
 	if err := checkData(data); err != nil {
 		return engine.Ref{}, fmt.Errorf("vdir %s: create: %w", s.path, err)
@@ -53,7 +51,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 			return name
 		}
 		first = false
-		return randomName()
+		return vcard.RandomName()
 	}
 	hint := name
 	if hint == "" {
@@ -80,7 +78,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 	}()
 	for attempt := 0; ; attempt++ {
 		if name == "" {
-			name = randomName()
+			name = vcard.RandomName()
 		}
 		err = linkNew(tmp, filepath.Join(s.dir, name))
 		if err == nil {
@@ -123,13 +121,8 @@ func (s *Side) Update(ctx context.Context, ref engine.Ref, card *vcard.Card) (en
 	if card == nil {
 		return fail(errors.New("nil card"))
 	}
-	if err := checkID(ref.ID); err != nil {
-		return fail(err)
-	}
-	mu := s.lock(ref.ID)
-	mu.Lock()
-	defer mu.Unlock()
-	e, err := s.current(ref)
+	e, unlock, err := s.lockCurrent(ref)
+	defer unlock()
 	if err != nil {
 		return fail(err)
 	}
@@ -168,13 +161,8 @@ func (s *Side) Delete(ctx context.Context, ref engine.Ref) error {
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	if err := checkID(ref.ID); err != nil {
-		return fail(err)
-	}
-	mu := s.lock(ref.ID)
-	mu.Lock()
-	defer mu.Unlock()
-	e, err := s.current(ref)
+	e, unlock, err := s.lockCurrent(ref)
+	defer unlock()
 	if errors.Is(err, engine.ErrNotFound) {
 		return nil
 	}
@@ -190,6 +178,19 @@ func (s *Side) Delete(ctx context.Context, ref engine.Ref) error {
 	s.dirty.Store(true)
 	s.log.Debug("deleted", "file", ref.ID, "version", version(e.info))
 	return nil
+}
+
+// lockCurrent checks the name ref.ID, takes its lock and examines the file
+// for a write (see current). The caller calls unlock when done, after an
+// error too.
+func (s *Side) lockCurrent(ref engine.Ref) (e entry, unlock func(), err error) {
+	if err := checkID(ref.ID); err != nil {
+		return entry{}, func() {}, err
+	}
+	mu := s.lock(ref.ID)
+	mu.Lock()
+	e, err = s.current(ref)
+	return e, mu.Unlock, err
 }
 
 // current examines the file ref.ID for a write: it must exist, be ours to
@@ -368,30 +369,6 @@ func checkData(data []byte) error {
 		return fmt.Errorf("%w: the card holds a NUL byte (at offset %d), which vCard files cannot", engine.ErrRefused, i)
 	}
 	return nil
-}
-
-// uidName returns uid+".vcf" when uid is safe as a file name, else "".
-func uidName(uid string) string {
-	if uid == "" || len(uid) > maxUIDName || uid[0] == '.' {
-		return ""
-	}
-	for i := 0; i < len(uid); i++ {
-		c := uid[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '@', c == '.', c == '_', c == '+', c == '-':
-		default:
-			return ""
-		}
-	}
-	return uid + ".vcf"
-}
-
-// randomName returns 32 random hex digits plus ".vcf".
-func randomName() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails
-	return hex.EncodeToString(b[:]) + ".vcf"
 }
 
 // truncName shortens name to at most n bytes without splitting a rune.
