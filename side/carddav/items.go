@@ -3,8 +3,6 @@ package carddav
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"github.com/cardbridge/cardbridge/carddav/davxml"
@@ -529,26 +527,13 @@ func (s *Side) put(ctx context.Context, u *url.URL, hdr map[string]string, card 
 // safeName returns uid + ".vcf" when uid is a safe file name, else a
 // random name.
 func safeName(uid string) string {
-	ok := uid != "" && len(uid) <= 64 && uid[0] != '.'
-	for _, r := range uid {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.@+", r)) {
-			ok = false
-			break
-		}
+	if name := vcard.UIDName(uid, 64, "+"); name != "" {
+		return name
 	}
-	if ok {
-		return uid + ".vcf"
-	}
-	return randomName()
+	return vcard.RandomName()
 }
 
 // randomName returns a random card name.
-func randomName() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:]) + ".vcf"
-}
-
 // Create stores card under a new name (If-None-Match: *): the UID when it
 // is a safe name and free, else a random one.
 func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error) {
@@ -583,7 +568,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 				}
 			}
 		}
-		name = randomName()
+		name = vcard.RandomName()
 	}
 }
 
