@@ -29,30 +29,35 @@ type phoneData struct {
 }
 
 // phoneBase is the server's root as a phone on the network reaches it:
-// server.public_url when set, else the scheme of this server and the Host
-// the browser used (when it names this server), else BaseURL. unreachable
-// says why a phone cannot use it: a loopback host ("" when it is not).
+// server.public_url when set to a host that is not this machine's
+// loopback, else the scheme of this server and the Host the browser used
+// (when it names this server), else BaseURL. unreachable says why a phone
+// cannot use it: a loopback host ("" when it is not).
 func (h *Handler) phoneBase(r *http.Request) (base *url.URL, unreachable string) {
-	raw := h.o.Config.Server.PublicURL
-	if raw == "" {
-		raw = h.base
-		if b, err := url.Parse(h.base); err == nil && r.Host != "" && h.allowHost(r.Host) {
-			b.Host = r.Host
-			raw = b.String()
-		}
+	if pub, err := url.Parse(strings.TrimRight(h.o.Config.Server.PublicURL, "/")); err == nil && pub.Host != "" && loopbackHost(pub.Hostname()) == "" {
+		return pub, ""
 	}
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	u, err := url.Parse(h.base)
 	if err != nil || u.Host == "" {
-		u, _ = url.Parse(h.base)
+		return &url.URL{}, "no server address"
 	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if r.Host != "" && h.allowHost(r.Host) {
+		u.Host = r.Host
+	}
+	return u, loopbackHost(u.Hostname())
+}
+
+// loopbackHost is host, lower-case, when it names this machine only
+// (localhost, a loopback or unspecified address), else "".
+func loopbackHost(host string) string {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return u, host
+		return host
 	}
 	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
-		return u, host
+		return host
 	}
-	return u, ""
+	return ""
 }
 
 // listensLoopback reports whether server.listen is a loopback address (the
