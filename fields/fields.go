@@ -389,9 +389,19 @@ func SideName(s config.Side, title string) string {
 }
 
 // SideNames names both sides of a pair (see SideName), adding " (A)" and
-// " (B)" when the names would be the same.
+// " (B)" when the names would be the same, and " book" to an address
+// book titled after Office 365 or Outlook when the other side is Office
+// 365 (the page's default title is "Office 365").
 func SideNames(a, b config.Side, titleA, titleB string) (string, string) {
 	na, nb := SideName(a, titleA), SideName(b, titleB)
+	book := func(name string, s, other config.Side) string {
+		l := strings.ToLower(name)
+		if s.Type == config.SideServer && other.Type == config.SideO365 && (strings.Contains(l, "office 365") || strings.Contains(l, "outlook")) {
+			return name + " book"
+		}
+		return name
+	}
+	na, nb = book(na, a, b), book(nb, b, a)
 	if strings.EqualFold(na, nb) {
 		return na + " (A)", nb + " (B)"
 	}

@@ -120,6 +120,9 @@ func TestSideNames(t *testing.T) {
 		{config.Side{Type: config.SideO365, Folder: "Team"}, config.Side{Type: config.SideServer, Addressbook: "contacts"}, "", "", "Outlook (Team)", "contacts"},
 		{config.Side{Type: config.SideVdir, Path: "/home/a/Phone book/"}, config.Side{Type: config.SideCardDAV, URL: "https://dav.example.com:8443/x/"}, "", "", "Phone book", "dav.example.com"},
 		{config.Side{Type: config.SideVdir, Path: "/x/contacts"}, config.Side{Type: config.SideVdir, Path: "/y/contacts"}, "", "", "contacts (A)", "contacts (B)"},
+		{config.Side{Type: config.SideO365}, config.Side{Type: config.SideServer, Addressbook: "office365"}, "", "Office 365", "Outlook", "Office 365 book"},
+		{config.Side{Type: config.SideServer, Addressbook: "o"}, config.Side{Type: config.SideO365}, "My Outlook", "", "My Outlook book", "Outlook"},
+		{config.Side{Type: config.SideServer, Addressbook: "o"}, config.Side{Type: config.SideVdir, Path: "/p"}, "Office 365", "", "Office 365", "p"},
 	} {
 		a, b := SideNames(tc.a, tc.b, tc.titleA, tc.titleB)
 		if a != tc.wantA || b != tc.wantB {
