@@ -58,7 +58,7 @@ func mobileconfig(p profile) ([]byte, error) {
 		port = n
 	}
 	principal := strings.TrimRight(p.Server.String(), "/") + "/principals/" + url.PathEscape(p.User) + "/"
-	id := "cardbridge." + reverseHost(host) + "." + url.PathEscape(p.User) + "." + p.Book
+	id := "cardbridge." + reverseHost(host) + "." + xmlSafeID(p.User) + "." + xmlSafeID(p.Book)
 	seed := p.Server.Scheme + "://" + p.Server.Host + "/" + p.User + "/" + p.Book
 	account := []plistItem{
 		{"CardDAVAccountDescription", p.Title},
@@ -170,7 +170,8 @@ func reverseHost(host string) string {
 	return xmlSafeID(out)
 }
 
-// xmlSafeID keeps letters, digits, '.' and '-' of s, writing others '-'.
+// xmlSafeID keeps letters, digits, '.' and '-' of s, writing others '-'
+// (a payload identifier is a reverse-DNS name).
 func xmlSafeID(s string) string {
 	b := []byte(s)
 	for i, c := range b {
