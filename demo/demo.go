@@ -83,6 +83,10 @@ type Workspace struct {
 	Secret   string // the sync app's client secret
 	Contacts int    // how many contacts graphsim is seeded with
 	GraphURL string // graphsim's base URL (set by StartGraphsim)
+	// Phones are the hosts a phone on the same network reaches the server
+	// at: none on loopback, the machine's LAN addresses when listening on
+	// every interface (see LANAddresses).
+	Phones []string
 }
 
 // NewWorkspace checks the flags, picks the address (see ListenAddr) and
@@ -96,7 +100,7 @@ func NewWorkspace(dir, listen string, contacts int) (w *Workspace, keep bool, er
 	if err != nil {
 		return nil, false, err
 	}
-	w = &Workspace{Listen: addr, Contacts: contacts}
+	w = &Workspace{Listen: addr, Contacts: contacts, Phones: networkAddrs(addr, LANAddresses)}
 	if w.Password, err = Password(); err != nil {
 		return nil, false, fmt.Errorf("demo: making a password: %w", err)
 	}
@@ -115,8 +119,9 @@ func (w *Workspace) ConfigFile() string { return filepath.Join(w.Dir, "config.ya
 // SecretFile holds the sync app's client secret.
 func (w *Workspace) SecretFile() string { return filepath.Join(w.Dir, "graphsim-secret.txt") }
 
-// BaseURL is the server's URL.
-func (w *Workspace) BaseURL() string { return "http://" + w.Listen }
+// BaseURL is the server's URL on this machine (a loopback one when it
+// listens on every interface; see PhoneURLs for other machines).
+func (w *Workspace) BaseURL() string { return localBase(w.Listen) }
 
 // Config is the demo's configuration: the account of graphsim's sync app,
 // the pair (Office 365 ⇄ the server's book, two-way, merge, every minute)
@@ -288,16 +293,19 @@ func Password() (string, error) {
 // free), else Listen, else a free loopback port.
 func ListenAddr(flag string) (string, error) {
 	if flag != "" {
-		if _, _, err := net.SplitHostPort(flag); err != nil {
+		host, _, err := net.SplitHostPort(flag)
+		if err != nil {
 			return "", fmt.Errorf("--listen %q: want host:port, like 127.0.0.1:5232: %w (%w)", flag, err, ErrUsage)
 		}
 		ln, err := net.Listen("tcp", flag)
 		if err != nil {
 			return "", fmt.Errorf("--listen %s: %w", flag, err)
 		}
-		got := ln.Addr().String() // port 0: the one picked
+		// The host as given (0.0.0.0 stays, where Addr says [::]), the
+		// port as picked for 0.
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		ln.Close()
-		return got, nil
+		return net.JoinHostPort(host, port), nil
 	}
 	for _, addr := range []string{Listen, "127.0.0.1:0"} {
 		ln, err := net.Listen("tcp", addr)

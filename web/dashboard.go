@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/pairs"
@@ -170,41 +169,6 @@ func (h *Handler) syncNow(w http.ResponseWriter, r *http.Request, s *session) {
 	http.Redirect(w, r, Prefix+"?synced="+url.QueryEscape(name), http.StatusSeeOther)
 }
 
-// conflictView is one conflict on the conflicts page.
-type conflictView struct {
-	state.Conflict
-	NameA, NameB string
-	SideA, SideB string // what A and B are
-	Diff         []string
-}
-
-// conflictsPage lists the open conflicts of the user's pairs.
-func (h *Handler) conflictsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	ctx := r.Context()
-	pairs, err := h.userPairs(ctx, s.User)
-	if err != nil {
-		h.internal(w, r, s, "listing the pairs", err)
-		return
-	}
-	var list []conflictView
-	for _, p := range pairs {
-		cs, err := h.o.DB.Conflicts(ctx, p.Name, true)
-		if err != nil {
-			h.internal(w, r, s, "listing the conflicts", err)
-			return
-		}
-		for _, c := range cs {
-			list = append(list, conflictView{Conflict: c, NameA: fnOf(c.A), NameB: fnOf(c.B),
-				SideA: sideDesc(p.A), SideB: sideDesc(p.B), Diff: diffLines(c.A, c.B)})
-		}
-	}
-	flash := ""
-	if id := r.URL.Query().Get("resolved"); id != "" {
-		flash = "Conflict " + id + " resolved (keeping " + r.URL.Query().Get("keep") + "): the next sync writes it to both sides."
-	}
-	h.render(w, http.StatusOK, "conflicts", view{Title: "Conflicts", User: s.User, CSRF: s.CSRF, Flash: flash, Section: "conflicts", Data: list})
-}
-
 // ownedItem reads the {id} of the request's path and loads that item
 // (a conflict, a trash entry) with get. When the id is not a number, there
 // is no such item, or it belongs to a pair that does not involve the user's
@@ -322,47 +286,4 @@ func fnOf(raw []byte) string {
 		return fn
 	}
 	return "(no name)"
-}
-
-// diffLines lists the content lines only one version has ("- " a, "+ " b),
-// REV and PRODID aside.
-func diffLines(a, b []byte) []string {
-	la, lb := cardLines(a), cardLines(b)
-	inA, inB := map[string]bool{}, map[string]bool{}
-	for _, l := range la {
-		inA[l] = true
-	}
-	for _, l := range lb {
-		inB[l] = true
-	}
-	var out []string
-	for _, l := range la {
-		if !inB[l] {
-			out = append(out, "- a: "+l)
-		}
-	}
-	for _, l := range lb {
-		if !inA[l] {
-			out = append(out, "+ b: "+l)
-		}
-	}
-	return out
-}
-
-// cardLines is a card's unfolded content lines without the frame, REV and
-// PRODID.
-func cardLines(raw []byte) []string {
-	text := strings.ReplaceAll(string(raw), "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\n ", "")
-	text = strings.ReplaceAll(text, "\n\t", "")
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		u := strings.ToUpper(l)
-		if l == "" || strings.HasPrefix(u, "BEGIN:") || strings.HasPrefix(u, "END:") || strings.HasPrefix(u, "VERSION:") ||
-			strings.HasPrefix(u, "REV:") || strings.HasPrefix(u, "PRODID:") {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out
 }

@@ -188,6 +188,10 @@ func New(o Options) (*Handler, error) {
 	m.HandleFunc("POST /ui/pairs/{name}/sync", h.withSession(h.syncNow))
 	m.HandleFunc("POST /ui/conflicts/{id}/resolve", h.withSession(h.resolveConflict))
 	m.HandleFunc("POST /ui/trash/{id}/restore", h.withSession(h.restoreTrash))
+	m.HandleFunc("GET /ui/books/{book}/phone", h.withSession(h.phonePage))
+	m.HandleFunc("GET /ui/books/{book}/qr.png", h.withSession(h.phoneQR))
+	m.HandleFunc("GET /ui/books/{book}/profile.mobileconfig", h.withSession(h.phoneProfile))
+	m.HandleFunc("POST /ui/books/{book}/profile.mobileconfig", h.withSession(h.phoneProfile))
 	m.HandleFunc("POST /ui/connect", h.withSession(h.connectStart))
 	m.HandleFunc("GET /ui/connect/callback", h.withSession(h.connectCallback))
 	m.HandleFunc("POST /ui/connect/pair", h.withSession(h.createPair))
@@ -206,7 +210,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Referrer-Policy", "same-origin") // "no-referrer" makes browsers send "Origin: null" on our own forms
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'")
 	h.mux.ServeHTTP(w, r)
 }
 

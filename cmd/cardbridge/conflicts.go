@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
-	"github.com/cardbridge/cardbridge/engine/resolve"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/termout"
@@ -23,7 +21,7 @@ func (a *app) conflictsCmd() *cobra.Command {
 	}
 	list := &cobra.Command{Use: "list", Short: "List open conflicts", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.conflictsList(cmd) }}
-	show := &cobra.Command{Use: "show ID", Short: "Show both versions of a conflict and how they differ", Args: cobra.ExactArgs(1),
+	show := &cobra.Command{Use: "show ID", Short: "Show a conflict field by field, and what keeping the merge writes", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.conflictsShow(cmd, args[0]) }}
 	var keep string
 	resolve := &cobra.Command{Use: "resolve ID --keep a|b|merged", Short: "Choose a version; the next sync writes it to both sides", Args: cobra.ExactArgs(1),
@@ -94,23 +92,13 @@ func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*pa
 }
 
 func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
-	_, db, c, err := a.getConflict(cmd, idText, true)
+	r, db, c, err := a.getConflict(cmd, idText, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	fmt.Fprintf(a.stdout, "conflict %d, pair %s, UID %s, since %s\n", c.ID, termout.String(c.Pair), termout.String(c.UID), c.Created.Format("2006-01-02 15:04:05"))
-	if d, ok := resolve.Describe(c); ok {
-		fmt.Fprintln(a.stdout, "\nproperties that differ (- a, + b):")
-		for _, line := range d.Props {
-			fmt.Fprintln(a.stdout, "  "+termout.String(line))
-		}
-		if len(d.Clashes) > 0 {
-			fmt.Fprintf(a.stdout, "\nchanged differently on both sides: %s\n", termout.String(strings.Join(d.Clashes, ", ")))
-		}
-	}
-	fmt.Fprintf(a.stdout, "\n--- a\n%s\n--- b\n%s", termout.Block(string(c.A)), termout.Block(string(c.B)))
-	return nil
+	nameA, nameB := conflictSideNames(cmd.Context(), r, db, c)
+	return writeConflict(a.stdout, c, nameA, nameB)
 }
 
 func (a *app) conflictsResolve(cmd *cobra.Command, idText, keep string) error {

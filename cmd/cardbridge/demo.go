@@ -23,15 +23,17 @@ func (a *app) demoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "A first run that needs no account: simulated Office 365 <-> the built-in CardDAV server and its web page",
-		Long: `Start everything cardbridge does, on this machine only, with no account and no
-configuration: a simulated Office 365 (graphsim, on a random loopback port)
+		Long: `Start everything cardbridge does, with no account and no configuration: a simulated Office 365 (graphsim, on a random loopback port)
 holding a few hundred sample contacts, the built-in CardDAV server with a
 user "demo" and a random password, its web page, and a pair that syncs the
 two both ways every minute (and a few seconds after a phone or mail client
 changes the address book). The first sync shows a progress bar on a
 terminal; then the web URL, the CardDAV URL and the credentials are
-printed. Ctrl-C stops it all. The workspace (configuration, state) is a
-temporary folder removed at exit, unless --dir names one to keep.`,
+printed. It listens on this computer only, unless --listen 0.0.0.0:5232
+lets phones on the same network in (plain HTTP: a warning says so); then
+it prints this machine's network addresses for them. Ctrl-C stops it all.
+The workspace (configuration, state) is a temporary folder removed at
+exit, unless --dir names one to keep.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.demo(cmd.Context(), dir, listen, contacts, debounce)
@@ -39,7 +41,7 @@ temporary folder removed at exit, unless --dir names one to keep.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "workspace folder, new or empty, kept at exit (default: a temporary folder, removed at exit)")
-	f.StringVar(&listen, "listen", "", "address of the CardDAV server and web page (default "+demo.Listen+", or a free port when that is busy)")
+	f.StringVar(&listen, "listen", "", "address of the CardDAV server and web page (default "+demo.Listen+", or a free port when that is busy; 0.0.0.0:5232 lets phones on the same network connect, over plain HTTP)")
 	f.IntVar(&contacts, "contacts", demo.Contacts, "how many sample contacts the simulated Office 365 starts with")
 	f.DurationVar(&debounce, "debounce", daemon.DefaultDebounce, "how long after a client's last change the pair runs")
 	return cmd
@@ -114,12 +116,13 @@ func (a *app) printDemo(w *demo.Workspace) {
 The demo is running.
 
   Web page:      %s%s
-  CardDAV:       %s/  (phones and mail clients find the address book from there)
+  CardDAV:       %s/  (mail clients on this computer find the address book from there)
   Principal:     %s/principals/%s/
   Address book:  %s/addressbooks/%s/%s/
   User name:     %s
   Password:      %s
 
+%s
 "Connect Office 365" on the web page signs in to the simulated Office 365
 as %s with the same password.
 
@@ -127,5 +130,5 @@ Changes made on either side sync within a minute, and a few seconds after a
 phone or mail client changes the address book.
 Try: cardbridge --config %s status
 Press Ctrl-C to stop.
-`, base, web.Prefix, base, base, demo.User, base, demo.User, state.DefaultAddressBook, demo.User, w.Password, demo.Mailbox, w.ConfigFile())
+`, base, web.Prefix, base, base, demo.User, base, demo.User, state.DefaultAddressBook, demo.User, w.Password, w.PhoneText(), demo.Mailbox, w.ConfigFile())
 }

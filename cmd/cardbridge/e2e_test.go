@@ -356,8 +356,19 @@ func TestManualConflictsEndToEnd(t *testing.T) {
 	}
 	id := strings.Fields(strings.Split(r.stdout, "\n")[1])[0]
 	r = cb(t, nil, "--config", cfg, "conflicts", "show", id)
-	if !strings.Contains(r.stdout, "- FN:From A") || !strings.Contains(r.stdout, "+ FN:From B") {
-		t.Fatalf("show: %s", r.stdout)
+	// Field by field in words, the sides named by their folders; no
+	// UID, REV or vCard text.
+	for _, want := range []string{"Conflict " + id + ": From A / From B (pair p,", "Changed in a (a) and in b (b).",
+		"\nName (changed differently on both sides)\n", "  before:              Before\n", "  a (a):               From A\n",
+		"  b (b):               From B\n", "  keep merged writes:  From ", "--keep a (a), b (b) or merged"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("show lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	for _, not := range []string{"man-1", "REV", "FN:", "BEGIN:VCARD"} {
+		if strings.Contains(r.stdout, not) {
+			t.Errorf("show shows %q:\n%s", not, r.stdout)
+		}
 	}
 	if r := cb(t, nil, "--config", cfg, "conflicts", "resolve", id, "--keep", "x"); r.code != 2 {
 		t.Fatalf("bad --keep: %d", r.code)

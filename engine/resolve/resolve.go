@@ -52,15 +52,20 @@ func Keep(c state.Conflict, keep string) ([]byte, error) {
 			return nil, fmt.Errorf("conflict %d: base: %w", c.ID, err)
 		}
 	}
-	prefer := engine.SideA
+	m := engine.Merge3(base, ca, cb, newer(ca, cb))
+	m.Card.SetUID(c.UID)
+	return m.Card.Encode(), nil
+}
+
+// newer is the side whose values a merge takes for a clash: the one with
+// the newer REV, a when neither is newer.
+func newer(ca, cb *vcard.Card) engine.Which {
 	ta, oka := ca.Rev()
 	tb, okb := cb.Rev()
 	if oka && okb && tb.After(ta) {
-		prefer = engine.SideB
+		return engine.SideB
 	}
-	m := engine.Merge3(base, ca, cb, prefer)
-	m.Card.SetUID(c.UID)
-	return m.Card.Encode(), nil
+	return engine.SideA
 }
 
 // Conflict records that c is resolved by keeping keep (see Keep). A
