@@ -138,6 +138,9 @@ func (a *app) rootCmd() *cobra.Command {
 	f.MarkHidden("cpuprofile")
 	root.AddCommand(a.syncCmd(), a.statusCmd(), a.conflictsCmd(), a.trashCmd(), a.versionCmd(), a.demoCmd(),
 		a.loginCmd(), a.logoutCmd(), a.accountsCmd(), a.graphsimCmd(), a.userCmd(), a.serveCmd(), a.resetCmd())
+	root.InitDefaultCompletionCmd()
+	strictUsage(root)
+	a.completeIDs(root)
 	return root
 }
 
@@ -159,6 +162,15 @@ func (a *app) setupLog() error {
 		return withCode(exitUsage, fmt.Errorf("--log-format %q: want text or json", a.logFormat))
 	}
 	return nil
+}
+
+// logger is the process's logger, one that discards when the root
+// command's hooks did not run (cobra's completion requests).
+func (a *app) logger() *slog.Logger {
+	if a.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.log
 }
 
 // loadConfig loads and validates the configuration.

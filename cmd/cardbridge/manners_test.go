@@ -1,0 +1,49 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBadInvocationsExitTwo: every unknown subcommand, argument or flag,
+// and a pair that does not exist, is exit 2 with a one-line message
+// naming it on stderr and nothing on stdout (`user lst` printed the help
+// and exited 0; `trash list --pair nosuch` listed an empty trash).
+func TestBadInvocationsExitTwo(t *testing.T) {
+	cfg, _, _, _ := workspace(t, "")
+	cases := []struct {
+		args []string
+		want string // in the message
+	}{
+		{[]string{"user", "lst"}, `unknown command "lst" for "cardbridge user"`},
+		{[]string{"lst"}, `unknown command "lst" for "cardbridge"`},
+		{[]string{"trash", "lst"}, `unknown command "lst" for "cardbridge trash"`},
+		{[]string{"conflicts", "shw", "1"}, `unknown command "shw"`},
+		{[]string{"accounts", "fold"}, `unknown command "fold"`},
+		{[]string{"completion", "tcsh"}, `unknown command "tcsh"`},
+		{[]string{"trash", "list", "--pair", "nosuch"}, `"nosuch"`},
+		{[]string{"trash", "list", "extra"}, `unknown command "extra"`},
+		{[]string{"status", "nosuch"}, `"nosuch"`},
+		{[]string{"sync", "nosuch"}, `"nosuch"`},
+		{[]string{"status", "p", "p"}, "at most 1 arg"},
+		{[]string{"sync", "--no-such-flag"}, "--no-such-flag"},
+		{[]string{"conflicts", "show"}, "accepts 1 arg"},
+		{[]string{"conflicts", "show", "x"}, `"x" is not an id`},
+		{[]string{"trash", "restore", "-3"}, "unknown shorthand flag"},
+		{[]string{"version", "extra"}, `unknown command "extra"`},
+		{[]string{"--log-level", "loud", "status"}, "--log-level"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			r := cb(t, nil, append([]string{"--config", cfg}, c.args...)...)
+			msg := strings.TrimSuffix(r.stderr, "\n")
+			if r.code != 2 || !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") || r.stdout != "" {
+				t.Errorf("exit %d, stderr %q, stdout %q; want exit 2, one line with %q, no stdout", r.code, r.stderr, r.stdout, c.want)
+			}
+		})
+	}
+	// A group command run bare still shows its help, exit 0.
+	if r := cb(t, nil, "user"); r.code != 0 || !strings.Contains(r.stdout, "Available Commands") {
+		t.Errorf("bare `user`: exit %d, %q", r.code, r.stdout)
+	}
+}
