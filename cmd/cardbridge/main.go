@@ -111,6 +111,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Short:         "Keep Office 365 contacts and vCard directories / CardDAV address books in step",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       currentVersion().String(),
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if a.cpuProfile != "" {
 				f, err := os.Create(a.cpuProfile)
@@ -138,6 +139,7 @@ func (a *app) rootCmd() *cobra.Command {
 	f.MarkHidden("cpuprofile")
 	root.AddCommand(a.syncCmd(), a.statusCmd(), a.conflictsCmd(), a.trashCmd(), a.versionCmd(), a.demoCmd(),
 		a.loginCmd(), a.logoutCmd(), a.accountsCmd(), a.graphsimCmd(), a.userCmd(), a.serveCmd(), a.resetCmd())
+	root.SetVersionTemplate("{{.Version}}")
 	root.InitDefaultCompletionCmd()
 	strictUsage(root)
 	a.completeIDs(root)
@@ -213,16 +215,4 @@ func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool
 // empty in-memory one when the file does not exist yet.
 func (a *app) openState(ctx context.Context, cfg *config.Config, readOnly bool) (*state.DB, error) {
 	return pairs.OpenState(ctx, cfg, pairs.StateOptions{ReadOnly: readOnly, Env: a.env, Logger: a.log})
-}
-
-func (a *app) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintln(a.stdout, "cardbridge", version)
-			return nil
-		},
-	}
 }

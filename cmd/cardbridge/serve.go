@@ -53,7 +53,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, debounce time.Durat
 		return err
 	}
 	defer db.Close()
-	err = serve.Run(ctx, serve.Options{Config: cfg, DB: db, Pairs: r, Debounce: debounce, Version: version, Warnings: a.stderr, Logger: a.log})
+	err = serve.Run(ctx, serve.Options{Config: cfg, DB: db, Pairs: r, Debounce: debounce, Version: currentVersion().short(), Warnings: a.stderr, Logger: a.log})
 	switch {
 	case errors.Is(err, serve.ErrConfig):
 		return withCode(exitUsage, err)
