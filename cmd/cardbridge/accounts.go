@@ -111,19 +111,23 @@ func (a *app) accountsCmd() *cobra.Command {
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
+			if a.asJSON {
+				return writeJSON(a.stdout, accountsJSON(infos))
+			}
 			if len(infos) == 0 {
 				fmt.Fprintln(a.stdout, "no accounts configured")
 				return nil
 			}
-			const row = "%-12s %-28s %-14s %-19s %-22s %-19s %s\n"
-			fmt.Fprintf(a.stdout, row, "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC", "FROM")
+			tw := newTable(a.stdout)
+			fmt.Fprintln(tw, "ACCOUNT\tUSER\tTENANT\tFLOW\tTOKEN\tLAST SYNC\tFROM")
 			for _, in := range infos {
 				user, tok, last := accountUse(in)
-				fmt.Fprintf(a.stdout, row, in.Account.Name, user, orDash(in.Account.Tenant), orDash(in.Account.Flow), tok, last, accountFrom(in))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(in.Account.Name), cell(user), cell(in.Account.Tenant), cell(in.Account.Flow), tok, last, cell(accountFrom(in)))
 			}
-			return nil
+			return tw.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&a.asJSON, "json", false, "print the accounts as a JSON array")
 	folders := &cobra.Command{
 		Use:   "folders ACCOUNT",
 		Short: "List an account's contact folders (for a pair's folder:)",

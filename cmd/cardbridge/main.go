@@ -61,11 +61,17 @@ type app struct {
 	logFormat  string
 	quiet      bool
 	cpuProfile string
+	// asJSON is the --json flag of the command run (each command that
+	// takes it binds it here: one command runs per process).
+	asJSON bool
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	env            []string
-	log            *slog.Logger
+	// progressErr, when set, is where progress bars go instead of stderr
+	// (the terminal itself, when stderr is wrapped).
+	progressErr io.Writer
+	env         []string
+	log         *slog.Logger
 	// limiters holds the in-flight limit of every Office 365 mailbox the
 	// process works on: all pairs, serve's scheduler and the web page's
 	// pairs share 4 requests per (Graph host, app, mailbox).

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // TestBadInvocationsExitTwo: every unknown subcommand, argument or flag,
@@ -27,6 +33,7 @@ func TestBadInvocationsExitTwo(t *testing.T) {
 		{[]string{"sync", "nosuch"}, `"nosuch"`},
 		{[]string{"status", "p", "p"}, "at most 1 arg"},
 		{[]string{"sync", "--no-such-flag"}, "--no-such-flag"},
+		{[]string{"user", "list", "extra"}, `unknown command "extra"`},
 		{[]string{"conflicts", "show"}, "accepts 1 arg"},
 		{[]string{"conflicts", "show", "x"}, `"x" is not an id`},
 		{[]string{"trash", "restore", "-3"}, "unknown shorthand flag"},
@@ -45,5 +52,32 @@ func TestBadInvocationsExitTwo(t *testing.T) {
 	// A group command run bare still shows its help, exit 0.
 	if r := cb(t, nil, "user"); r.code != 0 || !strings.Contains(r.stdout, "Available Commands") {
 		t.Errorf("bare `user`: exit %d, %q", r.code, r.stdout)
+	}
+}
+
+// TestServeWithoutUsersSaysHowToAddOne: `serve` over a state with no
+// users says how to add one; with a user it does not.
+func TestServeWithoutUsersSaysHowToAddOne(t *testing.T) {
+	dir := t.TempDir()
+	cfg := dir + "/config.yaml"
+	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\nserver:\n  listen: 127.0.0.1:%d\n", dir, freePort(t))), 0o600)
+	for _, users := range []bool{false, true} {
+		if users {
+			cmd := exec.Command(binary, "--config", cfg, "user", "add", "dana")
+			cmd.Stdin = strings.NewReader("a-long-password\n")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("user add: %v %s", err, out)
+			}
+		}
+		cmd, stderr := startServe(t, "--config", cfg, "serve")
+		if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "serving CardDAV") }) {
+			t.Fatalf("serve did not start; stderr:\n%s", stderr)
+		}
+		if hint := strings.Contains(stderr.String(), "cardbridge user add NAME"); hint == users {
+			t.Errorf("users %v: hint shown %v; stderr:\n%s", users, hint, stderr)
+		}
+		if code := stopServe(t, cmd, stderr); code != 0 {
+			t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -55,4 +56,37 @@ func rawFN(raw []byte) string {
 		return ""
 	}
 	return c.FN()
+}
+
+// stampWriter starts every line written to w with the time it was
+// written (RFC 3339, local zone), for `sync --every`'s output.
+type stampWriter struct {
+	w       io.Writer
+	now     func() time.Time
+	midLine bool
+}
+
+func newStampWriter(w io.Writer, now func() time.Time) *stampWriter {
+	return &stampWriter{w: w, now: now}
+}
+
+// Write writes p with a time stamp before each line it begins.
+func (s *stampWriter) Write(p []byte) (int, error) {
+	var out []byte
+	for rest := p; len(rest) > 0; {
+		if !s.midLine {
+			out = append(out, s.now().Format(time.RFC3339)+" "...)
+		}
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		out = append(out, line...)
+		rest = rest[len(line):]
+		s.midLine = line[len(line)-1] != '\n'
+	}
+	if _, err := s.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -53,6 +54,9 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, debounce time.Durat
 		return err
 	}
 	defer db.Close()
+	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
+		fmt.Fprintln(a.stderr, "cardbridge serve: the server has", noUsersHint)
+	}
 	err = serve.Run(ctx, serve.Options{Config: cfg, DB: db, Pairs: r, Debounce: debounce, Version: currentVersion().short(), Warnings: a.stderr, Logger: a.log})
 	switch {
 	case errors.Is(err, serve.ErrConfig):

@@ -82,7 +82,7 @@ func (a *app) trashList(cmd *cobra.Command, pair string, asJSON bool) error {
 	tw := newTable(a.stdout)
 	fmt.Fprintln(tw, "ID\tPAIR\tSIDE\tWHY\tWHEN\tCONTACT\tSTATE")
 	for _, e := range es {
-		st := ""
+		st := "-"
 		switch {
 		case !e.Restored.IsZero():
 			st = "restored " + e.Restored.Format("2006-01-02 15:04")
