@@ -181,9 +181,14 @@ func (a *app) logger() *slog.Logger {
 	return a.log
 }
 
-// loadConfig loads and validates the configuration.
+// loadConfig loads and validates the configuration and checks the
+// files, directories and variables it names (config.CheckResources).
 func (a *app) loadConfig() (*config.Config, error) {
 	cfg, err := config.Load(a.configPath, a.configPath != "", a.env)
+	if err == nil {
+		// What the configuration points at, before anything runs.
+		err = config.CheckResources(cfg, a.env)
+	}
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}

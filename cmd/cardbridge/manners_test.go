@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,49 @@ func TestServeWithoutUsersSaysHowToAddOne(t *testing.T) {
 		if code := stopServe(t, cmd, stderr); code != 0 {
 			t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 		}
+	}
+}
+
+// TestConfigResourcesCheckedFirst: a vdir directory that does not exist,
+// an unset password_env, a missing password file and certificate are exit
+// 2 naming the key before anything runs (the missing directory is not
+// made, no state is written); create: true lets the first sync make it.
+func TestConfigResourcesCheckedFirst(t *testing.T) {
+	dir := t.TempDir()
+	a, gone, db := dir+"/a", dir+"/not-made", dir+"/state.db"
+	os.Mkdir(a, 0o700)
+	cases := []struct {
+		name, side, key string
+	}{
+		{"vdir", "{type: vdir, path: " + gone + "}", "pairs.p.b.path"},
+		{"password_env", "{type: carddav, url: http://127.0.0.1:9/, username: u, password_env: NO_SUCH_PW}", "pairs.p.b.password_env"},
+		{"password_file", "{type: carddav, url: http://127.0.0.1:9/, username: u, password_file: " + gone + "}", "pairs.p.b.password_file"},
+		{"ca_file", "{type: carddav, url: https://127.0.0.1:9/, username: u, password_env: PATH, ca_file: " + gone + "}", "pairs.p.b.ca_file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := filepath.Join(t.TempDir(), "config.yaml")
+			os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s\npairs:\n  p:\n    a: {type: vdir, path: %s}\n    b: %s\n", db, a, c.side)), 0o600)
+			for _, cmd := range [][]string{{"sync"}, {"status"}} {
+				r := cb(t, nil, append([]string{"--config", cfg}, cmd...)...)
+				if r.code != 2 || !strings.Contains(r.stderr, c.key+":") || !strings.Contains(r.stderr, cfg) {
+					t.Errorf("%v: exit %d, %q; want 2 naming %s", cmd, r.code, r.stderr, c.key)
+				}
+			}
+			if _, err := os.Stat(gone); err == nil {
+				t.Errorf("%s was made", gone)
+			}
+			if _, err := os.Stat(db); err == nil {
+				t.Errorf("the state was written")
+			}
+		})
+	}
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s\npairs:\n  p:\n    a: {type: vdir, path: %s}\n    b: {type: vdir, path: %s, create: true}\n", db, a, gone)), 0o600)
+	if r := cb(t, nil, "--config", cfg, "sync"); r.code != 0 {
+		t.Fatalf("create: true: exit %d %s", r.code, r.stderr)
+	}
+	if fi, err := os.Stat(gone); err != nil || !fi.IsDir() {
+		t.Errorf("create: true did not make the directory: %v", err)
 	}
 }
