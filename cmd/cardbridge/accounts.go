@@ -9,7 +9,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// configAccount loads the configuration and finds its account name.
+// configAccount loads the configuration, finds its account name and
+// checks what the configuration points at (checkResources).
 func (a *app) configAccount(name string) (*config.Config, config.Account, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
@@ -18,6 +19,10 @@ func (a *app) configAccount(name string) (*config.Config, config.Account, error)
 	acc, ok := cfg.Account(name)
 	if !ok {
 		return nil, acc, withCode(exitUsage, fmt.Errorf("no account %q in the configuration (accounts: %v)", name, cfg.AccountNames()))
+	}
+	// Signing in reads the account's secret or certificate file.
+	if err := a.checkResources(cfg); err != nil {
+		return nil, acc, err
 	}
 	return cfg, acc, nil
 }

@@ -181,18 +181,20 @@ func (a *app) logger() *slog.Logger {
 	return a.log
 }
 
-// loadConfig loads and validates the configuration and checks the
-// files, directories and variables it names (config.CheckResources).
+// loadConfig loads and validates the configuration.
 func (a *app) loadConfig() (*config.Config, error) {
 	cfg, err := config.Load(a.configPath, a.configPath != "", a.env)
-	if err == nil {
-		// What the configuration points at, before anything runs.
-		err = config.CheckResources(cfg, a.env)
-	}
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
 	return cfg, nil
+}
+
+// checkResources checks the files, directories and variables cfg names
+// (config.CheckResources): what the commands that sync or sign in (sync,
+// serve, login, accounts folders) use, checked before they start.
+func (a *app) checkResources(cfg *config.Config) error {
+	return withCode(exitUsage, config.CheckResources(cfg, a.env))
 }
 
 // configRunner loads the configuration and opens the application layer

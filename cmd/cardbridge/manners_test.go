@@ -84,9 +84,10 @@ func TestServeWithoutUsersSaysHowToAddOne(t *testing.T) {
 }
 
 // TestConfigResourcesCheckedFirst: a vdir directory that does not exist,
-// an unset password_env, a missing password file and certificate are exit
-// 2 naming the key before anything runs (the missing directory is not
-// made, no state is written); create: true lets the first sync make it.
+// an unset password_env, a missing password file and CA file make sync
+// and serve exit 2 naming the key before anything runs (the missing
+// directory is not made, no state is written); commands that do not sync
+// still run; create: true lets the first sync make the directory.
 func TestConfigResourcesCheckedFirst(t *testing.T) {
 	dir := t.TempDir()
 	a, gone, db := dir+"/a", dir+"/not-made", dir+"/state.db"
@@ -103,11 +104,16 @@ func TestConfigResourcesCheckedFirst(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := filepath.Join(t.TempDir(), "config.yaml")
 			os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s\npairs:\n  p:\n    a: {type: vdir, path: %s}\n    b: %s\n", db, a, c.side)), 0o600)
-			for _, cmd := range [][]string{{"sync"}, {"status"}} {
+			for _, cmd := range [][]string{{"sync"}, {"sync", "--dry-run"}, {"serve"}} {
 				r := cb(t, nil, append([]string{"--config", cfg}, cmd...)...)
 				if r.code != 2 || !strings.Contains(r.stderr, c.key+":") || !strings.Contains(r.stderr, cfg) {
 					t.Errorf("%v: exit %d, %q; want 2 naming %s", cmd, r.code, r.stderr, c.key)
 				}
+			}
+			// Commands that do not sync still work (to add the user a
+			// server side needs, to look at the state).
+			if r := cb(t, nil, "--config", cfg, "user", "list"); r.code != 0 {
+				t.Errorf("user list: exit %d %s", r.code, r.stderr)
 			}
 			if _, err := os.Stat(gone); err == nil {
 				t.Errorf("%s was made", gone)

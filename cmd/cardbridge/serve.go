@@ -40,6 +40,9 @@ password, see their books, pairs, conflicts and trash, and connect Office
 			if err != nil {
 				return err
 			}
+			if err := a.checkResources(cfg); err != nil {
+				return err
+			}
 			return a.serve(cmd.Context(), cfg, debounce)
 		},
 	}

@@ -35,6 +35,9 @@ before deleting anything (see --dry-run, then --force-delete).`,
 			if err != nil {
 				return err
 			}
+			if err := a.checkResources(cfg); err != nil {
+				return err
+			}
 			if fl.every > 0 && fl.every < time.Second {
 				return withCode(exitUsage, fmt.Errorf("--every %s: too short", fl.every))
 			}
