@@ -148,6 +148,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetVersionTemplate("{{.Version}}")
 	root.InitDefaultCompletionCmd()
 	strictUsage(root)
+	strictHelp(root)
 	a.completeIDs(root)
 	return root
 }

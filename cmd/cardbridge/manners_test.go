@@ -39,6 +39,8 @@ func TestBadInvocationsExitTwo(t *testing.T) {
 		{[]string{"conflicts", "show", "x"}, `"x" is not an id`},
 		{[]string{"trash", "restore", "-3"}, "unknown shorthand flag"},
 		{[]string{"version", "extra"}, `unknown command "extra"`},
+		{[]string{"help", "lst"}, `unknown command "lst" for "cardbridge"`},
+		{[]string{"help", "user", "lst"}, `unknown command "lst" for "cardbridge user"`},
 		{[]string{"--log-level", "loud", "status"}, "--log-level"},
 	}
 	for _, c := range cases {
@@ -50,9 +52,15 @@ func TestBadInvocationsExitTwo(t *testing.T) {
 			}
 		})
 	}
-	// A group command run bare still shows its help, exit 0.
-	if r := cb(t, nil, "user"); r.code != 0 || !strings.Contains(r.stdout, "Available Commands") {
-		t.Errorf("bare `user`: exit %d, %q", r.code, r.stdout)
+	// A group command run bare, and help on a command, still show the
+	// help, exit 0.
+	for _, args := range [][]string{{"user"}, {"help", "user"}, {"help"}, {}} {
+		if r := cb(t, nil, args...); r.code != 0 || !strings.Contains(r.stdout, "Available Commands") {
+			t.Errorf("%v: exit %d, %q", args, r.code, r.stdout)
+		}
+	}
+	if r := cb(t, nil, "help", "trash", "list"); r.code != 0 || !strings.Contains(r.stdout, "--pair") {
+		t.Errorf("help trash list: exit %d, %q", r.code, r.stdout)
 	}
 }
 

@@ -25,6 +25,31 @@ func strictUsage(root *cobra.Command) {
 	}
 }
 
+// strictHelp makes `cardbridge help TOPIC` exit 2 with one line for a
+// topic that is no command (cobra's help printed the root's usage and
+// exited 0). It wraps cobra's help command, kept for everything else.
+func strictHelp(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "help" || c.Run == nil {
+			continue
+		}
+		show := c.Run
+		c.Run = nil
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			found, rest, err := root.Find(args)
+			if err == nil && len(rest) > 0 {
+				err = unknownSubcommand(found, rest)
+			}
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("help %s: no such command: %w", strings.Join(args, " "), err))
+			}
+			show(cmd, args)
+			return nil
+		}
+	}
+}
+
 // unknownSubcommand is the Args check of a command with subcommands: any
 // argument left over is a subcommand that does not exist.
 func unknownSubcommand(cmd *cobra.Command, args []string) error {
