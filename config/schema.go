@@ -37,7 +37,7 @@ func (n *node) leaf() bool { return n.kind != kSection && n.kind != kMap }
 // sideKeys says which side keys each side type uses.
 func sideKeys() map[SideType][]string {
 	return map[SideType][]string{
-		SideVdir:    {"type", "path"},
+		SideVdir:    {"type", "path", "create"},
 		SideO365:    {"type", "account", "folder", "photos"},
 		SideCardDAV: {"type", "url", "username", "password_env", "password_file", "password_command", "addressbook", "ca_file", "insecure_skip_verify", "create", "multiget_chunk"},
 		SideServer:  {"type", "user", "addressbook"},

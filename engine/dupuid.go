@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/cardbridge/cardbridge/vcard"
 )
 
 // uidHolder is one holder, on one side, of a UID: a state entry or a new
@@ -132,6 +134,16 @@ func (p *planner) skipDuplicates(d *dupScan, entries []Entry, news []Observed, w
 		ls := byUID[u]
 		reason := duplicateReason(entries, w, u, ls)
 		for _, l := range ls {
+			var card *vcard.Card
+			if l.entry >= 0 {
+				card = entries[l.entry].obs(w).Card
+			} else {
+				card = news[l.newIx].Card
+			}
+			name := ""
+			if card != nil {
+				name = card.FN()
+			}
 			if l.entry >= 0 {
 				d.badEntry[l.entry] = true
 				k := w.String() + "\x00" + l.id
@@ -142,7 +154,7 @@ func (p *planner) skipDuplicates(d *dupScan, entries []Entry, news []Observed, w
 			} else {
 				news[l.newIx].Status = Absent // dropped
 			}
-			p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w, ID: l.id, UID: u, Reason: reason})
+			p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w, ID: l.id, UID: u, Name: name, Reason: reason})
 		}
 	}
 }
@@ -177,7 +189,7 @@ func (p *planner) holdCopies(in PlanInput, d *dupScan) {
 				continue
 			}
 			u := n.Card.UID()
-			p.plan.Skipped = append(p.plan.Skipped, Skip{Side: o, ID: n.Ref.ID, UID: u,
+			p.plan.Skipped = append(p.plan.Skipped, Skip{Side: o, ID: n.Ref.ID, UID: u, Name: n.Card.FN(),
 				Reason: fmt.Sprintf("UID %q is held by more than one item on side %s: not copied there until only one holds it", u, w)})
 			n.Status = Absent // dropped
 		}

@@ -178,9 +178,11 @@ func (a *Action) ref(w Which) Ref {
 
 // Skip is an item left alone this run, with the reason.
 type Skip struct {
-	Side   Which
-	ID     string
-	UID    string
+	Side Which
+	ID   string
+	UID  string
+	// Name is the item's display name (FN) when its card was read, "" else.
+	Name   string
 	Reason string
 }
 
@@ -325,7 +327,7 @@ func (p *planner) noDuplicateCreates(in PlanInput) {
 			u := wr.Card.UID()
 			if ids := holders[w][u]; len(ids) > 0 {
 				from := a.ref(w.Other())
-				p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w.Other(), ID: from.ID, UID: u,
+				p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w.Other(), ID: from.ID, UID: u, Name: wr.Card.FN(),
 					Reason: fmt.Sprintf("not copied to side %s: UID %q is already held there by %s", w, u, strings.Join(ids, ", "))})
 				drop = true
 				break
@@ -351,7 +353,11 @@ type planner struct {
 }
 
 func (p *planner) skip(w Which, o Observed, uid, reason string) {
-	p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w, ID: o.Ref.ID, UID: uid, Reason: reason})
+	name := ""
+	if o.Card != nil {
+		name = o.Card.FN()
+	}
+	p.plan.Skipped = append(p.plan.Skipped, Skip{Side: w, ID: o.Ref.ID, UID: uid, Name: name, Reason: reason})
 }
 
 // project is what side w can hold of a card (nil: everything).

@@ -9,7 +9,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// configAccount loads the configuration and finds its account name.
+// configAccount loads the configuration, finds its account name and
+// checks what the configuration points at (checkResources).
 func (a *app) configAccount(name string) (*config.Config, config.Account, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
@@ -18,6 +19,10 @@ func (a *app) configAccount(name string) (*config.Config, config.Account, error)
 	acc, ok := cfg.Account(name)
 	if !ok {
 		return nil, acc, withCode(exitUsage, fmt.Errorf("no account %q in the configuration (accounts: %v)", name, cfg.AccountNames()))
+	}
+	// Signing in reads the account's secret or certificate file.
+	if err := a.checkResources(cfg); err != nil {
+		return nil, acc, err
 	}
 	return cfg, acc, nil
 }
@@ -111,19 +116,23 @@ func (a *app) accountsCmd() *cobra.Command {
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
+			if a.asJSON {
+				return writeJSON(a.stdout, accountsJSON(infos))
+			}
 			if len(infos) == 0 {
 				fmt.Fprintln(a.stdout, "no accounts configured")
 				return nil
 			}
-			const row = "%-12s %-28s %-14s %-19s %-22s %-19s %s\n"
-			fmt.Fprintf(a.stdout, row, "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC", "FROM")
+			tw := newTable(a.stdout)
+			fmt.Fprintln(tw, "ACCOUNT\tUSER\tTENANT\tFLOW\tTOKEN\tLAST SYNC\tFROM")
 			for _, in := range infos {
 				user, tok, last := accountUse(in)
-				fmt.Fprintf(a.stdout, row, in.Account.Name, user, orDash(in.Account.Tenant), orDash(in.Account.Flow), tok, last, accountFrom(in))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(in.Account.Name), cell(user), cell(in.Account.Tenant), cell(in.Account.Flow), tok, last, cell(accountFrom(in)))
 			}
-			return nil
+			return tw.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&a.asJSON, "json", false, "print the accounts as a JSON array")
 	folders := &cobra.Command{
 		Use:   "folders ACCOUNT",
 		Short: "List an account's contact folders (for a pair's folder:)",

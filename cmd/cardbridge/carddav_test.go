@@ -352,7 +352,9 @@ func TestCardDAVVdirPair(t *testing.T) {
 		if r := cb(t, env, "--config", cfg, "sync"); strings.Contains(r.stderr+r.stdout, "secret-never-printed") {
 			t.Fatal("the password was printed")
 		}
-		if r := cb(t, nil, "--config", cfg, "sync"); r.code != 1 || !strings.Contains(r.stderr, "DAV_PW") {
+		// An unset password_env is a configuration error found before
+		// anything runs (issue 16; it was a failed pair, exit 1).
+		if r := cb(t, nil, "--config", cfg, "sync"); r.code != 2 || !strings.Contains(r.stderr, "pairs.p.b.password_env") || !strings.Contains(r.stderr, "DAV_PW") {
 			t.Fatalf("missing password variable: %d %s", r.code, r.stderr)
 		}
 	})

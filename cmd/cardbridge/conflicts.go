@@ -22,7 +22,15 @@ func (a *app) conflictsCmd() *cobra.Command {
 	list := &cobra.Command{Use: "list", Short: "List open conflicts", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.conflictsList(cmd) }}
 	show := &cobra.Command{Use: "show ID", Short: "Show a conflict field by field, and what keeping the merge writes", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return a.conflictsShow(cmd, args[0]) }}
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if a.asJSON {
+				return a.conflictShowJSON(cmd, args[0])
+			}
+			return a.conflictsShow(cmd, args[0])
+		}}
+	for _, c := range []*cobra.Command{cmd, list, show} {
+		c.Flags().BoolVar(&a.asJSON, "json", false, "print JSON (a list: an array; show: one object)")
+	}
 	var keep string
 	resolve := &cobra.Command{Use: "resolve ID --keep a|b|merged", Short: "Choose a version; the next sync writes it to both sides", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.conflictsResolve(cmd, args[0], keep) }}
@@ -49,15 +57,23 @@ func (a *app) conflictsList(cmd *cobra.Command) error {
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
+	if a.asJSON {
+		out := make([]conflictJSON, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, newConflictJSON(c))
+		}
+		return writeJSON(a.stdout, out)
+	}
 	if len(cs) == 0 {
 		fmt.Fprintln(a.stdout, "no open conflicts")
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "%-5s %-12s %-20s %-30s %s\n", "ID", "PAIR", "SINCE", "CONTACT", "UID")
+	tw := newTable(a.stdout)
+	fmt.Fprintln(tw, "ID\tPAIR\tSINCE\tCONTACT\tUID")
 	for _, c := range cs {
-		fmt.Fprintf(a.stdout, "%-5d %-12s %-20s %-30s %s\n", c.ID, termout.String(c.Pair), c.Created.Format("2006-01-02 15:04"), fnOf(c.A), termout.String(c.UID))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, cell(c.Pair), c.Created.Format("2006-01-02 15:04"), cell(rawFN(c.A)), cell(c.UID))
 	}
-	return nil
+	return tw.Flush()
 }
 
 func fnOf(raw []byte) string {

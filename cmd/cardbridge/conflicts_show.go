@@ -79,11 +79,11 @@ func writeConflict(w io.Writer, c state.Conflict, nameA, nameB string) error {
 		fmt.Fprintf(w, "\n%s\n", head)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		if e.HasBase {
-			cell(tw, "before:", r.Base)
+			fieldCell(tw, "before:", r.Base)
 		}
-		cell(tw, nameA+" (a):", r.A)
-		cell(tw, nameB+" (b):", r.B)
-		cell(tw, "keep merged writes:", r.Merged)
+		fieldCell(tw, nameA+" (a):", r.A)
+		fieldCell(tw, nameB+" (b):", r.B)
+		fieldCell(tw, "keep merged writes:", r.Merged)
 		tw.Flush()
 	}
 	if len(same) > 0 {
@@ -100,9 +100,9 @@ func writeConflict(w io.Writer, c state.Conflict, nameA, nameB string) error {
 	return nil
 }
 
-// cell writes one version's values of a field, one per line, escaped
+// fieldCell writes one version's values of a field, one per line, escaped
 // ("(empty)" for none).
-func cell(tw io.Writer, label string, values []string) {
+func fieldCell(tw io.Writer, label string, values []string) {
 	var ls []string
 	for _, v := range values {
 		ls = append(ls, strings.Split(v, "\n")...)

@@ -290,6 +290,10 @@ func TestDryRunOnAFreshSetupWritesNothing(t *testing.T) {
 	c.SetFN("Fresh")
 	os.WriteFile(filepath.Join(a, "fresh.vcf"), c.Encode(), 0o600)
 	os.Remove(b)
+	// A missing directory is refused unless the side says create: true
+	// (issue 16; TestConfigResourcesCheckedFirst).
+	text, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(text), "path: "+b+"}", "path: "+b+", create: true}", 1)), 0o600)
 	r := cb(t, nil, "--config", cfg, "sync", "--dry-run")
 	if r.code != 0 || !strings.Contains(r.stdout, "create b") {
 		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)

@@ -61,11 +61,17 @@ type app struct {
 	logFormat  string
 	quiet      bool
 	cpuProfile string
+	// asJSON is the --json flag of the command run (each command that
+	// takes it binds it here: one command runs per process).
+	asJSON bool
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	env            []string
-	log            *slog.Logger
+	// progressErr, when set, is where progress bars go instead of stderr
+	// (the terminal itself, when stderr is wrapped).
+	progressErr io.Writer
+	env         []string
+	log         *slog.Logger
 	// limiters holds the in-flight limit of every Office 365 mailbox the
 	// process works on: all pairs, serve's scheduler and the web page's
 	// pairs share 4 requests per (Graph host, app, mailbox).
@@ -111,6 +117,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Short:         "Keep Office 365 contacts and vCard directories / CardDAV address books in step",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       currentVersion().String(),
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if a.cpuProfile != "" {
 				f, err := os.Create(a.cpuProfile)
@@ -138,6 +145,11 @@ func (a *app) rootCmd() *cobra.Command {
 	f.MarkHidden("cpuprofile")
 	root.AddCommand(a.syncCmd(), a.statusCmd(), a.conflictsCmd(), a.trashCmd(), a.versionCmd(), a.demoCmd(),
 		a.loginCmd(), a.logoutCmd(), a.accountsCmd(), a.graphsimCmd(), a.userCmd(), a.serveCmd(), a.resetCmd())
+	root.SetVersionTemplate("{{.Version}}")
+	root.InitDefaultCompletionCmd()
+	strictUsage(root)
+	strictHelp(root)
+	a.completeIDs(root)
 	return root
 }
 
@@ -161,6 +173,15 @@ func (a *app) setupLog() error {
 	return nil
 }
 
+// logger is the process's logger, one that discards when the root
+// command's hooks did not run (cobra's completion requests).
+func (a *app) logger() *slog.Logger {
+	if a.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.log
+}
+
 // loadConfig loads and validates the configuration.
 func (a *app) loadConfig() (*config.Config, error) {
 	cfg, err := config.Load(a.configPath, a.configPath != "", a.env)
@@ -168,6 +189,13 @@ func (a *app) loadConfig() (*config.Config, error) {
 		return nil, withCode(exitUsage, err)
 	}
 	return cfg, nil
+}
+
+// checkResources checks the files, directories and variables cfg names
+// (config.CheckResources): what the commands that sync or sign in (sync,
+// serve, login, accounts folders) use, checked before they start.
+func (a *app) checkResources(cfg *config.Config) error {
+	return withCode(exitUsage, config.CheckResources(cfg, a.env))
 }
 
 // configRunner loads the configuration and opens the application layer
@@ -201,16 +229,4 @@ func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool
 // empty in-memory one when the file does not exist yet.
 func (a *app) openState(ctx context.Context, cfg *config.Config, readOnly bool) (*state.DB, error) {
 	return pairs.OpenState(ctx, cfg, pairs.StateOptions{ReadOnly: readOnly, Env: a.env, Logger: a.log})
-}
-
-func (a *app) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintln(a.stdout, "cardbridge", version)
-			return nil
-		},
-	}
 }

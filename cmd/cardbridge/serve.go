@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -39,6 +40,9 @@ password, see their books, pairs, conflicts and trash, and connect Office
 			if err != nil {
 				return err
 			}
+			if err := a.checkResources(cfg); err != nil {
+				return err
+			}
 			return a.serve(cmd.Context(), cfg, debounce)
 		},
 	}
@@ -53,7 +57,10 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, debounce time.Durat
 		return err
 	}
 	defer db.Close()
-	err = serve.Run(ctx, serve.Options{Config: cfg, DB: db, Pairs: r, Debounce: debounce, Version: version, Warnings: a.stderr, Logger: a.log})
+	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
+		fmt.Fprintln(a.stderr, "cardbridge serve: the server has", noUsersHint)
+	}
+	err = serve.Run(ctx, serve.Options{Config: cfg, DB: db, Pairs: r, Debounce: debounce, Version: currentVersion().short(), Warnings: a.stderr, Logger: a.log})
 	switch {
 	case errors.Is(err, serve.ErrConfig):
 		return withCode(exitUsage, err)

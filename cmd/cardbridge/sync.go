@@ -35,12 +35,27 @@ before deleting anything (see --dry-run, then --force-delete).`,
 			if err != nil {
 				return err
 			}
+			if err := a.checkResources(cfg); err != nil {
+				return err
+			}
 			if fl.every > 0 && fl.every < time.Second {
 				return withCode(exitUsage, fmt.Errorf("--every %s: too short", fl.every))
 			}
 			ctx := cmd.Context()
+			run := a
+			if fl.every > 0 {
+				// Every line says when: stdout's unless it is JSON (which
+				// carries "time"), stderr's (the progress bar keeps the terminal).
+				s := *a
+				run = &s
+				run.progressErr = a.stderr
+				run.stderr = newStampWriter(a.stderr, time.Now)
+				if !fl.json {
+					run.stdout = newStampWriter(a.stdout, time.Now)
+				}
+			}
 			for {
-				code := a.syncOnce(ctx, cfg, names, fl)
+				code := run.syncOnce(ctx, cfg, names, fl)
 				if fl.every == 0 {
 					if code != exitOK {
 						return withCode(code, errors.New(exitMessage(code)))
@@ -111,24 +126,28 @@ func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, 
 // syncPair runs one pair (pairs.Runner.Run), prints its outcome and
 // returns its exit code.
 func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syncFlags) int {
-	prog := termout.NewProgress(a.stderr, name, a.quiet || fl.json)
+	progErr := a.stderr
+	if a.progressErr != nil {
+		progErr = a.progressErr
+	}
+	prog := termout.NewProgress(progErr, name, a.quiet || fl.json)
 	res, err := r.Run(ctx, name, pairs.RunOptions{DryRun: fl.dryRun, ForceDelete: fl.forceDelete, Progress: prog.Update})
 	prog.Done()
 	var guard *engine.GuardError
 	var moved *engine.IdentityError
 	switch {
 	case errors.As(err, &guard):
-		a.reportFailure(name, err, fl.json)
+		a.reportFailure(name, err, fl.json, fl.every > 0)
 		return exitGuard
 	case errors.As(err, &moved):
-		a.reportFailure(name, err, fl.json)
+		a.reportFailure(name, err, fl.json, fl.every > 0)
 		return exitUsage
 	case err != nil:
-		a.reportFailure(name, err, fl.json)
+		a.reportFailure(name, err, fl.json, fl.every > 0)
 		return exitFailed
 	}
 	if fl.json {
-		line, _ := res.MarshalSummary()
+		line, _ := syncSummaryJSON(res, fl.every > 0)
 		fmt.Fprintln(a.stdout, termout.JSON(line))
 	} else {
 		if fl.dryRun {
@@ -150,10 +169,10 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 	return exitOK
 }
 
-func (a *app) reportFailure(name string, err error, asJSON bool) {
+func (a *app) reportFailure(name string, err error, asJSON, stamp bool) {
 	if asJSON {
 		res := &engine.Result{Pair: name, Errors: []error{err}}
-		line, _ := res.MarshalSummary()
+		line, _ := syncSummaryJSON(res, stamp)
 		fmt.Fprintln(a.stdout, termout.JSON(line))
 		return
 	}

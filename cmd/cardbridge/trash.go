@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
@@ -11,47 +12,86 @@ import (
 
 func (a *app) trashCmd() *cobra.Command {
 	var pair string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "trash [list | restore ID | purge]",
 		Short: "List deleted and overwritten versions, bring one back, or purge old ones",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return a.trashList(cmd, pair) },
+		RunE:  func(cmd *cobra.Command, args []string) error { return a.trashList(cmd, pair, asJSON) },
 	}
 	list := &cobra.Command{Use: "list", Short: "List the trash, newest first", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return a.trashList(cmd, pair) }}
+		RunE: func(cmd *cobra.Command, args []string) error { return a.trashList(cmd, pair, asJSON) }}
 	list.Flags().StringVar(&pair, "pair", "", "only this pair")
+	list.Flags().BoolVar(&asJSON, "json", false, "print the entries as a JSON array")
 	restore := &cobra.Command{Use: "restore ID", Short: "Bring a version back on both sides at the next sync", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.trashRestore(cmd, args[0]) }}
 	cmd.AddCommand(list, restore, a.trashPurgeCmd())
 	return cmd
 }
 
-func (a *app) trashList(cmd *cobra.Command, pair string) error {
-	_, db, err := a.configRunner(cmd.Context(), true)
+// trashJSON is one entry of `trash list --json`.
+type trashJSON struct {
+	ID       int64  `json:"id"`
+	Pair     string `json:"pair"`
+	Side     string `json:"side"`
+	SideID   string `json:"side_id"`
+	UID      string `json:"uid"`
+	Name     string `json:"name"`
+	Reason   string `json:"reason"`
+	Created  string `json:"created"`
+	Restore  bool   `json:"restore_requested"`
+	Restored string `json:"restored,omitempty"`
+}
+
+func (a *app) trashList(cmd *cobra.Command, pair string, asJSON bool) error {
+	ctx := cmd.Context()
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	cfg = pairs.WithWebPairs(ctx, cfg, a.log)
+	known := false
+	if p, ok := cfg.Pair(pair); ok && pair != "" {
+		pair, known = p.Name, true
+	}
+	_, db, err := a.stateRunner(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	es, err := db.ListTrash(cmd.Context(), pair)
+	es, err := db.ListTrash(ctx, pair)
 	if err != nil {
 		return withCode(exitFailed, err)
+	}
+	// A pair no longer configured may still have a trash: listed, not refused.
+	if pair != "" && !known && len(es) == 0 {
+		return withCode(exitUsage, fmt.Errorf("no pair %q in the configuration nor in the trash (pairs: %v)", pair, cfg.PairNames()))
+	}
+	if asJSON {
+		out := make([]trashJSON, 0, len(es))
+		for _, e := range es {
+			out = append(out, trashJSON{ID: e.ID, Pair: e.Pair, Side: e.Side, SideID: e.SideID, UID: e.UID, Name: rawFN(e.Card), Reason: e.Reason,
+				Created: jsonTime(e.Created), Restore: e.RestoreRequested, Restored: jsonTime(e.Restored)})
+		}
+		return writeJSON(a.stdout, out)
 	}
 	if len(es) == 0 {
 		fmt.Fprintln(a.stdout, "the trash is empty")
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "%-6s %-12s %-4s %-12s %-17s %-30s %s\n", "ID", "PAIR", "SIDE", "WHY", "WHEN", "CONTACT", "STATE")
+	tw := newTable(a.stdout)
+	fmt.Fprintln(tw, "ID\tPAIR\tSIDE\tWHY\tWHEN\tCONTACT\tSTATE")
 	for _, e := range es {
-		st := ""
+		st := "-"
 		switch {
 		case !e.Restored.IsZero():
 			st = "restored " + e.Restored.Format("2006-01-02 15:04")
 		case e.RestoreRequested:
 			st = "restore at next sync"
 		}
-		fmt.Fprintf(a.stdout, "%-6d %-12s %-4s %-12s %-17s %-30s %s\n", e.ID, termout.String(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), fnOf(e.Card), st)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, cell(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), cell(rawFN(e.Card)), st)
 	}
-	return nil
+	return tw.Flush()
 }
 
 func (a *app) trashRestore(cmd *cobra.Command, idText string) error {

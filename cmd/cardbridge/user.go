@@ -16,7 +16,7 @@ import (
 
 func (a *app) userCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "user add|passwd|remove NAME",
+		Use:   "user add|passwd|remove NAME | list",
 		Short: "Manage the users of the built-in CardDAV server",
 		Long: `Manage the users of the built-in CardDAV server. The password is read from
 a prompt, or from standard input when it is not a terminal; only its bcrypt hash
@@ -45,7 +45,7 @@ user removes everything of theirs.`,
 			fmt.Fprintf(a.stdout, "user %s removed, with their address books, web sessions, the Office 365 connection and pairs made on the web page, and those pairs' state\n", args[0])
 			return nil
 		}}
-	cmd.AddCommand(add, passwd, remove)
+	cmd.AddCommand(add, passwd, remove, a.userListCmd())
 	return cmd
 }
 

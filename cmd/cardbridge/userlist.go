@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// userJSON is one user of `user list --json`.
+type userJSON struct {
+	Name    string     `json:"name"`
+	Created string     `json:"created"`
+	Books   []bookJSON `json:"address_books"`
+}
+
+// bookJSON is one address book of a user.
+type bookJSON struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+}
+
+// userListCmd is `cardbridge user list`: the server's users and their
+// address books.
+func (a *app) userListCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "list", Short: "List the users and their address books", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			_, db, err := a.configRunner(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			us, err := db.Users(ctx)
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			out := make([]userJSON, 0, len(us))
+			for _, u := range us {
+				bs, err := db.AddressBooks(ctx, u.Name)
+				if err != nil {
+					return withCode(exitFailed, err)
+				}
+				j := userJSON{Name: u.Name, Created: jsonTime(u.Created), Books: make([]bookJSON, 0, len(bs))}
+				for _, b := range bs {
+					j.Books = append(j.Books, bookJSON{Name: b.Name, DisplayName: b.DisplayName})
+				}
+				out = append(out, j)
+			}
+			if a.asJSON {
+				return writeJSON(a.stdout, out)
+			}
+			if len(out) == 0 {
+				fmt.Fprintln(a.stdout, noUsersHint)
+				return nil
+			}
+			tw := newTable(a.stdout)
+			fmt.Fprintln(tw, "USER\tCREATED\tADDRESS BOOKS")
+			for _, u := range out {
+				names := make([]string, len(u.Books))
+				for i, b := range u.Books {
+					names[i] = cell(b.Name)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", cell(u.Name), u.Created, strings.Join(names, ", "))
+			}
+			return tw.Flush()
+		}}
+	cmd.Flags().BoolVar(&a.asJSON, "json", false, "print the users as a JSON array")
+	return cmd
+}
+
+// noUsersHint says how to add the first user of the built-in server.
+const noUsersHint = "no users yet: add one with `cardbridge user add NAME` (the password is read from a prompt, or from standard input)"
