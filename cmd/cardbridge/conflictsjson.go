@@ -17,9 +17,9 @@ type conflictJSON struct {
 	// Keep is "" while open, else the resolution waiting for the next sync.
 	Keep string `json:"keep,omitempty"`
 
-	A       *string  `json:"a,omitempty"`    // side a's vCard
-	B       *string  `json:"b,omitempty"`    // side b's vCard
-	Base    *string  `json:"base,omitempty"` // the last synced version ("" for none)
+	A    *string `json:"a,omitempty"`    // side a's vCard
+	B    *string `json:"b,omitempty"`    // side b's vCard
+	Base *string `json:"base,omitempty"` // the last synced version ("" for none)
 	// Fields are the versions field by field in words, with what keeping
 	// "merged" writes (resolve.Explain); Clashes the labels of the fields
 	// both sides changed differently; Newer the side whose values the
