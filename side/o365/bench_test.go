@@ -51,9 +51,7 @@ func newBenchEnv(b testing.TB, contacts int, latency time.Duration) *benchEnv {
 // newBenchEnvWith is newBenchEnv with the simulator's options.
 func newBenchEnvWith(b testing.TB, contacts int, opts graphsim.Options) *benchEnv {
 	b.Helper()
-	sim := graphsim.New(opts)
-	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-	mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	sim, mb := newSim(opts)
 	if contacts > 0 {
 		mb.Seed("", contacts, 1)
 	}
@@ -99,10 +97,7 @@ func (e *benchEnv) open(b testing.TB) engine.Pair {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := graph.New(graph.Options{BaseURL: e.srv.URL + "/v1.0", Tokens: staticToken(tok), Logger: e.log})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := newClient(b, e.srv.URL, tok, graph.Options{Logger: e.log})
 	side, err := o365.New(context.Background(), o365.Options{Client: c, NoPhotos: e.noPhotos, Logger: e.log})
 	if err != nil {
 		b.Fatal(err)
