@@ -666,14 +666,7 @@ func randContact(r *rand.Rand) api.Contact {
 // the same way give the same bytes.
 func canonicalJSON(t *testing.T, c api.Contact) string {
 	t.Helper()
-	raw, err := ContactJSON(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
+	m := mustJSON(t, c)
 	for k, v := range m {
 		switch v := v.(type) {
 		case nil:
