@@ -401,9 +401,7 @@ func TestCardDAVServerStorePair(t *testing.T) {
 		dir := t.TempDir()
 		cfg := filepath.Join(dir, "config.yaml")
 		os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\npairs:\n  p:\n    a: {type: server, user: alice, addressbook: contacts}\n    b: {type: carddav, url: %s, username: bench, password_env: DAV_PW, addressbook: contacts, create: true}\n", dir, s.root)), 0o600)
-		if r := cbStdin(t, "correct horse\n", "--config", cfg, "user", "add", "alice"); r.code != 0 {
-			t.Fatalf("user add: %s", r.stderr)
-		}
+		addUser(t, cfg, "alice", "correct horse")
 		db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -587,8 +585,7 @@ func TestCardDAVServerRestartMidRun(t *testing.T) {
 		}
 		cfg := carddavPair(t, s, dir, a, "contacts", "")
 		before := s.storedPuts()
-		cmd := exec.Command(binary, "--config", cfg, "sync", "--json")
-		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "DAV_PW=pw"}
+		cmd := binCmd(t, []string{"DAV_PW=pw"}, "--config", cfg, "sync", "--json")
 		out := &testutil.LockedBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {

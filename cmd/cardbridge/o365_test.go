@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -84,8 +83,7 @@ func (e *simEnv) login(t *testing.T, cfg string, browser bool) {
 	if browser {
 		args = append(args, "--browser")
 	}
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, simEnvVars...)
+	cmd := binCmd(t, simEnvVars, args...)
 	stderr, _ := cmd.StderrPipe()
 	var out strings.Builder
 	cmd.Stdout = &out

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/cardbridge/cardbridge/testutil"
+)
+
+// homeEnv is the environment the binary runs in under test: a fresh HOME,
+// the PATH, and env.
+func homeEnv(t testing.TB, env ...string) []string {
+	return append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+}
+
+// binCmd is the cardbridge binary with args in homeEnv(env).
+func binCmd(t testing.TB, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = homeEnv(t, env...)
+	return cmd
+}
+
+// runCmd runs cmd to its end and returns its exit code and output; a
+// failure to run it at all (not a non-zero exit) fails the test.
+func runCmd(t testing.TB, cmd *exec.Cmd) result {
+	t.Helper()
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, so.String(), se.String()}
+}
+
+// startCmd starts cmd with its stdout and stderr into one buffer, which it
+// returns; the process is killed at the end of the test if still running.
+func startCmd(t testing.TB, cmd *exec.Cmd) *testutil.LockedBuffer {
+	t.Helper()
+	out := &testutil.LockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return out
+}
+
+// serveConfig writes dir/config.yaml with the state in dir/state.db, the
+// server listening on 127.0.0.1:port and rest (the YAML that follows:
+// more server keys indented by two, then the other sections), and returns
+// its path.
+func serveConfig(t testing.TB, dir string, port int, rest string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "config.yaml")
+	text := fmt.Sprintf("state: %s\nserver:\n  listen: 127.0.0.1:%d\n%s", filepath.Join(dir, "state.db"), port, rest)
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// addUser runs `cardbridge --config cfg user add name` with password.
+func addUser(t *testing.T, cfg, name, password string) {
+	t.Helper()
+	if r := cbStdin(t, password+"\n", "--config", cfg, "user", "add", name); r.code != 0 {
+		t.Fatalf("user add: %s", r.stderr)
+	}
+}
