@@ -183,10 +183,7 @@ func TestCorpusWithBadFilesSyncsTheGoodOnes(t *testing.T) {
 func TestExitCodesAndGuards(t *testing.T) {
 	cfg, a, b, _ := workspace(t, "    max_delete: 2\n")
 	for i := range 6 {
-		c := vcard.New(vcard.V30)
-		c.SetUID(fmt.Sprintf("g-%d", i))
-		c.SetFN(fmt.Sprintf("Guarded %d", i))
-		os.WriteFile(filepath.Join(a, fmt.Sprintf("g%d.vcf", i)), c.Encode(), 0o600)
+		writeCard(t, filepath.Join(a, fmt.Sprintf("g%d.vcf", i)), fmt.Sprintf("g-%d", i), fmt.Sprintf("Guarded %d", i))
 	}
 	if r := cb(t, nil, "--config", cfg, "sync"); r.code != 0 {
 		t.Fatalf("first sync: %d %s", r.code, r.stderr)
@@ -254,10 +251,7 @@ func TestExitCodesAndGuards(t *testing.T) {
 func TestMaxDeleteGuard(t *testing.T) {
 	cfg, a, b, _ := workspace(t, "    max_delete: 2\n")
 	for i := range 6 {
-		c := vcard.New(vcard.V30)
-		c.SetUID(fmt.Sprintf("m-%d", i))
-		c.SetFN(fmt.Sprintf("Many %d", i))
-		os.WriteFile(filepath.Join(a, fmt.Sprintf("m%d.vcf", i)), c.Encode(), 0o600)
+		writeCard(t, filepath.Join(a, fmt.Sprintf("m%d.vcf", i)), fmt.Sprintf("m-%d", i), fmt.Sprintf("Many %d", i))
 	}
 	cb(t, nil, "--config", cfg, "sync")
 	for i := range 3 {
@@ -274,10 +268,7 @@ func TestMaxDeleteGuard(t *testing.T) {
 
 func TestDryRunOnAFreshSetupWritesNothing(t *testing.T) {
 	cfg, a, b, db := workspace(t, "")
-	c := vcard.New(vcard.V30)
-	c.SetUID("fresh")
-	c.SetFN("Fresh")
-	os.WriteFile(filepath.Join(a, "fresh.vcf"), c.Encode(), 0o600)
+	writeCard(t, filepath.Join(a, "fresh.vcf"), "fresh", "Fresh")
 	os.Remove(b)
 	r := cb(t, nil, "--config", cfg, "sync", "--dry-run")
 	if r.code != 0 || !strings.Contains(r.stdout, "create b") {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cardbridge/cardbridge/testutil"
+	"github.com/cardbridge/cardbridge/vcard"
 )
 
 // homeEnv is the environment the binary runs in under test: a fresh HOME,
@@ -77,5 +78,16 @@ func addUser(t *testing.T, cfg, name, password string) {
 	t.Helper()
 	if r := cbStdin(t, password+"\n", "--config", cfg, "user", "add", name); r.code != 0 {
 		t.Fatalf("user add: %s", r.stderr)
+	}
+}
+
+// writeCard writes a vCard 3.0 with uid and fn to path.
+func writeCard(t testing.TB, path, uid, fn string) {
+	t.Helper()
+	c := vcard.New(vcard.V30)
+	c.SetUID(uid)
+	c.SetFN(fn)
+	if err := os.WriteFile(path, c.Encode(), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
