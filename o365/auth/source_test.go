@@ -46,19 +46,29 @@ func newRotatingIDP(t *testing.T) *rotatingIDP {
 	return f
 }
 
-func loggedIn(st *memStore, c *testutil.Clock) {
-	st.toks["work"] = Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: c.Now().Add(-time.Minute),
-		User: "alice@contoso.com", Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
-}
-
-func TestRefreshRotationStored(t *testing.T) {
+// loggedInSource is a Source on a rotating IdP answering after delay,
+// with a store in which the account is logged in (loggedIn) and the
+// clock the Source reads.
+func loggedInSource(t *testing.T, delay time.Duration) (*rotatingIDP, *memStore, *testutil.Clock, *Source) {
+	t.Helper()
 	f := newRotatingIDP(t)
+	f.delay = delay
 	st, c := newStore(), newClock()
 	loggedIn(st, c)
 	s, err := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, st, c, s
+}
+
+func loggedIn(st *memStore, c *testutil.Clock) {
+	st.toks["work"] = Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: c.Now().Add(-time.Minute),
+		User: "alice@contoso.com", Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
+}
+
+func TestRefreshRotationStored(t *testing.T) {
+	f, st, c, s := loggedInSource(t, 0)
 	ctx := context.Background()
 	seen := map[string]bool{}
 	for i := 1; i <= 3; i++ {
@@ -99,10 +109,7 @@ func TestRefreshRotationStored(t *testing.T) {
 // The rotated refresh token is stored before the access token is handed out;
 // when storing fails no token is given, and the next call stores it first.
 func TestRefreshSavedBeforeUse(t *testing.T) {
-	f := newRotatingIDP(t)
-	st, c := newStore(), newClock()
-	loggedIn(st, c)
-	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
+	f, st, _, s := loggedInSource(t, 0)
 	st.setFail(errors.New("disk full"))
 	at, err := s.Token(context.Background())
 	if err == nil || at != "" || !strings.Contains(err.Error(), "storing the new refresh token") || !strings.Contains(err.Error(), "disk full") {
@@ -190,11 +197,7 @@ func TestNotLoggedInAndMismatch(t *testing.T) {
 func second(_ string, err error) error { return err }
 
 func TestConcurrentTokenOneRefresh(t *testing.T) {
-	f := newRotatingIDP(t)
-	f.delay = 30 * time.Millisecond
-	st, c := newStore(), newClock()
-	loggedIn(st, c)
-	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
+	f, _, _, s := loggedInSource(t, 30*time.Millisecond)
 	var wg sync.WaitGroup
 	got := make([]string, 20)
 	errs := make([]error, 20)
@@ -213,11 +216,7 @@ func TestConcurrentTokenOneRefresh(t *testing.T) {
 }
 
 func TestTokenContextWhileWaiting(t *testing.T) {
-	f := newRotatingIDP(t)
-	f.delay = 200 * time.Millisecond
-	st, c := newStore(), newClock()
-	loggedIn(st, c)
-	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
+	_, _, _, s := loggedInSource(t, 200*time.Millisecond)
 	go s.Token(context.Background())
 	time.Sleep(20 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
