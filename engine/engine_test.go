@@ -15,6 +15,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -37,12 +38,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) open() {
-	db, err := state.Open(context.Background(), f.path, state.Options{})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.db = db
-	f.t.Cleanup(func() { db.Close() })
+	f.db = statetest.Open(f.t, f.path, state.Options{})
 }
 
 func (f *fixture) pair(mut ...func(*engine.Pair)) engine.Pair {
@@ -485,10 +481,7 @@ func TestSecondSyncOfSamePairIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	db2, err := state.Open(context.Background(), f.path, state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db2 := statetest.Open(t, f.path, state.Options{})
 	defer db2.Close()
 	_, err = engine.New(db2, nil).Run(context.Background(), f.pair(), engine.Options{})
 	want := fmt.Sprintf("pair p is being synced by process %d", os.Getpid())
@@ -566,10 +559,7 @@ func TestCrashAtEveryWriteConverges(t *testing.T) {
 	// with crash set closes that handle and cancels the run at the failing
 	// write: from then on nothing reaches state, as when the process dies.
 	runOnce := func(path string, a, b engine.Side, faults *sidetest.Faults, crash bool) (*engine.Result, error) {
-		db, err := state.Open(context.Background(), path, state.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := statetest.Open(t, path, state.Options{})
 		defer db.Close()
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()

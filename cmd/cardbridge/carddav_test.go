@@ -15,6 +15,7 @@ import (
 
 	davclient "github.com/cardbridge/cardbridge/side/carddav"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/vcard"
 
 	"github.com/cardbridge/cardbridge/testutil"
@@ -402,10 +403,7 @@ func TestCardDAVServerStorePair(t *testing.T) {
 		cfg := filepath.Join(dir, "config.yaml")
 		os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\npairs:\n  p:\n    a: {type: server, user: alice, addressbook: contacts}\n    b: {type: carddav, url: %s, username: bench, password_env: DAV_PW, addressbook: contacts, create: true}\n", dir, s.root)), 0o600)
 		addUser(t, cfg, "alice", "correct horse")
-		db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := statetest.Open(t, filepath.Join(dir, "state.db"), state.Options{})
 		book, _ := db.AddressBook(context.Background(), "alice", "contacts")
 		for i := range 5 {
 			uid := fmt.Sprintf("store-%d", i)
@@ -505,10 +503,7 @@ func TestCardDAVTokenInvalidation(t *testing.T) {
 			invalidate func(t *testing.T, dir, book string)
 		}
 		cases := []invalidation{{"bogus token in state", func(t *testing.T, dir, _ string) {
-			db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := statetest.Open(t, filepath.Join(dir, "state.db"), state.Options{})
 			defer db.Close()
 			if err := db.SetToken(context.Background(), "p", "b", s.bogusToken); err != nil {
 				t.Fatal(err)
@@ -532,10 +527,7 @@ func TestCardDAVTokenInvalidation(t *testing.T) {
 					t.Fatalf("first sync: %s %s", r.stdout, r.stderr)
 				}
 				noChange(t, env, cfg)
-				db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
+				db := statetest.Open(t, filepath.Join(dir, "state.db"), state.Options{})
 				tok, err := db.Token(context.Background(), "p", "b")
 				db.Close()
 				if err != nil || tok == "" || tok == "propfind" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -298,10 +299,7 @@ func TestSecondSyncOfTheSamePairFailsAtOnce(t *testing.T) {
 	if r := cb(t, nil, "--config", cfg, "sync"); r.code != 0 {
 		t.Fatalf("sync: %d %s", r.code, r.stderr)
 	}
-	db, err := state.Open(context.Background(), dbPath, state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, dbPath, state.Options{})
 	defer db.Close()
 	unlock, err := db.LockPair(context.Background(), "p")
 	if err != nil {

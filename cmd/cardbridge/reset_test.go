@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 // TestResetAfterSideMoved: a vdir pair syncs; its b is pointed at another
@@ -64,10 +65,7 @@ func TestResetAfterSideMoved(t *testing.T) {
 		t.Fatalf("reset nope: %d %s", r.code, r.stderr)
 	}
 
-	db, err := state.Open(context.Background(), dbPath, state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, dbPath, state.Options{})
 	unlock, err := db.LockPair(context.Background(), "p")
 	if err != nil {
 		t.Fatal(err)

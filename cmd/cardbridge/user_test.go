@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -35,10 +36,7 @@ func TestUserCommands(t *testing.T) {
 	if r := cbStdin(t, "new password\n", "--config", cfg, "user", "passwd", "alice"); r.code != 0 {
 		t.Fatalf("passwd: %d %s", r.code, r.stderr)
 	}
-	db, err := state.Open(context.Background(), dbPath, state.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, dbPath, state.Options{ReadOnly: true})
 	hash, err := db.UserPasswordHash(context.Background(), "alice")
 	db.Close()
 	if err != nil || strings.Contains(hash, "new password") || bcrypt.CompareHashAndPassword([]byte(hash), []byte("new password")) != nil {
@@ -78,10 +76,7 @@ func TestVdirToServerStore(t *testing.T) {
 	if m := summary(t, r); r.code != 0 || sideCount(m, "b", "deleted") != 1 {
 		t.Fatalf("delete: %s %s", r.stdout, r.stderr)
 	}
-	db, err := state.Open(context.Background(), dir+"/state.db", state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, dir+"/state.db", state.Options{})
 	book, err := db.AddressBook(context.Background(), "alice", "contacts")
 	if err != nil {
 		t.Fatal(err)

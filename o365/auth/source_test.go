@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/testutil"
 )
 
@@ -228,10 +229,7 @@ func TestTokenContextWhileWaiting(t *testing.T) {
 
 func TestLogoutAndStateStore(t *testing.T) {
 	ctx := context.Background()
-	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "s.db"), state.Options{TokenKey: bytes.Repeat([]byte{1}, state.TokenKeySize)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, filepath.Join(t.TempDir(), "s.db"), state.Options{TokenKey: bytes.Repeat([]byte{1}, state.TokenKeySize)})
 	defer db.Close()
 	st := StateStore{DB: db}
 	c := newClock()
@@ -315,11 +313,7 @@ func TestRotatedRefreshTokenSurvivesACrash(t *testing.T) {
 	key := bytes.Repeat([]byte{7}, state.TokenKeySize)
 	c := newClock()
 	for run := 1; run <= 3; run++ {
-		db, err := state.Open(ctx, path, state.Options{TokenKey: key})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() }) // only at the end: each run "crashes" with it open
+		db := statetest.Open(t, path, state.Options{TokenKey: key}) // closed only at the end: each run "crashes" with it open
 		st := StateStore{DB: db}
 		if run == 1 {
 			mem := newStore()
@@ -338,10 +332,7 @@ func TestRotatedRefreshTokenSurvivesACrash(t *testing.T) {
 		}
 		// Read the database as another process would, at the moment the
 		// access token is handed out.
-		other, err := state.Open(ctx, path, state.Options{TokenKey: key})
-		if err != nil {
-			t.Fatal(err)
-		}
+		other := statetest.Open(t, path, state.Options{TokenKey: key})
 		got, _, err := StateStore{DB: other}.LoadToken(ctx, "work")
 		other.Close()
 		if want := fmt.Sprintf("rt-%d", run); err != nil || got.RefreshToken != want {

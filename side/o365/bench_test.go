@@ -19,6 +19,7 @@ import (
 	"github.com/cardbridge/cardbridge/side/o365"
 	"github.com/cardbridge/cardbridge/side/vdir"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -69,11 +70,7 @@ func newBenchEnvWith(b testing.TB, contacts int, opts graphsim.Options) *benchEn
 	}))
 	b.Cleanup(srv.Close)
 	dir := b.TempDir()
-	db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := statetest.Open(b, filepath.Join(dir, "state.db"), state.Options{})
 	e.srv, e.dir, e.db = srv, dir, db
 	return e
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/side/o365"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 // newSim returns a simulator with opts that knows the test app and the
@@ -66,12 +67,7 @@ func openSide(t testing.TB, c *graph.Client, opts o365.Options) *o365.Side {
 // tempState opens a fresh state file, closed when the test ends.
 func tempState(t testing.TB) *state.DB {
 	t.Helper()
-	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return statetest.Open(t, filepath.Join(t.TempDir(), "s.db"), state.Options{})
 }
 
 // countPhotoPuts is sim behind a counter of the photo uploads (PUT

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/engine/sidetest"
@@ -159,10 +160,7 @@ func TestCrashBetweenWriteAndCommit(t *testing.T) {
 			}
 			path := filepath.Join(t.TempDir(), "s.db")
 			run := func(a engine.Side, crashes bool) *engine.Result {
-				db, err := state.Open(context.Background(), path, state.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
+				db := statetest.Open(t, path, state.Options{})
 				defer db.Close()
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
