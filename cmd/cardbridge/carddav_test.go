@@ -287,14 +287,6 @@ func carddavPair(t *testing.T, s *remoteDAV, dir, a, book, extra string) string 
 	return cfg
 }
 
-// noChange fails unless a sync of cfg writes nothing on either side.
-func noChange(t *testing.T, env []string, cfg string) {
-	t.Helper()
-	if r := cb(t, env, "--config", cfg, "sync"); r.code != 0 || !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
-		t.Fatalf("no-change sync: %d %s %s", r.code, r.stdout, r.stderr)
-	}
-}
-
 // TestCardDAVVdirPair: a vdir ⇄ a real server's book, with the password
 // from the environment, both ways and incremental: creates, updates and
 // deletes made on either side reach the other.

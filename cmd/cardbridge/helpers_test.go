@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cardbridge/cardbridge/testutil"
@@ -90,4 +91,39 @@ func writeCard(t testing.TB, path, uid, fn string) {
 	if err := os.WriteFile(path, c.Encode(), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// noChange fails unless a sync of cfg exits 0 writing nothing on either
+// side (the text summary).
+func noChange(t *testing.T, env []string, cfg string) {
+	t.Helper()
+	if r := cb(t, env, "--config", cfg, "sync"); r.code != 0 || !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
+		t.Fatalf("no-change sync: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// noChangeJSON is noChange read from `sync --json`: every created,
+// updated and deleted count of both sides is 0; what names the run.
+func noChangeJSON(t *testing.T, env []string, cfg, what string) {
+	t.Helper()
+	r := cb(t, env, "--config", cfg, "sync", "--json")
+	m := summary(t, r)
+	for _, s := range []string{"a", "b"} {
+		for _, op := range []string{"created", "updated", "deleted"} {
+			if n := sideCount(m, s, op); r.code != 0 || n != 0 {
+				t.Errorf("%s: exit %d, %s %s %d: %s", what, r.code, s, op, n, r.stdout)
+			}
+		}
+	}
+}
+
+// anyCardHas reports whether a .vcf file in dir contains s.
+func anyCardHas(t *testing.T, dir, s string) bool {
+	t.Helper()
+	for _, raw := range vcfFiles(t, dir) {
+		if strings.Contains(string(raw), s) {
+			return true
+		}
+	}
+	return false
 }
