@@ -41,6 +41,13 @@ func (f *fixture) open() {
 	f.db = statetest.Open(f.t, f.path, state.Options{})
 }
 
+// putPeople puts person(i) on a as a<i>.vcf for each i below n.
+func (f *fixture) putPeople(n int) {
+	for i := range n {
+		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
+	}
+}
+
 func (f *fixture) pair(mut ...func(*engine.Pair)) engine.Pair {
 	p := engine.Pair{Name: "p", A: f.a, B: f.b, Direction: engine.TwoWay, Policy: engine.PolicyMerge}
 	for _, m := range mut {
@@ -120,9 +127,7 @@ func findID(s *mem.Side, uid string) string {
 
 func TestFirstSyncCopiesAndRerunIsQuiet(t *testing.T) {
 	f := newFixture(t)
-	for i := range 30 {
-		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-	}
+	f.putPeople(30)
 	res := f.mustRun()
 	if res.B.Created != 30 || writes(res) != 30 {
 		t.Fatalf("first run: %+v", res)
@@ -164,9 +169,7 @@ func TestFirstSyncOfIdenticalSidesWritesNothing(t *testing.T) {
 
 func TestEditsDeletesAndTrash(t *testing.T) {
 	f := newFixture(t)
-	for i := range 10 {
-		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-	}
+	f.putPeople(10)
 	f.mustRun()
 	// a edits 1, b edits 2 (other property of 1 too), b deletes 3, a deletes 4.
 	e1 := person(1)
@@ -231,9 +234,7 @@ func TestEditsDeletesAndTrash(t *testing.T) {
 
 func TestGuards(t *testing.T) {
 	f := newFixture(t)
-	for i := range 20 {
-		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-	}
+	f.putPeople(20)
 	f.mustRun()
 	limit := func(p *engine.Pair) { p.MaxDelete = func(total int) int { return max(5, total/4) } }
 
@@ -277,9 +278,7 @@ func TestGuards(t *testing.T) {
 
 func TestDryRunWritesNothing(t *testing.T) {
 	f := newFixture(t)
-	for i := range 5 {
-		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-	}
+	f.putPeople(5)
 	f.mustRun()
 	f.a.Put("new.vcf", person(9).Encode())
 	f.b.Remove(findID(f.b, "uid-001"))
@@ -309,9 +308,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 
 func TestBadAndDuplicateItemsAreSkipped(t *testing.T) {
 	f := newFixture(t)
-	for i := range 5 {
-		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-	}
+	f.putPeople(5)
 	f.mustRun()
 	// A previously good item turns bad on a; a new bad one appears; two
 	// new items share a UID.
