@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -13,11 +12,7 @@ func TestAddAndRemoveWhileRunning(t *testing.T) {
 	t.Parallel()
 	c := newCounter()
 	s := NewScheduler(SchedulerOptions{
-		Run: func(ctx context.Context, pair string) error {
-			c.enter(pair)
-			c.leave(pair)
-			return nil
-		},
+		Run:      c.run,
 		Debounce: 10 * time.Millisecond,
 	})
 	stop := start(t, s)

@@ -35,6 +35,13 @@ func (c *counter) leave(pair string) {
 	c.runs[pair]++
 }
 
+// run is a Run that only counts the run.
+func (c *counter) run(_ context.Context, pair string) error {
+	c.enter(pair)
+	c.leave(pair)
+	return nil
+}
+
 func (c *counter) get(pair string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -76,11 +83,7 @@ func TestScheduleRunsAtStartAndThenEvery(t *testing.T) {
 	c := newCounter()
 	s := NewScheduler(SchedulerOptions{
 		Every: map[string]time.Duration{"p": 40 * time.Millisecond, "idle": 0},
-		Run: func(ctx context.Context, pair string) error {
-			c.enter(pair)
-			c.leave(pair)
-			return nil
-		},
+		Run:   c.run,
 	})
 	stop := start(t, s)
 	waitFor(t, "the first run", func() bool { return c.get("p") >= 1 })
@@ -110,11 +113,7 @@ func TestChangesAreDebounced(t *testing.T) {
 	s := NewScheduler(SchedulerOptions{
 		BookPairs: map[string][]string{"alice/contacts": {"p", "q"}, "bob/contacts": {"r"}},
 		Debounce:  60 * time.Millisecond,
-		Run: func(ctx context.Context, pair string) error {
-			c.enter(pair)
-			c.leave(pair)
-			return nil
-		},
+		Run:       c.run,
 	})
 	start(t, s)
 	for range 10 {
@@ -135,11 +134,7 @@ func TestSteadyChangesStillRun(t *testing.T) {
 	s := NewScheduler(SchedulerOptions{
 		BookPairs: map[string][]string{"alice/contacts": {"p"}},
 		Debounce:  40 * time.Millisecond,
-		Run: func(ctx context.Context, pair string) error {
-			c.enter(pair)
-			c.leave(pair)
-			return nil
-		},
+		Run:       c.run,
 	})
 	start(t, s)
 	// Changes every 10 ms for 300 ms never leave a 40 ms gap; the cap
@@ -304,11 +299,7 @@ func TestFakeClock(t *testing.T) {
 			ch <- t
 			return ch
 		},
-		Run: func(ctx context.Context, pair string) error {
-			c.enter(pair)
-			c.leave(pair)
-			return nil
-		},
+		Run: c.run,
 	})
 	stop := start(t, s)
 	waitFor(t, "three runs", func() bool { return c.get("p") >= 3 })

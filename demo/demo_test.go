@@ -11,6 +11,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 // TestConfigIsTheFile: the demo runs on Config, a value, and writes
@@ -94,10 +95,7 @@ func TestSetup(t *testing.T) {
 	if raw, _ := os.ReadFile(w.SecretFile()); strings.TrimSpace(string(raw)) != w.Secret {
 		t.Errorf("secret file %q", raw)
 	}
-	db, err := state.Open(ctx, cfg.State, state.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, cfg.State, state.Options{ReadOnly: true})
 	defer db.Close()
 	if _, err := db.UserPasswordHash(ctx, User); err != nil {
 		t.Errorf("user %s: %v", User, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -37,12 +38,14 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) open() {
-	db, err := state.Open(context.Background(), f.path, state.Options{})
-	if err != nil {
-		f.t.Fatal(err)
+	f.db = statetest.Open(f.t, f.path, state.Options{})
+}
+
+// putPeople puts person(i) on a as a<i>.vcf for each i below n.
+func (f *fixture) putPeople(n int) {
+	for i := range n {
+		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
 	}
-	f.db = db
-	f.t.Cleanup(func() { db.Close() })
 }
 
 func (f *fixture) pair(mut ...func(*engine.Pair)) engine.Pair {
@@ -124,9 +127,7 @@ func findID(s *mem.Side, uid string) string {
 
 func TestFirstSyncCopiesAndRerunIsQuiet(t *testing.T) {
 	f := newFixture(t)
-	for i := range 30 {
-		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-	}
+	f.putPeople(30)
 	res := f.mustRun()
 	if res.B.Created != 30 || writes(res) != 30 {
 		t.Fatalf("first run: %+v", res)
@@ -168,9 +169,7 @@ func TestFirstSyncOfIdenticalSidesWritesNothing(t *testing.T) {
 
 func TestEditsDeletesAndTrash(t *testing.T) {
 	f := newFixture(t)
-	for i := range 10 {
-		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-	}
+	f.putPeople(10)
 	f.mustRun()
 	// a edits 1, b edits 2 (other property of 1 too), b deletes 3, a deletes 4.
 	e1 := person(1)
@@ -235,9 +234,7 @@ func TestEditsDeletesAndTrash(t *testing.T) {
 
 func TestGuards(t *testing.T) {
 	f := newFixture(t)
-	for i := range 20 {
-		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-	}
+	f.putPeople(20)
 	f.mustRun()
 	limit := func(p *engine.Pair) { p.MaxDelete = func(total int) int { return max(5, total/4) } }
 
@@ -281,9 +278,7 @@ func TestGuards(t *testing.T) {
 
 func TestDryRunWritesNothing(t *testing.T) {
 	f := newFixture(t)
-	for i := range 5 {
-		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-	}
+	f.putPeople(5)
 	f.mustRun()
 	f.a.Put("new.vcf", person(9).Encode())
 	f.b.Remove(findID(f.b, "uid-001"))
@@ -313,9 +308,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 
 func TestBadAndDuplicateItemsAreSkipped(t *testing.T) {
 	f := newFixture(t)
-	for i := range 5 {
-		f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-	}
+	f.putPeople(5)
 	f.mustRun()
 	// A previously good item turns bad on a; a new bad one appears; two
 	// new items share a UID.
@@ -485,10 +478,7 @@ func TestSecondSyncOfSamePairIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	db2, err := state.Open(context.Background(), f.path, state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db2 := statetest.Open(t, f.path, state.Options{})
 	defer db2.Close()
 	_, err = engine.New(db2, nil).Run(context.Background(), f.pair(), engine.Options{})
 	want := fmt.Sprintf("pair p is being synced by process %d", os.Getpid())
@@ -566,10 +556,7 @@ func TestCrashAtEveryWriteConverges(t *testing.T) {
 	// with crash set closes that handle and cancels the run at the failing
 	// write: from then on nothing reaches state, as when the process dies.
 	runOnce := func(path string, a, b engine.Side, faults *sidetest.Faults, crash bool) (*engine.Result, error) {
-		db, err := state.Open(context.Background(), path, state.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := statetest.Open(t, path, state.Options{})
 		defer db.Close()
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()

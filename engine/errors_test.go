@@ -43,12 +43,20 @@ func (s *failingWrites) Update(ctx context.Context, ref engine.Ref, c *vcard.Car
 // side, the write, the item's id and name, wrap their cause (errors.Is),
 // and read as before in the `sync --json` summary.
 func TestTypedRunErrors(t *testing.T) {
+	// retitle edits person 1 on a, for an update on b.
+	retitle := func(f *fixture) {
+		c := person(1)
+		c.Set(vcard.NewText("TITLE", "Dr"))
+		f.a.Put("a.vcf", c.Encode())
+	}
 	cases := []struct {
 		name string
 		side func(f *fixture, cancel context.CancelFunc) *failingWrites
 		// edit prepares the second run (the first links person 1).
-		edit  func(f *fixture)
+		edit func(f *fixture)
+		// check looks at the error's type and fields.
 		check func(t *testing.T, f *fixture, err error)
+		wraps error // the cause the error must wrap
 		text  string
 	}{
 		{
@@ -56,11 +64,7 @@ func TestTypedRunErrors(t *testing.T) {
 			side: func(f *fixture, _ context.CancelFunc) *failingWrites {
 				return &failingWrites{Side: f.b, failUpdate: true}
 			},
-			edit: func(f *fixture) {
-				c := person(1)
-				c.Set(vcard.NewText("TITLE", "Dr"))
-				f.a.Put("a.vcf", c.Encode())
-			},
+			edit: retitle,
 			check: func(t *testing.T, f *fixture, err error) {
 				var ie *engine.ItemError
 				if !errors.As(err, &ie) {
@@ -72,11 +76,9 @@ func TestTypedRunErrors(t *testing.T) {
 				if got != want {
 					t.Errorf("item error = %+v, want %+v", got, want)
 				}
-				if !errors.Is(err, errInjected) {
-					t.Errorf("%v does not wrap the side's error", err)
-				}
 			},
-			text: `"Person 001" (uid-001): update on b (mem b): writing the file: injected: disk full`,
+			wraps: errInjected,
+			text:  `"Person 001" (uid-001): update on b (mem b): writing the file: injected: disk full`,
 		},
 		{
 			name: "create fails",
@@ -89,32 +91,24 @@ func TestTypedRunErrors(t *testing.T) {
 				if !errors.As(err, &ie) || ie.Op != engine.OpCreate || ie.Side != engine.SideB || ie.ID != "" || ie.UID != "uid-002" || ie.Name != "Person 002" {
 					t.Fatalf("error %#v, want a create on b of uid-002", err)
 				}
-				if !errors.Is(err, errInjected) {
-					t.Errorf("%v does not wrap the side's error", err)
-				}
 			},
-			text: `"Person 002" (uid-002): create on b (mem b): writing the file: injected: disk full`,
+			wraps: errInjected,
+			text:  `"Person 002" (uid-002): create on b (mem b): writing the file: injected: disk full`,
 		},
 		{
 			name: "interrupted",
 			side: func(f *fixture, cancel context.CancelFunc) *failingWrites {
 				return &failingWrites{Side: f.b, cancel: cancel}
 			},
-			edit: func(f *fixture) {
-				c := person(1)
-				c.Set(vcard.NewText("TITLE", "Dr"))
-				f.a.Put("a.vcf", c.Encode())
-			},
+			edit: retitle,
 			check: func(t *testing.T, f *fixture, err error) {
 				var ie *engine.InterruptedError
 				if !errors.As(err, &ie) || ie.Pair != "p" {
 					t.Fatalf("%#v is not the pair's *InterruptedError", err)
 				}
-				if !errors.Is(err, context.Canceled) {
-					t.Errorf("%v does not wrap context.Canceled", err)
-				}
 			},
-			text: "interrupted: context canceled",
+			wraps: context.Canceled,
+			text:  "interrupted: context canceled",
 		},
 	}
 	for _, tc := range cases {
@@ -134,6 +128,9 @@ func TestTypedRunErrors(t *testing.T) {
 				t.Fatalf("errors = %v, want one", res.Errors)
 			}
 			tc.check(t, f, res.Errors[0])
+			if !errors.Is(res.Errors[0], tc.wraps) {
+				t.Errorf("%v does not wrap %v", res.Errors[0], tc.wraps)
+			}
 			if got := res.Errors[0].Error(); got != tc.text {
 				t.Errorf("text = %q, want %q", got, tc.text)
 			}

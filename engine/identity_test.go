@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -157,9 +156,7 @@ func TestSideIdentity(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			for i := range 10 {
-				f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-			}
+			f.putPeople(10)
 			f.mustRun()
 			tc.run(t, f)
 		})

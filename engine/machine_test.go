@@ -13,6 +13,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -71,11 +72,7 @@ type machine struct {
 }
 
 func newMachine(t *testing.T, seed uint64) *machine {
-	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{})
 	m := &machine{t: t, seed: seed, rnd: rand.New(rand.NewPCG(seed, 15)), db: db, a: mem.New("a"), b: mem.New("b"),
 		want: map[string]map[string]string{}, gone: map[string]bool{}, open: map[string]bool{}, synced: map[string]bool{}}
 	for i := 0; i < 12; i++ {

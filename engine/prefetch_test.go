@@ -45,9 +45,7 @@ func TestPrefetchBeforeGets(t *testing.T) {
 	for _, failure := range []error{nil, errors.New("server refused the query")} {
 		t.Run(fmt.Sprint(failure), func(t *testing.T) {
 			f := newFixture(t)
-			for i := range 300 {
-				f.a.Put(fmt.Sprintf("a%d.vcf", i), person(i).Encode())
-			}
+			f.putPeople(300)
 			p := &prefetcher{Side: f.a, failure: failure}
 			res := f.mustRun(func(pr *engine.Pair) { pr.A = p })
 			if res.B.Created != 300 {

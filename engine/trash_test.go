@@ -10,6 +10,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 // The end of a run purges the pair's trash to Pair.Trash: entries past
@@ -19,10 +20,7 @@ func TestRunPurgesTrash(t *testing.T) {
 	const day = 24 * time.Hour
 	ctx := context.Background()
 	clock := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
-	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "state.db"), state.Options{Now: func() time.Time { return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{Now: func() time.Time { return clock }})
 	defer db.Close()
 	a, b := mem.New("a"), mem.New("b")
 	const n = 10

@@ -15,6 +15,7 @@ import (
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -41,12 +42,7 @@ type fixture struct {
 
 func openDB(t *testing.T, path string) *state.DB {
 	t.Helper()
-	db, err := state.Open(t.Context(), path, state.Options{TokenKey: bytes.Repeat([]byte{3}, state.TokenKeySize)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return statetest.Open(t, path, state.Options{TokenKey: bytes.Repeat([]byte{3}, state.TokenKeySize)})
 }
 
 func newFixture(t *testing.T) *fixture {

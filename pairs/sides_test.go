@@ -7,6 +7,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 // TestMailboxKey: accounts reaching one mailbox get one key (compared
@@ -14,10 +15,7 @@ import (
 // user it signed in as.
 func TestMailboxKey(t *testing.T) {
 	ctx := t.Context()
-	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "state.db"), state.Options{TokenKey: bytes.Repeat([]byte{7}, state.TokenKeySize)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{TokenKey: bytes.Repeat([]byte{7}, state.TokenKeySize)})
 	defer db.Close()
 	if err := db.SaveToken(ctx, "signed", state.AccountToken{AccessToken: "at", RefreshToken: "rt", User: "Alice@Contoso.example", Flow: "device", ClientID: "11111111-2222-3333-4444-555555555555"}); err != nil {
 		t.Fatal(err)

@@ -69,42 +69,30 @@ func BenchmarkBases10k(b *testing.B) {
 // BenchmarkPutItem is one committed update of an item with its new base: what
 // a sync does after each applied write, in a state of 10,000 items.
 func BenchmarkPutItem(b *testing.B) {
-	db, _ := openTest(b)
-	fill(b, db, "work", 10_000)
-	ctx := context.Background()
-	items, _ := db.Items(ctx, "work")
 	base := bytes.Repeat([]byte("y"), 1024)
-	i := 0
-	for b.Loop() {
-		it := items[i%len(items)]
+	benchPutItem(b, func(it *Item, i int) {
 		it.AVersion, it.BVersion, it.BaseHash, it.Base = fmt.Sprint(i), fmt.Sprint(i), fmt.Sprintf("%064x", i), base
-		if err := db.PutItem(ctx, &it); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	})
 }
 
 // BenchmarkPutItemNewIDs is one committed update that changes an item's ids
 // (the slower path, which rewrites index entries).
 func BenchmarkPutItemNewIDs(b *testing.B) {
-	db, _ := openTest(b)
-	fill(b, db, "work", 10_000)
-	ctx := context.Background()
-	items, _ := db.Items(ctx, "work")
-	i := 0
-	for b.Loop() {
-		it := items[i%len(items)]
+	benchPutItem(b, func(it *Item, i int) {
 		it.AID, it.BID, it.AVersion = fmt.Sprint("a", i), fmt.Sprint("b", i), fmt.Sprint(i)
-		if err := db.PutItem(ctx, &it); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	})
 }
 
 // BenchmarkPutItemNoBase is one committed update of an item's versions only.
 func BenchmarkPutItemNoBase(b *testing.B) {
+	benchPutItem(b, func(it *Item, i int) {
+		it.AVersion, it.BVersion = fmt.Sprint(i), fmt.Sprint(i)
+	})
+}
+
+// benchPutItem times one committed PutItem per loop in a state of 10,000
+// items, the i-th loop's item changed by edit first.
+func benchPutItem(b *testing.B, edit func(it *Item, i int)) {
 	db, _ := openTest(b)
 	fill(b, db, "work", 10_000)
 	ctx := context.Background()
@@ -112,7 +100,7 @@ func BenchmarkPutItemNoBase(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		it := items[i%len(items)]
-		it.AVersion, it.BVersion = fmt.Sprint(i), fmt.Sprint(i)
+		edit(&it, i)
 		if err := db.PutItem(ctx, &it); err != nil {
 			b.Fatal(err)
 		}

@@ -1,7 +1,8 @@
 // Package testutil holds the small helpers the tests of several packages
 // share, so that each lives once: a buffer safe for concurrent writers
 // (a logger, a child process's output), polling for a condition, a
-// settable clock, a free loopback port and a self-signed RSA certificate.
+// settable clock, a free loopback port, a self-signed RSA certificate and
+// golden files.
 // It imports only the standard library, so any package's tests (and the
 // bench tools) can use it without an import cycle.
 package testutil
@@ -14,6 +15,8 @@ import (
 	"crypto/x509/pkix"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -119,4 +122,28 @@ func RSACert(t testing.TB, cn string, valid time.Duration) (key *rsa.PrivateKey,
 		t.Fatal(err)
 	}
 	return key, cert, der
+}
+
+// Golden compares got with the golden file at path; with update it writes
+// got there first (making the folder). A missing or different file fails
+// the test (it goes on), naming the file and accept, the command that
+// rewrites the golden files.
+func Golden(t testing.TB, path string, got []byte, update bool, accept string) {
+	t.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%s: %v (run %s)", path, err, accept)
+		return
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (%s to accept):\n--- got\n%s\n--- want\n%s", path, accept, got, want)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -57,13 +59,16 @@ func TestWaitForFailsNamingWhat(t *testing.T) {
 	}
 }
 
-// fatalRecorder records a Fatalf instead of failing the test.
+// fatalRecorder records a Fatalf or an Errorf instead of failing the test.
 type fatalRecorder struct {
 	testing.TB
 	msg string
 }
 
 func (f *fatalRecorder) Helper() {}
+func (f *fatalRecorder) Errorf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+}
 func (f *fatalRecorder) Fatalf(format string, args ...any) {
 	f.msg = fmt.Sprintf(format, args...)
 	runtime.Goexit()
@@ -100,5 +105,35 @@ func TestRSACert(t *testing.T) {
 	}
 	if c2, err := x509.ParseCertificate(der); err != nil || !c2.Equal(cert) {
 		t.Fatalf("der does not parse to the certificate: %v", err)
+	}
+}
+
+// TestGolden: update writes the file (and its folder), an equal output
+// passes, a different one and a missing file fail naming the file and the
+// command that accepts.
+func TestGolden(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "golden", "card.vcf")
+	for _, tc := range []struct {
+		name   string
+		got    string
+		update bool
+		fails  bool
+	}{
+		{"missing", "one", false, true},
+		{"update", "one", true, false},
+		{"equal", "one", false, false},
+		{"different", "two", false, true},
+	} {
+		rec := &fatalRecorder{TB: t}
+		Golden(rec, path, []byte(tc.got), tc.update, "go test -update")
+		if failed := rec.msg != ""; failed != tc.fails {
+			t.Errorf("%s: failure %q, want failing %v", tc.name, rec.msg, tc.fails)
+		}
+		if tc.fails && (!strings.Contains(rec.msg, path) || !strings.Contains(rec.msg, "go test -update")) {
+			t.Errorf("%s: failure %q does not name the file and the command", tc.name, rec.msg)
+		}
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "one" {
+		t.Errorf("golden file = %q, %v; want the updated output", b, err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -217,23 +219,7 @@ func TestGolden(t *testing.T) {
 		for _, v := range []string{V30, V40} {
 			got := c.ConvertTo(v).Encode()
 			golden := filepath.Join("testdata", "golden", base+"."+strings.ReplaceAll(v, ".", "")+".vcf")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Errorf("%s: %v (run go test ./vcard -update)", golden, err)
-				continue
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs (go test ./vcard -update to accept):\n--- got\n%s\n--- want\n%s", golden, got, want)
-			}
+			testutil.Golden(t, golden, got, *update, "go test ./vcard -update")
 		}
 	}
 }

@@ -1,8 +1,6 @@
 package vcard
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -10,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/cardbridge/cardbridge/vcard/vcardtest"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // exportCards are the good corpus files and testdata/extra (TZ, GEO,
@@ -64,22 +64,7 @@ func TestExportValid(t *testing.T) {
 				}
 				golden := filepath.Join("testdata", "golden", "export", base+"."+strings.ReplaceAll(v, ".", "")+".vcf")
 				got := c.Export(v).Encode()
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(golden, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%s: %v (run go test ./vcard -update)", golden, err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s differs (go test ./vcard -update to accept):\n--- got\n%s--- want\n%s", golden, got, want)
-				}
+				testutil.Golden(t, golden, got, *update, "go test ./vcard -update")
 			}
 		})
 	}

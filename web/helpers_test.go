@@ -24,6 +24,7 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/testutil"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -121,11 +122,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := state.Open(ctx, filepath.Join(dir, "state.db"), state.Options{TokenKey: bytes.Repeat([]byte{1}, state.TokenKeySize)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := statetest.Open(t, filepath.Join(dir, "state.db"), state.Options{TokenKey: bytes.Repeat([]byte{1}, state.TokenKeySize)})
 	for _, u := range []string{"alice", "bob"} {
 		hash, _ := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
 		if err := db.AddUser(ctx, u, string(hash)); err != nil {

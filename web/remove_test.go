@@ -11,6 +11,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -210,10 +211,7 @@ func TestUnreadableTokensShownNotConnected(t *testing.T) {
 	b := e.browser()
 	csrf := b.signIn("frank")
 	e.connectAndPair(b, csrf, "frank", "office365")
-	other, err := state.Open(ctx, e.db.Path(), state.Options{TokenKey: bytes.Repeat([]byte{9}, state.TokenKeySize)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := statetest.Open(t, e.db.Path(), state.Options{TokenKey: bytes.Repeat([]byte{9}, state.TokenKeySize)})
 	if err := other.SaveToken(ctx, "web-frank", state.AccountToken{RefreshToken: "sealed-with-another-key"}); err != nil {
 		t.Fatal(err)
 	}

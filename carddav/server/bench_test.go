@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -18,11 +19,7 @@ import (
 func benchBook(b *testing.B, n int) (http.Handler, *state.DB, state.AddressBook) {
 	b.Helper()
 	ctx := context.Background()
-	db, err := state.Open(ctx, filepath.Join(b.TempDir(), "state.db"), state.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := statetest.Open(b, filepath.Join(b.TempDir(), "state.db"), state.Options{})
 	h, _ := bcrypt.GenerateFromPassword([]byte("alice-pw"), bcrypt.MinCost)
 	if err := db.AddUser(ctx, "alice", string(h)); err != nil {
 		b.Fatal(err)

@@ -9,9 +9,10 @@ import (
 // Bodies replayed from real clients' recorded request sequences (iOS, macOS,
 // DAVx5, Thunderbird, vdirsyncer), kept here as the tests' data.
 
-func TestIOSDiscovery(t *testing.T) {
-	ts := newTestServer(t, nil)
-	body := `<?xml version="1.0" encoding="UTF-8"?>
+// The PROPFIND bodies that iOS and macOS both send, word for word.
+const (
+	// appleDiscoveryBody asks for the principal (discovery, Brief: t).
+	appleDiscoveryBody = `<?xml version="1.0" encoding="UTF-8"?>
 <A:propfind xmlns:A="DAV:">
   <A:prop>
     <A:current-user-principal/>
@@ -19,6 +20,34 @@ func TestIOSDiscovery(t *testing.T) {
     <A:resourcetype/>
   </A:prop>
 </A:propfind>`
+	// applePrincipalBody asks for the principal's properties, the home set
+	// among them.
+	applePrincipalBody = `<?xml version="1.0" encoding="UTF-8"?>
+<A:propfind xmlns:A="DAV:">
+  <A:prop>
+    <B:addressbook-home-set xmlns:B="urn:ietf:params:xml:ns:carddav"/>
+    <B:directory-gateway xmlns:B="urn:ietf:params:xml:ns:carddav"/>
+    <A:displayname/>
+    <C:email-address-set xmlns:C="http://calendarserver.org/ns/"/>
+    <A:principal-collection-set/>
+    <A:principal-URL/>
+    <A:resource-id/>
+    <A:supported-report-set/>
+  </A:prop>
+</A:propfind>`
+	// appleCtagBody is the change check on a book.
+	appleCtagBody = `<?xml version="1.0" encoding="UTF-8"?>
+<A:propfind xmlns:A="DAV:">
+  <A:prop>
+    <C:getctag xmlns:C="http://calendarserver.org/ns/"/>
+    <A:sync-token/>
+  </A:prop>
+</A:propfind>`
+)
+
+func TestIOSDiscovery(t *testing.T) {
+	ts := newTestServer(t, nil)
+	body := appleDiscoveryBody
 	hdr := map[string]string{"Depth": "0", "Brief": "t", "Prefer": "return=minimal", "Content-Type": "text/xml"}
 	// 1. well-known without credentials: 301 to the root.
 	resp, _ := ts.expect("PROPFIND", "/.well-known/carddav", "", hdr, body, http.StatusMovedPermanently)
@@ -38,19 +67,7 @@ func TestIOSDiscovery(t *testing.T) {
 	// 3. OPTIONS.
 	ts.expect("OPTIONS", "/principals/alice/", "alice", nil, "", http.StatusOK)
 	// Principal properties (macOS).
-	_, b = ts.expect("PROPFIND", "/principals/alice/", "alice", map[string]string{"Depth": "0"}, `<?xml version="1.0" encoding="UTF-8"?>
-<A:propfind xmlns:A="DAV:">
-  <A:prop>
-    <B:addressbook-home-set xmlns:B="urn:ietf:params:xml:ns:carddav"/>
-    <B:directory-gateway xmlns:B="urn:ietf:params:xml:ns:carddav"/>
-    <A:displayname/>
-    <C:email-address-set xmlns:C="http://calendarserver.org/ns/"/>
-    <A:principal-collection-set/>
-    <A:principal-URL/>
-    <A:resource-id/>
-    <A:supported-report-set/>
-  </A:prop>
-</A:propfind>`, http.StatusMultiStatus)
+	_, b = ts.expect("PROPFIND", "/principals/alice/", "alice", map[string]string{"Depth": "0"}, applePrincipalBody, http.StatusMultiStatus)
 	r = parseMS(t, b).resp(t, "/principals/alice/")
 	mustContain(t, r.ok(), "<C:addressbook-home-set><D:href>/addressbooks/alice/</D:href>")
 	mustContain(t, r.notFound(), "directory-gateway", "email-address-set", "resource-id")
@@ -80,13 +97,7 @@ func TestIOSDiscovery(t *testing.T) {
 	mustContain(t, r.ok(), "<D:collection/>", "<D:owner><D:href>/principals/alice/</D:href>", "<D:privilege><D:bind/></D:privilege>")
 	mustContain(t, r.notFound(), "bulk-requests", "pushkey", "push-transports", "max-image-size", "me-card")
 	// ios-sync 1: change check on the book.
-	_, b = ts.expect("PROPFIND", aliceBook, "alice", map[string]string{"Depth": "0"}, `<?xml version="1.0" encoding="UTF-8"?>
-<A:propfind xmlns:A="DAV:">
-  <A:prop>
-    <C:getctag xmlns:C="http://calendarserver.org/ns/"/>
-    <A:sync-token/>
-  </A:prop>
-</A:propfind>`, http.StatusMultiStatus)
+	_, b = ts.expect("PROPFIND", aliceBook, "alice", map[string]string{"Depth": "0"}, appleCtagBody, http.StatusMultiStatus)
 	mustContain(t, parseMS(t, b).resp(t, aliceBook).ok(), "<CS:getctag>", "<D:sync-token>http://cardbridge.invalid/sync/")
 	// macOS me-card PROPPATCH on the home set.
 	_, b = ts.expect("PROPPATCH", "/addressbooks/alice/", "alice", nil, `<?xml version="1.0" encoding="UTF-8"?>
@@ -304,31 +315,12 @@ func TestDAVdroidCtag(t *testing.T) {
 func TestMacOSAddressBook(t *testing.T) {
 	ts := newTestServer(t, nil)
 	principal, home := "/principals/alice/", "/addressbooks/alice/"
-	_, b := ts.expect("PROPFIND", principal, "alice", map[string]string{"Content-Type": "text/xml", "Brief": "t", "Accept": "*/*"}, `<?xml version="1.0" encoding="UTF-8"?>
-<A:propfind xmlns:A="DAV:">
-  <A:prop>
-    <A:current-user-principal/>
-    <A:principal-URL/>
-    <A:resourcetype/>
-  </A:prop>
-</A:propfind>`, http.StatusMultiStatus)
+	_, b := ts.expect("PROPFIND", principal, "alice", map[string]string{"Content-Type": "text/xml", "Brief": "t", "Accept": "*/*"}, appleDiscoveryBody, http.StatusMultiStatus)
 	ok := parseMS(t, b).resp(t, principal).ok()
 	mustContain(t, ok, "<D:current-user-principal><D:href>"+principal+"</D:href>")
 	mustContain(t, ok, "<D:principal-URL><D:href>"+principal+"</D:href>")
 	mustContain(t, ok, "<D:principal/>")
-	_, b = ts.expect("PROPFIND", principal, "alice", map[string]string{"Depth": "0", "Content-Type": "text/xml"}, `<?xml version="1.0" encoding="UTF-8"?>
-<A:propfind xmlns:A="DAV:">
-  <A:prop>
-    <B:addressbook-home-set xmlns:B="urn:ietf:params:xml:ns:carddav"/>
-    <B:directory-gateway xmlns:B="urn:ietf:params:xml:ns:carddav"/>
-    <A:displayname/>
-    <C:email-address-set xmlns:C="http://calendarserver.org/ns/"/>
-    <A:principal-collection-set/>
-    <A:principal-URL/>
-    <A:resource-id/>
-    <A:supported-report-set/>
-  </A:prop>
-</A:propfind>`, http.StatusMultiStatus)
+	_, b = ts.expect("PROPFIND", principal, "alice", map[string]string{"Depth": "0", "Content-Type": "text/xml"}, applePrincipalBody, http.StatusMultiStatus)
 	d := parseMS(t, b)
 	mustContain(t, d.resp(t, principal).ok(), "<C:addressbook-home-set><D:href>"+home+"</D:href>")
 	mustContain(t, d.resp(t, principal).notFound(), "directory-gateway")
@@ -345,13 +337,7 @@ func TestIOSSync(t *testing.T) {
 	ts := newTestServer(t, nil)
 	ts.putCard("alice", "four.vcf", "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:four\r\nFN:Four\r\nKIND:individual\r\nTEL;VALUE=uri;TYPE=cell:tel:+1-555-0100\r\nEND:VCARD\r\n")
 	hdr := map[string]string{"User-Agent": "iOS/7.1.1 (11D201) dataaccessd/1.0", "Content-Type": "text/xml"}
-	_, b := ts.expect("PROPFIND", aliceBook, "alice", hdr, `<?xml version="1.0" encoding="UTF-8"?>
-<A:propfind xmlns:A="DAV:">
-  <A:prop>
-    <C:getctag xmlns:C="http://calendarserver.org/ns/"/>
-    <A:sync-token/>
-  </A:prop>
-</A:propfind>`, http.StatusMultiStatus)
+	_, b := ts.expect("PROPFIND", aliceBook, "alice", hdr, appleCtagBody, http.StatusMultiStatus)
 	ok := parseMS(t, b).resp(t, aliceBook).ok()
 	mustContain(t, ok, "<CS:getctag>")
 	mustContain(t, ok, "<D:sync-token>")

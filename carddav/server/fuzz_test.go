@@ -19,6 +19,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -37,11 +38,7 @@ var fuzzCards = []string{"a.vcf", "b.vcf", "c.vcf"}
 func newFuzzStore(f *testing.F) *fuzzStore {
 	f.Helper()
 	ctx := context.Background()
-	db, err := state.Open(ctx, filepath.Join(f.TempDir(), "state.db"), state.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
+	db := statetest.Open(f, filepath.Join(f.TempDir(), "state.db"), state.Options{})
 	for _, u := range []string{"alice", "bob"} {
 		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 type testServer struct {
@@ -28,11 +29,7 @@ type testServer struct {
 func newTestServer(t *testing.T, mod func(*Options)) *testServer {
 	t.Helper()
 	ctx := context.Background()
-	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "state.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{})
 	for _, u := range []string{"alice", "bob"} {
 		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
 		if err != nil {

@@ -84,11 +84,8 @@ func TestServeMemoryUnderAmplifyingRequests(t *testing.T) {
 	)
 	dir := t.TempDir()
 	port := freePort(t)
-	cfg := dir + "/config.yaml"
-	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\nserver:\n  listen: 127.0.0.1:%d\n", dir, port)), 0o600)
-	if r := cbStdin(t, "correct horse\n", "--config", cfg, "user", "add", "alice"); r.code != 0 {
-		t.Fatalf("user add: %s", r.stderr)
-	}
+	cfg := serveConfig(t, dir, port, "")
+	addUser(t, cfg, "alice", "correct horse")
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
 	pid := cmd.Process.Pid
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -234,11 +231,8 @@ func (c *countReader) Read(p []byte) (int, error) {
 func TestServeMultigetHrefLimitFromConfig(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
-	cfg := dir + "/config.yaml"
-	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\nserver:\n  listen: 127.0.0.1:%d\n  max_multiget_hrefs: 3\n", dir, port)), 0o600)
-	if r := cbStdin(t, "correct horse\n", "--config", cfg, "user", "add", "alice"); r.code != 0 {
-		t.Fatalf("user add: %s", r.stderr)
-	}
+	cfg := serveConfig(t, dir, port, "  max_multiget_hrefs: 3\n")
+	addUser(t, cfg, "alice", "correct horse")
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
 	if !testutil.Eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "serving CardDAV") }) {
 		t.Fatalf("serve did not start; stderr:\n%s", stderr)

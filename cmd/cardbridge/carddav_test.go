@@ -15,6 +15,7 @@ import (
 
 	davclient "github.com/cardbridge/cardbridge/side/carddav"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/vcard"
 
 	"github.com/cardbridge/cardbridge/testutil"
@@ -286,14 +287,6 @@ func carddavPair(t *testing.T, s *remoteDAV, dir, a, book, extra string) string 
 	return cfg
 }
 
-// noChange fails unless a sync of cfg writes nothing on either side.
-func noChange(t *testing.T, env []string, cfg string) {
-	t.Helper()
-	if r := cb(t, env, "--config", cfg, "sync"); r.code != 0 || !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
-		t.Fatalf("no-change sync: %d %s %s", r.code, r.stdout, r.stderr)
-	}
-}
-
 // TestCardDAVVdirPair: a vdir ⇄ a real server's book, with the password
 // from the environment, both ways and incremental: creates, updates and
 // deletes made on either side reach the other.
@@ -403,13 +396,8 @@ func TestCardDAVServerStorePair(t *testing.T) {
 		dir := t.TempDir()
 		cfg := filepath.Join(dir, "config.yaml")
 		os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\npairs:\n  p:\n    a: {type: server, user: alice, addressbook: contacts}\n    b: {type: carddav, url: %s, username: bench, password_env: DAV_PW, addressbook: contacts, create: true}\n", dir, s.root)), 0o600)
-		if r := cbStdin(t, "correct horse\n", "--config", cfg, "user", "add", "alice"); r.code != 0 {
-			t.Fatalf("user add: %s", r.stderr)
-		}
-		db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		addUser(t, cfg, "alice", "correct horse")
+		db := statetest.Open(t, filepath.Join(dir, "state.db"), state.Options{})
 		book, _ := db.AddressBook(context.Background(), "alice", "contacts")
 		for i := range 5 {
 			uid := fmt.Sprintf("store-%d", i)
@@ -509,10 +497,7 @@ func TestCardDAVTokenInvalidation(t *testing.T) {
 			invalidate func(t *testing.T, dir, book string)
 		}
 		cases := []invalidation{{"bogus token in state", func(t *testing.T, dir, _ string) {
-			db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := statetest.Open(t, filepath.Join(dir, "state.db"), state.Options{})
 			defer db.Close()
 			if err := db.SetToken(context.Background(), "p", "b", s.bogusToken); err != nil {
 				t.Fatal(err)
@@ -536,10 +521,7 @@ func TestCardDAVTokenInvalidation(t *testing.T) {
 					t.Fatalf("first sync: %s %s", r.stdout, r.stderr)
 				}
 				noChange(t, env, cfg)
-				db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
+				db := statetest.Open(t, filepath.Join(dir, "state.db"), state.Options{})
 				tok, err := db.Token(context.Background(), "p", "b")
 				db.Close()
 				if err != nil || tok == "" || tok == "propfind" {
@@ -589,8 +571,7 @@ func TestCardDAVServerRestartMidRun(t *testing.T) {
 		}
 		cfg := carddavPair(t, s, dir, a, "contacts", "")
 		before := s.storedPuts()
-		cmd := exec.Command(binary, "--config", cfg, "sync", "--json")
-		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "DAV_PW=pw"}
+		cmd := binCmd(t, []string{"DAV_PW=pw"}, "--config", cfg, "sync", "--json")
 		out := &testutil.LockedBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {

@@ -68,11 +68,7 @@ func TestO365ChinaCloud(t *testing.T) {
 	} else if c, u, d := counts(m); c+d != 0 || u != 1 {
 		t.Fatalf("Outlook-side change: %v", m)
 	}
-	found := false
-	for _, raw := range vcfFiles(t, b) {
-		found = found || strings.Contains(string(raw), "FN:Edited InChina")
-	}
-	if !found {
+	if !anyCardHas(t, b, "FN:Edited InChina") {
 		t.Fatal("the Outlook edit did not reach the vdir")
 	}
 	converged("after the Outlook-side change", n)

@@ -51,6 +51,21 @@ func checkSummary(t *testing.T, sum crash.Summary, err error, rounds int) {
 	}
 }
 
+// killCampaign runs the campaign name of opts.Rounds rounds on the
+// scenario sc of n contacts (err: the error of making it, which fails the
+// test), its sync killed with SIGKILL at a random moment each round, and
+// checks the summary; sc is closed at the end.
+func killCampaign(ctx context.Context, t *testing.T, sc *crash.Scenario, err error, name string, n int, opts crash.Options) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	sc.Pair.Log = testLog{t}
+	sum, err := sc.Pair.Campaign(ctx, name, n, opts, crash.KillAtRandom())
+	checkSummary(t, sum, err, opts.Rounds)
+}
+
 // TestCrashO365Vdir: the small crash campaign of docs/robustness.md on a
 // two-way Office 365 (graphsim as its own process, so it outlives the
 // kills) ⇄ vdir pair: 300 contacts, changes on both sides before each
@@ -61,14 +76,8 @@ func TestCrashO365Vdir(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	sc, err := crash.O365Vdir(ctx, binary, t.TempDir(), 300, "", "--latency", "5ms", "--seed", "3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
-	sc.Pair.Log = testLog{t}
 	opts := crash.Options{Rounds: 5, Seed: campaignSeed(t, 1129), Work: crash.Work{Edits: 10, Creates: 5, Deletes: 2}}
-	sum, err := sc.Pair.Campaign(ctx, "crash o365 ⇄ vdir", 300, opts, crash.KillAtRandom())
-	checkSummary(t, sum, err, 5)
+	killCampaign(ctx, t, sc, err, "crash o365 ⇄ vdir", 300, opts)
 }
 
 // TestCrashServerRadicale: the same campaign on the built-in server's
@@ -78,12 +87,6 @@ func TestCrashServerRadicale(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	sc, err := crash.ServerRadicale(ctx, binary, bin, t.TempDir(), 150, 5, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
-	sc.Pair.Log = testLog{t}
 	opts := crash.Options{Rounds: 5, Seed: campaignSeed(t, 1130), Work: crash.Work{Edits: 8, Creates: 4, Deletes: 2}}
-	sum, err := sc.Pair.Campaign(ctx, "crash server ⇄ radicale", 150, opts, crash.KillAtRandom())
-	checkSummary(t, sum, err, 5)
+	killCampaign(ctx, t, sc, err, "crash server ⇄ radicale", 150, opts)
 }

@@ -18,11 +18,8 @@ func davServer(t *testing.T) (bookURL string) {
 	t.Helper()
 	dir := t.TempDir()
 	port := freePort(t)
-	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s\nserver:\n  listen: 127.0.0.1:%d\n", filepath.Join(dir, "state.db"), port)), 0o600)
-	if r := cbStdin(t, "alicepass1\n", "--config", cfg, "user", "add", "alice"); r.code != 0 {
-		t.Fatalf("user add: %s", r.stderr)
-	}
+	cfg := serveConfig(t, dir, port, "")
+	addUser(t, cfg, "alice", "alicepass1")
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	if !testutil.Eventually(10*time.Second, func() bool {

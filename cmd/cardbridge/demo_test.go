@@ -46,8 +46,7 @@ type demoRun struct {
 // the test if still running.
 func startDemo(t *testing.T, env []string, args ...string) *demoRun {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"demo"}, args...)...)
-	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	cmd := binCmd(t, env, append([]string{"demo"}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	d := &demoRun{cmd: cmd, stdout: &testutil.LockedBuffer{}, stderr: &testutil.LockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = d.stdout, d.stderr

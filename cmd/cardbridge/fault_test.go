@@ -22,21 +22,7 @@ func TestFaultO365Chaos(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	const n = 250
-	sc, err := crash.O365Vdir(ctx, binary, t.TempDir(), n, "", crash.ChaosFlags(5*time.Millisecond, 17, n)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Pair.Log = testLog{t}
-	opts := crash.Options{Rounds: 3, Seed: campaignSeed(t, 1131), Work: crash.Work{Edits: 10, Creates: 5, Deletes: 2}, Reruns: 3}
-	sum, err := sc.Pair.Campaign(ctx, "fault o365 chaos ⇄ vdir", n, opts, crash.Disturb{})
-	simLog := sc.Graphsim.Stop()
-	sc.Close()
-	checkSummary(t, sum, err, 3)
-	for _, e := range sum.Errors {
-		if strings.TrimSpace(e) == "" {
-			t.Errorf("a run failed without saying why")
-		}
-	}
+	simLog := o365FaultCampaign(ctx, t, "fault o365 chaos ⇄ vdir", n, 1131, crash.ChaosFlags(5*time.Millisecond, 17, n))
 	// The faults did happen: the simulator's own count.
 	m := regexp.MustCompile(`Requests:(\d+) Throttled429:(\d+) Unavailable:(\d+) ResetsBefore:(\d+) ResetsAfter:(\d+) Stalls:(\d+) DeltaExpiries:(\d+)`).FindStringSubmatch(simLog)
 	if m == nil {
@@ -149,21 +135,7 @@ func TestFaultO365Exchange(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			sc, err := crash.O365Vdir(ctx, binary, t.TempDir(), n, "", crash.ExchangeFlags(tc.name, 2*time.Millisecond, 23)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc.Pair.Log = testLog{t}
-			opts := crash.Options{Rounds: 3, Seed: campaignSeed(t, 1141), Work: crash.Work{Edits: 10, Creates: 5, Deletes: 2}, Reruns: 3}
-			sum, err := sc.Pair.Campaign(ctx, "fault o365 "+tc.name+" ⇄ vdir", n, opts, crash.Disturb{})
-			simLog := sc.Graphsim.Stop()
-			sc.Close()
-			checkSummary(t, sum, err, 3)
-			for _, e := range sum.Errors {
-				if strings.TrimSpace(e) == "" {
-					t.Errorf("a run failed without saying why")
-				}
-			}
+			simLog := o365FaultCampaign(ctx, t, "fault o365 "+tc.name+" ⇄ vdir", n, 1141, crash.ExchangeFlags(tc.name, 2*time.Millisecond, 23))
 			m := regexp.MustCompile(tc.stat).FindStringSubmatch(simLog)
 			if m == nil {
 				t.Fatalf("graphsim did not report %s:\n%s", tc.stat, simLog)
@@ -174,4 +146,29 @@ func TestFaultO365Exchange(t *testing.T) {
 			t.Logf("graphsim: %s", m[0])
 		})
 	}
+}
+
+// o365FaultCampaign runs a campaign named name of three rounds (changes,
+// then the sync re-run up to three times, no kills) on an Office 365 ⇄
+// vdir pair of n contacts whose graphsim gets flags; it checks the
+// summary and that every failed run said why, and returns graphsim's log.
+// seed is the default of campaignSeed.
+func o365FaultCampaign(ctx context.Context, t *testing.T, name string, n int, seed uint64, flags []string) string {
+	t.Helper()
+	sc, err := crash.O365Vdir(ctx, binary, t.TempDir(), n, "", flags...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Pair.Log = testLog{t}
+	opts := crash.Options{Rounds: 3, Seed: campaignSeed(t, seed), Work: crash.Work{Edits: 10, Creates: 5, Deletes: 2}, Reruns: 3}
+	sum, err := sc.Pair.Campaign(ctx, name, n, opts, crash.Disturb{})
+	simLog := sc.Graphsim.Stop()
+	sc.Close()
+	checkSummary(t, sum, err, 3)
+	for _, e := range sum.Errors {
+		if strings.TrimSpace(e) == "" {
+			t.Errorf("a run failed without saying why")
+		}
+	}
+	return simLog
 }

@@ -10,7 +10,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -118,19 +117,8 @@ accounts:
     every: 1h
 `, filepath.Join(dir, "state.db"), freePort(t), common, certFile, common, vdirs[0], vdirs[1])), 0o600)
 
-	cmd := exec.Command(binary, "--config", cfg, "serve")
-	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, simEnvVars...)
-	stderr := &testutil.LockedBuffer{}
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	cmd := binCmd(t, simEnvVars, "--config", cfg, "serve")
+	stderr := startCmd(t, cmd)
 	fid := map[string]string{}
 	for _, f := range []string{"Family", "Friends"} {
 		fid[f] = mb.AddFolder(f) // the existing folder's id

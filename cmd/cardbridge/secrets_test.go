@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 // openWithKey opens the state the binary made with its key file (state.key
@@ -22,11 +23,7 @@ func openWithKey(t *testing.T, cfg, dbPath string) *state.DB {
 	if err != nil || key == nil {
 		t.Fatalf("the key file beside the config: %v (%s)", err, from)
 	}
-	db, err := state.Open(context.Background(), dbPath, state.Options{TokenKey: key, TokenKeySource: from})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return statetest.Open(t, dbPath, state.Options{TokenKey: key, TokenKeySource: from})
 }
 
 // stateFileBytes is the state file and its WAL as a thief would copy them.

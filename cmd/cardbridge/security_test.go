@@ -302,26 +302,20 @@ func TestFifoInVdirDoesNotHangSync(t *testing.T) {
 			args = append(args, "--json")
 		}
 		cmd := exec.CommandContext(ctx, binary, args...)
-		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
-		var so, se bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &so, &se
-		err := cmd.Run()
+		cmd.Env = homeEnv(t)
+		r := runCmd(t, cmd)
 		if ctx.Err() != nil {
-			t.Fatalf("sync %d hung on the fifo (killed after 60 s); stderr:\n%s", run, se.String())
+			t.Fatalf("sync %d hung on the fifo (killed after 60 s); stderr:\n%s", run, r.stderr)
 		}
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		if code != 0 {
-			t.Fatalf("sync %d: exit %d\n%s\n%s", run, code, so.String(), se.String())
+		if r.code != 0 {
+			t.Fatalf("sync %d: exit %d\n%s\n%s", run, r.code, r.stdout, r.stderr)
 		}
 		if run == 0 {
-			if m := summary(t, result{code, so.String(), se.String()}); sideCount(m, "b", "created") != 1 || m["skipped"].(float64) < 1 {
-				t.Fatalf("first sync: %s", so.String())
+			if m := summary(t, r); sideCount(m, "b", "created") != 1 || m["skipped"].(float64) < 1 {
+				t.Fatalf("first sync: %s", r.stdout)
 			}
-		} else if !strings.Contains(se.String(), "out.vcf") || !strings.Contains(se.String(), "outside the directory") {
-			t.Fatalf("the unreadable link is not named:\n%s", se.String())
+		} else if !strings.Contains(r.stderr, "out.vcf") || !strings.Contains(r.stderr, "outside the directory") {
+			t.Fatalf("the unreadable link is not named:\n%s", r.stderr)
 		}
 	}
 	// (vcfFiles would block on the fifo: check it is still there, then

@@ -21,20 +21,8 @@ func freePort(t *testing.T) int { return testutil.FreePort(t) }
 // the process is killed at the end of the test if still running.
 func startServe(t *testing.T, args ...string) (*exec.Cmd, *testutil.LockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
-	stderr := &testutil.LockedBuffer{}
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	return cmd, stderr
+	cmd := binCmd(t, nil, args...)
+	return cmd, startCmd(t, cmd)
 }
 
 // stopServe sends SIGTERM and returns the exit code (failing after 10 s).
@@ -62,20 +50,8 @@ func TestServeSyncsClientChanges(t *testing.T) {
 	a := dir + "/a"
 	os.MkdirAll(a, 0o700)
 	port := freePort(t)
-	cfg := dir + "/config.yaml"
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`state: %s/state.db
-server:
-  listen: 127.0.0.1:%d
-  admins: [alice]
-pairs:
-  p:
-    a: {type: vdir, path: %s}
-    b: {type: server, user: alice, addressbook: contacts}
-    every: 1m
-`, dir, port, a)), 0o600)
-	if r := cbStdin(t, "correct horse\n", "--config", cfg, "user", "add", "alice"); r.code != 0 {
-		t.Fatalf("user add: %s", r.stderr)
-	}
+	cfg := serveConfig(t, dir, port, adminAndPair(a))
+	addUser(t, cfg, "alice", "correct horse")
 	cmd, stderr := startServe(t, "--config", cfg, "serve", "--debounce", "200ms")
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
@@ -188,4 +164,17 @@ func TestSystemdUnits(t *testing.T) {
 	if err != nil || len(ours) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
+}
+
+// adminAndPair is the rest of a serve config (after serveConfig's listen
+// line) that makes alice an admin and syncs pair p every minute: the vdir
+// at path ⇄ alice's book "contacts" on the built-in server.
+func adminAndPair(path string) string {
+	return fmt.Sprintf(`  admins: [alice]
+pairs:
+  p:
+    a: {type: vdir, path: %s}
+    b: {type: server, user: alice, addressbook: contacts}
+    every: 1m
+`, path)
 }

@@ -52,21 +52,9 @@ func TestServeProtections(t *testing.T) {
 	missing := filepath.Join(dir, "no-such-folder-secret-path")
 	os.WriteFile(missing, []byte("a file where the pair wants a folder"), 0o600)
 	port := freePort(t)
-	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`state: %s/state.db
-server:
-  listen: 127.0.0.1:%d
-  admins: [alice]
-pairs:
-  p:
-    a: {type: vdir, path: %s}
-    b: {type: server, user: alice, addressbook: contacts}
-    every: 1m
-`, dir, port, missing)), 0o600)
+	cfg := serveConfig(t, dir, port, adminAndPair(missing))
 	for _, u := range []string{"alice", "bob"} {
-		if r := cbStdin(t, u+"-password\n", "--config", cfg, "user", "add", u); r.code != 0 {
-			t.Fatalf("user add: %s", r.stderr)
-		}
+		addUser(t, cfg, u, u+"-password")
 	}
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
 	defer stopServe(t, cmd, stderr)
@@ -160,11 +148,8 @@ func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
 	port := freePort(t)
-	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\nserver:\n  listen: 127.0.0.1:%d\n  tls_cert: %s\n  tls_key: %s\n", dir, port, certFile, keyFile)), 0o600)
-	if r := cbStdin(t, "alice-password\n", "--config", cfg, "user", "add", "alice"); r.code != 0 {
-		t.Fatalf("user add: %s", r.stderr)
-	}
+	cfg := serveConfig(t, dir, port, fmt.Sprintf("  tls_cert: %s\n  tls_key: %s\n", certFile, keyFile))
+	addUser(t, cfg, "alice", "alice-password")
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
 	defer stopServe(t, cmd, stderr)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -214,8 +199,7 @@ func TestServeTLS(t *testing.T) {
 func TestServeMaxConnections(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
-	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s/state.db\nserver:\n  listen: 127.0.0.1:%d\n  max_connections: 2\n", dir, port)), 0o600)
+	cfg := serveConfig(t, dir, port, "  max_connections: 2\n")
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
 	defer stopServe(t, cmd, stderr)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 
 	"github.com/cardbridge/cardbridge/testutil"
 )
@@ -22,10 +23,7 @@ import (
 func seedTrash(t *testing.T, path, pair string, size int, ages ...time.Duration) []int64 {
 	t.Helper()
 	ctx := context.Background()
-	db, err := state.Open(ctx, path, state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, path, state.Options{})
 	defer db.Close()
 	var ids []int64
 	for i, age := range ages {
@@ -44,10 +42,7 @@ func seedTrash(t *testing.T, path, pair string, size int, ages ...time.Duration)
 // trashLeft lists the ids left in the trash of the state file at path.
 func trashLeft(t *testing.T, path string) []int64 {
 	t.Helper()
-	db, err := state.Open(context.Background(), path, state.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, path, state.Options{ReadOnly: true})
 	defer db.Close()
 	es, err := db.ListTrash(context.Background(), "")
 	if err != nil {

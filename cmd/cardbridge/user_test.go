@@ -1,31 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"golang.org/x/crypto/bcrypt"
 )
 
 func cbStdin(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	cmd := binCmd(t, nil, args...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	return result{code, so.String(), se.String()}
+	return runCmd(t, cmd)
 }
 
 func TestUserCommands(t *testing.T) {
@@ -45,10 +36,7 @@ func TestUserCommands(t *testing.T) {
 	if r := cbStdin(t, "new password\n", "--config", cfg, "user", "passwd", "alice"); r.code != 0 {
 		t.Fatalf("passwd: %d %s", r.code, r.stderr)
 	}
-	db, err := state.Open(context.Background(), dbPath, state.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, dbPath, state.Options{ReadOnly: true})
 	hash, err := db.UserPasswordHash(context.Background(), "alice")
 	db.Close()
 	if err != nil || strings.Contains(hash, "new password") || bcrypt.CompareHashAndPassword([]byte(hash), []byte("new password")) != nil {
@@ -88,10 +76,7 @@ func TestVdirToServerStore(t *testing.T) {
 	if m := summary(t, r); r.code != 0 || sideCount(m, "b", "deleted") != 1 {
 		t.Fatalf("delete: %s %s", r.stdout, r.stderr)
 	}
-	db, err := state.Open(context.Background(), dir+"/state.db", state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, dir+"/state.db", state.Options{})
 	book, err := db.AddressBook(context.Background(), "alice", "contacts")
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +89,5 @@ func TestVdirToServerStore(t *testing.T) {
 	if m := summary(t, r); r.code != 0 || sideCount(m, "a", "created") != 1 {
 		t.Fatalf("server change: %s %s", r.stdout, r.stderr)
 	}
-	if r := cb(t, nil, "--config", cfg, "sync"); !strings.Contains(r.stdout, "a +0 ~0 -0, b +0 ~0 -0") {
-		t.Fatalf("rerun: %s %s", r.stdout, r.stderr)
-	}
+	noChange(t, nil, cfg)
 }

@@ -42,20 +42,14 @@ func TestWebUIInChromium(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`state: %s/state.db
-server:
-  listen: 127.0.0.1:%d
-  connect:
+	cfg := serveConfig(t, dir, port, fmt.Sprintf(`  connect:
     client_id: %s
     tenant: contoso.example
     login_url: %s
     graph_url: %s/v1.0
-`, dir, port, webClient, env.srv.URL, env.srv.URL)), 0o600)
+`, webClient, env.srv.URL, env.srv.URL))
 	const password = "correct horse battery"
-	if r := cbStdin(t, password+"\n", "--config", cfg, "user", "add", "carol"); r.code != 0 {
-		t.Fatalf("user add: %s", r.stderr)
-	}
+	addUser(t, cfg, "carol", password)
 	cmd, stderr := startServe(t, "--config", cfg, "serve", "--debounce", "200ms")
 	if !testutil.Eventually(10*time.Second, func() bool {
 		resp, err := http.Get(base + "/healthz")

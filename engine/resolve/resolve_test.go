@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 const (
@@ -49,10 +50,7 @@ func TestKeep(t *testing.T) {
 // sync applies it, then it is refused); a restore is requested.
 func TestConflictAndRestore(t *testing.T) {
 	ctx := context.Background()
-	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "s.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, filepath.Join(t.TempDir(), "s.db"), state.Options{})
 	defer db.Close()
 	c := &state.Conflict{Pair: "p", UID: "u1", A: []byte(verA), B: []byte(verB), Base: []byte(base)}
 	if err := db.UpsertConflict(ctx, c); err != nil {

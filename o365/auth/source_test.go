@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/testutil"
 )
 
@@ -46,19 +47,29 @@ func newRotatingIDP(t *testing.T) *rotatingIDP {
 	return f
 }
 
-func loggedIn(st *memStore, c *testutil.Clock) {
-	st.toks["work"] = Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: c.Now().Add(-time.Minute),
-		User: "alice@contoso.com", Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
-}
-
-func TestRefreshRotationStored(t *testing.T) {
+// loggedInSource is a Source on a rotating IdP answering after delay,
+// with a store in which the account is logged in (loggedIn) and the
+// clock the Source reads.
+func loggedInSource(t *testing.T, delay time.Duration) (*rotatingIDP, *memStore, *testutil.Clock, *Source) {
+	t.Helper()
 	f := newRotatingIDP(t)
+	f.delay = delay
 	st, c := newStore(), newClock()
 	loggedIn(st, c)
 	s, err := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, st, c, s
+}
+
+func loggedIn(st *memStore, c *testutil.Clock) {
+	st.toks["work"] = Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: c.Now().Add(-time.Minute),
+		User: "alice@contoso.com", Tenant: testTenant, Flow: "device", ClientID: testClientID, Scopes: Endpoints{}.DelegatedScopes()}
+}
+
+func TestRefreshRotationStored(t *testing.T) {
+	f, st, c, s := loggedInSource(t, 0)
 	ctx := context.Background()
 	seen := map[string]bool{}
 	for i := 1; i <= 3; i++ {
@@ -99,10 +110,7 @@ func TestRefreshRotationStored(t *testing.T) {
 // The rotated refresh token is stored before the access token is handed out;
 // when storing fails no token is given, and the next call stores it first.
 func TestRefreshSavedBeforeUse(t *testing.T) {
-	f := newRotatingIDP(t)
-	st, c := newStore(), newClock()
-	loggedIn(st, c)
-	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
+	f, st, _, s := loggedInSource(t, 0)
 	st.setFail(errors.New("disk full"))
 	at, err := s.Token(context.Background())
 	if err == nil || at != "" || !strings.Contains(err.Error(), "storing the new refresh token") || !strings.Contains(err.Error(), "disk full") {
@@ -190,11 +198,7 @@ func TestNotLoggedInAndMismatch(t *testing.T) {
 func second(_ string, err error) error { return err }
 
 func TestConcurrentTokenOneRefresh(t *testing.T) {
-	f := newRotatingIDP(t)
-	f.delay = 30 * time.Millisecond
-	st, c := newStore(), newClock()
-	loggedIn(st, c)
-	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
+	f, _, _, s := loggedInSource(t, 30*time.Millisecond)
 	var wg sync.WaitGroup
 	got := make([]string, 20)
 	errs := make([]error, 20)
@@ -213,11 +217,7 @@ func TestConcurrentTokenOneRefresh(t *testing.T) {
 }
 
 func TestTokenContextWhileWaiting(t *testing.T) {
-	f := newRotatingIDP(t)
-	f.delay = 200 * time.Millisecond
-	st, c := newStore(), newClock()
-	loggedIn(st, c)
-	s, _ := NewSourceWith(f.account(""), st, SourceOptions{Now: c.Now})
+	_, _, _, s := loggedInSource(t, 200*time.Millisecond)
 	go s.Token(context.Background())
 	time.Sleep(20 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -229,10 +229,7 @@ func TestTokenContextWhileWaiting(t *testing.T) {
 
 func TestLogoutAndStateStore(t *testing.T) {
 	ctx := context.Background()
-	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "s.db"), state.Options{TokenKey: bytes.Repeat([]byte{1}, state.TokenKeySize)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := statetest.Open(t, filepath.Join(t.TempDir(), "s.db"), state.Options{TokenKey: bytes.Repeat([]byte{1}, state.TokenKeySize)})
 	defer db.Close()
 	st := StateStore{DB: db}
 	c := newClock()
@@ -316,11 +313,7 @@ func TestRotatedRefreshTokenSurvivesACrash(t *testing.T) {
 	key := bytes.Repeat([]byte{7}, state.TokenKeySize)
 	c := newClock()
 	for run := 1; run <= 3; run++ {
-		db, err := state.Open(ctx, path, state.Options{TokenKey: key})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() }) // only at the end: each run "crashes" with it open
+		db := statetest.Open(t, path, state.Options{TokenKey: key}) // closed only at the end: each run "crashes" with it open
 		st := StateStore{DB: db}
 		if run == 1 {
 			mem := newStore()
@@ -339,10 +332,7 @@ func TestRotatedRefreshTokenSurvivesACrash(t *testing.T) {
 		}
 		// Read the database as another process would, at the moment the
 		// access token is handed out.
-		other, err := state.Open(ctx, path, state.Options{TokenKey: key})
-		if err != nil {
-			t.Fatal(err)
-		}
+		other := statetest.Open(t, path, state.Options{TokenKey: key})
 		got, _, err := StateStore{DB: other}.LoadToken(ctx, "work")
 		other.Close()
 		if want := fmt.Sprintf("rt-%d", run); err != nil || got.RefreshToken != want {

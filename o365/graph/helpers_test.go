@@ -103,6 +103,19 @@ type env struct {
 	logs   *testutil.LockedBuffer
 }
 
+// newWith makes a Client with o as mod (nil: none) changes them.
+func newWith(t *testing.T, o Options, mod func(o *Options)) *Client {
+	t.Helper()
+	if mod != nil {
+		mod(&o)
+	}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // newClient makes a Client on f with fake sleeps, no jitter (Rand 0) and
 // a debug log captured; mod changes the options.
 func newClient(t *testing.T, f *fake, mod func(o *Options)) *env {
@@ -117,14 +130,7 @@ func newClient(t *testing.T, f *fake, mod func(o *Options)) *env {
 		Logger:  slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Timeout: 5 * time.Second,
 	}
-	if mod != nil {
-		mod(&o)
-	}
-	c, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.c = c
+	e.c = newWith(t, o, mod)
 	t.Cleanup(func() {
 		if strings.Contains(e.logs.String(), testToken) {
 			t.Errorf("the token reached the log:\n%s", e.logs.String())

@@ -68,14 +68,7 @@ func newSim(t *testing.T, so graphsim.Options, mod func(*Options)) *simEnv {
 	t.Cleanup(ts.Close)
 	e := &simEnv{s: s, ts: ts, alice: alice, tokens: &simTokens{s: s}, sleeps: &sleeps{}}
 	o := Options{BaseURL: ts.URL + "/v1.0", Tokens: e.tokens, Sleep: e.sleeps.sleep, Rand: func() float64 { return 0 }, MaxPageSize: 100}
-	if mod != nil {
-		mod(&o)
-	}
-	c, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.c = c
+	e.c = newWith(t, o, mod)
 	return e
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/testutil"
 	"github.com/cardbridge/cardbridge/vcard"
 )
@@ -36,11 +37,7 @@ func init() { backoffBase = 5 * time.Millisecond }
 func ownServer(t *testing.T) (string, *state.DB) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "state.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{})
 	h, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)

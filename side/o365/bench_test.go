@@ -19,6 +19,7 @@ import (
 	"github.com/cardbridge/cardbridge/side/o365"
 	"github.com/cardbridge/cardbridge/side/vdir"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -51,9 +52,7 @@ func newBenchEnv(b testing.TB, contacts int, latency time.Duration) *benchEnv {
 // newBenchEnvWith is newBenchEnv with the simulator's options.
 func newBenchEnvWith(b testing.TB, contacts int, opts graphsim.Options) *benchEnv {
 	b.Helper()
-	sim := graphsim.New(opts)
-	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-	mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	sim, mb := newSim(opts)
 	if contacts > 0 {
 		mb.Seed("", contacts, 1)
 	}
@@ -71,11 +70,7 @@ func newBenchEnvWith(b testing.TB, contacts int, opts graphsim.Options) *benchEn
 	}))
 	b.Cleanup(srv.Close)
 	dir := b.TempDir()
-	db, err := state.Open(context.Background(), filepath.Join(dir, "state.db"), state.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := statetest.Open(b, filepath.Join(dir, "state.db"), state.Options{})
 	e.srv, e.dir, e.db = srv, dir, db
 	return e
 }
@@ -99,10 +94,7 @@ func (e *benchEnv) open(b testing.TB) engine.Pair {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := graph.New(graph.Options{BaseURL: e.srv.URL + "/v1.0", Tokens: staticToken(tok), Logger: e.log})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := newClient(b, e.srv.URL, tok, graph.Options{Logger: e.log})
 	side, err := o365.New(context.Background(), o365.Options{Client: c, NoPhotos: e.noPhotos, Logger: e.log})
 	if err != nil {
 		b.Fatal(err)

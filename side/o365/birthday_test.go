@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/side/o365"
-	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -134,19 +131,11 @@ func TestOutlookBirthdaysReachTheVCardSide(t *testing.T) {
 			}
 			t.Run(fmt.Sprintf("%s zone known %v", z.iana, withZone), func(t *testing.T) {
 				mb, c := zoneMailbox(t, graphsim.Options{}, z.win, loc, withZone)
-				side, err := o365.New(context.Background(), o365.Options{Client: c})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer side.Close()
+				side := openSide(t, c, o365.Options{})
 				for i, d := range birthdays {
 					mb.Put("", []byte(fmt.Sprintf(`{"givenName":"B","surname":"N%d","displayName":"B N%d","birthday":%q}`, i, i, d)))
 				}
-				db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer db.Close()
+				db := tempState(t)
 				mem := mem.New("b")
 				pair := engine.Pair{Name: "p", A: side, B: mem, Direction: engine.TwoWay, Policy: engine.PolicyMerge}
 				if res, err := engine.New(db, nil).Run(context.Background(), pair, engine.Options{}); err != nil || len(res.Errors) > 0 {
@@ -199,19 +188,11 @@ func TestZonePermissionWarning(t *testing.T) {
 			mb, c := zoneMailbox(t, graphsim.Options{Transient412Rate: -1}, "W. Europe Standard Time", berlin, withZone)
 			var logs bytes.Buffer
 			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			side, err := o365.New(context.Background(), o365.Options{Client: c, Account: "work", Logger: log})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer side.Close()
+			side := openSide(t, c, o365.Options{Account: "work", Logger: log})
 			for i := range 45 { // more than one $batch of reads: still one line
 				mb.Put("", []byte(fmt.Sprintf(`{"givenName":"B","surname":"N%d","displayName":"B N%d","birthday":"1980-06-02"}`, i, i)))
 			}
-			db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := tempState(t)
 			mem := mem.New("b")
 			pair := engine.Pair{Name: "p", A: side, B: mem, Direction: engine.TwoWay, Policy: engine.PolicyMerge}
 			if res, err := engine.New(db, nil).Run(context.Background(), pair, engine.Options{}); err != nil || len(res.Errors) > 0 || res.B.Created != 45 {
@@ -237,23 +218,12 @@ func TestZonePermissionWarning(t *testing.T) {
 // MailboxSettings.Read when withZone.
 func zoneMailbox(t *testing.T, opts graphsim.Options, win string, loc *time.Location, withZone bool) (*graphsim.Mailbox, *graph.Client) {
 	t.Helper()
-	sim := graphsim.New(opts)
-	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-	mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	sim, mb := newSim(opts)
 	mb.SetTimeZone(win, loc)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
 	scopes := []string{"Contacts.ReadWrite", "User.Read"}
 	if withZone {
 		scopes = append(scopes, "MailboxSettings.Read")
 	}
-	tok, err := sim.IssueToken(testClient, testUser, scopes...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mb, c
+	url, tok := serveSim(t, sim, sim, scopes...)
+	return mb, newClient(t, url, tok, graph.Options{})
 }

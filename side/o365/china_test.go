@@ -1,9 +1,7 @@
 package o365_test
 
 import (
-	"context"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -32,25 +30,9 @@ func TestChinaCloudListsInsteadOfDelta(t *testing.T) {
 		{"pages of 5", true, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim := graphsim.New(graphsim.Options{Cloud: graphsim.CloudChina, Transient412Rate: -1})
-			sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-			sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
-			srv := httptest.NewServer(sim)
-			t.Cleanup(srv.Close)
-			tok, err := sim.IssueToken(testClient, testUser)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok), MaxPageSize: tc.pageSize})
-			if err != nil {
-				t.Fatal(err)
-			}
-			side, err := o365.New(context.Background(), o365.Options{Client: c, NoDelta: tc.noDelta})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { side.Close() })
-			mb := sim.Mailbox(testUser)
+			sim, mb := newSim(graphsim.Options{Cloud: graphsim.CloudChina, Transient412Rate: -1})
+			url, tok := serveSim(t, sim, sim)
+			side := openSide(t, newClient(t, url, tok, graph.Options{MaxPageSize: tc.pageSize}), o365.Options{NoDelta: tc.noDelta})
 			mem := mem.New("b")
 			var outlookIDs []string
 			for i := range n / 2 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -24,12 +23,8 @@ import (
 // faults are graphsim's injectable ones (FailNext) and a stale change key.
 func TestItemErrorsNameAccountContactAndCode(t *testing.T) {
 	ctx := context.Background()
-	sim := graphsim.New(graphsim.Options{})
-	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-	sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	tok, _ := sim.IssueToken(testClient, testUser)
+	sim, _ := newSim(graphsim.Options{})
+	url, tok := serveSim(t, sim, sim)
 	card, err := vcard.Parse([]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:err-1\r\nFN:Ann Faulty\r\nEND:VCARD\r\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -42,26 +37,15 @@ func TestItemErrorsNameAccountContactAndCode(t *testing.T) {
 		{"users/UPN", testUser, "", testUser},
 	} {
 		t.Run(mb.name, func(t *testing.T) {
-			c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok), Mailbox: mb.clientMailbox})
-			if err != nil {
-				t.Fatal(err)
-			}
-			side, err := o365.New(ctx, o365.Options{Client: c, Account: "work", User: mb.user})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer side.Close()
+			c := newClient(t, url, tok, graph.Options{Mailbox: mb.clientMailbox})
+			side := openSide(t, c, o365.Options{Account: "work", User: mb.user})
 			ref, err := side.Create(ctx, card)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// A second side on the same mailbox knows the contact only from
 			// its listing (as after a restart).
-			fresh, err := o365.New(ctx, o365.Options{Client: c, Account: "work", User: mb.user})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer fresh.Close()
+			fresh := openSide(t, c, o365.Options{Account: "work", User: mb.user})
 			if _, err := fresh.Changes(ctx, ""); err != nil {
 				t.Fatal(err)
 			}
@@ -179,21 +163,9 @@ func TestPhotoErrorNamesContact(t *testing.T) {
 // code; a token Graph no longer knows stays engine.ErrTokenExpired.
 func TestFolderErrorsNameAccountAndMailbox(t *testing.T) {
 	ctx := context.Background()
-	sim := graphsim.New(graphsim.Options{Transient412Rate: -1})
-	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-	sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	tok, _ := sim.IssueToken(testClient, testUser)
-	c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	side, err := o365.New(ctx, o365.Options{Client: c, Account: "work", User: testUser})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer side.Close()
+	sim, _ := newSim(graphsim.Options{Transient412Rate: -1})
+	url, tok := serveSim(t, sim, sim)
+	side := openSide(t, newClient(t, url, tok, graph.Options{}), o365.Options{Account: "work", User: testUser})
 	cs, err := side.Changes(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +195,7 @@ func TestFolderErrorsNameAccountAndMailbox(t *testing.T) {
 			}
 		})
 	}
-	_, err = side.Changes(ctx, srv.URL+"/v1.0/me/contacts/delta?$deltatoken=forgotten")
+	_, err = side.Changes(ctx, url+"/v1.0/me/contacts/delta?$deltatoken=forgotten")
 	if !errors.Is(err, engine.ErrTokenExpired) {
 		t.Errorf("an unknown token: %v, want engine.ErrTokenExpired", err)
 	}

@@ -2,7 +2,6 @@ package o365_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/cardbridge/cardbridge/engine"
@@ -16,21 +15,11 @@ import (
 // are one folder, a named folder is its id whatever its case, and another
 // folder or account is another identity.
 func TestIdentity(t *testing.T) {
-	sim := graphsim.New(graphsim.Options{})
-	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-	sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
-	fam := sim.Mailbox(testUser).AddFolder("Family")
-	work := sim.Mailbox(testUser).AddFolder("Work")
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	tok, err := sim.IssueToken(testClient, testUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, mb := newSim(graphsim.Options{})
+	fam := mb.AddFolder("Family")
+	work := mb.AddFolder("Work")
+	url, tok := serveSim(t, sim, sim)
+	c := newClient(t, url, tok, graph.Options{})
 	const acc = "cloud global tenant contoso.example mailbox " + testUser
 	for _, tc := range []struct {
 		folder, account, want string

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -17,6 +16,8 @@ import (
 	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/o365/api"
 	"github.com/cardbridge/cardbridge/vcard"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -666,14 +667,7 @@ func randContact(r *rand.Rand) api.Contact {
 // the same way give the same bytes.
 func canonicalJSON(t *testing.T, c api.Contact) string {
 	t.Helper()
-	raw, err := ContactJSON(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
+	m := mustJSON(t, c)
 	for k, v := range m {
 		switch v := v.(type) {
 		case nil:
@@ -824,21 +818,7 @@ func TestGolden(t *testing.T) {
 			}
 			buf.WriteByte('\n')
 			path := filepath.Join("testdata", strings.TrimSuffix(name, ".vcf")+".json")
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s differs from the golden file:\n%s", name, buf.Bytes())
-			}
+			testutil.Golden(t, path, buf.Bytes(), *update, "go test ./side/o365 -update")
 		})
 	}
 }

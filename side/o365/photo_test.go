@@ -9,9 +9,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,7 +19,6 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/side/o365"
-	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -140,36 +136,14 @@ func (w *warnCounter) count() int {
 // OK (the delta token advances) and later runs neither PATCH the contact
 // again nor try the photo again.
 func TestPersonalAccountSkipsPhotoWrites(t *testing.T) {
-	sim := graphsim.New(graphsim.Options{Transient412Rate: -1}) // requests counted exactly
-	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-	mb := sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	sim, mb := newSim(graphsim.Options{Transient412Rate: -1}) // requests counted exactly
 	mb.SetPersonal(true)
 	var photoWrites atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/photo/$value") {
-			photoWrites.Add(1)
-		}
-		sim.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	tok, _ := sim.IssueToken(testClient, testUser)
-	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	url, tok := serveSim(t, sim, countPhotoPuts(sim, &photoWrites))
+	db := tempState(t)
 	warns := &warnCounter{}
 	open := func() engine.Side {
-		c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := o365.New(context.Background(), o365.Options{Client: c, Account: "home", Memory: db, Logger: slog.New(warns)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+		return openSide(t, newClient(t, url, tok, graph.Options{}), o365.Options{Account: "home", Memory: db, Logger: slog.New(warns)})
 	}
 	mem := mem.New("b")
 	for i := range 3 {

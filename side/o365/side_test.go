@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/engine/sidetest"
@@ -47,29 +47,13 @@ func simSide(t *testing.T, opts graphsim.Options) (engine.Side, *graphsim.Server
 // simSideVia is simSide with the simulator behind wrap (nil: none).
 func simSideVia(t *testing.T, opts graphsim.Options, wrap func(http.Handler) http.Handler) (engine.Side, *graphsim.Server) {
 	t.Helper()
-	sim := graphsim.New(opts)
-	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-	sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	sim, _ := newSim(opts)
 	var h http.Handler = sim
 	if wrap != nil {
 		h = wrap(sim)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	tok, err := sim.IssueToken(testClient, testUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := o365.New(context.Background(), o365.Options{Client: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, sim
+	url, tok := serveSim(t, sim, h)
+	return openSide(t, newClient(t, url, tok, graph.Options{}), o365.Options{}), sim
 }
 
 func TestConformance(t *testing.T) {
@@ -107,11 +91,7 @@ func TestFirstSyncWithOutlookContactsMakesNoDuplicates(t *testing.T) {
 		mb.Put("", []byte(fmt.Sprintf(`{"givenName":"Person","surname":"N%02d","displayName":"Person N%02d","emailAddresses":[{"address":"p%02d@example.com"}],"mobilePhone":"+48 600 000 %03d"}`, i, i, i, i)))
 		mem.Put(fmt.Sprintf("p%d.vcf", i), []byte(fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:p-%02d\r\nFN:Person N%02d\r\nN:N%02d;Person;;;\r\nEMAIL;TYPE=INTERNET,WORK:p%02d@example.com\r\nTEL;TYPE=CELL:+48 600 000 %03d\r\nX-CUSTOM:kept\r\nEND:VCARD\r\n", i, i, i, i, i)))
 	}
-	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := tempState(t)
 	pair := engine.Pair{Name: "p", A: side, B: mem, Direction: engine.TwoWay, Policy: engine.PolicyMerge}
 	res, err := engine.New(db, nil).Run(context.Background(), pair, engine.Options{})
 	if err != nil || len(res.Errors) > 0 {
@@ -180,10 +160,7 @@ func TestCrashBetweenWriteAndCommit(t *testing.T) {
 			}
 			path := filepath.Join(t.TempDir(), "s.db")
 			run := func(a engine.Side, crashes bool) *engine.Result {
-				db, err := state.Open(context.Background(), path, state.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
+				db := statetest.Open(t, path, state.Options{})
 				defer db.Close()
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
@@ -292,39 +269,15 @@ func TestWriteInFlightIsReported(t *testing.T) {
 // TestPhotoUploadedOnlyWhenChanged: an edit of another field uploads no
 // photo; a new photo is uploaded once, at full size.
 func TestPhotoUploadedOnlyWhenChanged(t *testing.T) {
-	sim := graphsim.New(graphsim.Options{})
-	sim.AddApp(graphsim.App{ClientID: testClient, PublicClient: true})
-	sim.AddUser(graphsim.User{ID: "00000000-0000-0000-0000-000000000b0b", UPN: testUser, Password: "bob"})
+	sim, _ := newSim(graphsim.Options{})
 	var puts atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/photo/$value") {
-			puts.Add(1)
-		}
-		sim.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	tok, _ := sim.IssueToken(testClient, testUser)
-	open := func() engine.Side {
-		c, err := graph.New(graph.Options{BaseURL: srv.URL + "/v1.0", Tokens: staticToken(tok)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := o365.New(context.Background(), o365.Options{Client: c})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+	url, tok := serveSim(t, sim, countPhotoPuts(sim, &puts))
+	open := func() engine.Side { return openSide(t, newClient(t, url, tok, graph.Options{}), o365.Options{}) }
 	corpus := sidetest.GoodCorpus(t)
 	withPhoto := corpus["apple-30-labels-photo.vcf"]
 	mem := mem.New("b")
 	mem.Put("p.vcf", withPhoto.Encode())
-	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := tempState(t)
 	run := func() *engine.Result {
 		res, err := engine.New(db, nil).Run(context.Background(), engine.Pair{Name: "p", A: open(), B: mem, Direction: engine.TwoWay, Policy: engine.PolicyMerge}, engine.Options{})
 		if err != nil || len(res.Errors) > 0 {
@@ -359,11 +312,7 @@ func TestPhotoUploadedOnlyWhenChanged(t *testing.T) {
 // any error; it logs what each run cost.
 func pairRunner(t *testing.T, sim *graphsim.Server, a, b engine.Side) (*state.DB, func(what string) *engine.Result) {
 	t.Helper()
-	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := tempState(t)
 	pair := engine.Pair{Name: "p", A: a, B: b, Direction: engine.TwoWay, Policy: engine.PolicyMerge}
 	return db, func(what string) *engine.Result {
 		t.Helper()

@@ -8,16 +8,13 @@ import (
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 // openDB opens a fresh state database with user alice (and her "contacts" book).
 func openDB(t *testing.T) *state.DB {
 	t.Helper()
-	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{})
 	if err := db.AddUser(context.Background(), "alice", "hash"); err != nil {
 		t.Fatal(err)
 	}

@@ -162,23 +162,10 @@ func BenchmarkCopy10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(items) {
-						return
-					}
-					if _, err := dst.Create(ctx, items[i].Card); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
+		createFrom8(b, len(items), func(i int) error {
+			_, err := dst.Create(ctx, items[i].Card)
+			return err
+		})
 	}
 }
 
@@ -195,23 +182,10 @@ func BenchmarkWrite1000(b *testing.B) {
 		s, _ := newSide(b)
 		before := s.dirSync.fsyncs.Load()
 		b.StartTimer()
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(cards) {
-						return
-					}
-					if _, err := s.Create(ctx, cards[i]); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
+		createFrom8(b, len(cards), func(i int) error {
+			_, err := s.Create(ctx, cards[i])
+			return err
+		})
 		if f, ok := any(s).(engine.Flusher); ok {
 			if err := f.Flush(ctx); err != nil {
 				b.Fatal(err)
@@ -220,4 +194,27 @@ func BenchmarkWrite1000(b *testing.B) {
 		fsyncs += s.dirSync.fsyncs.Load() - before
 	}
 	b.ReportMetric(float64(fsyncs)/float64(b.N), "dirfsyncs/op")
+}
+
+// createFrom8 calls create(i) for each i below n from 8 concurrent writers,
+// each taking the next i; a writer stops at its first error, which fails
+// the benchmark.
+func createFrom8(b *testing.B, n int, create func(i int) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := create(i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -51,12 +51,7 @@ func TestSecurityHostileUIDs(t *testing.T) {
 		strings.Repeat("l", 10000), strings.Repeat("../", 2000) + "x", "ünï/cödé", "a\nb", "a\rUID:b",
 	}
 	for _, uid := range uids {
-		root := t.TempDir()
-		dir := filepath.Join(root, "book")
-		s, err := New(dir, Options{Create: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, root, dir := newBookIn(t, "book")
 		ctx := context.Background()
 		c := vcard.New(vcard.V30)
 		c.SetUID(uid)

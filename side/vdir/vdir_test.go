@@ -49,6 +49,19 @@ func newSide(t testing.TB) (*Side, string) {
 	return s, dir
 }
 
+// newBookIn opens a side on dir, the folder name in a fresh root, which
+// the side creates (Options.Create).
+func newBookIn(t testing.TB, name string) (s *Side, root, dir string) {
+	t.Helper()
+	root = t.TempDir()
+	dir = filepath.Join(root, name)
+	s, err := New(dir, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, root, dir
+}
+
 func writeFile(t testing.TB, p, content string) {
 	t.Helper()
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -260,12 +273,7 @@ func TestCreateNames(t *testing.T) {
 		{"urn:uuid:0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", ""},
 	} {
 		t.Run(tc.uid, func(t *testing.T) {
-			root := t.TempDir()
-			dir := filepath.Join(root, "c")
-			s, err := New(dir, Options{Create: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, root, _ := newBookIn(t, "c")
 			ref, err := s.Create(context.Background(), mkCard(t, tc.uid, "X"))
 			if err != nil {
 				t.Fatal(err)
@@ -403,12 +411,7 @@ func TestInvalidIDs(t *testing.T) {
 }
 
 func TestSymlinks(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, "book")
-	s, err := New(dir, Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, root, dir := newBookIn(t, "book")
 	ctx := context.Background()
 	// Inside: a link to a file in a (hidden, so unlisted) subdirectory.
 	if err := os.Mkdir(filepath.Join(dir, ".store"), 0o700); err != nil {
