@@ -33,11 +33,11 @@ pairs:
     b: {type: vdir, path: %s}
 `, filepath.Join(dir, "state.db"), a, b, a, b)), 0o600)
 	run := func(args ...string) result { return cb(t, nil, append([]string{"--config", cfg}, args...)...) }
-	writeCard(t, a, "c.vcf", "c-1", "Before")
-	writeCard(t, a, "gone.vcf", "g-1", "Gone Person")
+	writeCard(t, filepath.Join(a, "c.vcf"), "c-1", "Before")
+	writeCard(t, filepath.Join(a, "gone.vcf"), "g-1", "Gone Person")
 	run("sync", "phone")
-	writeCard(t, a, "c.vcf", "c-1", "From A")
-	writeCard(t, b, "c-1.vcf", "c-1", "From B")
+	writeCard(t, filepath.Join(a, "c.vcf"), "c-1", "From A")
+	writeCard(t, filepath.Join(b, "c-1.vcf"), "c-1", "From B")
 	os.Remove(filepath.Join(b, "g-1.vcf"))
 	if r := run("sync", "phone"); r.code != 0 {
 		t.Fatalf("sync: %d %s", r.code, r.stderr)

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/engine"
-	"github.com/cardbridge/cardbridge/vcard"
 )
 
 func decodeJSON(t *testing.T, r result, v any) {
@@ -27,23 +26,13 @@ func decodeJSON(t *testing.T, r result, v any) {
 	}
 }
 
-func writeCard(t *testing.T, dir, file, uid, fn string) {
-	t.Helper()
-	c := vcard.New(vcard.V30)
-	c.SetUID(uid)
-	c.SetFN(fn)
-	if err := os.WriteFile(filepath.Join(dir, file), c.Encode(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestSyncJSONListsSkippedItems: `sync --json` keeps its documented keys
 // (skipped a number) and lists every skipped item under skipped_items
 // with pair, side, id, display name, UID and reason.
 func TestSyncJSONListsSkippedItems(t *testing.T) {
 	cfg, a, _, _ := workspace(t, "")
-	writeCard(t, a, "d1.vcf", "dup", "Dup One")
-	writeCard(t, a, "d2.vcf", "dup", "Dup Two")
+	writeCard(t, filepath.Join(a, "d1.vcf"), "dup", "Dup One")
+	writeCard(t, filepath.Join(a, "d2.vcf"), "dup", "Dup Two")
 	os.WriteFile(filepath.Join(a, "bad.vcf"), []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:bad\r\nnot a line\r\n"), 0o600)
 	var m map[string]json.RawMessage
 	decodeJSON(t, cb(t, nil, "--config", cfg, "sync", "--json"), &m)
@@ -126,11 +115,11 @@ pairs:
     conflict: manual
 `, filepath.Join(dir, "state.db"), long, a, b)), 0o600)
 	run := func(args ...string) result { return cb(t, nil, append([]string{"--config", cfg}, args...)...) }
-	writeCard(t, a, "c.vcf", "c-1", "Before")
-	writeCard(t, a, "gone.vcf", "g-1", "Someone Whose Name Is Much Longer Than Thirty Characters")
+	writeCard(t, filepath.Join(a, "c.vcf"), "c-1", "Before")
+	writeCard(t, filepath.Join(a, "gone.vcf"), "g-1", "Someone Whose Name Is Much Longer Than Thirty Characters")
 	run("sync")
-	writeCard(t, a, "c.vcf", "c-1", "From A")
-	writeCard(t, b, "c-1.vcf", "c-1", "From B")
+	writeCard(t, filepath.Join(a, "c.vcf"), "c-1", "From A")
+	writeCard(t, filepath.Join(b, "c-1.vcf"), "c-1", "From B")
 	os.Remove(filepath.Join(b, "g-1.vcf"))
 	if r := run("sync"); r.code != 0 {
 		t.Fatalf("sync: %d %s", r.code, r.stderr)
@@ -226,7 +215,7 @@ func sameStarts(h, row []int) bool {
 // time (and --json lines carry "time").
 func TestEveryStampsLines(t *testing.T) {
 	cfg, a, _, _ := workspace(t, "")
-	writeCard(t, a, "x.vcf", "x-1", "X")
+	writeCard(t, filepath.Join(a, "x.vcf"), "x-1", "X")
 	stamp := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d) p: `)
 	r := cbTimeout(t, "1500ms", "--config", cfg, "sync", "--every", "1s")
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
