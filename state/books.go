@@ -646,7 +646,7 @@ const (
 
 // serverHotQueries are the statements Open prepares for cachedTx and
 // queryRow.
-var serverHotQueries = []string{qCardState, qBumpSeq, qLogChange, qUIDHolder, qPutCard, qPasswordHash, qAddressBook}
+var serverHotQueries = []string{qCardState, qBumpSeq, qLogChange, qUIDHolder, qPutCard, qPutIndex, qPasswordHash, qAddressBook}
 
 // makeETag is a strong etag for data written as change seq of a book.
 func makeETag(data []byte, seq int64) string {
@@ -674,6 +674,7 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 	if data == nil {
 		data = []byte{}
 	}
+	ix := indexCard(href, data) // parsed outside the transaction
 	err = db.serverTx(ctx, op, func(sqlTx *sql.Tx) error {
 		tx := cachedTx{db, sqlTx}
 		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op)
@@ -702,6 +703,9 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 			bookID, href, uid, etag, data, seq, now().UnixNano()); err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
+		if err := putIndex(ctx, tx, bookID, ix); err != nil {
+			return fmt.Errorf("state: %s: index: %w", op, err)
+		}
 		created = !exists
 		return nil
 	})
@@ -727,6 +731,9 @@ func (db *DB) DeleteCard(ctx context.Context, bookID int64, href string, pre Pre
 		}
 		if err := checkPre(pre, cur, exists, op); err != nil {
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM card_index WHERE book_id = ? AND href = ?`, bookID, href); err != nil {
+			return fmt.Errorf("state: %s: index: %w", op, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM cards WHERE book_id = ? AND href = ?`, bookID, href); err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)
