@@ -7,8 +7,10 @@ package state
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/cardbridge/cardbridge/vcard"
@@ -306,4 +308,39 @@ func (db *DB) GetCard(ctx context.Context, bookID int64, href string) (Card, err
 		return Card{}, fmt.Errorf("state: card %s of book %d: %w", href, bookID, ErrNotFound)
 	}
 	return c, nil
+}
+
+// ItemBySideID returns the item of pair whose id on side ("a" or "b") is
+// id, and whether there is one: what a pair knows of a card it syncs.
+func (db *DB) ItemBySideID(ctx context.Context, pair, side, id string) (Item, bool, error) {
+	col := map[string]string{"a": "a_id", "b": "b_id"}[side]
+	if col == "" {
+		return Item{}, false, fmt.Errorf("state: item of %s by side %q: want a or b", pair, side)
+	}
+	it := Item{Pair: pair}
+	var updated int64
+	err := db.sql.QueryRowContext(ctx, `SELECT id, uid, a_id, a_version, b_id, b_version, base_hash, updated_at
+FROM items WHERE pair = ? AND `+col+` = ? ORDER BY id LIMIT 1`, pair, id).Scan(
+		&it.ID, &it.UID, &it.AID, &it.AVersion, &it.BID, &it.BVersion, &it.BaseHash, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Item{}, false, nil
+	}
+	if err != nil {
+		return Item{}, false, fmt.Errorf("state: item of %s with %s id %s: %w", pair, side, id, err)
+	}
+	it.Updated = time.Unix(0, updated).UTC()
+	return it, true, nil
+}
+
+// TrashOfUID lists the trash entries of pair whose card had UID uid,
+// newest first (none for uid "").
+func (db *DB) TrashOfUID(ctx context.Context, pair, uid string) ([]TrashEntry, error) {
+	if uid == "" {
+		return nil, nil
+	}
+	es, err := db.queryTrash(ctx, `SELECT `+trashColumns+` FROM trash WHERE pair = ? AND uid = ? ORDER BY created_at DESC, id DESC`, pair, uid)
+	if err != nil {
+		return nil, fmt.Errorf("state: trash of %s with UID %s: %w", pair, uid, err)
+	}
+	return es, nil
 }

@@ -18,7 +18,9 @@ import (
 // bookView is one of the user's address books on the dashboard.
 type bookView struct {
 	state.AddressBook
-	URL string // its CardDAV URL
+	URL      string // its CardDAV URL
+	Contacts int    // how many cards it holds
+	Page     string // the UI page of its contacts
 }
 
 // pairView is one of the user's pairs on the dashboard.
@@ -57,7 +59,12 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	for _, b := range books {
-		d.Books = append(d.Books, bookView{AddressBook: b, URL: h.base + "/addressbooks/" + s.User + "/" + b.Name + "/"})
+		n, err := h.o.DB.CountCards(ctx, b.ID)
+		if err != nil {
+			h.internal(w, r, s, "counting the contacts", err)
+			return
+		}
+		d.Books = append(d.Books, h.bookView(s, b, n))
 	}
 	pairs, err := h.userPairs(ctx, s.User)
 	if err != nil {

@@ -183,6 +183,9 @@ func New(o Options) (*Handler, error) {
 	m.HandleFunc("POST /ui/login", h.login)
 	m.HandleFunc("POST /ui/logout", h.withSession(h.logout))
 	m.HandleFunc("GET /ui/{$}", h.withSession(h.dashboard))
+	m.HandleFunc("GET /ui/books/{book}/{$}", h.withSession(h.contactsPage))
+	m.HandleFunc("GET /ui/books/{book}/cards/{href}", h.withSession(h.contactPage))
+	m.HandleFunc("GET /ui/books/{book}/cards/{href}/photo", h.withSession(h.contactPhoto))
 	m.HandleFunc("GET /ui/conflicts", h.withSession(h.conflictsPage))
 	m.HandleFunc("GET /ui/trash", h.withSession(h.trashPage))
 	m.HandleFunc("POST /ui/pairs/{name}/sync", h.withSession(h.syncNow))
@@ -233,8 +236,10 @@ func parsePages() (map[string]*template.Template, error) {
 			if t.IsZero() {
 				return "never"
 			}
-			return t.Local().Format("2006-01-02 15:04:05")
+			return t.Local().Format("2006-01-02 15:04:05 MST")
 		},
+		"initial": initial,
+		"reason":  reasonText,
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
