@@ -33,6 +33,9 @@ type pairView struct {
 	Counts    string // "a: +1 ~2 -0, b: ..." of the last run
 	Errors    []string
 	Conflicts int
+	Line      string // the short line (pairLine)
+	Every     string // its schedule in words, "" for none
+	LastWhen  string // when the last run ended, with the zone
 }
 
 // dashboardData is the dashboard's content.
@@ -58,7 +61,9 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		h.internal(w, r, s, "listing the address books", err)
 		return
 	}
+	byName := map[string]state.AddressBook{}
 	for _, b := range books {
+		byName[s.User+"/"+b.Name] = b
 		n, err := h.o.DB.CountCards(ctx, b.ID)
 		if err != nil {
 			h.internal(w, r, s, "counting the contacts", err)
@@ -77,6 +82,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 			status[st.Pair] = st
 		}
 	}
+	running := false
 	for _, p := range pairs {
 		pv := pairView{userPair: p}
 		pv.Status, pv.Scheduled = status[p.Name]
@@ -93,6 +99,17 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 			return
 		}
 		pv.Conflicts = len(cs)
+		items, err := h.o.DB.CountItems(ctx, p.Name)
+		if err != nil {
+			h.internal(w, r, s, "counting the pair's contacts", err)
+			return
+		}
+		pv.Line = pairLine(pv, byName, items, h.o.Now())
+		pv.Every = everyText(p.Every)
+		if pv.HasRun && !pv.LastRun.Finished.IsZero() {
+			pv.LastWhen = pv.LastRun.Finished.Local().Format("2006-01-02 15:04:05 MST")
+		}
+		running = running || pv.Status.Running
 		d.Pairs = append(d.Pairs, pv)
 	}
 	d.Account = AccountName(s.User)
@@ -115,7 +132,14 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	if r.URL.Query().Get("disconnected") != "" {
 		flash = "Office 365 disconnected: its tokens and pairs are removed; the address books keep their cards."
 	}
-	h.render(w, http.StatusOK, "dashboard", view{Title: "Dashboard", User: s.User, CSRF: s.CSRF, Flash: flash, Section: "dashboard", Data: d})
+	v := view{Title: "Dashboard", User: s.User, CSRF: s.CSRF, Flash: flash, Section: "dashboard", Data: d}
+	if running || r.URL.Query().Get("synced") != "" || r.URL.Query().Get("created") != "" {
+		// Reload while a sync runs (and once after "Sync now", whose run
+		// may not have started yet), without JavaScript: the page shows
+		// the outcome when it ends.
+		v.Refresh = strconv.Itoa(refreshWhileRunning) + "; url=" + Prefix
+	}
+	h.render(w, http.StatusOK, "dashboard", v)
 }
 
 // freeBookName suggests a name for a new book: office365, office365-2...

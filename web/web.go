@@ -268,6 +268,9 @@ type view struct {
 	Flash   string
 	Error   string
 	Section string // which navigation entry is current
+	// Refresh, when set, is the content of a meta refresh ("3;
+	// url=/ui/"): the page reloads itself while a sync runs.
+	Refresh string
 	Data    any
 }
 
