@@ -35,8 +35,11 @@ const (
 	// to show it; larger ones are not shown.
 	maxPhotoBytes = 2 << 20
 	// maxPhotoPixels bounds the width times height of a photo the page
-	// decodes.
-	maxPhotoPixels = 4096 * 4096
+	// decodes (4 megapixels: at most 16 MiB decoded).
+	maxPhotoPixels = 2048 * 2048
+	// maxPhotoDecodes bounds the photos decoded at once; more requests
+	// wait their turn (or their context's end).
+	maxPhotoDecodes = 2
 	// photoSize is the largest side of the photos the page serves (a
 	// thumbnail the list and the contact page scale down further).
 	photoSize = 160
@@ -193,15 +196,29 @@ func (h *Handler) contactPhoto(w http.ResponseWriter, r *http.Request, s *sessio
 	if !ok {
 		return
 	}
+	etag := `"` + c.ETag + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "private, max-age=60")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	select {
+	case h.photoSem <- struct{}{}:
+		defer func() { <-h.photoSem }()
+	case <-r.Context().Done():
+		return
+	}
 	out, err := thumbnail(c.Data)
 	if err != nil {
 		h.log.Debug("web: no photo shown", "book", b.Name, "card", c.Href, "why", err)
+		w.Header().Del("ETag")
+		w.Header().Set("Cache-Control", "no-store")
 		http.Error(w, "no photo", http.StatusNotFound)
 		return
 	}
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.Header().Set("Cache-Control", "private, max-age=60")
 	w.Write(out)
 }
 

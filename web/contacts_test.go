@@ -327,6 +327,7 @@ func TestContactPhoto(t *testing.T) {
 		"huge.vcf": vcf("UID:5", "FN:Huge", "PHOTO;ENCODING=b;TYPE=JPEG:"+base64.StdEncoding.EncodeToString(big)),
 		"html.vcf": vcf("UID:6", "FN:Html", "PHOTO;ENCODING=b;TYPE=JPEG:"+base64.StdEncoding.EncodeToString([]byte("<html><script>alert(1)</script>"))),
 		"none.vcf": vcf("UID:7", "FN:None"),
+		"bomb.vcf": vcf("UID:8", "FN:Bomb", photoLine(t, 2100, 2100)), // small file, too many pixels
 	})
 	b := e.browser()
 	b.signIn("alice")
@@ -335,7 +336,7 @@ func TestContactPhoto(t *testing.T) {
 		w, h int // 0: 404
 	}{
 		{"wide.vcf", 160, 80}, {"small.vcf", 20, 30}, {"datauri.vcf", 8, 8},
-		{"url.vcf", 0, 0}, {"huge.vcf", 0, 0}, {"html.vcf", 0, 0}, {"none.vcf", 0, 0}, {"nosuch.vcf", 0, 0},
+		{"url.vcf", 0, 0}, {"huge.vcf", 0, 0}, {"bomb.vcf", 0, 0}, {"html.vcf", 0, 0}, {"none.vcf", 0, 0}, {"nosuch.vcf", 0, 0},
 	} {
 		req, _ := http.NewRequest(http.MethodGet, e.ui.URL+"/ui/books/contacts/cards/"+tc.href+"/photo", nil)
 		resp, err := b.c.Do(req)
@@ -363,6 +364,22 @@ func TestContactPhoto(t *testing.T) {
 		if got := img.Bounds().Size(); got.X != tc.w || got.Y != tc.h {
 			t.Errorf("%s: %v, want %dx%d", tc.href, got, tc.w, tc.h)
 		}
+	}
+	// The card's ETag answers a revalidation without decoding again.
+	req, _ := http.NewRequest(http.MethodGet, e.ui.URL+"/ui/books/contacts/cards/small.vcf/photo", nil)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	etag := resp.Header.Get("ETag")
+	req.Header.Set("If-None-Match", etag)
+	if resp, err = b.c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if etag == "" || resp.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidation with ETag %q: %d, want 304", etag, resp.StatusCode)
 	}
 	b.get("/ui/books/contacts/")
 	b.get("/ui/books/contacts/cards/url.vcf")

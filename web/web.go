@@ -131,6 +131,9 @@ type Handler struct {
 	base  string // BaseURL without the trailing slash
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	// photoSem bounds the contact photos decoded at once
+	// (maxPhotoDecodes).
+	photoSem chan struct{}
 }
 
 // New returns the handler of the UI, to be mounted at Prefix ("/ui/").
@@ -164,7 +167,7 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	h := &Handler{o: o, log: o.Logger, base: strings.TrimRight(o.BaseURL, "/")}
+	h := &Handler{o: o, log: o.Logger, base: strings.TrimRight(o.BaseURL, "/"), photoSem: make(chan struct{}, maxPhotoDecodes)}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
