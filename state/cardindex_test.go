@@ -227,3 +227,30 @@ func BenchmarkSearchCards10k(b *testing.B) {
 		})
 	}
 }
+
+// TestFirstRun: the first run of a pair that finished, whatever came
+// after; none while the only run is unfinished.
+func TestFirstRun(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	t0 := time.Now().Add(-time.Hour)
+	unfinished := Run{Pair: "work", Started: t0.Add(-time.Minute)}
+	if err := db.AddRun(ctx, &unfinished); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.FirstRun(ctx, "work"); ok || err != nil {
+		t.Fatalf("FirstRun with no finished run = %v, %v", ok, err)
+	}
+	first := Run{Pair: "work", Started: t0, Finished: t0.Add(time.Minute), OK: true, Summary: []byte(`{"b":{"created":300}}`)}
+	later := Run{Pair: "work", Started: t0.Add(time.Hour), Finished: t0.Add(61 * time.Minute), OK: true}
+	other := Run{Pair: "home", Started: t0.Add(-time.Hour), Finished: t0, OK: true}
+	for _, r := range []*Run{&later, &first, &other} {
+		if err := db.AddRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, ok, err := db.FirstRun(ctx, "work")
+	if err != nil || !ok || got.ID != first.ID || string(got.Summary) != `{"b":{"created":300}}` || !got.Finished.Equal(first.Finished) {
+		t.Errorf("FirstRun = %+v, %v, %v; want %+v", got, ok, err, first)
+	}
+}

@@ -34,6 +34,7 @@ type pairView struct {
 	Errors    []string
 	Conflicts int
 	Line      string // the short line (pairLine)
+	Imported  string // what its first sync imported, for a day (importedText)
 	Every     string // its schedule in words, "" for none
 	LastWhen  string // when the last run ended, with the zone
 }
@@ -105,6 +106,16 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 			return
 		}
 		pv.Line = pairLine(pv, byName, items, h.o.Now())
+		if pv.HasRun {
+			first, ok, err := h.o.DB.FirstRun(ctx, p.Name)
+			if err != nil {
+				h.internal(w, r, s, "reading the first run", err)
+				return
+			}
+			if ok {
+				pv.Imported = importedText(first, shortSide(p.A, byName), shortSide(p.B, byName), h.o.Now())
+			}
+		}
 		pv.Every = everyText(p.Every)
 		if pv.HasRun && !pv.LastRun.Finished.IsZero() {
 			pv.LastWhen = pv.LastRun.Finished.Local().Format("2006-01-02 15:04:05 MST")

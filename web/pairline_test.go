@@ -92,6 +92,10 @@ func TestDashboardPairLine(t *testing.T) {
 	if line, _, _ := pairLineOf(t, b, "alice-p"); line != "Contacts ⇄ folder a: synced 2 min ago, 3 contacts, no problems" {
 		t.Errorf("after a run: %q", line)
 	}
+	_, _, body := b.get("/ui/")
+	if got := text(one(t, page(t, body), "imported", byClass("imported"))); got != "First sync 2 min ago: 3 contacts imported from folder a into Contacts" {
+		t.Errorf("what the first sync imported: %q", got)
+	}
 	failed := &state.Run{Pair: "alice-p", Started: now.Add(-70 * time.Second), Finished: now.Add(-65 * time.Second), OK: false,
 		Summary: []byte(`{"a":{},"b":{},"skipped":2,"errors":["x: boom","y: bang"]}`)}
 	if err := e.db.AddRun(ctx, failed); err != nil {
@@ -112,5 +116,27 @@ func TestDashboardPairLine(t *testing.T) {
 	e.sched.mu.Unlock()
 	if _, _, refresh := pairLineOf(t, b, "alice-p"); refresh {
 		t.Error("the page still reloads itself once the sync ended")
+	}
+}
+
+func TestImportedText(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	run := func(summary string, ago time.Duration) state.Run {
+		return state.Run{Finished: now.Add(-ago), OK: true, Summary: []byte(summary)}
+	}
+	for _, tc := range []struct {
+		run  state.Run
+		want string
+	}{
+		{run(`{"a":{"created":0},"b":{"created":300}}`, 2*time.Minute), "First sync 2 min ago: 300 contacts imported from Office 365 into Contacts"},
+		{run(`{"a":{"created":1},"b":{}}`, time.Hour), "First sync 1 hour ago: 1 contact imported from Contacts into Office 365"},
+		{run(`{"a":{"created":2},"b":{"created":300}}`, time.Minute), "First sync 1 min ago: 300 contacts imported from Office 365 into Contacts (and 2 from Contacts into Office 365)"},
+		{run(`{"a":{},"b":{}}`, time.Minute), ""},
+		{run(`{"a":{},"b":{"created":3}}`, 25*time.Hour), ""},
+		{state.Run{}, ""},
+	} {
+		if got := importedText(tc.run, "Office 365", "Contacts", now); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.run.Summary, got, tc.want)
+		}
 	}
 }
