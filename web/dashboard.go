@@ -113,7 +113,8 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 				return
 			}
 			if ok {
-				pv.Imported = importedText(first, shortSide(p.A, byName), shortSide(p.B, byName), h.o.Now())
+				a, b := sideNames(p.Pair, byName)
+				pv.Imported = importedText(first, a, b, h.o.Now())
 			}
 		}
 		pv.Every = everyText(p.Every)

@@ -42,6 +42,26 @@ func shortSide(s config.Side, books map[string]state.AddressBook) string {
 	return string(s.Type)
 }
 
+// sideNames are the short names of a pair's sides (shortSide); when both
+// read the same ("Office 365" ⇄ a book shown as "Office 365"), an address
+// book side gets its name after it ("Office 365 (work)").
+func sideNames(p config.Pair, books map[string]state.AddressBook) (a, b string) {
+	a, b = shortSide(p.A, books), shortSide(p.B, books)
+	if a != b {
+		return a, b
+	}
+	if p.A.Type == config.SideServer {
+		a += " (" + p.A.Addressbook + ")"
+	}
+	if p.B.Type == config.SideServer {
+		b += " (" + p.B.Addressbook + ")"
+	}
+	if a == b { // two folders of one name, two CardDAV books on one host
+		a, b = "A: "+a, "B: "+b
+	}
+	return a, b
+}
+
 // everyText is a schedule in words: "every minute", "every 15
 // minutes", "every 2 hours", "every 90 seconds"; "" for none.
 func everyText(d time.Duration) string {
@@ -86,7 +106,8 @@ func plural(n int, one, many string) string {
 // failed 1 hour ago", "not synced yet"), the number of contacts it syncs
 // and its problems ("no problems" when there is none).
 func pairLine(pv pairView, books map[string]state.AddressBook, items int, now time.Time) string {
-	head := shortSide(pv.A, books) + " ⇄ " + shortSide(pv.B, books) + ": "
+	a, b := sideNames(pv.Pair, books)
+	head := a + " ⇄ " + b + ": "
 	var parts []string
 	switch {
 	case pv.Status.Running && pv.Status.Total > 0:

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/state"
 	"golang.org/x/net/html"
@@ -137,6 +138,26 @@ func TestImportedText(t *testing.T) {
 	} {
 		if got := importedText(tc.run, "Office 365", "Contacts", now); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.run.Summary, got, tc.want)
+		}
+	}
+}
+
+func TestSideNames(t *testing.T) {
+	books := map[string]state.AddressBook{"carol/work": {Name: "work", DisplayName: "Office 365"}, "carol/phone": {Name: "phone", DisplayName: "Phone book"}}
+	o365 := config.Side{Type: config.SideO365, Account: "web-carol"}
+	for _, tc := range []struct {
+		a, b         config.Side
+		wantA, wantB string
+	}{
+		{o365, config.Side{Type: config.SideServer, User: "carol", Addressbook: "phone"}, "Office 365", "Phone book"},
+		{o365, config.Side{Type: config.SideServer, User: "carol", Addressbook: "work"}, "Office 365", "Office 365 (work)"},
+		{config.Side{Type: config.SideServer, User: "carol", Addressbook: "other"}, config.Side{Type: config.SideVdir, Path: "/srv/cards"}, "address book other", "folder cards"},
+		{config.Side{Type: config.SideVdir, Path: "/a/cards"}, config.Side{Type: config.SideVdir, Path: "/b/cards"}, "A: folder cards", "B: folder cards"},
+		{o365, config.Side{Type: config.SideCardDAV, URL: "https://dav.example.com/u/book/"}, "Office 365", "CardDAV dav.example.com"},
+	} {
+		a, b := sideNames(config.Pair{A: tc.a, B: tc.b}, books)
+		if a != tc.wantA || b != tc.wantB {
+			t.Errorf("%v ⇄ %v: %q ⇄ %q, want %q ⇄ %q", tc.a, tc.b, a, b, tc.wantA, tc.wantB)
 		}
 	}
 }
