@@ -254,3 +254,44 @@ func TestFirstRun(t *testing.T) {
 		t.Errorf("FirstRun = %+v, %v, %v; want %+v", got, ok, err, first)
 	}
 }
+
+// TestItemBySideIDAndTrashOfUID: the item a pair keeps for a side's id,
+// and a UID's versions in a pair's trash, newest first.
+func TestItemBySideIDAndTrashOfUID(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	it := &Item{Pair: "work", UID: "u1", AID: "AAk1", AVersion: "ck1", BID: "u1.vcf", BVersion: "e1", BaseHash: "h"}
+	if err := db.PutItem(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pair, side, id string
+		found          bool
+	}{{"work", "b", "u1.vcf", true}, {"work", "a", "AAk1", true}, {"work", "a", "u1.vcf", false}, {"home", "b", "u1.vcf", false}} {
+		got, ok, err := db.ItemBySideID(ctx, tc.pair, tc.side, tc.id)
+		if err != nil || ok != tc.found || (ok && (got.ID != it.ID || got.BVersion != "e1" || got.Updated.IsZero())) {
+			t.Errorf("ItemBySideID(%s, %s, %s) = %+v, %v, %v", tc.pair, tc.side, tc.id, got, ok, err)
+		}
+	}
+	if _, _, err := db.ItemBySideID(ctx, "work", "c", "x"); err == nil {
+		t.Error("side c accepted")
+	}
+	t0 := time.Now().Add(-time.Hour)
+	for i, e := range []TrashEntry{
+		{Pair: "work", Side: "a", UID: "u1", SideID: "AAk1", Card: []byte("old"), Reason: "overwritten", Created: t0},
+		{Pair: "work", Side: "b", UID: "u1", SideID: "u1.vcf", Card: []byte("newer"), Reason: "deleted", Created: t0.Add(time.Minute)},
+		{Pair: "work", Side: "b", UID: "u2", SideID: "u2.vcf", Card: []byte("other"), Reason: "deleted", Created: t0},
+		{Pair: "home", Side: "b", UID: "u1", SideID: "u1.vcf", Card: []byte("home"), Reason: "deleted", Created: t0},
+	} {
+		if err := db.AddTrash(ctx, &e); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	es, err := db.TrashOfUID(ctx, "work", "u1")
+	if err != nil || len(es) != 2 || string(es[0].Card) != "newer" || string(es[1].Card) != "old" {
+		t.Errorf("TrashOfUID = %+v, %v", es, err)
+	}
+	if es, err := db.TrashOfUID(ctx, "work", ""); err != nil || es != nil {
+		t.Errorf("TrashOfUID of no UID = %v, %v", es, err)
+	}
+}

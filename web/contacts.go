@@ -68,7 +68,6 @@ type contactsData struct {
 	Rows     []contactRow
 	Prev     string // URL of the previous page, "" on the first
 	Next     string // URL of the next page, "" on the last
-	Elapsed  string // how long the search took, for the curious
 }
 
 // userBook reads the {book} of the request's path as one of the user's
@@ -108,20 +107,18 @@ func (h *Handler) contactsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	ctx := r.Context()
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if len(q) > state.MaxSearchLen {
-		q = q[:state.MaxSearchLen]
+		q = strings.ToValidUTF8(q[:state.MaxSearchLen], "")
 	}
 	page, err := strconv.Atoi(r.URL.Query().Get("page"))
 	if err != nil || page < 1 {
 		page = 1
 	}
 	page = min(page, 1_000_000)
-	start := time.Now()
 	rows, total, err := h.o.DB.SearchCards(ctx, b.ID, q, (page-1)*contactsPageSize, contactsPageSize)
 	if err != nil {
 		h.internal(w, r, s, "searching the contacts", err)
 		return
 	}
-	elapsed := time.Since(start)
 	inBook := total
 	if q != "" {
 		if inBook, err = h.o.DB.CountCards(ctx, b.ID); err != nil {
@@ -129,7 +126,7 @@ func (h *Handler) contactsPage(w http.ResponseWriter, r *http.Request, s *sessio
 			return
 		}
 	}
-	d := contactsData{Book: h.bookView(s, b, inBook), InBook: inBook, Query: q, Total: total, Elapsed: elapsed.Round(100 * time.Microsecond).String()}
+	d := contactsData{Book: h.bookView(s, b, inBook), InBook: inBook, Query: q, Total: total}
 	for _, c := range rows {
 		row := contactRow{CardSummary: c, URL: cardPath(b.Name, c.Href), Tel: telLink(c.Phone)}
 		if c.HasPhoto {

@@ -157,9 +157,10 @@ func contactNames(t *testing.T, body string) []string {
 func TestContactsList(t *testing.T) {
 	e := newEnv(t)
 	e.putCards("alice", map[string][]byte{
-		"ann.vcf":  vcf("UID:uid-ann-1", "FN:Ann Müller", "EMAIL;TYPE=work:ann@contoso.example", "TEL;TYPE=cell:+49 (30) 1234-567", "ORG:Contoso;Sales", photoLine(t, 300, 200), "REV:2026-01-02T03:04:05Z"),
-		"bob.vcf":  vcf("UID:uid-bob-2", "FN:Bob Stone", "EMAIL:bob@fabrikam.example", "TEL:030 999 11", "ORG:Fabrikam"),
-		"evil.vcf": vcf("UID:uid-evil-3", `FN:<script>alert(1)</script>\, Eve`, `EMAIL:"><img src=x onerror=alert(2)>@x.example`, "ORG:<b>Org</b>"),
+		"ann.vcf":       vcf("UID:uid-ann-1", "FN:Ann Müller", "EMAIL;TYPE=work:ann@contoso.example", "TEL;TYPE=cell:+49 (30) 1234-567", "ORG:Contoso;Sales", photoLine(t, 300, 200), "REV:2026-01-02T03:04:05Z"),
+		"bob.vcf":       vcf("UID:uid-bob-2", "FN:Bob Stone", "EMAIL:bob@fabrikam.example", "TEL:030 999 11", "ORG:Fabrikam"),
+		"we ird?#%.vcf": vcf("UID:uid-odd-4", "FN:Odd Href"),
+		"evil.vcf":      vcf("UID:uid-evil-3", `FN:<script>alert(1)</script>\, Eve`, `EMAIL:"><img src=x onerror=alert(2)>@x.example`, "ORG:<b>Org</b>"),
 	})
 	e.putCards("bob", map[string][]byte{"b.vcf": vcf("UID:uid-b", "FN:Bob's Friend")})
 	b := e.browser()
@@ -171,8 +172,8 @@ func TestContactsList(t *testing.T) {
 	}
 	row := one(t, page(t, body), "the book's row", func(n *html.Node) bool { return attr(n, "data-book") == "contacts" })
 	count := one(t, row, "the count", byClass("count"))
-	if text(count) != "3 contacts" {
-		t.Errorf("dashboard count %q, want 3 contacts", text(count))
+	if text(count) != "4 contacts" {
+		t.Errorf("dashboard count %q, want 4 contacts", text(count))
 	}
 	if a := find(count, byTag("a")); len(a) != 1 || attr(a[0], "href") != "/ui/books/contacts/" {
 		t.Errorf("the count does not link the list: %v", a)
@@ -183,7 +184,7 @@ func TestContactsList(t *testing.T) {
 		t.Fatalf("list: %d\n%s", st, body)
 	}
 	doc := page(t, body)
-	if got := contactNames(t, body); !slices.Equal(got, []string{`<script>alert(1)</script>, Eve`, "Ann Müller", "Bob Stone"}) {
+	if got := contactNames(t, body); !slices.Equal(got, []string{`<script>alert(1)</script>, Eve`, "Ann Müller", "Bob Stone", "Odd Href"}) {
 		t.Errorf("names %q", got)
 	}
 	if strings.Contains(body, "<script>") || strings.Contains(body, "<img src=x") || strings.Contains(body, "<b>Org") {
@@ -195,8 +196,14 @@ func TestContactsList(t *testing.T) {
 		}
 	}
 	rows := find(doc, byClass("contact"))
-	if len(rows) != 3 {
+	if len(rows) != 4 {
 		t.Fatalf("%d rows", len(rows))
+	}
+	// An href with characters that mean something in a URL still links
+	// its page.
+	odd := attr(one(t, rows[3], "odd link", byTag("a")), "href")
+	if st, _, body := b.get(odd); st != http.StatusOK || !strings.Contains(body, "Odd Href") {
+		t.Errorf("GET %s: %d", odd, st)
 	}
 	ann := rows[1]
 	if got := text(one(t, ann, "e-mail", byClass("email"))); got != "ann@contoso.example" {
