@@ -664,8 +664,10 @@ func makeETag(data []byte, seq int64) string {
 // with ErrNotFound (wrapped) when there is no such book,
 // ErrPreconditionFailed (wrapped; with ErrNotFound too when an IfMatch card
 // is gone) when pre does not hold, and a *UIDConflictError (wrapping
-// ErrUIDConflict) when another card of the book holds uid. Its cost does not
-// grow with the book.
+// ErrUIDConflict) when another card of the book holds uid. The card's row of
+// the web page's index (card_index: name, e-mail, phone, organisation,
+// search text; see SearchCards) is written in the same transaction. Its
+// cost does not grow with the book.
 func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data []byte, pre Precondition) (etag string, created bool, err error) {
 	op := fmt.Sprintf("put card %s of book %d", href, bookID)
 	if href == "" {
