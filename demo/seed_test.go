@@ -40,7 +40,7 @@ func sampleCards(t *testing.T, n int) []string {
 			t.Fatal(err)
 		}
 		card := o365side.ToVCard(c, nil)
-		card.Remove("REV") // when graphsim stored it
+		card.Remove("REV")    // when graphsim stored it
 		if card.UID() == "" { // as the side does for a contact made in Outlook
 			card.SetUID(o365side.DerivedUID(c.ID))
 		}
