@@ -85,6 +85,10 @@ type PairStatus struct {
 	EveryText string `json:"every,omitempty"`
 	// Running says a run is in progress.
 	Running bool `json:"running"`
+	// Done and Total are the running run's progress, as reported through
+	// Progress (0 and 0 before its first report and when none runs).
+	Done  int `json:"done,omitempty"`
+	Total int `json:"total,omitempty"`
 	// Runs counts the finished runs since the start.
 	Runs int `json:"runs"`
 	// LastStart and LastEnd bound the last finished run (zero before).
@@ -341,6 +345,23 @@ func (s *Scheduler) Trigger(pair string) bool {
 	return true
 }
 
+// Progress records how far the running run of pair is (done of total
+// items, as engine.Options.Progress reports it), for Status; it does
+// nothing when the pair is unknown or not running.
+func (s *Scheduler) Progress(pair string, done, total int) {
+	s.mu.Lock()
+	p := s.pairs[pair]
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.status.Running {
+		p.status.Done, p.status.Total = done, total
+	}
+	p.mu.Unlock()
+}
+
 // Status returns every pair's status, sorted by name.
 func (s *Scheduler) Status() []PairStatus {
 	s.mu.Lock()
@@ -469,6 +490,7 @@ func (s *Scheduler) runOnce(ctx context.Context, p *pairState, reason string) ti
 	start := s.o.Now()
 	p.mu.Lock()
 	p.status.Running = true
+	p.status.Done, p.status.Total = 0, 0
 	p.mu.Unlock()
 	s.log.Debug("sync starting", "pair", p.name, "reason", reason)
 
@@ -477,6 +499,7 @@ func (s *Scheduler) runOnce(ctx context.Context, p *pairState, reason string) ti
 	end := s.o.Now()
 	p.mu.Lock()
 	p.status.Running = false
+	p.status.Done, p.status.Total = 0, 0
 	p.status.Runs++
 	p.status.LastStart, p.status.LastEnd = start, end
 	p.status.OK = err == nil

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -24,10 +25,12 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/o365/api"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/web"
+	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -233,7 +236,9 @@ func Graphsim(w *Workspace, log *slog.Logger) (*graphsim.Server, error) {
 	// The web page's redirect URI (server.public_url is the base URL).
 	sim.AddApp(graphsim.App{ClientID: ConnectApp, PublicClient: true, RedirectURIs: []string{web.RedirectURI(w.BaseURL())}})
 	m := sim.AddUser(graphsim.User{UPN: Mailbox, DisplayName: "Demo User", Password: w.Password})
-	m.Seed("", w.Contacts, Seed)
+	if err := seedContacts(m, w.Contacts); err != nil {
+		return nil, err
+	}
 	for i, id := range m.ContactIDs("") {
 		if i%PhotoEvery != 0 {
 			continue
@@ -245,6 +250,35 @@ func Graphsim(w *Workspace, log *slog.Logger) (*graphsim.Server, error) {
 		m.SetPhoto(id, photo)
 	}
 	return sim, nil
+}
+
+// uidSpace is the namespace of the sample contacts' UIDs.
+var uidSpace = uuid.MustParse("6f1d2c3b-4a59-4e87-9b0c-d1e2f3a4b5c6")
+
+// SampleUID is the UID of the i-th sample contact: a name-based UUID of
+// Seed and i, so the same on every run.
+func SampleUID(i int) string {
+	return uuid.NewSHA1(uidSpace, fmt.Appendf(nil, "cardbridge demo %d/%d", Seed, i)).String()
+}
+
+// seedContacts puts n sample contacts (graphsim.SeedContact of Seed) in
+// m's default folder, each with the UID property cardbridge reads
+// (SampleUID): graphsim's contact ids are random, and a UID derived from
+// them would change on every run.
+func seedContacts(m *graphsim.Mailbox, n int) error {
+	for i := range n {
+		var c map[string]any
+		if err := json.Unmarshal(graphsim.SeedContact(Seed, i), &c); err != nil {
+			return fmt.Errorf("demo: sample contact %d: %w", i, err)
+		}
+		c["singleValueExtendedProperties"] = []map[string]string{{"id": api.UIDPropertyID, "value": SampleUID(i)}}
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("demo: sample contact %d: %w", i, err)
+		}
+		m.Put("", raw)
+	}
+	return nil
 }
 
 // Photo draws the i-th sample photo: a 96×96 JPEG, a disc on a

@@ -126,16 +126,19 @@ func newScheduler(ctx context.Context, o Options) (*daemon.Scheduler, error) {
 	for _, msg := range skipped {
 		log.Warn("not running a pair made on the web page", "why", msg)
 	}
-	return daemon.NewScheduler(daemon.SchedulerOptions{
+	var sched *daemon.Scheduler // set before anything runs
+	sched = daemon.NewScheduler(daemon.SchedulerOptions{
 		Every:     pairSchedules(ecfg),
 		BookPairs: bookPairs(ecfg),
 		Run: func(ctx context.Context, pair string) error {
-			return runPair(ctx, runner, log, pair) // a pair made since the start too
+			// a pair made since the start too; its progress for the web page
+			return runPair(ctx, runner, log, pair, func(done, total int) { sched.Progress(pair, done, total) })
 		},
 		Debounce:     o.Debounce,
 		Logger:       log,
 		Housekeeping: runner.Housekeeping, // the daily trash purge
-	}), nil
+	})
+	return sched, nil
 }
 
 // davMux returns the server's routes but the web page: /healthz, the
@@ -250,10 +253,11 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, useT
 	return nil
 }
 
-// runPair runs one pair for the scheduler (pairs.Runner.Run); its outcome
-// goes to the log, one structured line.
-func runPair(ctx context.Context, r *pairs.Runner, log *slog.Logger, name string) error {
-	res, err := r.Run(ctx, name, pairs.RunOptions{})
+// runPair runs one pair for the scheduler (pairs.Runner.Run), reporting
+// its progress to progress; its outcome goes to the log, one structured
+// line.
+func runPair(ctx context.Context, r *pairs.Runner, log *slog.Logger, name string, progress func(done, total int)) error {
+	res, err := r.Run(ctx, name, pairs.RunOptions{Progress: progress})
 	if err != nil {
 		return err
 	}

@@ -637,7 +637,7 @@ const (
 
 // serverHotQueries are the statements Open prepares for cachedTx and
 // queryRow.
-var serverHotQueries = []string{qCardState, qBumpSeq, qLogChange, qUIDHolder, qPutCard, qPasswordHash, qAddressBook}
+var serverHotQueries = []string{qCardState, qBumpSeq, qLogChange, qUIDHolder, qPutCard, qPutIndex, qPasswordHash, qAddressBook}
 
 // makeETag is a strong etag for data written as change seq of a book.
 func makeETag(data []byte, seq int64) string {
@@ -655,8 +655,10 @@ func makeETag(data []byte, seq int64) string {
 // with ErrNotFound (wrapped) when there is no such book,
 // ErrPreconditionFailed (wrapped; with ErrNotFound too when an IfMatch card
 // is gone) when pre does not hold, and a *UIDConflictError (wrapping
-// ErrUIDConflict) when another card of the book holds uid. Its cost does not
-// grow with the book.
+// ErrUIDConflict) when another card of the book holds uid. The card's row of
+// the web page's index (card_index: name, e-mail, phone, organisation,
+// search text; see SearchCards) is written in the same transaction. Its
+// cost does not grow with the book.
 func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data []byte, pre Precondition) (etag string, created bool, err error) {
 	op := fmt.Sprintf("put card %s of book %d", href, bookID)
 	if href == "" {
@@ -665,6 +667,7 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 	if data == nil {
 		data = []byte{}
 	}
+	ix := indexCard(href, data) // parsed outside the transaction
 	err = db.serverTx(ctx, op, func(sqlTx *sql.Tx) error {
 		tx := cachedTx{db, sqlTx}
 		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op)
@@ -693,6 +696,9 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 			bookID, href, uid, etag, data, seq, now().UnixNano()); err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
+		if err := putIndex(ctx, tx, bookID, ix); err != nil {
+			return fmt.Errorf("state: %s: index: %w", op, err)
+		}
 		created = !exists
 		return nil
 	})
@@ -718,6 +724,9 @@ func (db *DB) DeleteCard(ctx context.Context, bookID int64, href string, pre Pre
 		}
 		if err := checkPre(pre, cur, exists, op); err != nil {
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM card_index WHERE book_id = ? AND href = ?`, bookID, href); err != nil {
+			return fmt.Errorf("state: %s: index: %w", op, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM cards WHERE book_id = ? AND href = ?`, bookID, href); err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)

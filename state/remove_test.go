@@ -142,6 +142,7 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 		"addressbooks":           {"user_name = ?", []any{f.user}},
 		"cards":                  {books, bookArgs},
 		"card_changes":           {books, bookArgs},
+		"card_index":             {books, bookArgs},
 		"web_sessions":           {"user_name = ?", []any{f.user}},
 		"web_oauth_states":       {"session_hash = ?", []any{f.session}},
 		"web_accounts":           {"user_name = ? OR account = ?", []any{f.user, f.account}},

@@ -231,6 +231,16 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			log.Info("state: the Office 365 tokens stored as they were are sealed now", "path", db.path, "accounts", n)
 		}
 	}
+	if !db.readOnly {
+		n, err := db.indexMissingCards(ctx)
+		if err != nil {
+			sdb.Close()
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("state: the cards of the built-in server are indexed for the web page's search", "path", db.path, "cards", n)
+		}
+	}
 	db.prepareCached(ctx, serverHotQueries...)
 	if err := db.prepare(ctx); err != nil {
 		sdb.Close()

@@ -17,7 +17,9 @@ import (
 // bookView is one of the user's address books on the dashboard.
 type bookView struct {
 	state.AddressBook
-	URL string // its CardDAV URL
+	URL      string // its CardDAV URL
+	Contacts int    // how many cards it holds
+	Page     string // the UI page of its contacts
 }
 
 // pairView is one of the user's pairs on the dashboard.
@@ -30,6 +32,10 @@ type pairView struct {
 	Counts    string // "a: +1 ~2 -0, b: ..." of the last run
 	Errors    []string
 	Conflicts int
+	Line      string // the short line (pairLine)
+	Imported  string // what its first sync imported, for a day (importedText)
+	Every     string // its schedule in words, "" for none
+	LastWhen  string // when the last run ended, with the zone
 }
 
 // dashboardData is the dashboard's content.
@@ -55,8 +61,15 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		h.internal(w, r, s, "listing the address books", err)
 		return
 	}
+	byName := map[string]state.AddressBook{}
 	for _, b := range books {
-		d.Books = append(d.Books, bookView{AddressBook: b, URL: h.base + "/addressbooks/" + s.User + "/" + b.Name + "/"})
+		byName[s.User+"/"+b.Name] = b
+		n, err := h.o.DB.CountCards(ctx, b.ID)
+		if err != nil {
+			h.internal(w, r, s, "counting the contacts", err)
+			return
+		}
+		d.Books = append(d.Books, h.bookView(s, b, n))
 	}
 	pairs, err := h.userPairs(ctx, s.User)
 	if err != nil {
@@ -69,6 +82,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 			status[st.Pair] = st
 		}
 	}
+	running := false
 	for _, p := range pairs {
 		pv := pairView{userPair: p}
 		pv.Status, pv.Scheduled = status[p.Name]
@@ -85,6 +99,28 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 			return
 		}
 		pv.Conflicts = len(cs)
+		items, err := h.o.DB.CountItems(ctx, p.Name)
+		if err != nil {
+			h.internal(w, r, s, "counting the pair's contacts", err)
+			return
+		}
+		pv.Line = pairLine(pv, byName, items, h.o.Now())
+		if pv.HasRun {
+			first, ok, err := h.o.DB.FirstRun(ctx, p.Name)
+			if err != nil {
+				h.internal(w, r, s, "reading the first run", err)
+				return
+			}
+			if ok {
+				a, b := sideNames(p.Pair, byName)
+				pv.Imported = importedText(first, a, b, h.o.Now())
+			}
+		}
+		pv.Every = everyText(p.Every)
+		if pv.HasRun && !pv.LastRun.Finished.IsZero() {
+			pv.LastWhen = pv.LastRun.Finished.Local().Format("2006-01-02 15:04:05 MST")
+		}
+		running = running || pv.Status.Running
 		d.Pairs = append(d.Pairs, pv)
 	}
 	d.Account = AccountName(s.User)
@@ -107,7 +143,14 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	if r.URL.Query().Get("disconnected") != "" {
 		flash = "Office 365 disconnected: its tokens and pairs are removed; the address books keep their cards."
 	}
-	h.render(w, http.StatusOK, "dashboard", view{Title: "Dashboard", User: s.User, CSRF: s.CSRF, Flash: flash, Section: "dashboard", Data: d})
+	v := view{Title: "Dashboard", User: s.User, CSRF: s.CSRF, Flash: flash, Section: "dashboard", Data: d}
+	if running || r.URL.Query().Get("synced") != "" || r.URL.Query().Get("created") != "" {
+		// Reload while a sync runs (and once after "Sync now", whose run
+		// may not have started yet), without JavaScript: the page shows
+		// the outcome when it ends.
+		v.Refresh = strconv.Itoa(refreshWhileRunning) + "; url=" + Prefix
+	}
+	h.render(w, http.StatusOK, "dashboard", v)
 }
 
 // freeBookName suggests a name for a new book: office365, office365-2...

@@ -44,6 +44,7 @@ type fakeSched struct {
 	books    map[string][]string
 	every    map[string]time.Duration
 	removed  []string
+	status   map[string]daemon.PairStatus // what Status says of a pair, when set
 }
 
 func newFakeSched(pairs ...string) *fakeSched {
@@ -69,7 +70,11 @@ func (f *fakeSched) Status() []daemon.PairStatus {
 	defer f.mu.Unlock()
 	var out []daemon.PairStatus
 	for p := range f.known {
-		out = append(out, daemon.PairStatus{Pair: p})
+		st, ok := f.status[p]
+		if !ok {
+			st = daemon.PairStatus{Pair: p}
+		}
+		out = append(out, st)
 	}
 	return out
 }

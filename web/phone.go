@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"mime"
 	"net"
 	"net/http"
@@ -88,22 +87,6 @@ func davx5URL(base *url.URL, user string) string {
 		u.Path += "/"
 	}
 	return u.String()
-}
-
-// userBook reads the {book} of the path: one of the user's address books,
-// or a 404 page (false).
-func (h *Handler) userBook(w http.ResponseWriter, r *http.Request, s *session) (state.AddressBook, bool) {
-	name := r.PathValue("book")
-	b, err := h.o.DB.AddressBook(r.Context(), s.User, name)
-	if errors.Is(err, state.ErrNotFound) {
-		h.fail(w, r, s, http.StatusNotFound, "No such address book", "You have no address book called "+name+".")
-		return b, false
-	}
-	if err != nil {
-		h.internal(w, r, s, "reading the address book", err)
-		return b, false
-	}
-	return b, true
 }
 
 // title is what a book is called on a phone.

@@ -131,6 +131,9 @@ type Handler struct {
 	base  string // BaseURL without the trailing slash
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	// photoSem bounds the contact photos decoded at once
+	// (maxPhotoDecodes).
+	photoSem chan struct{}
 }
 
 // New returns the handler of the UI, to be mounted at Prefix ("/ui/").
@@ -164,7 +167,7 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	h := &Handler{o: o, log: o.Logger, base: strings.TrimRight(o.BaseURL, "/")}
+	h := &Handler{o: o, log: o.Logger, base: strings.TrimRight(o.BaseURL, "/"), photoSem: make(chan struct{}, maxPhotoDecodes)}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -183,6 +186,9 @@ func New(o Options) (*Handler, error) {
 	m.HandleFunc("POST /ui/login", h.login)
 	m.HandleFunc("POST /ui/logout", h.withSession(h.logout))
 	m.HandleFunc("GET /ui/{$}", h.withSession(h.dashboard))
+	m.HandleFunc("GET /ui/books/{book}/{$}", h.withSession(h.contactsPage))
+	m.HandleFunc("GET /ui/books/{book}/cards/{href}", h.withSession(h.contactPage))
+	m.HandleFunc("GET /ui/books/{book}/cards/{href}/photo", h.withSession(h.contactPhoto))
 	m.HandleFunc("GET /ui/conflicts", h.withSession(h.conflictsPage))
 	m.HandleFunc("GET /ui/trash", h.withSession(h.trashPage))
 	m.HandleFunc("POST /ui/pairs/{name}/sync", h.withSession(h.syncNow))
@@ -237,8 +243,10 @@ func parsePages() (map[string]*template.Template, error) {
 			if t.IsZero() {
 				return "never"
 			}
-			return t.Local().Format("2006-01-02 15:04:05")
+			return t.Local().Format("2006-01-02 15:04:05 MST")
 		},
+		"initial": initial,
+		"reason":  reasonText,
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -267,6 +275,9 @@ type view struct {
 	Flash   string
 	Error   string
 	Section string // which navigation entry is current
+	// Refresh, when set, is the content of a meta refresh ("3;
+	// url=/ui/"): the page reloads itself while a sync runs.
+	Refresh string
 	Data    any
 }
 

@@ -202,6 +202,59 @@ func TestWebUIInChromium(t *testing.T) {
 	if !ok {
 		t.Fatalf("no card named %q in the book (%d cards)", tName, len(cards))
 	}
+	// The contacts: counted on the dashboard, listed, found by part of a
+	// name and by phone digits typed with other spacing, opened in words.
+	run("contacts", chromedp.Click(css(`tr[data-book="work"] td.count a`)), chromedp.WaitVisible(css("#contacts")))
+	if s := text("#book-count"); s != fmt.Sprintf("%d contacts", contacts) {
+		t.Fatalf("contacts page count %q", s)
+	}
+	shot("contacts")
+	part := string([]rune(tName)[1 : len([]rune(tName))-1]) // part of a name, not the start
+	search := func(q string) string {
+		t.Helper()
+		run("search "+q, chromedp.SetValue(css("#q"), q), chromedp.Click(css("#search")))
+		if !testutil.Eventually(10*time.Second, func() bool {
+			s, err := chromedp.Run(ctx, chromedp.Text(css("#result-count")))
+			return err == nil && strings.Contains(s, "“"+q+"”")
+		}) {
+			t.Fatalf("search %q: no results page", q)
+		}
+		return text("#contacts")
+	}
+	if s := search(part); !strings.Contains(s, tName) {
+		t.Fatalf("search %q: %q, want %s", part, s, tName)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#contacts tr.contact").length`)); err != nil || n >= contacts {
+		t.Fatalf("search %q: %d of %d contacts listed (%v)", part, n, contacts, err)
+	}
+	phoneName, digits := "", ""
+	for name, c := range cards {
+		if m := telLine.FindSubmatch(c.data); m != nil {
+			for _, r := range string(m[1]) {
+				if r >= '0' && r <= '9' {
+					digits += string(r)
+				}
+			}
+			if len(digits) >= 7 {
+				phoneName = name
+				break
+			}
+			digits = ""
+		}
+	}
+	if phoneName == "" {
+		t.Fatal("no card with a phone number")
+	}
+	q := digits[len(digits)-7:len(digits)-4] + " " + digits[len(digits)-4:]
+	if s := search(q); !strings.Contains(s, phoneName) {
+		t.Fatalf("search %q: %q, want %s", q, s, phoneName)
+	}
+	run("open the contact", chromedp.Click(css("#contacts td.name a")), chromedp.WaitVisible(css("#contact-name")))
+	if s := text("#fields"); !strings.Contains(s, "phone") || strings.Contains(s, "TEL") || strings.Contains(s, "UID") {
+		t.Fatalf("contact fields %q", s)
+	}
+	shot("contact")
+
 	mb.Put("", []byte(fmt.Sprintf(`{"id":%q,"jobTitle":"Title from Outlook"}`, target)))
 	davPut(t, book+tCard.href, "carol", password, withTitle(tCard.data, "Title from the phone"), tCard.etag)
 	reloadUntil(base+"/ui/conflicts", ".conflict", tName)
@@ -272,6 +325,9 @@ type davCard struct {
 }
 
 var fnLine = regexp.MustCompile(`(?m)^FN[;:](?:[^:\r\n]*:)?([^\r\n]*)`)
+
+// telLine finds a card's first phone number.
+var telLine = regexp.MustCompile(`(?m)^(?:[A-Za-z0-9-]+\.)?TEL[;:](?:[^:\r\n]*:)?([^\r\n]*)`)
 
 // cardsByName reads every card of a book by its FN.
 func cardsByName(t *testing.T, book, user, password string) map[string]davCard {
