@@ -250,7 +250,11 @@ func (c *Client) runBatch(ctx context.Context, chunk []int, st *batchState) (aga
 			continue
 		}
 		w := rs.Err.(*Error).RetryAfter
-		if w <= 0 {
+		switch {
+		case w > 0:
+		case r.Status == http.StatusPreconditionFailed:
+			w = c.conflictBackoff(st.conflicts[i] - 1)
+		default:
 			w = c.backoff(tries[i])
 		}
 		tries[i]++

@@ -107,6 +107,16 @@ const (
 	maxBody     = 256 << 20
 )
 
+// back-off after Exchange's transient 412 on a plain read: the store's
+// own write conflict, gone within milliseconds, not a sign of load, so
+// its retries start at 50–100 ms (conflictBackoffBase·2^n, at most
+// conflictBackoffMax) rather than the second of a throttled or failing
+// service, which would stall a delta round's chain of pages.
+const (
+	conflictBackoffBase = 100 * time.Millisecond
+	conflictBackoffMax  = 2 * time.Second
+)
+
 // Client is a Graph client for one mailbox. It is safe for concurrent use.
 // Clients on one mailbox keep its in-flight limit together only when made
 // with the same Options.Limiters (or when they are one Client).
@@ -438,7 +448,11 @@ func (c *Client) send(ctx context.Context, cl *call) (*http.Response, []byte, er
 			}
 			why = resp.Status
 			wait = apiErr.RetryAfter
-			if wait <= 0 {
+			switch {
+			case wait > 0:
+			case st == http.StatusPreconditionFailed:
+				wait = c.conflictBackoff(conflicts - 1)
+			default:
 				wait = c.backoff(n)
 			}
 		}
@@ -559,6 +573,12 @@ func (c *Client) attempt(ctx context.Context, cl *call) (resp *http.Response, bo
 // with jitter.
 func (c *Client) backoff(n int) time.Duration {
 	return retry.Backoff(n, backoffBase, backoffMax, c.rand())
+}
+
+// conflictBackoff is the wait before the n-th retry (from 0) of a read
+// that met a transient 412.
+func (c *Client) conflictBackoff(n int) time.Duration {
+	return retry.Backoff(n, conflictBackoffBase, conflictBackoffMax, c.rand())
 }
 
 // orDefault sets *v to def when it is zero or less: an Options number left

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cardbridge/cardbridge/o365/api"
 )
@@ -169,6 +170,69 @@ func TestBatchRetriesTransientReads(t *testing.T) {
 			if got := subs.Load(); got != want {
 				t.Errorf("%d sub-requests, want %d", got, want)
 			}
+		})
+	}
+}
+
+// TestTransient412RetriesSoon: a read's transient 412 (Exchange's own
+// write conflict) is retried after 50–100 ms, doubling, not after the
+// second a 503 or 504 waits, alone and inside $batch, so one such answer
+// does not stall a delta round's chain of pages for a second.
+func TestTransient412RetriesSoon(t *testing.T) {
+	for _, tc := range []struct {
+		status   int
+		min, max []time.Duration // bounds of each wait
+	}{
+		{412, []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}},
+		{503, []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second}, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}},
+	} {
+		check := func(t *testing.T, waits []time.Duration) {
+			t.Helper()
+			if len(waits) != 3 {
+				t.Fatalf("%d waits %v, want 3", len(waits), waits)
+			}
+			for i, w := range waits {
+				if w < tc.min[i] || w > tc.max[i] {
+					t.Errorf("wait %d after a %d: %v, want %v..%v", i+1, tc.status, w, tc.min[i], tc.max[i])
+				}
+			}
+		}
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				if n <= 3 {
+					transient(w, tc.status)
+					return
+				}
+				writeJSON(w, 200, map[string]any{"id": "AAMk-c1", "changeKey": "k1"})
+			})
+			e := newClient(t, f, func(o *Options) { o.MaxRetries = 5; o.MaxReadConflictRetries = 5 })
+			if _, err := e.c.GetContact(t.Context(), "", "AAMk-c1"); err != nil {
+				t.Fatal(err)
+			}
+			check(t, e.sleeps.all())
+		})
+		t.Run(http.StatusText(tc.status)+" in $batch", func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				var b api.Batch
+				if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+					t.Error(err)
+					return
+				}
+				var out []api.BatchResponse
+				for _, sr := range b.Requests {
+					if n <= 3 {
+						out = append(out, api.BatchResponse{ID: sr.ID, Status: tc.status, Body: json.RawMessage(`{"error":{"code":"ErrorIrresolvableConflict","message":"transient"}}`)})
+						continue
+					}
+					out = append(out, api.BatchResponse{ID: sr.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: json.RawMessage(`{"id":"x"}`)})
+				}
+				writeJSON(w, 200, api.BatchResult{Responses: out})
+			})
+			e := newClient(t, f, func(o *Options) { o.MaxRetries = 5; o.MaxReadConflictRetries = 5 })
+			if res := e.c.Batch(t.Context(), []Op{{Method: "GET", Path: "contacts/x"}}); res[0].Err != nil {
+				t.Fatal(res[0].Err)
+			}
+			check(t, e.sleeps.all())
 		})
 	}
 }

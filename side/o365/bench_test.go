@@ -249,7 +249,8 @@ func exportOnce(b *testing.B, n int, latency time.Duration, label string) time.D
 
 // TestRequestBudget checks the request counts the benchmarks report: a
 // first import lists the folder in a few pages (no per-contact reads, no
-// write back to Office 365), and a no-change run costs one delta request.
+// write back to Office 365), and a no-change run costs one delta request
+// (and the retries of the transient 412s Exchange may answer it).
 func TestRequestBudget(t *testing.T) {
 	e := newBenchEnv(t, 1000, 0)
 	e.noPhotos = true
@@ -264,7 +265,9 @@ func TestRequestBudget(t *testing.T) {
 		t.Errorf("import read %d delta pages, want %d (pages of %d)", n, 1000/benchDeltaPage, benchDeltaPage)
 	}
 	e.run(t, "nochange")
-	if st := e.sim.Stats(); st.GraphRequests != 1 {
-		t.Errorf("a no-change run took %d Graph requests, want exactly 1", st.GraphRequests)
+	// Exchange's transient 412s (graphsim's strict default, 3.5% of plain
+	// GETs) are retried: those retries are not the run's own requests.
+	if st := e.sim.Stats(); st.GraphRequests-st.Transient412 != 1 {
+		t.Errorf("a no-change run took %d Graph requests (%d of them a transient 412 retried), want exactly 1", st.GraphRequests, st.Transient412)
 	}
 }
