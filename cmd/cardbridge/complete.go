@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/cardbridge/cardbridge/pairs"
+	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
 
@@ -89,31 +93,33 @@ func (a *app) completeAccounts(cmd *cobra.Command, args []string, toComplete str
 // completeConflictIDs completes the ids of open conflicts, described by
 // pair and contact name.
 func (a *app) completeConflictIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	_, db, err := a.configRunner(cmd.Context(), true)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	defer db.Close()
-	cs, err := db.Conflicts(cmd.Context(), "", true)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	var out []cobra.Completion
-	for _, c := range cs {
-		id := fmt.Sprint(c.ID)
-		if strings.HasPrefix(id, toComplete) {
-			out = append(out, cobra.CompletionWithDesc(id, oneLine(c.Pair+": "+rawFN(c.A))))
+	return a.completeStateIDs(cmd, args, toComplete, func(ctx context.Context, db *state.DB) (map[int64]string, error) {
+		cs, err := db.Conflicts(ctx, "", true)
+		out := map[int64]string{}
+		for _, c := range cs {
+			out[c.ID] = c.Pair + ": " + rawFN(c.A)
 		}
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+		return out, err
+	})
 }
 
 // completeTrashIDs completes the ids of trash entries, described by pair,
 // reason and contact name.
 func (a *app) completeTrashIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return a.completeStateIDs(cmd, args, toComplete, func(ctx context.Context, db *state.DB) (map[int64]string, error) {
+		es, err := db.ListTrash(ctx, "")
+		out := map[int64]string{}
+		for _, e := range es {
+			out[e.ID] = e.Pair + ": " + e.Reason + " " + rawFN(e.Card)
+		}
+		return out, err
+	})
+}
+
+// completeStateIDs completes the first argument with the ids list reads from
+// the state, in order, each described by its text; nothing when the
+// state cannot be read.
+func (a *app) completeStateIDs(cmd *cobra.Command, args []string, toComplete string, list func(context.Context, *state.DB) (map[int64]string, error)) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -122,15 +128,14 @@ func (a *app) completeTrashIDs(cmd *cobra.Command, args []string, toComplete str
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	defer db.Close()
-	es, err := db.ListTrash(cmd.Context(), "")
+	ids, err := list(cmd.Context(), db)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var out []cobra.Completion
-	for _, e := range es {
-		id := fmt.Sprint(e.ID)
-		if strings.HasPrefix(id, toComplete) {
-			out = append(out, cobra.CompletionWithDesc(id, oneLine(e.Pair+": "+e.Reason+" "+rawFN(e.Card))))
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		if s := fmt.Sprint(id); strings.HasPrefix(s, toComplete) {
+			out = append(out, cobra.CompletionWithDesc(s, oneLine(ids[id])))
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
