@@ -114,26 +114,15 @@ func TestBatchRetriesTransientReads(t *testing.T) {
 			var fails map[string]int // sub-request URL → failures to give
 			left := map[string]int{}
 			var subs atomic.Int32
-			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
-				var b api.Batch
-				if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
-					t.Error(err)
-					return
+			f := fakeBatch(t, func(sr api.BatchRequest, n int) api.BatchResponse {
+				subs.Add(1)
+				if left[sr.URL] > 0 {
+					left[sr.URL]--
+					code := map[int]string{412: "ErrorIrresolvableConflict", 503: "ServiceUnavailable", 504: "GatewayTimeout"}[st]
+					return api.BatchResponse{ID: sr.ID, Status: st, Body: json.RawMessage(`{"error":{"code":"` + code + `","message":"transient"}}`)}
 				}
-				var out []api.BatchResponse
-				for _, sr := range b.Requests {
-					subs.Add(1)
-					if left[sr.URL] > 0 {
-						left[sr.URL]--
-						code := map[int]string{412: "ErrorIrresolvableConflict", 503: "ServiceUnavailable", 504: "GatewayTimeout"}[st]
-						out = append(out, api.BatchResponse{ID: sr.ID, Status: st,
-							Body: json.RawMessage(`{"error":{"code":"` + code + `","message":"transient"}}`)})
-						continue
-					}
-					out = append(out, api.BatchResponse{ID: sr.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"},
-						Body: json.RawMessage(`{"id":"` + sr.URL + `"}`)})
-				}
-				writeJSON(w, 200, api.BatchResult{Responses: out})
+				return api.BatchResponse{ID: sr.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"},
+					Body: json.RawMessage(`{"id":"` + sr.URL + `"}`)}
 			})
 			fails = map[string]int{"/me/contacts/ok": 0, "/me/contacts/flaky": 2, "/me/contacts/broken": bound + 1}
 			for k, v := range fails {
@@ -212,21 +201,11 @@ func TestTransient412RetriesSoon(t *testing.T) {
 			check(t, e.sleeps.all())
 		})
 		t.Run(http.StatusText(tc.status)+" in $batch", func(t *testing.T) {
-			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
-				var b api.Batch
-				if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
-					t.Error(err)
-					return
+			f := fakeBatch(t, func(sr api.BatchRequest, n int) api.BatchResponse {
+				if n <= 3 {
+					return api.BatchResponse{ID: sr.ID, Status: tc.status, Body: json.RawMessage(`{"error":{"code":"ErrorIrresolvableConflict","message":"transient"}}`)}
 				}
-				var out []api.BatchResponse
-				for _, sr := range b.Requests {
-					if n <= 3 {
-						out = append(out, api.BatchResponse{ID: sr.ID, Status: tc.status, Body: json.RawMessage(`{"error":{"code":"ErrorIrresolvableConflict","message":"transient"}}`)})
-						continue
-					}
-					out = append(out, api.BatchResponse{ID: sr.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: json.RawMessage(`{"id":"x"}`)})
-				}
-				writeJSON(w, 200, api.BatchResult{Responses: out})
+				return api.BatchResponse{ID: sr.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: json.RawMessage(`{"id":"x"}`)}
 			})
 			e := newClient(t, f, func(o *Options) { o.MaxRetries = 5; o.MaxReadConflictRetries = 5 })
 			if res := e.c.Batch(t.Context(), []Op{{Method: "GET", Path: "contacts/x"}}); res[0].Err != nil {
@@ -235,4 +214,21 @@ func TestTransient412RetriesSoon(t *testing.T) {
 			check(t, e.sleeps.all())
 		})
 	}
+}
+
+// fakeBatch is a Graph that answers each $batch (the n-th request) with
+// answer's response to each of its sub-requests.
+func fakeBatch(t *testing.T, answer func(sr api.BatchRequest, n int) api.BatchResponse) *fake {
+	return newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		var b api.Batch
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			t.Error(err)
+			return
+		}
+		out := make([]api.BatchResponse, 0, len(b.Requests))
+		for _, sr := range b.Requests {
+			out = append(out, answer(sr, n))
+		}
+		writeJSON(w, 200, api.BatchResult{Responses: out})
+	})
 }
