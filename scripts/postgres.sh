@@ -4,7 +4,7 @@
 #
 #   start_postgres   initdb on a temporary directory, the server on a free
 #                    loopback port (no Unix socket outside that directory),
-#                    and CARDBRIDGE_TEST_POSTGRES set to its URL; the
+#                    and TEST_POSTGRES_URL set to its URL; the
 #                    cluster is stopped and removed when the shell exits.
 #
 # The cluster runs as an unprivileged user: PostgreSQL refuses to run as
@@ -55,7 +55,7 @@ start_postgres() {
   fi
   PG_TEST_DIR=$dir PG_TEST_BINDIR=$bindir PG_TEST_RUN_AS="${run_as[*]}"
   trap stop_postgres EXIT
-  export CARDBRIDGE_TEST_POSTGRES="postgres://cardbridge@127.0.0.1:$port/postgres?sslmode=disable"
+  export TEST_POSTGRES_URL="postgres://cardbridge@127.0.0.1:$port/postgres?sslmode=disable"
   echo "== PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (throwaway cluster in $dir)"
 }
 

@@ -1,6 +1,6 @@
 // Package pgtest gives a test its own empty PostgreSQL database on the
 // throwaway cluster the test command starts (scripts/postgres.sh exports
-// its URL as CARDBRIDGE_TEST_POSTGRES). Without that variable a test is
+// its URL as TEST_POSTGRES_URL). Without that variable a test is
 // skipped, and under CI=true it fails: there, PostgreSQL is part of the
 // run, not optional.
 package pgtest
@@ -20,8 +20,9 @@ import (
 )
 
 // EnvURL names the variable holding the cluster's URL (any database on it;
-// the user must be allowed to create databases).
-const EnvURL = "CARDBRIDGE_TEST_POSTGRES"
+// the user must be allowed to create databases). It is not CARDBRIDGE_*:
+// the binary reads those as configuration and refuses unknown ones.
+const EnvURL = "TEST_POSTGRES_URL"
 
 // Database creates an empty database for t, dropped when t ends, and
 // returns its URL.
