@@ -86,6 +86,8 @@ func TestWebUIInChromium(t *testing.T) {
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("host-resolver-rules", "MAP "+host+" 127.0.0.1"),
+		// Scroll bars over the page, as on a phone: the width is all the page's.
+		chromedp.Flag("hide-scrollbars", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -148,6 +150,11 @@ func TestWebUIInChromium(t *testing.T) {
 			if err != nil || over > 0 {
 				wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).slice(-5).map(e => e.outerHTML.slice(0, 120))`))
 				t.Fatalf("%s at %d px: the page is %d px wider than the screen (%v); widest:\n%s", name, width, over, err, strings.Join(wide, "\n"))
+			}
+			// Readable: lines of at most about 1000 px at 1280, text not
+			// made smaller on a phone.
+			if m, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[document.querySelector("main").getBoundingClientRect().width, parseFloat(getComputedStyle(document.body).fontSize)]`)); err != nil || m[0] > 1024 || m[1] < 15 {
+				t.Fatalf("%s at %d px: main %v px wide, text %v px (%v)", name, width, m[0], m[1], err)
 			}
 			if width == 390 {
 				shot(name + "-390")
