@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -79,17 +80,7 @@ func TestWebUIInChromium(t *testing.T) {
 		t.Fatalf("serve did not start; stderr:\n%s", stderr)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("host-resolver-rules", "MAP "+host+" 127.0.0.1"),
-		// Scroll bars over the page, as on a phone: the width is all the page's.
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-	}
+	opts := append(chromiumOptions(t, chromium), chromedp.Flag("host-resolver-rules", "MAP "+host+" 127.0.0.1"))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
@@ -136,9 +127,9 @@ func TestWebUIInChromium(t *testing.T) {
 		}
 	}
 	// check audits the page on screen (a11yAudit), makes sure it does not
-	// scroll sideways at 1280 px nor at 390 px wide, and takes its
-	// screenshots at both widths.
-	check := func(name string) {
+	// scroll sideways at 1280 px nor at 390 px wide and that its text is
+	// readable at both, and with screenshots takes them at both widths.
+	check := func(name string, screenshots bool) {
 		t.Helper()
 		problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](a11yAudit))
 		if err != nil || len(problems) > 0 {
@@ -153,12 +144,18 @@ func TestWebUIInChromium(t *testing.T) {
 			}
 			// Readable: lines of at most about 1000 px at 1280, text not
 			// made smaller on a phone.
-			if m, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[document.querySelector("main").getBoundingClientRect().width, parseFloat(getComputedStyle(document.body).fontSize)]`)); err != nil || m[0] > 1024 || m[1] < 15 {
-				t.Fatalf("%s at %d px: main %v px wide, text %v px (%v)", name, width, m[0], m[1], err)
+			m, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[document.querySelector("main").getBoundingClientRect().width, parseFloat(getComputedStyle(document.body).fontSize)]`))
+			if err != nil || len(m) != 2 {
+				t.Fatalf("%s at %d px: measuring the text: %v", name, width, err)
 			}
-			if width == 390 {
+			if m[0] > 1024 || m[1] < 15 {
+				t.Fatalf("%s at %d px: main %v px wide, text %v px", name, width, m[0], m[1])
+			}
+			switch {
+			case !screenshots:
+			case width == 390:
 				shot(name + "-390")
-			} else {
+			default:
 				shot(name)
 			}
 		}
@@ -189,7 +186,7 @@ func TestWebUIInChromium(t *testing.T) {
 	if loc := location(); loc != base+"/ui/login" {
 		t.Fatalf("/ landed on %s", loc)
 	}
-	check("sign-in")
+	check("sign-in", true)
 	run("wrong password", chromedp.SendKeys(css("#user"), "carol"), chromedp.SendKeys(css("#password"), "nope"),
 		chromedp.Click(css("#signin")), chromedp.WaitVisible(css("#error")))
 	if s := text("#error"); !strings.Contains(s, "Wrong user name or password") {
@@ -215,7 +212,7 @@ func TestWebUIInChromium(t *testing.T) {
 	if loc := location(); !strings.HasPrefix(loc, base+"/ui/connect/callback?") || !strings.Contains(text("h1"), "Office 365 connected") {
 		t.Fatalf("after consent: %s %q", loc, text("h1"))
 	}
-	shot("connected")
+	check("connected", true)
 
 	// The pair, with conflicts left to the page.
 	run("create the pair", chromedp.SetValue(css("#book"), "work"), chromedp.SetValue(css("#conflict"), "manual"),
@@ -233,7 +230,7 @@ func TestWebUIInChromium(t *testing.T) {
 	if s := text("#books"); !strings.Contains(s, "work") {
 		t.Fatalf("the new book is not listed: %q", s)
 	}
-	check("dashboard")
+	check("dashboard", true)
 
 	// A conflict: the same field changed in Office 365 and in the book.
 	cards := cardsByName(t, book, "carol", password)
@@ -258,7 +255,7 @@ func TestWebUIInChromium(t *testing.T) {
 	if s := text("#book-count"); s != fmt.Sprintf("%d contacts", contacts) {
 		t.Fatalf("contacts page count %q", s)
 	}
-	check("contacts")
+	check("contacts", true)
 	part := string([]rune(tName)[1 : len([]rune(tName))-1]) // part of a name, not the start
 	// The keyboard alone: Tab reaches the search box, its focus shows,
 	// Enter searches.
@@ -325,13 +322,13 @@ func TestWebUIInChromium(t *testing.T) {
 	if s := text("#fields"); !strings.Contains(s, "phone") || strings.Contains(s, "TEL") || strings.Contains(s, "UID") {
 		t.Fatalf("contact fields %q", s)
 	}
-	check("contact")
+	check("contact", true)
 
 	// The phone page: the profile, downloaded by the page's link, is a
 	// property list for this server and user without the password.
 	run("phone page", chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(css(`tr[data-book="work"] a.phone-setup`)),
 		chromedp.Click(css(`tr[data-book="work"] a.phone-setup`)), chromedp.WaitVisible(css("#profile")))
-	check("phone")
+	check("phone", true)
 	downloads := t.TempDir()
 	run("download the profile", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
@@ -355,7 +352,7 @@ func TestWebUIInChromium(t *testing.T) {
 	mb.Put("", []byte(fmt.Sprintf(`{"id":%q,"jobTitle":"Title from Outlook","department":"Dept from Outlook"}`, target)))
 	davPut(t, book+tCard.href, "carol", password, withTitle(tCard.data, "Title from the phone"), tCard.etag)
 	reloadUntil(base+"/ui/conflicts", ".conflict", tName)
-	check("conflicts")
+	check("conflicts", true)
 	var rows map[string][3]string // label -> A, B, merged
 	if err := json.Unmarshal([]byte(get("conflict fields", chromedp.Evaluate[string](`JSON.stringify(Object.fromEntries(Array.from(
 		document.querySelectorAll(".conflict tr.field")).map(r => [r.querySelector("th").textContent.trim(),
@@ -407,7 +404,7 @@ func TestWebUIInChromium(t *testing.T) {
 		t.Fatalf("the deletion did not reach Office 365 (%d contacts); serve:\n%s", mb.Count(""), stderr)
 	}
 	reloadUntil(base+"/ui/trash", "#trash", vName)
-	check("trash")
+	check("trash", true)
 	entry := fmt.Sprintf(`//tr[contains(@class,"entry")][td/b[text()=%q]]//button[contains(@class,"restore")]`, vName)
 	run("restore", chromedp.Click(entry), chromedp.WaitVisible(css("#flash")))
 	if !testutil.Eventually(20*time.Second, func() bool {
@@ -427,6 +424,10 @@ func TestWebUIInChromium(t *testing.T) {
 		t.Fatalf("the restored contact is not back in the book")
 	}
 	reloadUntil(base+"/ui/trash", "#trash", "restored")
+	// The restored contact's page lists the version in the trash.
+	run("the restored contact", chromedp.Navigate(base+"/ui/books/work/?q="+url.QueryEscape(vName)), chromedp.WaitVisible(css("#contacts td.name a")),
+		chromedp.Click(css("#contacts td.name a")), chromedp.WaitVisible(css("#history tr.version")))
+	check("contact with history", false)
 
 	run("sign out", chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(css("#signout")), chromedp.Click(css("#signout")), chromedp.WaitVisible(css("#signin")))
 	if s := text("#flash"); !strings.Contains(s, "signed out") {
@@ -731,5 +732,63 @@ func checkProfile(t *testing.T, raw []byte, host string, port int, user, passwor
 	}
 	if _, ok := acc["CardDAVPassword"]; ok || bytes.Contains(raw, []byte(password)) {
 		t.Errorf("the profile holds the password:\n%s", raw)
+	}
+}
+
+// chromiumOptions starts headless Chromium for a test: no network
+// services of its own, a fresh profile, 1280 px wide, scroll bars over
+// the page as on a phone (the page's width is all the window's).
+func chromiumOptions(t *testing.T, chromium string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+}
+
+// TestWebUIInChromiumAudit checks the audit itself: on a page with one
+// of each problem it names every one, on a page without it names none.
+func TestWebUIInChromiumAudit(t *testing.T) {
+	chromium := needPeer(t, "chromium")
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(t, chromium)...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+	defer cancel()
+	audit := func(doc string) []string {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`document.open(); document.write(`+strconv.Quote(doc)+`); document.close(); `+a11yAudit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	good := `<!doctype html><html lang="en"><head><title>good</title></head><body><h1>Page</h1><h2>Part</h2><h3>Sub</h3><h2>Other</h2>
+		<label for="a">Name</label><input id="a"><input type="search" aria-label="Search"><span id="l">Colour</span><select aria-labelledby="l"></select>
+		<label>Note <textarea></textarea></label><input type="hidden" name="csrf"><input type="submit" value="Send"><button>Go</button>
+		<button aria-label="Close"></button><img src="data:," alt=""><a href="/"><img src="data:," alt="Home"></a><a href="/x">Text</a></body></html>`
+	if got := audit(good); len(got) != 0 {
+		t.Errorf("a page without problems: %q", got)
+	}
+	bad := `<!doctype html><html><head></head><body><h2>No h1</h2><h4>Skips h3</h4>
+		<input id="d"><input id="d" aria-label="twice"><label for="e"></label><select id="e"></select><textarea aria-labelledby="nosuch"></textarea>
+		<input type="submit" value=""><button></button><img src="data:,"><a href="/"></a></body></html>`
+	got := strings.Join(audit(bad), "\n")
+	for _, want := range []string{
+		"no lang on <html>", "no <title>", "not exactly one h1", "heading level skipped: <h2", "heading level skipped: <h4",
+		`form control without a label: <input id="d">`, `form control without a label: <select id="e">`, "form control without a label: <textarea",
+		`button without a name: <input type="submit"`, "button without a name: <button>", "image without alt", "link without text", "duplicate id: d",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the audit missed %q; it found:\n%s", want, got)
+		}
 	}
 }
