@@ -329,22 +329,32 @@ func TestWebUIInChromium(t *testing.T) {
 	run("phone page", chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(css(`tr[data-book="work"] a.phone-setup`)),
 		chromedp.Click(css(`tr[data-book="work"] a.phone-setup`)), chromedp.WaitVisible(css("#profile")))
 	check("phone", true)
-	downloads := t.TempDir()
-	run("download the profile", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
-		return err
-	}), chromedp.Click(css("#profile")))
-	var profile []byte
-	if !testutil.Eventually(10*time.Second, func() bool {
-		var err error
-		profile, err = os.ReadFile(filepath.Join(downloads, "cardbridge-work.mobileconfig"))
-		return err == nil && len(profile) > 0
-	}) {
-		got, _ := os.ReadDir(downloads)
-		t.Fatalf("the profile was not downloaded as cardbridge-work.mobileconfig (%v)", got)
+	// download clicks sel with downloads going to a new directory and
+	// returns the file it saved as cardbridge-work.mobileconfig.
+	download := func(what string, steps ...chromedp.Action[chromedp.Void]) []byte {
+		t.Helper()
+		dir := t.TempDir()
+		run(what, append([]chromedp.Action[chromedp.Void]{chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
+			return err
+		})}, steps...)...)
+		var raw []byte
+		if !testutil.Eventually(10*time.Second, func() bool {
+			var err error
+			raw, err = os.ReadFile(filepath.Join(dir, "cardbridge-work.mobileconfig"))
+			return err == nil && len(raw) > 0
+		}) {
+			got, _ := os.ReadDir(dir)
+			t.Fatalf("%s: nothing saved as cardbridge-work.mobileconfig (%v)", what, got)
+		}
+		return raw
 	}
-	checkProfile(t, profile, host, port, "carol", password)
+	checkProfile(t, download("download the profile", chromedp.Click(css("#profile"))), host, port, "carol", password, false)
+	// With the password only when asked, on the form, with the password.
+	checkProfile(t, download("download the profile with the password", chromedp.Click(css("#profile-with-password summary")),
+		chromedp.SendKeys(css("#profile-password"), password), chromedp.Click(css(`#profile-with-password button[type="submit"]`))),
+		host, port, "carol", password, true)
 
 	// A conflict from both sides: Outlook changes the job title and the
 	// department, the phone the job title too, differently. The page
@@ -701,8 +711,9 @@ const overflowX = `document.documentElement.scrollWidth - document.documentEleme
 
 // checkProfile fails unless raw is a configuration profile (a valid XML
 // property list) with one CardDAV account for user on host:port over
-// plain HTTP, whose principal is on that server, and with no password.
-func checkProfile(t *testing.T, raw []byte, host string, port int, user, password string) {
+// plain HTTP, whose principal is on that server, and with password when
+// withPassword, else with none.
+func checkProfile(t *testing.T, raw []byte, host string, port int, user, password string, withPassword bool) {
 	t.Helper()
 	v, err := decodePlist(raw)
 	if err != nil {
@@ -730,7 +741,10 @@ func checkProfile(t *testing.T, raw []byte, host string, port int, user, passwor
 			t.Errorf("profile %s = %#v, want %#v", k, acc[k], w)
 		}
 	}
-	if _, ok := acc["CardDAVPassword"]; ok || bytes.Contains(raw, []byte(password)) {
+	switch pw, ok := acc["CardDAVPassword"]; {
+	case withPassword && pw != password:
+		t.Errorf("the profile asked with the password has CardDAVPassword %#v", pw)
+	case !withPassword && (ok || bytes.Contains(raw, []byte(password))):
 		t.Errorf("the profile holds the password:\n%s", raw)
 	}
 }
