@@ -655,7 +655,7 @@ func decodePlist(raw []byte) (any, error) {
 // a11yAudit runs in a page and lists what keeps it from being usable with
 // a screen reader or the keyboard: form controls and buttons without a
 // label (a <label>, aria-label or aria-labelledby; a button's own text),
-// images without alt, links without text, duplicate ids, no lang or title
+// empty table headers, images without alt, links without text, duplicate ids, no lang or title
 // on the document, and headings that do not start at one <h1> or that
 // skip a level. An empty list is a pass.
 const a11yAudit = `(() => {
@@ -680,6 +680,9 @@ const a11yAudit = `(() => {
   }
   for (const b of document.querySelectorAll("button")) {
     if (!b.textContent.trim() && !labelled(b)) out.push("button without a name: " + show(b));
+  }
+  for (const th of document.querySelectorAll("th")) {
+    if (!th.textContent.trim() && !labelled(th)) out.push("table header without text: " + show(th));
   }
   for (const img of document.querySelectorAll("img")) {
     if (!img.hasAttribute("alt")) out.push("image without alt: " + show(img));
@@ -788,18 +791,18 @@ func TestWebUIInChromiumAudit(t *testing.T) {
 	good := `<!doctype html><html lang="en"><head><title>good</title></head><body><h1>Page</h1><h2>Part</h2><h3>Sub</h3><h2>Other</h2>
 		<label for="a">Name</label><input id="a"><input type="search" aria-label="Search"><span id="l">Colour</span><select aria-labelledby="l"></select>
 		<label>Note <textarea></textarea></label><input type="hidden" name="csrf"><input type="submit" value="Send"><button>Go</button>
-		<button aria-label="Close"></button><img src="data:," alt=""><a href="/"><img src="data:," alt="Home"></a><a href="/x">Text</a></body></html>`
+		<button aria-label="Close"></button><img src="data:," alt=""><a href="/"><img src="data:," alt="Home"></a><a href="/x">Text</a><table><tr><th><span>Col</span></th><th aria-label="Actions"></th></tr></table></body></html>`
 	if got := audit(good); len(got) != 0 {
 		t.Errorf("a page without problems: %q", got)
 	}
 	bad := `<!doctype html><html><head></head><body><h2>No h1</h2><h4>Skips h3</h4>
 		<input id="d"><input id="d" aria-label="twice"><label for="e"></label><select id="e"></select><textarea aria-labelledby="nosuch"></textarea>
-		<input type="submit" value=""><button></button><img src="data:,"><a href="/"></a></body></html>`
+		<input type="submit" value=""><button></button><img src="data:,"><a href="/"></a><table><tr><th></th></tr></table></body></html>`
 	got := strings.Join(audit(bad), "\n")
 	for _, want := range []string{
 		"no lang on <html>", "no <title>", "not exactly one h1", "heading level skipped: <h2", "heading level skipped: <h4",
 		`form control without a label: <input id="d">`, `form control without a label: <select id="e">`, "form control without a label: <textarea",
-		`button without a name: <input type="submit"`, "button without a name: <button>", "image without alt", "link without text", "duplicate id: d",
+		`button without a name: <input type="submit"`, "button without a name: <button>", "image without alt", "link without text", "duplicate id: d", "table header without text",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the audit missed %q; it found:\n%s", want, got)
