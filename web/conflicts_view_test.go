@@ -48,7 +48,7 @@ func TestConflictInWords(t *testing.T) {
 		t.Fatalf("conflicts page: %d\n%s", st, page)
 	}
 	// One row per changed field: label, before, A, B, merged.
-	rowRE := regexp.MustCompile(`(?s)<tr class="field"><th scope="row">([^<]*)</th><td class="v-base">(.*?)</td><td class="v-a">(.*?)</td><td class="v-b">(.*?)</td><td class="v-merged">(.*?)</td></tr>`)
+	rowRE := regexp.MustCompile(`(?s)<tr class="field"><th scope="row">([^<]*)</th><td class="v-base"[^>]*>(.*?)</td><td class="v-a"[^>]*>(.*?)</td><td class="v-b"[^>]*>(.*?)</td><td class="v-merged"[^>]*>(.*?)</td></tr>`)
 	var rows []string
 	for _, m := range rowRE.FindAllStringSubmatch(page, -1) {
 		rows = append(rows, strings.Join(m[1:], " | "))

@@ -1,20 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cardbridge/cardbridge/o365/graphsim"
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/cardbridge/cardbridge/testutil"
 )
@@ -27,32 +33,45 @@ const webClient = "44444444-5555-6666-7777-888888888888"
 // TestWebUIInChromium drives the web page of `cardbridge serve` in headless
 // Chromium against graphsim: sign in, connect Office 365 on graphsim's
 // consent page, create a pair into a new address book and see the contacts
-// arrive (in the store over CardDAV and on the page), resolve a conflict
-// with "Keep B" and restore a deleted contact from the trash. With
-// CARDBRIDGE_SCREENSHOTS=DIR it saves PNGs of the main pages there.
+// arrive (in the store over CardDAV and on the page), find a contact with
+// the search box (with the mouse and with the keyboard alone), make a
+// conflict from both sides and resolve it with "Keep merged" from the
+// field-by-field view, restore a deleted contact from the trash and
+// download the phone page's configuration profile. Every page passes an
+// accessibility audit (a11yAudit) and fits a 390 px wide screen without
+// sideways scrolling. The browser reaches serve by a name that is not
+// loopback (public_url, mapped to 127.0.0.1 in Chromium), as a phone on
+// the network would, so that the phone page offers its profile. With
+// CARDBRIDGE_SCREENSHOTS=DIR it saves PNGs of the main pages there, at
+// 1280 px (NAME.png) and 390 px (NAME-390.png) wide.
 func TestWebUIInChromium(t *testing.T) {
 	chromium := needPeer(t, "chromium")
 	shots := os.Getenv("CARDBRIDGE_SCREENSHOTS")
 	const contacts = 6
 
 	env := newSim(t, contacts)
-	env.sim.AddApp(graphsim.App{ClientID: webClient, PublicClient: true, RedirectURIs: []string{"http://127.0.0.1/ui/connect/callback"}})
 	mb := env.sim.Mailbox(alice)
 
 	dir := t.TempDir()
 	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg := serveConfig(t, dir, port, fmt.Sprintf(`  connect:
+	// The browser's name for serve (public_url), which Chromium resolves
+	// to 127.0.0.1; the test's own requests go to local.
+	const host = "dav.cardbridge.test"
+	base := fmt.Sprintf("http://%s:%d", host, port)
+	local := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env.sim.AddApp(graphsim.App{ClientID: webClient, PublicClient: true, RedirectURIs: []string{base + "/ui/connect/callback"}})
+	cfg := serveConfig(t, dir, port, fmt.Sprintf(`  public_url: %s
+  connect:
     client_id: %s
     tenant: contoso.example
     login_url: %s
     graph_url: %s/v1.0
-`, webClient, env.srv.URL, env.srv.URL))
+`, base, webClient, env.srv.URL, env.srv.URL))
 	const password = "correct horse battery"
 	addUser(t, cfg, "carol", password)
 	cmd, stderr := startServe(t, "--config", cfg, "serve", "--debounce", "200ms")
 	if !testutil.Eventually(10*time.Second, func() bool {
-		resp, err := http.Get(base + "/healthz")
+		resp, err := http.Get(local + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -61,14 +80,7 @@ func TestWebUIInChromium(t *testing.T) {
 		t.Fatalf("serve did not start; stderr:\n%s", stderr)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900),
-	}
+	opts := append(chromiumOptions(t, chromium), chromedp.Flag("host-resolver-rules", "MAP "+host+" 127.0.0.1"))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
@@ -78,7 +90,7 @@ func TestWebUIInChromium(t *testing.T) {
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
+	ctx, cancel := context.WithTimeout(bctx, 150*time.Second)
 	defer cancel()
 
 	page := func() string {
@@ -114,6 +126,41 @@ func TestWebUIInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// check audits the page on screen (a11yAudit), makes sure it does not
+	// scroll sideways at 1280 px nor at 390 px wide and that its text is
+	// readable at both, and with screenshots takes them at both widths.
+	check := func(name string, screenshots bool) {
+		t.Helper()
+		problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](a11yAudit))
+		if err != nil || len(problems) > 0 {
+			t.Fatalf("%s: accessibility audit (%v):\n%s\npage:\n%s", name, err, strings.Join(problems, "\n"), page())
+		}
+		for _, width := range []int64{1280, 390} {
+			run(fmt.Sprintf("%s at %d px", name, width), chromedp.EmulateViewport(width, 844))
+			over, err := chromedp.Run(ctx, chromedp.Evaluate[int](overflowX))
+			if err != nil || over > 0 {
+				wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).slice(-5).map(e => e.outerHTML.slice(0, 120))`))
+				t.Fatalf("%s at %d px: the page is %d px wider than the screen (%v); widest:\n%s", name, width, over, err, strings.Join(wide, "\n"))
+			}
+			// Readable: lines of at most about 1000 px at 1280, text not
+			// made smaller on a phone.
+			m, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[document.querySelector("main").getBoundingClientRect().width, parseFloat(getComputedStyle(document.body).fontSize)]`))
+			if err != nil || len(m) != 2 {
+				t.Fatalf("%s at %d px: measuring the text: %v", name, width, err)
+			}
+			if m[0] > 1024 || m[1] < 15 {
+				t.Fatalf("%s at %d px: main %v px wide, text %v px", name, width, m[0], m[1])
+			}
+			switch {
+			case !screenshots:
+			case width == 390:
+				shot(name + "-390")
+			default:
+				shot(name)
+			}
+		}
+		run("back to 1280 px", chromedp.EmulateReset())
+	}
 	// reloadUntil loads url until the text of sel contains want.
 	reloadUntil := func(url, sel, want string) string {
 		t.Helper()
@@ -139,7 +186,7 @@ func TestWebUIInChromium(t *testing.T) {
 	if loc := location(); loc != base+"/ui/login" {
 		t.Fatalf("/ landed on %s", loc)
 	}
-	shot("sign-in")
+	check("sign-in", true)
 	run("wrong password", chromedp.SendKeys(css("#user"), "carol"), chromedp.SendKeys(css("#password"), "nope"),
 		chromedp.Click(css("#signin")), chromedp.WaitVisible(css("#error")))
 	if s := text("#error"); !strings.Contains(s, "Wrong user name or password") {
@@ -165,7 +212,7 @@ func TestWebUIInChromium(t *testing.T) {
 	if loc := location(); !strings.HasPrefix(loc, base+"/ui/connect/callback?") || !strings.Contains(text("h1"), "Office 365 connected") {
 		t.Fatalf("after consent: %s %q", loc, text("h1"))
 	}
-	shot("connected")
+	check("connected", true)
 
 	// The pair, with conflicts left to the page.
 	run("create the pair", chromedp.SetValue(css("#book"), "work"), chromedp.SetValue(css("#conflict"), "manual"),
@@ -176,14 +223,14 @@ func TestWebUIInChromium(t *testing.T) {
 	const pair = "web-carol:work"
 	row := fmt.Sprintf(`tr[data-pair=%q]`, pair)
 	reloadUntil(base+"/ui/", row, fmt.Sprintf("B (address book carol/work): %d created", contacts))
-	book := base + "/addressbooks/carol/work/"
+	book := local + "/addressbooks/carol/work/"
 	if hrefs := propfindCards(t, book, "carol", password); len(hrefs) != contacts {
 		t.Fatalf("the book holds %d cards, want %d", len(hrefs), contacts)
 	}
-	if s := text("#books"); !strings.Contains(s, book) && !strings.Contains(s, "work") {
+	if s := text("#books"); !strings.Contains(s, "work") {
 		t.Fatalf("the new book is not listed: %q", s)
 	}
-	shot("dashboard")
+	check("dashboard", true)
 
 	// A conflict: the same field changed in Office 365 and in the book.
 	cards := cardsByName(t, book, "carol", password)
@@ -208,8 +255,33 @@ func TestWebUIInChromium(t *testing.T) {
 	if s := text("#book-count"); s != fmt.Sprintf("%d contacts", contacts) {
 		t.Fatalf("contacts page count %q", s)
 	}
-	shot("contacts")
+	check("contacts", true)
 	part := string([]rune(tName)[1 : len([]rune(tName))-1]) // part of a name, not the start
+	// The keyboard alone: Tab reaches the search box, its focus shows,
+	// Enter searches.
+	focused := ""
+	for i := 0; i < 20 && focused != "q"; i++ {
+		run("tab", chromedp.KeyEvent(kb.Tab))
+		focused = get("focus", chromedp.Evaluate[string](`document.activeElement.id`))
+	}
+	if focused != "q" {
+		t.Fatalf("20 tabs did not reach the search box (last on %q)", focused)
+	}
+	ring := get("focus ring", chromedp.Evaluate[string](`(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + " " + s.outlineWidth; })()`))
+	style, width, _ := strings.Cut(ring, " ")
+	if px, err := strconv.ParseFloat(strings.TrimSuffix(width, "px"), 64); style != "solid" || err != nil || px < 2 {
+		t.Fatalf("the focused search box shows no focus ring: outline %q", ring)
+	}
+	run("type and Enter", chromedp.KeyEvent(part), chromedp.KeyEvent(kb.Enter))
+	if !testutil.Eventually(10*time.Second, func() bool {
+		s, err := chromedp.Run(ctx, chromedp.Text(css("#result-count")))
+		return err == nil && strings.Contains(s, "“"+part+"”")
+	}) {
+		t.Fatalf("Enter in the search box: no results page for %q", part)
+	}
+	if s := text("#contacts"); !strings.Contains(s, tName) {
+		t.Fatalf("keyboard search %q: %q, want %s", part, s, tName)
+	}
 	search := func(q string) string {
 		t.Helper()
 		run("search "+q, chromedp.SetValue(css("#q"), q), chromedp.Click(css("#search")))
@@ -217,12 +289,9 @@ func TestWebUIInChromium(t *testing.T) {
 			s, err := chromedp.Run(ctx, chromedp.Text(css("#result-count")))
 			return err == nil && strings.Contains(s, "“"+q+"”")
 		}) {
-			t.Fatalf("search %q: no results page", q)
+			t.Fatalf("search %q: no results page (at %s: %q)", q, location(), text("#result-count"))
 		}
 		return text("#contacts")
-	}
-	if s := search(part); !strings.Contains(s, tName) {
-		t.Fatalf("search %q: %q, want %s", part, s, tName)
 	}
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#contacts tr.contact").length`)); err != nil || n >= contacts {
 		t.Fatalf("search %q: %d of %d contacts listed (%v)", part, n, contacts, err)
@@ -253,22 +322,87 @@ func TestWebUIInChromium(t *testing.T) {
 	if s := text("#fields"); !strings.Contains(s, "phone") || strings.Contains(s, "TEL") || strings.Contains(s, "UID") {
 		t.Fatalf("contact fields %q", s)
 	}
-	shot("contact")
+	check("contact", true)
 
-	mb.Put("", []byte(fmt.Sprintf(`{"id":%q,"jobTitle":"Title from Outlook"}`, target)))
+	// The phone page: the profile, downloaded by the page's link, is a
+	// property list for this server and user without the password.
+	run("phone page", chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(css(`tr[data-book="work"] a.phone-setup`)),
+		chromedp.Click(css(`tr[data-book="work"] a.phone-setup`)), chromedp.WaitVisible(css("#profile")))
+	check("phone", true)
+	// download clicks sel with downloads going to a new directory and
+	// returns the file it saved as cardbridge-work.mobileconfig.
+	download := func(what string, steps ...chromedp.Action[chromedp.Void]) []byte {
+		t.Helper()
+		dir := t.TempDir()
+		run(what, append([]chromedp.Action[chromedp.Void]{chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
+			return err
+		})}, steps...)...)
+		var raw []byte
+		if !testutil.Eventually(10*time.Second, func() bool {
+			var err error
+			raw, err = os.ReadFile(filepath.Join(dir, "cardbridge-work.mobileconfig"))
+			return err == nil && len(raw) > 0
+		}) {
+			got, _ := os.ReadDir(dir)
+			t.Fatalf("%s: nothing saved as cardbridge-work.mobileconfig (%v)", what, got)
+		}
+		return raw
+	}
+	checkProfile(t, download("download the profile", chromedp.Click(css("#profile"))), host, port, "carol", password, false)
+	// With the password only when asked, on the form, with the password.
+	checkProfile(t, download("download the profile with the password", chromedp.Click(css("#profile-with-password summary")),
+		chromedp.SendKeys(css("#profile-password"), password), chromedp.Click(css(`#profile-with-password button[type="submit"]`))),
+		host, port, "carol", password, true)
+
+	// A conflict from both sides: Outlook changes the job title and the
+	// department, the phone the job title too, differently. The page
+	// shows it field by field; "Keep merged" writes its preview to both.
+	mb.Put("", []byte(fmt.Sprintf(`{"id":%q,"jobTitle":"Title from Outlook","department":"Dept from Outlook"}`, target)))
 	davPut(t, book+tCard.href, "carol", password, withTitle(tCard.data, "Title from the phone"), tCard.etag)
 	reloadUntil(base+"/ui/conflicts", ".conflict", tName)
-	shot("conflicts")
-	run("keep b", chromedp.Click(css(".conflict .keep-b")), chromedp.WaitVisible(css("#flash")))
-	if s := text("#flash"); !strings.Contains(s, "keeping b") {
+	check("conflicts", true)
+	var rows map[string][3]string // label -> A, B, merged
+	if err := json.Unmarshal([]byte(get("conflict fields", chromedp.Evaluate[string](`JSON.stringify(Object.fromEntries(Array.from(
+		document.querySelectorAll(".conflict tr.field")).map(r => [r.querySelector("th").textContent.trim(),
+		["td.v-a", "td.v-b", "td.v-merged"].map(c => r.querySelector(c).textContent.trim())])))`))), &rows); err != nil {
+		t.Fatal(err)
+	}
+	title := rows["Job title"]
+	if title[0] != "Title from Outlook" || title[1] != "Title from the phone" || (title[2] != title[0] && title[2] != title[1]) {
+		t.Fatalf("the Job title row: %q (all rows %q)", title, rows)
+	}
+	merged := title[2]
+	dept := false
+	for label, r := range rows {
+		if strings.Contains(r[0], "Dept from Outlook") && strings.Contains(r[2], "Dept from Outlook") && !strings.Contains(r[1], "Dept from Outlook") {
+			dept = true
+		}
+		for _, v := range r {
+			if strings.Contains(v, "REV") || strings.Contains(v, "UID") || strings.Contains(v, `\,`) {
+				t.Fatalf("row %s shows vCard internals: %q", label, r)
+			}
+		}
+	}
+	if !dept {
+		t.Fatalf("no row shows Outlook's department kept by the merge: %q", rows)
+	}
+	run("keep merged", chromedp.Click(css(".conflict .keep-merged")), chromedp.WaitVisible(css("#flash")))
+	if s := text("#flash"); !strings.Contains(s, "keeping merged") {
 		t.Fatalf("flash %q", s)
 	}
 	if !testutil.Eventually(20*time.Second, func() bool {
+		var c struct{ JobTitle, Department string }
 		raw, _ := mb.Get(target)
-		return strings.Contains(string(raw), "Title from the phone")
+		json.Unmarshal(raw, &c)
+		card := string(cardsByName(t, book, "carol", password)[tName].data)
+		return c.JobTitle == merged && c.Department == "Dept from Outlook" &&
+			strings.Contains(card, "\r\nTITLE:"+merged+"\r\n") && strings.Contains(card, "Dept from Outlook")
 	}) {
 		raw, _ := mb.Get(target)
-		t.Fatalf("keep b did not reach Office 365: %s\nserve:\n%s", raw, stderr)
+		t.Fatalf("keep merged (%q and Outlook's department) did not reach both sides:\nOffice 365: %s\nbook: %s\nserve:\n%s",
+			merged, raw, cardsByName(t, book, "carol", password)[tName].data, stderr)
 	}
 	reloadUntil(base+"/ui/conflicts", "#no-conflicts", "No open conflicts")
 
@@ -280,7 +414,7 @@ func TestWebUIInChromium(t *testing.T) {
 		t.Fatalf("the deletion did not reach Office 365 (%d contacts); serve:\n%s", mb.Count(""), stderr)
 	}
 	reloadUntil(base+"/ui/trash", "#trash", vName)
-	shot("trash")
+	check("trash", true)
 	entry := fmt.Sprintf(`//tr[contains(@class,"entry")][td/b[text()=%q]]//button[contains(@class,"restore")]`, vName)
 	run("restore", chromedp.Click(entry), chromedp.WaitVisible(css("#flash")))
 	if !testutil.Eventually(20*time.Second, func() bool {
@@ -300,6 +434,10 @@ func TestWebUIInChromium(t *testing.T) {
 		t.Fatalf("the restored contact is not back in the book")
 	}
 	reloadUntil(base+"/ui/trash", "#trash", "restored")
+	// The restored contact's page lists the version in the trash.
+	run("the restored contact", chromedp.Navigate(base+"/ui/books/work/?q="+url.QueryEscape(vName)), chromedp.WaitVisible(css("#contacts td.name a")),
+		chromedp.Click(css("#contacts td.name a")), chromedp.WaitVisible(css("#history tr.version")))
+	check("contact with history", false)
 
 	run("sign out", chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(css("#signout")), chromedp.Click(css("#signout")), chromedp.WaitVisible(css("#signin")))
 	if s := text("#flash"); !strings.Contains(s, "signed out") {
@@ -394,5 +532,280 @@ func davDelete(t *testing.T, target, user, password string) {
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("DELETE %s: %s", target, resp.Status)
+	}
+}
+
+// decodePlist reads an XML property list (dict, array, string, integer,
+// true, false; the kinds a configuration profile uses) into map[string]any,
+// []any, string, int64 and bool. It fails on anything else: a document
+// that is not well-formed, a root other than <plist>, a dict key without
+// a value or given twice, text outside a value.
+func decodePlist(raw []byte) (any, error) {
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	d.Strict = true
+	// next is the next element inside the current one, nil at its end.
+	next := func() (*xml.StartElement, error) {
+		for {
+			tok, err := d.Token()
+			if err != nil {
+				return nil, err
+			}
+			switch tok := tok.(type) {
+			case xml.StartElement:
+				return &tok, nil
+			case xml.EndElement:
+				return nil, nil
+			case xml.CharData:
+				if strings.TrimSpace(string(tok)) != "" {
+					return nil, fmt.Errorf("text %q between elements", tok)
+				}
+			}
+		}
+	}
+	var value func(el xml.StartElement) (any, error)
+	value = func(el xml.StartElement) (any, error) {
+		switch el.Name.Local {
+		case "string", "integer", "key":
+			var s string
+			if err := d.DecodeElement(&s, &el); err != nil {
+				return nil, err
+			}
+			if el.Name.Local == "integer" {
+				return strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			}
+			return s, nil
+		case "true", "false":
+			if err := d.Skip(); err != nil {
+				return nil, err
+			}
+			return el.Name.Local == "true", nil
+		case "array":
+			out := []any{}
+			for {
+				c, err := next()
+				if err != nil || c == nil {
+					return out, err
+				}
+				v, err := value(*c)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, v)
+			}
+		case "dict":
+			out := map[string]any{}
+			for {
+				k, err := next()
+				if err != nil || k == nil {
+					return out, err
+				}
+				if k.Name.Local != "key" {
+					return nil, fmt.Errorf("dict: <%s> where a key belongs", k.Name.Local)
+				}
+				key, err := value(*k)
+				if err != nil {
+					return nil, err
+				}
+				v, err := next()
+				if err != nil {
+					return nil, err
+				}
+				if v == nil {
+					return nil, fmt.Errorf("dict: key %v without a value", key)
+				}
+				if _, dup := out[key.(string)]; dup {
+					return nil, fmt.Errorf("dict: key %v twice", key)
+				}
+				if out[key.(string)], err = value(*v); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return nil, fmt.Errorf("unknown element <%s>", el.Name.Local)
+	}
+	root, err := next()
+	if err != nil || root == nil || root.Name.Local != "plist" {
+		return nil, fmt.Errorf("no <plist> root (%v)", err)
+	}
+	top, err := next()
+	if err != nil || top == nil {
+		return nil, fmt.Errorf("an empty <plist> (%v)", err)
+	}
+	v, err := value(*top)
+	if err != nil {
+		return nil, err
+	}
+	if end, err := next(); err != nil || end != nil {
+		return nil, fmt.Errorf("more than one value in <plist> (%v)", err)
+	}
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return v, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if c, ok := tok.(xml.CharData); !ok || strings.TrimSpace(string(c)) != "" {
+			return nil, fmt.Errorf("content after </plist>: %v", tok)
+		}
+	}
+}
+
+// a11yAudit runs in a page and lists what keeps it from being usable with
+// a screen reader or the keyboard: form controls and buttons without a
+// label (a <label>, aria-label or aria-labelledby; a button's own text),
+// empty table headers, images without alt, links without text, duplicate ids, no lang or title
+// on the document, and headings that do not start at one <h1> or that
+// skip a level. An empty list is a pass.
+const a11yAudit = `(() => {
+  const out = [];
+  const show = el => el.outerHTML.slice(0, 140);
+  const labelled = el => {
+    const aria = (el.getAttribute("aria-label") || "").trim();
+    if (aria) return true;
+    const by = (el.getAttribute("aria-labelledby") || "").trim();
+    if (by && by.split(/\s+/).every(id => document.getElementById(id)) &&
+        by.split(/\s+/).map(id => document.getElementById(id).textContent).join("").trim()) return true;
+    return !!el.labels && Array.from(el.labels).some(l => l.textContent.trim() !== "");
+  };
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    const type = (el.getAttribute("type") || "text").toLowerCase();
+    if (type === "hidden") continue;
+    if (["submit", "button", "reset"].includes(type)) {
+      if (!(el.value || "").trim() && !labelled(el)) out.push("button without a name: " + show(el));
+    } else if (!labelled(el)) {
+      out.push("form control without a label: " + show(el));
+    }
+  }
+  for (const b of document.querySelectorAll("button")) {
+    if (!b.textContent.trim() && !labelled(b)) out.push("button without a name: " + show(b));
+  }
+  for (const th of document.querySelectorAll("th")) {
+    if (!th.textContent.trim() && !labelled(th)) out.push("table header without text: " + show(th));
+  }
+  for (const img of document.querySelectorAll("img")) {
+    if (!img.hasAttribute("alt")) out.push("image without alt: " + show(img));
+  }
+  for (const a of document.querySelectorAll("a[href]")) {
+    if (!a.textContent.trim() && !labelled(a) && !a.querySelector("img[alt]:not([alt=''])")) out.push("link without text: " + show(a));
+  }
+  const seen = new Set();
+  for (const el of document.querySelectorAll("[id]")) {
+    if (seen.has(el.id)) out.push("duplicate id: " + el.id);
+    seen.add(el.id);
+  }
+  if (!document.documentElement.lang) out.push("no lang on <html>");
+  if (!document.title.trim()) out.push("no <title>");
+  const hs = Array.from(document.querySelectorAll("h1, h2, h3, h4, h5, h6"));
+  if (hs.filter(h => h.tagName === "H1").length !== 1) out.push("not exactly one h1");
+  let last = 0;
+  for (const h of hs) {
+    const level = Number(h.tagName[1]);
+    if (level > last + 1) out.push("heading level skipped: " + show(h));
+    last = level;
+  }
+  return out;
+})()`
+
+// overflowX is the page's width beyond its viewport: > 0 when it scrolls
+// sideways.
+const overflowX = `document.documentElement.scrollWidth - document.documentElement.clientWidth`
+
+// checkProfile fails unless raw is a configuration profile (a valid XML
+// property list) with one CardDAV account for user on host:port over
+// plain HTTP, whose principal is on that server, and with password when
+// withPassword, else with none.
+func checkProfile(t *testing.T, raw []byte, host string, port int, user, password string, withPassword bool) {
+	t.Helper()
+	v, err := decodePlist(raw)
+	if err != nil {
+		t.Fatalf("the profile is not a property list: %v\n%s", err, raw)
+	}
+	top, _ := v.(map[string]any)
+	if top["PayloadType"] != "Configuration" {
+		t.Fatalf("profile PayloadType %v", top["PayloadType"])
+	}
+	content, _ := top["PayloadContent"].([]any)
+	if len(content) != 1 {
+		t.Fatalf("profile PayloadContent %v", top["PayloadContent"])
+	}
+	acc, _ := content[0].(map[string]any)
+	want := map[string]any{
+		"PayloadType":         "com.apple.carddav.account",
+		"CardDAVHostName":     host,
+		"CardDAVPort":         int64(port),
+		"CardDAVUseSSL":       false,
+		"CardDAVUsername":     user,
+		"CardDAVPrincipalURL": fmt.Sprintf("http://%s:%d/principals/%s/", host, port, user),
+	}
+	for k, w := range want {
+		if acc[k] != w {
+			t.Errorf("profile %s = %#v, want %#v", k, acc[k], w)
+		}
+	}
+	switch pw, ok := acc["CardDAVPassword"]; {
+	case withPassword && pw != password:
+		t.Errorf("the profile asked with the password has CardDAVPassword %#v", pw)
+	case !withPassword && (ok || bytes.Contains(raw, []byte(password))):
+		t.Errorf("the profile holds the password:\n%s", raw)
+	}
+}
+
+// chromiumOptions starts headless Chromium for a test: no network
+// services of its own, a fresh profile, 1280 px wide, scroll bars over
+// the page as on a phone (the page's width is all the window's).
+func chromiumOptions(t *testing.T, chromium string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+}
+
+// TestWebUIInChromiumAudit checks the audit itself: on a page with one
+// of each problem it names every one, on a page without it names none.
+func TestWebUIInChromiumAudit(t *testing.T) {
+	chromium := needPeer(t, "chromium")
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(t, chromium)...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+	defer cancel()
+	audit := func(doc string) []string {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`document.open(); document.write(`+strconv.Quote(doc)+`); document.close(); `+a11yAudit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	good := `<!doctype html><html lang="en"><head><title>good</title></head><body><h1>Page</h1><h2>Part</h2><h3>Sub</h3><h2>Other</h2>
+		<label for="a">Name</label><input id="a"><input type="search" aria-label="Search"><span id="l">Colour</span><select aria-labelledby="l"></select>
+		<label>Note <textarea></textarea></label><input type="hidden" name="csrf"><input type="submit" value="Send"><button>Go</button>
+		<button aria-label="Close"></button><img src="data:," alt=""><a href="/"><img src="data:," alt="Home"></a><a href="/x">Text</a><table><tr><th><span>Col</span></th><th aria-label="Actions"></th></tr></table></body></html>`
+	if got := audit(good); len(got) != 0 {
+		t.Errorf("a page without problems: %q", got)
+	}
+	bad := `<!doctype html><html><head></head><body><h2>No h1</h2><h4>Skips h3</h4>
+		<input id="d"><input id="d" aria-label="twice"><label for="e"></label><select id="e"></select><textarea aria-labelledby="nosuch"></textarea>
+		<input type="submit" value=""><button></button><img src="data:,"><a href="/"></a><table><tr><th></th></tr></table></body></html>`
+	got := strings.Join(audit(bad), "\n")
+	for _, want := range []string{
+		"no lang on <html>", "no <title>", "not exactly one h1", "heading level skipped: <h2", "heading level skipped: <h4",
+		`form control without a label: <input id="d">`, `form control without a label: <select id="e">`, "form control without a label: <textarea",
+		`button without a name: <input type="submit"`, "button without a name: <button>", "image without alt", "link without text", "duplicate id: d", "table header without text",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the audit missed %q; it found:\n%s", want, got)
+		}
 	}
 }
