@@ -73,12 +73,14 @@ func (h *Handler) listensLoopback() bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// davx5URL is the URL DAVx5 opens its login with, the user name filled
-// in: davx5:// (https) or carddav:// (plain http) and the server's root.
+// davx5URL is the URL DAVx5 (and other CardDAV apps that register the
+// schemes) opens its login with, the user name filled in: carddavs://
+// for https, carddav:// for plain http, and the server's root (DAVx5's
+// manual, "Integration": a caldav(s):// or carddav(s):// intent).
 func davx5URL(base *url.URL, user string) string {
 	u := *base
 	if u.Scheme == "https" {
-		u.Scheme = "davx5"
+		u.Scheme = "carddavs"
 	} else {
 		u.Scheme = "carddav"
 	}

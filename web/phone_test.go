@@ -243,7 +243,7 @@ func TestPhonePublicURL(t *testing.T) {
 	}
 	w := get("GET", "127.0.0.1:5232", "/ui/books/contacts/phone", nil)
 	page := w.Body.String()
-	for _, s := range []string{`value="https://dav.example.com/"`, "davx5://alice@dav.example.com/", `src="/ui/books/contacts/qr.png"`,
+	for _, s := range []string{`value="https://dav.example.com/"`, "carddavs://alice@dav.example.com/", `src="/ui/books/contacts/qr.png"`,
 		"Work &amp; &#34;&lt;Friends&gt;&#34;", "not signed", `data-copy="server-url" hidden`, `<script src="/ui/static/copy.js"`} {
 		if !strings.Contains(page, s) {
 			t.Errorf("page lacks %q", s)
