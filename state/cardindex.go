@@ -148,7 +148,7 @@ func PhoneDigits(s string) string {
 
 // searchTerms turns a query into the substrings a card's search text must
 // all hold: a query of digits and phone punctuation only ("+49 (30)
-// 1234-5") is one term, its digits; otherwise each word, lower-cased. At
+// 1234-5") is one term, its digits without leading zeros; otherwise each word, lower-cased. At
 // most MaxSearchLen bytes and MaxSearchTerms words are read.
 func searchTerms(q string) []string {
 	if len(q) > MaxSearchLen {
@@ -166,7 +166,13 @@ func searchTerms(q string) []string {
 		}
 	}
 	if phone && hasDigit {
-		return []string{PhoneDigits(q)}
+		// Leading zeros are a trunk ("030") or international ("0049")
+		// prefix: "030 1234" finds "+49 30 1234" as well as "030 1234".
+		d := PhoneDigits(q)
+		if t := strings.TrimLeft(d, "0"); t != "" {
+			d = t
+		}
+		return []string{d}
 	}
 	words := strings.Fields(strings.ToLower(q))
 	if len(words) > MaxSearchTerms {

@@ -86,6 +86,8 @@ func TestSearchCards(t *testing.T) {
 		{"(30) 12", []string{"ann.vcf"}},
 		{"03099911", []string{"bob.vcf"}},
 		{"999 11", []string{"bob.vcf"}},
+		{"030 1234", []string{"ann.vcf"}},    // the national form of +49 30 1234…
+		{"0049 30 1234", []string{"ann.vcf"}}, // the international one with 00
 		{"ann stone", nil},
 		{"nobody", nil},
 		{"%", nil},
