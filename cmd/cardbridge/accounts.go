@@ -117,7 +117,7 @@ func (a *app) accountsCmd() *cobra.Command {
 				return withCode(exitFailed, err)
 			}
 			if a.asJSON {
-				return writeJSON(a.stdout, accountsJSON(infos))
+				return writeJSON(a.stdout, pairs.AccountViews(infos))
 			}
 			if len(infos) == 0 {
 				fmt.Fprintln(a.stdout, "no accounts configured")

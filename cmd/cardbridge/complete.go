@@ -97,7 +97,7 @@ func (a *app) completeConflictIDs(cmd *cobra.Command, args []string, toComplete 
 		cs, err := db.Conflicts(ctx, "", true)
 		out := map[int64]string{}
 		for _, c := range cs {
-			out[c.ID] = c.Pair + ": " + rawFN(c.A)
+			out[c.ID] = c.Pair + ": " + pairs.CardName(c.A)
 		}
 		return out, err
 	})
@@ -110,7 +110,7 @@ func (a *app) completeTrashIDs(cmd *cobra.Command, args []string, toComplete str
 		es, err := db.ListTrash(ctx, "")
 		out := map[int64]string{}
 		for _, e := range es {
-			out[e.ID] = e.Pair + ": " + e.Reason + " " + rawFN(e.Card)
+			out[e.ID] = e.Pair + ": " + e.Reason + " " + pairs.CardName(e.Card)
 		}
 		return out, err
 	})

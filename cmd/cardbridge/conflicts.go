@@ -58,11 +58,7 @@ func (a *app) conflictsList(cmd *cobra.Command) error {
 		return withCode(exitFailed, err)
 	}
 	if a.asJSON {
-		out := make([]conflictJSON, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, newConflictJSON(c))
-		}
-		return writeJSON(a.stdout, out)
+		return writeJSON(a.stdout, pairs.ConflictViews(cs))
 	}
 	if len(cs) == 0 {
 		fmt.Fprintln(a.stdout, "no open conflicts")
@@ -71,7 +67,7 @@ func (a *app) conflictsList(cmd *cobra.Command) error {
 	tw := newTable(a.stdout)
 	fmt.Fprintln(tw, "ID\tPAIR\tSINCE\tCONTACT\tUID")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, cell(c.Pair), c.Created.Format("2006-01-02 15:04"), cell(rawFN(c.A)), cell(c.UID))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, cell(c.Pair), c.Created.Format("2006-01-02 15:04"), cell(pairs.CardName(c.A)), cell(c.UID))
 	}
 	return tw.Flush()
 }
@@ -105,6 +101,16 @@ func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*pa
 		return nil, nil, c, withCode(exitFailed, err)
 	}
 	return r, db, c, nil
+}
+
+// conflictShowJSON is `conflicts show ID --json` (pairs.ConflictDetail).
+func (a *app) conflictShowJSON(cmd *cobra.Command, idText string) error {
+	_, db, c, err := a.getConflict(cmd, idText, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return writeJSON(a.stdout, pairs.ConflictDetail(c))
 }
 
 func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/termout"
-	"github.com/cardbridge/cardbridge/vcard"
 )
 
 // newTable is the writer of the CLI's tables: columns two spaces apart,
@@ -30,15 +29,6 @@ func writeJSON(w io.Writer, v any) error {
 	return nil
 }
 
-// jsonTime is the text of t in JSON output (RFC 3339), "" when t is zero
-// so that omitempty leaves it out.
-func jsonTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 // cell is s as a table cell: escaped for the terminal (tabs included, so
 // that a name cannot break the columns), "-" when empty.
 func cell(s string) string {
@@ -46,16 +36,6 @@ func cell(s string) string {
 		return "-"
 	}
 	return termout.String(s)
-}
-
-// rawFN is the display name (FN) of a vCard as it is, for JSON output;
-// "" when the card does not parse.
-func rawFN(raw []byte) string {
-	c, err := vcard.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return c.FN()
 }
 
 // stampWriter starts every line written to w with the time it was

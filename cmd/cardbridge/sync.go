@@ -147,8 +147,7 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 		return exitFailed
 	}
 	if fl.json {
-		line, _ := syncSummaryJSON(res, fl.every > 0)
-		fmt.Fprintln(a.stdout, termout.JSON(line))
+		a.printSyncJSON(res, fl.every > 0)
 	} else {
 		if fl.dryRun {
 			printPlan(a.stdout, name, res.Plan)
@@ -171,12 +170,21 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 
 func (a *app) reportFailure(name string, err error, asJSON, stamp bool) {
 	if asJSON {
-		res := &engine.Result{Pair: name, Errors: []error{err}}
-		line, _ := syncSummaryJSON(res, stamp)
-		fmt.Fprintln(a.stdout, termout.JSON(line))
+		a.printSyncJSON(&engine.Result{Pair: name, Errors: []error{err}}, stamp)
 		return
 	}
 	fmt.Fprintf(a.stderr, "%s: %s\n", name, termout.Block(err.Error()))
+}
+
+// printSyncJSON prints the line of `sync --json` for res
+// (pairs.SyncReport), with the time when stamp (--every).
+func (a *app) printSyncJSON(res *engine.Result, stamp bool) {
+	var at time.Time
+	if stamp {
+		at = time.Now()
+	}
+	line, _ := pairs.SyncReport(res, at)
+	fmt.Fprintln(a.stdout, termout.JSON(line))
 }
 
 // summaryLine is the one line printed per pair.

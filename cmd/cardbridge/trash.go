@@ -29,20 +29,6 @@ func (a *app) trashCmd() *cobra.Command {
 	return cmd
 }
 
-// trashJSON is one entry of `trash list --json`.
-type trashJSON struct {
-	ID       int64  `json:"id"`
-	Pair     string `json:"pair"`
-	Side     string `json:"side"`
-	SideID   string `json:"side_id"`
-	UID      string `json:"uid"`
-	Name     string `json:"name"`
-	Reason   string `json:"reason"`
-	Created  string `json:"created"`
-	Restore  bool   `json:"restore_requested"`
-	Restored string `json:"restored,omitempty"`
-}
-
 func (a *app) trashList(cmd *cobra.Command, pair string, asJSON bool) error {
 	ctx := cmd.Context()
 	cfg, err := a.loadConfig()
@@ -68,12 +54,7 @@ func (a *app) trashList(cmd *cobra.Command, pair string, asJSON bool) error {
 		return withCode(exitUsage, fmt.Errorf("no pair %q in the configuration nor in the trash (pairs: %v)", pair, cfg.PairNames()))
 	}
 	if asJSON {
-		out := make([]trashJSON, 0, len(es))
-		for _, e := range es {
-			out = append(out, trashJSON{ID: e.ID, Pair: e.Pair, Side: e.Side, SideID: e.SideID, UID: e.UID, Name: rawFN(e.Card), Reason: e.Reason,
-				Created: jsonTime(e.Created), Restore: e.RestoreRequested, Restored: jsonTime(e.Restored)})
-		}
-		return writeJSON(a.stdout, out)
+		return writeJSON(a.stdout, pairs.TrashViews(es))
 	}
 	if len(es) == 0 {
 		fmt.Fprintln(a.stdout, "the trash is empty")
@@ -89,7 +70,7 @@ func (a *app) trashList(cmd *cobra.Command, pair string, asJSON bool) error {
 		case e.RestoreRequested:
 			st = "restore at next sync"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, cell(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), cell(rawFN(e.Card)), st)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, cell(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), cell(pairs.CardName(e.Card)), st)
 	}
 	return tw.Flush()
 }

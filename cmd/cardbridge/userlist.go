@@ -7,45 +7,20 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// userJSON is one user of `user list --json`.
-type userJSON struct {
-	Name    string     `json:"name"`
-	Created string     `json:"created"`
-	Books   []bookJSON `json:"address_books"`
-}
-
-// bookJSON is one address book of a user.
-type bookJSON struct {
-	Name        string `json:"name"`
-	DisplayName string `json:"display_name"`
-}
-
 // userListCmd is `cardbridge user list`: the server's users and their
 // address books.
 func (a *app) userListCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "list", Short: "List the users and their address books", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			_, db, err := a.configRunner(ctx, true)
+			r, db, err := a.configRunner(ctx, true)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			us, err := db.Users(ctx)
+			out, err := r.UserViews(ctx)
 			if err != nil {
 				return withCode(exitFailed, err)
-			}
-			out := make([]userJSON, 0, len(us))
-			for _, u := range us {
-				bs, err := db.AddressBooks(ctx, u.Name)
-				if err != nil {
-					return withCode(exitFailed, err)
-				}
-				j := userJSON{Name: u.Name, Created: jsonTime(u.Created), Books: make([]bookJSON, 0, len(bs))}
-				for _, b := range bs {
-					j.Books = append(j.Books, bookJSON{Name: b.Name, DisplayName: b.DisplayName})
-				}
-				out = append(out, j)
 			}
 			if a.asJSON {
 				return writeJSON(a.stdout, out)
