@@ -18,6 +18,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/cardbridge/cardbridge/buildinfo"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/pairs"
@@ -117,7 +118,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Short:         "Keep Office 365 contacts and vCard directories / CardDAV address books in step",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       currentVersion().String(),
+		Version:       buildinfo.Current(version).String(),
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if a.cpuProfile != "" {
 				f, err := os.Create(a.cpuProfile)
