@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/engine/resolve"
+	"github.com/cardbridge/cardbridge/fields"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/vcard"
 )
@@ -278,4 +280,39 @@ func TrashViews(es []state.TrashEntry) []TrashView {
 			Created: JSONTime(e.Created), Restore: e.RestoreRequested, Restored: JSONTime(e.Restored)})
 	}
 	return out
+}
+
+// ConflictSideNames names the sides of c's pair by what they are
+// (fields.SideNames: "Outlook", the book's title, the folder's name); "A"
+// and "B" when the pair is no longer configured.
+func (r *Runner) ConflictSideNames(ctx context.Context, c state.Conflict) (string, string) {
+	cfg, _, err := r.Pairs(ctx)
+	if err != nil {
+		return "A", "B"
+	}
+	p, ok := cfg.Pairs[c.Pair]
+	if !ok {
+		return "A", "B"
+	}
+	title := func(s config.Side) string {
+		if s.Type != config.SideServer {
+			return ""
+		}
+		b, err := r.o.DB.AddressBook(ctx, s.User, s.Addressbook)
+		if err != nil {
+			return ""
+		}
+		return b.DisplayName
+	}
+	return fields.SideNames(p.A, p.B, title(p.A), title(p.B))
+}
+
+// ConflictText is what `conflicts show` writes of c (fields.ConflictText):
+// its sides named (ConflictSideNames) and its versions compared
+// (resolve.Explain).
+func (r *Runner) ConflictText(ctx context.Context, c state.Conflict) fields.Conflict {
+	nameA, nameB := r.ConflictSideNames(ctx, c)
+	e, err := resolve.Explain(c)
+	return fields.Conflict{ID: c.ID, Pair: c.Pair, Created: c.Created, Keep: c.Keep, A: c.A, B: c.B, NameA: nameA, NameB: nameB,
+		Rows: e.Rows, Clashes: e.Clashes, Newer: e.Newer, HasBase: e.HasBase, Err: err}
 }

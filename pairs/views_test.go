@@ -164,3 +164,27 @@ func TestUserViews(t *testing.T) {
 		t.Fatalf("users: %+v, %v", us, err)
 	}
 }
+
+// TestConflictSideNames: a conflict's sides are named by what they are,
+// a book of this server by its title; "A" and "B" once its pair is gone.
+func TestConflictSideNames(t *testing.T) {
+	ctx := t.Context()
+	r, db := accountsRunner(t)
+	if err := r.SetUser(ctx, "dora", "first-password", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateAddressBook(ctx, "dora", "work", "Office 365", ""); err != nil {
+		t.Fatal(err)
+	}
+	r.Config().Pairs["p"] = config.Pair{Name: "p", A: config.Side{Type: config.SideO365, Account: "x"},
+		B: config.Side{Type: config.SideServer, User: "dora", Addressbook: "work"}}
+	for _, tc := range []struct{ pair, a, b string }{{"p", "Outlook", "Office 365 book"}, {"gone", "A", "B"}} {
+		if a, b := r.ConflictSideNames(ctx, state.Conflict{Pair: tc.pair}); a != tc.a || b != tc.b {
+			t.Errorf("pair %s: %q, %q; want %q, %q", tc.pair, a, b, tc.a, tc.b)
+		}
+	}
+	text := r.ConflictText(ctx, state.Conflict{ID: 4, Pair: "p", A: []byte("junk"), B: viewCard("Ann", "T", "1")})
+	if text.NameA != "Outlook" || text.Err == nil || text.ID != 4 {
+		t.Errorf("text of a broken version: %+v", text)
+	}
+}

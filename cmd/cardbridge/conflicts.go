@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/cardbridge/cardbridge/fields"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/termout"
@@ -119,8 +120,8 @@ func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
 		return err
 	}
 	defer db.Close()
-	nameA, nameB := conflictSideNames(cmd.Context(), r, db, c)
-	return writeConflict(a.stdout, c, nameA, nameB)
+	fields.ConflictText(a.stdout, r.ConflictText(cmd.Context(), c))
+	return nil
 }
 
 func (a *app) conflictsResolve(cmd *cobra.Command, idText, keep string) error {
