@@ -6,6 +6,7 @@ import (
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/pairs"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -123,11 +124,10 @@ func (a *app) accountsCmd() *cobra.Command {
 				fmt.Fprintln(a.stdout, "no accounts configured")
 				return nil
 			}
-			tw := newTable(a.stdout)
-			fmt.Fprintln(tw, "ACCOUNT\tUSER\tTENANT\tFLOW\tTOKEN\tLAST SYNC\tFROM")
+			tw := termout.NewTable(a.stdout, "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC", "FROM")
 			for _, in := range infos {
 				user, tok, last := accountUse(in)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(in.Account.Name), cell(user), cell(in.Account.Tenant), cell(in.Account.Flow), tok, last, cell(accountFrom(in)))
+				tw.Row(termout.Cell(in.Account.Name), termout.Cell(user), termout.Cell(in.Account.Tenant), termout.Cell(in.Account.Flow), tok, last, termout.Cell(accountFrom(in)))
 			}
 			return tw.Flush()
 		},
@@ -186,7 +186,7 @@ func accountUse(in pairs.AccountInfo) (user, tok, last string) {
 	} else if pairs.AppOnly(in.Account) {
 		tok = "app-only, on demand"
 	}
-	return orDash(user), tok, last
+	return user, tok, last
 }
 
 // accountFrom is the FROM column: where an account comes from.
@@ -198,11 +198,4 @@ func accountFrom(in pairs.AccountInfo) string {
 		return "web page, user " + in.Owner
 	}
 	return "state only (not configured)"
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

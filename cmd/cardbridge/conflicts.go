@@ -65,10 +65,9 @@ func (a *app) conflictsList(cmd *cobra.Command) error {
 		fmt.Fprintln(a.stdout, "no open conflicts")
 		return nil
 	}
-	tw := newTable(a.stdout)
-	fmt.Fprintln(tw, "ID\tPAIR\tSINCE\tCONTACT\tUID")
+	tw := termout.NewTable(a.stdout, "ID", "PAIR", "SINCE", "CONTACT", "UID")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, cell(c.Pair), c.Created.Format("2006-01-02 15:04"), cell(pairs.CardName(c.A)), cell(c.UID))
+		tw.Row(fmt.Sprint(c.ID), termout.Cell(c.Pair), c.Created.Format("2006-01-02 15:04"), termout.Cell(pairs.CardName(c.A)), termout.Cell(c.UID))
 	}
 	return tw.Flush()
 }

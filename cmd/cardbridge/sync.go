@@ -49,9 +49,9 @@ before deleting anything (see --dry-run, then --force-delete).`,
 				s := *a
 				run = &s
 				run.progressErr = a.stderr
-				run.stderr = newStampWriter(a.stderr, time.Now)
+				run.stderr = termout.NewStampWriter(a.stderr, time.Now)
 				if !fl.json {
-					run.stdout = newStampWriter(a.stdout, time.Now)
+					run.stdout = termout.NewStampWriter(a.stdout, time.Now)
 				}
 			}
 			for {

@@ -60,8 +60,7 @@ func (a *app) trashList(cmd *cobra.Command, pair string, asJSON bool) error {
 		fmt.Fprintln(a.stdout, "the trash is empty")
 		return nil
 	}
-	tw := newTable(a.stdout)
-	fmt.Fprintln(tw, "ID\tPAIR\tSIDE\tWHY\tWHEN\tCONTACT\tSTATE")
+	tw := termout.NewTable(a.stdout, "ID", "PAIR", "SIDE", "WHY", "WHEN", "CONTACT", "STATE")
 	for _, e := range es {
 		st := "-"
 		switch {
@@ -70,7 +69,7 @@ func (a *app) trashList(cmd *cobra.Command, pair string, asJSON bool) error {
 		case e.RestoreRequested:
 			st = "restore at next sync"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, cell(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), cell(pairs.CardName(e.Card)), st)
+		tw.Row(fmt.Sprint(e.ID), termout.Cell(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), termout.Cell(pairs.CardName(e.Card)), st)
 	}
 	return tw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -29,14 +30,13 @@ func (a *app) userListCmd() *cobra.Command {
 				fmt.Fprintln(a.stdout, noUsersHint)
 				return nil
 			}
-			tw := newTable(a.stdout)
-			fmt.Fprintln(tw, "USER\tCREATED\tADDRESS BOOKS")
+			tw := termout.NewTable(a.stdout, "USER", "CREATED", "ADDRESS BOOKS")
 			for _, u := range out {
 				names := make([]string, len(u.Books))
 				for i, b := range u.Books {
-					names[i] = cell(b.Name)
+					names[i] = termout.Cell(b.Name)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", cell(u.Name), u.Created, strings.Join(names, ", "))
+				tw.Row(termout.Cell(u.Name), u.Created, strings.Join(names, ", "))
 			}
 			return tw.Flush()
 		}}
