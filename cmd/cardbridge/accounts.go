@@ -126,8 +126,8 @@ func (a *app) accountsCmd() *cobra.Command {
 			}
 			tw := termout.NewTable(a.stdout, "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC", "FROM")
 			for _, in := range infos {
-				user, tok, last := accountUse(in)
-				tw.Row(termout.Cell(in.Account.Name), termout.Cell(user), termout.Cell(in.Account.Tenant), termout.Cell(in.Account.Flow), tok, last, termout.Cell(accountFrom(in)))
+				user, tok, last := in.Use()
+				tw.Row(termout.Cell(in.Account.Name), termout.Cell(user), termout.Cell(in.Account.Tenant), termout.Cell(in.Account.Flow), tok, last, termout.Cell(in.From()))
 			}
 			return tw.Flush()
 		},
@@ -164,38 +164,4 @@ func (a *app) accountsCmd() *cobra.Command {
 	}
 	cmd.AddCommand(folders)
 	return cmd
-}
-
-// accountUse is the USER, TOKEN and LAST SYNC columns of an account.
-func accountUse(in pairs.AccountInfo) (user, tok, last string) {
-	t := in.Token
-	user, tok, last = in.Account.User, "not signed in", "never"
-	if in.HasToken {
-		if t.User != "" {
-			user = t.User
-		}
-		switch {
-		case t.HasRefreshToken:
-			tok = "valid until " + t.Expiry.Local().Format("2006-01-02 15:04") + " (refreshable)"
-		case !t.Expiry.IsZero():
-			tok = "until " + t.Expiry.Local().Format("2006-01-02 15:04")
-		}
-		if !t.LastSync.IsZero() {
-			last = t.LastSync.Local().Format("2006-01-02 15:04")
-		}
-	} else if pairs.AppOnly(in.Account) {
-		tok = "app-only, on demand"
-	}
-	return user, tok, last
-}
-
-// accountFrom is the FROM column: where an account comes from.
-func accountFrom(in pairs.AccountInfo) string {
-	switch {
-	case in.Configured:
-		return "config"
-	case in.Owner != "":
-		return "web page, user " + in.Owner
-	}
-	return "state only (not configured)"
 }

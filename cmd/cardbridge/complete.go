@@ -84,7 +84,7 @@ func (a *app) completeAccounts(cmd *cobra.Command, args []string, toComplete str
 	var out []cobra.Completion
 	for _, in := range infos {
 		if strings.HasPrefix(in.Account.Name, toComplete) {
-			out = append(out, cobra.CompletionWithDesc(in.Account.Name, accountFrom(in)))
+			out = append(out, cobra.CompletionWithDesc(in.Account.Name, in.From()))
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -150,10 +148,10 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 		a.printSyncJSON(res, fl.every > 0)
 	} else {
 		if fl.dryRun {
-			printPlan(a.stdout, name, res.Plan)
+			pairs.WritePlan(a.stdout, name, res.Plan)
 		}
 		if !a.quiet || !res.OK() {
-			fmt.Fprintln(a.stdout, termout.String(summaryLine(res)))
+			fmt.Fprintln(a.stdout, termout.String(pairs.SummaryLine(res)))
 		}
 		for _, s := range res.Skipped {
 			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termout.String(s.String()))
@@ -185,28 +183,4 @@ func (a *app) printSyncJSON(res *engine.Result, stamp bool) {
 	}
 	line, _ := pairs.SyncReport(res, at)
 	fmt.Fprintln(a.stdout, termout.JSON(line))
-}
-
-// summaryLine is the one line printed per pair.
-func summaryLine(r *engine.Result) string {
-	var b strings.Builder
-	verb := ""
-	if r.DryRun {
-		verb = " (dry run: would)"
-	}
-	fmt.Fprintf(&b, "%s%s: a +%d ~%d -%d, b +%d ~%d -%d", r.Pair, verb,
-		r.A.Created, r.A.Updated, r.A.Deleted, r.B.Created, r.B.Updated, r.B.Deleted)
-	fmt.Fprintf(&b, ", %d conflicts, %d skipped, %d errors (%d ms)", r.Conflicts, len(r.Skipped), len(r.Errors), r.Duration.Milliseconds())
-	return b.String()
-}
-
-// printPlan prints every planned action of a dry run.
-func printPlan(w io.Writer, pair string, p *engine.Plan) {
-	if p == nil {
-		return
-	}
-	fmt.Fprintf(w, "%s: plan (%d actions, nothing written):\n", pair, len(p.Actions))
-	for _, act := range p.Actions {
-		fmt.Fprintf(w, "  %-28s %s: %s\n", termout.String(strings.Join(act.Ops(), ", ")), termout.String(act.Who()), termout.String(act.Why))
-	}
 }
