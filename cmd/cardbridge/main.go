@@ -155,23 +155,9 @@ func (a *app) rootCmd() *cobra.Command {
 }
 
 func (a *app) setupLog() error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
-		return withCode(exitUsage, fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel))
-	}
-	if a.quiet && level < slog.LevelError {
-		level = slog.LevelError
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch a.logFormat {
-	case "text":
-		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
-	case "json":
-		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
-	default:
-		return withCode(exitUsage, fmt.Errorf("--log-format %q: want text or json", a.logFormat))
-	}
-	return nil
+	l, err := termout.NewLogger(a.stderr, a.logLevel, a.logFormat, a.quiet)
+	a.log = l
+	return withCode(exitUsage, err)
 }
 
 // logger is the process's logger, one that discards when the root
