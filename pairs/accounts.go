@@ -2,6 +2,8 @@ package pairs
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -85,4 +87,26 @@ func (r *Runner) StoredAccount(ctx context.Context, name string) (owner string, 
 	}
 	owner, err = r.o.DB.WebAccountOwner(ctx, name)
 	return owner, stored || owner != "", err
+}
+
+// ErrNoAccount is wrapped by the errors about an account neither the
+// configuration nor the state knows.
+var ErrNoAccount = errors.New("no such account")
+
+// LogoutTarget names the account `logout` signs out of for name: a
+// configured account by its configured name, else one only the state
+// knows, with who connected it on the web page (owner, "" for nobody). An
+// error wraps ErrNoAccount when name is neither.
+func (r *Runner) LogoutTarget(ctx context.Context, name string) (account, owner string, err error) {
+	if acc, ok := r.o.Config.Account(name); ok {
+		return acc.Name, "", nil
+	}
+	owner, stored, err := r.StoredAccount(ctx, name)
+	if err != nil {
+		return "", "", err
+	}
+	if !stored {
+		return "", "", fmt.Errorf("account %s: %w", name, ErrNoAccount)
+	}
+	return name, owner, nil
 }

@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -34,5 +35,38 @@ func TestChoices(t *testing.T) {
 	}
 	if got := idChoices(map[int64]string{10: "b:\n two", 9: "a"}); !reflect.DeepEqual(got, []Choice{{"9", "a"}, {"10", "b: two"}}) {
 		t.Errorf("ids: %q", got)
+	}
+}
+
+// TestListTrashAndLogoutTarget: a configured pair lists by its configured
+// name (any case), a gone pair with entries lists them, another is
+// ErrNoPair; logout finds a configured account by name (any case), one
+// connected on the web page with its owner, and refuses others with
+// ErrNoAccount.
+func TestListTrashAndLogoutTarget(t *testing.T) {
+	ctx := t.Context()
+	r, db := accountsRunner(t, config.Account{Name: "work"})
+	r.Config().Pairs["kept"] = config.Pair{Name: "kept"}
+	for _, p := range []string{"kept", "gone"} {
+		if err := db.AddTrash(ctx, &state.TrashEntry{Pair: p, Side: "a", UID: "u", Card: []byte("x"), Reason: "deleted"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for pair, want := range map[string]int{"": 2, "KEPT": 1, "gone": 1} {
+		if es, err := r.ListTrash(ctx, pair); err != nil || len(es) != want {
+			t.Errorf("ListTrash(%q): %d entries, %v; want %d", pair, len(es), err, want)
+		}
+	}
+	if _, err := r.ListTrash(ctx, "never"); !errors.Is(err, ErrNoPair) {
+		t.Errorf("unknown pair: %v", err)
+	}
+	webAccount(t, db, "web-dora", "dora")
+	for _, tc := range []struct{ name, account, owner string }{{"WORK", "work", ""}, {"web-dora", "web-dora", "dora"}} {
+		if acc, owner, err := r.LogoutTarget(ctx, tc.name); err != nil || acc != tc.account || owner != tc.owner {
+			t.Errorf("LogoutTarget(%s) = %q, %q, %v", tc.name, acc, owner, err)
+		}
+	}
+	if _, _, err := r.LogoutTarget(ctx, "nobody"); !errors.Is(err, ErrNoAccount) {
+		t.Errorf("unknown account: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -78,20 +79,14 @@ pairs stay, and sync again once the user connects Office 365 again.`,
 				return err
 			}
 			defer db.Close()
-			cfg, name := r.Config(), args[0]
-			if acc, configured := cfg.Account(name); configured {
-				name = acc.Name
-			} else {
-				owner, stored, err := r.StoredAccount(ctx, name)
-				if err != nil {
-					return withCode(exitFailed, err)
-				}
-				if !stored {
-					return withCode(exitUsage, fmt.Errorf("no account %q in the configuration (accounts: %v) nor in the state (see cardbridge accounts)", name, cfg.AccountNames()))
-				}
-				if owner != "" {
-					defer fmt.Fprintf(a.stdout, "(connected by %s on the web page: the pairs made there stay and sync again once %s connects Office 365 again)\n", owner, owner)
-				}
+			name, owner, err := r.LogoutTarget(ctx, args[0])
+			switch {
+			case errors.Is(err, pairs.ErrNoAccount):
+				return withCode(exitUsage, fmt.Errorf("no account %q in the configuration (accounts: %v) nor in the state (see cardbridge accounts)", args[0], r.Config().AccountNames()))
+			case err != nil:
+				return withCode(exitFailed, err)
+			case owner != "":
+				defer fmt.Fprintf(a.stdout, "(connected by %s on the web page: the pairs made there stay and sync again once %s connects Office 365 again)\n", owner, owner)
 			}
 			if err := auth.Logout(ctx, name, auth.StateStore{DB: db}); err != nil {
 				return withCode(exitFailed, err)

@@ -35,23 +35,16 @@ func (a *app) trashList(cmd *cobra.Command, pair string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	cfg = pairs.WithWebPairs(ctx, cfg, a.log)
-	known := false
-	if p, ok := cfg.Pair(pair); ok && pair != "" {
-		pair, known = p.Name, true
-	}
-	_, db, err := a.stateRunner(ctx, cfg, true)
+	r, db, err := a.stateRunner(ctx, pairs.WithWebPairs(ctx, cfg, a.log), true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	es, err := db.ListTrash(ctx, pair)
-	if err != nil {
+	es, err := r.ListTrash(ctx, pair)
+	if errors.Is(err, pairs.ErrNoPair) {
+		return withCode(exitUsage, fmt.Errorf("no pair %q in the configuration nor in the trash (pairs: %v)", pair, r.Config().PairNames()))
+	} else if err != nil {
 		return withCode(exitFailed, err)
-	}
-	// A pair no longer configured may still have a trash: listed, not refused.
-	if pair != "" && !known && len(es) == 0 {
-		return withCode(exitUsage, fmt.Errorf("no pair %q in the configuration nor in the trash (pairs: %v)", pair, cfg.PairNames()))
 	}
 	if asJSON {
 		return writeJSON(a.stdout, pairs.TrashViews(es))
