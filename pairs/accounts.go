@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -109,4 +111,39 @@ func (r *Runner) LogoutTarget(ctx context.Context, name string) (account, owner 
 		return "", "", fmt.Errorf("account %s: %w", name, ErrNoAccount)
 	}
 	return name, owner, nil
+}
+
+// Login signs in to acc (a delegated flow) and stores its tokens: in a
+// browser (authorization code with PKCE) when browser is set or the
+// account's flow is browser, else with a device code; out shows the code
+// or the URL.
+func (r *Runner) Login(ctx context.Context, acc config.Account, browser bool, out io.Writer) (*auth.Identity, error) {
+	login := auth.LoginDevice
+	if browser || acc.Flow == auth.FlowBrowser {
+		login = auth.LoginBrowser
+	}
+	return login(ctx, acc, auth.StateStore{DB: r.o.DB}, auth.LoginOptions{Out: out})
+}
+
+// Logout deletes the tokens of account name.
+func (r *Runner) Logout(ctx context.Context, name string) error {
+	return auth.Logout(ctx, name, auth.StateStore{DB: r.o.DB})
+}
+
+// Folders lists the names of acc's contact folders (for a pair's
+// folder:), the default folder, Contacts, not among them.
+func (r *Runner) Folders(ctx context.Context, acc config.Account) ([]string, error) {
+	c, err := r.GraphClient(ctx, acc)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := c.Folders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, f.DisplayName)
+	}
+	return out, nil
 }

@@ -70,3 +70,26 @@ func TestListTrashAndLogoutTarget(t *testing.T) {
 		t.Errorf("unknown account: %v", err)
 	}
 }
+
+// TestFoldersAndLogout: an account's folders are listed by name (the
+// default one left out); logout deletes its tokens.
+func TestFoldersAndLogout(t *testing.T) {
+	ctx := t.Context()
+	f := newFixture(t)
+	f.sim.AddFolder("Family")
+	r := f.runner()
+	acc, _ := f.cfg.Account("work")
+	got, err := r.Folders(ctx, acc)
+	if err != nil || !reflect.DeepEqual(got, []string{"Family"}) {
+		t.Fatalf("folders: %q, %v", got, err)
+	}
+	if accs, _ := f.db.Accounts(ctx); len(accs) != 1 {
+		t.Fatalf("app-only sign-in stored %d accounts", len(accs))
+	}
+	if err := r.Logout(ctx, "work"); err != nil {
+		t.Fatal(err)
+	}
+	if accs, _ := f.db.Accounts(ctx); len(accs) != 0 {
+		t.Errorf("after logout: %+v", accs)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/cardbridge/cardbridge/config"
-	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
@@ -43,16 +42,12 @@ func (a *app) loginCmd() *cobra.Command {
 			if pairs.AppOnly(acc) {
 				return withCode(exitUsage, fmt.Errorf("account %s uses flow %s: it signs in by itself, no login needed", acc.Name, acc.Flow))
 			}
-			db, err := a.openState(cmd.Context(), cfg, false)
+			r, db, err := a.stateRunner(cmd.Context(), cfg, false)
 			if err != nil {
-				return withCode(exitFailed, err)
+				return err
 			}
 			defer db.Close()
-			login := auth.LoginDevice
-			if browser || acc.Flow == auth.FlowBrowser {
-				login = auth.LoginBrowser
-			}
-			id, err := login(cmd.Context(), acc, auth.StateStore{DB: db}, auth.LoginOptions{Out: a.stderr})
+			id, err := r.Login(cmd.Context(), acc, browser, a.stderr)
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
@@ -88,7 +83,7 @@ pairs stay, and sync again once the user connects Office 365 again.`,
 			case owner != "":
 				defer fmt.Fprintf(a.stdout, "(connected by %s on the web page: the pairs made there stay and sync again once %s connects Office 365 again)\n", owner, owner)
 			}
-			if err := auth.Logout(ctx, name, auth.StateStore{DB: db}); err != nil {
+			if err := r.Logout(ctx, name); err != nil {
 				return withCode(exitFailed, err)
 			}
 			fmt.Fprintf(a.stdout, "account %s: signed out (its tokens are deleted)\n", name)
@@ -142,17 +137,13 @@ func (a *app) accountsCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			c, err := r.GraphClient(cmd.Context(), acc)
-			if err != nil {
-				return withCode(exitFailed, err)
-			}
-			fs, err := c.Folders(cmd.Context())
+			fs, err := r.Folders(cmd.Context(), acc)
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
 			fmt.Fprintln(a.stdout, "Contacts (the default folder)")
 			for _, f := range fs {
-				fmt.Fprintln(a.stdout, f.DisplayName)
+				fmt.Fprintln(a.stdout, f)
 			}
 			return nil
 		},

@@ -195,10 +195,12 @@ func (a *app) configRunner(ctx context.Context, readOnly bool) (*pairs.Runner, *
 	return a.stateRunner(ctx, cfg, readOnly)
 }
 
-// stateRunner opens the state database of cfg (read-only: see openState)
-// and the application layer over both. The caller closes the database.
+// stateRunner opens the state database of cfg with the key that seals
+// its Office 365 tokens (pairs.OpenState; readOnly opens it read-only, or
+// an empty in-memory one when the file does not exist yet) and the
+// application layer over both. The caller closes the database.
 func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool) (*pairs.Runner, *state.DB, error) {
-	db, err := a.openState(ctx, cfg, readOnly)
+	db, err := pairs.OpenState(ctx, cfg, pairs.StateOptions{ReadOnly: readOnly, Env: a.env, Logger: a.log})
 	if err != nil {
 		return nil, nil, withCode(exitFailed, err)
 	}
@@ -209,11 +211,4 @@ func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool
 		return nil, nil, withCode(exitFailed, err)
 	}
 	return r, db, nil
-}
-
-// openState opens the state database of cfg with the key that seals its
-// Office 365 tokens (pairs.OpenState); readOnly opens it read-only, or an
-// empty in-memory one when the file does not exist yet.
-func (a *app) openState(ctx context.Context, cfg *config.Config, readOnly bool) (*state.DB, error) {
-	return pairs.OpenState(ctx, cfg, pairs.StateOptions{ReadOnly: readOnly, Env: a.env, Logger: a.log})
 }
