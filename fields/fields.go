@@ -2,7 +2,9 @@
 // ("Mobile phone", "Job title", "Home address") and writes their values as
 // text (no escapes, no property names), for the web page and the CLI. It
 // also compares the versions of a conflict field by field (Compare) and
-// names the sides of a pair by what they are (SideName).
+// names the sides of a pair by what they are (SideName), and writes a
+// conflict as text for a terminal (ConflictText, which escapes what it
+// writes with termout).
 //
 // Values are returned as they are: callers escape them for their output
 // (html/template on the page, termout on a terminal).

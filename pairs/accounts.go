@@ -2,9 +2,13 @@ package pairs
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"slices"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -85,4 +89,61 @@ func (r *Runner) StoredAccount(ctx context.Context, name string) (owner string, 
 	}
 	owner, err = r.o.DB.WebAccountOwner(ctx, name)
 	return owner, stored || owner != "", err
+}
+
+// ErrNoAccount is wrapped by the errors about an account neither the
+// configuration nor the state knows.
+var ErrNoAccount = errors.New("no such account")
+
+// LogoutTarget names the account `logout` signs out of for name: a
+// configured account by its configured name, else one only the state
+// knows, with who connected it on the web page (owner, "" for nobody). An
+// error wraps ErrNoAccount when name is neither.
+func (r *Runner) LogoutTarget(ctx context.Context, name string) (account, owner string, err error) {
+	if acc, ok := r.o.Config.Account(name); ok {
+		return acc.Name, "", nil
+	}
+	owner, stored, err := r.StoredAccount(ctx, name)
+	if err != nil {
+		return "", "", err
+	}
+	if !stored {
+		return "", "", fmt.Errorf("account %s: %w", name, ErrNoAccount)
+	}
+	return name, owner, nil
+}
+
+// Login signs in to acc (a delegated flow) and stores its tokens: in a
+// browser (authorization code with PKCE) when browser is set or the
+// account's flow is browser, else with a device code; out shows the code
+// or the URL.
+func (r *Runner) Login(ctx context.Context, acc config.Account, browser bool, out io.Writer) (*auth.Identity, error) {
+	login := auth.LoginDevice
+	if browser || acc.Flow == auth.FlowBrowser {
+		login = auth.LoginBrowser
+	}
+	return login(ctx, acc, auth.StateStore{DB: r.o.DB}, auth.LoginOptions{Out: out})
+}
+
+// Logout deletes the tokens of account name.
+func (r *Runner) Logout(ctx context.Context, name string) error {
+	return auth.Logout(ctx, name, auth.StateStore{DB: r.o.DB})
+}
+
+// Folders lists the names of acc's contact folders (for a pair's
+// folder:), the default folder, Contacts, not among them.
+func (r *Runner) Folders(ctx context.Context, acc config.Account) ([]string, error) {
+	c, err := r.GraphClient(ctx, acc)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := c.Folders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, f.DisplayName)
+	}
+	return out, nil
 }

@@ -90,3 +90,22 @@ func (r *Runner) RestoreEntry(ctx context.Context, id int64) (state.TrashEntry, 
 	}
 	return e, r.Restore(ctx, e)
 }
+
+// ListTrash lists the trash of pair ("" for every pair), newest first: a
+// configured pair by its configured name, or a pair no longer configured
+// that still has entries. An error wraps ErrNoPair when pair is named and
+// is neither.
+func (r *Runner) ListTrash(ctx context.Context, pair string) ([]state.TrashEntry, error) {
+	known := false
+	if p, ok := r.o.Config.Pair(pair); ok && pair != "" {
+		pair, known = p.Name, true
+	}
+	es, err := r.o.DB.ListTrash(ctx, pair)
+	if err != nil {
+		return nil, err
+	}
+	if pair != "" && !known && len(es) == 0 {
+		return nil, fmt.Errorf("pair %s: %w in the configuration nor in the trash", pair, ErrNoPair)
+	}
+	return es, nil
+}

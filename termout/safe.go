@@ -1,7 +1,9 @@
 // Package termout is what cardbridge's CLI writes to a terminal besides
 // plain lines: text that comes from cards or servers escaped so that it
-// cannot act on the terminal (String, Block, JSON), and a progress bar
-// for long runs that stays silent in pipes and logs (Progress).
+// cannot act on the terminal (String, Block, JSON), the tables of the
+// list commands (Table, Cell), time-stamped lines (StampWriter), and a
+// progress bar for long runs that stays silent in pipes and logs
+// (Progress).
 package termout
 
 import (

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cardbridge/cardbridge/config"
-	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/pairs"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -41,16 +42,12 @@ func (a *app) loginCmd() *cobra.Command {
 			if pairs.AppOnly(acc) {
 				return withCode(exitUsage, fmt.Errorf("account %s uses flow %s: it signs in by itself, no login needed", acc.Name, acc.Flow))
 			}
-			db, err := a.openState(cmd.Context(), cfg, false)
+			r, db, err := a.stateRunner(cmd.Context(), cfg, false)
 			if err != nil {
-				return withCode(exitFailed, err)
+				return err
 			}
 			defer db.Close()
-			login := auth.LoginDevice
-			if browser || acc.Flow == auth.FlowBrowser {
-				login = auth.LoginBrowser
-			}
-			id, err := login(cmd.Context(), acc, auth.StateStore{DB: db}, auth.LoginOptions{Out: a.stderr})
+			id, err := r.Login(cmd.Context(), acc, browser, a.stderr)
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
@@ -77,22 +74,16 @@ pairs stay, and sync again once the user connects Office 365 again.`,
 				return err
 			}
 			defer db.Close()
-			cfg, name := r.Config(), args[0]
-			if acc, configured := cfg.Account(name); configured {
-				name = acc.Name
-			} else {
-				owner, stored, err := r.StoredAccount(ctx, name)
-				if err != nil {
-					return withCode(exitFailed, err)
-				}
-				if !stored {
-					return withCode(exitUsage, fmt.Errorf("no account %q in the configuration (accounts: %v) nor in the state (see cardbridge accounts)", name, cfg.AccountNames()))
-				}
-				if owner != "" {
-					defer fmt.Fprintf(a.stdout, "(connected by %s on the web page: the pairs made there stay and sync again once %s connects Office 365 again)\n", owner, owner)
-				}
+			name, owner, err := r.LogoutTarget(ctx, args[0])
+			switch {
+			case errors.Is(err, pairs.ErrNoAccount):
+				return withCode(exitUsage, fmt.Errorf("no account %q in the configuration (accounts: %v) nor in the state (see cardbridge accounts)", args[0], r.Config().AccountNames()))
+			case err != nil:
+				return withCode(exitFailed, err)
+			case owner != "":
+				defer fmt.Fprintf(a.stdout, "(connected by %s on the web page: the pairs made there stay and sync again once %s connects Office 365 again)\n", owner, owner)
 			}
-			if err := auth.Logout(ctx, name, auth.StateStore{DB: db}); err != nil {
+			if err := r.Logout(ctx, name); err != nil {
 				return withCode(exitFailed, err)
 			}
 			fmt.Fprintf(a.stdout, "account %s: signed out (its tokens are deleted)\n", name)
@@ -117,17 +108,16 @@ func (a *app) accountsCmd() *cobra.Command {
 				return withCode(exitFailed, err)
 			}
 			if a.asJSON {
-				return writeJSON(a.stdout, accountsJSON(infos))
+				return writeJSON(a.stdout, pairs.AccountViews(infos))
 			}
 			if len(infos) == 0 {
 				fmt.Fprintln(a.stdout, "no accounts configured")
 				return nil
 			}
-			tw := newTable(a.stdout)
-			fmt.Fprintln(tw, "ACCOUNT\tUSER\tTENANT\tFLOW\tTOKEN\tLAST SYNC\tFROM")
+			tw := termout.NewTable(a.stdout, "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC", "FROM")
 			for _, in := range infos {
-				user, tok, last := accountUse(in)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(in.Account.Name), cell(user), cell(in.Account.Tenant), cell(in.Account.Flow), tok, last, cell(accountFrom(in)))
+				user, tok, last := in.Use()
+				tw.Row(termout.Cell(in.Account.Name), termout.Cell(user), termout.Cell(in.Account.Tenant), termout.Cell(in.Account.Flow), tok, last, termout.Cell(in.From()))
 			}
 			return tw.Flush()
 		},
@@ -147,62 +137,17 @@ func (a *app) accountsCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			c, err := r.GraphClient(cmd.Context(), acc)
-			if err != nil {
-				return withCode(exitFailed, err)
-			}
-			fs, err := c.Folders(cmd.Context())
+			fs, err := r.Folders(cmd.Context(), acc)
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
 			fmt.Fprintln(a.stdout, "Contacts (the default folder)")
 			for _, f := range fs {
-				fmt.Fprintln(a.stdout, f.DisplayName)
+				fmt.Fprintln(a.stdout, f)
 			}
 			return nil
 		},
 	}
 	cmd.AddCommand(folders)
 	return cmd
-}
-
-// accountUse is the USER, TOKEN and LAST SYNC columns of an account.
-func accountUse(in pairs.AccountInfo) (user, tok, last string) {
-	t := in.Token
-	user, tok, last = in.Account.User, "not signed in", "never"
-	if in.HasToken {
-		if t.User != "" {
-			user = t.User
-		}
-		switch {
-		case t.HasRefreshToken:
-			tok = "valid until " + t.Expiry.Local().Format("2006-01-02 15:04") + " (refreshable)"
-		case !t.Expiry.IsZero():
-			tok = "until " + t.Expiry.Local().Format("2006-01-02 15:04")
-		}
-		if !t.LastSync.IsZero() {
-			last = t.LastSync.Local().Format("2006-01-02 15:04")
-		}
-	} else if pairs.AppOnly(in.Account) {
-		tok = "app-only, on demand"
-	}
-	return orDash(user), tok, last
-}
-
-// accountFrom is the FROM column: where an account comes from.
-func accountFrom(in pairs.AccountInfo) string {
-	switch {
-	case in.Configured:
-		return "config"
-	case in.Owner != "":
-		return "web page, user " + in.Owner
-	}
-	return "state only (not configured)"
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/cardbridge/cardbridge/pairs"
-	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
 
@@ -69,6 +65,25 @@ func (a *app) completePairs(cmd *cobra.Command, args []string, toComplete string
 
 // completeAccounts completes account names (configured and in the state).
 func (a *app) completeAccounts(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return a.completeChoices(cmd, args, toComplete, (*pairs.Runner).AccountChoices)
+}
+
+// completeConflictIDs completes the ids of open conflicts, described by
+// pair and contact name.
+func (a *app) completeConflictIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return a.completeChoices(cmd, args, toComplete, (*pairs.Runner).ConflictChoices)
+}
+
+// completeTrashIDs completes the ids of trash entries, described by pair,
+// reason and contact name.
+func (a *app) completeTrashIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return a.completeChoices(cmd, args, toComplete, (*pairs.Runner).TrashChoices)
+}
+
+// completeChoices completes the first argument with the choices list
+// reads from the configuration and the state (read-only) that start with
+// toComplete; nothing when they cannot be read.
+func (a *app) completeChoices(cmd *cobra.Command, args []string, toComplete string, list func(*pairs.Runner, context.Context) ([]pairs.Choice, error)) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -77,73 +92,17 @@ func (a *app) completeAccounts(cmd *cobra.Command, args []string, toComplete str
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	defer db.Close()
-	infos, err := r.Accounts(cmd.Context())
+	cs, err := list(r, cmd.Context())
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var out []cobra.Completion
-	for _, in := range infos {
-		if strings.HasPrefix(in.Account.Name, toComplete) {
-			out = append(out, cobra.CompletionWithDesc(in.Account.Name, accountFrom(in)))
+	for _, c := range cs {
+		if strings.HasPrefix(c.Value, toComplete) {
+			out = append(out, cobra.CompletionWithDesc(c.Value, c.Desc))
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
-}
-
-// completeConflictIDs completes the ids of open conflicts, described by
-// pair and contact name.
-func (a *app) completeConflictIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	return a.completeStateIDs(cmd, args, toComplete, func(ctx context.Context, db *state.DB) (map[int64]string, error) {
-		cs, err := db.Conflicts(ctx, "", true)
-		out := map[int64]string{}
-		for _, c := range cs {
-			out[c.ID] = c.Pair + ": " + rawFN(c.A)
-		}
-		return out, err
-	})
-}
-
-// completeTrashIDs completes the ids of trash entries, described by pair,
-// reason and contact name.
-func (a *app) completeTrashIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	return a.completeStateIDs(cmd, args, toComplete, func(ctx context.Context, db *state.DB) (map[int64]string, error) {
-		es, err := db.ListTrash(ctx, "")
-		out := map[int64]string{}
-		for _, e := range es {
-			out[e.ID] = e.Pair + ": " + e.Reason + " " + rawFN(e.Card)
-		}
-		return out, err
-	})
-}
-
-// completeStateIDs completes the first argument with the ids list reads from
-// the state, in order, each described by its text; nothing when the
-// state cannot be read.
-func (a *app) completeStateIDs(cmd *cobra.Command, args []string, toComplete string, list func(context.Context, *state.DB) (map[int64]string, error)) ([]cobra.Completion, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	_, db, err := a.configRunner(cmd.Context(), true)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	defer db.Close()
-	ids, err := list(cmd.Context(), db)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	var out []cobra.Completion
-	for _, id := range slices.Sorted(maps.Keys(ids)) {
-		if s := fmt.Sprint(id); strings.HasPrefix(s, toComplete) {
-			out = append(out, cobra.CompletionWithDesc(s, oneLine(ids[id])))
-		}
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
-}
-
-// oneLine is s made safe as a completion description: one line, no tabs.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 func contains(list []string, s string) bool {

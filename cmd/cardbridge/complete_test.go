@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cardbridge/cardbridge/pairs"
 )
 
 // TestCompletionOfIDs: the shell completion (cobra's __complete, which
@@ -42,9 +44,9 @@ pairs:
 	if r := run("sync", "phone"); r.code != 0 {
 		t.Fatalf("sync: %d %s", r.code, r.stderr)
 	}
-	var cs []conflictJSON
+	var cs []pairs.ConflictView
 	decodeJSON(t, run("conflicts", "list", "--json"), &cs)
-	var ts []trashJSON
+	var ts []pairs.TrashView
 	decodeJSON(t, run("trash", "list", "--json"), &ts)
 	if len(cs) != 1 || len(ts) != 1 {
 		t.Fatalf("conflicts %+v, trash %+v", cs, ts)

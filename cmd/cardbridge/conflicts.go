@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/cardbridge/cardbridge/fields"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/termout"
@@ -58,20 +59,15 @@ func (a *app) conflictsList(cmd *cobra.Command) error {
 		return withCode(exitFailed, err)
 	}
 	if a.asJSON {
-		out := make([]conflictJSON, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, newConflictJSON(c))
-		}
-		return writeJSON(a.stdout, out)
+		return writeJSON(a.stdout, pairs.ConflictViews(cs))
 	}
 	if len(cs) == 0 {
 		fmt.Fprintln(a.stdout, "no open conflicts")
 		return nil
 	}
-	tw := newTable(a.stdout)
-	fmt.Fprintln(tw, "ID\tPAIR\tSINCE\tCONTACT\tUID")
+	tw := termout.NewTable(a.stdout, "ID", "PAIR", "SINCE", "CONTACT", "UID")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, cell(c.Pair), c.Created.Format("2006-01-02 15:04"), cell(rawFN(c.A)), cell(c.UID))
+		tw.Row(fmt.Sprint(c.ID), termout.Cell(c.Pair), c.Created.Format("2006-01-02 15:04"), termout.Cell(pairs.CardName(c.A)), termout.Cell(c.UID))
 	}
 	return tw.Flush()
 }
@@ -107,14 +103,24 @@ func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*pa
 	return r, db, c, nil
 }
 
+// conflictShowJSON is `conflicts show ID --json` (pairs.ConflictDetail).
+func (a *app) conflictShowJSON(cmd *cobra.Command, idText string) error {
+	_, db, c, err := a.getConflict(cmd, idText, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return writeJSON(a.stdout, pairs.ConflictDetail(c))
+}
+
 func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
 	r, db, c, err := a.getConflict(cmd, idText, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	nameA, nameB := conflictSideNames(cmd.Context(), r, db, c)
-	return writeConflict(a.stdout, c, nameA, nameB)
+	fields.ConflictText(a.stdout, r.ConflictText(cmd.Context(), c))
+	return nil
 }
 
 func (a *app) conflictsResolve(cmd *cobra.Command, idText, keep string) error {

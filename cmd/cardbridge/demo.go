@@ -10,8 +10,6 @@ import (
 
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/demo"
-	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/web"
 	"github.com/spf13/cobra"
 )
 
@@ -79,8 +77,7 @@ func (a *app) demo(ctx context.Context, dir, listen string, contacts int, deboun
 		return withCode(exitFailed, err)
 	}
 
-	fmt.Fprintf(a.stdout, "cardbridge demo: a simulated Office 365 with %d contacts (%s) <-> the built-in CardDAV server (user %s)\n\nFirst sync:\n",
-		w.Contacts, demo.Mailbox, demo.User)
+	fmt.Fprint(a.stdout, w.Intro()+"\nFirst sync:\n")
 	code := a.syncOnce(ctx, cfg, []string{demo.Pair}, syncFlags{})
 	if ctx.Err() != nil {
 		fmt.Fprintln(a.stdout, "Interrupted during the first sync; stopped.")
@@ -95,7 +92,7 @@ func (a *app) demo(ctx context.Context, dir, listen string, contacts int, deboun
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if demo.WaitHTTP(printCtx, w.BaseURL()+"/healthz", demo.ReadyWait) {
-			a.printDemo(w)
+			fmt.Fprint(a.stdout, w.Instructions())
 		}
 	})
 	err = a.serve(ctx, cfg, debounce)
@@ -107,28 +104,4 @@ func (a *app) demo(ctx context.Context, dir, listen string, contacts int, deboun
 	}
 	fmt.Fprintln(a.stdout, "Stopped: the server, the scheduler and the simulated Office 365.")
 	return nil
-}
-
-// printDemo prints where to connect, once the server answers.
-func (a *app) printDemo(w *demo.Workspace) {
-	base := w.BaseURL()
-	fmt.Fprintf(a.stdout, `
-The demo is running.
-
-  Web page:      %s%s
-  CardDAV:       %s/  (mail clients on this computer find the address book from there)
-  Principal:     %s/principals/%s/
-  Address book:  %s/addressbooks/%s/%s/
-  User name:     %s
-  Password:      %s
-
-%s
-"Connect Office 365" on the web page signs in to the simulated Office 365
-as %s with the same password.
-
-Changes made on either side sync within a minute, and a few seconds after a
-phone or mail client changes the address book.
-Try: cardbridge --config %s status
-Press Ctrl-C to stop.
-`, base, web.Prefix, base, base, demo.User, base, demo.User, state.DefaultAddressBook, demo.User, w.Password, w.PhoneText(), demo.Mailbox, w.ConfigFile())
 }

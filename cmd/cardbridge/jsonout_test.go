@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/pairs"
 )
 
 func decodeJSON(t *testing.T, r result, v any) {
@@ -42,14 +41,14 @@ func TestSyncJSONListsSkippedItems(t *testing.T) {
 		}
 	}
 	var skipped int
-	var items, errs []itemJSON
+	var items, errs []pairs.SyncItem
 	json.Unmarshal(m["skipped"], &skipped)
 	json.Unmarshal(m["skipped_items"], &items)
 	json.Unmarshal(m["error_items"], &errs)
 	if skipped != 3 || len(items) != 3 || errs == nil || len(errs) != 0 {
 		t.Fatalf("skipped %d, items %+v, errors %+v", skipped, items, errs)
 	}
-	got := map[string]itemJSON{}
+	got := map[string]pairs.SyncItem{}
 	for _, it := range items {
 		got[it.ID] = it
 	}
@@ -61,35 +60,6 @@ func TestSyncJSONListsSkippedItems(t *testing.T) {
 	}
 	if !strings.Contains(got["bad.vcf"].Reason, "unreadable") || !strings.Contains(got["d1.vcf"].Reason, "duplicate UID") {
 		t.Errorf("reasons: %+v", got)
-	}
-}
-
-// TestErrorItems: each typed engine error becomes an error_items object
-// with what its type knows.
-func TestErrorItems(t *testing.T) {
-	cause := errors.New("HTTP 507: insufficient storage")
-	res := &engine.Result{Pair: "work", Errors: []error{
-		&engine.ItemError{Pair: "work", UID: "u1", Name: "Ann", Op: engine.OpCreate, Side: engine.SideB, SideName: "Phone", ID: "u1.vcf", Err: cause},
-		fmt.Errorf("wrapped: %w", &engine.ItemError{Pair: "work", UID: "u2", Name: "Bob", Op: engine.OpNone, Err: cause}),
-		&engine.RestoreError{Pair: "work", TrashID: 7, Err: cause},
-		&engine.ResolutionError{Pair: "work", ConflictID: 9, Err: cause},
-		errors.New("listing side a: timeout"),
-	}}
-	want := []itemJSON{
-		{Pair: "work", Side: "b", ID: "u1.vcf", Name: "Ann", UID: "u1", Op: "create", Reason: cause.Error()},
-		{Pair: "work", Name: "Bob", UID: "u2", Reason: cause.Error()},
-		{Pair: "work", TrashID: 7, Reason: cause.Error()},
-		{Pair: "work", ConflictID: 9, Reason: res.Errors[3].Error()},
-		{Pair: "work", Reason: "listing side a: timeout"},
-	}
-	got := errorItems(res)
-	if len(got) != len(want) {
-		t.Fatalf("got %+v", got)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("%d: got %+v, want %+v", i, got[i], want[i])
-		}
 	}
 }
 
@@ -128,18 +98,18 @@ pairs:
 		t.Fatalf("user add without a password succeeded")
 	}
 
-	var cs []conflictJSON
+	var cs []pairs.ConflictView
 	decodeJSON(t, run("conflicts", "list", "--json"), &cs)
 	if len(cs) != 1 || cs[0].Pair != long || cs[0].UID != "c-1" || cs[0].Name != "From A" || cs[0].ID == 0 || cs[0].Created == "" || cs[0].A != nil {
 		t.Fatalf("conflicts list --json: %+v", cs)
 	}
-	var one conflictJSON
+	var one pairs.ConflictView
 	decodeJSON(t, run("conflicts", "show", fmt.Sprint(cs[0].ID), "--json"), &one)
 	if one.ID != cs[0].ID || one.A == nil || !strings.Contains(*one.A, "FN:From A") || !strings.Contains(*one.B, "FN:From B") ||
 		!strings.Contains(*one.Base, "FN:Before") {
 		t.Fatalf("conflicts show --json: %+v", one)
 	}
-	var name *fieldJSON
+	var name *pairs.FieldView
 	for i, f := range one.Fields {
 		if f.Label == "Name" {
 			name = &one.Fields[i]
@@ -148,17 +118,17 @@ pairs:
 	if name == nil || !name.Differs || strings.Join(name.Base, "") != "Before" || strings.Join(name.A, "") != "From A" || strings.Join(name.B, "") != "From B" || len(name.Merged) != 1 {
 		t.Fatalf("conflicts show --json: the name field in words: %+v", one.Fields)
 	}
-	var ts []trashJSON
+	var ts []pairs.TrashView
 	decodeJSON(t, run("trash", "list", "--json"), &ts)
 	if len(ts) != 1 || ts[0].Pair != long || ts[0].Side != "a" || ts[0].SideID != "gone.vcf" || ts[0].Reason != "deleted" || !strings.HasPrefix(ts[0].Name, "Someone") {
 		t.Fatalf("trash list --json: %+v", ts)
 	}
-	var as []accountJSON
+	var as []pairs.AccountView
 	decodeJSON(t, run("accounts", "--json"), &as)
 	if len(as) != 1 || as[0].Name != "an-account-with-a-long-name" || as[0].Tenant != "contoso.example" || as[0].SignedIn || !as[0].Configured {
 		t.Fatalf("accounts --json: %+v", as)
 	}
-	var us []userJSON
+	var us []pairs.UserView
 	decodeJSON(t, run("user", "list", "--json"), &us)
 	if us == nil || len(us) != 0 {
 		t.Fatalf("user list --json with no users: %+v", us)

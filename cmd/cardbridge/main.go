@@ -18,6 +18,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/cardbridge/cardbridge/buildinfo"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/pairs"
@@ -117,7 +118,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Short:         "Keep Office 365 contacts and vCard directories / CardDAV address books in step",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       currentVersion().String(),
+		Version:       buildinfo.Current(version).String(),
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if a.cpuProfile != "" {
 				f, err := os.Create(a.cpuProfile)
@@ -154,23 +155,9 @@ func (a *app) rootCmd() *cobra.Command {
 }
 
 func (a *app) setupLog() error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
-		return withCode(exitUsage, fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel))
-	}
-	if a.quiet && level < slog.LevelError {
-		level = slog.LevelError
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch a.logFormat {
-	case "text":
-		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
-	case "json":
-		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
-	default:
-		return withCode(exitUsage, fmt.Errorf("--log-format %q: want text or json", a.logFormat))
-	}
-	return nil
+	l, err := termout.NewLogger(a.stderr, a.logLevel, a.logFormat, a.quiet)
+	a.log = l
+	return withCode(exitUsage, err)
 }
 
 // logger is the process's logger, one that discards when the root
@@ -208,10 +195,12 @@ func (a *app) configRunner(ctx context.Context, readOnly bool) (*pairs.Runner, *
 	return a.stateRunner(ctx, cfg, readOnly)
 }
 
-// stateRunner opens the state database of cfg (read-only: see openState)
-// and the application layer over both. The caller closes the database.
+// stateRunner opens the state database of cfg with the key that seals
+// its Office 365 tokens (pairs.OpenState; readOnly opens it read-only, or
+// an empty in-memory one when the file does not exist yet) and the
+// application layer over both. The caller closes the database.
 func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool) (*pairs.Runner, *state.DB, error) {
-	db, err := a.openState(ctx, cfg, readOnly)
+	db, err := pairs.OpenState(ctx, cfg, pairs.StateOptions{ReadOnly: readOnly, Env: a.env, Logger: a.log})
 	if err != nil {
 		return nil, nil, withCode(exitFailed, err)
 	}
@@ -222,11 +211,4 @@ func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool
 		return nil, nil, withCode(exitFailed, err)
 	}
 	return r, db, nil
-}
-
-// openState opens the state database of cfg with the key that seals its
-// Office 365 tokens (pairs.OpenState); readOnly opens it read-only, or an
-// empty in-memory one when the file does not exist yet.
-func (a *app) openState(ctx context.Context, cfg *config.Config, readOnly bool) (*state.DB, error) {
-	return pairs.OpenState(ctx, cfg, pairs.StateOptions{ReadOnly: readOnly, Env: a.env, Logger: a.log})
 }

@@ -74,13 +74,12 @@ func (a *app) trashPurge(cmd *cobra.Command, olderThan, pair string, vacuum bool
 	for _, d := range done {
 		entries += d.Result.Entries
 		bytes += d.Result.Bytes
-		fmt.Fprintf(a.stdout, "%s: purged %s (%s)%s; kept %d (%s)\n", d.Pair, entriesText(d.Result.Entries), state.FormatBytes(d.Result.Bytes),
-			purgeWhy(d), d.Result.Kept, state.FormatBytes(d.Result.KeptBytes))
+		fmt.Fprintln(a.stdout, pairs.PurgedLine(d))
 	}
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
-	fmt.Fprintf(a.stdout, "trash: purged %s (%s) from %d pairs\n", entriesText(entries), state.FormatBytes(bytes), len(done))
+	fmt.Fprintf(a.stdout, "trash: purged %s (%s) from %d pairs\n", pairs.EntriesText(entries), state.FormatBytes(bytes), len(done))
 	if vacuum {
 		before, after, err := db.Vacuum(ctx)
 		if err != nil {
@@ -89,28 +88,4 @@ func (a *app) trashPurge(cmd *cobra.Command, olderThan, pair string, vacuum bool
 		fmt.Fprintf(a.stdout, "state file %s: %s -> %s\n", db.Path(), state.FormatBytes(before), state.FormatBytes(after))
 	}
 	return nil
-}
-
-// entriesText is "1 entry", "3 entries".
-func entriesText(n int) string {
-	if n == 1 {
-		return "1 entry"
-	}
-	return fmt.Sprintf("%d entries", n)
-}
-
-// purgeWhy says which limits removed a pair's entries: ": 3 older than 30
-// days, 2 over the 100 MB cap".
-func purgeWhy(d pairs.Purged) string {
-	var parts []string
-	if d.Result.ByAge > 0 {
-		parts = append(parts, fmt.Sprintf("%d older than %s", d.Result.ByAge, state.FormatAge(d.Limits.Retention)))
-	}
-	if d.Result.BySize > 0 {
-		parts = append(parts, fmt.Sprintf("%d over the %s cap", d.Result.BySize, state.FormatBytes(d.Limits.MaxBytes)))
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return ": " + strings.Join(parts, ", ")
 }

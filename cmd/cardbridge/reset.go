@@ -48,22 +48,9 @@ func (a *app) resetCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			verb := "forgot"
-			if dryRun {
-				verb = "would forget"
-			}
 			done, err := r.Reset(cmd.Context(), names[0], sides, dryRun)
 			for _, d := range done {
-				was := "no recorded target"
-				if d.Identity != "" {
-					was = "target " + d.Identity
-				}
-				tok := "no change token"
-				if d.Token {
-					tok = "its change token"
-				}
-				fmt.Fprintf(a.stdout, "%s side %s: %s %s, %s and the ids and versions of %d contacts (UIDs and bases kept)\n",
-					termout.String(names[0]), d.Side, verb, tok, termout.String(was), d.Items)
+				fmt.Fprintln(a.stdout, pairs.ResetLine(names[0], d, dryRun))
 			}
 			if err != nil {
 				return withCode(exitFailed, err)

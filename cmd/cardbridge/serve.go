@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cardbridge/cardbridge/buildinfo"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/serve"
@@ -60,7 +61,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, debounce time.Durat
 	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
 		fmt.Fprintln(a.stderr, "cardbridge serve: the server has", noUsersHint)
 	}
-	err = serve.Run(ctx, serve.Options{Config: cfg, DB: db, Pairs: r, Debounce: debounce, Version: currentVersion().short(), Warnings: a.stderr, Logger: a.log})
+	err = serve.Run(ctx, serve.Options{Config: cfg, DB: db, Pairs: r, Debounce: debounce, Version: buildinfo.Current(version).Short(), Warnings: a.stderr, Logger: a.log})
 	switch {
 	case errors.Is(err, serve.ErrConfig):
 		return withCode(exitUsage, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
@@ -37,23 +38,7 @@ func (a *app) statusCmd() *cobra.Command {
 					fmt.Fprintln(a.stdout, termout.JSON(line))
 					continue
 				}
-				last := "never synced"
-				if st.LastRun != nil {
-					ok := "ok"
-					if !st.LastOK {
-						ok = "with errors"
-					}
-					last = fmt.Sprintf("last sync %s (%s ago), %s", st.LastRun.Format(time.RFC3339), time.Since(*st.LastRun).Round(time.Second), ok)
-				}
-				fmt.Fprintf(a.stdout, "%s: %s <-> %s: %d contacts, %d open conflicts, %d failed items, %s\n", termout.String(n), termout.String(st.A), termout.String(st.B), st.Items, st.Conflicts, len(st.Failed), last)
-				for _, fi := range st.Failed {
-					who := fi.ID
-					if fi.UID != "" {
-						who += " (" + fi.UID + ")"
-					}
-					fmt.Fprintf(a.stdout, "  failed on side %s: %s: %s; %d attempts since %s, next retry %s\n", fi.Side, termout.String(who), termout.String(fi.Reason),
-						fi.Attempts, fi.FirstFailed.Format(time.RFC3339), fi.NextRetry.Format(time.RFC3339))
-				}
+				pairs.WriteStatus(a.stdout, n, st, time.Now())
 			}
 			return nil
 		},

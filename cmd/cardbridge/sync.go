@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -49,9 +47,9 @@ before deleting anything (see --dry-run, then --force-delete).`,
 				s := *a
 				run = &s
 				run.progressErr = a.stderr
-				run.stderr = newStampWriter(a.stderr, time.Now)
+				run.stderr = termout.NewStampWriter(a.stderr, time.Now)
 				if !fl.json {
-					run.stdout = newStampWriter(a.stdout, time.Now)
+					run.stdout = termout.NewStampWriter(a.stdout, time.Now)
 				}
 			}
 			for {
@@ -147,14 +145,13 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 		return exitFailed
 	}
 	if fl.json {
-		line, _ := syncSummaryJSON(res, fl.every > 0)
-		fmt.Fprintln(a.stdout, termout.JSON(line))
+		a.printSyncJSON(res, fl.every > 0)
 	} else {
 		if fl.dryRun {
-			printPlan(a.stdout, name, res.Plan)
+			pairs.WritePlan(a.stdout, name, res.Plan)
 		}
 		if !a.quiet || !res.OK() {
-			fmt.Fprintln(a.stdout, termout.String(summaryLine(res)))
+			fmt.Fprintln(a.stdout, termout.String(pairs.SummaryLine(res)))
 		}
 		for _, s := range res.Skipped {
 			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termout.String(s.String()))
@@ -171,34 +168,19 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 
 func (a *app) reportFailure(name string, err error, asJSON, stamp bool) {
 	if asJSON {
-		res := &engine.Result{Pair: name, Errors: []error{err}}
-		line, _ := syncSummaryJSON(res, stamp)
-		fmt.Fprintln(a.stdout, termout.JSON(line))
+		a.printSyncJSON(&engine.Result{Pair: name, Errors: []error{err}}, stamp)
 		return
 	}
 	fmt.Fprintf(a.stderr, "%s: %s\n", name, termout.Block(err.Error()))
 }
 
-// summaryLine is the one line printed per pair.
-func summaryLine(r *engine.Result) string {
-	var b strings.Builder
-	verb := ""
-	if r.DryRun {
-		verb = " (dry run: would)"
+// printSyncJSON prints the line of `sync --json` for res
+// (pairs.SyncReport), with the time when stamp (--every).
+func (a *app) printSyncJSON(res *engine.Result, stamp bool) {
+	var at time.Time
+	if stamp {
+		at = time.Now()
 	}
-	fmt.Fprintf(&b, "%s%s: a +%d ~%d -%d, b +%d ~%d -%d", r.Pair, verb,
-		r.A.Created, r.A.Updated, r.A.Deleted, r.B.Created, r.B.Updated, r.B.Deleted)
-	fmt.Fprintf(&b, ", %d conflicts, %d skipped, %d errors (%d ms)", r.Conflicts, len(r.Skipped), len(r.Errors), r.Duration.Milliseconds())
-	return b.String()
-}
-
-// printPlan prints every planned action of a dry run.
-func printPlan(w io.Writer, pair string, p *engine.Plan) {
-	if p == nil {
-		return
-	}
-	fmt.Fprintf(w, "%s: plan (%d actions, nothing written):\n", pair, len(p.Actions))
-	for _, act := range p.Actions {
-		fmt.Fprintf(w, "  %-28s %s: %s\n", termout.String(strings.Join(act.Ops(), ", ")), termout.String(act.Who()), termout.String(act.Why))
-	}
+	line, _ := pairs.SyncReport(res, at)
+	fmt.Fprintln(a.stdout, termout.JSON(line))
 }

@@ -29,58 +29,31 @@ func (a *app) trashCmd() *cobra.Command {
 	return cmd
 }
 
-// trashJSON is one entry of `trash list --json`.
-type trashJSON struct {
-	ID       int64  `json:"id"`
-	Pair     string `json:"pair"`
-	Side     string `json:"side"`
-	SideID   string `json:"side_id"`
-	UID      string `json:"uid"`
-	Name     string `json:"name"`
-	Reason   string `json:"reason"`
-	Created  string `json:"created"`
-	Restore  bool   `json:"restore_requested"`
-	Restored string `json:"restored,omitempty"`
-}
-
 func (a *app) trashList(cmd *cobra.Command, pair string, asJSON bool) error {
 	ctx := cmd.Context()
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
-	cfg = pairs.WithWebPairs(ctx, cfg, a.log)
-	known := false
-	if p, ok := cfg.Pair(pair); ok && pair != "" {
-		pair, known = p.Name, true
-	}
-	_, db, err := a.stateRunner(ctx, cfg, true)
+	r, db, err := a.stateRunner(ctx, pairs.WithWebPairs(ctx, cfg, a.log), true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	es, err := db.ListTrash(ctx, pair)
-	if err != nil {
+	es, err := r.ListTrash(ctx, pair)
+	if errors.Is(err, pairs.ErrNoPair) {
+		return withCode(exitUsage, fmt.Errorf("no pair %q in the configuration nor in the trash (pairs: %v)", pair, r.Config().PairNames()))
+	} else if err != nil {
 		return withCode(exitFailed, err)
 	}
-	// A pair no longer configured may still have a trash: listed, not refused.
-	if pair != "" && !known && len(es) == 0 {
-		return withCode(exitUsage, fmt.Errorf("no pair %q in the configuration nor in the trash (pairs: %v)", pair, cfg.PairNames()))
-	}
 	if asJSON {
-		out := make([]trashJSON, 0, len(es))
-		for _, e := range es {
-			out = append(out, trashJSON{ID: e.ID, Pair: e.Pair, Side: e.Side, SideID: e.SideID, UID: e.UID, Name: rawFN(e.Card), Reason: e.Reason,
-				Created: jsonTime(e.Created), Restore: e.RestoreRequested, Restored: jsonTime(e.Restored)})
-		}
-		return writeJSON(a.stdout, out)
+		return writeJSON(a.stdout, pairs.TrashViews(es))
 	}
 	if len(es) == 0 {
 		fmt.Fprintln(a.stdout, "the trash is empty")
 		return nil
 	}
-	tw := newTable(a.stdout)
-	fmt.Fprintln(tw, "ID\tPAIR\tSIDE\tWHY\tWHEN\tCONTACT\tSTATE")
+	tw := termout.NewTable(a.stdout, "ID", "PAIR", "SIDE", "WHY", "WHEN", "CONTACT", "STATE")
 	for _, e := range es {
 		st := "-"
 		switch {
@@ -89,7 +62,7 @@ func (a *app) trashList(cmd *cobra.Command, pair string, asJSON bool) error {
 		case e.RestoreRequested:
 			st = "restore at next sync"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, cell(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), cell(rawFN(e.Card)), st)
+		tw.Row(fmt.Sprint(e.ID), termout.Cell(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), termout.Cell(pairs.CardName(e.Card)), st)
 	}
 	return tw.Flush()
 }

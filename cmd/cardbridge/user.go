@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 func (a *app) userCmd() *cobra.Command {
@@ -78,33 +74,12 @@ func (a *app) userSet(cmd *cobra.Command, name string, add bool) error {
 	return nil
 }
 
-// readPassword asks twice on a terminal, or reads one line from standard
-// input otherwise.
+// readPassword reads name's password (termout.ReadPassword) and checks
+// it (pairs.CheckPassword).
 func (a *app) readPassword(name string) (string, error) {
-	var pw string
-	if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprintf(a.stderr, "password for %s: ", name)
-		b1, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(a.stderr)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprint(a.stderr, "again: ")
-		b2, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(a.stderr)
-		if err != nil {
-			return "", err
-		}
-		if string(b1) != string(b2) {
-			return "", errors.New("the two passwords differ")
-		}
-		pw = string(b1)
-	} else {
-		line, err := bufio.NewReader(a.stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", err
-		}
-		pw = strings.TrimRight(line, "\r\n")
+	pw, err := termout.ReadPassword(a.stdin, a.stderr, name)
+	if err != nil {
+		return "", err
 	}
 	return pw, pairs.CheckPassword(pw)
 }

@@ -4,21 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
-
-// userJSON is one user of `user list --json`.
-type userJSON struct {
-	Name    string     `json:"name"`
-	Created string     `json:"created"`
-	Books   []bookJSON `json:"address_books"`
-}
-
-// bookJSON is one address book of a user.
-type bookJSON struct {
-	Name        string `json:"name"`
-	DisplayName string `json:"display_name"`
-}
 
 // userListCmd is `cardbridge user list`: the server's users and their
 // address books.
@@ -26,26 +14,14 @@ func (a *app) userListCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "list", Short: "List the users and their address books", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			_, db, err := a.configRunner(ctx, true)
+			r, db, err := a.configRunner(ctx, true)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			us, err := db.Users(ctx)
+			out, err := r.UserViews(ctx)
 			if err != nil {
 				return withCode(exitFailed, err)
-			}
-			out := make([]userJSON, 0, len(us))
-			for _, u := range us {
-				bs, err := db.AddressBooks(ctx, u.Name)
-				if err != nil {
-					return withCode(exitFailed, err)
-				}
-				j := userJSON{Name: u.Name, Created: jsonTime(u.Created), Books: make([]bookJSON, 0, len(bs))}
-				for _, b := range bs {
-					j.Books = append(j.Books, bookJSON{Name: b.Name, DisplayName: b.DisplayName})
-				}
-				out = append(out, j)
 			}
 			if a.asJSON {
 				return writeJSON(a.stdout, out)
@@ -54,14 +30,13 @@ func (a *app) userListCmd() *cobra.Command {
 				fmt.Fprintln(a.stdout, noUsersHint)
 				return nil
 			}
-			tw := newTable(a.stdout)
-			fmt.Fprintln(tw, "USER\tCREATED\tADDRESS BOOKS")
+			tw := termout.NewTable(a.stdout, "USER", "CREATED", "ADDRESS BOOKS")
 			for _, u := range out {
 				names := make([]string, len(u.Books))
 				for i, b := range u.Books {
-					names[i] = cell(b.Name)
+					names[i] = termout.Cell(b.Name)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", cell(u.Name), u.Created, strings.Join(names, ", "))
+				tw.Row(termout.Cell(u.Name), u.Created, strings.Join(names, ", "))
 			}
 			return tw.Flush()
 		}}

@@ -1,0 +1,147 @@
+package pairs
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
+)
+
+// This file holds the CLI's lines about the application layer's results:
+// what a run, a purge, a reset, a pair's status and an account are in
+// words. Text that comes from cards, servers or the configuration is
+// escaped for the terminal (termout) where the line is written whole.
+
+// SummaryLine is the one line `sync` prints per pair (not escaped).
+func SummaryLine(r *engine.Result) string {
+	var b strings.Builder
+	verb := ""
+	if r.DryRun {
+		verb = " (dry run: would)"
+	}
+	fmt.Fprintf(&b, "%s%s: a +%d ~%d -%d, b +%d ~%d -%d", r.Pair, verb,
+		r.A.Created, r.A.Updated, r.A.Deleted, r.B.Created, r.B.Updated, r.B.Deleted)
+	fmt.Fprintf(&b, ", %d conflicts, %d skipped, %d errors (%d ms)", r.Conflicts, len(r.Skipped), len(r.Errors), r.Duration.Milliseconds())
+	return b.String()
+}
+
+// WritePlan writes every planned action of a dry run of pair (nothing for
+// no plan), escaped.
+func WritePlan(w io.Writer, pair string, p *engine.Plan) {
+	if p == nil {
+		return
+	}
+	fmt.Fprintf(w, "%s: plan (%d actions, nothing written):\n", pair, len(p.Actions))
+	for _, act := range p.Actions {
+		fmt.Fprintf(w, "  %-28s %s: %s\n", termout.String(strings.Join(act.Ops(), ", ")), termout.String(act.Who()), termout.String(act.Why))
+	}
+}
+
+// EntriesText is "1 entry", "3 entries".
+func EntriesText(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return fmt.Sprintf("%d entries", n)
+}
+
+// PurgedLine is what `trash purge` says of one pair's purge: how much it
+// removed, by which limits (older than the retention, over the size cap),
+// and how much it kept.
+func PurgedLine(d Purged) string {
+	var parts []string
+	if d.Result.ByAge > 0 {
+		parts = append(parts, fmt.Sprintf("%d older than %s", d.Result.ByAge, state.FormatAge(d.Limits.Retention)))
+	}
+	if d.Result.BySize > 0 {
+		parts = append(parts, fmt.Sprintf("%d over the %s cap", d.Result.BySize, state.FormatBytes(d.Limits.MaxBytes)))
+	}
+	why := ""
+	if len(parts) > 0 {
+		why = ": " + strings.Join(parts, ", ")
+	}
+	return fmt.Sprintf("%s: purged %s (%s)%s; kept %d (%s)", d.Pair, EntriesText(d.Result.Entries), state.FormatBytes(d.Result.Bytes),
+		why, d.Result.Kept, state.FormatBytes(d.Result.KeptBytes))
+}
+
+// ResetLine is what `reset` says of one side's reset of pair, escaped.
+func ResetLine(pair string, d SideReset, dryRun bool) string {
+	verb := "forgot"
+	if dryRun {
+		verb = "would forget"
+	}
+	was := "no recorded target"
+	if d.Identity != "" {
+		was = "target " + d.Identity
+	}
+	tok := "no change token"
+	if d.Token {
+		tok = "its change token"
+	}
+	return fmt.Sprintf("%s side %s: %s %s, %s and the ids and versions of %d contacts (UIDs and bases kept)",
+		termout.String(pair), d.Side, verb, tok, termout.String(was), d.Items)
+}
+
+// WriteStatus writes the `status` lines of pair name, escaped: its sides,
+// counts and last run (how long before now), then one line per failed
+// item.
+func WriteStatus(w io.Writer, name string, st Status, now time.Time) {
+	last := "never synced"
+	if st.LastRun != nil {
+		ok := "ok"
+		if !st.LastOK {
+			ok = "with errors"
+		}
+		last = fmt.Sprintf("last sync %s (%s ago), %s", st.LastRun.Format(time.RFC3339), now.Sub(*st.LastRun).Round(time.Second), ok)
+	}
+	fmt.Fprintf(w, "%s: %s <-> %s: %d contacts, %d open conflicts, %d failed items, %s\n", termout.String(name), termout.String(st.A), termout.String(st.B), st.Items, st.Conflicts, len(st.Failed), last)
+	for _, fi := range st.Failed {
+		who := fi.ID
+		if fi.UID != "" {
+			who += " (" + fi.UID + ")"
+		}
+		fmt.Fprintf(w, "  failed on side %s: %s: %s; %d attempts since %s, next retry %s\n", fi.Side, termout.String(who), termout.String(fi.Reason),
+			fi.Attempts, fi.FirstFailed.Format(time.RFC3339), fi.NextRetry.Format(time.RFC3339))
+	}
+}
+
+// Use is the USER, TOKEN and LAST SYNC columns of `accounts` (local
+// times, not escaped): the signed-in user when the token names one, the
+// token's validity, the last sync.
+func (in AccountInfo) Use() (user, tok, last string) {
+	t := in.Token
+	user, tok, last = in.Account.User, "not signed in", "never"
+	if in.HasToken {
+		if t.User != "" {
+			user = t.User
+		}
+		switch {
+		case t.HasRefreshToken:
+			tok = "valid until " + t.Expiry.Local().Format("2006-01-02 15:04") + " (refreshable)"
+		case !t.Expiry.IsZero():
+			tok = "until " + t.Expiry.Local().Format("2006-01-02 15:04")
+		}
+		if !t.LastSync.IsZero() {
+			last = t.LastSync.Local().Format("2006-01-02 15:04")
+		}
+	} else if AppOnly(in.Account) {
+		tok = "app-only, on demand"
+	}
+	return user, tok, last
+}
+
+// From is where an account comes from (`accounts`' FROM column, and the
+// description of its completion).
+func (in AccountInfo) From() string {
+	switch {
+	case in.Configured:
+		return "config"
+	case in.Owner != "":
+		return "web page, user " + in.Owner
+	}
+	return "state only (not configured)"
+}
