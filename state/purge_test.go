@@ -382,5 +382,5 @@ func openAtSchema(t *testing.T, path string, n int) *DB {
 			t.Fatal(err)
 		}
 	}
-	return &DB{sql: raw}
+	return &DB{sql: &sqlDB{DB: raw, d: &dialect{}}, dialect: &dialect{}}
 }

@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/cipher"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -135,7 +134,7 @@ WHERE sealed = 0 AND (access_token <> '' OR refresh_token <> '')`).Scan(&plain);
 	}
 	defer db.sql.ExecContext(context.WithoutCancel(ctx), `PRAGMA secure_delete = OFF`)
 	n := 0
-	err := db.serverTx(ctx, "seal the stored tokens", func(tx *sql.Tx) error {
+	err := db.serverTx(ctx, "seal the stored tokens", func(tx *sqlTx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT name, access_token, refresh_token FROM accounts
 WHERE sealed = 0 AND (access_token <> '' OR refresh_token <> '')`)
 		if err != nil {

@@ -25,7 +25,7 @@ import (
 type Tx struct {
 	db   *DB
 	ctx  context.Context
-	sql  *sql.Tx
+	sql  *sqlTx
 	undo []func() // puts the caller's structs back, run in reverse on rollback
 	err  error    // set when a write was left half done: the Tx is broken
 	done bool     // Update has committed or rolled back
@@ -302,7 +302,7 @@ ON CONFLICT (pair, side) DO UPDATE SET token = excluded.token, updated_at = excl
 	return nil
 }
 
-// execer is what updateOne runs on: a *sql.DB or a *sql.Tx.
+// execer is what updateOne runs on: a *sql.DB or a *sqlTx.
 type execer interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
