@@ -817,7 +817,7 @@ ORDER BY seq LIMIT 1 OFFSET ?`, bookID, drop-1).Scan(&cut); err != nil {
 		return 0, err
 	}
 	n, _ := res.RowsAffected()
-	if _, err := tx.ExecContext(ctx, `UPDATE addressbooks SET min_seq = MAX(min_seq, ?) WHERE id = ?`, cut, bookID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE addressbooks SET min_seq = ? WHERE id = ? AND min_seq < ?`, cut, bookID, cut); err != nil {
 		return 0, err
 	}
 	return int(n), nil
