@@ -53,3 +53,9 @@ func (b backend) openAt(t testing.TB, loc string, opts Options) *DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// openSecond opens another handle on the state at loc.
+func (b backend) openSecond(t testing.TB, loc string) *DB {
+	t.Helper()
+	return b.openAt(t, loc, Options{})
+}
