@@ -65,8 +65,8 @@ func (d *dialect) query(q string) string {
 	return r
 }
 
-// rebind numbers the `?` placeholders of q ($1, $2...), leaving alone those in
-// string literals, quoted identifiers and -- comments.
+// rebind numbers the `?` placeholders of q ($1, $2...; ?NNN becomes $NNN),
+// leaving alone those in string literals, quoted identifiers and -- comments.
 func rebind(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
@@ -95,6 +95,20 @@ func rebind(q string) string {
 			}
 			b.WriteByte(c)
 		case '?':
+			// ?NNN is parameter NNN; a bare ? is the one after the
+			// largest so far (SQLite's rule).
+			j := i + 1
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+				j++
+			}
+			if j > i+1 {
+				k, _ := strconv.Atoi(q[i+1 : j])
+				n = max(n, k)
+				b.WriteByte('$')
+				b.WriteString(q[i+1 : j])
+				i = j - 1
+				continue
+			}
 			n++
 			b.WriteByte('$')
 			b.WriteString(strconv.Itoa(n))

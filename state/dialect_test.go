@@ -20,6 +20,8 @@ func TestRebind(t *testing.T) {
 		{`SELECT 'it''s ?', ?`, `SELECT 'it''s ?', $1`},
 		{`SELECT a - ? FROM t`, `SELECT a - $1 FROM t`},
 		{`SELECT 'open ?`, `SELECT 'open ?`},
+		{`SELECT a FROM t WHERE p = ?1 AND (q = ?1 OR r = ?2)`, `SELECT a FROM t WHERE p = $1 AND (q = $1 OR r = $2)`},
+		{`SELECT ?2, ?, ?`, `SELECT $2, $3, $4`},
 	} {
 		if got := rebind(c.in); got != c.want {
 			t.Errorf("rebind(%q) = %q, want %q", c.in, got, c.want)
