@@ -59,3 +59,9 @@ func (b backend) openSecond(t testing.TB, loc string) *DB {
 	t.Helper()
 	return b.openAt(t, loc, Options{})
 }
+
+// openClocked opens a fresh state on b whose trash runs on clock.
+func (b backend) openClocked(t testing.TB, clock *fakeClock) *DB {
+	t.Helper()
+	return b.openAt(t, b.location(t), Options{Now: clock.now})
+}

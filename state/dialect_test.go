@@ -206,3 +206,25 @@ func TestOpenWaitsForMigrationLock(t *testing.T) {
 		t.Errorf("SchemaVersion after the lock was released = %d, %v", v, err)
 	}
 }
+
+// On PostgreSQL, FileSize is the database's size and Vacuum (VACUUM FULL,
+// outside the writer's transaction) runs and keeps the entries.
+func TestVacuumPostgres(t *testing.T) {
+	ctx := context.Background()
+	db, _ := backends[1].openTest(t)
+	e := TrashEntry{Pair: "p", Side: "a", UID: "u", Card: []byte("BEGIN:VCARD\r\nEND:VCARD\r\n"), Reason: "deleted"}
+	if err := db.AddTrash(ctx, &e); err != nil {
+		t.Fatal(err)
+	}
+	size, free, err := db.FileSize(ctx)
+	if err != nil || size <= 0 || free != 0 {
+		t.Fatalf("FileSize = %d, %d, %v; want the database's size, 0 free", size, free, err)
+	}
+	before, after, err := db.Vacuum(ctx)
+	if err != nil || before != size || after <= 0 {
+		t.Fatalf("Vacuum = %d -> %d, %v", before, after, err)
+	}
+	if got, err := db.GetTrash(ctx, e.ID); err != nil || string(got.Card) != string(e.Card) {
+		t.Errorf("entry after Vacuum: %+v, %v", got, err)
+	}
+}
