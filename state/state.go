@@ -4,14 +4,19 @@
 // the record of runs.
 //
 // The state lives in one SQLite database (modernc.org/sqlite, pure Go) in WAL
-// mode, created 0600, whose schema is built by the numbered migrations embedded
-// from migrations/ and recorded in the schema_version table. Several processes
-// may open the same file: writers wait for each other (busy_timeout) instead of
-// failing, and LockPair keeps two syncs of one pair apart.
+// mode, created 0600, or in a PostgreSQL database named by a postgres:// URL
+// (github.com/jackc/pgx/v5 through database/sql). Its schema is built by the
+// numbered migrations embedded from migrations/ (shared by both; a file of
+// migrations/postgres/ replaces the shared one of its number where the SQL is
+// not portable) and recorded in the schema_version table. Several processes
+// may open the same state: writers wait for each other (busy_timeout on
+// SQLite, an advisory lock on PostgreSQL: see dialect) instead of failing,
+// and LockPair keeps two syncs of one pair apart.
 //
-// All SQL of cardbridge lives in this package and goes through database/sql; it
-// is kept portable (PostgreSQL later) where that costs nothing. Nothing outside
-// this package knows which database is underneath.
+// All SQL of cardbridge lives in this package and goes through database/sql,
+// written once in SQLite's spelling and rewritten for PostgreSQL by the
+// dialect (placeholders, column types). Nothing outside this package knows
+// which database is underneath.
 package state
 
 import (
@@ -210,6 +215,12 @@ func LatestSchemaVersion() int {
 
 // Open opens (creating if needed, unless ReadOnly) the state database at path
 // and applies migrations.
+//
+// A path that starts with postgres:// or postgresql:// is a PostgreSQL URL
+// (pgx's syntax: postgres://user:password@host:port/database?sslmode=...):
+// the database must exist, and Open creates the tables in its current schema.
+// A server that does not answer is an error at once. Path then returns the
+// URL without its password.
 //
 // A new file is created 0600, and its directory 0700 when that is created too.
 // path "" or ":memory:" opens a private in-memory database (used by --dry-run
