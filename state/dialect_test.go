@@ -228,3 +228,35 @@ func TestVacuumPostgres(t *testing.T) {
 		t.Errorf("entry after Vacuum: %+v, %v", got, err)
 	}
 }
+
+// A read-only DB on PostgreSQL: an unmigrated database is refused, reads
+// work, and the server itself refuses writes (default_transaction_read_only),
+// even one that goes around the DB's methods.
+func TestReadOnlyPostgres(t *testing.T) {
+	ctx := context.Background()
+	be := backends[1]
+	if _, err := Open(ctx, be.location(t), Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "older") {
+		t.Errorf("read-only Open of an empty database: %v, want an error saying older", err)
+	}
+	db, loc := be.openTest(t)
+	it := Item{Pair: "p", UID: "u", Base: []byte("BEGIN:VCARD")}
+	if err := db.PutItem(ctx, &it); err != nil {
+		t.Fatal(err)
+	}
+	ro := be.openAt(t, loc, Options{ReadOnly: true})
+	if items, err := ro.Items(ctx, "p"); err != nil || len(items) != 1 {
+		t.Fatalf("Items = %v, %v", items, err)
+	}
+	if err := ro.PutItem(ctx, &Item{Pair: "p"}); err == nil {
+		t.Error("PutItem on a read-only DB succeeded")
+	}
+	if _, err := ro.LockPair(ctx, "p"); err == nil {
+		t.Error("LockPair on a read-only DB succeeded")
+	}
+	if _, err := ro.sql.ExecContext(ctx, `DELETE FROM items`); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("a raw write through the read-only handle: %v, want the server's read-only refusal", err)
+	}
+	if n, err := db.CountItems(ctx, "p"); err != nil || n != 1 {
+		t.Errorf("CountItems = %d, %v; want the item kept", n, err)
+	}
+}

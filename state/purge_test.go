@@ -349,9 +349,13 @@ func TestVacuumSwitchesOldFile(t *testing.T) {
 
 // Migration 0006 fills trash.size for the entries a file already has.
 func TestMigrationTrashSize(t *testing.T) {
+	forBackends(t, testMigrationTrashSize)
+}
+
+func testMigrationTrashSize(t *testing.T, be backend) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "v5.db")
-	raw := openAtSchema(t, path, 5).sql
+	path := be.location(t)
+	raw := be.openAtSchema(t, path, 5).sql
 	if _, err := raw.Exec(`INSERT INTO trash (pair, side, card, reason, created_at) VALUES ('p', 'a', ?, 'deleted', 1)`, bytes.Repeat([]byte("z"), 1234)); err != nil {
 		t.Fatal(err)
 	}
@@ -371,24 +375,37 @@ func TestMigrationTrashSize(t *testing.T) {
 // only, as an older cardbridge left it; the next Open migrates the rest.
 func openAtSchema(t *testing.T, path string, n int) *DB {
 	t.Helper()
-	raw, err := sql.Open("sqlite", path)
+	return backends[0].openAtSchema(t, path, n)
+}
+
+// openAtSchema is openAtSchema on b: loc is a file path or a PostgreSQL URL.
+// The returned DB has only its sql handle (close it with db.sql.Close).
+func (b backend) openAtSchema(t *testing.T, loc string, n int) *DB {
+	t.Helper()
+	d := &dialect{postgres: b.postgres()}
+	driver := "sqlite"
+	if d.postgres {
+		driver = "pgx"
+	}
+	raw, err := sql.Open(driver, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := migrations()
+	db := &DB{sql: &sqlDB{DB: raw, d: d}, dialect: d}
+	ms, err := migrationsFor(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.Exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+	if _, err := db.sql.Exec(d.ddl(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`)); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range ms[:n] {
-		if _, err := raw.Exec(m.sql); err != nil {
+		if _, err := db.sql.Exec(m.sql); err != nil {
 			t.Fatal(m.name, err)
 		}
-		if _, err := raw.Exec(`INSERT INTO schema_version VALUES (?, ?, 0)`, m.version, m.name); err != nil {
+		if _, err := db.sql.Exec(`INSERT INTO schema_version VALUES (?, ?, 0)`, m.version, m.name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &DB{sql: &sqlDB{DB: raw, d: &dialect{}}, dialect: &dialect{}}
+	return db
 }

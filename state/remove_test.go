@@ -450,9 +450,13 @@ func TestClaimWebAccount(t *testing.T) {
 // connection keeps them, owned by their users; a removed namesake's
 // leftover tokens (older than the user) stay unowned.
 func TestMigration5CarriesOwners(t *testing.T) {
+	forBackends(t, testMigration5CarriesOwners)
+}
+
+func testMigration5CarriesOwners(t *testing.T, be backend) {
 	ctx := context.Background()
-	path := t.TempDir() + "/state.db"
-	db := openAtSchema(t, path, 4)
+	path := be.location(t)
+	db := be.openAtSchema(t, path, 4)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.sql.Exec(q, args...); err != nil {
