@@ -260,3 +260,29 @@ func TestReadOnlyPostgres(t *testing.T) {
 		t.Errorf("CountItems = %d, %v; want the item kept", n, err)
 	}
 }
+
+// Every text column of the PostgreSQL schema compares byte by byte, as
+// SQLite's do, whatever the database's default collation.
+func TestPostgresTextCollation(t *testing.T) {
+	db, _ := backends[1].openTest(t)
+	rows, err := db.sql.Query(`SELECT table_name, column_name, COALESCE(collation_name, '') FROM information_schema.columns
+WHERE table_schema = current_schema() AND data_type = 'text' ORDER BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var tbl, col, coll string
+		if err := rows.Scan(&tbl, &col, &coll); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if coll != "C" {
+			t.Errorf("%s.%s has collation %q, want C", tbl, col, coll)
+		}
+	}
+	if n < 20 {
+		t.Errorf("%d text columns, want the schema's", n)
+	}
+}
