@@ -28,7 +28,8 @@
 // given to Load). A relative path written in the file is relative to the
 // directory of the file; a relative path from the environment or the
 // command line is relative to the working directory. Paths are cleaned and
-// made absolute.
+// made absolute. state may instead be a PostgreSQL URL
+// (postgres://user@host/db?sslmode=...), kept as it is.
 //
 // # Environment
 //
@@ -98,7 +99,7 @@ const DefaultListen = "127.0.0.1:5232"
 // Config is a loaded, validated configuration with defaults applied.
 type Config struct {
 	File     string             // the file loaded ("" when none)
-	State    string             // state database path (default applied)
+	State    string             // state database path or PostgreSQL URL (default applied)
 	Accounts map[string]Account // by lower-case name
 	Pairs    map[string]Pair    // by lower-case name
 	Server   Server
@@ -468,6 +469,15 @@ func DefaultStatePath(env []string) string {
 		return filepath.Join(x, "cardbridge", "state.db")
 	}
 	return filepath.Join(homeDir(m), ".local", "state", "cardbridge", "state.db")
+}
+
+// IsStateURL reports whether a state setting is a PostgreSQL URL
+// (postgres://... or postgresql://...) rather than a file path: it is then
+// kept as it is (no ~ expansion, no directory), and the default key file is
+// looked for beside the config file, or where the default state file would
+// be when no config file was read. state.Open makes the same distinction.
+func IsStateURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
 // DefaultSecretKeyFile is the key file used when secret_key_file is not

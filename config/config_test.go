@@ -358,6 +358,16 @@ func TestEnvOverlay(t *testing.T) {
 			check: func(t *testing.T, c *Config) { eq(t, c.Pairs["work"].B.Path, "/x") }},
 		{name: "relative path from env is relative to cwd", file: "full.yaml", env: env("CARDBRIDGE_PAIRS_WORK_B_PATH=x/y"),
 			check: func(t *testing.T, c *Config) { eq(t, c.Pairs["work"].B.Path, filepath.Join(cwd, "x/y")) }},
+		{name: "state URL from env", file: "full.yaml", env: env("CARDBRIDGE_STATE=postgres://cb:pw@db.example:5432/cardbridge?sslmode=require"),
+			check: func(t *testing.T, c *Config) {
+				eq(t, c.State, "postgres://cb:pw@db.example:5432/cardbridge?sslmode=require")
+				eq(t, c.SecretKeyFile, filepath.Join(cwd, "testdata", "state.key"))
+			}},
+		{name: "state URL without a config file", env: env("CARDBRIDGE_STATE=postgresql://db.example/cb"),
+			check: func(t *testing.T, c *Config) {
+				eq(t, c.State, "postgresql://db.example/cb")
+				eq(t, c.SecretKeyFile, filepath.Join(home, ".local", "state", "cardbridge", "state.key"))
+			}},
 		{name: "tilde from env", file: "full.yaml", env: env("CARDBRIDGE_STATE=~/s.db"),
 			check: func(t *testing.T, c *Config) { eq(t, c.State, home+"/s.db") }},
 		{name: "every", file: "full.yaml", env: env("CARDBRIDGE_PAIRS_WORK_EVERY=2h"),

@@ -202,13 +202,21 @@ func (d *decoder) decode(root *node, all map[string]any) *Config {
 	cfg := &Config{Accounts: map[string]Account{}, Pairs: map[string]Pair{}}
 	d.checkKeys(all, "", root, nil, "")
 
-	cfg.State = d.path(all, "", "state")
+	if s, ok := all["state"].(string); ok && IsStateURL(s) {
+		cfg.State = s // a database URL, not a path: kept as it is
+	} else {
+		cfg.State = d.path(all, "", "state")
+	}
 	if cfg.State == "" {
 		cfg.State = DefaultStatePath(envList(d.env))
 	}
 	cfg.SecretKeyFile = d.path(all, "", "secret_key_file")
 	if cfg.SecretKeyFile == "" {
-		cfg.SecretKeyFile = DefaultSecretKeyFile(d.file, cfg.State)
+		beside := cfg.State
+		if IsStateURL(beside) {
+			beside = DefaultStatePath(envList(d.env))
+		}
+		cfg.SecretKeyFile = DefaultSecretKeyFile(d.file, beside)
 	}
 	cfg.Trash, _ = d.trash(all, "", DefaultTrash())
 

@@ -17,7 +17,8 @@ import (
 type StateOptions struct {
 	// ReadOnly opens the database read-only, or an empty in-memory one
 	// when the file does not exist yet, so that nothing is written
-	// anywhere (no key file either).
+	// anywhere (no key file either). A PostgreSQL state (cfg.State a URL)
+	// is opened read-only as it is: an unmigrated database is an error.
 	ReadOnly bool
 	// Env is the process environment, where CARDBRIDGE_SECRET_KEY and the
 	// systemd credential are looked up.
@@ -40,7 +41,7 @@ func OpenState(ctx context.Context, cfg *config.Config, o StateOptions) (*state.
 		log = slog.New(slog.DiscardHandler)
 	}
 	path, memory, readOnly := cfg.State, false, o.ReadOnly
-	if readOnly {
+	if readOnly && !config.IsStateURL(path) {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			path, memory, readOnly = "", true, false
 		}
@@ -73,10 +74,12 @@ func OpenState(ctx context.Context, cfg *config.Config, o StateOptions) (*state.
 // account's rotated refresh token: Microsoft may refuse the old one once a
 // new one is issued, and losing it would cost a new sign-in. So the state
 // is writable for a pair with an o365 side, once the state file exists (a
-// dry run creates none).
+// dry run creates none; a PostgreSQL state is taken to exist).
 func DryRunWritesState(cfg *config.Config, names []string) bool {
-	if _, err := os.Stat(cfg.State); err != nil {
-		return false
+	if !config.IsStateURL(cfg.State) {
+		if _, err := os.Stat(cfg.State); err != nil {
+			return false
+		}
 	}
 	for _, n := range names {
 		if p, ok := cfg.Pair(n); ok && (p.A.Type == config.SideO365 || p.B.Type == config.SideO365) {

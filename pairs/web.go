@@ -31,8 +31,10 @@ func WithWebPairs(ctx context.Context, cfg *config.Config, log *slog.Logger) *co
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if _, err := os.Stat(cfg.State); err != nil {
-		return cfg
+	if !config.IsStateURL(cfg.State) {
+		if _, err := os.Stat(cfg.State); err != nil {
+			return cfg
+		}
 	}
 	db, err := state.Open(ctx, cfg.State, state.Options{ReadOnly: true, Logger: log})
 	if err != nil {

@@ -110,7 +110,7 @@ func checkName(kind, name string) error {
 
 // serverTx runs fn in one IMMEDIATE transaction, passing fn's errors through
 // as they are (they name their operation).
-func (db *DB) serverTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+func (db *DB) serverTx(ctx context.Context, op string, fn func(tx *sqlTx) error) error {
 	return db.update(ctx, op, func(tx *Tx) error { return fn(tx.sql) }, asIs)
 }
 
@@ -124,7 +124,7 @@ func (db *DB) AddUser(ctx context.Context, name, passwordHash string) error {
 	if passwordHash == "" {
 		return fmt.Errorf("state: add user %s: empty password hash", name)
 	}
-	return db.serverTx(ctx, "add user "+name, func(tx *sql.Tx) error {
+	return db.serverTx(ctx, "add user "+name, func(tx *sqlTx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM server_users WHERE name = ?`, name).Scan(&n); err != nil {
 			return fmt.Errorf("state: add user %s: %w", name, err)
@@ -154,7 +154,7 @@ func (db *DB) SetUserPassword(ctx context.Context, name, passwordHash string) er
 		return fmt.Errorf("state: set password of %s: empty password hash", name)
 	}
 	op := "set password of user " + name
-	return db.serverTx(ctx, op, func(tx *sql.Tx) error {
+	return db.serverTx(ctx, op, func(tx *sqlTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE server_users SET password_hash = ? WHERE name = ?`, passwordHash, name)
 		if err := oneRow(res, err, op); err != nil {
 			return err
@@ -176,7 +176,7 @@ func (db *DB) SetUserPassword(ctx context.Context, name, passwordHash string) er
 // (wrapped) when one of their pairs is being synced (nothing is removed).
 func (db *DB) RemoveUser(ctx context.Context, name string) error {
 	op := "remove user " + name
-	return db.serverTx(ctx, op, func(tx *sql.Tx) error {
+	return db.serverTx(ctx, op, func(tx *sqlTx) error {
 		pairs, err := queryStrings(ctx, tx, `SELECT name FROM web_pairs WHERE user_name = ? ORDER BY name`, name)
 		if err != nil {
 			return fmt.Errorf("state: %s: pairs: %w", op, err)
@@ -320,7 +320,7 @@ func (db *DB) CreateAddressBook(ctx context.Context, user, name, displayName, de
 		return AddressBook{}, fmt.Errorf("state: %s: %w", op, err)
 	}
 	var b AddressBook
-	err := db.serverTx(ctx, op, func(tx *sql.Tx) error {
+	err := db.serverTx(ctx, op, func(tx *sqlTx) error {
 		var users, books int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM server_users WHERE name = ?),
 (SELECT COUNT(*) FROM addressbooks WHERE user_name = ? AND name = ?)`, user, user, name).Scan(&users, &books); err != nil {
@@ -668,7 +668,7 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 		data = []byte{}
 	}
 	ix := indexCard(href, data) // parsed outside the transaction
-	err = db.serverTx(ctx, op, func(sqlTx *sql.Tx) error {
+	err = db.serverTx(ctx, op, func(sqlTx *sqlTx) error {
 		tx := cachedTx{db, sqlTx}
 		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op)
 		if err != nil {
@@ -713,7 +713,7 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 // card (or book), and ErrPreconditionFailed (wrapped) when pre does not hold.
 func (db *DB) DeleteCard(ctx context.Context, bookID int64, href string, pre Precondition) error {
 	op := fmt.Sprintf("delete card %s of book %d", href, bookID)
-	return db.serverTx(ctx, op, func(sqlTx *sql.Tx) error {
+	return db.serverTx(ctx, op, func(sqlTx *sqlTx) error {
 		tx := cachedTx{db, sqlTx}
 		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op)
 		if err != nil {
@@ -767,7 +767,7 @@ const (
 // often; it is exported for maintenance and tests.
 func (db *DB) CompactCardChanges(ctx context.Context, bookID int64) (dropped int, err error) {
 	op := fmt.Sprintf("compact the change log of book %d", bookID)
-	err = db.serverTx(ctx, op, func(tx *sql.Tx) error {
+	err = db.serverTx(ctx, op, func(tx *sqlTx) error {
 		n, err := compactChanges(ctx, tx, bookID)
 		dropped = n
 		if err != nil {
@@ -795,7 +795,7 @@ func (db *DB) dueForCompaction(bookID int64) bool {
 }
 
 // compactChanges is CompactCardChanges inside tx.
-func compactChanges(ctx context.Context, tx *sql.Tx, bookID int64) (int, error) {
+func compactChanges(ctx context.Context, tx *sqlTx, bookID int64) (int, error) {
 	var tombs, live int64
 	if err := tx.QueryRowContext(ctx, `SELECT
 (SELECT COUNT(*) FROM card_changes WHERE book_id = ? AND deleted),
@@ -817,7 +817,7 @@ ORDER BY seq LIMIT 1 OFFSET ?`, bookID, drop-1).Scan(&cut); err != nil {
 		return 0, err
 	}
 	n, _ := res.RowsAffected()
-	if _, err := tx.ExecContext(ctx, `UPDATE addressbooks SET min_seq = MAX(min_seq, ?) WHERE id = ?`, cut, bookID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE addressbooks SET min_seq = ? WHERE id = ? AND min_seq < ?`, cut, bookID, cut); err != nil {
 		return 0, err
 	}
 	return int(n), nil

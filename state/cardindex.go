@@ -229,7 +229,7 @@ LEFT JOIN card_index i ON i.book_id = c.book_id AND i.href = c.href WHERE i.href
 		if len(batch) == 0 {
 			return total, nil
 		}
-		err = db.serverTx(ctx, "index the cards", func(tx *sql.Tx) error {
+		err = db.serverTx(ctx, "index the cards", func(tx *sqlTx) error {
 			for _, m := range batch {
 				if err := putIndex(ctx, tx, m.book, m.ix); err != nil {
 					return fmt.Errorf("state: index card %s of book %d: %w", m.ix.Href, m.book, err)

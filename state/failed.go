@@ -101,8 +101,8 @@ func (tx *Tx) RecordFailure(pair string, f Failure, at time.Time) error {
 	next := at.Add(RetryDelay(attempts))
 	_, err = tx.sql.ExecContext(tx.ctx, `INSERT INTO failed_items (pair, side, side_id, uid, reason, attempts, first_failed_at, last_failed_at, next_retry_at)
 VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)
-ON CONFLICT (pair, side, side_id) DO UPDATE SET uid = CASE WHEN excluded.uid != '' THEN excluded.uid ELSE uid END,
- reason = excluded.reason, attempts = attempts + 1, last_failed_at = excluded.last_failed_at, next_retry_at = ?`,
+ON CONFLICT (pair, side, side_id) DO UPDATE SET uid = CASE WHEN excluded.uid != '' THEN excluded.uid ELSE failed_items.uid END,
+ reason = excluded.reason, attempts = failed_items.attempts + 1, last_failed_at = excluded.last_failed_at, next_retry_at = ?`,
 		pair, f.Side, f.SideID, f.UID, f.Reason, at.UnixNano(), at.UnixNano(), next.UnixNano(), next.UnixNano())
 	if err != nil {
 		return fmt.Errorf("state: record failed item %s of %s/%s: %w", f.SideID, pair, f.Side, err)

@@ -43,7 +43,8 @@ type heldLock struct {
 }
 
 // LockPair takes the lock of pair for this process: a row in the locks table,
-// taken in an IMMEDIATE transaction. When a live process holds it, LockPair
+// taken in an IMMEDIATE transaction (on PostgreSQL, one holding the writer
+// lock: see dialect). When a live process holds it, LockPair
 // fails at once with a *LockedError (it never waits for the other sync). A row
 // whose process is dead on this host (no such pid, or the host rebooted since
 // it was taken) is stale and taken over. The returned

@@ -177,7 +177,7 @@ func (tx *Tx) purgeTrash(p Purge, now time.Time, res *PurgeResult) error {
 	var count, aged int
 	var total int64
 	if err := tx.sql.QueryRowContext(tx.ctx, `SELECT COUNT(*), COALESCE(SUM(size), 0),
-COALESCE(SUM(created_at < ? AND NOT restore_requested), 0) FROM trash WHERE pair = ?`, cutoff, p.Pair).Scan(&count, &total, &aged); err != nil {
+COALESCE(SUM(CASE WHEN created_at < ? AND NOT restore_requested THEN 1 ELSE 0 END), 0) FROM trash WHERE pair = ?`, cutoff, p.Pair).Scan(&count, &total, &aged); err != nil {
 		return err
 	}
 	if aged == 0 && (p.MaxBytes == 0 || total <= p.MaxBytes) {
@@ -299,7 +299,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Pair, run[0].id, run[len(run)-1].id, len(
 // or nil when no entry ever had that id.
 func (db *DB) purged(ctx context.Context, id int64) *PurgedError {
 	var seq sql.NullInt64
-	err := db.sql.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'trash'`).Scan(&seq)
+	q := `SELECT seq FROM sqlite_sequence WHERE name = 'trash'`
+	if db.dialect.postgres {
+		q = `SELECT pg_sequence_last_value(pg_get_serial_sequence('trash', 'id')::regclass)`
+	}
+	err := db.sql.QueryRowContext(ctx, q).Scan(&seq)
 	if err != nil || !seq.Valid || id <= 0 || id > seq.Int64 {
 		return nil
 	}
@@ -344,8 +348,16 @@ func (db *DB) TrashPairs(ctx context.Context) ([]string, error) {
 }
 
 // FileSize is the size of the database in bytes (its pages, free ones
-// included) and how many of those bytes are free pages.
+// included) and how many of those bytes are free pages. On PostgreSQL it is
+// the database's size (pg_database_size), free 0: its free space is
+// PostgreSQL's to manage.
 func (db *DB) FileSize(ctx context.Context) (size, free int64, err error) {
+	if db.dialect.postgres {
+		if err := db.sql.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&size); err != nil {
+			return 0, 0, fmt.Errorf("state: database size: %w", err)
+		}
+		return size, 0, nil
+	}
 	var pages, freePages, pageSize int64
 	for _, q := range []struct {
 		pragma string
@@ -361,8 +373,12 @@ func (db *DB) FileSize(ctx context.Context) (size, free int64, err error) {
 // shrink gives free pages back to the file system when more than a
 // quarter of the database is free and it uses incremental auto-vacuum,
 // keeping free a tenth of what is in use, for the next entries. The file itself
-// shrinks at the WAL checkpoint that follows.
+// shrinks at the WAL checkpoint that follows. On PostgreSQL autovacuum
+// does it.
 func (db *DB) shrink(ctx context.Context) error {
+	if db.dialect.postgres {
+		return nil
+	}
 	var mode int
 	if err := db.sql.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
 		return err
@@ -403,7 +419,17 @@ func (db *DB) Vacuum(ctx context.Context) (before, after int64, err error) {
 	if before, _, err = db.FileSize(ctx); err != nil {
 		return 0, 0, err
 	}
-	for _, q := range []string{`PRAGMA auto_vacuum = INCREMENTAL`, `VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
+	qs := []string{`PRAGMA auto_vacuum = INCREMENTAL`, `VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`}
+	if db.dialect.postgres {
+		// VACUUM FULL rewrites the tables without their dead rows, like
+		// SQLite's VACUUM; it cannot run in a transaction, so it does not
+		// go through the writer lock (it locks the tables itself).
+		qs = nil
+		if _, err := db.sql.DB.ExecContext(ctx, `VACUUM FULL`); err != nil {
+			return 0, 0, fmt.Errorf("state: vacuum %s: %w", db.path, err)
+		}
+	}
+	for _, q := range qs {
 		if _, err := db.sql.ExecContext(ctx, q); err != nil {
 			return 0, 0, fmt.Errorf("state: vacuum %s: %s: %w", db.path, q, err)
 		}

@@ -163,7 +163,11 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 	// Every table that can hold a user's or a pair's rows must be known.
 	keyCols := []string{"pair", "user_name", "account", "book_id", "item_id", "session_hash", "name"}
 	notKeyed := map[string]bool{"schema_version": true, "sqlite_sequence": true}
-	rows, err := db.sql.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`
+	if db.dialect.postgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`
+	}
+	rows, err := db.sql.Query(q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +210,11 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 
 func tableColumns(t *testing.T, db *DB, table string) []string {
 	t.Helper()
-	rows, err := db.sql.Query(`SELECT name FROM pragma_table_info(?)`, table)
+	q := `SELECT name FROM pragma_table_info(?)`
+	if db.dialect.postgres {
+		q = `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?`
+	}
+	rows, err := db.sql.Query(q, table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,43 +233,45 @@ func tableColumns(t *testing.T, db *DB, table string) []string {
 // pair, account, book or item that RemoveUser does not know fails the
 // test), in one transaction, and leaves gina's rows as they were.
 func TestRemoveUserLeavesNothing(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	frank := fillUser(t, db, "frank")
-	gina := fillUser(t, db, "gina")
-	before := ownedRows(t, db, frank)
-	ginaBefore := ownedRows(t, db, gina)
-	for tbl, n := range before {
-		if n == 0 {
-			t.Errorf("the fixture puts no row of frank's in %s: the check below would prove nothing", tbl)
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		frank := fillUser(t, db, "frank")
+		gina := fillUser(t, db, "gina")
+		before := ownedRows(t, db, frank)
+		ginaBefore := ownedRows(t, db, gina)
+		for tbl, n := range before {
+			if n == 0 {
+				t.Errorf("the fixture puts no row of frank's in %s: the check below would prove nothing", tbl)
+			}
 		}
-	}
-	if err := db.RemoveUser(ctx, "frank"); err != nil {
-		t.Fatal(err)
-	}
-	for tbl, n := range ownedRows(t, db, frank) {
-		if n != 0 {
-			t.Errorf("%s: %d rows of frank's left after RemoveUser (had %d)", tbl, n, before[tbl])
+		if err := db.RemoveUser(ctx, "frank"); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if got := ownedRows(t, db, gina); !mapsEqual(got, ginaBefore) {
-		t.Errorf("gina's rows changed: %v, were %v", got, ginaBefore)
-	}
-	// A namesake starts with nothing: no connection, no pairs, no trash.
-	if err := db.AddUser(ctx, "frank", "$2a$new"); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, err := db.LoadToken(ctx, "web-frank"); ok || err != nil {
-		t.Errorf("the new frank has the old one's tokens (%v, %v)", ok, err)
-	}
-	if owner, _ := db.WebAccountOwner(ctx, "web-frank"); owner != "" {
-		t.Errorf("web-frank is owned by %q", owner)
-	}
-	for _, p := range frank.pairs {
-		if es, _ := db.ListTrash(ctx, p); len(es) != 0 {
-			t.Errorf("pair %s still has %d trash entries", p, len(es))
+		for tbl, n := range ownedRows(t, db, frank) {
+			if n != 0 {
+				t.Errorf("%s: %d rows of frank's left after RemoveUser (had %d)", tbl, n, before[tbl])
+			}
 		}
-	}
+		if got := ownedRows(t, db, gina); !mapsEqual(got, ginaBefore) {
+			t.Errorf("gina's rows changed: %v, were %v", got, ginaBefore)
+		}
+		// A namesake starts with nothing: no connection, no pairs, no trash.
+		if err := db.AddUser(ctx, "frank", "$2a$new"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := db.LoadToken(ctx, "web-frank"); ok || err != nil {
+			t.Errorf("the new frank has the old one's tokens (%v, %v)", ok, err)
+		}
+		if owner, _ := db.WebAccountOwner(ctx, "web-frank"); owner != "" {
+			t.Errorf("web-frank is owned by %q", owner)
+		}
+		for _, p := range frank.pairs {
+			if es, _ := db.ListTrash(ctx, p); len(es) != 0 {
+				t.Errorf("pair %s still has %d trash entries", p, len(es))
+			}
+		}
+	})
 }
 
 func mapsEqual(a, b map[string]int) bool {
@@ -279,160 +289,174 @@ func mapsEqual(a, b map[string]int) bool {
 // TestRemoveUserRefusedWhileSyncing: a pair of the user being synced by a
 // live process stops the removal, and nothing is removed.
 func TestRemoveUserRefusedWhileSyncing(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	f := fillUser(t, db, "frank")
-	if _, err := db.sql.Exec(`DELETE FROM locks`); err != nil {
-		t.Fatal(err)
-	}
-	unlock, err := db.LockPair(ctx, f.pairs[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := ownedRows(t, db, f)
-	if err := db.RemoveUser(ctx, "frank"); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), f.pairs[1]) {
-		t.Fatalf("RemoveUser during a sync: %v, want ErrLocked naming %s", err, f.pairs[1])
-	}
-	if got := ownedRows(t, db, f); !mapsEqual(got, before) {
-		t.Fatalf("a refused removal changed rows: %v, were %v", got, before)
-	}
-	if _, err := db.DisconnectWebAccount(ctx, f.account); !errors.Is(err, ErrLocked) {
-		t.Fatalf("DisconnectWebAccount during a sync: %v, want ErrLocked", err)
-	}
-	unlock()
-	if err := db.RemoveUser(ctx, "frank"); err != nil {
-		t.Fatal(err)
-	}
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		f := fillUser(t, db, "frank")
+		if _, err := db.sql.Exec(`DELETE FROM locks`); err != nil {
+			t.Fatal(err)
+		}
+		unlock, err := db.LockPair(ctx, f.pairs[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := ownedRows(t, db, f)
+		if err := db.RemoveUser(ctx, "frank"); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), f.pairs[1]) {
+			t.Fatalf("RemoveUser during a sync: %v, want ErrLocked naming %s", err, f.pairs[1])
+		}
+		if got := ownedRows(t, db, f); !mapsEqual(got, before) {
+			t.Fatalf("a refused removal changed rows: %v, were %v", got, before)
+		}
+		if _, err := db.DisconnectWebAccount(ctx, f.account); !errors.Is(err, ErrLocked) {
+			t.Fatalf("DisconnectWebAccount during a sync: %v, want ErrLocked", err)
+		}
+		unlock()
+		if err := db.RemoveUser(ctx, "frank"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestDisconnectLeavesNoPairState: disconnecting removes the pairs' state
 // and the tokens (the books and cards stay), and a pair made again on the
 // same book starts empty.
 func TestDisconnectLeavesNoPairState(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	f := fillUser(t, db, "frank")
-	g := fillUser(t, db, "gina")
-	ginaBefore := ownedRows(t, db, g)
-	names, err := db.DisconnectWebAccount(ctx, f.account)
-	if err != nil || !slices.Equal(names, f.pairs) {
-		t.Fatalf("disconnect = %v, %v; want %v", names, err, f.pairs)
-	}
-	got := ownedRows(t, db, f)
-	for _, tbl := range append(slices.Clone(pairTables), "bases", "accounts", "account_refused_fields", "web_pairs", "web_accounts") {
-		if got[tbl] != 0 {
-			t.Errorf("%s: %d rows left after disconnect", tbl, got[tbl])
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		f := fillUser(t, db, "frank")
+		g := fillUser(t, db, "gina")
+		ginaBefore := ownedRows(t, db, g)
+		names, err := db.DisconnectWebAccount(ctx, f.account)
+		if err != nil || !slices.Equal(names, f.pairs) {
+			t.Fatalf("disconnect = %v, %v; want %v", names, err, f.pairs)
 		}
-	}
-	for _, tbl := range []string{"server_users", "addressbooks", "cards", "web_sessions"} {
-		if got[tbl] == 0 {
-			t.Errorf("%s: disconnect removed the user's %s", tbl, tbl)
+		got := ownedRows(t, db, f)
+		for _, tbl := range append(slices.Clone(pairTables), "bases", "accounts", "account_refused_fields", "web_pairs", "web_accounts") {
+			if got[tbl] != 0 {
+				t.Errorf("%s: %d rows left after disconnect", tbl, got[tbl])
+			}
 		}
-	}
-	if got := ownedRows(t, db, g); !mapsEqual(got, ginaBefore) {
-		t.Errorf("gina's rows changed: %v, were %v", got, ginaBefore)
-	}
+		for _, tbl := range []string{"server_users", "addressbooks", "cards", "web_sessions"} {
+			if got[tbl] == 0 {
+				t.Errorf("%s: disconnect removed the user's %s", tbl, tbl)
+			}
+		}
+		if got := ownedRows(t, db, g); !mapsEqual(got, ginaBefore) {
+			t.Errorf("gina's rows changed: %v, were %v", got, ginaBefore)
+		}
+	})
 }
 
 // TestSetUserPasswordEndsSessions: a new password signs the user out of
 // every web session (with its pending authorizations), not anyone else.
 func TestSetUserPasswordEndsSessions(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	fillUser(t, db, "frank")
-	fillUser(t, db, "gina")
-	if err := db.SetUserPassword(ctx, "frank", "$2a$other"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.WebSession(ctx, "sess-frank", time.Now()); !errors.Is(err, ErrNotFound) {
-		t.Errorf("frank's session survived the password change: %v", err)
-	}
-	if _, err := db.WebSession(ctx, "sess-gina", time.Now()); err != nil {
-		t.Errorf("gina's session ended: %v", err)
-	}
-	if h, _ := db.UserPasswordHash(ctx, "frank"); h != "$2a$other" {
-		t.Errorf("hash = %q", h)
-	}
-	if err := db.SetUserPassword(ctx, "nobody", "$2a$x"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("unknown user: %v", err)
-	}
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		fillUser(t, db, "frank")
+		fillUser(t, db, "gina")
+		if err := db.SetUserPassword(ctx, "frank", "$2a$other"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.WebSession(ctx, "sess-frank", time.Now()); !errors.Is(err, ErrNotFound) {
+			t.Errorf("frank's session survived the password change: %v", err)
+		}
+		if _, err := db.WebSession(ctx, "sess-gina", time.Now()); err != nil {
+			t.Errorf("gina's session ended: %v", err)
+		}
+		if h, _ := db.UserPasswordHash(ctx, "frank"); h != "$2a$other" {
+			t.Errorf("hash = %q", h)
+		}
+		if err := db.SetUserPassword(ctx, "nobody", "$2a$x"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown user: %v", err)
+		}
+	})
 }
 
 // TestWebPairNamesNotReused: a name some state is still kept under (a
 // pair removed before this cleanup existed, a configured pair's leftovers)
 // is never given to a new pair, and another user's pair keeps its name.
 func TestWebPairNamesNotReused(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	for _, u := range []string{"gina", "gina-x"} {
-		if err := db.AddUser(ctx, u, "$2a$hash"); err != nil {
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		for _, u := range []string{"gina", "gina-x"} {
+			if err := db.AddUser(ctx, u, "$2a$hash"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Leftovers of a pair that no longer exists.
+		if err := db.AddTrash(ctx, &TrashEntry{Pair: "web-gina:y", Side: "a", Card: []byte("OLD"), Reason: "deleted"}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	// Leftovers of a pair that no longer exists.
-	if err := db.AddTrash(ctx, &TrashEntry{Pair: "web-gina:y", Side: "a", Card: []byte("OLD"), Reason: "deleted"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.AddRun(ctx, &Run{Pair: "web-gina:z"}); err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct{ user, book, name, want string }{
-		{"gina", "x", "web-gina:x", "web-gina:x"},
-		{"gina", "y", "web-gina:y", "web-gina:y.2"},
-		{"gina", "z", "web-gina:z", "web-gina:z.2"},
-		{"gina-x", "w", "web-gina:x", "web-gina:x.2"}, // another web pair's name
-	}
-	for _, c := range cases {
-		got, err := db.CreateWebPair(ctx, WebPair{Name: c.name, User: c.user, Account: "web-" + c.user, Addressbook: c.book}, "")
-		if err != nil || got != c.want {
-			t.Errorf("CreateWebPair(%s) = %q, %v; want %q", c.name, got, err, c.want)
+		if err := db.AddRun(ctx, &Run{Pair: "web-gina:z"}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if es, _ := db.ListTrash(ctx, "web-gina:y.2"); len(es) != 0 {
-		t.Errorf("the new pair has %d trash entries", len(es))
-	}
+		cases := []struct{ user, book, name, want string }{
+			{"gina", "x", "web-gina:x", "web-gina:x"},
+			{"gina", "y", "web-gina:y", "web-gina:y.2"},
+			{"gina", "z", "web-gina:z", "web-gina:z.2"},
+			{"gina-x", "w", "web-gina:x", "web-gina:x.2"}, // another web pair's name
+		}
+		for _, c := range cases {
+			got, err := db.CreateWebPair(ctx, WebPair{Name: c.name, User: c.user, Account: "web-" + c.user, Addressbook: c.book}, "")
+			if err != nil || got != c.want {
+				t.Errorf("CreateWebPair(%s) = %q, %v; want %q", c.name, got, err, c.want)
+			}
+		}
+		if es, _ := db.ListTrash(ctx, "web-gina:y.2"); len(es) != 0 {
+			t.Errorf("the new pair has %d trash entries", len(es))
+		}
+	})
 }
 
 // TestClaimWebAccount: claiming an account nobody owns deletes what is
 // stored under it (a removed namesake's tokens and pairs); the owner's
 // claim keeps its tokens; another user's claim is refused.
 func TestClaimWebAccount(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	db.AddUser(ctx, "frank", "$2a$hash")
-	db.AddUser(ctx, "gina", "$2a$hash")
-	// Tokens left with no owner (an older cardbridge's RemoveUser).
-	if err := db.SaveToken(ctx, "web-frank", AccountToken{RefreshToken: "old-frank's"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.ClaimWebAccount(ctx, "web-frank", "frank"); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _ := db.LoadToken(ctx, "web-frank"); ok {
-		t.Fatal("the unowned leftover tokens survived the claim")
-	}
-	db.SaveToken(ctx, "web-frank", AccountToken{RefreshToken: "frank's"})
-	if err := db.ClaimWebAccount(ctx, "web-frank", "frank"); err != nil {
-		t.Fatal(err)
-	}
-	if tk, ok, _ := db.LoadToken(ctx, "web-frank"); !ok || tk.RefreshToken != "frank's" {
-		t.Fatalf("the owner's claim lost the tokens: %+v %v", tk, ok)
-	}
-	if err := db.ClaimWebAccount(ctx, "web-frank", "gina"); !errors.Is(err, ErrExists) {
-		t.Fatalf("gina claimed frank's account: %v", err)
-	}
-	if err := db.ClaimWebAccount(ctx, "web-x", "nobody"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("claim by an unknown user: %v", err)
-	}
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		db.AddUser(ctx, "frank", "$2a$hash")
+		db.AddUser(ctx, "gina", "$2a$hash")
+		// Tokens left with no owner (an older cardbridge's RemoveUser).
+		if err := db.SaveToken(ctx, "web-frank", AccountToken{RefreshToken: "old-frank's"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.ClaimWebAccount(ctx, "web-frank", "frank"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := db.LoadToken(ctx, "web-frank"); ok {
+			t.Fatal("the unowned leftover tokens survived the claim")
+		}
+		db.SaveToken(ctx, "web-frank", AccountToken{RefreshToken: "frank's"})
+		if err := db.ClaimWebAccount(ctx, "web-frank", "frank"); err != nil {
+			t.Fatal(err)
+		}
+		if tk, ok, _ := db.LoadToken(ctx, "web-frank"); !ok || tk.RefreshToken != "frank's" {
+			t.Fatalf("the owner's claim lost the tokens: %+v %v", tk, ok)
+		}
+		if err := db.ClaimWebAccount(ctx, "web-frank", "gina"); !errors.Is(err, ErrExists) {
+			t.Fatalf("gina claimed frank's account: %v", err)
+		}
+		if err := db.ClaimWebAccount(ctx, "web-x", "nobody"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("claim by an unknown user: %v", err)
+		}
+	})
 }
 
 // TestMigration5CarriesOwners: a database at schema 4 with web pairs and a
 // connection keeps them, owned by their users; a removed namesake's
 // leftover tokens (older than the user) stay unowned.
 func TestMigration5CarriesOwners(t *testing.T) {
+	forBackends(t, testMigration5CarriesOwners)
+}
+
+func testMigration5CarriesOwners(t *testing.T, be backend) {
 	ctx := context.Background()
-	path := t.TempDir() + "/state.db"
-	db := openAtSchema(t, path, 4)
+	path := be.location(t)
+	db := be.openAtSchema(t, path, 4)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.sql.Exec(q, args...); err != nil {

@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/cipher"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -130,12 +129,17 @@ WHERE sealed = 0 AND (access_token <> '' OR refresh_token <> '')`).Scan(&plain);
 	if plain == 0 {
 		return 0, nil
 	}
-	if _, err := db.sql.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
-		return 0, fmt.Errorf("state: open %s: seal the stored tokens: %w", db.path, err)
+	// (On PostgreSQL the old row versions go at the next vacuum: that is
+	// PostgreSQL's to do.)
+	sqlite := !db.dialect.postgres
+	if sqlite {
+		if _, err := db.sql.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+			return 0, fmt.Errorf("state: open %s: seal the stored tokens: %w", db.path, err)
+		}
+		defer db.sql.ExecContext(context.WithoutCancel(ctx), `PRAGMA secure_delete = OFF`)
 	}
-	defer db.sql.ExecContext(context.WithoutCancel(ctx), `PRAGMA secure_delete = OFF`)
 	n := 0
-	err := db.serverTx(ctx, "seal the stored tokens", func(tx *sql.Tx) error {
+	err := db.serverTx(ctx, "seal the stored tokens", func(tx *sqlTx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT name, access_token, refresh_token FROM accounts
 WHERE sealed = 0 AND (access_token <> '' OR refresh_token <> '')`)
 		if err != nil {
@@ -175,7 +179,7 @@ WHERE sealed = 0 AND (access_token <> '' OR refresh_token <> '')`)
 	if err != nil {
 		return 0, fmt.Errorf("state: open %s: seal the stored tokens: %w", db.path, err)
 	}
-	if db.path != ":memory:" {
+	if sqlite && db.path != ":memory:" {
 		if _, err := db.sql.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 			db.log.Warn("state: after sealing the tokens, the WAL could not be truncated: older copies of the plain tokens may stay in it until the next checkpoint",
 				"path", db.path, "err", err)

@@ -36,110 +36,112 @@ func rawFile(t *testing.T, path string) []byte {
 // key or no key gives an error naming the account and what to do, and the
 // tokens stay.
 func TestTokensSealedAtRest(t *testing.T) {
-	ctx := context.Background()
-	db, path := openTest(t)
-	access, refresh := "eyJhbGciOi.access-token-of-work.sig", "0.AAAA-refresh-token-of-work"
-	if err := db.SaveToken(ctx, "work", AccountToken{AccessToken: access, RefreshToken: refresh, User: "alice@contoso.example", Expiry: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SaveToken(ctx, "home", AccountToken{AccessToken: "home-at", RefreshToken: "home-rt"}); err != nil {
-		t.Fatal(err)
-	}
-	got, ok, err := db.LoadToken(ctx, "work")
-	if err != nil || !ok || got.AccessToken != access || got.RefreshToken != refresh || got.User != "alice@contoso.example" {
-		t.Fatalf("LoadToken = %+v, %v, %v", got, ok, err)
-	}
-	var colAccess, colRefresh string
-	if err := db.sql.QueryRow(`SELECT access_token, refresh_token FROM accounts WHERE name = 'work'`).Scan(&colAccess, &colRefresh); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(colAccess, "access-token") || strings.Contains(colRefresh, "refresh-token") || colAccess == "" || colRefresh == "" {
-		t.Fatalf("stored columns: %q %q", colAccess, colRefresh)
-	}
-	if accs, _ := db.Accounts(ctx); len(accs) != 2 || !accs[1].HasRefreshToken {
-		t.Fatalf("Accounts = %+v", accs)
-	}
-	db.Close()
-	raw := rawFile(t, path)
-	for _, s := range []string{access, refresh, "access-token-of-work", "refresh-token-of-work", base64.StdEncoding.EncodeToString([]byte(refresh))} {
-		if bytes.Contains(raw, []byte(s)) {
-			t.Errorf("the database file holds %q", s)
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, path := be.openTest(t)
+		access, refresh := "eyJhbGciOi.access-token-of-work.sig", "0.AAAA-refresh-token-of-work"
+		if err := db.SaveToken(ctx, "work", AccountToken{AccessToken: access, RefreshToken: refresh, User: "alice@contoso.example", Expiry: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
 		}
-	}
+		if err := db.SaveToken(ctx, "home", AccountToken{AccessToken: "home-at", RefreshToken: "home-rt"}); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := db.LoadToken(ctx, "work")
+		if err != nil || !ok || got.AccessToken != access || got.RefreshToken != refresh || got.User != "alice@contoso.example" {
+			t.Fatalf("LoadToken = %+v, %v, %v", got, ok, err)
+		}
+		var colAccess, colRefresh string
+		if err := db.sql.QueryRow(`SELECT access_token, refresh_token FROM accounts WHERE name = 'work'`).Scan(&colAccess, &colRefresh); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(colAccess, "access-token") || strings.Contains(colRefresh, "refresh-token") || colAccess == "" || colRefresh == "" {
+			t.Fatalf("stored columns: %q %q", colAccess, colRefresh)
+		}
+		if accs, _ := db.Accounts(ctx); len(accs) != 2 || !accs[1].HasRefreshToken {
+			t.Fatalf("Accounts = %+v", accs)
+		}
+		db.Close()
+		raw := rawFile(t, path)
+		for _, s := range []string{access, refresh, "access-token-of-work", "refresh-token-of-work", base64.StdEncoding.EncodeToString([]byte(refresh))} {
+			if bytes.Contains(raw, []byte(s)) {
+				t.Errorf("the database file holds %q", s)
+			}
+		}
 
-	// Copy work's sealed row onto home: home's tokens no longer open.
-	db, err = Open(ctx, path, Options{TokenKey: testTokenKey(), TokenKeySource: "the key file /k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.sql.Exec(`UPDATE accounts SET access_token = ?, refresh_token = ? WHERE name = 'home'`, colAccess, colRefresh); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := db.LoadToken(ctx, "home"); !errors.Is(err, ErrTokenKeyMismatch) || !strings.Contains(err.Error(), "home") {
-		t.Errorf("a row copied from another account: %v", err)
-	}
-	if _, err := db.sql.Exec(`UPDATE accounts SET access_token = ?, refresh_token = ? WHERE name = 'work'`, colRefresh, colAccess); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := db.LoadToken(ctx, "work"); !errors.Is(err, ErrTokenKeyMismatch) {
-		t.Errorf("the columns swapped: %v", err)
-	}
-	db.sql.Exec(`UPDATE accounts SET access_token = ?, refresh_token = ? WHERE name = 'work'`, colAccess, colRefresh)
-	db.Close()
+		// Copy work's sealed row onto home: home's tokens no longer open.
+		db, err = Open(ctx, path, Options{TokenKey: testTokenKey(), TokenKeySource: "the key file /k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.sql.Exec(`UPDATE accounts SET access_token = ?, refresh_token = ? WHERE name = 'home'`, colAccess, colRefresh); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.LoadToken(ctx, "home"); !errors.Is(err, ErrTokenKeyMismatch) || !strings.Contains(err.Error(), "home") {
+			t.Errorf("a row copied from another account: %v", err)
+		}
+		if _, err := db.sql.Exec(`UPDATE accounts SET access_token = ?, refresh_token = ? WHERE name = 'work'`, colRefresh, colAccess); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.LoadToken(ctx, "work"); !errors.Is(err, ErrTokenKeyMismatch) {
+			t.Errorf("the columns swapped: %v", err)
+		}
+		db.sql.Exec(`UPDATE accounts SET access_token = ?, refresh_token = ? WHERE name = 'work'`, colAccess, colRefresh)
+		db.Close()
 
-	cases := []struct {
-		name string
-		opts Options
-		want error
-		say  []string
-	}{
-		{"another key", Options{TokenKey: bytes.Repeat([]byte{7}, TokenKeySize), TokenKeySource: "the key file /etc/cb/state.key"}, ErrTokenKeyMismatch,
-			[]string{"account work", "/etc/cb/state.key", "cardbridge logout work", "restore the key"}},
-		{"no key", Options{TokenKeySource: "no key was found (the key file /x/state.key does not exist)"}, ErrNoTokenKey,
-			[]string{"account work", "/x/state.key does not exist", "cardbridge login work"}},
-		{"no key, read-only", Options{ReadOnly: true}, ErrNoTokenKey, []string{"account work", "no key was given"}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			db, err := Open(ctx, path, c.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if bad, err := db.SealedAccounts(ctx); err != nil || strings.Join(bad, ",") != "home,work" {
-				t.Errorf("SealedAccounts = %v, %v; want home,work", bad, err)
-			}
-			_, ok, err := db.LoadToken(ctx, "work")
-			if !errors.Is(err, c.want) || ok {
-				t.Fatalf("LoadToken: %v (%v), want %v", err, ok, c.want)
-			}
-			for _, s := range c.say {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("the error does not say %q: %v", s, err)
+		cases := []struct {
+			name string
+			opts Options
+			want error
+			say  []string
+		}{
+			{"another key", Options{TokenKey: bytes.Repeat([]byte{7}, TokenKeySize), TokenKeySource: "the key file /etc/cb/state.key"}, ErrTokenKeyMismatch,
+				[]string{"account work", "/etc/cb/state.key", "cardbridge logout work", "restore the key"}},
+			{"no key", Options{TokenKeySource: "no key was found (the key file /x/state.key does not exist)"}, ErrNoTokenKey,
+				[]string{"account work", "/x/state.key does not exist", "cardbridge login work"}},
+			{"no key, read-only", Options{ReadOnly: true}, ErrNoTokenKey, []string{"account work", "no key was given"}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				db, err := Open(ctx, path, c.opts)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if !c.opts.ReadOnly && c.opts.TokenKey == nil {
-				if err := db.SaveToken(ctx, "new", AccountToken{RefreshToken: "x"}); !errors.Is(err, ErrNoTokenKey) {
-					t.Errorf("SaveToken without a key: %v", err)
+				defer db.Close()
+				if bad, err := db.SealedAccounts(ctx); err != nil || strings.Join(bad, ",") != "home,work" {
+					t.Errorf("SealedAccounts = %v, %v; want home,work", bad, err)
 				}
-			}
-		})
-	}
-	// The tokens are still there, and open with the right key.
-	db, err = Open(ctx, path, Options{TokenKey: testTokenKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if got, ok, err := db.LoadToken(ctx, "work"); err != nil || !ok || got.RefreshToken != refresh {
-		t.Fatalf("after the wrong keys: %+v, %v, %v", got, ok, err)
-	}
-	if bad, err := db.SealedAccounts(ctx); err != nil || strings.Join(bad, ",") != "home" {
-		t.Errorf("SealedAccounts with the right key = %v, %v; want home (its row is work's copy)", bad, err)
-	}
-	if _, err := Open(ctx, path, Options{TokenKey: []byte("short")}); err == nil || !strings.Contains(err.Error(), "32") {
-		t.Errorf("a 5-byte key: %v", err)
-	}
+				_, ok, err := db.LoadToken(ctx, "work")
+				if !errors.Is(err, c.want) || ok {
+					t.Fatalf("LoadToken: %v (%v), want %v", err, ok, c.want)
+				}
+				for _, s := range c.say {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("the error does not say %q: %v", s, err)
+					}
+				}
+				if !c.opts.ReadOnly && c.opts.TokenKey == nil {
+					if err := db.SaveToken(ctx, "new", AccountToken{RefreshToken: "x"}); !errors.Is(err, ErrNoTokenKey) {
+						t.Errorf("SaveToken without a key: %v", err)
+					}
+				}
+			})
+		}
+		// The tokens are still there, and open with the right key.
+		db, err = Open(ctx, path, Options{TokenKey: testTokenKey()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if got, ok, err := db.LoadToken(ctx, "work"); err != nil || !ok || got.RefreshToken != refresh {
+			t.Fatalf("after the wrong keys: %+v, %v, %v", got, ok, err)
+		}
+		if bad, err := db.SealedAccounts(ctx); err != nil || strings.Join(bad, ",") != "home" {
+			t.Errorf("SealedAccounts with the right key = %v, %v; want home (its row is work's copy)", bad, err)
+		}
+		if _, err := Open(ctx, path, Options{TokenKey: []byte("short")}); err == nil || !strings.Contains(err.Error(), "32") {
+			t.Errorf("a 5-byte key: %v", err)
+		}
+	})
 }
 
 // TestPlainTokensSealedOnOpen: tokens a cardbridge before migration 0005

@@ -4,14 +4,19 @@
 // the record of runs.
 //
 // The state lives in one SQLite database (modernc.org/sqlite, pure Go) in WAL
-// mode, created 0600, whose schema is built by the numbered migrations embedded
-// from migrations/ and recorded in the schema_version table. Several processes
-// may open the same file: writers wait for each other (busy_timeout) instead of
-// failing, and LockPair keeps two syncs of one pair apart.
+// mode, created 0600, or in a PostgreSQL database named by a postgres:// URL
+// (github.com/jackc/pgx/v5 through database/sql). Its schema is built by the
+// numbered migrations embedded from migrations/ (shared by both; a file of
+// migrations/postgres/ replaces the shared one of its number where the SQL is
+// not portable) and recorded in the schema_version table. Several processes
+// may open the same state: writers wait for each other (busy_timeout on
+// SQLite, an advisory lock on PostgreSQL: see dialect) instead of failing,
+// and LockPair keeps two syncs of one pair apart.
 //
-// All SQL of cardbridge lives in this package and goes through database/sql; it
-// is kept portable (PostgreSQL later) where that costs nothing. Nothing outside
-// this package knows which database is underneath.
+// All SQL of cardbridge lives in this package and goes through database/sql,
+// written once in SQLite's spelling and rewritten for PostgreSQL by the
+// dialect (placeholders, column types). Nothing outside this package knows
+// which database is underneath.
 package state
 
 import (
@@ -64,7 +69,8 @@ type Options struct {
 
 // DB is an open state database. Its methods are safe for concurrent use.
 type DB struct {
-	sql       *sql.DB
+	sql       *sqlDB
+	dialect   *dialect
 	path      string
 	readOnly  bool
 	log       *slog.Logger
@@ -109,7 +115,13 @@ func (s *stmts) all() []*sql.Stmt {
 	return []*sql.Stmt{s.insertItem, s.updateVersions, s.updateItem, s.upsertBase, s.items, s.deleteItem, s.insertTrash}
 }
 
-//go:embed migrations/*.sql
+// migrationFS holds migrations/NNNN_description.sql, shared by both
+// databases (their column types are SQLite's, rewritten for PostgreSQL by
+// dialect.ddl), and migrations/postgres/NNNN_description.sql, which replaces
+// the shared file of the same number on PostgreSQL where the SQL is not
+// portable.
+//
+//go:embed migrations
 var migrationFS embed.FS
 
 // migration is one numbered file of migrations/.
@@ -119,9 +131,47 @@ type migration struct {
 	sql     string
 }
 
-// migrations returns the embedded migrations in order; their numbers run 1..N.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+// migrations returns the embedded migrations of SQLite in order; their
+// numbers run 1..N.
+func migrations() ([]migration, error) { return migrationsFor(&dialect{}) }
+
+// migrationsFor returns the migrations of d's database in order, as that
+// database takes them.
+func migrationsFor(d *dialect) ([]migration, error) {
+	ms, err := readMigrations("migrations")
+	if err != nil {
+		return nil, err
+	}
+	if d.postgres {
+		own, err := readMigrations("migrations/postgres")
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		byVersion := map[int]migration{}
+		for _, m := range own {
+			byVersion[m.version] = m
+		}
+		for i, m := range ms {
+			if o, ok := byVersion[m.version]; ok {
+				if o.name != m.name {
+					return nil, fmt.Errorf("migration postgres/%s: the shared migration of that number is %s (names must match)", o.name, m.name)
+				}
+				ms[i].sql = o.sql
+				delete(byVersion, m.version)
+			} else {
+				ms[i].sql = d.ddl(m.sql)
+			}
+		}
+		for _, o := range byVersion {
+			return nil, fmt.Errorf("migration postgres/%s: no shared migration of that number", o.name)
+		}
+	}
+	return ms, nil
+}
+
+// readMigrations reads the numbered files of dir in order.
+func readMigrations(dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -136,13 +186,16 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("migration %s: name is not NNNN_description.sql", name)
 		}
-		b, err := migrationFS.ReadFile("migrations/" + name)
+		b, err := migrationFS.ReadFile(dir + "/" + name)
 		if err != nil {
 			return nil, err
 		}
 		ms = append(ms, migration{version: v, name: name, sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	if dir != "migrations" {
+		return ms, nil
+	}
 	for i, m := range ms {
 		if m.version != i+1 {
 			return nil, fmt.Errorf("migration %s: expected number %d (numbers must run 1, 2, 3... without gaps)", m.name, i+1)
@@ -162,6 +215,12 @@ func LatestSchemaVersion() int {
 
 // Open opens (creating if needed, unless ReadOnly) the state database at path
 // and applies migrations.
+//
+// A path that starts with postgres:// or postgresql:// is a PostgreSQL URL
+// (pgx's syntax: postgres://user:password@host:port/database?sslmode=...):
+// the database must exist, and Open creates the tables in its current schema.
+// A server that does not answer is an error at once. Path then returns the
+// URL without its password.
 //
 // A new file is created 0600, and its directory 0700 when that is created too.
 // path "" or ":memory:" opens a private in-memory database (used by --dry-run
@@ -187,29 +246,42 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.clock = time.Now
 	}
 
-	memory := path == "" || path == ":memory:"
-	if memory {
-		db.path = ":memory:"
-		db.readOnly = false
+	d := &dialect{postgres: isPostgresURL(path)}
+	db.dialect = d
+	var sdb *sql.DB
+	if d.postgres {
+		sdb, err = db.openPostgres(path)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		memory := path == "" || path == ":memory:"
+		if memory {
+			db.path = ":memory:"
+			db.readOnly = false
+		}
+		dsn, err := db.prepareFile(memory)
+		if err != nil {
+			return nil, err
+		}
+		sdb, err = sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("state: open %s: %w", db.path, err)
+		}
+		// One connection: SQLite has one writer at a time anyway, and an in-memory
+		// database lives only as long as its connection.
+		sdb.SetMaxOpenConns(1)
+		sdb.SetMaxIdleConns(1)
+		sdb.SetConnMaxLifetime(0)
+		sdb.SetConnMaxIdleTime(0)
 	}
-	dsn, err := db.prepareFile(memory)
-	if err != nil {
-		return nil, err
-	}
-	sdb, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("state: open %s: %w", db.path, err)
-	}
-	// One connection: SQLite has one writer at a time anyway, and an in-memory
-	// database lives only as long as its connection.
-	sdb.SetMaxOpenConns(1)
-	sdb.SetMaxIdleConns(1)
-	sdb.SetConnMaxLifetime(0)
-	sdb.SetConnMaxIdleTime(0)
-	db.sql = sdb
+	db.sql = &sqlDB{DB: sdb, d: d, readOnly: db.readOnly}
 
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
+		if d.postgres {
+			return nil, fmt.Errorf("state: open %s: the PostgreSQL server does not answer: %w", db.path, err)
+		}
 		return nil, fmt.Errorf("state: open %s: %w", db.path, err)
 	}
 	if db.readOnly {
@@ -307,17 +379,31 @@ func (db *DB) prepareFile(memory bool) (string, error) {
 }
 
 // migrate applies the migrations the database lacks, each in its own
-// IMMEDIATE transaction, so concurrent Opens serialise and apply each once.
+// write transaction, so concurrent Opens serialise and apply each once. On
+// PostgreSQL the whole of it also holds a session advisory lock
+// (pg_advisory_lock), so that replicas starting at once migrate one after
+// the other and the later ones find the work done.
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := migrationsFor(db.dialect)
 	if err != nil {
 		return fmt.Errorf("state: migrate %s: %w", db.path, err)
 	}
-	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+	if db.dialect.postgres {
+		conn, err := db.sql.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("state: migrate %s: %w", db.path, err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
+			return fmt.Errorf("state: migrate %s: take the migration lock: %w", db.path, err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLockKey)
+	}
+	if _, err := db.sql.ExecContext(ctx, db.dialect.ddl(`CREATE TABLE IF NOT EXISTS schema_version (
     version    INTEGER PRIMARY KEY,
     name       TEXT    NOT NULL,
     applied_at INTEGER NOT NULL
-)`); err != nil {
+)`)); err != nil {
 		return fmt.Errorf("state: migrate %s: create schema_version: %w", db.path, err)
 	}
 	for _, m := range ms {
@@ -458,8 +544,11 @@ func (db *DB) Path() string { return db.path }
 // empty one).
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var exists int
-	if err := db.sql.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`).Scan(&exists); err != nil {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`
+	if db.dialect.postgres {
+		q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_version'`
+	}
+	if err := db.sql.QueryRowContext(ctx, q).Scan(&exists); err != nil {
 		return 0, fmt.Errorf("state: schema version: %w", err)
 	}
 	if exists == 0 {
@@ -541,7 +630,7 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // the small statements of the hot paths.
 type cachedTx struct {
 	db *DB
-	tx *sql.Tx
+	tx *sqlTx
 }
 
 // QueryRowContext is tx.QueryRowContext through a prepared statement.

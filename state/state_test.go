@@ -99,18 +99,20 @@ func TestMigrationsAndFile(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	ctx := context.Background()
-	db, path := openTest(t)
-	if _, err := db.sql.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 0)`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	for _, ro := range []bool{false, true} {
-		_, err := Open(ctx, path, Options{ReadOnly: ro})
-		if err == nil || !strings.Contains(err.Error(), "newer") {
-			t.Errorf("ReadOnly=%v: Open of a newer schema: %v, want an error saying newer", ro, err)
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, path := be.openTest(t)
+		if _, err := db.sql.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 0)`); err != nil {
+			t.Fatal(err)
 		}
-	}
+		db.Close()
+		for _, ro := range []bool{false, true} {
+			_, err := Open(ctx, path, Options{ReadOnly: ro})
+			if err == nil || !strings.Contains(err.Error(), "newer") {
+				t.Errorf("ReadOnly=%v: Open of a newer schema: %v, want an error saying newer", ro, err)
+			}
+		}
+	})
 }
 
 func TestMemory(t *testing.T) {
@@ -200,408 +202,420 @@ func TestReadOnlyOlderSchema(t *testing.T) {
 }
 
 func TestItems(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
 
-	it := Item{Pair: "work", UID: "uid-1", AID: "a1", AVersion: "av1", BID: "b1", BVersion: "bv1", BaseHash: "h1", Base: []byte("base one")}
-	if err := db.PutItem(ctx, &it); err != nil {
-		t.Fatal(err)
-	}
-	if it.ID == 0 || it.Updated.IsZero() {
-		t.Fatalf("PutItem did not set ID/Updated: %+v", it)
-	}
-	other := Item{Pair: "home", UID: "uid-2"}
-	if err := db.PutItem(ctx, &other); err != nil {
-		t.Fatal(err)
-	}
+		it := Item{Pair: "work", UID: "uid-1", AID: "a1", AVersion: "av1", BID: "b1", BVersion: "bv1", BaseHash: "h1", Base: []byte("base one")}
+		if err := db.PutItem(ctx, &it); err != nil {
+			t.Fatal(err)
+		}
+		if it.ID == 0 || it.Updated.IsZero() {
+			t.Fatalf("PutItem did not set ID/Updated: %+v", it)
+		}
+		other := Item{Pair: "home", UID: "uid-2"}
+		if err := db.PutItem(ctx, &other); err != nil {
+			t.Fatal(err)
+		}
 
-	items, err := db.Items(ctx, "work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(items) != 1 {
-		t.Fatalf("Items = %d, want 1", len(items))
-	}
-	got := items[0]
-	if got.Base != nil {
-		t.Error("Items loaded a base")
-	}
-	want := it
-	want.Base = nil
-	if !got.Updated.Equal(want.Updated) {
-		t.Errorf("Updated %v, want %v", got.Updated, want.Updated)
-	}
-	got.Updated, want.Updated = time.Time{}, time.Time{}
-	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
-		t.Errorf("Items()[0] = %+v, want %+v", got, want)
-	}
+		items, err := db.Items(ctx, "work")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) != 1 {
+			t.Fatalf("Items = %d, want 1", len(items))
+		}
+		got := items[0]
+		if got.Base != nil {
+			t.Error("Items loaded a base")
+		}
+		want := it
+		want.Base = nil
+		if !got.Updated.Equal(want.Updated) {
+			t.Errorf("Updated %v, want %v", got.Updated, want.Updated)
+		}
+		got.Updated, want.Updated = time.Time{}, time.Time{}
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Errorf("Items()[0] = %+v, want %+v", got, want)
+		}
 
-	// Update without a base keeps the stored base.
-	it.Base = nil
-	it.AVersion = "av2"
-	if err := db.PutItem(ctx, &it); err != nil {
-		t.Fatal(err)
-	}
-	bases, err := db.Bases(ctx, []int64{it.ID, other.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(bases[it.ID]) != "base one" {
-		t.Errorf("base = %q, want kept", bases[it.ID])
-	}
-	if _, ok := bases[other.ID]; ok {
-		t.Error("item without a base has one")
-	}
-	// Update with a base replaces it.
-	it.Base = []byte("base two")
-	if err := db.PutItem(ctx, &it); err != nil {
-		t.Fatal(err)
-	}
-	bases, _ = db.Bases(ctx, []int64{it.ID})
-	if string(bases[it.ID]) != "base two" {
-		t.Errorf("base = %q, want replaced", bases[it.ID])
-	}
-	items, _ = db.Items(ctx, "work")
-	if items[0].AVersion != "av2" {
-		t.Errorf("AVersion = %q, want av2", items[0].AVersion)
-	}
+		// Update without a base keeps the stored base.
+		it.Base = nil
+		it.AVersion = "av2"
+		if err := db.PutItem(ctx, &it); err != nil {
+			t.Fatal(err)
+		}
+		bases, err := db.Bases(ctx, []int64{it.ID, other.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(bases[it.ID]) != "base one" {
+			t.Errorf("base = %q, want kept", bases[it.ID])
+		}
+		if _, ok := bases[other.ID]; ok {
+			t.Error("item without a base has one")
+		}
+		// Update with a base replaces it.
+		it.Base = []byte("base two")
+		if err := db.PutItem(ctx, &it); err != nil {
+			t.Fatal(err)
+		}
+		bases, _ = db.Bases(ctx, []int64{it.ID})
+		if string(bases[it.ID]) != "base two" {
+			t.Errorf("base = %q, want replaced", bases[it.ID])
+		}
+		items, _ = db.Items(ctx, "work")
+		if items[0].AVersion != "av2" {
+			t.Errorf("AVersion = %q, want av2", items[0].AVersion)
+		}
 
-	// Update of an item that does not exist.
-	ghost := Item{ID: 9999, Pair: "work"}
-	if err := db.PutItem(ctx, &ghost); !errors.Is(err, ErrNotFound) {
-		t.Errorf("PutItem of a missing item: %v, want ErrNotFound", err)
-	}
-	ghost.Base = []byte("x")
-	if err := db.PutItem(ctx, &ghost); !errors.Is(err, ErrNotFound) || ghost.ID != 9999 {
-		t.Errorf("PutItem of a missing item with base: %v (ID %d), want ErrNotFound", err, ghost.ID)
-	}
+		// Update of an item that does not exist.
+		ghost := Item{ID: 9999, Pair: "work"}
+		if err := db.PutItem(ctx, &ghost); !errors.Is(err, ErrNotFound) {
+			t.Errorf("PutItem of a missing item: %v, want ErrNotFound", err)
+		}
+		ghost.Base = []byte("x")
+		if err := db.PutItem(ctx, &ghost); !errors.Is(err, ErrNotFound) || ghost.ID != 9999 {
+			t.Errorf("PutItem of a missing item with base: %v (ID %d), want ErrNotFound", err, ghost.ID)
+		}
 
-	bad := Item{Pair: "work", UID: "a\x1fb"}
-	if err := db.PutItem(ctx, &bad); err == nil {
-		t.Error("PutItem of a UID holding U+001F succeeded")
-	}
-	// An item never changes pair.
-	moved := it
-	moved.Pair = "home"
-	if err := db.PutItem(ctx, &moved); !errors.Is(err, ErrNotFound) {
-		t.Errorf("PutItem moving an item to another pair: %v, want ErrNotFound", err)
-	}
+		bad := Item{Pair: "work", UID: "a\x1fb"}
+		if err := db.PutItem(ctx, &bad); err == nil {
+			t.Error("PutItem of a UID holding U+001F succeeded")
+		}
+		// An item never changes pair.
+		moved := it
+		moved.Pair = "home"
+		if err := db.PutItem(ctx, &moved); !errors.Is(err, ErrNotFound) {
+			t.Errorf("PutItem moving an item to another pair: %v, want ErrNotFound", err)
+		}
 
-	if n, err := db.CountItems(ctx, "work"); err != nil || n != 1 {
-		t.Errorf("CountItems = %d, %v", n, err)
-	}
-	if err := db.DeleteItem(ctx, it.ID); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := db.CountItems(ctx, "work"); n != 0 {
-		t.Errorf("CountItems after delete = %d", n)
-	}
-	var nb int
-	db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM bases`).Scan(&nb)
-	if nb != 0 {
-		t.Errorf("%d bases left after delete (cascade)", nb)
-	}
+		if n, err := db.CountItems(ctx, "work"); err != nil || n != 1 {
+			t.Errorf("CountItems = %d, %v", n, err)
+		}
+		if err := db.DeleteItem(ctx, it.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := db.CountItems(ctx, "work"); n != 0 {
+			t.Errorf("CountItems after delete = %d", n)
+		}
+		var nb int
+		db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM bases`).Scan(&nb)
+		if nb != 0 {
+			t.Errorf("%d bases left after delete (cascade)", nb)
+		}
+	})
 }
 
 func TestBasesChunked(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	var ids []int64
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 2*basesChunk + 1 {
-		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO items (pair, updated_at) VALUES ('p', 0) RETURNING id`).Scan(&id); err != nil {
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		var ids []int64
+		tx, err := db.sql.BeginTx(ctx, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bases (item_id, card) VALUES (?, ?)`, id, fmt.Sprint("card ", i)); err != nil {
+		for i := range 2*basesChunk + 1 {
+			var id int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO items (pair, updated_at) VALUES ('p', 0) RETURNING id`).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO bases (item_id, card) VALUES (?, ?)`, id, fmt.Sprint("card ", i)); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, id)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	bases, err := db.Bases(ctx, ids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(bases) != len(ids) {
-		t.Fatalf("Bases returned %d, want %d", len(bases), len(ids))
-	}
-	for i, id := range ids {
-		if string(bases[id]) != fmt.Sprint("card ", i) {
-			t.Fatalf("base of %d = %q", id, bases[id])
+		bases, err := db.Bases(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if b, err := db.Bases(ctx, nil); err != nil || len(b) != 0 {
-		t.Errorf("Bases(nil) = %v, %v", b, err)
-	}
+		if len(bases) != len(ids) {
+			t.Fatalf("Bases returned %d, want %d", len(bases), len(ids))
+		}
+		for i, id := range ids {
+			if string(bases[id]) != fmt.Sprint("card ", i) {
+				t.Fatalf("base of %d = %q", id, bases[id])
+			}
+		}
+		if b, err := db.Bases(ctx, nil); err != nil || len(b) != 0 {
+			t.Errorf("Bases(nil) = %v, %v", b, err)
+		}
+	})
 }
 
 func TestTokens(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	if tok, err := db.Token(ctx, "work", "a"); err != nil || tok != "" {
-		t.Errorf("Token of nothing = %q, %v", tok, err)
-	}
-	for _, tok := range []string{"t1", "t2"} {
-		if err := db.SetToken(ctx, "work", "a", tok); err != nil {
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		if tok, err := db.Token(ctx, "work", "a"); err != nil || tok != "" {
+			t.Errorf("Token of nothing = %q, %v", tok, err)
+		}
+		for _, tok := range []string{"t1", "t2"} {
+			if err := db.SetToken(ctx, "work", "a", tok); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := db.Token(ctx, "work", "a"); got != tok {
+				t.Errorf("Token = %q, want %q", got, tok)
+			}
+		}
+		if got, _ := db.Token(ctx, "work", "b"); got != "" {
+			t.Errorf("Token of b = %q", got)
+		}
+		if err := db.SetToken(ctx, "work", "c", "x"); err == nil {
+			t.Error("SetToken of side c succeeded")
+		}
+		if err := db.SetToken(ctx, "work", "a", ""); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := db.Token(ctx, "work", "a"); got != tok {
-			t.Errorf("Token = %q, want %q", got, tok)
+		if got, _ := db.Token(ctx, "work", "a"); got != "" {
+			t.Errorf("Token after clearing = %q", got)
 		}
-	}
-	if got, _ := db.Token(ctx, "work", "b"); got != "" {
-		t.Errorf("Token of b = %q", got)
-	}
-	if err := db.SetToken(ctx, "work", "c", "x"); err == nil {
-		t.Error("SetToken of side c succeeded")
-	}
-	if err := db.SetToken(ctx, "work", "a", ""); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := db.Token(ctx, "work", "a"); got != "" {
-		t.Errorf("Token after clearing = %q", got)
-	}
+	})
 }
 
 func TestTrash(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	old := time.Now().Add(-48 * time.Hour)
-	e1 := TrashEntry{Pair: "work", Side: "b", UID: "u1", SideID: "u1.vcf", Card: []byte("card1"), Reason: "deleted", Created: old}
-	e2 := TrashEntry{Pair: "work", Side: "a", UID: "u2", SideID: "g2", Card: []byte("card2"), Reason: "overwritten"}
-	e3 := TrashEntry{Pair: "home", Side: "a", UID: "u3", Card: []byte("card3"), Reason: "conflict-loser"}
-	for _, e := range []*TrashEntry{&e1, &e2, &e3} {
-		if err := db.AddTrash(ctx, e); err != nil {
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		old := time.Now().Add(-48 * time.Hour)
+		e1 := TrashEntry{Pair: "work", Side: "b", UID: "u1", SideID: "u1.vcf", Card: []byte("card1"), Reason: "deleted", Created: old}
+		e2 := TrashEntry{Pair: "work", Side: "a", UID: "u2", SideID: "g2", Card: []byte("card2"), Reason: "overwritten"}
+		e3 := TrashEntry{Pair: "home", Side: "a", UID: "u3", Card: []byte("card3"), Reason: "conflict-loser"}
+		for _, e := range []*TrashEntry{&e1, &e2, &e3} {
+			if err := db.AddTrash(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			if e.ID == 0 {
+				t.Fatal("AddTrash did not set ID")
+			}
+		}
+		list, err := db.ListTrash(ctx, "work")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if e.ID == 0 {
-			t.Fatal("AddTrash did not set ID")
+		if len(list) != 2 || list[0].ID != e2.ID || list[1].ID != e1.ID {
+			t.Fatalf("ListTrash(work) = %+v, want e2, e1", list)
 		}
-	}
-	list, err := db.ListTrash(ctx, "work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 2 || list[0].ID != e2.ID || list[1].ID != e1.ID {
-		t.Fatalf("ListTrash(work) = %+v, want e2, e1", list)
-	}
-	if all, _ := db.ListTrash(ctx, ""); len(all) != 3 {
-		t.Errorf("ListTrash(\"\") = %d entries, want 3", len(all))
-	}
-	got, err := db.GetTrash(ctx, e1.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.UID != "u1" || got.SideID != "u1.vcf" || string(got.Card) != "card1" || got.Reason != "deleted" ||
-		!got.Created.Equal(old) || got.RestoreRequested || !got.Restored.IsZero() {
-		t.Errorf("GetTrash = %+v", got)
-	}
-	if _, err := db.GetTrash(ctx, 9999); !errors.Is(err, ErrNotFound) {
-		t.Errorf("GetTrash(missing) = %v, want ErrNotFound", err)
-	}
-	if err := db.RequestRestore(ctx, 9999); !errors.Is(err, ErrNotFound) {
-		t.Errorf("RequestRestore(missing) = %v, want ErrNotFound", err)
-	}
+		if all, _ := db.ListTrash(ctx, ""); len(all) != 3 {
+			t.Errorf("ListTrash(\"\") = %d entries, want 3", len(all))
+		}
+		got, err := db.GetTrash(ctx, e1.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.UID != "u1" || got.SideID != "u1.vcf" || string(got.Card) != "card1" || got.Reason != "deleted" ||
+			!got.Created.Equal(old) || got.RestoreRequested || !got.Restored.IsZero() {
+			t.Errorf("GetTrash = %+v", got)
+		}
+		if _, err := db.GetTrash(ctx, 9999); !errors.Is(err, ErrNotFound) {
+			t.Errorf("GetTrash(missing) = %v, want ErrNotFound", err)
+		}
+		if err := db.RequestRestore(ctx, 9999); !errors.Is(err, ErrNotFound) {
+			t.Errorf("RequestRestore(missing) = %v, want ErrNotFound", err)
+		}
 
-	if err := db.RequestRestore(ctx, e1.ID); err != nil {
-		t.Fatal(err)
-	}
-	pending, err := db.PendingRestores(ctx, "work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pending) != 1 || pending[0].ID != e1.ID || !pending[0].RestoreRequested {
-		t.Fatalf("PendingRestores = %+v", pending)
-	}
-	if p, _ := db.PendingRestores(ctx, "home"); len(p) != 0 {
-		t.Errorf("PendingRestores(home) = %+v", p)
-	}
-	// A pending restore is not purged.
-	if r, err := db.PurgeTrash(ctx, Purge{Pair: "work", TrashLimits: TrashLimits{Retention: time.Hour}}); err != nil || r.Entries != 0 {
-		t.Errorf("PurgeTrash with a pending restore = %+v, %v; want 0", r, err)
-	}
-	if err := db.MarkRestored(ctx, e1.ID); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := db.PendingRestores(ctx, "work"); len(p) != 0 {
-		t.Errorf("PendingRestores after MarkRestored = %+v", p)
-	}
-	got, _ = db.GetTrash(ctx, e1.ID)
-	if got.RestoreRequested || got.Restored.IsZero() {
-		t.Errorf("after MarkRestored: %+v", got)
-	}
-	list, _ = db.ListTrash(ctx, "work")
-	if len(list) != 2 || list[1].Restored.IsZero() {
-		t.Errorf("ListTrash does not flag the restored entry: %+v", list)
-	}
+		if err := db.RequestRestore(ctx, e1.ID); err != nil {
+			t.Fatal(err)
+		}
+		pending, err := db.PendingRestores(ctx, "work")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) != 1 || pending[0].ID != e1.ID || !pending[0].RestoreRequested {
+			t.Fatalf("PendingRestores = %+v", pending)
+		}
+		if p, _ := db.PendingRestores(ctx, "home"); len(p) != 0 {
+			t.Errorf("PendingRestores(home) = %+v", p)
+		}
+		// A pending restore is not purged.
+		if r, err := db.PurgeTrash(ctx, Purge{Pair: "work", TrashLimits: TrashLimits{Retention: time.Hour}}); err != nil || r.Entries != 0 {
+			t.Errorf("PurgeTrash with a pending restore = %+v, %v; want 0", r, err)
+		}
+		if err := db.MarkRestored(ctx, e1.ID); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := db.PendingRestores(ctx, "work"); len(p) != 0 {
+			t.Errorf("PendingRestores after MarkRestored = %+v", p)
+		}
+		got, _ = db.GetTrash(ctx, e1.ID)
+		if got.RestoreRequested || got.Restored.IsZero() {
+			t.Errorf("after MarkRestored: %+v", got)
+		}
+		list, _ = db.ListTrash(ctx, "work")
+		if len(list) != 2 || list[1].Restored.IsZero() {
+			t.Errorf("ListTrash does not flag the restored entry: %+v", list)
+		}
 
-	r, err := db.PurgeTrash(ctx, Purge{Pair: "work", TrashLimits: TrashLimits{Retention: time.Hour}})
-	if err != nil || r.Entries != 1 {
-		t.Errorf("PurgeTrash = %+v, %v; want 1", r, err)
-	}
-	if all, _ := db.ListTrash(ctx, ""); len(all) != 2 {
-		t.Errorf("after purge %d entries, want 2", len(all))
-	}
+		r, err := db.PurgeTrash(ctx, Purge{Pair: "work", TrashLimits: TrashLimits{Retention: time.Hour}})
+		if err != nil || r.Entries != 1 {
+			t.Errorf("PurgeTrash = %+v, %v; want 1", r, err)
+		}
+		if all, _ := db.ListTrash(ctx, ""); len(all) != 2 {
+			t.Errorf("after purge %d entries, want 2", len(all))
+		}
+	})
 }
 
 func TestConflicts(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	it := Item{Pair: "work", UID: "u1"}
-	if err := db.PutItem(ctx, &it); err != nil {
-		t.Fatal(err)
-	}
-	c := Conflict{Pair: "work", ItemID: it.ID, UID: "u1", A: []byte("A1"), B: []byte("B1"), Base: []byte("base")}
-	if err := db.UpsertConflict(ctx, &c); err != nil {
-		t.Fatal(err)
-	}
-	first := c.ID
-	// The same item again: the open conflict is updated.
-	c2 := Conflict{Pair: "work", ItemID: it.ID, UID: "u1", A: []byte("A2"), B: []byte("B2"), Base: []byte("base")}
-	if err := db.UpsertConflict(ctx, &c2); err != nil {
-		t.Fatal(err)
-	}
-	if c2.ID != first {
-		t.Errorf("second UpsertConflict made a new conflict %d, want %d", c2.ID, first)
-	}
-	// A conflict of two new items (no item yet).
-	nc := Conflict{Pair: "work", UID: "new", A: []byte("NA"), B: []byte("NB")}
-	if err := db.UpsertConflict(ctx, &nc); err != nil {
-		t.Fatal(err)
-	}
-	nc2 := nc
-	nc2.ID = 0
-	if err := db.UpsertConflict(ctx, &nc2); err != nil || nc2.ID != nc.ID {
-		t.Errorf("UpsertConflict of an unlinked conflict again: id %d (want %d), %v", nc2.ID, nc.ID, err)
-	}
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		it := Item{Pair: "work", UID: "u1"}
+		if err := db.PutItem(ctx, &it); err != nil {
+			t.Fatal(err)
+		}
+		c := Conflict{Pair: "work", ItemID: it.ID, UID: "u1", A: []byte("A1"), B: []byte("B1"), Base: []byte("base")}
+		if err := db.UpsertConflict(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		first := c.ID
+		// The same item again: the open conflict is updated.
+		c2 := Conflict{Pair: "work", ItemID: it.ID, UID: "u1", A: []byte("A2"), B: []byte("B2"), Base: []byte("base")}
+		if err := db.UpsertConflict(ctx, &c2); err != nil {
+			t.Fatal(err)
+		}
+		if c2.ID != first {
+			t.Errorf("second UpsertConflict made a new conflict %d, want %d", c2.ID, first)
+		}
+		// A conflict of two new items (no item yet).
+		nc := Conflict{Pair: "work", UID: "new", A: []byte("NA"), B: []byte("NB")}
+		if err := db.UpsertConflict(ctx, &nc); err != nil {
+			t.Fatal(err)
+		}
+		nc2 := nc
+		nc2.ID = 0
+		if err := db.UpsertConflict(ctx, &nc2); err != nil || nc2.ID != nc.ID {
+			t.Errorf("UpsertConflict of an unlinked conflict again: id %d (want %d), %v", nc2.ID, nc.ID, err)
+		}
 
-	open, err := db.Conflicts(ctx, "work", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(open) != 2 || open[0].ID != first || string(open[0].A) != "A2" || open[0].ItemID != it.ID || open[1].ItemID != 0 {
-		t.Fatalf("Conflicts = %+v", open)
-	}
-	got, err := db.GetConflict(ctx, first)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got.B) != "B2" || string(got.Base) != "base" || got.Keep != "" || got.Created.IsZero() {
-		t.Errorf("GetConflict = %+v", got)
-	}
-	if _, err := db.GetConflict(ctx, 9999); !errors.Is(err, ErrNotFound) {
-		t.Errorf("GetConflict(missing) = %v", err)
-	}
+		open, err := db.Conflicts(ctx, "work", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(open) != 2 || open[0].ID != first || string(open[0].A) != "A2" || open[0].ItemID != it.ID || open[1].ItemID != 0 {
+			t.Fatalf("Conflicts = %+v", open)
+		}
+		got, err := db.GetConflict(ctx, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.B) != "B2" || string(got.Base) != "base" || got.Keep != "" || got.Created.IsZero() {
+			t.Errorf("GetConflict = %+v", got)
+		}
+		if _, err := db.GetConflict(ctx, 9999); !errors.Is(err, ErrNotFound) {
+			t.Errorf("GetConflict(missing) = %v", err)
+		}
 
-	if err := db.ResolveConflict(ctx, first, "c", nil); err == nil {
-		t.Error("ResolveConflict keep=c succeeded")
-	}
-	if err := db.ResolveConflict(ctx, first, "merged", nil); err == nil {
-		t.Error("ResolveConflict keep=merged without a card succeeded")
-	}
-	if err := db.ResolveConflict(ctx, 9999, "a", nil); !errors.Is(err, ErrNotFound) {
-		t.Errorf("ResolveConflict(missing) = %v", err)
-	}
-	if err := db.ResolveConflict(ctx, first, "b", nil); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = db.GetConflict(ctx, first)
-	if got.Keep != "b" || string(got.Merged) != "B2" {
-		t.Errorf("after resolve b: keep %q merged %q", got.Keep, got.Merged)
-	}
-	if err := db.ResolveConflict(ctx, first, "merged", []byte("M")); err != nil {
-		t.Fatal(err)
-	}
-	if open, _ := db.Conflicts(ctx, "work", true); len(open) != 1 {
-		t.Errorf("open conflicts after resolve = %d, want 1", len(open))
-	}
-	if all, _ := db.Conflicts(ctx, "", false); len(all) != 2 {
-		t.Errorf("all conflicts = %d, want 2", len(all))
-	}
-	pending, err := db.PendingResolutions(ctx, "work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pending) != 1 || pending[0].Keep != "merged" || string(pending[0].Merged) != "M" {
-		t.Fatalf("PendingResolutions = %+v", pending)
-	}
-	// A new clash on the item while the resolution waits: a new open conflict.
-	c3 := Conflict{Pair: "work", ItemID: it.ID, UID: "u1", A: []byte("A3"), B: []byte("B3")}
-	if err := db.UpsertConflict(ctx, &c3); err != nil {
-		t.Fatal(err)
-	}
-	if c3.ID == first {
-		t.Error("UpsertConflict updated a resolved conflict")
-	}
+		if err := db.ResolveConflict(ctx, first, "c", nil); err == nil {
+			t.Error("ResolveConflict keep=c succeeded")
+		}
+		if err := db.ResolveConflict(ctx, first, "merged", nil); err == nil {
+			t.Error("ResolveConflict keep=merged without a card succeeded")
+		}
+		if err := db.ResolveConflict(ctx, 9999, "a", nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ResolveConflict(missing) = %v", err)
+		}
+		if err := db.ResolveConflict(ctx, first, "b", nil); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = db.GetConflict(ctx, first)
+		if got.Keep != "b" || string(got.Merged) != "B2" {
+			t.Errorf("after resolve b: keep %q merged %q", got.Keep, got.Merged)
+		}
+		if err := db.ResolveConflict(ctx, first, "merged", []byte("M")); err != nil {
+			t.Fatal(err)
+		}
+		if open, _ := db.Conflicts(ctx, "work", true); len(open) != 1 {
+			t.Errorf("open conflicts after resolve = %d, want 1", len(open))
+		}
+		if all, _ := db.Conflicts(ctx, "", false); len(all) != 2 {
+			t.Errorf("all conflicts = %d, want 2", len(all))
+		}
+		pending, err := db.PendingResolutions(ctx, "work")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) != 1 || pending[0].Keep != "merged" || string(pending[0].Merged) != "M" {
+			t.Fatalf("PendingResolutions = %+v", pending)
+		}
+		// A new clash on the item while the resolution waits: a new open conflict.
+		c3 := Conflict{Pair: "work", ItemID: it.ID, UID: "u1", A: []byte("A3"), B: []byte("B3")}
+		if err := db.UpsertConflict(ctx, &c3); err != nil {
+			t.Fatal(err)
+		}
+		if c3.ID == first {
+			t.Error("UpsertConflict updated a resolved conflict")
+		}
 
-	if err := db.MarkConflictApplied(ctx, first); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := db.PendingResolutions(ctx, "work"); len(p) != 0 {
-		t.Errorf("PendingResolutions after apply = %+v", p)
-	}
-	got, _ = db.GetConflict(ctx, first)
-	if got.Resolved.IsZero() {
-		t.Error("Resolved not set")
-	}
-	if err := db.ResolveConflict(ctx, first, "a", nil); !errors.Is(err, ErrConflictApplied) {
-		t.Errorf("ResolveConflict after apply = %v", err)
-	}
+		if err := db.MarkConflictApplied(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := db.PendingResolutions(ctx, "work"); len(p) != 0 {
+			t.Errorf("PendingResolutions after apply = %+v", p)
+		}
+		got, _ = db.GetConflict(ctx, first)
+		if got.Resolved.IsZero() {
+			t.Error("Resolved not set")
+		}
+		if err := db.ResolveConflict(ctx, first, "a", nil); !errors.Is(err, ErrConflictApplied) {
+			t.Errorf("ResolveConflict after apply = %v", err)
+		}
 
-	if err := db.DeleteConflictsOfItem(ctx, it.ID); err != nil {
-		t.Fatal(err)
-	}
-	if all, _ := db.Conflicts(ctx, "work", false); len(all) != 1 || all[0].ID != nc.ID {
-		t.Errorf("after DeleteConflictsOfItem: %+v", all)
-	}
-	// Deleting an item removes its conflicts too.
-	c4 := Conflict{Pair: "work", ItemID: it.ID, UID: "u1"}
-	if err := db.UpsertConflict(ctx, &c4); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.DeleteItem(ctx, it.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.GetConflict(ctx, c4.ID); !errors.Is(err, ErrNotFound) {
-		t.Errorf("conflict of a deleted item: %v", err)
-	}
+		if err := db.DeleteConflictsOfItem(ctx, it.ID); err != nil {
+			t.Fatal(err)
+		}
+		if all, _ := db.Conflicts(ctx, "work", false); len(all) != 1 || all[0].ID != nc.ID {
+			t.Errorf("after DeleteConflictsOfItem: %+v", all)
+		}
+		// Deleting an item removes its conflicts too.
+		c4 := Conflict{Pair: "work", ItemID: it.ID, UID: "u1"}
+		if err := db.UpsertConflict(ctx, &c4); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteItem(ctx, it.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.GetConflict(ctx, c4.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("conflict of a deleted item: %v", err)
+		}
+	})
 }
 
 func TestRuns(t *testing.T) {
-	ctx := context.Background()
-	db, _ := openTest(t)
-	if _, ok, err := db.LastRun(ctx, "work"); ok || err != nil {
-		t.Errorf("LastRun of nothing = %v, %v", ok, err)
-	}
-	t0 := time.Now().Add(-time.Hour)
-	r1 := Run{Pair: "work", Started: t0, Finished: t0.Add(time.Minute), OK: false, Summary: []byte(`{"pair":"work"}`)}
-	r2 := Run{Pair: "work", Started: t0.Add(30 * time.Minute), Finished: t0.Add(31 * time.Minute), OK: true, Summary: []byte(`{"n":2}`)}
-	r3 := Run{Pair: "home", OK: true}
-	for _, r := range []*Run{&r1, &r2, &r3} {
-		if err := db.AddRun(ctx, r); err != nil {
-			t.Fatal(err)
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		db, _ := be.openTest(t)
+		if _, ok, err := db.LastRun(ctx, "work"); ok || err != nil {
+			t.Errorf("LastRun of nothing = %v, %v", ok, err)
 		}
-		if r.ID == 0 {
-			t.Fatal("AddRun did not set ID")
+		t0 := time.Now().Add(-time.Hour)
+		r1 := Run{Pair: "work", Started: t0, Finished: t0.Add(time.Minute), OK: false, Summary: []byte(`{"pair":"work"}`)}
+		r2 := Run{Pair: "work", Started: t0.Add(30 * time.Minute), Finished: t0.Add(31 * time.Minute), OK: true, Summary: []byte(`{"n":2}`)}
+		r3 := Run{Pair: "home", OK: true}
+		for _, r := range []*Run{&r1, &r2, &r3} {
+			if err := db.AddRun(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			if r.ID == 0 {
+				t.Fatal("AddRun did not set ID")
+			}
 		}
-	}
-	got, ok, err := db.LastRun(ctx, "work")
-	if err != nil || !ok {
-		t.Fatalf("LastRun = %v, %v", ok, err)
-	}
-	if got.ID != r2.ID || !got.OK || string(got.Summary) != `{"n":2}` || !got.Started.Equal(r2.Started) || !got.Finished.Equal(r2.Finished) {
-		t.Errorf("LastRun = %+v, want %+v", got, r2)
-	}
-	got, _, _ = db.LastRun(ctx, "home")
-	if got.ID != r3.ID || !got.Finished.IsZero() || got.Summary != nil {
-		t.Errorf("LastRun(home) = %+v", got)
-	}
+		got, ok, err := db.LastRun(ctx, "work")
+		if err != nil || !ok {
+			t.Fatalf("LastRun = %v, %v", ok, err)
+		}
+		if got.ID != r2.ID || !got.OK || string(got.Summary) != `{"n":2}` || !got.Started.Equal(r2.Started) || !got.Finished.Equal(r2.Finished) {
+			t.Errorf("LastRun = %+v, want %+v", got, r2)
+		}
+		got, _, _ = db.LastRun(ctx, "home")
+		if got.ID != r3.ID || !got.Finished.IsZero() || got.Summary != nil {
+			t.Errorf("LastRun(home) = %+v", got)
+		}
+	})
 }
 
 // The tables the engine relies on exist with their indexes.

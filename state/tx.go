@@ -25,7 +25,7 @@ import (
 type Tx struct {
 	db   *DB
 	ctx  context.Context
-	sql  *sql.Tx
+	sql  *sqlTx
 	undo []func() // puts the caller's structs back, run in reverse on rollback
 	err  error    // set when a write was left half done: the Tx is broken
 	done bool     // Update has committed or rolled back
@@ -36,9 +36,10 @@ type Tx struct {
 // cancellation aborts it: the transaction is rolled back and the returned
 // error wraps ctx.Err().
 //
-// fn must do all its state work through tx: the DB has a single connection,
-// which the transaction holds until Update returns, so a call to a DB method
-// from inside fn waits until ctx is done. fn should do no slow work either:
+// fn must do all its state work through tx: on SQLite the DB has a single
+// connection, which the transaction holds until Update returns, and on
+// PostgreSQL the transaction holds the writer lock (see dialect), so a call
+// to a DB method from inside fn waits until ctx is done. fn should do no slow work either:
 // the transaction keeps every other writer of the database (other processes
 // included) waiting. tx must not be used once Update has returned.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
@@ -302,7 +303,7 @@ ON CONFLICT (pair, side) DO UPDATE SET token = excluded.token, updated_at = excl
 	return nil
 }
 
-// execer is what updateOne runs on: a *sql.DB or a *sql.Tx.
+// execer is what updateOne runs on: a *sql.DB or a *sqlTx.
 type execer interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }

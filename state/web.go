@@ -33,7 +33,7 @@ func (db *DB) CreateWebSession(ctx context.Context, s WebSession) error {
 	if s.Seen.IsZero() {
 		s.Seen = t
 	}
-	return db.serverTx(ctx, "create web session", func(tx *sql.Tx) error {
+	return db.serverTx(ctx, "create web session", func(tx *sqlTx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM server_users WHERE name = ?`, s.User).Scan(&n); err != nil {
 			return fmt.Errorf("state: create web session of %s: %w", s.User, err)
@@ -179,7 +179,7 @@ func (db *DB) CreateWebPair(ctx context.Context, p WebPair, displayName string) 
 	}
 	t := now()
 	base := p.Name
-	err := db.serverTx(ctx, op, func(tx *sql.Tx) error {
+	err := db.serverTx(ctx, op, func(tx *sqlTx) error {
 		var users, books int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM server_users WHERE name = ?),
 (SELECT COUNT(*) FROM addressbooks WHERE user_name = ? AND name = ?)`,
@@ -232,7 +232,7 @@ var pairTables = []string{"conflicts", "trash", "trash_purges", "runs", "sync_to
 
 // pairNameUsed reports whether name is a web pair's or some pair state is
 // kept under it.
-func pairNameUsed(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+func pairNameUsed(ctx context.Context, tx *sqlTx, name string) (bool, error) {
 	q := `SELECT EXISTS (SELECT 1 FROM web_pairs WHERE name = ?)`
 	args := []any{name}
 	for _, t := range pairTables {
@@ -249,7 +249,7 @@ func pairNameUsed(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
 // deletePairState deletes everything kept for pairs (see pairTables),
 // after checking that no live process syncs one of them (a *LockedError
 // otherwise; a stale lock goes with the rest).
-func (db *DB) deletePairState(ctx context.Context, tx *sql.Tx, pairs []string) error {
+func (db *DB) deletePairState(ctx context.Context, tx *sqlTx, pairs []string) error {
 	for _, p := range pairs {
 		if err := db.checkUnlocked(ctx, tx, p); err != nil {
 			return err
@@ -266,7 +266,7 @@ func (db *DB) deletePairState(ctx context.Context, tx *sql.Tx, pairs []string) e
 // checkUnlocked fails with a *LockedError when a live process holds the
 // lock of pair (a stale lock is no obstacle), read inside tx so that no
 // sync can take the lock before tx commits.
-func (db *DB) checkUnlocked(ctx context.Context, tx *sql.Tx, pair string) error {
+func (db *DB) checkUnlocked(ctx context.Context, tx *sqlTx, pair string) error {
 	var pid int
 	var host, boot string
 	err := tx.QueryRowContext(ctx, `SELECT pid, hostname, boot_id FROM locks WHERE pair = ?`, pair).Scan(&pid, &host, &boot)
@@ -282,7 +282,7 @@ func (db *DB) checkUnlocked(ctx context.Context, tx *sql.Tx, pair string) error 
 	return nil
 }
 
-// queryStrings runs q in tx (a *sql.Tx or the *sql.DB) and returns its
+// queryStrings runs q in tx (a *sqlTx or the *sql.DB) and returns its
 // one text column.
 func queryStrings(ctx context.Context, tx interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
@@ -312,7 +312,7 @@ func queryStrings(ctx context.Context, tx interface {
 // ErrLocked (wrapped) when a leftover pair is being synced.
 func (db *DB) ClaimWebAccount(ctx context.Context, account, user string) error {
 	op := "claim web account " + account + " for " + user
-	return db.serverTx(ctx, op, func(tx *sql.Tx) error {
+	return db.serverTx(ctx, op, func(tx *sqlTx) error {
 		var users int
 		var owner sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM server_users WHERE name = ?),
@@ -376,7 +376,7 @@ func (db *DB) WebAccounts(ctx context.Context) (map[string]string, error) {
 // forgetAccount deletes, inside tx, the web pairs that use account with
 // their state, the account's tokens and last sync, and its owner row; it
 // returns the pairs' names.
-func (db *DB) forgetAccount(ctx context.Context, tx *sql.Tx, account string) ([]string, error) {
+func (db *DB) forgetAccount(ctx context.Context, tx *sqlTx, account string) ([]string, error) {
 	names, err := queryStrings(ctx, tx, `SELECT name FROM web_pairs WHERE account = ? ORDER BY name`, account)
 	if err != nil {
 		return nil, fmt.Errorf("pairs of %s: %w", account, err)
@@ -434,7 +434,7 @@ func (db *DB) WebPairs(ctx context.Context, user string) ([]WebPair, error) {
 // (nothing is removed).
 func (db *DB) DisconnectWebAccount(ctx context.Context, account string) ([]string, error) {
 	var names []string
-	err := db.serverTx(ctx, "disconnect web account "+account, func(tx *sql.Tx) error {
+	err := db.serverTx(ctx, "disconnect web account "+account, func(tx *sqlTx) error {
 		var err error
 		if names, err = db.forgetAccount(ctx, tx, account); err != nil {
 			return fmt.Errorf("state: disconnect %s: %w", account, err)
