@@ -157,27 +157,27 @@ func (h *Handler) contactsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	if page*contactsPageSize < total {
 		d.Next = link(page + 1)
 	}
-	title := b.DisplayName
-	if title == "" {
-		title = b.Name
-	}
-	h.render(w, http.StatusOK, "contacts", view{Title: title, User: s.User, CSRF: s.CSRF, Section: "dashboard", Data: d})
+	h.render(w, http.StatusOK, "contacts", view{Title: title(b), User: s.User, CSRF: s.CSRF, Section: "dashboard", Data: d})
 }
 
-// userCard reads the {href} of the request's path as a card of book; a
-// 404 page when there is none.
-func (h *Handler) userCard(w http.ResponseWriter, r *http.Request, s *session, b state.AddressBook) (state.Card, bool) {
+// userCard reads the {book} and {href} of the request's path as one of the
+// user's books and a card of it; a 404 page when there is none.
+func (h *Handler) userCard(w http.ResponseWriter, r *http.Request, s *session) (state.AddressBook, state.Card, bool) {
+	b, ok := h.userBook(w, r, s)
+	if !ok {
+		return b, state.Card{}, false
+	}
 	href := r.PathValue("href")
 	c, err := h.o.DB.GetCard(r.Context(), b.ID, href)
 	if errors.Is(err, state.ErrNotFound) {
 		h.fail(w, r, s, http.StatusNotFound, "Not found", "Address book "+b.Name+" has no contact "+href+".")
-		return c, false
+		return b, c, false
 	}
 	if err != nil {
 		h.internal(w, r, s, "reading the contact", err)
-		return c, false
+		return b, c, false
 	}
-	return c, true
+	return b, c, true
 }
 
 // contactPhoto serves the PHOTO a card holds inline, re-encoded as a JPEG
@@ -185,11 +185,7 @@ func (h *Handler) userCard(w http.ResponseWriter, r *http.Request, s *session, b
 // never fetched; one too large, or not a JPEG, PNG or GIF, is not shown
 // (404).
 func (h *Handler) contactPhoto(w http.ResponseWriter, r *http.Request, s *session) {
-	b, ok := h.userBook(w, r, s)
-	if !ok {
-		return
-	}
-	c, ok := h.userCard(w, r, s, b)
+	b, c, ok := h.userCard(w, r, s)
 	if !ok {
 		return
 	}
@@ -339,11 +335,7 @@ type contactData struct {
 // contactPage shows a contact of one of the user's books: its fields in
 // words, which pair syncs it and its earlier versions in the trash.
 func (h *Handler) contactPage(w http.ResponseWriter, r *http.Request, s *session) {
-	b, ok := h.userBook(w, r, s)
-	if !ok {
-		return
-	}
-	c, ok := h.userCard(w, r, s, b)
+	b, c, ok := h.userCard(w, r, s)
 	if !ok {
 		return
 	}
