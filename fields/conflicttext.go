@@ -22,7 +22,7 @@ type Conflict struct {
 	Keep string
 	// A and B are the two versions as stored.
 	A, B []byte
-	// NameA and NameB name the sides ("Outlook", the book's title).
+	// NameA and NameB name the sides (SideNames: "Office 365", the book's title).
 	NameA, NameB string
 
 	// Rows, Clashes, Newer and HasBase are the versions compared field by

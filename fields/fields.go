@@ -2,7 +2,7 @@
 // ("Mobile phone", "Job title", "Home address") and writes their values as
 // text (no escapes, no property names), for the web page and the CLI. It
 // also compares the versions of a conflict field by field (Compare) and
-// names the sides of a pair by what they are (SideName), and writes a
+// names the sides of a pair to a person by one rule (SideNames), and writes a
 // conflict as text for a terminal (ConflictText, which escapes what it
 // writes with termout).
 //
@@ -357,53 +357,57 @@ func sameValues(x, y []string) bool {
 	return true
 }
 
-// SideName is what a side of a pair is, in a word or two: "Outlook" for
-// Office 365 (with its folder when not the default), the book's title for
-// an address book of this server (its name when title is ""), the
-// folder's name for a vdir, the server's host for CardDAV.
+// SideName is how a side of a pair is named to a person, in a word or
+// two, the same on the dashboard's pair line, the conflicts page and
+// `cardbridge conflicts show`: "Office 365" (with the contact folder
+// when not the default: "Office 365 (Team)"), the book's title for an
+// address book of this server ("address book NAME" when title is ""),
+// "folder NAME" for a vdir, "CardDAV HOST" for a CardDAV server.
 func SideName(s config.Side, title string) string {
 	switch s.Type {
 	case config.SideO365:
 		if s.Folder != "" {
-			return "Outlook (" + s.Folder + ")"
+			return "Office 365 (" + s.Folder + ")"
 		}
-		return "Outlook"
+		return "Office 365"
 	case config.SideServer:
-		if title != "" {
-			return title
+		if t := strings.TrimSpace(title); t != "" {
+			return t
 		}
 		if s.Addressbook != "" {
-			return s.Addressbook
+			return "address book " + s.Addressbook
 		}
-		return "Address book"
+		return "address book"
 	case config.SideVdir:
-		if b := filepath.Base(filepath.Clean(s.Path)); b != "." && b != string(filepath.Separator) {
-			return b
+		if b := filepath.Base(filepath.Clean(s.Path)); s.Path != "" && b != "." && b != string(filepath.Separator) {
+			return "folder " + b
 		}
-		return "Folder"
+		return "folder"
 	case config.SideCardDAV:
-		if u, err := url.Parse(s.URL); err == nil && u.Host != "" {
-			return u.Hostname()
+		if u, err := url.Parse(s.URL); err == nil && u.Hostname() != "" {
+			return "CardDAV " + u.Hostname()
 		}
 		return "CardDAV server"
 	}
 	return string(s.Type)
 }
 
-// SideNames names both sides of a pair (see SideName), adding " (A)" and
-// " (B)" when the names would be the same, and " book" to an address
-// book titled after Office 365 or Outlook when the other side is Office
-// 365 (the page's default title is "Office 365").
+// SideNames names both sides of a pair (SideName) so that a person can
+// tell them apart: when the two names read the same (an address book
+// titled "Office 365", the web page's default, opposite Office 365), an
+// address book's name gets " book" after it ("Office 365 book"); when
+// they still read the same (two folders of one name), " (A)" and " (B)".
 func SideNames(a, b config.Side, titleA, titleB string) (string, string) {
 	na, nb := SideName(a, titleA), SideName(b, titleB)
-	book := func(name string, s, other config.Side) string {
-		l := strings.ToLower(name)
-		if s.Type == config.SideServer && other.Type == config.SideO365 && (strings.Contains(l, "office 365") || strings.Contains(l, "outlook")) {
-			return name + " book"
-		}
-		return name
+	if !strings.EqualFold(na, nb) {
+		return na, nb
 	}
-	na, nb = book(na, a, b), book(nb, b, a)
+	if a.Type == config.SideServer {
+		na += " book"
+	}
+	if b.Type == config.SideServer {
+		nb += " book"
+	}
 	if strings.EqualFold(na, nb) {
 		return na + " (A)", nb + " (B)"
 	}

@@ -110,19 +110,25 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+// TestSideNames pins the one rule by which a side is named to a person
+// (the pair line, the conflicts page, `conflicts show`).
 func TestSideNames(t *testing.T) {
+	o365 := config.Side{Type: config.SideO365, Account: "work"}
 	for _, tc := range []struct {
 		a, b           config.Side
 		titleA, titleB string
 		wantA, wantB   string
 	}{
-		{config.Side{Type: config.SideO365, Account: "work"}, config.Side{Type: config.SideServer, User: "alice", Addressbook: "contacts"}, "", "iPhone book", "Outlook", "iPhone book"},
-		{config.Side{Type: config.SideO365, Folder: "Team"}, config.Side{Type: config.SideServer, Addressbook: "contacts"}, "", "", "Outlook (Team)", "contacts"},
-		{config.Side{Type: config.SideVdir, Path: "/home/a/Phone book/"}, config.Side{Type: config.SideCardDAV, URL: "https://dav.example.com:8443/x/"}, "", "", "Phone book", "dav.example.com"},
-		{config.Side{Type: config.SideVdir, Path: "/x/contacts"}, config.Side{Type: config.SideVdir, Path: "/y/contacts"}, "", "", "contacts (A)", "contacts (B)"},
-		{config.Side{Type: config.SideO365}, config.Side{Type: config.SideServer, Addressbook: "office365"}, "", "Office 365", "Outlook", "Office 365 book"},
-		{config.Side{Type: config.SideServer, Addressbook: "o"}, config.Side{Type: config.SideO365}, "My Outlook", "", "My Outlook book", "Outlook"},
-		{config.Side{Type: config.SideServer, Addressbook: "o"}, config.Side{Type: config.SideVdir, Path: "/p"}, "Office 365", "", "Office 365", "p"},
+		{o365, config.Side{Type: config.SideServer, User: "alice", Addressbook: "contacts"}, "", "iPhone book", "Office 365", "iPhone book"},
+		{config.Side{Type: config.SideO365, Folder: "Team"}, config.Side{Type: config.SideServer, Addressbook: "contacts"}, "", "", "Office 365 (Team)", "address book contacts"},
+		{config.Side{Type: config.SideVdir, Path: "/home/a/Phone book/"}, config.Side{Type: config.SideCardDAV, URL: "https://dav.example.com:8443/x/"}, "", "", "folder Phone book", "CardDAV dav.example.com"},
+		{config.Side{Type: config.SideVdir, Path: "/x/contacts"}, config.Side{Type: config.SideVdir, Path: "/y/contacts"}, "", "", "folder contacts (A)", "folder contacts (B)"},
+		// The web page's default: a book titled "Office 365" opposite Office 365.
+		{o365, config.Side{Type: config.SideServer, Addressbook: "office365"}, "", "Office 365", "Office 365", "Office 365 book"},
+		{config.Side{Type: config.SideServer, Addressbook: "o"}, o365, "office 365", "", "office 365 book", "Office 365"},
+		{config.Side{Type: config.SideServer, Addressbook: "o"}, config.Side{Type: config.SideVdir, Path: "/p"}, "Office 365", "", "Office 365", "folder p"},
+		{config.Side{Type: config.SideServer, User: "a", Addressbook: "c"}, config.Side{Type: config.SideServer, User: "b", Addressbook: "c"}, "Contacts", "Contacts", "Contacts book (A)", "Contacts book (B)"},
+		{config.Side{Type: config.SideServer, Addressbook: "c"}, config.Side{Type: config.SideCardDAV, URL: "not a url"}, " ", "", "address book c", "CardDAV server"},
 	} {
 		a, b := SideNames(tc.a, tc.b, tc.titleA, tc.titleB)
 		if a != tc.wantA || b != tc.wantB {

@@ -283,7 +283,7 @@ func TrashViews(es []state.TrashEntry) []TrashView {
 }
 
 // ConflictSideNames names the sides of c's pair by what they are
-// (fields.SideNames: "Outlook", the book's title, the folder's name); "A"
+// (fields.SideNames: "Office 365", the book's title, "folder NAME"); "A"
 // and "B" when the pair is no longer configured.
 func (r *Runner) ConflictSideNames(ctx context.Context, c state.Conflict) (string, string) {
 	cfg, _, err := r.Pairs(ctx)

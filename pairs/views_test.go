@@ -178,13 +178,13 @@ func TestConflictSideNames(t *testing.T) {
 	}
 	r.Config().Pairs["p"] = config.Pair{Name: "p", A: config.Side{Type: config.SideO365, Account: "x"},
 		B: config.Side{Type: config.SideServer, User: "dora", Addressbook: "work"}}
-	for _, tc := range []struct{ pair, a, b string }{{"p", "Outlook", "Office 365 book"}, {"gone", "A", "B"}} {
+	for _, tc := range []struct{ pair, a, b string }{{"p", "Office 365", "Office 365 book"}, {"gone", "A", "B"}} {
 		if a, b := r.ConflictSideNames(ctx, state.Conflict{Pair: tc.pair}); a != tc.a || b != tc.b {
 			t.Errorf("pair %s: %q, %q; want %q, %q", tc.pair, a, b, tc.a, tc.b)
 		}
 	}
 	text := r.ConflictText(ctx, state.Conflict{ID: 4, Pair: "p", A: []byte("junk"), B: viewCard("Ann", "T", "1")})
-	if text.NameA != "Outlook" || text.Err == nil || text.ID != 4 {
+	if text.NameA != "Office 365" || text.Err == nil || text.ID != 4 {
 		t.Errorf("text of a broken version: %+v", text)
 	}
 }

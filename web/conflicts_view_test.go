@@ -61,12 +61,16 @@ func TestConflictInWords(t *testing.T) {
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("rows\n%s\nwant\n%s\npage:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"), page)
 	}
-	for _, s := range []string{`<th scope="col" class="side-a">iPhone book</th>`, `<th scope="col" class="side-b">a</th>`,
-		"Keep iPhone book's version", "Keep a's version", "Changed differently on both sides: <b>Job title</b>",
-		"takes a's value there", "1 fields the same on both sides", "<b>Name</b>: Ann Lee"} {
+	for _, s := range []string{`<th scope="col" class="side-a">iPhone book</th>`, `<th scope="col" class="side-b">folder a</th>`,
+		"Keep iPhone book's version", "Keep folder a's version", "Changed differently on both sides: <b>Job title</b>",
+		"takes folder a's value there", "1 fields the same on both sides", "<b>Name</b>: Ann Lee"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("page lacks %q", s)
 		}
+	}
+	// The dashboard's pair line names the sides the same way.
+	if line, _, _ := pairLineOf(t, b, "alice-p"); !strings.HasPrefix(line, "iPhone book ⇄ folder a: ") {
+		t.Errorf("pair line %q does not name the sides as the conflicts page does", line)
 	}
 	for _, s := range []string{"uid-secret-42", "REV", "20260102", "TITLE", "TEL", "<script>", `\n`, `\,`, "BEGIN:VCARD"} {
 		if strings.Contains(page, s) {

@@ -5,12 +5,12 @@ package web
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/fields"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -18,48 +18,18 @@ import (
 // itself while one of its pairs syncs (a meta refresh: no JavaScript).
 const refreshWhileRunning = 3
 
-// shortSide names a side in a word or two: "Office 365", the address
-// book's display name, "folder contacts", "CardDAV dav.example.com".
-func shortSide(s config.Side, books map[string]state.AddressBook) string {
-	switch s.Type {
-	case config.SideO365:
-		return "Office 365"
-	case config.SideServer:
-		if b, ok := books[s.User+"/"+s.Addressbook]; ok && b.DisplayName != "" {
-			return b.DisplayName
-		}
-		return "address book " + s.Addressbook
-	case config.SideVdir:
-		return "folder " + filepath.Base(s.Path)
-	case config.SideCardDAV:
-		host := s.URL
-		if i := strings.Index(host, "://"); i >= 0 {
-			host = host[i+3:]
-		}
-		host, _, _ = strings.Cut(host, "/")
-		return "CardDAV " + host
-	}
-	return string(s.Type)
-}
-
-// sideNames are the short names of a pair's sides (shortSide); when both
-// read the same ("Office 365" ⇄ a book shown as "Office 365"), an address
-// book side gets its name after it ("Office 365 (work)").
+// sideNames are the names of a pair's sides for a person, by the one
+// rule the conflicts page and `cardbridge conflicts show` use too
+// (fields.SideNames: "Office 365", the book's display name, "folder
+// NAME", "CardDAV HOST"); books holds the address books by "user/name".
 func sideNames(p config.Pair, books map[string]state.AddressBook) (a, b string) {
-	a, b = shortSide(p.A, books), shortSide(p.B, books)
-	if a != b {
-		return a, b
+	title := func(s config.Side) string {
+		if s.Type != config.SideServer {
+			return ""
+		}
+		return books[s.User+"/"+s.Addressbook].DisplayName
 	}
-	if p.A.Type == config.SideServer {
-		a += " (" + p.A.Addressbook + ")"
-	}
-	if p.B.Type == config.SideServer {
-		b += " (" + p.B.Addressbook + ")"
-	}
-	if a == b { // two folders of one name, two CardDAV books on one host
-		a, b = "A: "+a, "B: "+b
-	}
-	return a, b
+	return fields.SideNames(p.A, p.B, title(p.A), title(p.B))
 }
 
 // everyText is a schedule in words: "every minute", "every 15

@@ -142,6 +142,9 @@ func TestImportedText(t *testing.T) {
 	}
 }
 
+// TestSideNames: the pair line names the sides by fields.SideNames, the
+// rule of the conflicts page and `conflicts show`, with the books'
+// display names.
 func TestSideNames(t *testing.T) {
 	books := map[string]state.AddressBook{"carol/work": {Name: "work", DisplayName: "Office 365"}, "carol/phone": {Name: "phone", DisplayName: "Phone book"}}
 	o365 := config.Side{Type: config.SideO365, Account: "web-carol"}
@@ -150,9 +153,9 @@ func TestSideNames(t *testing.T) {
 		wantA, wantB string
 	}{
 		{o365, config.Side{Type: config.SideServer, User: "carol", Addressbook: "phone"}, "Office 365", "Phone book"},
-		{o365, config.Side{Type: config.SideServer, User: "carol", Addressbook: "work"}, "Office 365", "Office 365 (work)"},
+		{o365, config.Side{Type: config.SideServer, User: "carol", Addressbook: "work"}, "Office 365", "Office 365 book"},
 		{config.Side{Type: config.SideServer, User: "carol", Addressbook: "other"}, config.Side{Type: config.SideVdir, Path: "/srv/cards"}, "address book other", "folder cards"},
-		{config.Side{Type: config.SideVdir, Path: "/a/cards"}, config.Side{Type: config.SideVdir, Path: "/b/cards"}, "A: folder cards", "B: folder cards"},
+		{config.Side{Type: config.SideVdir, Path: "/a/cards"}, config.Side{Type: config.SideVdir, Path: "/b/cards"}, "folder cards (A)", "folder cards (B)"},
 		{o365, config.Side{Type: config.SideCardDAV, URL: "https://dav.example.com/u/book/"}, "Office 365", "CardDAV dav.example.com"},
 	} {
 		a, b := sideNames(config.Pair{A: tc.a, B: tc.b}, books)

@@ -454,11 +454,12 @@ func TestManualConflictsEndToEnd(t *testing.T) {
 	}
 	id := strings.Fields(strings.Split(r.stdout, "\n")[1])[0]
 	r = cb(t, nil, "--config", cfg, "conflicts", "show", id)
-	// Field by field in words, the sides named by their folders; no
-	// UID, REV or vCard text.
-	for _, want := range []string{"Conflict " + id + ": From A / From B (pair p,", "Changed in a (a) and in b (b).",
-		"\nName (changed differently on both sides)\n", "  before:              Before\n", "  a (a):               From A\n",
-		"  b (b):               From B\n", "  keep merged writes:  From ", "--keep a (a), b (b) or merged"} {
+	// Field by field in words, the sides named by their folders as the
+	// web page names them (fields.SideNames: "folder a"); no UID, REV or
+	// vCard text.
+	for _, want := range []string{"Conflict " + id + ": From A / From B (pair p,", "Changed in folder a (a) and in folder b (b).",
+		"\nName (changed differently on both sides)\n", "  before:              Before\n", "  folder a (a):        From A\n",
+		"  folder b (b):        From B\n", "  keep merged writes:  From ", "--keep a (folder a), b (folder b) or merged"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("show lacks %q:\n%s", want, r.stdout)
 		}
