@@ -2,7 +2,8 @@
 // ("Mobile phone", "Job title", "Home address") and writes their values as
 // text (no escapes, no property names), for the web page and the CLI. It
 // also compares the versions of a conflict field by field (Compare) and
-// names the sides of a pair to a person by one rule (SideNames), and writes a
+// names the sides of a pair to a person by one rule (SideNames), says
+// when something happened in words (Ago), and writes a
 // conflict as text for a terminal (ConflictText, which escapes what it
 // writes with termout).
 //

@@ -3,10 +3,12 @@ package pairs
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cardbridge/cardbridge/engine"
+	"github.com/cardbridge/cardbridge/fields"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/termout"
 )
@@ -86,27 +88,67 @@ func ResetLine(pair string, d SideReset, dryRun bool) string {
 		termout.String(pair), d.Side, verb, tok, termout.String(was), d.Items)
 }
 
-// WriteStatus writes the `status` lines of pair name, escaped: its sides,
-// counts and last run (how long before now), then one line per failed
-// item.
-func WriteStatus(w io.Writer, name string, st Status, now time.Time) {
-	last := "never synced"
-	if st.LastRun != nil {
-		ok := "ok"
-		if !st.LastOK {
-			ok = "with errors"
+// StatusRows are the rows of `status`'s tables (not escaped; WriteStatus
+// escapes them): one per pair (PAIR, A, B, CONTACTS, CONFLICTS, FAILED,
+// LAST SYNC) and one per failed item of any pair (PAIR, SIDE, ITEM,
+// REASON, ATTEMPTS, FAILING SINCE, NEXT RETRY). Times are relative to now
+// ("2 min ago", fields.Ago) or, for those to come and beyond a week,
+// the date and time with the zone, in now's location.
+func StatusRows(sts []Status, now time.Time) (pairRows, failedRows [][]string) {
+	at := func(t time.Time) string { return t.In(now.Location()).Format("2006-01-02 15:04 MST") }
+	for _, st := range sts {
+		last := "never"
+		if st.LastRun != nil {
+			last = fields.Ago(now, *st.LastRun)
+			if d := now.Sub(*st.LastRun); d >= 45*time.Second && d < 7*24*time.Hour {
+				last += " (" + at(*st.LastRun) + ")"
+			}
+			if st.LastOK {
+				last += ", ok"
+			} else {
+				last += ", with errors"
+			}
 		}
-		last = fmt.Sprintf("last sync %s (%s ago), %s", st.LastRun.Format(time.RFC3339), now.Sub(*st.LastRun).Round(time.Second), ok)
-	}
-	fmt.Fprintf(w, "%s: %s <-> %s: %d contacts, %d open conflicts, %d failed items, %s\n", termout.String(name), termout.String(st.A), termout.String(st.B), st.Items, st.Conflicts, len(st.Failed), last)
-	for _, fi := range st.Failed {
-		who := fi.ID
-		if fi.UID != "" {
-			who += " (" + fi.UID + ")"
+		pairRows = append(pairRows, []string{st.Pair, st.A, st.B, strconv.Itoa(st.Items), strconv.Itoa(st.Conflicts), strconv.Itoa(len(st.Failed)), last})
+		for _, fi := range st.Failed {
+			item := fi.ID
+			if fi.UID != "" {
+				item += " (" + fi.UID + ")"
+			}
+			failedRows = append(failedRows, []string{st.Pair, fi.Side, item, fi.Reason, strconv.Itoa(fi.Attempts),
+				fields.Ago(now, fi.FirstFailed), at(fi.NextRetry)})
 		}
-		fmt.Fprintf(w, "  failed on side %s: %s: %s; %d attempts since %s, next retry %s\n", fi.Side, termout.String(who), termout.String(fi.Reason),
-			fi.Attempts, fi.FirstFailed.Format(time.RFC3339), fi.NextRetry.Format(time.RFC3339))
 	}
+	return pairRows, failedRows
+}
+
+// WriteStatus writes what `status` prints of sts: a table of the pairs,
+// then, when items failed, a table of them (StatusRows), columns aligned
+// whatever the width of the names and text from the sides escaped
+// (termout.Cell).
+func WriteStatus(w io.Writer, sts []Status, now time.Time) error {
+	pairRows, failedRows := StatusRows(sts, now)
+	table := func(header []string, rows [][]string) error {
+		t := termout.NewTable(w, header...)
+		for _, r := range rows {
+			cells := make([]string, len(r))
+			for i, c := range r {
+				cells[i] = termout.Cell(c)
+			}
+			t.Row(cells...)
+		}
+		return t.Flush()
+	}
+	if err := table([]string{"PAIR", "A", "B", "CONTACTS", "CONFLICTS", "FAILED", "LAST SYNC"}, pairRows); err != nil {
+		return err
+	}
+	if len(failedRows) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintln(w, "\nItems that failed (read again from their next retry on):"); err != nil {
+		return err
+	}
+	return table([]string{"PAIR", "SIDE", "ITEM", "REASON", "ATTEMPTS", "FAILING SINCE", "NEXT RETRY"}, failedRows)
 }
 
 // Use is the USER, TOKEN and LAST SYNC columns of `accounts` (local

@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -53,23 +54,58 @@ func TestPurgedAndResetLines(t *testing.T) {
 	}
 }
 
-// TestWriteStatus: the pair's line with how long ago it last ran, and a
-// line per failed item; text from the sides escaped.
+// TestWriteStatus: `status` is a table of the pairs aligned whatever the
+// width of their names (how long ago each last ran, with the date and
+// zone), then a table of the failed items; text from the sides escaped.
 func TestWriteStatus(t *testing.T) {
 	at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	st := Status{A: "vdir /x", B: "o365 work", Items: 3, Conflicts: 1, LastRun: &at, LastOK: false,
-		Failed: []FailedStatus{{Side: "b", ID: "id\x1b", UID: "u1", Reason: "HTTP 400", Attempts: 2, FirstFailed: at, NextRetry: at.Add(time.Hour)}}}
-	var b strings.Builder
-	WriteStatus(&b, "p", st, at.Add(90*time.Second))
-	want := "p: vdir /x <-> o365 work: 3 contacts, 1 open conflicts, 1 failed items, last sync 2026-12-07T12:00:00Z (1m30s ago), with errors\n" +
-		"  failed on side b: id\\x1b (u1): HTTP 400; 2 attempts since 2026-12-07T12:00:00Z, next retry 2026-12-07T13:00:00Z\n"
-	if got := b.String(); got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
+	now := at.Add(90 * time.Second)
+	long := Status{Pair: "a-pair-with-a-much-longer-name", A: "vdir /home/someone/contacts", B: "o365", Items: 1200, Conflicts: 1, LastRun: &at, LastOK: false,
+		Failed: []FailedStatus{{Side: "b", ID: "id\x1b", UID: "u1", Reason: "HTTP 400", Attempts: 2, FirstFailed: at.Add(-2 * time.Hour), NextRetry: at.Add(time.Hour)}}}
+	old := at.Add(-10 * 24 * time.Hour)
+	sts := []Status{
+		{Pair: "p", A: "vdir /x", B: "server", Items: 3, LastRun: &old, LastOK: true, Failed: []FailedStatus{}},
+		long,
+		{Pair: "new", A: "o365", B: "", Failed: []FailedStatus{}},
 	}
-	b.Reset()
-	WriteStatus(&b, "p", Status{A: "a", B: "b", Failed: []FailedStatus{}}, at)
-	if got := b.String(); got != "p: a <-> b: 0 contacts, 0 open conflicts, 0 failed items, never synced\n" {
-		t.Errorf("never synced: %q", got)
+	pairRows, failedRows := StatusRows(sts, now)
+	wantPairs := [][]string{
+		{"p", "vdir /x", "server", "3", "0", "0", old.Local().Format("2 Jan 2006 15:04 MST") + ", ok"},
+		{"a-pair-with-a-much-longer-name", "vdir /home/someone/contacts", "o365", "1200", "1", "1", "2 min ago (2026-12-07 12:00 UTC), with errors"},
+		{"new", "o365", "", "0", "0", "0", "never"},
+	}
+	wantFailed := [][]string{{"a-pair-with-a-much-longer-name", "b", "id\x1b (u1)", "HTTP 400", "2", "2 hours ago", "2026-12-07 13:00 UTC"}}
+	if fmt.Sprint(pairRows) != fmt.Sprint(wantPairs) || fmt.Sprint(failedRows) != fmt.Sprint(wantFailed) {
+		t.Fatalf("rows\n%q\n%q\nwant\n%q\n%q", pairRows, failedRows, wantPairs, wantFailed)
+	}
+
+	var b strings.Builder
+	if err := WriteStatus(&b, sts, now); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 8 || lines[4] != "" || !strings.HasPrefix(lines[5], "Items that failed") {
+		t.Fatalf("want 4 pair lines, a blank line, a heading and 2 failed lines:\n%s", b.String())
+	}
+	// Aligned: every column of the pairs' table starts where its header's does.
+	for _, col := range []string{"A", "B", "CONTACTS", "LAST SYNC"} {
+		x := strings.Index(lines[0], " "+col+" ") + 1
+		if col == "LAST SYNC" {
+			x = strings.Index(lines[0], col)
+		}
+		for _, l := range lines[1:4] {
+			if len(l) <= x || l[x-1] != ' ' || l[x] == ' ' {
+				t.Errorf("column %s (at %d) not aligned in %q\n%s", col, x, l, b.String())
+			}
+		}
+	}
+	for _, want := range []string{"\nnew  ", "  -  ", `id\x1b (u1)`, "FAILING SINCE"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "\x1b") {
+		t.Errorf("an escape reached the terminal:\n%s", b.String())
 	}
 }
 

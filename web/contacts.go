@@ -16,13 +16,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	_ "image/gif" // photos a card may hold
 	_ "image/png"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/fields"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/vcard"
 	"golang.org/x/image/draw"
@@ -346,7 +346,7 @@ func (h *Handler) contactPage(w http.ResponseWriter, r *http.Request, s *session
 		h.internal(w, r, s, "counting the contacts", err)
 		return
 	}
-	d := contactData{Book: h.bookView(s, b, count), Modified: ago(now, c.Modified)}
+	d := contactData{Book: h.bookView(s, b, count), Modified: fields.Ago(now, c.Modified)}
 	card, perr := vcard.Parse(c.Data)
 	if perr != nil {
 		d.Broken, d.Name = true, "(unreadable contact)"
@@ -390,7 +390,7 @@ func (h *Handler) contactPage(w http.ResponseWriter, r *http.Request, s *session
 			if side == "b" {
 				version = it.BVersion
 			}
-			d.Origins = append(d.Origins, originView{Pair: p.Name, Other: sideDesc(other), Synced: ago(now, it.Updated), Changed: version != c.ETag})
+			d.Origins = append(d.Origins, originView{Pair: p.Name, Other: sideDesc(other), Synced: fields.Ago(now, it.Updated), Changed: version != c.ETag})
 		}
 		es, err := h.o.DB.TrashOfUID(ctx, p.Name, uid)
 		if err != nil {
@@ -398,12 +398,12 @@ func (h *Handler) contactPage(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 		for _, e := range es {
-			hv := historyView{TrashEntry: e, Name: fnOf(e.Card), When: ago(now, e.Created), Where: sideDesc(p.A)}
+			hv := historyView{TrashEntry: e, Name: fnOf(e.Card), When: fields.Ago(now, e.Created), Where: sideDesc(p.A)}
 			if e.Side == "b" {
 				hv.Where = sideDesc(p.B)
 			}
 			if !e.Restored.IsZero() {
-				hv.Restored = ago(now, e.Restored)
+				hv.Restored = fields.Ago(now, e.Restored)
 			}
 			if old, err := vcard.Parse(e.Card); err == nil {
 				fs, _ := contactFields(old)
@@ -413,36 +413,6 @@ func (h *Handler) contactPage(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	h.render(w, http.StatusOK, "contact", view{Title: d.Name, User: s.User, CSRF: s.CSRF, Section: "dashboard", Data: d})
-}
-
-// ago is t relative to now in words ("just now", "2 min ago", "3 hours
-// ago", "yesterday"); beyond a week, the date and time with the zone.
-func ago(now, t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := now.Sub(t)
-	plural := func(n int, unit string) string {
-		if n == 1 {
-			return "1 " + unit + " ago"
-		}
-		return strconv.Itoa(n) + " " + unit + "s ago"
-	}
-	switch {
-	case d < -time.Minute:
-		return t.Local().Format("2 Jan 2006 15:04 MST")
-	case d < 45*time.Second:
-		return "just now"
-	case d < time.Hour:
-		return strconv.Itoa(max(1, int(d.Round(time.Minute)/time.Minute))) + " min ago"
-	case d < 24*time.Hour:
-		return plural(int(d/time.Hour), "hour")
-	case d < 48*time.Hour:
-		return "yesterday"
-	case d < 7*24*time.Hour:
-		return plural(int(d/(24*time.Hour)), "day")
-	}
-	return t.Local().Format("2 Jan 2006 15:04 MST")
 }
 
 // initial is the first letter of name (else of email), upper-cased, for

@@ -85,11 +85,11 @@ func pairLine(pv pairView, books map[string]state.AddressBook, items int, now ti
 	case pv.Status.Running:
 		parts = append(parts, "syncing now")
 	case pv.HasRun && pv.LastRun.OK:
-		parts = append(parts, "synced "+ago(now, pv.LastRun.Finished))
+		parts = append(parts, "synced "+fields.Ago(now, pv.LastRun.Finished))
 	case pv.HasRun && pv.LastRun.Finished.IsZero():
-		parts = append(parts, "last sync did not finish ("+ago(now, pv.LastRun.Started)+")")
+		parts = append(parts, "last sync did not finish ("+fields.Ago(now, pv.LastRun.Started)+")")
 	case pv.HasRun:
-		parts = append(parts, "last sync failed "+ago(now, pv.LastRun.Finished))
+		parts = append(parts, "last sync failed "+fields.Ago(now, pv.LastRun.Finished))
 	default:
 		parts = append(parts, "not synced yet")
 	}
@@ -140,7 +140,7 @@ func importedText(first state.Run, a, b string, now time.Time) string {
 	if json.Unmarshal(first.Summary, &sum) != nil || sum.A.Created+sum.B.Created == 0 {
 		return ""
 	}
-	head := "First sync " + ago(now, first.Finished) + ": "
+	head := "First sync " + fields.Ago(now, first.Finished) + ": "
 	toB := plural(sum.B.Created, "contact", "contacts") + " imported from " + a + " into " + b
 	toA := plural(sum.A.Created, "contact", "contacts") + " imported from " + b + " into " + a
 	switch {

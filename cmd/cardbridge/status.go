@@ -27,6 +27,7 @@ func (a *app) statusCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
+			var sts []pairs.Status
 			for _, n := range names {
 				p, _ := cfg.Pair(n)
 				st, err := r.Status(ctx, p)
@@ -38,9 +39,12 @@ func (a *app) statusCmd() *cobra.Command {
 					fmt.Fprintln(a.stdout, termout.JSON(line))
 					continue
 				}
-				pairs.WriteStatus(a.stdout, n, st, time.Now())
+				sts = append(sts, st)
 			}
-			return nil
+			if asJSON {
+				return nil
+			}
+			return pairs.WriteStatus(a.stdout, sts, time.Now())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per pair")

@@ -9,7 +9,7 @@ import (
 )
 
 // TestStatusListsFailedItems: an item a run could not read is listed by
-// `status` (side, id, reason, attempts, next retry) and `status --json`
+// `status` (an aligned table: side, id, reason, attempts, next retry) and `status --json`
 // (failed_items), and the readable contact next to it syncs.
 func TestStatusListsFailedItems(t *testing.T) {
 	cfg, a, b, _ := workspace(t, "")
@@ -25,7 +25,17 @@ func TestStatusListsFailedItems(t *testing.T) {
 		check func(t *testing.T, out string)
 	}{
 		{"text", []string{"status"}, func(t *testing.T, out string) {
-			for _, want := range []string{"1 failed items", "failed on side a: bad.vcf", "1 attempts since", "next retry"} {
+			// Two aligned tables (pairs.WriteStatus): the pair with its
+			// one failed item, then the item.
+			lines := strings.Split(out, "\n")
+			if len(lines) < 6 || !strings.HasPrefix(lines[0], "PAIR  A ") || !strings.Contains(lines[0], "  FAILED  LAST SYNC") ||
+				!strings.HasPrefix(lines[1], "p     vdir ") || !strings.HasSuffix(lines[1], "  just now, ok") {
+				t.Fatalf("status is not the pairs' table:\n%s", out)
+			}
+			if f := strings.Index(lines[0], "FAILED"); len(lines[1]) <= f || lines[1][f] != '1' {
+				t.Errorf("FAILED column does not read 1:\n%s", out)
+			}
+			for _, want := range []string{"Items that failed", "PAIR  SIDE  ITEM     REASON", "\np     a     bad.vcf  ", "NEXT RETRY"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("status output lacks %q:\n%s", want, out)
 				}
