@@ -17,6 +17,8 @@ import (
 type Conflict struct {
 	ID      int64
 	Pair    string
+	// Created is when the conflict was found, written with its zone
+	// (pairs.Runner.ConflictText passes local time).
 	Created time.Time
 	// Keep is the resolution waiting for the next sync; "" while open.
 	Keep string
@@ -45,7 +47,7 @@ func ConflictText(w io.Writer, c Conflict) {
 	if nb := cardName(c.B); nb != name {
 		name += " / " + nb
 	}
-	fmt.Fprintf(w, "Conflict %d: %s (pair %s, since %s)\n", c.ID, name, termout.String(c.Pair), c.Created.Format("2006-01-02 15:04:05"))
+	fmt.Fprintf(w, "Conflict %d: %s (pair %s, since %s)\n", c.ID, name, termout.String(c.Pair), c.Created.Format("2006-01-02 15:04:05 MST"))
 	nameA, nameB := termout.String(c.NameA), termout.String(c.NameB)
 	fmt.Fprintf(w, "Changed in %s (a) and in %s (b).\n", nameA, nameB)
 	if c.Keep != "" {

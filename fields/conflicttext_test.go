@@ -25,7 +25,7 @@ func TestConflictText(t *testing.T) {
 		B:    card("20260102T000000Z", "Director", `first\nsecond\, third`)}
 	var b strings.Builder
 	fields.ConflictText(&b, conflictText(c, "Outlook", "iPhone book"))
-	want := `Conflict 5: Ann Lee (pair work, since 2026-01-02 03:04:05)
+	want := `Conflict 5: Ann Lee (pair work, since 2026-01-02 03:04:05 UTC)
 Changed in Outlook (a) and in iPhone book (b).
 
 Job title (changed differently on both sides)

@@ -313,6 +313,6 @@ func (r *Runner) ConflictSideNames(ctx context.Context, c state.Conflict) (strin
 func (r *Runner) ConflictText(ctx context.Context, c state.Conflict) fields.Conflict {
 	nameA, nameB := r.ConflictSideNames(ctx, c)
 	e, err := resolve.Explain(c)
-	return fields.Conflict{ID: c.ID, Pair: c.Pair, Created: c.Created, Keep: c.Keep, A: c.A, B: c.B, NameA: nameA, NameB: nameB,
+	return fields.Conflict{ID: c.ID, Pair: c.Pair, Created: c.Created.Local(), Keep: c.Keep, A: c.A, B: c.B, NameA: nameA, NameB: nameB,
 		Rows: e.Rows, Clashes: e.Clashes, Newer: e.Newer, HasBase: e.HasBase, Err: err}
 }

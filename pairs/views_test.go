@@ -183,8 +183,9 @@ func TestConflictSideNames(t *testing.T) {
 			t.Errorf("pair %s: %q, %q; want %q, %q", tc.pair, a, b, tc.a, tc.b)
 		}
 	}
-	text := r.ConflictText(ctx, state.Conflict{ID: 4, Pair: "p", A: []byte("junk"), B: viewCard("Ann", "T", "1")})
-	if text.NameA != "Office 365" || text.Err == nil || text.ID != 4 {
+	found := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	text := r.ConflictText(ctx, state.Conflict{ID: 4, Pair: "p", Created: found, A: []byte("junk"), B: viewCard("Ann", "T", "1")})
+	if text.NameA != "Office 365" || text.Err == nil || text.ID != 4 || text.Created.Location() != time.Local || !text.Created.Equal(found) {
 		t.Errorf("text of a broken version: %+v", text)
 	}
 }

@@ -61,6 +61,12 @@ func (t *bookTitles) title(ctx context.Context, s config.Side) string {
 	return m[s.Addressbook]
 }
 
+// names are the names of p's sides for a person (fields.SideNames, the
+// rule of the dashboard's pair line).
+func (t *bookTitles) names(ctx context.Context, p config.Pair) (string, string) {
+	return fields.SideNames(p.A, p.B, t.title(ctx, p.A), t.title(ctx, p.B))
+}
+
 // newConflictView explains c of pair p for the page.
 func newConflictView(c state.Conflict, nameA, nameB string) conflictView {
 	v := conflictView{Conflict: c, Name: fnOf(c.A), NameA: nameA, NameB: nameB}
@@ -113,7 +119,7 @@ func (h *Handler) conflictsPage(w http.ResponseWriter, r *http.Request, s *sessi
 		if len(cs) == 0 {
 			continue
 		}
-		nameA, nameB := fields.SideNames(p.A, p.B, titles.title(ctx, p.A), titles.title(ctx, p.B))
+		nameA, nameB := titles.names(ctx, p.Pair)
 		for _, c := range cs {
 			list = append(list, newConflictView(c, nameA, nameB))
 		}

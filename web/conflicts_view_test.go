@@ -63,7 +63,7 @@ func TestConflictInWords(t *testing.T) {
 	}
 	for _, s := range []string{`<th scope="col" class="side-a">iPhone book</th>`, `<th scope="col" class="side-b">folder a</th>`,
 		"Keep iPhone book's version", "Keep folder a's version", "Changed differently on both sides: <b>Job title</b>",
-		"takes folder a's value there", "1 fields the same on both sides", "<b>Name</b>: Ann Lee"} {
+		"takes folder a's value there", "1 field the same on both sides", "<b>Name</b>: Ann Lee"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("page lacks %q", s)
 		}

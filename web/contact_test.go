@@ -122,14 +122,15 @@ func TestContactPageOriginAndHistory(t *testing.T) {
 	_, _, body := b.get("/ui/books/contacts/cards/ann.vcf")
 	doc := page(t, body)
 	origin := text(one(t, doc, "origin", byClass("origin")))
-	if !strings.Contains(origin, "Synced with folder ") || !strings.Contains(origin, "by pair alice-p") || !strings.Contains(origin, "as that sync left it") {
+	if !strings.Contains(origin, "Synced with folder a by pair alice-p") || !strings.Contains(origin, "as that sync left it") {
 		t.Errorf("origin %q", origin)
 	}
 	versions := find(doc, byClass("version"))
 	if len(versions) != 1 || attr(versions[0], "data-id") != idText(old.ID) {
 		t.Fatalf("history: %d versions\n%s", len(versions), body)
 	}
-	if got := text(versions[0]); !strings.Contains(got, "Ann Old") || !strings.Contains(got, "replaced by a newer version") || !strings.Contains(got, "folder ") {
+	if got := text(versions[0]); !strings.Contains(got, "Ann Old") || !strings.Contains(got, "replaced by a newer version") || !strings.Contains(got, "(1 field)") ||
+		!strings.Contains(got, "folder a") || strings.Contains(got, "/a") {
 		t.Errorf("version %q", got)
 	}
 	form := one(t, versions[0], "restore form", byTag("form"))

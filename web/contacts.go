@@ -369,11 +369,13 @@ func (h *Handler) contactPage(w http.ResponseWriter, r *http.Request, s *session
 		h.internal(w, r, s, "listing the pairs", err)
 		return
 	}
+	titles := &bookTitles{h: h}
 	for _, p := range pairs {
+		nameA, nameB := titles.names(ctx, p.Pair)
 		for _, side := range []string{"a", "b"} {
-			here, other := p.A, p.B
+			here, otherName := p.A, nameB
 			if side == "b" {
-				here, other = p.B, p.A
+				here, otherName = p.B, nameA
 			}
 			if here.Type != config.SideServer || here.User != s.User || here.Addressbook != b.Name {
 				continue
@@ -390,7 +392,7 @@ func (h *Handler) contactPage(w http.ResponseWriter, r *http.Request, s *session
 			if side == "b" {
 				version = it.BVersion
 			}
-			d.Origins = append(d.Origins, originView{Pair: p.Name, Other: sideDesc(other), Synced: fields.Ago(now, it.Updated), Changed: version != c.ETag})
+			d.Origins = append(d.Origins, originView{Pair: p.Name, Other: otherName, Synced: fields.Ago(now, it.Updated), Changed: version != c.ETag})
 		}
 		es, err := h.o.DB.TrashOfUID(ctx, p.Name, uid)
 		if err != nil {
@@ -398,9 +400,9 @@ func (h *Handler) contactPage(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 		for _, e := range es {
-			hv := historyView{TrashEntry: e, Name: fnOf(e.Card), When: fields.Ago(now, e.Created), Where: sideDesc(p.A)}
+			hv := historyView{TrashEntry: e, Name: fnOf(e.Card), When: fields.Ago(now, e.Created), Where: nameA}
 			if e.Side == "b" {
-				hv.Where = sideDesc(p.B)
+				hv.Where = nameB
 			}
 			if !e.Restored.IsZero() {
 				hv.Restored = fields.Ago(now, e.Restored)

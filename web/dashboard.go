@@ -91,7 +91,8 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 			return
 		}
 		if pv.HasRun {
-			pv.Counts, pv.Errors = summaryText(pv.LastRun.Summary, sideDesc(p.A), sideDesc(p.B))
+			a, b := sideNames(p.Pair, byName)
+			pv.Counts, pv.Errors = summaryText(pv.LastRun.Summary, a, b)
 		}
 		cs, err := h.o.DB.Conflicts(ctx, p.Name, true)
 		if err != nil {
@@ -166,8 +167,9 @@ func (h *Handler) freeBookName(books []state.AddressBook) string {
 	return name
 }
 
-// summaryText turns a run's JSON summary into "A (Office 365 …): 3
-// created, …" text and its errors; nameA and nameB describe the sides.
+// summaryText turns a run's JSON summary into "Office 365: 3 created, …;
+// Contacts: …" text and its errors; nameA and nameB name the sides
+// (sideNames).
 func summaryText(raw []byte, nameA, nameB string) (string, []string) {
 	var s struct {
 		A, B struct {
@@ -183,9 +185,9 @@ func summaryText(raw []byte, nameA, nameB string) (string, []string) {
 	c := func(side string, n struct{ Created, Updated, Deleted int }) string {
 		return side + ": " + strconv.Itoa(n.Created) + " created, " + strconv.Itoa(n.Updated) + " updated, " + strconv.Itoa(n.Deleted) + " deleted"
 	}
-	text := c("A ("+nameA+")", s.A) + "; " + c("B ("+nameB+")", s.B)
+	text := c(nameA, s.A) + "; " + c(nameB, s.B)
 	if s.Conflicts > 0 {
-		text += "; " + strconv.Itoa(s.Conflicts) + " conflicts"
+		text += "; " + plural(s.Conflicts, "conflict", "conflicts")
 	}
 	if s.Skipped > 0 {
 		text += "; " + strconv.Itoa(s.Skipped) + " skipped"
@@ -275,6 +277,8 @@ func (h *Handler) resolveConflict(w http.ResponseWriter, r *http.Request, s *ses
 type trashView struct {
 	state.TrashEntry
 	Name string
+	// SideName names the side it was removed from (sideNames).
+	SideName string
 }
 
 // trashPage lists the trash of the user's pairs, newest first.
@@ -285,6 +289,7 @@ func (h *Handler) trashPage(w http.ResponseWriter, r *http.Request, s *session) 
 		h.internal(w, r, s, "listing the pairs", err)
 		return
 	}
+	titles := &bookTitles{h: h}
 	var list []trashView
 	for _, p := range pairs {
 		es, err := h.o.DB.ListTrash(ctx, p.Name)
@@ -292,8 +297,13 @@ func (h *Handler) trashPage(w http.ResponseWriter, r *http.Request, s *session) 
 			h.internal(w, r, s, "listing the trash", err)
 			return
 		}
+		nameA, nameB := titles.names(ctx, p.Pair)
 		for _, e := range es {
-			list = append(list, trashView{TrashEntry: e, Name: fnOf(e.Card)})
+			v := trashView{TrashEntry: e, Name: fnOf(e.Card), SideName: nameA}
+			if e.Side == "b" {
+				v.SideName = nameB
+			}
+			list = append(list, v)
 		}
 	}
 	flash := ""

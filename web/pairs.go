@@ -84,15 +84,17 @@ func (h *Handler) ownsPair(ctx context.Context, user, pair string) (bool, error)
 	return false, nil
 }
 
-// sideDesc describes a side in a few words.
+// sideDesc describes a side in detail, for the line under a pair's
+// (which names it by sideNames): "Office 365 account work, default
+// folder", "address book alice/contacts", "folder /srv/cards".
 func sideDesc(s config.Side) string {
 	switch s.Type {
 	case config.SideO365:
-		f := s.Folder
-		if f == "" {
-			f = "default folder"
+		f := "default folder"
+		if s.Folder != "" {
+			f = "folder " + s.Folder
 		}
-		return "Office 365 " + s.Account + " (" + f + ")"
+		return "Office 365 account " + s.Account + ", " + f
 	case config.SideServer:
 		return "address book " + s.User + "/" + s.Addressbook
 	case config.SideVdir:

@@ -247,6 +247,7 @@ func parsePages() (map[string]*template.Template, error) {
 		},
 		"initial": initial,
 		"reason":  reasonText,
+		"plural":  plural,
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {

@@ -222,7 +222,7 @@ func TestWebUIInChromium(t *testing.T) {
 	}
 	const pair = "web-carol:work"
 	row := fmt.Sprintf(`tr[data-pair=%q]`, pair)
-	reloadUntil(base+"/ui/", row, fmt.Sprintf("B (address book carol/work): %d created", contacts))
+	reloadUntil(base+"/ui/", row, fmt.Sprintf("Office 365 book: %d created", contacts))
 	book := local + "/addressbooks/carol/work/"
 	if hrefs := propfindCards(t, book, "carol", password); len(hrefs) != contacts {
 		t.Fatalf("the book holds %d cards, want %d", len(hrefs), contacts)
@@ -449,9 +449,9 @@ func TestWebUIInChromium(t *testing.T) {
 	if out := stderr.String(); strings.Contains(out, password) {
 		t.Fatal("the password reached the log")
 	}
-	// The CLI sees the pair made on the page.
-	if r := cb(t, nil, "--config", cfg, "status"); r.code != 0 || !strings.Contains(r.stdout, pair+": o365 <-> server") ||
-		!strings.Contains(r.stdout, fmt.Sprintf("%d contacts", contacts)) {
+	// The CLI sees the pair made on the page: its row of status's table.
+	r := cb(t, nil, "--config", cfg, "status")
+	if r.code != 0 || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(pair)+` +o365 +server +`+strconv.Itoa(contacts)+` `).MatchString(r.stdout) {
 		t.Fatalf("status: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
