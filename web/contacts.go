@@ -68,6 +68,9 @@ type contactsData struct {
 	Rows     []contactRow
 	Prev     string // URL of the previous page, "" on the first
 	Next     string // URL of the next page, "" on the last
+	// PastEnd, when the page asked for is past the end of a non-empty
+	// list, is the URL of its first page.
+	PastEnd string
 }
 
 // userBook reads the {book} of the request's path as one of the user's
@@ -97,6 +100,23 @@ func (h *Handler) bookView(s *session, b state.AddressBook, count int) bookView 
 	return bookView{AddressBook: b, URL: h.base + "/addressbooks/" + s.User + "/" + b.Name + "/", Contacts: count, Page: bookPath(b.Name)}
 }
 
+// searchText is the search box's text as the page searches and shows it:
+// valid UTF-8 without control characters, trimmed, at most
+// state.MaxSearchLen bytes.
+func searchText(q string) string {
+	q = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(q, ""))
+	q = strings.TrimSpace(q)
+	if len(q) > state.MaxSearchLen {
+		q = strings.TrimSpace(strings.ToValidUTF8(q[:state.MaxSearchLen], ""))
+	}
+	return q
+}
+
 // contactsPage lists a page of the contacts of one of the user's books
 // that match the search box (?q=), by name (?page=2...).
 func (h *Handler) contactsPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -105,10 +125,7 @@ func (h *Handler) contactsPage(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	ctx := r.Context()
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	if len(q) > state.MaxSearchLen {
-		q = strings.ToValidUTF8(q[:state.MaxSearchLen], "")
-	}
+	q := searchText(r.URL.Query().Get("q"))
 	page, err := strconv.Atoi(r.URL.Query().Get("page"))
 	if err != nil || page < 1 {
 		page = 1
@@ -153,6 +170,9 @@ func (h *Handler) contactsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	if page > 1 {
 		d.Prev = link(min(page-1, (total+contactsPageSize-1)/contactsPageSize))
+	}
+	if len(rows) == 0 && total > 0 {
+		d.PastEnd = link(1)
 	}
 	if page*contactsPageSize < total {
 		d.Next = link(page + 1)

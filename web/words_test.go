@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/state"
@@ -98,6 +99,40 @@ func TestSideDesc(t *testing.T) {
 	} {
 		if got := sideDesc(tc.s); got != tc.want {
 			t.Errorf("sideDesc(%+v) = %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}
+
+// TestContactsPastTheEndAndOddSearch: a page number past the end of the
+// list links back to the first page instead of saying that nothing
+// matches; a search with control characters or bytes that are not UTF-8
+// searches and shows the rest of its text.
+func TestContactsPastTheEndAndOddSearch(t *testing.T) {
+	e := newEnv(t)
+	e.putCards("alice", map[string][]byte{"ann.vcf": vcf("UID:ann", "FN:Ann Lee")})
+	b := e.browser()
+	b.signIn("alice")
+	_, _, body := b.get("/ui/books/contacts/?q=ann&page=99")
+	el := one(t, page(t, body), "empty", byID("no-contacts"))
+	if got := text(el); !strings.Contains(got, "past the end of the list") || strings.Contains(got, "No contact matches") {
+		t.Errorf("page 99: %q", got)
+	}
+	if a := one(t, el, "link", byTag("a")); attr(a, "href") != "/ui/books/contacts/?q=ann" {
+		t.Errorf("page 99 links to %q", attr(a, "href"))
+	}
+	_, _, body = b.get("/ui/books/contacts/?q=%00A%ffnn%1b")
+	if !utf8.ValidString(body) || strings.ContainsAny(body, "\x00\x1b") {
+		t.Errorf("the page echoes bytes it should not:\n%q", body)
+	}
+	if got := contactNames(t, body); len(got) != 1 || got[0] != "Ann Lee" {
+		t.Errorf("search of A\\xffnn: %q, want Ann Lee", got)
+	}
+	if box := one(t, page(t, body), "search box", byID("q")); attr(box, "value") != "Ann" {
+		t.Errorf("the box holds %q", attr(box, "value"))
+	}
+	for q, want := range map[string]string{" \x00a\x01b\xff ": "ab", strings.Repeat("é", 200): strings.Repeat("é", 100)} {
+		if got := searchText(q); got != want {
+			t.Errorf("searchText(%q) = %q, want %q", q, got, want)
 		}
 	}
 }
