@@ -136,3 +136,25 @@ func TestContactsPastTheEndAndOddSearch(t *testing.T) {
 		}
 	}
 }
+
+// TestChoicesFitAPhone: the options of the conflict choice on the
+// connected page and the dashboard are short enough for a 390 px screen
+// to show them whole (a select cuts what does not fit: "…wins the clas").
+func TestChoicesFitAPhone(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("alice")
+	_, _, connected := b.get(e.consent(e.connect(b, csrf), simUser, simPass))
+	_, _, dash := b.get("/ui/")
+	for name, body := range map[string]string{"connected": connected, "dashboard": dash} {
+		opts := find(one(t, page(t, body), name+" conflict choice", byID("conflict")), byTag("option"))
+		if len(opts) != 2 {
+			t.Fatalf("%s: %d options", name, len(opts))
+		}
+		for _, o := range opts {
+			if n := utf8.RuneCountInString(text(o)); n > 32 {
+				t.Errorf("%s: option %q is %d characters, more than a phone shows (32)", name, text(o), n)
+			}
+		}
+	}
+}
