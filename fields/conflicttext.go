@@ -15,8 +15,8 @@ import (
 // the names of its pair's sides (SideNames) and its versions compared
 // (resolve.Explain), or why they cannot be.
 type Conflict struct {
-	ID      int64
-	Pair    string
+	ID   int64
+	Pair string
 	// Created is when the conflict was found, written with its zone
 	// (pairs.Runner.ConflictText passes local time).
 	Created time.Time
