@@ -9,12 +9,12 @@ import (
 
 // The checks, by name: the report lists the violations of each.
 const (
-	checkLostWrites   = "lost-writes"             // every acknowledged write is in the final state or superseded
-	checkDuplicateUID = "duplicate-uids"          // no UID twice in a book or the directory
-	checkStreams      = "sync-streams"            // each client's sync-collection deltas replay to the final listing
-	checkConverged    = "converged"               // the pair's book and directory hold the same cards
-	checkStatuses     = "statuses"                // no 5xx, no unexpected status, no stray transport error
-	checkPairOverlap  = "pair-runs-overlap"       // no two runs of one pair at the same time (the pair lease)
+	checkLostWrites   = "lost-writes"              // every acknowledged write is in the final state or superseded
+	checkDuplicateUID = "duplicate-uids"           // no UID twice in a book or the directory
+	checkStreams      = "sync-streams"             // each client's sync-collection deltas replay to the final listing
+	checkConverged    = "converged"                // the pair's book and directory hold the same cards
+	checkStatuses     = "statuses"                 // no 5xx, no unexpected status, no stray transport error
+	checkPairOverlap  = "pair-runs-overlap"        // no two runs of one pair at the same time (the pair lease)
 	checkSchedule     = "schedule-once-per-period" // a scheduled pair runs once per period across replicas (leases)
 )
 
