@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	crand "crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -23,6 +20,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
+	"github.com/cardbridge/cardbridge/bench/crash"
 	"github.com/cardbridge/cardbridge/bench/davclient"
 )
 
@@ -237,45 +235,20 @@ pairs:
 	return e, nil
 }
 
-// createDatabase creates an empty database on the cluster of admin (a
-// postgres:// URL whose user may create databases) and returns its URL
-// and the function that drops it (nil with keep).
+// createDatabase creates an empty database on the cluster of admin and
+// returns its URL and the function that drops it (nil with keep).
 func createDatabase(ctx context.Context, admin string, keep bool) (string, func(), error) {
 	if admin == "" {
 		return "", nil, errors.New("replicas: no PostgreSQL: give -postgres URL or TEST_POSTGRES_URL (scripts/postgres.sh's start_postgres starts a throwaway cluster)")
 	}
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", nil, fmt.Errorf("replicas: -postgres %q: not a postgres:// URL", admin)
-	}
-	var b [6]byte
-	crand.Read(b[:])
-	name := "cardbridge_replicas_" + hex.EncodeToString(b[:])
-	db, err := sql.Open("pgx", admin)
+	u, drop, err := crash.CreateDatabase(ctx, admin, "cardbridge_replicas")
 	if err != nil {
-		return "", nil, fmt.Errorf("replicas: postgres %s: %w", u.Redacted(), err)
-	}
-	defer db.Close()
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if _, err := db.ExecContext(cctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("replicas: postgres %s: create database: %w", u.Redacted(), err)
-	}
-	drop := func() {
-		db, err := sql.Open("pgx", admin)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		db.ExecContext(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		return "", nil, fmt.Errorf("replicas: -postgres: %w", err)
 	}
 	if keep {
 		drop = nil
 	}
-	u.Path = "/" + name
-	return u.String(), drop, nil
+	return u, drop, nil
 }
 
 func freeAddr() (string, error) {
