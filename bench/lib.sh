@@ -10,7 +10,7 @@
 # and builds $tmp/cardbridge and $tmp/campaign. Run from the repository.
 campaign_start() {
   local name=$1
-  SEED=0 CONTACTS=$2 ROUNDS=$3 ONLY=
+  SEED=0 CONTACTS=$2 ROUNDS=$3 ONLY= STATE=sqlite
   shift 3
   while [ $# -gt 0 ]; do
     case $1 in
@@ -18,6 +18,8 @@ campaign_start() {
       --contacts) CONTACTS=$2; shift 2 ;;
       --rounds) ROUNDS=$2; shift 2 ;;
       --only) ONLY=$2; shift 2 ;;
+      --state) STATE=$2; shift 2
+        case $STATE in sqlite|postgres) ;; *) echo "$name: --state $STATE: sqlite or postgres" >&2; exit 2 ;; esac ;;
       *) echo "$name: unknown argument $1" >&2; exit 2 ;;
     esac
   done

@@ -41,6 +41,15 @@ func (s *Scenario) Close() {
 // dir holds everything; vdir, when not "", is the vCard folder to use (a
 // small file system, say).
 func O365Vdir(ctx context.Context, binary, dir string, contacts int, vdir string, graphsimFlags ...string) (*Scenario, error) {
+	return O365VdirOn(ctx, binary, dir, "", contacts, vdir, graphsimFlags...)
+}
+
+// O365VdirOn is O365Vdir with the state at stateAt: a file path or a
+// postgres:// URL ("" for state.db in dir).
+func O365VdirOn(ctx context.Context, binary, dir, stateAt string, contacts int, vdir string, graphsimFlags ...string) (*Scenario, error) {
+	if stateAt == "" {
+		stateAt = filepath.Join(dir, "state.db")
+	}
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -64,7 +73,7 @@ func O365Vdir(ctx context.Context, binary, dir string, contacts int, vdir string
 	sc.VdirDir = vdir
 	cfg := filepath.Join(dir, "config.yaml")
 	text := fmt.Sprintf("state: %s\naccounts:\n%spairs:\n  p:\n    a: {type: o365, account: sim}\n    b: {type: vdir, path: %s}\n    direction: two-way\n",
-		filepath.Join(dir, "state.db"), g.AccountYAML("sim"), vdir)
+		stateAt, g.AccountYAML("sim"), vdir)
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		sc.Close()
 		return nil, fmt.Errorf("o365 ⇄ vdir setup: %w", err)
@@ -90,6 +99,16 @@ func O365Vdir(ctx context.Context, binary, dir string, contacts int, vdir string
 // the first sync only links them: Radicale takes a fraction of a second
 // per upload into a book of thousands.
 func ServerRadicale(ctx context.Context, binary, radicale, dir string, contacts int, seed int64, both bool) (*Scenario, error) {
+	return ServerRadicaleOn(ctx, binary, radicale, dir, "", contacts, seed, both)
+}
+
+// ServerRadicaleOn is ServerRadicale with the state (and so the server's
+// store) at stateAt: a file path or a postgres:// URL ("" for state.db in
+// dir).
+func ServerRadicaleOn(ctx context.Context, binary, radicale, dir, stateAt string, contacts int, seed int64, both bool) (*Scenario, error) {
+	if stateAt == "" {
+		stateAt = filepath.Join(dir, "state.db")
+	}
 	r := &Radicale{Bin: radicale, Folder: filepath.Join(dir, "radicale")}
 	cards := make([]*vcard.Card, contacts)
 	for i := range cards {
@@ -113,7 +132,7 @@ func ServerRadicale(ctx context.Context, binary, radicale, dir string, contacts 
 		return nil, err
 	}
 	sc := &Scenario{Radicale: r}
-	db := filepath.Join(dir, "state.db")
+	db := stateAt
 	cfg := filepath.Join(dir, "config.yaml")
 	text := fmt.Sprintf("state: %s\npairs:\n  p:\n    a: {type: server, user: alice, addressbook: contacts}\n    b: {type: carddav, url: %s, username: bench, password_env: DAV_PW, addressbook: contacts, create: true}\n    direction: two-way\n",
 		db, r.Root())

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/cardbridge/cardbridge/bench/davclient"
 )
 
 // ack is an acknowledged PUT: made against ifMatch, it gave etag and
@@ -48,7 +50,7 @@ func (l *ledger) problem(bogus bool, format string, args ...any) {
 // client is one simulated CardDAV client (a phone or a mail client).
 type client struct {
 	id     int
-	d      *dav
+	d      *davclient.Client
 	rng    *rand.Rand
 	led    *ledger
 	mix    []string // 100 entries, one per percent
@@ -67,7 +69,7 @@ type client struct {
 	conflicts, retries, gaveUp, ownedBySync, creates, deletes, tokenResets int
 }
 
-func newClient(id int, d *dav, seed int64, led *ledger, mix map[string]int, base int, shared, owned []int) *client {
+func newClient(id int, d *davclient.Client, seed int64, led *ledger, mix map[string]int, base int, shared, owned []int) *client {
 	c := &client{id: id, d: d, rng: rand.New(rand.NewPCG(uint64(seed), uint64(id))), led: led, base: base,
 		shared: shared, owned: owned, etags: map[string]string{}, lastAck: map[string]string{}}
 	for _, op := range sortedKeys(mix) {
@@ -113,21 +115,21 @@ func (c *client) marker() string {
 }
 
 // expect reports an answer whose status is not among want.
-func (c *client) expect(what string, r response, want ...int) error {
+func (c *client) expect(what string, r davclient.Response, want ...int) error {
 	for _, w := range want {
-		if r.status == w {
+		if r.Status == w {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s: unexpected status %d: %.200s", what, r.status, r.body)
+	return fmt.Errorf("%s: unexpected status %d: %.200s", what, r.Status, r.Body)
 }
 
 func (c *client) syncCollection(ctx context.Context) error {
-	r, err := c.d.do(ctx, kindSync, "REPORT", c.d.book, map[string]string{"Depth": "0", "Content-Type": "application/xml"}, syncBody(c.token))
+	r, err := c.d.Do(ctx, kindSync, "REPORT", c.d.Book, map[string]string{"Depth": "0", "Content-Type": "application/xml"}, davclient.SyncBody(c.token))
 	if err != nil {
 		return err
 	}
-	if r.status == http.StatusForbidden && strings.Contains(string(r.body), "valid-sync-token") {
+	if r.Status == http.StatusForbidden && strings.Contains(string(r.Body), "valid-sync-token") {
 		c.tokenResets++
 		c.token = ""
 		return nil
@@ -135,7 +137,7 @@ func (c *client) syncCollection(ctx context.Context) error {
 	if err := c.expect("sync-collection", r, http.StatusMultiStatus); err != nil {
 		return err
 	}
-	ms, err := parseMultistatus(r.body)
+	ms, err := davclient.ParseMultistatus(r.Body)
 	if err != nil {
 		return err
 	}
@@ -152,20 +154,20 @@ func (c *client) multiget(ctx context.Context) error {
 	var paths []string
 	for range n {
 		i := c.rng.IntN(c.base)
-		p := c.d.cardPath(baseHref(i))
+		p := c.d.CardPath(baseHref(i))
 		if _, dup := want[p]; !dup {
 			want[p] = baseUID(i)
 			paths = append(paths, p)
 		}
 	}
-	r, err := c.d.do(ctx, kindMultiget, "REPORT", c.d.book, map[string]string{"Depth": "1", "Content-Type": "application/xml"}, multigetBody(paths))
+	r, err := c.d.Do(ctx, kindMultiget, "REPORT", c.d.Book, map[string]string{"Depth": "1", "Content-Type": "application/xml"}, davclient.MultigetBody(paths))
 	if err != nil {
 		return err
 	}
 	if err := c.expect("multiget", r, http.StatusMultiStatus); err != nil {
 		return err
 	}
-	ms, err := parseMultistatus(r.body)
+	ms, err := davclient.ParseMultistatus(r.Body)
 	if err != nil {
 		return err
 	}
@@ -177,7 +179,7 @@ func (c *client) multiget(ctx context.Context) error {
 		}
 		for _, ps := range resp.Propstats {
 			if strings.Contains(ps.Status, " 200 ") {
-				if u := uidOf([]byte(ps.Prop.AddressData)); u != uid {
+				if u := davclient.UIDOf([]byte(ps.Prop.AddressData)); u != uid {
 					return fmt.Errorf("multiget: %s holds UID %q", resp.Href, u)
 				}
 				got++
@@ -191,33 +193,33 @@ func (c *client) multiget(ctx context.Context) error {
 }
 
 // get reads a card and remembers its ETag.
-func (c *client) get(ctx context.Context, href string) (response, error) {
-	r, err := c.d.do(ctx, kindGet, "GET", c.d.cardPath(href), nil, "")
+func (c *client) get(ctx context.Context, href string) (davclient.Response, error) {
+	r, err := c.d.Do(ctx, kindGet, "GET", c.d.CardPath(href), nil, "")
 	if err != nil {
 		return r, err
 	}
 	if err := c.expect("GET "+href, r, http.StatusOK); err != nil {
 		return r, err
 	}
-	if u := uidOf(r.body); u+".vcf" != href {
+	if u := davclient.UIDOf(r.Body); u+".vcf" != href {
 		return r, fmt.Errorf("GET %s: UID %q", href, u)
 	}
-	c.etags[href] = r.etag
+	c.etags[href] = r.ETag
 	return r, nil
 }
 
 // put writes card href with If-Match etag; a 412 is checked to be real.
-func (c *client) put(ctx context.Context, href, etag, data string) (r response, changedETag string, err error) {
-	r, err = c.d.do(ctx, kindPut, "PUT", c.d.cardPath(href), map[string]string{"If-Match": etag, "Content-Type": "text/vcard; charset=utf-8"}, data)
+func (c *client) put(ctx context.Context, href, etag, data string) (r davclient.Response, changedETag string, err error) {
+	r, err = c.d.Do(ctx, kindPut, "PUT", c.d.CardPath(href), map[string]string{"If-Match": etag, "Content-Type": "text/vcard; charset=utf-8"}, data)
 	if err != nil {
 		return r, "", err
 	}
-	switch r.status {
+	switch r.Status {
 	case http.StatusNoContent, http.StatusOK:
-		if r.etag == "" || r.etag == etag {
-			return r, "", fmt.Errorf("PUT %s: ETag %q after a change from %q", href, r.etag, etag)
+		if r.ETag == "" || r.ETag == etag {
+			return r, "", fmt.Errorf("PUT %s: ETag %q after a change from %q", href, r.ETag, etag)
 		}
-		c.etags[href] = r.etag
+		c.etags[href] = r.ETag
 		return r, "", nil
 	case http.StatusPreconditionFailed:
 		c.conflicts++
@@ -225,10 +227,10 @@ func (c *client) put(ctx context.Context, href, etag, data string) (r response, 
 		if err != nil {
 			return r, "", err
 		}
-		if cur.etag == etag {
+		if cur.ETag == etag {
 			c.led.problem(true, "client %d: PUT %s If-Match %s answered 412 but the card still has that ETag", c.id, href, etag)
 		}
-		return r, cur.etag, nil
+		return r, cur.ETag, nil
 	}
 	return r, "", c.expect("PUT "+href, r)
 }
@@ -245,11 +247,11 @@ func (c *client) putOwned(ctx context.Context) error {
 	}
 	for try := 0; try < 3; try++ {
 		m := c.marker()
-		r, cur, err := c.put(ctx, href, etag, cardText(baseUID(i), i, m))
+		r, cur, err := c.put(ctx, href, etag, davclient.CardText(baseUID(i), i, m))
 		if err != nil {
 			return err
 		}
-		if r.status != http.StatusPreconditionFailed {
+		if r.Status != http.StatusPreconditionFailed {
 			c.lastAck[href] = m
 			return nil
 		}
@@ -274,12 +276,12 @@ func (c *client) putShared(ctx context.Context) error {
 	}
 	for try := 0; try < 5; try++ {
 		m := c.marker()
-		r, cur, err := c.put(ctx, href, etag, cardText(baseUID(i), i, m))
+		r, cur, err := c.put(ctx, href, etag, davclient.CardText(baseUID(i), i, m))
 		if err != nil {
 			return err
 		}
-		if r.status != http.StatusPreconditionFailed {
-			c.led.addShared(href, ack{client: c.id, ifMatch: etag, etag: r.etag, marker: m})
+		if r.Status != http.StatusPreconditionFailed {
+			c.led.addShared(href, ack{client: c.id, ifMatch: etag, etag: r.ETag, marker: m})
 			return nil
 		}
 		c.retries++
@@ -293,8 +295,8 @@ func (c *client) create(ctx context.Context) error {
 	c.seq++
 	uid := fmt.Sprintf("new-c%d-%d", c.id, c.seq)
 	href := uid + ".vcf"
-	r, err := c.d.do(ctx, kindCreate, "PUT", c.d.cardPath(href), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"},
-		cardText(uid, c.seq, "created-"+uid))
+	r, err := c.d.Do(ctx, kindCreate, "PUT", c.d.CardPath(href), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"},
+		davclient.CardText(uid, c.seq, "created-"+uid))
 	if err != nil {
 		return err
 	}
@@ -302,7 +304,7 @@ func (c *client) create(ctx context.Context) error {
 		return err
 	}
 	c.creates++
-	c.etags[href] = r.etag
+	c.etags[href] = r.ETag
 	c.created = append(c.created, href)
 	return nil
 }
@@ -314,11 +316,11 @@ func (c *client) delete(ctx context.Context) error {
 	k := c.rng.IntN(len(c.created))
 	href := c.created[k]
 	etag := c.etags[href]
-	r, err := c.d.do(ctx, kindDelete, "DELETE", c.d.cardPath(href), map[string]string{"If-Match": etag}, "")
+	r, err := c.d.Do(ctx, kindDelete, "DELETE", c.d.CardPath(href), map[string]string{"If-Match": etag}, "")
 	if err != nil {
 		return err
 	}
-	switch r.status {
+	switch r.Status {
 	case http.StatusNoContent, http.StatusOK:
 		c.deletes++
 		c.created = append(c.created[:k], c.created[k+1:]...)
@@ -332,7 +334,7 @@ func (c *client) delete(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if cur.etag == etag {
+		if cur.ETag == etag {
 			c.led.problem(true, "client %d: DELETE %s If-Match %s answered 412 but the card still has that ETag", c.id, href, etag)
 		}
 		return nil

@@ -23,7 +23,7 @@ func newRecorder() *recorder {
 	return &recorder{latencies: map[string][]time.Duration{}, statuses: map[string]map[int]int{}, transport: map[string]int{}}
 }
 
-func (r *recorder) observe(kind string, status int, d time.Duration) {
+func (r *recorder) Observe(kind string, status int, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.latencies[kind] = append(r.latencies[kind], d)
@@ -33,7 +33,7 @@ func (r *recorder) observe(kind string, status int, d time.Duration) {
 	r.statuses[kind][status]++
 }
 
-func (r *recorder) transportError(kind string, err error) {
+func (r *recorder) TransportError(kind string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.transport[kind]++

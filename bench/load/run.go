@@ -19,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cardbridge/cardbridge/bench/davclient"
 )
 
 const (
@@ -58,7 +60,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
 	book := "/addressbooks/" + loadUser + "/contacts/"
-	admin := &dav{hc: hc, base: e.base, user: loadUser, pass: loadPass, book: book}
+	admin := &davclient.Client{HC: hc, Base: e.base, User: loadUser, Pass: loadPass, Book: book}
 
 	seedETags, err := e.seedAndCopy(ctx, cfg, admin, rep, logw)
 	if err != nil {
@@ -92,7 +94,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 // seedAndCopy seeds the book with cfg.Cards cards, then waits for the pair
 // to copy them to the directory; it records the time that took in
 // rep.InitialSyncS and returns the seeded cards' ETags.
-func (e *env) seedAndCopy(ctx context.Context, cfg Config, admin *dav, rep *Report, logw io.Writer) (map[string]string, error) {
+func (e *env) seedAndCopy(ctx context.Context, cfg Config, admin *davclient.Client, rep *Report, logw io.Writer) (map[string]string, error) {
 	seedETags, err := e.seed(ctx, admin, cfg.Cards)
 	if err != nil {
 		return nil, err
@@ -128,7 +130,7 @@ func (e *env) newClients(cfg Config, hc *http.Client, book string, rec *recorder
 		for k := range owned {
 			owned[k] = first + i*per + k
 		}
-		d := &dav{hc: hc, base: e.base, user: loadUser, pass: loadPass, book: book, rec: rec}
+		d := &davclient.Client{HC: hc, Base: e.base, User: loadUser, Pass: loadPass, Book: book, Rec: rec}
 		clients[i] = newClient(i, d, cfg.Seed, led, cfg.Mix, cfg.Cards, shared, owned)
 	}
 	return clients, phone
@@ -189,7 +191,7 @@ func (rep *Report) collect(rec *recorder, elapsed time.Duration, clients []*clie
 // flight), and /healthz reports no failing pair. It returns the book's and
 // the directory's cards after the final sync; the error is for cards that
 // could not be read at all.
-func (e *env) converge(ctx context.Context, admin *dav, rep *Report) (srv, dir map[string]string, err error) {
+func (e *env) converge(ctx context.Context, admin *davclient.Client, rep *Report) (srv, dir map[string]string, err error) {
 	t1 := time.Now()
 	convErr := e.waitFor(ctx, 3*time.Minute, func() (bool, error) {
 		var err error
@@ -505,7 +507,7 @@ func (e *env) health(ctx context.Context) (runs, failed int, err error) {
 }
 
 // seed PUTs the base cards, 8 at a time, and returns their ETags.
-func (e *env) seed(ctx context.Context, d *dav, n int) (map[string]string, error) {
+func (e *env) seed(ctx context.Context, d *davclient.Client, n int) (map[string]string, error) {
 	etags := make(map[string]string, n)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -515,15 +517,15 @@ func (e *env) seed(ctx context.Context, d *dav, n int) (map[string]string, error
 		wg.Go(func() {
 			for i := range next {
 				href := baseHref(i)
-				r, err := d.do(ctx, "seed", "PUT", d.cardPath(href), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"}, cardText(baseUID(i), i, "seed"))
+				r, err := d.Do(ctx, "seed", "PUT", d.CardPath(href), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"}, davclient.CardText(baseUID(i), i, "seed"))
 				mu.Lock()
 				switch {
 				case err != nil && first == nil:
 					first = err
-				case err == nil && r.status != http.StatusCreated && first == nil:
-					first = fmt.Errorf("seed PUT %s: status %d: %s", href, r.status, r.body)
+				case err == nil && r.Status != http.StatusCreated && first == nil:
+					first = fmt.Errorf("seed PUT %s: status %d: %s", href, r.Status, r.Body)
 				case err == nil:
-					etags[href] = r.etag
+					etags[href] = r.ETag
 				}
 				mu.Unlock()
 			}
@@ -571,15 +573,15 @@ func (e *env) finalSync(ctx context.Context) (int, error) {
 }
 
 // serverCards lists the book: UID -> marker.
-func serverCards(ctx context.Context, d *dav) (map[string]string, error) {
-	r, err := d.do(ctx, kindQuery, "REPORT", d.book, map[string]string{"Depth": "1", "Content-Type": "application/xml"}, queryAllBody)
+func serverCards(ctx context.Context, d *davclient.Client) (map[string]string, error) {
+	r, err := d.Do(ctx, kindQuery, "REPORT", d.Book, map[string]string{"Depth": "1", "Content-Type": "application/xml"}, davclient.QueryAllBody)
 	if err != nil {
 		return nil, err
 	}
-	if r.status != http.StatusMultiStatus {
-		return nil, fmt.Errorf("addressbook-query: status %d", r.status)
+	if r.Status != http.StatusMultiStatus {
+		return nil, fmt.Errorf("addressbook-query: status %d", r.Status)
 	}
-	ms, err := parseMultistatus(r.body)
+	ms, err := davclient.ParseMultistatus(r.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -588,7 +590,7 @@ func serverCards(ctx context.Context, d *dav) (map[string]string, error) {
 		for _, ps := range resp.Propstats {
 			if strings.Contains(ps.Status, " 200 ") {
 				data := []byte(ps.Prop.AddressData)
-				out[uidOf(data)] = markerOf(data)
+				out[davclient.UIDOf(data)] = davclient.MarkerOf(data)
 			}
 		}
 	}
@@ -613,7 +615,7 @@ func readVdir(dir string) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[uidOf(b)] = markerOf(b)
+		out[davclient.UIDOf(b)] = davclient.MarkerOf(b)
 	}
 	return out, nil
 }
@@ -678,7 +680,7 @@ func (p *phoneEditor) run(ctx context.Context) {
 		path := filepath.Join(p.dir, uid+".vcf")
 		m := fmt.Sprintf("phone-%d", n)
 		tmp := filepath.Join(p.dir, ".phone-edit.tmp")
-		if err := os.WriteFile(tmp, []byte(cardText(uid, i, m)), 0o600); err != nil {
+		if err := os.WriteFile(tmp, []byte(davclient.CardText(uid, i, m)), 0o600); err != nil {
 			p.err = err
 			return
 		}

@@ -3,6 +3,7 @@
 // and bench/fault-campaign.sh build it and call this).
 //
 //	campaign -binary ./cardbridge -mode crash -scenario o365|server -contacts 5000 -rounds 50 [-seed N]
+//	campaign -binary ./cardbridge -mode crash -scenario o365|server -postgres postgres://… (the state on PostgreSQL)
 //	campaign -binary ./cardbridge -mode fault -scenario o365-chaos|o365-412|o365-generations|o365-504|radicale-restart|disk-full ...
 //
 // It prints a summary per scenario and exits 1 when any round failed to
@@ -26,6 +27,8 @@ import (
 // flags are the command line's settings.
 type flags struct {
 	binary, mode, scenario, dir, fsSize string
+	postgres                            string // a cluster to put the state on
+	stateAt                             string // the state: "" for state.db in the work folder
 	contacts, rounds                    int
 	edits, creates, deletes             int
 	seed                                uint64
@@ -49,6 +52,18 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	drop := func() {}
+	if f.postgres != "" {
+		if f.mode != "crash" {
+			fmt.Fprintln(os.Stderr, "campaign: -postgres is for -mode crash")
+			os.Exit(2)
+		}
+		if f.stateAt, drop, err = crash.CreateDatabase(ctx, f.postgres, "cardbridge_campaign"); err != nil {
+			fmt.Fprintln(os.Stderr, "campaign: -postgres:", err)
+			os.Exit(2)
+		}
+		fmt.Printf("campaign: the state on PostgreSQL: %s\n", f.stateAt)
+	}
 	fmt.Printf("campaign: mode %s, scenario %s, %d contacts, %d rounds, work %+v per side per round, seed %d, folder %s\n",
 		f.mode, f.scenario, f.contacts, f.rounds, w, f.seed, work)
 	opts := crash.Options{Rounds: f.rounds, Seed: f.seed, Work: w}
@@ -70,6 +85,7 @@ func main() {
 		fmt.Printf("campaign: FAILED (seed %d; re-run with -seed %d; folder kept: %s)\n", f.seed, f.seed, work)
 		os.Exit(1)
 	}
+	drop()
 	if f.dir == "" {
 		os.RemoveAll(work)
 	}
@@ -89,6 +105,7 @@ func parseFlags() flags {
 	flag.IntVar(&f.deletes, "deletes", 0, "deletes per side per round (default contacts/1000, at least 1)")
 	flag.DurationVar(&f.latency, "latency", 20*time.Millisecond, "graphsim latency")
 	flag.StringVar(&f.dir, "dir", "", "work folder (default a new temporary one, removed after a success)")
+	flag.StringVar(&f.postgres, "postgres", "", "crash: put the state in a new database on this PostgreSQL cluster (a postgres:// URL whose user may create databases)")
 	flag.StringVar(&f.fsSize, "fs-size", "8m", "disk-full: size of the vCard folder's tmpfs")
 	flag.Parse()
 	return f
@@ -128,13 +145,13 @@ func (f flags) run(ctx context.Context, work string, opts crash.Options) (sum cr
 	switch f.mode + "/" + f.scenario {
 	case "crash/o365":
 		sum, err = withScenario(ctx, func() (*crash.Scenario, error) {
-			return crash.O365Vdir(ctx, f.binary, work, f.contacts, "", "--latency", f.latency.String(), "--seed", fmt.Sprint(f.seed))
+			return crash.O365VdirOn(ctx, f.binary, work, f.stateAt, f.contacts, "", "--latency", f.latency.String(), "--seed", fmt.Sprint(f.seed))
 		}, func(sc *crash.Scenario) (crash.Summary, error) {
 			return sc.Pair.Campaign(ctx, "crash o365 ⇄ vdir", f.contacts, opts, crash.KillAtRandom())
 		})
 	case "crash/server":
 		sum, err = withScenario(ctx, func() (*crash.Scenario, error) {
-			return crash.ServerRadicale(ctx, f.binary, radicale(), work, f.contacts, int64(f.seed), f.contacts > 1000)
+			return crash.ServerRadicaleOn(ctx, f.binary, radicale(), work, f.stateAt, f.contacts, int64(f.seed), f.contacts > 1000)
 		}, func(sc *crash.Scenario) (crash.Summary, error) {
 			return sc.Pair.Campaign(ctx, "crash server ⇄ radicale", f.contacts, opts, crash.KillAtRandom())
 		})

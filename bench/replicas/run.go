@@ -1,0 +1,631 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"github.com/cardbridge/cardbridge/bench/crash"
+	"github.com/cardbridge/cardbridge/bench/davclient"
+)
+
+const (
+	clientUser = "loader"
+	schedUser  = "sched"
+	password   = "replicas-test-password"
+	bookPair   = "book"  // the clients' book ⇄ a directory, also run after client changes
+	schedPair  = "sched" // a book nobody writes ⇄ a directory: runs on its schedule only
+)
+
+// replica is one `cardbridge serve` process and its files.
+type replica struct {
+	idx     int
+	addr    string
+	cfg     string
+	logPath string
+	cmd     *exec.Cmd
+	logf    *os.File
+	exited  chan struct{}
+}
+
+// env is a run's work directory, binary, database and replicas.
+type env struct {
+	cfg      Config
+	dir, bin string
+	stateURL string
+	dropDB   func()
+	vdir     string
+	reps     []*replica
+	log      io.Writer
+}
+
+// Run does one multi-replica run and returns its report; the error is
+// for a run that could not be set up or measured (a failed check is in
+// the report).
+func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	e, err := setup(ctx, cfg, logw)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	rep := &Report{Replicas: cfg.Replicas, Clients: cfg.Clients, DurationS: cfg.Duration.Seconds(), Every: cfg.Every.String(), KilledReplica: -1}
+
+	windowStart := time.Now()
+	for _, r := range e.reps {
+		if err := e.start(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	tr := &http.Transport{MaxIdleConns: 4 * (cfg.Clients + 8), MaxIdleConnsPerHost: cfg.Clients + 8, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: time.Minute}
+	st := make([]*stats, len(e.reps))
+	davs := make([]*davclient.Client, len(e.reps))
+	for i, r := range e.reps {
+		st[i] = newStats()
+		davs[i] = &davclient.Client{HC: hc, Base: "http://" + r.addr, User: clientUser, Pass: password,
+			Book: "/addressbooks/" + clientUser + "/contacts/", Rec: st[i]}
+	}
+	admin := *davs[0]
+	admin.Rec = nil
+
+	shared, phone, owned, all, err := e.seed(ctx, &admin)
+	if err != nil {
+		return nil, err
+	}
+	rep.Cards = len(all)
+
+	j := &journal{}
+	clients := make([]*client, cfg.Clients)
+	for i := range clients {
+		clients[i] = newClient(i, davs, cfg.Seed, j, shared, owned[i], all)
+	}
+	ph := &phoneEditor{dir: e.vdir, cards: phone, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 7)), last: map[string]string{}}
+	fmt.Fprintf(logw, "replicas: %d cards in the book and the directory; %d clients over %d replicas for %s\n", len(all), cfg.Clients, cfg.Replicas, cfg.Duration)
+
+	t0 := time.Now()
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			if err := c.sync(ctx); err != nil { // the stream starts from nothing
+				j.problem("client %d: first sync-collection: %v", c.id, err)
+			}
+			c.run(runCtx, ctx)
+		})
+	}
+	wg.Go(func() { ph.run(runCtx) })
+	var killErr error
+	wg.Go(func() { killErr = e.killAndRestart(runCtx, ctx, rep, cfg.Duration/2) })
+	wg.Wait()
+	cancel()
+	elapsed := time.Since(t0)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if killErr != nil {
+		return nil, killErr
+	}
+	if ph.err != nil {
+		return nil, fmt.Errorf("replicas: the phone's edits in the directory: %w", ph.err)
+	}
+
+	h := &History{Phone: ph.last, Scheduled: map[string]time.Duration{schedPair: cfg.Every}, Grace: cfg.Grace, WindowStart: windowStart}
+	t1 := time.Now()
+	if err := e.converge(ctx, &admin, h); err != nil {
+		fmt.Fprintf(logw, "replicas: %v\n", err)
+	}
+	rep.ConvergeS = time.Since(t1).Seconds()
+	for _, c := range clients {
+		if err := c.sync(ctx); err != nil {
+			j.problem("client %d: last sync-collection: %v", c.id, err)
+		}
+		h.Streams = append(h.Streams, c.stream)
+	}
+	if h.Book, err = listing(ctx, &admin); err != nil {
+		return nil, fmt.Errorf("replicas: the final listing: %w", err)
+	}
+	other := admin
+	other.User, other.Book = schedUser, "/addressbooks/"+schedUser+"/contacts/"
+	sched, err := listing(ctx, &other)
+	if err != nil {
+		return nil, fmt.Errorf("replicas: the final listing of %s: %w", other.Book, err)
+	}
+	h.OtherBooks = map[string][]Card{other.Book: sched}
+	h.WindowEnd = time.Now()
+	for _, r := range e.reps {
+		if code, err := e.stop(r); err != nil || code != 0 {
+			j.problem("replica %d did not stop cleanly on SIGTERM: exit %d, %v (log %s)", r.idx, code, err, r.logPath)
+		}
+	}
+	if h.Runs, err = readRuns(ctx, e.stateURL); err != nil {
+		return nil, err
+	}
+	j.mu.Lock()
+	h.Writes = j.writes
+	h.StatusProblems = append(unexpectedStatuses(st), j.problems...)
+	rep.Conflicts412 = j.n412
+	j.mu.Unlock()
+	rep.fill(st, elapsed, h, ph)
+	rep.judge(Check(h))
+	return rep, nil
+}
+
+// setup makes the work directory, builds the binary when needed, creates
+// the database when none is given, writes each replica's configuration
+// and adds the users.
+func setup(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err error) {
+	dir, err := os.MkdirTemp("", "cardbridge-replicas-")
+	if err != nil {
+		return nil, fmt.Errorf("replicas: work directory: %w", err)
+	}
+	e := &env{cfg: cfg, dir: dir, log: logw, vdir: filepath.Join(dir, "vdir"), stateURL: cfg.StateURL}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	if e.bin = cfg.Binary; e.bin == "" {
+		e.bin = filepath.Join(dir, "cardbridge")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "github.com/cardbridge/cardbridge/cmd/cardbridge").CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("replicas: building cardbridge: %w\n%s", err, out)
+		}
+	}
+	if e.stateURL == "" {
+		if e.stateURL, e.dropDB, err = createDatabase(ctx, cfg.PostgresAdmin, cfg.Keep); err != nil {
+			return nil, err
+		}
+	}
+	quiet := filepath.Join(dir, "vdir-sched")
+	for _, d := range []string{e.vdir, quiet} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return nil, fmt.Errorf("replicas: %w", err)
+		}
+	}
+	for i := range cfg.Replicas {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		r := &replica{idx: i, addr: addr, cfg: filepath.Join(dir, fmt.Sprintf("replica-%d.yaml", i)), logPath: filepath.Join(dir, fmt.Sprintf("replica-%d.log", i))}
+		text := fmt.Sprintf(`state: %s
+server:
+  listen: %s
+  admins: [%s]
+pairs:
+  %s:
+    a: {type: server, user: %s, addressbook: contacts}
+    b: {type: vdir, path: %s}
+    every: %s
+  %s:
+    a: {type: server, user: %s, addressbook: contacts}
+    b: {type: vdir, path: %s}
+    every: %s
+`, e.stateURL, addr, clientUser, bookPair, clientUser, e.vdir, cfg.Every, schedPair, schedUser, quiet, cfg.Every)
+		if err := os.WriteFile(r.cfg, []byte(text), 0o600); err != nil {
+			return nil, fmt.Errorf("replicas: %w", err)
+		}
+		e.reps = append(e.reps, r)
+	}
+	for _, u := range []string{clientUser, schedUser} {
+		add := e.command(ctx, e.reps[0], "user", "add", u)
+		add.Stdin = strings.NewReader(password + "\n")
+		if out, err := add.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("replicas: cardbridge user add %s: %w\n%s", u, err, out)
+		}
+	}
+	return e, nil
+}
+
+// createDatabase creates an empty database on the cluster of admin and
+// returns its URL and the function that drops it (nil with keep).
+func createDatabase(ctx context.Context, admin string, keep bool) (string, func(), error) {
+	if admin == "" {
+		return "", nil, errors.New("replicas: no PostgreSQL: give -postgres URL or TEST_POSTGRES_URL (scripts/postgres.sh's start_postgres starts a throwaway cluster)")
+	}
+	u, drop, err := crash.CreateDatabase(ctx, admin, "cardbridge_replicas")
+	if err != nil {
+		return "", nil, fmt.Errorf("replicas: -postgres: %w", err)
+	}
+	if keep {
+		drop = nil
+	}
+	return u, drop, nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("replicas: finding a port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func (e *env) command(ctx context.Context, r *replica, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, e.bin, append([]string{"--config", r.cfg}, args...)...)
+	cmd.Env = []string{"HOME=" + e.dir, "PATH=" + os.Getenv("PATH")}
+	return cmd
+}
+
+// start starts replica r (its log appended to) and waits until it
+// answers /healthz.
+func (e *env) start(ctx context.Context, r *replica) error {
+	f, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("replicas: %w", err)
+	}
+	r.logf = f
+	r.cmd = e.command(context.Background(), r, "serve", "--debounce", e.cfg.Debounce.String())
+	r.cmd.Stdout, r.cmd.Stderr = f, f
+	if err := r.cmd.Start(); err != nil {
+		return fmt.Errorf("replicas: starting replica %d: %w", r.idx, err)
+	}
+	r.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(r.cmd, r.exited)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if healthy(ctx, r.addr) {
+			return e.warm(ctx, r)
+		}
+		select {
+		case <-r.exited:
+			return fmt.Errorf("replicas: replica %d exited at start (%s); see %s", r.idx, r.cmd.ProcessState, r.logPath)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("replicas: replica %d did not answer /healthz within 60 s; see %s", r.idx, r.logPath)
+		}
+	}
+}
+
+// warm signs each user in once on r, as a balancer's first check would:
+// the replica then knows the password, and the clients' parallel first
+// requests are not throttled as a burst of guesses.
+func (e *env) warm(ctx context.Context, r *replica) error {
+	for _, u := range []string{clientUser, schedUser} {
+		d := &davclient.Client{HC: http.DefaultClient, Base: "http://" + r.addr, User: u, Pass: password, Book: "/addressbooks/" + u + "/contacts/"}
+		var resp davclient.Response
+		var err error
+		for try := 0; try < 60; try++ { // the clients' burst may be throttled meanwhile: wait it out
+			if resp, err = d.Do(ctx, "warm", "PROPFIND", d.Book, map[string]string{"Depth": "0"}, ""); err != nil || resp.Status != http.StatusTooManyRequests {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if err != nil {
+			return fmt.Errorf("replicas: replica %d: %w", r.idx, err)
+		}
+		if resp.Status != http.StatusMultiStatus {
+			return fmt.Errorf("replicas: replica %d: PROPFIND %s as %s: status %d: %.200s", r.idx, d.Book, u, resp.Status, resp.Body)
+		}
+	}
+	return nil
+}
+
+func healthy(ctx context.Context, addr string) bool {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(cctx, "GET", "http://"+addr+"/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// killAndRestart waits until at (or stop), kills replica 1 (0 with one
+// replica) with SIGKILL, restarts it and records how long it took until
+// it answered again.
+func (e *env) killAndRestart(stop, ctx context.Context, rep *Report, at time.Duration) error {
+	t0 := time.Now()
+	select {
+	case <-stop.Done():
+		return nil
+	case <-time.After(at):
+	}
+	r := e.reps[min(1, len(e.reps)-1)]
+	rep.KilledReplica, rep.KillAtS = r.idx, time.Since(t0).Seconds()
+	killed := time.Now()
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("replicas: kill -9 of replica %d: %w", r.idx, err)
+	}
+	<-r.exited
+	r.logf.Close()
+	fmt.Fprintf(e.log, "replicas: replica %d killed with SIGKILL at %.1fs; restarting it\n", r.idx, rep.KillAtS)
+	if err := e.start(ctx, r); err != nil {
+		return err
+	}
+	rep.RecoverS = time.Since(killed).Seconds()
+	fmt.Fprintf(e.log, "replicas: replica %d answers again %.2fs after the kill\n", r.idx, rep.RecoverS)
+	return nil
+}
+
+// stop sends SIGTERM to r and waits up to 30 s for its exit code.
+func (e *env) stop(r *replica) (int, error) {
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return -1, err
+	}
+	select {
+	case <-r.exited:
+		r.logf.Close()
+		return r.cmd.ProcessState.ExitCode(), nil
+	case <-time.After(30 * time.Second):
+		return -1, errors.New("still running 30 s after SIGTERM")
+	}
+}
+
+// close kills what still runs, drops the database and removes the work
+// directory (kept with -keep).
+func (e *env) close() {
+	for _, r := range e.reps {
+		if r.cmd != nil && r.cmd.Process != nil {
+			select {
+			case <-r.exited:
+			default:
+				r.cmd.Process.Kill()
+				<-r.exited
+			}
+		}
+		if r.logf != nil {
+			r.logf.Close()
+		}
+	}
+	if e.dropDB != nil {
+		e.dropDB()
+	}
+	if e.cfg.Keep {
+		fmt.Fprintf(e.log, "replicas: work directory kept: %s (state %s)\n", e.dir, e.stateURL)
+		return
+	}
+	os.RemoveAll(e.dir)
+}
+
+// seed PUTs the cards through the first replica (8 at a time): shared
+// ones, the phone's, and each client's own (none in the scheduled pair's
+// book: a change there would trigger a run besides the schedule's). Then
+// it waits until the pair has copied them all to the
+// directory.
+func (e *env) seed(ctx context.Context, admin *davclient.Client) (shared, phone []string, owned [][]string, all []string, err error) {
+	href := func(i int) string { return fmt.Sprintf("r-%05d.vcf", i) }
+	n := 0
+	take := func(k int) []string {
+		out := make([]string, k)
+		for i := range out {
+			out[i] = href(n)
+			all = append(all, out[i])
+			n++
+		}
+		return out
+	}
+	shared, phone = take(e.cfg.Shared), take(e.cfg.PhoneCards)
+	owned = make([][]string, e.cfg.Clients)
+	for i := range owned {
+		owned[i] = take(e.cfg.Owned)
+	}
+	if err := putAll(ctx, admin, all); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		files, _, err := readVdir(e.vdir)
+		if err == nil && len(files) == len(all) {
+			return shared, phone, owned, all, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, nil, nil, nil, fmt.Errorf("replicas: the pair did not copy the %d seeded cards to the directory within 3 minutes (%d there, %v)", len(all), len(files), err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, nil, nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func putAll(ctx context.Context, d *davclient.Client, hrefs []string) error {
+	var mu sync.Mutex
+	var first error
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				h := hrefs[i]
+				r, err := d.Do(ctx, kindSeed, "PUT", d.CardPath(h), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"},
+					davclient.CardText(strings.TrimSuffix(h, ".vcf"), i, "seed"))
+				if err == nil && r.Status != http.StatusCreated {
+					err = fmt.Errorf("seed PUT %s: status %d: %.200s", h, r.Status, r.Body)
+				}
+				if err != nil {
+					mu.Lock()
+					first = cmpOr(first, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range hrefs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return fmt.Errorf("replicas: seeding %s: %w", d.Book, first)
+	}
+	return nil
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// converge waits (up to 3 minutes) until the book and the directory hold
+// the same cards and fills h.Dir; the error says they never did (the
+// converged check reports it).
+func (e *env) converge(ctx context.Context, admin *davclient.Client, h *History) error {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		book, err := listing(ctx, admin)
+		if err != nil {
+			return err
+		}
+		if h.Dir, h.DirDupUIDs, err = readVdir(e.vdir); err != nil {
+			return err
+		}
+		h.Book = book
+		v := Violations{}
+		checkConvergence(h, v)
+		if len(v) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the book and the directory did not converge within 3 minutes: %v", v[checkConverged])
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// listing is the book's cards, through an addressbook-query.
+func listing(ctx context.Context, d *davclient.Client) ([]Card, error) {
+	r, err := d.Do(ctx, kindQuery, "REPORT", d.Book, map[string]string{"Depth": "1", "Content-Type": "application/xml"}, davclient.QueryAllBody)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != http.StatusMultiStatus {
+		return nil, fmt.Errorf("addressbook-query of %s: status %d: %.200s", d.Book, r.Status, r.Body)
+	}
+	ms, err := davclient.ParseMultistatus(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	var out []Card
+	for _, resp := range ms.Responses {
+		for _, ps := range resp.Propstats {
+			if strings.Contains(ps.Status, " 200 ") {
+				data := []byte(ps.Prop.AddressData)
+				out = append(out, Card{Href: path.Base(resp.Href), UID: davclient.UIDOf(data), ETag: ps.Prop.ETag, Marker: davclient.MarkerOf(data)})
+			}
+		}
+	}
+	return out, nil
+}
+
+// readVdir reads the directory: UID -> marker, and the UIDs in two files.
+func readVdir(dir string) (map[string]string, []string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(map[string]string, len(ents))
+	var dups []string
+	for _, de := range ents {
+		if !strings.HasSuffix(de.Name(), ".vcf") || strings.HasPrefix(de.Name(), ".") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, de.Name()))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		uid := davclient.UIDOf(b)
+		if _, dup := out[uid]; dup {
+			dups = append(dups, uid)
+		}
+		out[uid] = davclient.MarkerOf(b)
+	}
+	return out, dups, nil
+}
+
+// readRuns reads the pairs' runs from the state's runs table (finished
+// runs only: a run is recorded when it ends).
+func readRuns(ctx context.Context, stateURL string) ([]RunRecord, error) {
+	db, err := sql.Open("pgx", stateURL)
+	if err != nil {
+		return nil, fmt.Errorf("replicas: reading the runs: %w", err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT pair, started_at, finished_at, ok FROM runs WHERE finished_at IS NOT NULL ORDER BY started_at`)
+	if err != nil {
+		return nil, fmt.Errorf("replicas: reading the runs: %w", err)
+	}
+	defer rows.Close()
+	var out []RunRecord
+	for rows.Next() {
+		var r RunRecord
+		var s, f int64
+		if err := rows.Scan(&r.Pair, &s, &f, &r.OK); err != nil {
+			return nil, fmt.Errorf("replicas: reading the runs: %w", err)
+		}
+		r.Started, r.Finished = time.Unix(0, s), time.Unix(0, f)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// phoneEditor edits its cards in the vCard directory, as a phone synced
+// with vdirsyncer would, so that the pair writes to the book too.
+type phoneEditor struct {
+	dir   string
+	cards []string
+	rng   *rand.Rand
+	last  map[string]string // UID -> marker of its last edit
+	edits int
+	err   error
+}
+
+func (p *phoneEditor) run(ctx context.Context) {
+	if len(p.cards) == 0 {
+		return
+	}
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(300 * time.Millisecond):
+		}
+		uid := strings.TrimSuffix(p.cards[p.rng.IntN(len(p.cards))], ".vcf")
+		m := fmt.Sprintf("phone-%d", n)
+		tmp := filepath.Join(p.dir, ".phone-edit.tmp")
+		if err := os.WriteFile(tmp, []byte(davclient.CardText(uid, n, m)), 0o600); err != nil {
+			p.err = err
+			return
+		}
+		if err := os.Rename(tmp, filepath.Join(p.dir, uid+".vcf")); err != nil {
+			p.err = err
+			return
+		}
+		p.last[uid] = m
+		p.edits++
+	}
+}
