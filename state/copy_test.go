@@ -221,7 +221,6 @@ func TestCopy(t *testing.T) {
 // emptySHA256 is the hex SHA-256 of nothing.
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-
 // TestCopyFromPostgres copies back: PostgreSQL to a new SQLite file.
 func TestCopyFromPostgres(t *testing.T) {
 	ctx := context.Background()
