@@ -22,16 +22,20 @@ var ErrTargetNotEmpty = errors.New("the target state already holds data")
 // CopyReport is what Copy did: every table it copied, in the order it
 // copied them, and those it left out.
 type CopyReport struct {
+	// From and To are the two databases (a PostgreSQL URL without its
+	// password).
+	From string `json:"from"`
+	To   string `json:"to"`
 	// SchemaVersion is the schema of both databases.
-	SchemaVersion int
+	SchemaVersion int `json:"schema_version"`
 	// Tables are the tables copied (parents before the tables whose
 	// foreign keys point at them).
-	Tables []TableCopy
+	Tables []TableCopy `json:"tables"`
 	// Excluded are the tables left out, each with the reason.
-	Excluded []TableCopy
+	Excluded []TableCopy `json:"excluded"`
 	// SealedTokens is how many Office 365 accounts have tokens, which move
 	// sealed: the target opens them only with the key that sealed them.
-	SealedTokens int
+	SealedTokens int `json:"sealed_tokens"`
 }
 
 // TableCopy is one table of a CopyReport.
@@ -121,7 +125,7 @@ func copyState(ctx context.Context, src, dst *DB) (*CopyReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
-	rep := &CopyReport{SchemaVersion: latest}
+	rep := &CopyReport{From: src.path, To: dst.path, SchemaVersion: latest}
 	for _, t := range dstTables {
 		if why, ex := copyExclusion(t); ex {
 			rep.Excluded = append(rep.Excluded, TableCopy{Name: t, Reason: why})

@@ -145,7 +145,7 @@ func (a *app) rootCmd() *cobra.Command {
 	f.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for benchmarks)")
 	f.MarkHidden("cpuprofile")
 	root.AddCommand(a.syncCmd(), a.statusCmd(), a.conflictsCmd(), a.trashCmd(), a.versionCmd(), a.demoCmd(),
-		a.loginCmd(), a.logoutCmd(), a.accountsCmd(), a.graphsimCmd(), a.userCmd(), a.serveCmd(), a.resetCmd())
+		a.loginCmd(), a.logoutCmd(), a.accountsCmd(), a.graphsimCmd(), a.userCmd(), a.serveCmd(), a.resetCmd(), a.stateCmd())
 	root.SetVersionTemplate("{{.Version}}")
 	root.InitDefaultCompletionCmd()
 	strictUsage(root)
