@@ -181,6 +181,17 @@ type Guard struct {
 	byPair  *lru[counter]   // user + "\x00" + address key → that address's failures for the user
 	known   *lru[time.Time] // user + "\x00" + address key → last success
 	cache   *lru[verified]  // user + "\x00" + hash → verified password
+	// flights are the compares running, by user, hash and password sum:
+	// an attempt with the same credentials as one being checked waits for
+	// its answer instead of counting as one more guess (one per request
+	// running, so bounded as they are).
+	flights map[string]*flight
+}
+
+// flight is one compare that attempts with the same credentials share.
+type flight struct {
+	done chan struct{} // closed when d is set
+	d    Decision
 }
 
 type counter struct {
@@ -236,7 +247,7 @@ func New(o Options) (*Guard, error) {
 	}
 	g := &Guard{o: o, log: o.Logger, slots: make(chan struct{}, o.MaxConcurrent),
 		byAddr: newLRU[counter](o.MaxEntries), byUser: newLRU[counter](o.MaxEntries), byPair: newLRU[counter](o.MaxEntries),
-		known: newLRU[time.Time](o.MaxEntries), cache: newLRU[verified](o.MaxEntries)}
+		known: newLRU[time.Time](o.MaxEntries), cache: newLRU[verified](o.MaxEntries), flights: map[string]*flight{}}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -301,7 +312,49 @@ func (g *Guard) check(ctx context.Context, client netip.Addr, user, pass string)
 		if ok && subtle.ConstantTimeCompare(v.sum[:], sum[:]) == 1 {
 			return Decision{Outcome: OK}
 		}
+		// The same credentials being checked already (a phone's parallel
+		// first requests, a balancer's burst after a restart): share that
+		// answer. Without this each would count as a guess before its
+		// compare, and a burst larger than FreeFailures would throttle the
+		// right password.
+		key := ck + "\x00" + string(sum[:])
+		g.mu.Lock()
+		if f, ok := g.flights[key]; ok {
+			g.mu.Unlock()
+			select {
+			case <-f.done:
+				return f.d
+			case <-ctx.Done():
+				return Decision{Outcome: Busy, RetryAfter: time.Second}
+			}
+		}
+		f := &flight{done: make(chan struct{})}
+		g.flights[key] = f
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			delete(g.flights, key)
+			g.mu.Unlock()
+			close(f.done)
+		}()
+		f.d = g.guess(ctx, attempt{now: now, addr: ak, pair: uk, cache: ck, user: user, pass: pass, hash: hash, found: true, sum: sum})
+		return f.d
 	}
+	return g.guess(ctx, attempt{now: now, addr: ak, pair: uk, cache: ck, user: user, pass: pass})
+}
+
+// attempt is one sign-in attempt as check keys it.
+type attempt struct {
+	now               time.Time
+	addr, pair, cache string // counter keys: address, user+address, user+hash
+	user, pass, hash  string
+	found             bool // user exists, with hash
+	sum               [32]byte
+}
+
+// guess counts and checks an attempt whose password is not in the cache.
+func (g *Guard) guess(ctx context.Context, a attempt) Decision {
+	now, ak, uk, ck, user, pass, hash, found, sum := a.now, a.addr, a.pair, a.cache, a.user, a.pass, a.hash, a.found, a.sum
 
 	// A guess from here on: counted before it is checked, so that parallel
 	// attempts cannot all slip in under the free failures.

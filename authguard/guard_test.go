@@ -261,7 +261,7 @@ func TestParallelGuessesCountedUpFront(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if d := g.Check(context.Background(), addr(fmt.Sprintf("198.51.100.%d", i+1)), "web", "frank", "guess"); d.Outcome == Throttled {
+			if d := g.Check(context.Background(), addr(fmt.Sprintf("198.51.100.%d", i+1)), "web", "frank", fmt.Sprint("guess", i)); d.Outcome == Throttled {
 				throttled.Add(1)
 			}
 		}()
@@ -271,6 +271,49 @@ func TestParallelGuessesCountedUpFront(t *testing.T) {
 	wg.Wait()
 	if n := cc.calls.Load(); n != 4 {
 		t.Fatalf("%d compares, want 4", n)
+	}
+}
+
+// TestParallelSameCredentialsShareACheck: a burst of attempts with the same
+// right password from one address (a phone's first parallel requests, a
+// balancer's after a restart), more than FreeFailures at once, is one
+// compare and all OK, not throttled as guesses; a burst of one wrong
+// password is one compare, one failure counted, all denied.
+func TestParallelSameCredentialsShareACheck(t *testing.T) {
+	for _, tc := range []struct {
+		pass string
+		want Outcome
+	}{{"frank-pw", OK}, {"wrong", Denied}} {
+		t.Run(tc.pass, func(t *testing.T) {
+			g, _, cc := newTestGuard(t, Options{FreeFailures: 4, MaxConcurrent: 30, MaxQueue: 30})
+			cc.gate = make(chan struct{})
+			cc.entered = make(chan struct{}, 30)
+			results := make(chan Outcome, 16)
+			for range 16 {
+				go func() { results <- g.Check(context.Background(), addr("198.51.100.7"), "carddav", "frank", tc.pass).Outcome }()
+			}
+			<-cc.entered // the first compare runs; give the others time to arrive
+			testutil.WaitFor(t, hangGuard, "15 waiting on the first compare", func() bool {
+				g.mu.Lock()
+				defer g.mu.Unlock()
+				return len(g.flights) == 1
+			})
+			close(cc.gate)
+			for range 16 {
+				if o := <-results; o != tc.want {
+					t.Errorf("an attempt: %v, want %v", o, tc.want)
+				}
+			}
+			if n := cc.calls.Load(); n > 4 {
+				t.Errorf("%d compares for one password, want at most a few", n)
+			}
+			g.mu.Lock()
+			c, _ := g.byAddr.get("198.51.100.7", func(counter) bool { return true })
+			g.mu.Unlock()
+			if tc.want == OK && c.failures != 0 || tc.want == Denied && c.failures > 4 {
+				t.Errorf("failures counted for the address: %d", c.failures)
+			}
+		})
 	}
 }
 
