@@ -30,9 +30,19 @@ type testServer struct {
 // <user>-pw) through the Store interface, with mod applied to the options.
 func newTestServer(t *testing.T, be pgtest.Backend, mod func(*Options)) *testServer {
 	t.Helper()
+	return newReplica(t, be.Location(t), true, mod)
+}
+
+// newReplica serves the state at loc through a handle and a server of its
+// own (one replica), adding the users alice and bob first when addUsers.
+func newReplica(t *testing.T, loc string, addUsers bool, mod func(*Options)) *testServer {
+	t.Helper()
 	ctx := context.Background()
-	db := statetest.Open(t, be.Location(t), state.Options{})
+	db := statetest.Open(t, loc, state.Options{})
 	for _, u := range []string{"alice", "bob"} {
+		if !addUsers {
+			break
+		}
 		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
 		if err != nil {
 			t.Fatal(err)
