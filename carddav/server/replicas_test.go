@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/cardbridge/cardbridge/testutil/pgtest"
 )
 
@@ -37,11 +39,16 @@ func newReplicas(t *testing.T, be pgtest.Backend, n int) []*testServer {
 // send is one request as alice to a replica; safe from any goroutine (it
 // reports errors instead of failing the test).
 func send(ts *testServer, method, path string, hdr map[string]string, body string) (int, http.Header, string, error) {
+	return sendAs(ts, "alice", "alice-pw", method, path, hdr, body)
+}
+
+// sendAs is send as user with password pass.
+func sendAs(ts *testServer, user, pass, method, path string, hdr map[string]string, body string) (int, http.Header, string, error) {
 	req, err := http.NewRequest(method, ts.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		return 0, nil, "", err
 	}
-	req.SetBasicAuth("alice", "alice-pw")
+	req.SetBasicAuth(user, pass)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -310,4 +317,54 @@ func testReplicasRaceSameUID(t *testing.T, be pgtest.Backend) {
 		t.Fatalf("%d cards of %d UIDs, want %d of as many: %v", len(cards), len(byUID), raceRounds, byUID)
 	}
 	sameBook(t, reps)
+}
+
+// TestReplicasSeePasswordChanges: every replica keeps its own cache of
+// verified passwords (authguard), yet a password changed or a user
+// removed through one replica takes effect on every other at the next
+// request: the cache is keyed by the hash each request reads from the
+// database.
+func TestReplicasSeePasswordChanges(t *testing.T) {
+	pgtest.ForBackends(t, testReplicasSeePasswordChanges)
+}
+
+func testReplicasSeePasswordChanges(t *testing.T, be pgtest.Backend) {
+	reps := newReplicas(t, be, 3)
+	ctx := context.Background()
+	status := func(ts *testServer, user, pass string) int {
+		t.Helper()
+		code, _, _, err := sendAs(ts, user, pass, "PROPFIND", "/addressbooks/"+user+"/", map[string]string{"Depth": "0"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code
+	}
+	for i, r := range reps { // each replica verifies and caches both passwords
+		for _, u := range []string{"alice", "bob"} {
+			if code := status(r, u, u+"-pw"); code != http.StatusMultiStatus {
+				t.Fatalf("replica %d, %s: %d", i, u, code)
+			}
+		}
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte("new-pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reps[0].db.SetUserPassword(ctx, "alice", string(h)); err != nil {
+		t.Fatal(err)
+	}
+	if err := reps[0].db.RemoveUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range reps {
+		if code := status(r, "alice", "alice-pw"); code != http.StatusUnauthorized {
+			t.Errorf("replica %d: alice's old password: %d, want 401", i, code)
+		}
+		if code := status(r, "alice", "new-pw"); code != http.StatusMultiStatus {
+			t.Errorf("replica %d: alice's new password: %d", i, code)
+		}
+		if code := status(r, "bob", "bob-pw"); code != http.StatusUnauthorized {
+			t.Errorf("replica %d: bob, removed: %d, want 401", i, code)
+		}
+	}
 }
