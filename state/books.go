@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 var (
@@ -230,8 +231,13 @@ func oneRow(res sql.Result, err error, op string) error {
 }
 
 // UserPasswordHash returns the password hash of user name. ErrNotFound
-// (wrapped) when there is no such user.
+// (wrapped) when there is no such user, as for a name no backend holds
+// (not UTF-8, or with NUL: PostgreSQL would fail the query, and a client
+// sends any bytes as its user name).
 func (db *DB) UserPasswordHash(ctx context.Context, name string) (string, error) {
+	if !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0 {
+		return "", fmt.Errorf("state: user %q: %w", name, ErrNotFound)
+	}
 	var h string
 	err := db.queryRow(ctx, qPasswordHash, name).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {

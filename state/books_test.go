@@ -64,8 +64,10 @@ func TestServerUsers(t *testing.T) {
 		if err := db.SetUserPassword(ctx, "nobody", "h"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("SetUserPassword of nobody: %v", err)
 		}
-		if _, err := db.UserPasswordHash(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
-			t.Errorf("UserPasswordHash of nobody: %v", err)
+		for _, name := range []string{"nobody", "al\x00ice", "al\xffice"} {
+			if _, err := db.UserPasswordHash(ctx, name); !errors.Is(err, ErrNotFound) {
+				t.Errorf("UserPasswordHash of %q: %v", name, err)
+			}
 		}
 		users, err := db.Users(ctx)
 		if err != nil || len(users) != 2 || users[0].Name != "alice" || users[1].Name != "bob" || users[0].Created.IsZero() {

@@ -17,6 +17,7 @@ import (
 	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/testutil"
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 )
 
 // noBackoffGuard is a guard that never throttles: for the tests of what
@@ -34,9 +35,11 @@ func noBackoffGuard(t *testing.T, db *state.DB) *authguard.Guard {
 // answered 401, then the client must wait: 429 with Retry-After, and the
 // password is not even checked (the right one is refused too). Each
 // failure is one log line naming the address, the user and the front end.
-func TestAuthBackoff(t *testing.T) {
+func TestAuthBackoff(t *testing.T) { pgtest.ForBackends(t, testAuthBackoff) }
+
+func testAuthBackoff(t *testing.T, be pgtest.Backend) {
 	var logs testutil.LockedBuffer
-	ts := newTestServer(t, func(o *Options) {
+	ts := newTestServer(t, be, func(o *Options) {
 		o.Guard = nil // the defaults
 		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
@@ -75,7 +78,9 @@ func TestAuthBackoff(t *testing.T) {
 
 // TestAuthForwardedFor: the address logged and counted is the peer's,
 // unless the peer is a trusted proxy: then X-Forwarded-For's.
-func TestAuthForwardedFor(t *testing.T) {
+func TestAuthForwardedFor(t *testing.T) { pgtest.ForBackends(t, testAuthForwardedFor) }
+
+func testAuthForwardedFor(t *testing.T, be pgtest.Backend) {
 	for _, c := range []struct {
 		name    string
 		trusted []netip.Prefix
@@ -86,7 +91,7 @@ func TestAuthForwardedFor(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var logs testutil.LockedBuffer
-			ts := newTestServer(t, func(o *Options) {
+			ts := newTestServer(t, be, func(o *Options) {
 				g, err := authguard.New(authguard.Options{Hashes: o.Store, TrustedProxies: c.trusted,
 					Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 				if err != nil {
@@ -108,12 +113,16 @@ func TestAuthForwardedFor(t *testing.T) {
 // gets 503 with Retry-After at once, and alice, whose password was
 // verified a moment ago, is served without a compare.
 func TestAuthFloodDoesNotHoldUpKnownClients(t *testing.T) {
+	pgtest.ForBackends(t, testAuthFloodDoesNotHoldUpKnownClients)
+}
+
+func testAuthFloodDoesNotHoldUpKnownClients(t *testing.T, be pgtest.Backend) {
 	var running, peak, calls atomic.Int64
 	gate := make(chan struct{})
 	var once sync.Once
 	release := func() { once.Do(func() { close(gate) }) }
 	defer release()
-	ts := newTestServer(t, func(o *Options) {
+	ts := newTestServer(t, be, func(o *Options) {
 		g, err := authguard.New(authguard.Options{Hashes: o.Store, FreeFailures: 1 << 30, MaxConcurrent: 2, MaxQueue: 4, QueueWait: time.Hour,
 			Compare: func(hash, pass []byte) error {
 				calls.Add(1)

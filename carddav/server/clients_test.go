@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 )
 
 // Bodies replayed from real clients' recorded request sequences (iOS, macOS,
@@ -45,8 +47,10 @@ const (
 </A:propfind>`
 )
 
-func TestIOSDiscovery(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestIOSDiscovery(t *testing.T) { pgtest.ForBackends(t, testIOSDiscovery) }
+
+func testIOSDiscovery(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	body := appleDiscoveryBody
 	hdr := map[string]string{"Depth": "0", "Brief": "t", "Prefer": "return=minimal", "Content-Type": "text/xml"}
 	// 1. well-known without credentials: 301 to the root.
@@ -105,8 +109,10 @@ func TestIOSDiscovery(t *testing.T) {
 	mustContain(t, parseMS(t, b).resp(t, "/addressbooks/alice/").ok(), "me-card")
 }
 
-func TestThunderbird(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestThunderbird(t *testing.T) { pgtest.ForBackends(t, testThunderbird) }
+
+func testThunderbird(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	hdr0 := map[string]string{"Depth": "0", "Content-Type": "text/xml"}
 	hdr1 := map[string]string{"Depth": "1", "Content-Type": "text/xml"}
 	// Discovery 2: well-known redirects to "/", which answers the principal.
@@ -229,8 +235,10 @@ func between(s, a, b string) string {
 	return v
 }
 
-func TestVdirsyncer(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestVdirsyncer(t *testing.T) { pgtest.ForBackends(t, testVdirsyncer) }
+
+func testVdirsyncer(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ts.putCard("alice", "v1.vcf", vcard3("v1", "Vdir One"))
 	hdr := func(depth string) map[string]string {
 		return map[string]string{"Depth": depth, "Content-Type": "application/xml; charset=UTF-8", "User-Agent": "vdirsyncer/0.19.3"}
@@ -287,8 +295,10 @@ func TestVdirsyncer(t *testing.T) {
 	mustContain(t, parseMS(t, b).resp(t, aliceBook+"v1.vcf").ok(), "<D:resourcetype/>", "<D:getcontenttype>text/vcard; charset=utf-8</D:getcontenttype>", "<D:getetag>&#34;")
 }
 
-func TestDAVdroidCtag(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestDAVdroidCtag(t *testing.T) { pgtest.ForBackends(t, testDAVdroidCtag) }
+
+func testDAVdroidCtag(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ts.putCard("alice", "d1.vcf", vcard3("d1", "Droid"))
 	_, b := ts.expect("PROPFIND", aliceBook, "alice", map[string]string{"Depth": "1", "Content-Type": "text/xml; charset=UTF-8", "Accept": "text/xml"}, `<propfind xmlns="DAV:">
    <prop>
@@ -312,8 +322,10 @@ func TestDAVdroidCtag(t *testing.T) {
 // without Depth (Brief: t), the principal's properties at Depth 0 (the
 // home set must be there, not only supported-report-set), the home set at
 // Depth 1 and the me-card PROPPATCH.
-func TestMacOSAddressBook(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestMacOSAddressBook(t *testing.T) { pgtest.ForBackends(t, testMacOSAddressBook) }
+
+func testMacOSAddressBook(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	principal, home := "/principals/alice/", "/addressbooks/alice/"
 	_, b := ts.expect("PROPFIND", principal, "alice", map[string]string{"Content-Type": "text/xml", "Brief": "t", "Accept": "*/*"}, appleDiscoveryBody, http.StatusMultiStatus)
 	ok := parseMS(t, b).resp(t, principal).ok()
@@ -333,8 +345,10 @@ func TestMacOSAddressBook(t *testing.T) {
 // TestIOSSync replays ios-sync.http: the getctag/sync-token change check,
 // a Depth 1 member listing, and a multiget that must answer vCard 3.0
 // even for a card stored as 4.0 (Apple fails on 4.0).
-func TestIOSSync(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestIOSSync(t *testing.T) { pgtest.ForBackends(t, testIOSSync) }
+
+func testIOSSync(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ts.putCard("alice", "four.vcf", "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:four\r\nFN:Four\r\nKIND:individual\r\nTEL;VALUE=uri;TYPE=cell:tel:+1-555-0100\r\nEND:VCARD\r\n")
 	hdr := map[string]string{"User-Agent": "iOS/7.1.1 (11D201) dataaccessd/1.0", "Content-Type": "text/xml"}
 	_, b := ts.expect("PROPFIND", aliceBook, "alice", hdr, appleCtagBody, http.StatusMultiStatus)

@@ -20,6 +20,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/state/statetest"
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -27,6 +28,7 @@ import (
 // her "contacts" book holding a few cards; bob exists too, to check that a
 // path into his data never answers alice.
 type fuzzStore struct {
+	name string // the backend's
 	h    http.Handler
 	db   *state.DB
 	book state.AddressBook
@@ -35,10 +37,36 @@ type fuzzStore struct {
 // fuzzCards are the hrefs alice's book starts with.
 var fuzzCards = []string{"a.vcf", "b.vcf", "c.vcf"}
 
-func newFuzzStore(f *testing.F) *fuzzStore {
+// newFuzzStores makes a fuzzStore on SQLite and, when the test cluster is
+// there (pgtest.Enabled), one on PostgreSQL: every input is checked on
+// each (forFuzzStores).
+func newFuzzStores(f *testing.F) []*fuzzStore {
+	f.Helper()
+	stores := []*fuzzStore{newFuzzStore(f, pgtest.SQLite())}
+	if pgtest.Enabled(f) {
+		stores = append(stores, newFuzzStore(f, pgtest.Postgres()))
+	}
+	return stores
+}
+
+// forFuzzStores runs check on each store, naming the backend of a failure.
+func forFuzzStores(t *testing.T, stores []*fuzzStore, check func(s *fuzzStore)) {
+	for _, s := range stores {
+		func() {
+			defer func() {
+				if t.Failed() {
+					t.Logf("(on %s)", s.name)
+				}
+			}()
+			check(s)
+		}()
+	}
+}
+
+func newFuzzStore(f *testing.F, be pgtest.Backend) *fuzzStore {
 	f.Helper()
 	ctx := context.Background()
-	db := statetest.Open(f, filepath.Join(f.TempDir(), "state.db"), state.Options{})
+	db := statetest.Open(f, be.Location(f), state.Options{})
 	for _, u := range []string{"alice", "bob"} {
 		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
 		if err != nil {
@@ -66,7 +94,7 @@ func newFuzzStore(f *testing.F) *fuzzStore {
 	if err != nil {
 		f.Fatal(err)
 	}
-	return &fuzzStore{h: h, db: db, book: book}
+	return &fuzzStore{name: be.Name, h: h, db: db, book: book}
 }
 
 // snapshot is what the store holds of alice's book.
@@ -289,7 +317,7 @@ var xmlSeeds = []string{
 // 207s that are well-formed multistatus documents, and leave the store as
 // it was.
 func FuzzPropfind(f *testing.F) {
-	s := newFuzzStore(f)
+	stores := newFuzzStores(f)
 	for i, b := range xmlSeeds {
 		f.Add([]byte(b), uint8(i), uint8(i/3))
 	}
@@ -299,14 +327,14 @@ func FuzzPropfind(f *testing.F) {
 		if d := fuzzDepths[int(depthSel)%len(fuzzDepths)]; d != "" {
 			hdr["Depth"] = d
 		}
-		s.checkReadOnly(t, "PROPFIND", path, hdr, body)
+		forFuzzStores(t, stores, func(s *fuzzStore) { s.checkReadOnly(t, "PROPFIND", path, hdr, body) })
 	})
 }
 
 // FuzzReport: the same for REPORT (sync-collection, multiget, query and
 // anything else), with an Accept header that may ask for vCard 4.0.
 func FuzzReport(f *testing.F) {
-	s := newFuzzStore(f)
+	stores := newFuzzStores(f)
 	for i, b := range xmlSeeds {
 		f.Add([]byte(b), uint8(4), uint8(i), i%2 == 0)
 		f.Add([]byte(b), uint8(5), uint8(1), i%2 == 1)
@@ -320,7 +348,7 @@ func FuzzReport(f *testing.F) {
 		if v4 {
 			hdr["Accept"] = "text/vcard; version=4.0"
 		}
-		s.checkReadOnly(t, "REPORT", path, hdr, body)
+		forFuzzStores(t, stores, func(s *fuzzStore) { s.checkReadOnly(t, "REPORT", path, hdr, body) })
 	})
 }
 
@@ -333,7 +361,7 @@ func FuzzReport(f *testing.F) {
 // update); a refused write changes nothing. Every stored card parses and
 // no two hold one UID.
 func FuzzPut(f *testing.F) {
-	s := newFuzzStore(f)
+	stores := newFuzzStores(f)
 	files, err := filepath.Glob(filepath.Join(sidetest.CorpusDir(), "*.vcf"))
 	if err != nil || len(files) == 0 {
 		f.Fatalf("no corpus in %s: %v", sidetest.CorpusDir(), err)
@@ -353,104 +381,111 @@ func FuzzPut(f *testing.F) {
 	f.Add([]byte(vcard4("n", "New")), "text/vcard", "*", uint8(3))
 	f.Add([]byte(vcard3("c", "None-Match")), "text/vcard", "", uint8(0x22))
 	f.Add([]byte(vcard3("c", "weak")), "text/vcard", `W/"x", "y"`, uint8(0x12))
-	hrefs := []string{"a.vcf", "b.vcf", "c.vcf", "new.vcf", "new%20two.vcf", "sub/x.vcf", "..%2fx.vcf"}
 	f.Fuzz(func(t *testing.T, body []byte, contentType, ifMatch string, sel uint8) {
-		href := hrefs[int(sel&7)%len(hrefs)]
-		before := s.snapshot(t)
-		storeHref := strings.ReplaceAll(href, "%20", " ")
-		old, existed := before.cards[storeHref]
-		hdr := map[string]string{}
-		if contentType != "" {
-			hdr["Content-Type"] = contentType
-		}
-		switch {
-		case ifMatch != "":
-			hdr["If-Match"] = ifMatch
-		case sel&0x10 != 0 && existed:
-			hdr["If-Match"] = `"` + old.ETag + `"`
-		}
-		if sel&0x20 != 0 {
-			hdr["If-None-Match"] = "*"
-		}
-		w := s.serve("PUT", aliceBook+href, hdr, body)
-		after := s.snapshot(t)
-		if w.Code >= 500 {
-			t.Fatalf("PUT %s: status %d: %s\nbody:\n%q", href, w.Code, w.Body.Bytes(), body)
-		}
-		_, perr := vcard.Parse(body)
-		ok := w.Code == http.StatusCreated || w.Code == http.StatusNoContent
-		if !ok {
-			if w.Code < 400 {
-				t.Fatalf("PUT %s: status %d is neither success nor refusal", href, w.Code)
-			}
-			if d := before.same(after); d != "" {
-				t.Fatalf("PUT %s refused with %d changed the store: %s", href, w.Code, d)
-			}
-			return
-		}
-		if perr != nil {
-			t.Fatalf("PUT %s of a body that does not parse (%v) answered %d\nbody:\n%q", href, perr, w.Code, body)
-		}
-		// Preconditions: a successful write matched what was there.
-		if im := strings.TrimSpace(hdr["If-Match"]); im != "" {
-			if !existed {
-				t.Fatalf("PUT %s with If-Match %q succeeded on a card that did not exist", href, im)
-			}
-			first, _, _ := strings.Cut(im, ",")
-			if first = strings.TrimSpace(first); first != "*" && first != `"`+old.ETag+`"` {
-				t.Fatalf("PUT %s with If-Match %q succeeded over ETag %q (a lost update)", href, im, old.ETag)
-			}
-		}
-		if hdr["If-None-Match"] == "*" && existed {
-			t.Fatalf("PUT %s with If-None-Match: * overwrote an existing card", href)
-		}
-		if (w.Code == http.StatusCreated) == existed {
-			t.Fatalf("PUT %s answered %d, but the card existed=%v", href, w.Code, existed)
-		}
-		got, ok := after.cards[storeHref]
-		if !ok {
-			t.Fatalf("PUT %s answered %d but the store has no card %q (has %v)", href, w.Code, storeHref, keys(after.cards))
-		}
-		if bytes.Equal(got.Data, body) {
-			if etag := w.Header().Get("ETag"); etag != `"`+got.ETag+`"` {
-				t.Fatalf("PUT %s answered ETag %s, the store holds %q", href, etag, got.ETag)
-			}
-		} else {
-			// stored otherwise: clean CRLF lines of the same card, and no
-			// ETag that would say the stored card is the body
-			if etag := w.Header().Get("ETag"); etag != "" {
-				t.Fatalf("PUT %s stored other bytes than the body, yet answered ETag %s", href, etag)
-			}
-			d := got.Data
-			if bytes.HasPrefix(d, []byte("\xEF\xBB\xBF")) || !bytes.HasSuffix(d, []byte("\r\n")) || bytes.Contains(d, []byte("\r\n\r\n")) ||
-				bytes.Count(d, []byte("\n")) != bytes.Count(d, []byte("\r\n")) || bytes.Count(d, []byte("\r")) != bytes.Count(d, []byte("\r\n")) {
-				t.Fatalf("PUT %s stored unclean lines %q for the body %q", href, d, body)
-			}
-			sc, err := vcard.Parse(d)
-			if err != nil {
-				t.Fatalf("PUT %s stored a card that does not parse: %v", href, err)
-			}
-			if bc, _ := vcard.Parse(body); bc.Version != vcard.V21 && sc.Hash() != bc.Hash() {
-				t.Fatalf("PUT %s stored another card than the body:\n%q\n%q", href, d, body)
-			}
-		}
-		if existed && got.ETag == old.ETag {
-			t.Fatalf("PUT %s kept ETag %q", href, got.ETag)
-		}
-		if after.seq <= before.seq || got.Seq != after.seq {
-			t.Fatalf("PUT %s: sync sequence %d → %d, card's %d", href, before.seq, after.seq, got.Seq)
-		}
-		if d := before.sameCards(after, storeHref); d != "" {
-			t.Fatalf("PUT %s changed another card: %s", href, d)
-		}
-		changed, deleted, seq, err := s.db.CardChanges(context.Background(), s.book.ID, before.seq)
-		if err != nil && !errors.Is(err, state.ErrNotFound) {
-			t.Fatal(err)
-		}
-		if err == nil && (len(changed) != 1 || changed[0] != storeHref || len(deleted) != 0 || seq != after.seq) {
-			t.Fatalf("PUT %s: change log since %d says changed %v deleted %v up to %d", href, before.seq, changed, deleted, seq)
-		}
+		forFuzzStores(t, stores, func(s *fuzzStore) { fuzzPutOne(t, s, body, contentType, ifMatch, sel) })
 	})
+}
+
+// fuzzPutHrefs are the card names FuzzPut's sel picks from.
+var fuzzPutHrefs = []string{"a.vcf", "b.vcf", "c.vcf", "new.vcf", "new%20two.vcf", "sub/x.vcf", "..%2fx.vcf"}
+
+// fuzzPutOne is FuzzPut's check of one input on s.
+func fuzzPutOne(t *testing.T, s *fuzzStore, body []byte, contentType, ifMatch string, sel uint8) {
+	href := fuzzPutHrefs[int(sel&7)%len(fuzzPutHrefs)]
+	before := s.snapshot(t)
+	storeHref := strings.ReplaceAll(href, "%20", " ")
+	old, existed := before.cards[storeHref]
+	hdr := map[string]string{}
+	if contentType != "" {
+		hdr["Content-Type"] = contentType
+	}
+	switch {
+	case ifMatch != "":
+		hdr["If-Match"] = ifMatch
+	case sel&0x10 != 0 && existed:
+		hdr["If-Match"] = `"` + old.ETag + `"`
+	}
+	if sel&0x20 != 0 {
+		hdr["If-None-Match"] = "*"
+	}
+	w := s.serve("PUT", aliceBook+href, hdr, body)
+	after := s.snapshot(t)
+	if w.Code >= 500 {
+		t.Fatalf("PUT %s: status %d: %s\nbody:\n%q", href, w.Code, w.Body.Bytes(), body)
+	}
+	_, perr := vcard.Parse(body)
+	ok := w.Code == http.StatusCreated || w.Code == http.StatusNoContent
+	if !ok {
+		if w.Code < 400 {
+			t.Fatalf("PUT %s: status %d is neither success nor refusal", href, w.Code)
+		}
+		if d := before.same(after); d != "" {
+			t.Fatalf("PUT %s refused with %d changed the store: %s", href, w.Code, d)
+		}
+		return
+	}
+	if perr != nil {
+		t.Fatalf("PUT %s of a body that does not parse (%v) answered %d\nbody:\n%q", href, perr, w.Code, body)
+	}
+	// Preconditions: a successful write matched what was there.
+	if im := strings.TrimSpace(hdr["If-Match"]); im != "" {
+		if !existed {
+			t.Fatalf("PUT %s with If-Match %q succeeded on a card that did not exist", href, im)
+		}
+		first, _, _ := strings.Cut(im, ",")
+		if first = strings.TrimSpace(first); first != "*" && first != `"`+old.ETag+`"` {
+			t.Fatalf("PUT %s with If-Match %q succeeded over ETag %q (a lost update)", href, im, old.ETag)
+		}
+	}
+	if hdr["If-None-Match"] == "*" && existed {
+		t.Fatalf("PUT %s with If-None-Match: * overwrote an existing card", href)
+	}
+	if (w.Code == http.StatusCreated) == existed {
+		t.Fatalf("PUT %s answered %d, but the card existed=%v", href, w.Code, existed)
+	}
+	got, ok := after.cards[storeHref]
+	if !ok {
+		t.Fatalf("PUT %s answered %d but the store has no card %q (has %v)", href, w.Code, storeHref, keys(after.cards))
+	}
+	if bytes.Equal(got.Data, body) {
+		if etag := w.Header().Get("ETag"); etag != `"`+got.ETag+`"` {
+			t.Fatalf("PUT %s answered ETag %s, the store holds %q", href, etag, got.ETag)
+		}
+	} else {
+		// stored otherwise: clean CRLF lines of the same card, and no
+		// ETag that would say the stored card is the body
+		if etag := w.Header().Get("ETag"); etag != "" {
+			t.Fatalf("PUT %s stored other bytes than the body, yet answered ETag %s", href, etag)
+		}
+		d := got.Data
+		if bytes.HasPrefix(d, []byte("\xEF\xBB\xBF")) || !bytes.HasSuffix(d, []byte("\r\n")) || bytes.Contains(d, []byte("\r\n\r\n")) ||
+			bytes.Count(d, []byte("\n")) != bytes.Count(d, []byte("\r\n")) || bytes.Count(d, []byte("\r")) != bytes.Count(d, []byte("\r\n")) {
+			t.Fatalf("PUT %s stored unclean lines %q for the body %q", href, d, body)
+		}
+		sc, err := vcard.Parse(d)
+		if err != nil {
+			t.Fatalf("PUT %s stored a card that does not parse: %v", href, err)
+		}
+		if bc, _ := vcard.Parse(body); bc.Version != vcard.V21 && sc.Hash() != bc.Hash() {
+			t.Fatalf("PUT %s stored another card than the body:\n%q\n%q", href, d, body)
+		}
+	}
+	if existed && got.ETag == old.ETag {
+		t.Fatalf("PUT %s kept ETag %q", href, got.ETag)
+	}
+	if after.seq <= before.seq || got.Seq != after.seq {
+		t.Fatalf("PUT %s: sync sequence %d → %d, card's %d", href, before.seq, after.seq, got.Seq)
+	}
+	if d := before.sameCards(after, storeHref); d != "" {
+		t.Fatalf("PUT %s changed another card: %s", href, d)
+	}
+	changed, deleted, seq, err := s.db.CardChanges(context.Background(), s.book.ID, before.seq)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if err == nil && (len(changed) != 1 || changed[0] != storeHref || len(deleted) != 0 || seq != after.seq) {
+		t.Fatalf("PUT %s: change log since %d says changed %v deleted %v up to %d", href, before.seq, changed, deleted, seq)
+	}
 }
 
 func keys(m map[string]state.Card) []string {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 )
 
 // icalCard is what testdata/icaljs/parse.mjs reports of one card.
@@ -79,9 +81,11 @@ var addressDataRe = regexp.MustCompile(`(?s)<C:address-data[^>]*>(.*?)</C:addres
 // that was written: a ';' in FN, NOTE, TITLE and ORG survives, both in a
 // card Thunderbird wrote (4.0, as ical.js writes it), in one an Apple
 // client wrote (3.0, where ';' is escaped) and in a 4.0 one that escapes it.
-func TestThunderbirdICALjs(t *testing.T) {
+func TestThunderbirdICALjs(t *testing.T) { pgtest.ForBackends(t, testThunderbirdICALjs) }
+
+func testThunderbirdICALjs(t *testing.T, be pgtest.Backend) {
 	parse := icalJS(t)
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, be, nil)
 	tb := map[string]string{"User-Agent": uaThunderbird, "Content-Type": "text/xml", "Depth": "1"}
 	// as ical.js's stringify writes a 4.0 card: ';' bare in text, escaped
 	// in a component

@@ -2,9 +2,11 @@ package server
 
 import (
 	"fmt"
-	"github.com/cardbridge/cardbridge/carddav/davxml"
 	"net/http"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/cardbridge/cardbridge/carddav/davxml"
 )
 
 // cardNameProblem says why name cannot be the name of a new card ("" when
@@ -19,6 +21,21 @@ func cardNameProblem(name string) string {
 		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
 			return fmt.Sprintf("the card name %q holds the control character %U", name, r)
 		}
+	}
+	return ""
+}
+
+// nameProblem says why s cannot name a user, book or card ("" when it
+// can): it must be UTF-8 without NUL, which is all PostgreSQL's text holds.
+// No resource is named otherwise on any backend, so such a path answers
+// 404 without asking the store (on PostgreSQL the query itself would fail),
+// and a MKCOL or PUT creating one is refused.
+func nameProblem(kind, s string) string {
+	if !utf8.ValidString(s) {
+		return fmt.Sprintf("the %s name %q is not valid UTF-8", kind, s)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Sprintf("the %s name %q holds the control character U+0000", kind, s)
 	}
 	return ""
 }

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 )
 
 // TestMultigetAnswersEachCardOnce: hrefs naming the same card — repeated,
@@ -15,7 +17,11 @@ import (
 // response, the first spelling's, in the order asked; an href naming no
 // card is answered once with 404 too.
 func TestMultigetAnswersEachCardOnce(t *testing.T) {
-	ts := newTestServer(t, nil)
+	pgtest.ForBackends(t, testMultigetAnswersEachCardOnce)
+}
+
+func testMultigetAnswersEachCardOnce(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ts.putCard("alice", "a.vcf", vcard3("a", "Alice A"))
 	ts.putCard("alice", "b.vcf", vcard3("b", "Alice B"))
 	body := secMultiget(
@@ -48,7 +54,9 @@ func TestMultigetAnswersEachCardOnce(t *testing.T) {
 // MaxMultigetHrefs (default DefaultMaxMultigetHrefs) is refused with 403
 // DAV:number-of-matches-within-limits and the limit in the text; one at
 // the limit is answered.
-func TestMultigetHrefLimit(t *testing.T) {
+func TestMultigetHrefLimit(t *testing.T) { pgtest.ForBackends(t, testMultigetHrefLimit) }
+
+func testMultigetHrefLimit(t *testing.T, be pgtest.Backend) {
 	for _, tc := range []struct {
 		name   string
 		max    int // Options.MaxMultigetHrefs
@@ -61,7 +69,7 @@ func TestMultigetHrefLimit(t *testing.T) {
 		{"beyond the default limit", 0, DefaultMaxMultigetHrefs + 1, http.StatusForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := newTestServer(t, func(o *Options) { o.MaxMultigetHrefs = tc.max })
+			ts := newTestServer(t, be, func(o *Options) { o.MaxMultigetHrefs = tc.max })
 			ts.putCard("alice", "a.vcf", vcard3("a", "Alice A"))
 			hrefs := make([]string, tc.hrefs)
 			for i := range hrefs {
@@ -88,8 +96,10 @@ func TestMultigetHrefLimit(t *testing.T) {
 // the bounds (prop-filters, param-filters, text-matches, the length of a
 // text-match, elements in all) is refused with 403 CARDDAV:supported-filter
 // naming the bound; one at the bounds is answered.
-func TestQueryFilterBounds(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestQueryFilterBounds(t *testing.T) { pgtest.ForBackends(t, testQueryFilterBounds) }
+
+func testQueryFilterBounds(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ts.putCard("alice", "a.vcf", vcard3("a", "Alice A"))
 	query := func(filter string) string {
 		return `<?xml version="1.0"?><C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop><C:filter>` +
@@ -168,7 +178,11 @@ func (w *stingyWriter) Write(p []byte) (int, error) {
 // multi-megabyte answer, not all of it. A small answer still goes out
 // whole with a Content-Length.
 func TestAnswersStopWhenTheClientHasGone(t *testing.T) {
-	ts := newTestServer(t, nil)
+	pgtest.ForBackends(t, testAnswersStopWhenTheClientHasGone)
+}
+
+func testAnswersStopWhenTheClientHasGone(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	note := strings.Repeat("x", 60_000)
 	const cards = 60
 	var hrefs []string
@@ -228,7 +242,11 @@ func TestAnswersStopWhenTheClientHasGone(t *testing.T) {
 // or of a body that is not UTF-8, is refused with 400 and the reason, and
 // nothing is stored; UTF-8 names and bodies beyond ASCII are stored.
 func TestPutRefusesControlCharactersAndInvalidUTF8(t *testing.T) {
-	ts := newTestServer(t, nil)
+	pgtest.ForBackends(t, testPutRefusesControlCharactersAndInvalidUTF8)
+}
+
+func testPutRefusesControlCharactersAndInvalidUTF8(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	good := vcard3("u1", "Zoë Ünïcødé")
 	for _, tc := range []struct {
 		name, path, body string
@@ -289,7 +307,11 @@ func (w *failingStoreWriter) Write(p []byte) (int, error) {
 // multistatus, so that a client cannot take the partial answer for the
 // whole book.
 func TestAnswerCutWhenTheStoreFailsMidway(t *testing.T) {
-	ts := newTestServer(t, nil)
+	pgtest.ForBackends(t, testAnswerCutWhenTheStoreFailsMidway)
+}
+
+func testAnswerCutWhenTheStoreFailsMidway(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	for i := range 300 { // more than a batch of the store (256 cards)
 		uid := fmt.Sprintf("c%03d", i)
 		ts.putCard("alice", uid+".vcf", "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:"+uid+"\r\nFN:Card "+uid+"\r\nNOTE:"+strings.Repeat("n", 1000)+"\r\nEND:VCARD\r\n")
@@ -318,8 +340,10 @@ func TestAnswerCutWhenTheStoreFailsMidway(t *testing.T) {
 // TestMultigetRefusesEmptyHref: an empty DAV:href (or one of blanks) has
 // no response a client could match, so the multiget is refused with 400
 // naming it, not answered with an empty href.
-func TestMultigetRefusesEmptyHref(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestMultigetRefusesEmptyHref(t *testing.T) { pgtest.ForBackends(t, testMultigetRefusesEmptyHref) }
+
+func testMultigetRefusesEmptyHref(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ts.putCard("alice", "a.vcf", vcard3("a", "Alice A"))
 	for _, empty := range []string{"", "  \n "} {
 		_, b := ts.expect("REPORT", aliceBook, "alice", map[string]string{"Depth": "1"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,8 +15,10 @@ import (
 	"github.com/emersion/go-webdav/carddav"
 )
 
-func TestPropfindDepth(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestPropfindDepth(t *testing.T) { pgtest.ForBackends(t, testPropfindDepth) }
+
+func testPropfindDepth(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	for _, p := range []string{"/", "/principals/alice/", "/addressbooks/alice/", aliceBook} {
 		_, b := ts.expect("PROPFIND", p, "alice", map[string]string{"Depth": "infinity"}, "", http.StatusForbidden)
 		mustContain(t, b, "<D:propfind-finite-depth/>")
@@ -52,8 +55,10 @@ func syncBody(token, limit string) string {
 		`</D:sync-token><D:sync-level>1</D:sync-level>` + l + `<D:prop><D:getetag/></D:prop></D:sync-collection>`
 }
 
-func TestSyncCollection(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestSyncCollection(t *testing.T) { pgtest.ForBackends(t, testSyncCollection) }
+
+func testSyncCollection(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	hdr := map[string]string{"Depth": "1"}
 	_, b := ts.expect("REPORT", aliceBook, "alice", hdr, syncBody("", ""), http.StatusMultiStatus)
 	d := parseMS(t, b)
@@ -135,8 +140,10 @@ func mustReport(ts *testServer, body string) string {
 	return b
 }
 
-func TestPutPreconditions(t *testing.T) {
-	ts := newTestServer(t, func(o *Options) { o.MaxResourceSize = 4096 })
+func TestPutPreconditions(t *testing.T) { pgtest.ForBackends(t, testPutPreconditions) }
+
+func testPutPreconditions(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, func(o *Options) { o.MaxResourceSize = 4096 })
 	etag := ts.putCard("alice", "p.vcf", vcard3("p", "P"))
 	if !strings.HasPrefix(etag, `"`) {
 		t.Fatalf("etag %q", etag)
@@ -185,8 +192,10 @@ func TestPutPreconditions(t *testing.T) {
 // TestVersionNegotiation: a client that names a version (Accept, the
 // address-data version attribute) gets it; one that does not gets the
 // version the card was stored in, except Apple's clients (3.0 only).
-func TestVersionNegotiation(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestVersionNegotiation(t *testing.T) { pgtest.ForBackends(t, testVersionNegotiation) }
+
+func testVersionNegotiation(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	v4 := vcard4("v4", "Four")
 	etag := ts.putCard("alice", "v4.vcf", v4)
 	resp, b := ts.expect("GET", aliceBook+"v4.vcf", "alice", nil, "", http.StatusOK)
@@ -240,8 +249,10 @@ func TestVersionNegotiation(t *testing.T) {
 	}
 }
 
-func TestQuery(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestQuery(t *testing.T) { pgtest.ForBackends(t, testQuery) }
+
+func testQuery(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ts.putCard("alice", "a.vcf", vcard3("uid-a", "Anna Smith"))
 	ts.putCard("alice", "b.vcf", vcard3("uid-b", "Bert Jones"))
 	q := func(filter string) []string {
@@ -268,8 +279,10 @@ func TestQuery(t *testing.T) {
 	}
 }
 
-func TestCollections(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestCollections(t *testing.T) { pgtest.ForBackends(t, testCollections) }
+
+func testCollections(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ts.expect("MKCOL", "/addressbooks/alice/plain/", "alice", nil, "", http.StatusCreated)
 	ts.expect("MKCOL", "/addressbooks/alice/plain/", "alice", nil, "", http.StatusMethodNotAllowed)
 	ext := `<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype><D:displayname>Work people</D:displayname></D:prop></D:set></D:mkcol>`
@@ -300,8 +313,10 @@ func TestCollections(t *testing.T) {
 	ts.expect("DELETE", "/addressbooks/alice/", "alice", nil, "", http.StatusForbidden)
 }
 
-func TestHostileXML(t *testing.T) {
-	ts := newTestServer(t, func(o *Options) { o.MaxResourceSize = 64 << 10 })
+func TestHostileXML(t *testing.T) { pgtest.ForBackends(t, testHostileXML) }
+
+func testHostileXML(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, func(o *Options) { o.MaxResourceSize = 64 << 10 })
 	bomb := `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><propfind xmlns="DAV:"><prop><displayname>&lol2;</displayname></prop></propfind>`
 	deep := `<propfind xmlns="DAV:">` + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + `</propfind>`
 	huge := `<propfind xmlns="DAV:"><prop>` + strings.Repeat("<displayname/>", 20000) + `</prop></propfind>`
@@ -317,8 +332,10 @@ func TestHostileXML(t *testing.T) {
 }
 
 // TestGoWebdavClient drives the server with go-webdav's own CardDAV client.
-func TestGoWebdavClient(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestGoWebdavClient(t *testing.T) { pgtest.ForBackends(t, testGoWebdavClient) }
+
+func testGoWebdavClient(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ctx := context.Background()
 	hc := webdav.HTTPClientWithBasicAuth(http.DefaultClient, "alice", "alice-pw")
 	wc, err := webdav.NewClient(hc, ts.srv.URL)
@@ -377,8 +394,10 @@ func TestGoWebdavClient(t *testing.T) {
 // TestMinimalAnswers: with "Prefer: return=minimal" or "Brief: t" the
 // properties a resource lacks are left out of PROPFIND and REPORT answers
 // (and Preference-Applied says so); without them they come back as 404.
-func TestMinimalAnswers(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestMinimalAnswers(t *testing.T) { pgtest.ForBackends(t, testMinimalAnswers) }
+
+func testMinimalAnswers(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ts.putCard("alice", "a.vcf", vcard3("a", "A"))
 	const ask = `<propfind xmlns="DAV:" xmlns:X="urn:example:x"><prop><getetag/><X:nothing/></prop></propfind>`
 	multiget := `<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:X="urn:example:x"><D:prop><D:getetag/><X:nothing/></D:prop><D:href>` + aliceBook + `a.vcf</D:href></C:addressbook-multiget>`
@@ -422,7 +441,11 @@ func TestMinimalAnswers(t *testing.T) {
 // start again (403 valid-sync-token), and that fresh start lists exactly
 // the cards that exist.
 func TestSyncCollectionAfterCompaction(t *testing.T) {
-	ts := newTestServer(t, nil)
+	pgtest.ForBackends(t, testSyncCollectionAfterCompaction)
+}
+
+func testSyncCollectionAfterCompaction(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ctx := context.Background()
 	hdr := map[string]string{"Depth": "1"}
 	for _, u := range []string{"k1", "k2", "k3"} {

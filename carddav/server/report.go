@@ -53,7 +53,7 @@ func (rq *request) cardOfHref(b *state.AddressBook, href string) (string, bool) 
 		return "", false
 	}
 	rt, ok := rq.h.parsePath(u.EscapedPath())
-	if !ok || rt.kind != kindCard || rt.user != rq.user || rt.book != b.Name {
+	if !ok || rt.kind != kindCard || rt.user != rq.user || rt.book != b.Name || nameProblem("card", rt.href) != "" {
 		return "", false
 	}
 	return rt.href, true

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"github.com/cardbridge/cardbridge/carddav/davxml"
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 	"io"
 	"net"
 	"net/http"
@@ -85,9 +86,9 @@ func diffSnapshots(before, after map[string]string) string {
 }
 
 // securityServer is a test server where bob has a card and a renamed book.
-func securityServer(t *testing.T, mod func(*Options)) *testServer {
+func securityServer(t *testing.T, be pgtest.Backend, mod func(*Options)) *testServer {
 	t.Helper()
-	ts := newTestServer(t, mod)
+	ts := newTestServer(t, be, mod)
 	ts.putCard("bob", "b1.vcf", bobCard())
 	ts.expect("PROPPATCH", "/addressbooks/bob/contacts/", "bob", nil,
 		`<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Bob Private Book</D:displayname></D:prop></D:set></D:propertyupdate>`,
@@ -178,7 +179,11 @@ func noBobData(t *testing.T, what, body string) {
 // bob's, as alice, answers 403, 404 or 405, changes nothing in the store
 // and says nothing of bob's data.
 func TestSecurityRoutesAgainstAnotherUser(t *testing.T) {
-	ts := securityServer(t, nil)
+	pgtest.ForBackends(t, testSecurityRoutesAgainstAnotherUser)
+}
+
+func testSecurityRoutesAgainstAnotherUser(t *testing.T, be pgtest.Backend) {
+	ts := securityServer(t, be, nil)
 	before := storeSnapshot(t, ts)
 	for _, p := range bobPaths {
 		for _, rq := range secRequests {
@@ -220,7 +225,11 @@ func TestSecurityRoutesAgainstAnotherUser(t *testing.T) {
 // TestSecurityOwnRoutesStillWork guards the isolation tests against a
 // server that refuses everything: alice's own routes answer her.
 func TestSecurityOwnRoutesStillWork(t *testing.T) {
-	ts := securityServer(t, nil)
+	pgtest.ForBackends(t, testSecurityOwnRoutesStillWork)
+}
+
+func testSecurityOwnRoutesStillWork(t *testing.T, be pgtest.Backend) {
+	ts := securityServer(t, be, nil)
 	for _, p := range []string{"/principals/alice/", "/addressbooks/alice/", aliceBook, aliceBook + "a1.vcf"} {
 		code, _, body := ts.rawDo(t, "PROPFIND", p, "alice", "alice-pw", map[string]string{"Depth": "0"}, secPropfind)
 		if code != http.StatusMultiStatus {
@@ -237,8 +246,10 @@ func TestSecurityOwnRoutesStillWork(t *testing.T) {
 // and bob's) without credentials, with a wrong password, with an unknown
 // user and with a malformed Authorization header answers 401 with a
 // WWW-Authenticate challenge, changes nothing and leaks nothing.
-func TestSecurityUnauthenticated(t *testing.T) {
-	ts := securityServer(t, nil)
+func TestSecurityUnauthenticated(t *testing.T) { pgtest.ForBackends(t, testSecurityUnauthenticated) }
+
+func testSecurityUnauthenticated(t *testing.T, be pgtest.Backend) {
+	ts := securityServer(t, be, nil)
 	before := storeSnapshot(t, ts)
 	paths := append([]string{"/", "/principals/", "/addressbooks/", "/principals/alice/", "/addressbooks/alice/", aliceBook, aliceBook + "a1.vcf"}, bobPaths[:8]...)
 	creds := []struct{ user, pass, header string }{
@@ -306,8 +317,10 @@ var hostileHrefs = []string{
 // TestSecurityPathTraversal: hostile card names in PUT, GET, DELETE,
 // PROPFIND, MKCOL and multiget hrefs never reach bob's book and never
 // answer 5xx; whatever alice creates stays in her own book.
-func TestSecurityPathTraversal(t *testing.T) {
-	ts := securityServer(t, nil)
+func TestSecurityPathTraversal(t *testing.T) { pgtest.ForBackends(t, testSecurityPathTraversal) }
+
+func testSecurityPathTraversal(t *testing.T, be pgtest.Backend) {
+	ts := securityServer(t, be, nil)
 	bobBefore := func() map[string]string {
 		all := storeSnapshot(t, ts)
 		out := map[string]string{}
@@ -384,9 +397,11 @@ func TestSecurityPathTraversal(t *testing.T) {
 // TestSecurityOversizedPut: a card larger than max-resource-size is
 // refused with 413 and the CARDDAV:max-resource-size precondition, with
 // or without a Content-Length, and nothing is stored.
-func TestSecurityOversizedPut(t *testing.T) {
+func TestSecurityOversizedPut(t *testing.T) { pgtest.ForBackends(t, testSecurityOversizedPut) }
+
+func testSecurityOversizedPut(t *testing.T, be pgtest.Backend) {
 	const limit = 8 << 10
-	ts := securityServer(t, func(o *Options) { o.MaxResourceSize = limit })
+	ts := securityServer(t, be, func(o *Options) { o.MaxResourceSize = limit })
 	before := storeSnapshot(t, ts)
 	big := vcard3("big", strings.Repeat("x", limit))
 	for _, chunked := range []bool{false, true} {
@@ -464,8 +479,12 @@ func (r *readCounter) Read(p []byte) (int, error) {
 // bodies beyond the request limit answer 413; an endless chunked body is
 // cut off after the limit (the server reads a bounded amount of it).
 func TestSecurityOversizedXMLBodies(t *testing.T) {
+	pgtest.ForBackends(t, testSecurityOversizedXMLBodies)
+}
+
+func testSecurityOversizedXMLBodies(t *testing.T, be pgtest.Backend) {
 	const limit = 16 << 10 // request bodies: twice this
-	ts := securityServer(t, func(o *Options) { o.MaxResourceSize = limit })
+	ts := securityServer(t, be, func(o *Options) { o.MaxResourceSize = limit })
 	before := storeSnapshot(t, ts)
 	big := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>` + strings.Repeat("<D:displayname/>", 4*limit/16) + `</D:prop></D:propfind>`
 	bigReport := secMultiget(strings.Split(strings.Repeat(aliceBook+"a1.vcf ", 4*limit/20), " ")...)
@@ -531,8 +550,10 @@ func TestSecurityOversizedXMLBodies(t *testing.T) {
 // nesting, huge element and attribute names: each answers 400 (413 when
 // beyond the body limit), reads nothing from disk or the network, and
 // changes nothing.
-func TestSecurityHostileXML(t *testing.T) {
-	ts := securityServer(t, func(o *Options) { o.MaxResourceSize = 256 << 10 })
+func TestSecurityHostileXML(t *testing.T) { pgtest.ForBackends(t, testSecurityHostileXML) }
+
+func testSecurityHostileXML(t *testing.T, be pgtest.Backend) {
+	ts := securityServer(t, be, func(o *Options) { o.MaxResourceSize = 256 << 10 })
 	before := storeSnapshot(t, ts)
 
 	// A canary file and a canary HTTP server: any read of them is a fail.
@@ -609,7 +630,11 @@ func TestSecurityHostileXML(t *testing.T) {
 // TestSecuritySnapshotCatchesChanges makes sure the store comparison the
 // tests above rely on sees a change of each kind.
 func TestSecuritySnapshotCatchesChanges(t *testing.T) {
-	ts := securityServer(t, nil)
+	pgtest.ForBackends(t, testSecuritySnapshotCatchesChanges)
+}
+
+func testSecuritySnapshotCatchesChanges(t *testing.T, be pgtest.Backend) {
+	ts := securityServer(t, be, nil)
 	before := storeSnapshot(t, ts)
 	ts.expect("PROPPATCH", "/addressbooks/bob/contacts/", "bob", nil, strings.Replace(secProppatch, "pwned", "renamed", 1), http.StatusMultiStatus)
 	if diffSnapshots(before, storeSnapshot(t, ts)) == "" {

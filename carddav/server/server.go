@@ -245,6 +245,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
+	if msg := nameProblem("address book", rt.book); msg != "" {
+		if r.Method == "MKCOL" && rt.kind == kindBook {
+			http.Error(w, msg, http.StatusBadRequest)
+		} else {
+			http.Error(w, "not found", http.StatusNotFound)
+		}
+		return
+	}
+	if nameProblem("card", rt.href) != "" && r.Method != http.MethodPut {
+		// PUT refuses the name with its reason (cardNameProblem).
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
 	rq := &request{h: h, w: w, r: r, ctx: r.Context(), user: user, rt: rt}
 	switch r.Method {
 	case http.MethodOptions:

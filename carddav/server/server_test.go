@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/state/statetest"
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 )
 
 type testServer struct {
@@ -26,11 +26,23 @@ type testServer struct {
 	changes []string
 }
 
-func newTestServer(t *testing.T, mod func(*Options)) *testServer {
+// newTestServer serves a new state on be (users alice and bob, password
+// <user>-pw) through the Store interface, with mod applied to the options.
+func newTestServer(t *testing.T, be pgtest.Backend, mod func(*Options)) *testServer {
+	t.Helper()
+	return newReplica(t, be.Location(t), true, mod)
+}
+
+// newReplica serves the state at loc through a handle and a server of its
+// own (one replica), adding the users alice and bob first when addUsers.
+func newReplica(t *testing.T, loc string, addUsers bool, mod func(*Options)) *testServer {
 	t.Helper()
 	ctx := context.Background()
-	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{})
+	db := statetest.Open(t, loc, state.Options{})
 	for _, u := range []string{"alice", "bob"} {
+		if !addUsers {
+			break
+		}
 		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
 		if err != nil {
 			t.Fatal(err)
@@ -180,8 +192,10 @@ func (ts *testServer) putCard(user, href, data string) string {
 	return resp.Header.Get("ETag")
 }
 
-func TestAuthAndWellKnown(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestAuthAndWellKnown(t *testing.T) { pgtest.ForBackends(t, testAuthAndWellKnown) }
+
+func testAuthAndWellKnown(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	for _, p := range []string{"/", "/principals/", "/principals/alice/", "/addressbooks/alice/", aliceBook, aliceBook + "x.vcf"} {
 		users := []string{"", "!alice"}
 		if p == "/" {
@@ -211,8 +225,10 @@ func TestAuthAndWellKnown(t *testing.T) {
 	}
 }
 
-func TestPrefix(t *testing.T) {
-	ts := newTestServer(t, func(o *Options) { o.Prefix = "/dav/" })
+func TestPrefix(t *testing.T) { pgtest.ForBackends(t, testPrefix) }
+
+func testPrefix(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, func(o *Options) { o.Prefix = "/dav/" })
 	resp, _ := ts.expect("GET", "/.well-known/carddav", "", nil, "", http.StatusMovedPermanently)
 	if resp.Header.Get("Location") != "/dav/" {
 		t.Fatalf("Location %q", resp.Header.Get("Location"))
@@ -224,8 +240,10 @@ func TestPrefix(t *testing.T) {
 
 const propCUP = `<?xml version="1.0"?><propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>`
 
-func TestIsolation(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestIsolation(t *testing.T) { pgtest.ForBackends(t, testIsolation) }
+
+func testIsolation(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	ts.putCard("bob", "b1.vcf", vcard3("b1", "Bob One"))
 	mk := `<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`
 	pp := `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>`

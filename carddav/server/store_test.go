@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 )
 
 // onlyStore hides every method of the store but Store's: the server's
@@ -23,8 +24,10 @@ func (brokenStore) PutCard(context.Context, int64, string, string, []byte, state
 
 // TestStoreFailureAnswers500: a store's own failure answers 500, and the
 // server's log names it; the book is unchanged.
-func TestStoreFailureAnswers500(t *testing.T) {
-	ts := newTestServer(t, func(o *Options) { o.Store = brokenStore{o.Store} })
+func TestStoreFailureAnswers500(t *testing.T) { pgtest.ForBackends(t, testStoreFailureAnswers500) }
+
+func testStoreFailureAnswers500(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, func(o *Options) { o.Store = brokenStore{o.Store} })
 	card := "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u1\r\nFN:A\r\nEND:VCARD\r\n"
 	resp, body := ts.do("PUT", "/addressbooks/alice/contacts/u1.vcf", "alice", map[string]string{"Content-Type": "text/vcard"}, card)
 	if resp.StatusCode != http.StatusInternalServerError {

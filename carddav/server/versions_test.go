@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/cardbridge/cardbridge/vcard/vcardtest"
 )
@@ -101,8 +102,10 @@ func versionOf(data string) string {
 // (clean CRLF lines); a client that asks for no version
 // gets the stored one (3.0 for Apple's, 4.0 for Thunderbird); and 4.0 ->
 // 3.0 -> 4.0 through the server keeps the card's content hash.
-func TestServedVCardsAreValid(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestServedVCardsAreValid(t *testing.T) { pgtest.ForBackends(t, testServedVCardsAreValid) }
+
+func testServedVCardsAreValid(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	mk := `<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`
 	for _, b := range []string{"raw", "v30", "v40", "back"} {
 		ts.expect("MKCOL", "/addressbooks/alice/"+b+"/", "alice", nil, mk, http.StatusCreated)
@@ -279,8 +282,10 @@ func cleanLines(b []byte) []byte {
 // lines, and its PUT answer has no ETag (it would promise the stored card
 // is the body); a clean body is stored as it is, with the ETag. A 2.1 body
 // is stored as 3.0.
-func TestPutNormalisesBody(t *testing.T) {
-	ts := newTestServer(t, nil)
+func TestPutNormalisesBody(t *testing.T) { pgtest.ForBackends(t, testPutNormalisesBody) }
+
+func testPutNormalisesBody(t *testing.T, be pgtest.Backend) {
+	ts := newTestServer(t, be, nil)
 	clean := "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:n-1\r\nFN:Semi;Colon\r\nNOTE:a;b\r\nEND:VCARD\r\n"
 	tests := []struct {
 		name, body string

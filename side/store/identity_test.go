@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 )
 
 // TestIdentity: a book's identity names its user, its name and its id:
 // opening it again gives the same one; another book, or the same name
 // deleted and created again (a new change log), gives another.
-func TestIdentity(t *testing.T) {
+func TestIdentity(t *testing.T) { pgtest.ForBackends(t, testIdentity) }
+
+func testIdentity(t *testing.T, be pgtest.Backend) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := openDB(t, be)
 	open := func(book string) string {
 		t.Helper()
 		s, err := New(db, "alice", book, Options{Create: true})

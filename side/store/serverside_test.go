@@ -11,12 +11,13 @@ import (
 	"github.com/cardbridge/cardbridge/engine/sidetest"
 	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
-func newSide(t *testing.T) (*Side, *state.DB) {
+func newSide(t *testing.T, be pgtest.Backend) (*Side, *state.DB) {
 	t.Helper()
-	db := openDB(t)
+	db := openDB(t, be)
 	s, err := New(db, "alice", "contacts", Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -24,9 +25,11 @@ func newSide(t *testing.T) (*Side, *state.DB) {
 	return s, db
 }
 
-func TestNew(t *testing.T) {
+func TestNew(t *testing.T) { pgtest.ForBackends(t, testNew) }
+
+func testNew(t *testing.T, be pgtest.Backend) {
 	ctx := context.Background()
-	db := openDB(t)
+	db := openDB(t, be)
 	if _, err := New(db, "alice", "work", Options{}); !errors.Is(err, state.ErrNotFound) {
 		t.Fatalf("New of a missing book: %v, want ErrNotFound", err)
 	}
@@ -59,9 +62,11 @@ func refIDs(refs []engine.Ref) []string {
 	return ids
 }
 
-func TestChanges(t *testing.T) {
+func TestChanges(t *testing.T) { pgtest.ForBackends(t, testChanges) }
+
+func testChanges(t *testing.T, be pgtest.Backend) {
 	ctx := context.Background()
-	s, db := newSide(t)
+	s, db := newSide(t, be)
 
 	cs, err := s.Changes(ctx, "")
 	if err != nil || !cs.Full || len(cs.Changed) != 0 || cs.Token == "" {
@@ -125,8 +130,12 @@ func TestChanges(t *testing.T) {
 }
 
 func TestUIDUniqueAndPreconditions(t *testing.T) {
+	pgtest.ForBackends(t, testUIDUniqueAndPreconditions)
+}
+
+func testUIDUniqueAndPreconditions(t *testing.T, be pgtest.Backend) {
 	ctx := context.Background()
-	s, db := newSide(t)
+	s, db := newSide(t, be)
 	r1, err := s.Create(ctx, sidetest.Card("u1", "One"))
 	if err != nil {
 		t.Fatal(err)
@@ -167,9 +176,11 @@ func TestUIDUniqueAndPreconditions(t *testing.T) {
 
 // A card keeps the vCard version it was written in; an unparsable stored
 // card is reported on its item, naming its href.
-func TestVersionKeptAndBadCard(t *testing.T) {
+func TestVersionKeptAndBadCard(t *testing.T) { pgtest.ForBackends(t, testVersionKeptAndBadCard) }
+
+func testVersionKeptAndBadCard(t *testing.T, be pgtest.Backend) {
 	ctx := context.Background()
-	s, db := newSide(t)
+	s, db := newSide(t, be)
 	c4 := vcard.New(vcard.V40)
 	c4.SetUID("v4")
 	c4.SetFN("Four")
@@ -202,8 +213,12 @@ func TestVersionKeptAndBadCard(t *testing.T) {
 // overwrite what the book holds now, in one write, and put exactly that —
 // not the older base — in the trash.
 func TestResolutionOverAChangeFeed(t *testing.T) {
+	pgtest.ForBackends(t, testResolutionOverAChangeFeed)
+}
+
+func testResolutionOverAChangeFeed(t *testing.T, be pgtest.Backend) {
 	ctx := context.Background()
-	s, db := newSide(t)
+	s, db := newSide(t, be)
 	m := mem.New("phone")
 	card := func(fn string) []byte {
 		return []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u-1\r\nFN:" + fn + "\r\nN:;" + fn + ";;;\r\nEND:VCARD\r\n")
