@@ -1,7 +1,11 @@
 package pairs
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +51,47 @@ func TestPostgresState(t *testing.T) {
 	}
 	if !DryRunWritesState(cfg, []string{"work"}) {
 		t.Error("DryRunWritesState of an Office 365 pair on a PostgreSQL state = false")
+	}
+}
+
+// TestPostgresStateMakesNoKeyFile: two replicas of one PostgreSQL state
+// without a key do not each make a key file (each would seal tokens the
+// other cannot open): saving a token fails, saying how to give them one;
+// with one key file given to both, a token one saves opens on the other.
+func TestPostgresStateMakesNoKeyFile(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.Database(t)
+	env := []string{"HOME=" + t.TempDir()}
+	keyA, keyB := filepath.Join(t.TempDir(), "state.key"), filepath.Join(t.TempDir(), "state.key")
+	open := func(key string) *state.DB {
+		t.Helper()
+		db, err := OpenState(ctx, &config.Config{State: url, SecretKeyFile: key}, StateOptions{Env: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a := open(keyA)
+	if _, err := os.Stat(keyA); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a key file was made for a PostgreSQL state: %v", err)
+	}
+	err := a.SaveToken(ctx, "work", state.AccountToken{RefreshToken: "rt"})
+	if err == nil || !strings.Contains(err.Error(), "head -c 32 /dev/urandom | base64 > "+keyA) {
+		t.Fatalf("SaveToken without a key: %v", err)
+	}
+
+	key := "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=\n"
+	for _, f := range []string{keyA, keyB} {
+		if err := os.WriteFile(f, []byte(key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := open(keyA), open(keyB)
+	if err := a.SaveToken(ctx, "work", state.AccountToken{RefreshToken: "rt"}); err != nil {
+		t.Fatal(err)
+	}
+	if tok, ok, err := b.LoadToken(ctx, "work"); err != nil || !ok || tok.RefreshToken != "rt" {
+		t.Errorf("the other replica reads %+v %v %v", tok, ok, err)
 	}
 }

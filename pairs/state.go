@@ -46,7 +46,10 @@ func OpenState(ctx context.Context, cfg *config.Config, o StateOptions) (*state.
 			path, memory, readOnly = "", true, false
 		}
 	}
-	src := state.KeySource{Env: o.Env, File: cfg.SecretKeyFile, Create: !readOnly && !memory}
+	// A PostgreSQL state is shared by replicas, which must all hold the
+	// one key: none makes a key file of its own (each would make another).
+	shared := config.IsStateURL(cfg.State)
+	src := state.KeySource{Env: o.Env, File: cfg.SecretKeyFile, Create: !readOnly && !memory && !shared}
 	key, from, err := state.LoadTokenKey(src)
 	if errors.Is(err, state.ErrKeyFileNotCreated) {
 		log.Warn("no key to seal the Office 365 tokens: they can be neither stored nor read", "err", err)
@@ -54,6 +57,10 @@ func OpenState(ctx context.Context, cfg *config.Config, o StateOptions) (*state.
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the key that seals the Office 365 tokens: %w", err)
+	}
+	if key == nil && shared && !readOnly {
+		from += "; " + SharedKeyHint(cfg.SecretKeyFile)
+		log.Warn("no key to seal the Office 365 tokens: " + SharedKeyHint(cfg.SecretKeyFile))
 	}
 	log.Debug("state: token key", "from", from)
 	db, err := state.Open(ctx, path, state.Options{ReadOnly: readOnly, Logger: log, TokenKey: key, TokenKeySource: from})
@@ -67,6 +74,15 @@ func OpenState(ctx context.Context, cfg *config.Config, o StateOptions) (*state.
 			strings.Join(bad, ", "), from))
 	}
 	return db, nil
+}
+
+// SharedKeyHint says why a PostgreSQL state has no token key and how to
+// give it one: cardbridge makes no key file for a state that replicas
+// share, since each replica would make its own and none would open the
+// tokens another sealed.
+func SharedKeyHint(file string) string {
+	return "a PostgreSQL state is shared by every replica, so cardbridge makes no key file for it (each replica would make a different one): make one key once, e.g. head -c 32 /dev/urandom | base64 > " + file +
+		" (mode 0600), and give the same file (secret_key_file), " + state.EnvSecretKey + " or systemd credential to every replica"
 }
 
 // DryRunWritesState reports whether a dry run of the pairs names of cfg
