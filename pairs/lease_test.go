@@ -1,0 +1,129 @@
+package pairs
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
+)
+
+// TestMailboxLease: two pairs of one Office 365 mailbox never run on two
+// replicas at once: a Runner of another replica waits for the mailbox's
+// lease and takes it when the first lets go (or gives up after
+// MailboxWait), while two runs of one Runner share it.
+func TestMailboxLease(t *testing.T) {
+	for _, loc := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "state.db") },
+		"postgres": func(t *testing.T) string { return pgtest.Database(t) },
+	} {
+		t.Run("", func(t *testing.T) {
+			ctx := t.Context()
+			where := loc(t)
+			cfg := &config.Config{
+				Accounts: map[string]config.Account{
+					"one": {Name: "one", Flow: "client-secret", ClientID: "APP-1", Tenant: "contoso.example", User: "Ann@Contoso.example"},
+					"two": {Name: "two", Flow: "client-secret", ClientID: "app-1", Tenant: "contoso.example", User: "ann@contoso.example"},
+				},
+				Pairs: map[string]config.Pair{
+					"p1": {Name: "p1", A: config.Side{Type: config.SideO365, Account: "one"}, B: config.Side{Type: config.SideVdir}},
+					"p2": {Name: "p2", A: config.Side{Type: config.SideVdir}, B: config.Side{Type: config.SideO365, Account: "two"}},
+				},
+			}
+			runner := func() *Runner {
+				db, err := state.Open(ctx, where, state.Options{LeaseTTL: time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				r, err := New(Options{DB: db, Config: cfg, MailboxWait: 600 * time.Millisecond, MailboxPoll: 20 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			a, b := runner(), runner()
+			k1 := a.mailboxKeys(ctx, cfg, cfg.Pairs["p1"])
+			k2 := a.mailboxKeys(ctx, cfg, cfg.Pairs["p2"])
+			want := "mailbox/graph.microsoft.com/app-1/ann@contoso.example"
+			if len(k1) != 1 || k1[0] != want || len(k2) != 1 || k2[0] != want {
+				t.Fatalf("mailbox keys %v and %v, want [%s] (the graph.Limiters key)", k1, k2, want)
+			}
+
+			// One replica: both pairs at once, sharing the lease.
+			_, release1, err := a.holdMailboxes(ctx, k1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, release2, err := a.holdMailboxes(ctx, k2)
+			if err != nil {
+				t.Fatalf("second run of the same replica: %v", err)
+			}
+			// Another replica waits, then gives up.
+			start := time.Now()
+			if _, _, err := b.holdMailboxes(ctx, k2); !errors.Is(err, state.ErrLocked) || time.Since(start) < 500*time.Millisecond {
+				t.Fatalf("other replica: %v after %v, want ErrLocked after MailboxWait", err, time.Since(start))
+			}
+			release1()
+			if _, _, err := b.holdMailboxes(ctx, k2); !errors.Is(err, state.ErrLocked) {
+				t.Fatalf("lease freed while a run of the replica still uses it: %v", err)
+			}
+			// It takes the mailbox once the last run lets go.
+			go func() { time.Sleep(200 * time.Millisecond); release2() }()
+			start = time.Now()
+			mctx, release, err := b.holdMailboxes(ctx, k2)
+			if err != nil {
+				t.Fatalf("other replica after the release: %v", err)
+			}
+			if time.Since(start) < 150*time.Millisecond {
+				t.Errorf("taken after %v, before the release", time.Since(start))
+			}
+			if _, _, err := a.holdMailboxes(ctx, k1); !errors.Is(err, state.ErrLocked) {
+				t.Errorf("first replica while the other holds it: %v", err)
+			}
+			release()
+			if mctx.Err() == nil {
+				t.Error("context of a released run not ended")
+			}
+		})
+	}
+}
+
+// TestRunHoldsPairLease: a run that writes holds its pair's lease: a run
+// of the pair through another replica's state is refused, and a run under
+// the pair's lease (the scheduler's) is not.
+func TestRunHoldsPairLease(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := &config.Config{Pairs: map[string]config.Pair{"p": {Name: "p",
+		A: config.Side{Type: config.SideVdir, Path: filepath.Join(dir, "a")},
+		B: config.Side{Type: config.SideVdir, Path: filepath.Join(dir, "b")}}}}
+	where := filepath.Join(dir, "state.db")
+	db, err := state.Open(ctx, where, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := New(Options{DB: db, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(ctx, "p", RunOptions{}); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	l, err := db.AcquireLease(ctx, state.PairLeaseKey("p"), state.LeaseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(ctx, "p", RunOptions{}); !errors.Is(err, state.ErrLocked) {
+		t.Errorf("run while the pair's lease is held elsewhere = %v", err)
+	}
+	if _, err := r.Run(l.Context(), "p", RunOptions{}); err != nil {
+		t.Errorf("run under the pair's lease: %v", err)
+	}
+	l.Release()
+}
