@@ -126,10 +126,15 @@ func newScheduler(ctx context.Context, o Options) (*daemon.Scheduler, error) {
 	for _, msg := range skipped {
 		log.Warn("not running a pair made on the web page", "why", msg)
 	}
+	var co daemon.Coordinator
+	if o.DB.Postgres() { // replicas may share it
+		co = NewCoordinator(o.DB)
+	}
 	var sched *daemon.Scheduler // set before anything runs
 	sched = daemon.NewScheduler(daemon.SchedulerOptions{
-		Every:     pairSchedules(ecfg),
-		BookPairs: bookPairs(ecfg),
+		Coordinator: co,
+		Every:       pairSchedules(ecfg),
+		BookPairs:   bookPairs(ecfg),
 		Run: func(ctx context.Context, pair string) error {
 			// a pair made since the start too; its progress for the web page
 			return runPair(ctx, runner, log, pair, func(done, total int) { sched.Progress(pair, done, total) })

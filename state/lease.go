@@ -375,3 +375,7 @@ func (l *Lease) Finish() (again bool, err error) {
 	l.end()
 	return false, nil
 }
+
+// Postgres reports whether the state is a PostgreSQL database, which
+// several replicas of serve may share.
+func (db *DB) Postgres() bool { return db.dialect.postgres }
