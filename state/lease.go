@@ -59,6 +59,10 @@ type Lease struct {
 	ended bool
 }
 
+// underLeaseKey marks the context of any lease taken through db: the
+// work of a pair run (see notifyBook).
+type underLeaseKey struct{ db *DB }
+
 // leaseCtxKey is the context key under which a Lease's context carries it.
 type leaseCtxKey struct {
 	db  *DB
@@ -112,7 +116,7 @@ func (db *DB) AcquireLease(ctx context.Context, key string, o LeaseOptions) (*Le
 	cctx, cancel := context.WithCancelCause(ctx)
 	l := &Lease{db: db, key: key, holder: holder, cancel: cancel, since: since,
 		stop: make(chan struct{}), done: make(chan struct{})}
-	l.ctx = context.WithValue(cctx, leaseCtxKey{db, key}, l)
+	l.ctx = context.WithValue(context.WithValue(cctx, leaseCtxKey{db, key}, l), underLeaseKey{db}, true)
 	db.mu.Lock()
 	db.held[holder] = l
 	db.mu.Unlock()
