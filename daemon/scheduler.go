@@ -4,7 +4,9 @@
 //
 // The package knows nothing of the engine, the configuration or the HTTP
 // server: it calls a Runner with a pair's name, and is told of changed
-// address books through Scheduler.Changed.
+// address books through Scheduler.Changed. Replicas sharing one state
+// keep each other apart through a Coordinator (the pairs' leases and
+// shared schedules, which serve makes of the state).
 package daemon
 
 import (
