@@ -254,13 +254,17 @@ func (db *DB) lockedError(key string, pid int, host string) *LockedError {
 	return e
 }
 
-// renew renews the lease every TTL/3 until Release; a renewal that fails
-// or finds the lease gone cancels the lease's context.
+// renew renews the lease every TTL/3 until Release. A renewal that finds
+// the lease taken cancels the lease's context at once; one that fails is
+// tried again at the next tick while that can still finish before the
+// lease expires, and cancels it otherwise.
 func (l *Lease) renew() {
 	defer close(l.done)
-	every := l.db.leaseTTL / 3
+	ttl := l.db.leaseTTL
+	every := ttl / 3
 	t := time.NewTicker(every)
 	defer t.Stop()
+	lastOK := time.Now()
 	for {
 		select {
 		case <-l.stop:
@@ -270,11 +274,17 @@ func (l *Lease) renew() {
 		ctx, cancel := context.WithTimeout(context.Background(), every)
 		err := l.db.renewLease(ctx, l.key, l.holder)
 		cancel()
-		if err != nil {
-			l.db.log.Warn("state: lease lost: stopping the work it covers", "key", l.key, "err", err)
-			l.cancel(fmt.Errorf("%w: %s: %w", ErrLeaseLost, l.key, err))
-			return
+		switch {
+		case err == nil:
+			lastOK = time.Now()
+			continue
+		case !errors.Is(err, errTaken) && time.Since(lastOK) < ttl-every:
+			l.db.log.Warn("state: renewing a lease failed; trying again", "key", l.key, "err", err)
+			continue
 		}
+		l.db.log.Warn("state: lease lost: stopping the work it covers", "key", l.key, "err", err)
+		l.cancel(fmt.Errorf("%w: %s: %w", ErrLeaseLost, l.key, err))
+		return
 	}
 }
 

@@ -286,3 +286,29 @@ func TestClaimPeriod(t *testing.T) {
 		}
 	})
 }
+
+// TestLeaseRenewalFails: a holder cut off from the database stops its
+// work before its lease can expire and be taken by another.
+func TestLeaseRenewalFails(t *testing.T) {
+	forBackends(t, func(t *testing.T, be backend) {
+		const ttl = 600 * time.Millisecond
+		db := openLeased(t, be, be.location(t), "replica-a", ttl)
+		l, err := db.AcquireLease(context.Background(), PairLeaseKey("work"), LeaseOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut := time.Now()
+		db.sql.DB.Close() // the database goes away
+		select {
+		case <-l.Context().Done():
+			if took := time.Since(cut); took >= ttl {
+				t.Errorf("cancelled %v after the cut, not before the TTL %v", took, ttl)
+			}
+			if !errors.Is(context.Cause(l.Context()), ErrLeaseLost) {
+				t.Errorf("cause %v", context.Cause(l.Context()))
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("work not stopped after the database went away")
+		}
+	})
+}
