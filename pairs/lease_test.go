@@ -3,6 +3,9 @@ package pairs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"sync"
 	"path/filepath"
 	"testing"
 	"time"
@@ -126,4 +129,68 @@ func TestRunHoldsPairLease(t *testing.T) {
 		t.Errorf("run under the pair's lease: %v", err)
 	}
 	l.Release()
+}
+
+// TestMailboxOneReplicaAtATime: two pairs of one Office 365 mailbox run
+// by two replicas (two Runners, each with its own Graph limiters, over two
+// handles of one state) at once: while the first run's Graph requests
+// are held up, the second sends none; it runs once the first is done.
+func TestMailboxOneReplicaAtATime(t *testing.T) {
+	ctx := t.Context()
+	f := newFixture(t)
+	f.sim.Seed("", 3, 1)
+	o := config.Side{Type: config.SideO365, Account: "work"}
+	f.pair("p1", f.vdirSide("a1"), o, "merge")
+	f.pair("p2", f.vdirSide("a2"), o, "merge")
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var held int
+	f.graphHook = func(r *http.Request) {
+		mu.Lock()
+		held++
+		mu.Unlock()
+		<-gate
+	}
+	rA := f.runner()
+	dbB := openDB(t, f.db.Path())
+	rB, err := New(Options{DB: dbB, Config: f.cfg, Env: f.env, MailboxPoll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	run := func(r *Runner, pair string) {
+		res, err := r.Run(ctx, pair, RunOptions{})
+		if err == nil && !res.OK() {
+			err = fmt.Errorf("%s: %v", pair, res.Errors)
+		}
+		errs <- err
+	}
+	go run(rA, "p1")
+	waitHeld := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return held
+	}
+	for end := time.Now().Add(5 * time.Second); waitHeld() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the first run sent no Graph request")
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the first run's parallel requests arrive
+	before := waitHeld()
+	go run(rB, "p2")
+	time.Sleep(500 * time.Millisecond)
+	after := waitHeld()
+	close(gate)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after != before {
+		t.Errorf("%d Graph requests held up after the second replica's run started, %d before: it did not wait for the mailbox", after, before)
+	}
+	if n := len(f.vdirFNs(f.vdirSide("a2"))); n != 3 {
+		t.Errorf("second pair's vdir has %d cards after its run, want 3", n)
+	}
 }
