@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
