@@ -20,11 +20,15 @@ import (
 // lease and takes it when the first lets go (or gives up after
 // MailboxWait), while two runs of one Runner share it.
 func TestMailboxLease(t *testing.T) {
-	for _, loc := range map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "state.db") },
-		"postgres": func(t *testing.T) string { return pgtest.Database(t) },
+	for _, be := range []struct {
+		name string
+		loc  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "state.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.Database(t) }},
 	} {
-		t.Run("", func(t *testing.T) {
+		loc := be.loc
+		t.Run(be.name, func(t *testing.T) {
 			ctx := t.Context()
 			where := loc(t)
 			cfg := &config.Config{
