@@ -4,7 +4,9 @@
 //
 // The package knows nothing of the engine, the configuration or the HTTP
 // server: it calls a Runner with a pair's name, and is told of changed
-// address books through Scheduler.Changed.
+// address books through Scheduler.Changed. Replicas sharing one state
+// keep each other apart through a Coordinator (the pairs' leases and
+// shared schedules, which serve makes of the state).
 package daemon
 
 import (
@@ -71,9 +73,44 @@ type SchedulerOptions struct {
 	// error is logged; its context is that of the runs (see Runner).
 	Housekeeping      func(ctx context.Context) error
 	HousekeepingEvery time.Duration
+	// Coordinator, when set, keeps the replicas sharing one state from
+	// running a pair twice: each run holds the pair's lease, and a
+	// scheduled run happens only on the replica that claims the period
+	// (see Coordinator). nil: this process is alone.
+	Coordinator Coordinator
+	// LeaseRetry is how soon a scheduled pair whose lease another
+	// replica holds is looked at again (default DefaultLeaseRetry, at
+	// most the pair's every).
+	LeaseRetry time.Duration
 	// Now and After replace time.Now and time.After (tests).
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
+}
+
+// DefaultLeaseRetry is SchedulerOptions.LeaseRetry's default.
+const DefaultLeaseRetry = 5 * time.Second
+
+// Coordinator is what the replicas of serve share to run each pair on one
+// replica at a time and each period of a schedule once (state's leases
+// and pair schedules, through serve).
+type Coordinator interface {
+	// Lease takes the lease of pair for a run; held is false (and err
+	// nil) when another process holds it. markPending then asks that
+	// holder for one more run after its own (a change it may not have
+	// seen).
+	Lease(ctx context.Context, pair string, markPending bool) (l Lease, held bool, err error)
+	// ClaimPeriod claims the period of pair's schedule due now: 0 when
+	// this call won it, otherwise how long until the next one is due.
+	ClaimPeriod(ctx context.Context, pair string, every time.Duration) (time.Duration, error)
+}
+
+// Lease is a held lease of a pair (Coordinator.Lease).
+type Lease interface {
+	// Context is the run's context: cancelled when the lease is lost.
+	Context() context.Context
+	// Finish ends the run: again (the lease kept) when another replica
+	// asked for one more run meanwhile, else the lease is released.
+	Finish() (again bool, err error)
 }
 
 // PairStatus is what the scheduler knows of one pair (for /healthz).
@@ -151,6 +188,9 @@ func NewScheduler(o SchedulerOptions) *Scheduler {
 	}
 	if o.After == nil {
 		o.After = time.After
+	}
+	if o.LeaseRetry <= 0 {
+		o.LeaseRetry = DefaultLeaseRetry
 	}
 	if o.HousekeepingEvery <= 0 {
 		o.HousekeepingEvery = DefaultHousekeepingEvery
@@ -439,6 +479,10 @@ func (s *Scheduler) worker(ctx, runCtx context.Context, p *pairState) {
 		if ctx.Err() != nil {
 			return
 		}
+		if s.o.Coordinator != nil {
+			next = s.coordinated(runCtx, p, reason)
+			continue
+		}
 		start := s.runOnce(runCtx, p, reason)
 		if p.every > 0 {
 			next = start.Add(p.every)
@@ -447,6 +491,73 @@ func (s *Scheduler) worker(ctx, runCtx context.Context, p *pairState) {
 			}
 		}
 	}
+}
+
+// coordinated runs the pair under its lease, as another replica may run
+// it too, and returns when its next scheduled run is due. A scheduled run
+// happens only when this replica claims the period; a change finding the
+// pair leased elsewhere leaves a pending mark for the holder; a pending
+// mark left during this replica's run runs it again.
+func (s *Scheduler) coordinated(ctx context.Context, p *pairState, reason string) (next time.Time) {
+	co := s.o.Coordinator
+	retry := s.o.LeaseRetry
+	if p.every > 0 {
+		retry = min(retry, p.every)
+		next = s.o.Now().Add(p.every)
+	}
+	change := reason == "change"
+	lease, held, err := co.Lease(ctx, p.name, change)
+	switch {
+	case err != nil:
+		s.log.Error("taking the pair's lease", "pair", p.name, "reason", reason, "err", err, "retry_in", retry)
+		if change {
+			s.retryChange(ctx, p, retry)
+		}
+		return s.o.Now().Add(retry)
+	case !held:
+		s.log.Debug("another replica runs the pair", "pair", p.name, "reason", reason)
+		return s.o.Now().Add(retry)
+	}
+	run := true
+	if !change && p.every > 0 {
+		wait, err := co.ClaimPeriod(lease.Context(), p.name, p.every)
+		switch {
+		case err != nil:
+			s.log.Error("claiming the pair's scheduled period", "pair", p.name, "err", err, "retry_in", retry)
+			run, next = false, s.o.Now().Add(retry)
+		case wait > 0:
+			s.log.Debug("this period of the pair ran on another replica", "pair", p.name, "next_in", wait)
+			run, next = false, s.o.Now().Add(wait)
+		}
+	}
+	for {
+		if run {
+			start := s.runOnce(lease.Context(), p, reason)
+			if p.every > 0 && !change {
+				next = start.Add(p.every)
+			}
+		}
+		again, err := lease.Finish()
+		if err != nil {
+			s.log.Error("releasing the pair's lease", "pair", p.name, "err", err)
+		}
+		if !again || ctx.Err() != nil {
+			return next
+		}
+		run, reason = true, "change during a run"
+	}
+}
+
+// retryChange asks for the pair's run again after d (a change whose run
+// could not take the lease for an error).
+func (s *Scheduler) retryChange(ctx context.Context, p *pairState, d time.Duration) {
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-s.o.After(d):
+			p.request()
+		}
+	}()
 }
 
 // housekeeper runs Housekeeping at the start and then every

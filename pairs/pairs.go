@@ -50,14 +50,20 @@ type Options struct {
 	HTTPClient *http.Client
 	// Logger receives the sides' and the engine's logs; nil discards.
 	Logger *slog.Logger
+	// MailboxWait bounds how long a run waits for an Office 365
+	// mailbox's lease held by a pair on another replica (0:
+	// DefaultMailboxWait); MailboxPoll is how often it asks meanwhile
+	// (0: a second).
+	MailboxWait, MailboxPoll time.Duration
 }
 
 // Runner runs pairs; see the package documentation. It is safe for
 // concurrent use by several goroutines (serve's scheduler runs different
 // pairs at once) as far as its DB is.
 type Runner struct {
-	o   Options
-	log *slog.Logger
+	o    Options
+	log  *slog.Logger
+	mbox mailboxLeases
 }
 
 // New returns a Runner over o.DB and o.Config.
@@ -77,7 +83,13 @@ func New(o Options) (*Runner, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: DefaultGraphTimeout}
 	}
-	return &Runner{o: o, log: o.Logger}, nil
+	if o.MailboxWait <= 0 {
+		o.MailboxWait = DefaultMailboxWait
+	}
+	if o.MailboxPoll <= 0 {
+		o.MailboxPoll = time.Second
+	}
+	return &Runner{o: o, log: o.Logger, mbox: mailboxLeases{held: map[string]*sharedLease{}}}, nil
 }
 
 // Config is the configuration the Runner was made with (without the web
@@ -106,6 +118,14 @@ var ErrNoPair = errors.New("no such pair")
 // accounts involved. The engine's errors (*engine.GuardError,
 // *engine.IdentityError, ...) come back as they are; a Result with errors
 // is not an error of Run (see engine.Result.OK).
+//
+// A run that writes holds the pair's lease (state.PairLeaseKey: a
+// *state.LockedError at once when another process holds it, unless ctx
+// carries it already, as the scheduler's runs do) and the lease of each
+// Office 365 mailbox it works on (waiting up to Options.MailboxWait for
+// one that a pair on another replica holds). When a lease is lost (its
+// renewal failed or found it taken) the run's context is cancelled: the
+// engine stops at its next batch boundary.
 func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*engine.Result, error) {
 	cfg, _, err := r.Pairs(ctx)
 	if err != nil {
@@ -114,6 +134,19 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*engine.Re
 	pc, ok := cfg.Pair(name)
 	if !ok {
 		return nil, fmt.Errorf("pair %s: %w (not configured, or disconnected on the web page)", name, ErrNoPair)
+	}
+	if !o.DryRun {
+		lease, err := r.o.DB.AcquireLease(ctx, state.PairLeaseKey(name), state.LeaseOptions{})
+		if err != nil {
+			return nil, err
+		}
+		defer lease.Release()
+		mctx, release, err := r.holdMailboxes(lease.Context(), r.mailboxKeys(ctx, cfg, pc))
+		if err != nil {
+			return nil, fmt.Errorf("pair %s: %w", name, err)
+		}
+		defer release()
+		ctx = mctx
 	}
 	pair, err := r.Open(ctx, cfg, pc, o.DryRun)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -38,6 +39,9 @@ type fixture struct {
 	dav   string // the CardDAV address book's URL
 	davDB *state.DB
 	env   []string
+	// graphHook, when set before a run, sees each request to the
+	// simulated Graph API (/v1.0/...) before it is served.
+	graphHook func(r *http.Request)
 }
 
 func openDB(t *testing.T, path string) *state.DB {
@@ -58,7 +62,12 @@ func newFixture(t *testing.T) *fixture {
 	sim := graphsim.New(graphsim.Options{})
 	sim.AddApp(graphsim.App{ClientID: simClient, Secret: simSecret})
 	f.sim = sim.AddUser(graphsim.User{UPN: simUser, DisplayName: "Alice", Password: "alice"})
-	simTS := httptest.NewServer(sim)
+	simTS := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.graphHook != nil && strings.HasPrefix(r.URL.Path, "/v1.0/") {
+			f.graphHook(r)
+		}
+		sim.ServeHTTP(w, r)
+	}))
 	t.Cleanup(simTS.Close)
 
 	davDB := openDB(t, filepath.Join(dir, "dav.db"))

@@ -85,6 +85,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	if db.Postgres() {
+		// A client's change on any replica wakes this one's pairs.
+		stop := listenChanges(ctx, db, sched, log, nil)
+		defer stop()
+	}
 	warnUnknownAdmins(ctx, db, cfg.Server.Admins, log)
 	mux, err := davMux(o, guard, sched)
 	if err != nil {
@@ -126,10 +131,15 @@ func newScheduler(ctx context.Context, o Options) (*daemon.Scheduler, error) {
 	for _, msg := range skipped {
 		log.Warn("not running a pair made on the web page", "why", msg)
 	}
+	var co daemon.Coordinator
+	if o.DB.Postgres() { // replicas may share it
+		co = NewCoordinator(o.DB)
+	}
 	var sched *daemon.Scheduler // set before anything runs
 	sched = daemon.NewScheduler(daemon.SchedulerOptions{
-		Every:     pairSchedules(ecfg),
-		BookPairs: bookPairs(ecfg),
+		Coordinator: co,
+		Every:       pairSchedules(ecfg),
+		BookPairs:   bookPairs(ecfg),
 		Run: func(ctx context.Context, pair string) error {
 			// a pair made since the start too; its progress for the web page
 			return runPair(ctx, runner, log, pair, func(done, total int) { sched.Progress(pair, done, total) })
@@ -139,6 +149,29 @@ func newScheduler(ctx context.Context, o Options) (*daemon.Scheduler, error) {
 		Housekeeping: runner.Housekeeping, // the daily trash purge
 	})
 	return sched, nil
+}
+
+// listenChanges calls sched.Changed for every change of the built-in
+// server's books that any replica sharing db makes (state.ListenChanges),
+// until ctx ends or the returned stop is called (it waits for the
+// listener to end); ready, when set, is called once it listens.
+func listenChanges(ctx context.Context, db *state.DB, sched *daemon.Scheduler, log *slog.Logger, ready func()) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := db.ListenChanges(ctx, state.ListenOptions{OnChange: sched.Changed,
+			OnListening: func() {
+				log.Debug("listening for the changes of the other replicas")
+				if ready != nil {
+					ready()
+				}
+			}})
+		if err != nil {
+			log.Error("not listening for the changes of the other replicas", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // davMux returns the server's routes but the web page: /healthz, the

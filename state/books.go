@@ -344,6 +344,9 @@ VALUES (?, ?, ?, ?, ?) RETURNING `+bookColumns, user, name, displayName, descrip
 		if err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
+		if err := db.notifyBook(ctx, tx, b.ID); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
 		return nil
 	})
 	return b, err
@@ -352,16 +355,28 @@ VALUES (?, ?, ?, ?, ?) RETURNING `+bookColumns, user, name, displayName, descrip
 // UpdateAddressBook sets the display name and description of book id.
 // ErrNotFound (wrapped) when there is no such book.
 func (db *DB) UpdateAddressBook(ctx context.Context, id int64, displayName, description string) error {
-	res, err := db.sql.ExecContext(ctx, `UPDATE addressbooks SET displayname = ?, description = ? WHERE id = ?`,
-		displayName, description, id)
-	return oneRow(res, err, fmt.Sprintf("update address book %d", id))
+	op := fmt.Sprintf("update address book %d", id)
+	return db.serverTx(ctx, op, func(tx *sqlTx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE addressbooks SET displayname = ?, description = ? WHERE id = ?`,
+			displayName, description, id)
+		if err := oneRow(res, err, op); err != nil {
+			return err
+		}
+		return db.notifyBook(ctx, tx, id)
+	})
 }
 
 // DeleteAddressBook deletes book id with its cards and change log.
 // ErrNotFound (wrapped) when there is no such book.
 func (db *DB) DeleteAddressBook(ctx context.Context, id int64) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM addressbooks WHERE id = ?`, id)
-	return oneRow(res, err, fmt.Sprintf("delete address book %d", id))
+	op := fmt.Sprintf("delete address book %d", id)
+	return db.serverTx(ctx, op, func(tx *sqlTx) error {
+		if err := db.notifyBook(ctx, tx, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM addressbooks WHERE id = ?`, id)
+		return oneRow(res, err, op)
+	})
 }
 
 // Cards returns every card of book bookID, with its data, by href.
@@ -705,6 +720,9 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 		if err := putIndex(ctx, tx, bookID, ix); err != nil {
 			return fmt.Errorf("state: %s: index: %w", op, err)
 		}
+		if err := db.notifyBook(ctx, sqlTx, bookID); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
 		created = !exists
 		return nil
 	})
@@ -738,6 +756,9 @@ func (db *DB) DeleteCard(ctx context.Context, bookID int64, href string, pre Pre
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
 		if err := nextSeq(ctx, tx, bookID, seq+1, href, true); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		if err := db.notifyBook(ctx, sqlTx, bookID); err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
 		if db.dueForCompaction(bookID) {

@@ -105,14 +105,14 @@ func TestLockedErrorOtherHost(t *testing.T) {
 	forBackends(t, func(t *testing.T, be backend) {
 		ctx := context.Background()
 		db, _ := be.openTest(t)
-		if _, err := db.sql.ExecContext(ctx, `INSERT INTO locks (pair, pid, hostname, acquired_at) VALUES ('work', 1, 'elsewhere.example', 0)`); err != nil {
+		if _, err := db.sql.ExecContext(ctx, `INSERT INTO leases (key, holder, pid, hostname, acquired_at, expires_at) VALUES ('pair/work', 'h', 1, 'elsewhere.example', 0, ?)`, time.Now().Add(time.Hour).UnixNano()); err != nil {
 			t.Fatal(err)
 		}
 		_, err := db.LockPair(ctx, "work")
 		if err == nil || err.Error() != "pair work is being synced by process 1 on elsewhere.example" {
 			t.Errorf("LockPair held on another host = %v", err)
 		}
-		if _, err := db.sql.ExecContext(ctx, `DELETE FROM locks WHERE pair = 'work'`); err != nil {
+		if _, err := db.sql.ExecContext(ctx, `DELETE FROM leases WHERE key = 'pair/work'`); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.LockPair(ctx, "work"); err != nil {
@@ -138,8 +138,8 @@ func TestLockStaleTakenOver(t *testing.T) {
 		db, _ := be.openTest(t)
 		host, _ := os.Hostname()
 		dead := deadPID(t)
-		if _, err := db.sql.ExecContext(ctx, `INSERT INTO locks (pair, pid, hostname, boot_id, acquired_at) VALUES (?, ?, ?, ?, ?)`,
-			"work", dead, host, bootID(), time.Now().UnixNano()); err != nil {
+		if _, err := db.sql.ExecContext(ctx, `INSERT INTO leases (key, holder, pid, hostname, boot_id, acquired_at, expires_at) VALUES (?, 'h', ?, ?, ?, ?, ?)`,
+			"pair/work", dead, host, bootID(), time.Now().UnixNano(), time.Now().Add(time.Hour).UnixNano()); err != nil {
 			t.Fatal(err)
 		}
 		unlock, err := db.LockPair(ctx, "work")
@@ -147,7 +147,7 @@ func TestLockStaleTakenOver(t *testing.T) {
 			t.Fatalf("stale lock of pid %d not taken over: %v", dead, err)
 		}
 		var pid int
-		db.sql.QueryRowContext(ctx, `SELECT pid FROM locks WHERE pair = 'work'`).Scan(&pid)
+		db.sql.QueryRowContext(ctx, `SELECT pid FROM leases WHERE key = 'pair/work'`).Scan(&pid)
 		if pid != os.Getpid() {
 			t.Errorf("lock row pid %d, want ours %d", pid, os.Getpid())
 		}
@@ -155,8 +155,8 @@ func TestLockStaleTakenOver(t *testing.T) {
 
 		// A lock taken before the last reboot is stale even if its pid lives now.
 		if bootID() != "" {
-			if _, err := db.sql.ExecContext(ctx, `INSERT INTO locks (pair, pid, hostname, boot_id, acquired_at) VALUES (?, ?, ?, ?, ?)`,
-				"home", 1, host, "an-older-boot", 0); err != nil {
+			if _, err := db.sql.ExecContext(ctx, `INSERT INTO leases (key, holder, pid, hostname, boot_id, acquired_at, expires_at) VALUES (?, 'h', ?, ?, ?, ?, ?)`,
+				"pair/home", 1, host, "an-older-boot", 0, time.Now().Add(time.Hour).UnixNano()); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := db.LockPair(ctx, "home"); err != nil {
@@ -173,10 +173,17 @@ func TestHelperProcess(t *testing.T) {
 	if path == "" {
 		t.Skip("helper process only")
 	}
-	db, err := Open(context.Background(), path, Options{})
+	opts := Options{}
+	if ttl := os.Getenv("CARDBRIDGE_STATE_HELPER_TTL"); ttl != "" {
+		opts.LeaseTTL, _ = time.ParseDuration(ttl)
+	}
+	db, err := Open(context.Background(), path, opts)
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
+	}
+	if h := os.Getenv("CARDBRIDGE_STATE_HELPER_HOST"); h != "" {
+		db.host = h // a replica on another host
 	}
 	unlock, err := db.LockPair(context.Background(), "work")
 	if err != nil {
@@ -191,10 +198,10 @@ func TestHelperProcess(t *testing.T) {
 }
 
 // startHolder starts a process holding the lock of "work" in the file at path.
-func startHolder(t *testing.T, path string) (*exec.Cmd, func()) {
+func startHolder(t *testing.T, path string, env ...string) (*exec.Cmd, func()) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
-	cmd.Env = append(os.Environ(), "CARDBRIDGE_STATE_HELPER_DB="+path)
+	cmd.Env = append(append(os.Environ(), "CARDBRIDGE_STATE_HELPER_DB="+path), env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -104,8 +104,11 @@ func fillUser(t *testing.T, db *DB, user string) userFixture {
 		if err := db.AddRun(ctx, &Run{Pair: name, Finished: time.Now(), OK: true}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := db.ClaimPeriod(ctx, name, time.Hour); err != nil {
+			t.Fatal(err)
+		}
 		// A lock left by a process of an earlier boot: stale.
-		if _, err := db.sql.Exec(`INSERT INTO locks (pair, pid, hostname, boot_id, acquired_at) VALUES (?, 1, ?, 'an-earlier-boot', 1)`, name, db.host); err != nil {
+		if _, err := db.sql.Exec(`INSERT INTO leases (key, holder, pid, hostname, boot_id, acquired_at, expires_at) VALUES (?, 'h', 1, ?, 'an-earlier-boot', 1, ?)`, PairLeaseKey(name), db.host, time.Now().Add(time.Hour).UnixNano()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -132,6 +135,11 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 		return out
 	}
 	pairs, pairArgs := in("pair", f.pairs)
+	var leaseKeys []string
+	for _, p := range f.pairs {
+		leaseKeys = append(leaseKeys, PairLeaseKey(p))
+	}
+	leases, leaseArgs := in("key", leaseKeys)
 	books, bookArgs := in("book_id", ids(f.books))
 	items, itemArgs := in("item_id", ids(f.items))
 	queries := map[string]struct {
@@ -154,7 +162,8 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 		"sync_tokens":            {pairs, pairArgs},
 		"side_identities":        {pairs, pairArgs},
 		"failed_items":           {pairs, pairArgs},
-		"locks":                  {pairs, pairArgs},
+		"leases":                 {leases, leaseArgs},
+		"pair_schedules":         {pairs, pairArgs},
 		"trash":                  {pairs, pairArgs},
 		"trash_purges":           {pairs, pairArgs},
 		"conflicts":              {pairs, pairArgs},
@@ -293,7 +302,7 @@ func TestRemoveUserRefusedWhileSyncing(t *testing.T) {
 		ctx := context.Background()
 		db, _ := be.openTest(t)
 		f := fillUser(t, db, "frank")
-		if _, err := db.sql.Exec(`DELETE FROM locks`); err != nil {
+		if _, err := db.sql.Exec(`DELETE FROM leases`); err != nil {
 			t.Fatal(err)
 		}
 		unlock, err := db.LockPair(ctx, f.pairs[1])

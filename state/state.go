@@ -61,6 +61,9 @@ type Options struct {
 	// TokenKeySource says where TokenKey came from (or why there is none),
 	// for the errors about tokens that cannot be sealed or opened.
 	TokenKeySource string
+	// LeaseTTL is how long a lease (LockPair, AcquireLease) lasts
+	// without a renewal (0: DefaultLeaseTTL); tests shorten it.
+	LeaseTTL time.Duration
 	// Now replaces time.Now for the trash: the Created of entries added
 	// without one, restores, and the cutoffs and records of purges (tests
 	// and benchmarks move it). nil is time.Now.
@@ -80,6 +83,7 @@ type DB struct {
 	pid       int
 	boot      string
 	clock     func() time.Time // the trash's clock (Options.Now)
+	leaseTTL  time.Duration    // Options.LeaseTTL
 	// purgeLogRows bounds the purge log (defaultPurgeLogRows).
 	purgeLogRows int
 
@@ -90,7 +94,7 @@ type DB struct {
 	cache   map[string]*sql.Stmt
 
 	mu    sync.Mutex
-	held  map[string]heldLock // pairs locked through this handle
+	held  map[string]*Lease // the leases held through this handle, by holder
 	close sync.Once
 
 	// deletes counts the card deletions made through this handle per book
@@ -240,10 +244,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
 	db := &DB{path: path, readOnly: opts.ReadOnly, log: log, aead: aead, keySource: opts.TokenKeySource,
-		host: host, pid: os.Getpid(), boot: bootID(), held: map[string]heldLock{},
+		host: host, pid: os.Getpid(), boot: bootID(), held: map[string]*Lease{},
 		clock: opts.Now, purgeLogRows: defaultPurgeLogRows}
 	if db.clock == nil {
 		db.clock = time.Now
+	}
+	db.leaseTTL = opts.LeaseTTL
+	if db.leaseTTL <= 0 {
+		db.leaseTTL = DefaultLeaseTTL
 	}
 
 	d := &dialect{postgres: isPostgresURL(path)}
@@ -503,19 +511,19 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 	return nil
 }
 
-// Close releases the pair locks still held through this handle and closes the
+// Close releases the leases (pair locks) still held through this handle and closes the
 // database. It is safe to call more than once.
 func (db *DB) Close() error {
 	var err error
 	db.close.Do(func() {
 		db.mu.Lock()
-		held := make([]heldLock, 0, len(db.held))
-		for _, h := range db.held {
-			held = append(held, h)
+		held := make([]*Lease, 0, len(db.held))
+		for _, l := range db.held {
+			held = append(held, l)
 		}
 		db.mu.Unlock()
-		for _, h := range held {
-			if e := db.unlock(context.Background(), h); e != nil && err == nil {
+		for _, l := range held {
+			if e := l.Release(); e != nil && err == nil {
 				err = e
 			}
 		}

@@ -228,7 +228,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.Name, p.User, p.Account, p.Folder, p.Address
 // their pair column (bases hang off items). RemoveUser and
 // DisconnectWebAccount empty them of a removed pair, and CreateWebPair
 // never gives a new pair a name any of them still holds.
-var pairTables = []string{"conflicts", "trash", "trash_purges", "runs", "sync_tokens", "side_identities", "failed_items", "locks", "items"}
+var pairTables = []string{"conflicts", "trash", "trash_purges", "runs", "sync_tokens", "side_identities", "failed_items", "pair_schedules", "items"}
 
 // pairNameUsed reports whether name is a web pair's or some pair state is
 // kept under it.
@@ -254,6 +254,9 @@ func (db *DB) deletePairState(ctx context.Context, tx *sqlTx, pairs []string) er
 		if err := db.checkUnlocked(ctx, tx, p); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM leases WHERE key = ?`, PairLeaseKey(p)); err != nil {
+			return fmt.Errorf("state of pair %s: lease: %w", p, err)
+		}
 		for _, t := range pairTables {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE pair = ?`, p); err != nil {
 				return fmt.Errorf("state of pair %s: %s: %w", p, t, err)
@@ -264,20 +267,25 @@ func (db *DB) deletePairState(ctx context.Context, tx *sqlTx, pairs []string) er
 }
 
 // checkUnlocked fails with a *LockedError when a live process holds the
-// lock of pair (a stale lock is no obstacle), read inside tx so that no
-// sync can take the lock before tx commits.
+// lease of pair (a stale one is no obstacle), read inside tx so that no
+// sync can take it before tx commits (on PostgreSQL the row is locked: a
+// claim skips it until tx ends).
 func (db *DB) checkUnlocked(ctx context.Context, tx *sqlTx, pair string) error {
 	var pid int
-	var host, boot string
-	err := tx.QueryRowContext(ctx, `SELECT pid, hostname, boot_id FROM locks WHERE pair = ?`, pair).Scan(&pid, &host, &boot)
+	var holder, host, boot string
+	var expired bool
+	q := `SELECT holder, pid, hostname, boot_id, expires_at <= ` + db.nowSQL() + ` FROM leases WHERE key = ?`
+	if db.dialect.postgres {
+		q += ` FOR UPDATE`
+	}
+	err := tx.QueryRowContext(ctx, q, PairLeaseKey(pair)).Scan(&holder, &pid, &host, &boot, &expired)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return fmt.Errorf("lock of pair %s: %w", pair, err)
-	case host != db.host:
-		return &LockedError{Pair: pair, PID: pid, Host: host}
-	case boot == db.boot && (pid == db.pid || processAlive(pid)):
-		return &LockedError{Pair: pair, PID: pid, Host: host, local: true}
+	case holder == "", expired, db.deadHere(pid, host, boot):
+	default:
+		return db.lockedError(PairLeaseKey(pair), pid, host)
 	}
 	return nil
 }
