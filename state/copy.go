@@ -58,8 +58,8 @@ func copyExclusion(table string) (reason string, excluded bool) {
 	switch table {
 	case "schema_version":
 		return "written by the target's own migrations (both are checked to be at the same version)", true
-	case "locks":
-		return "pair locks of the source's running processes: a copy would lock the pair out on the target", true
+	case "leases":
+		return "the pair and mailbox leases of the source's running processes: a copy would lock them out on the target until the leases expired", true
 	}
 	return "", false
 }

@@ -139,7 +139,7 @@ func TestCopy(t *testing.T) {
 				t.Errorf("excluded %s without a reason", e.Name)
 			}
 		}
-		if !slices.Contains(excluded, "locks") || !slices.Contains(excluded, "schema_version") {
+		if !slices.Contains(excluded, "leases") || !slices.Contains(excluded, "schema_version") {
 			t.Errorf("excluded: %v", excluded)
 		}
 

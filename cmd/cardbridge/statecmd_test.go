@@ -36,7 +36,7 @@ func TestStateCopyToPostgres(t *testing.T) {
 
 	r := cb(t, nil, "state", "copy", "--from", file, "--to", url)
 	if r.code != 0 || !strings.Contains(r.stdout, "Verified: ") || !strings.Contains(r.stdout, "server_users ") ||
-		!strings.Contains(r.stdout, "Not copied: locks") {
+		!strings.Contains(r.stdout, "Not copied: leases") {
 		t.Fatalf("state copy: %+v", r)
 	}
 	if sum(file) != before {
