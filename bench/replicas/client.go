@@ -137,9 +137,8 @@ func refused(err error) bool {
 }
 
 // do sends a request to a random replica, trying the others while the
-// connection is refused or the answer is 429 (a replica that has not yet
-// seen the user's password throttles a burst of parallel first logins
-// from one address; nothing was done, so another may be asked).
+// connection is refused or the answer is 429 (nothing was done, so
+// another may be asked; a 429 is still a violation of the statuses check).
 func (c *client) do(ctx context.Context, kind, method, path string, hdr map[string]string, body string) (davclient.Response, error) {
 	first := c.rng.IntN(len(c.reps))
 	var r davclient.Response

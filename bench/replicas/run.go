@@ -284,7 +284,7 @@ func (e *env) start(ctx context.Context, r *replica) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if healthy(ctx, r.addr) {
-			return e.warm(ctx, r)
+			return nil
 		}
 		select {
 		case <-r.exited:
@@ -297,30 +297,6 @@ func (e *env) start(ctx context.Context, r *replica) error {
 			return fmt.Errorf("replicas: replica %d did not answer /healthz within 60 s; see %s", r.idx, r.logPath)
 		}
 	}
-}
-
-// warm signs each user in once on r, as a balancer's first check would:
-// the replica then knows the password, and the clients' parallel first
-// requests are not throttled as a burst of guesses.
-func (e *env) warm(ctx context.Context, r *replica) error {
-	for _, u := range []string{clientUser, schedUser} {
-		d := &davclient.Client{HC: http.DefaultClient, Base: "http://" + r.addr, User: u, Pass: password, Book: "/addressbooks/" + u + "/contacts/"}
-		var resp davclient.Response
-		var err error
-		for try := 0; try < 60; try++ { // the clients' burst may be throttled meanwhile: wait it out
-			if resp, err = d.Do(ctx, "warm", "PROPFIND", d.Book, map[string]string{"Depth": "0"}, ""); err != nil || resp.Status != http.StatusTooManyRequests {
-				break
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-		if err != nil {
-			return fmt.Errorf("replicas: replica %d: %w", r.idx, err)
-		}
-		if resp.Status != http.StatusMultiStatus {
-			return fmt.Errorf("replicas: replica %d: PROPFIND %s as %s: status %d: %.200s", r.idx, d.Book, u, resp.Status, resp.Body)
-		}
-	}
-	return nil
 }
 
 func healthy(ctx context.Context, addr string) bool {
