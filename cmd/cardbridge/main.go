@@ -148,8 +148,8 @@ func (a *app) rootCmd() *cobra.Command {
 		a.loginCmd(), a.logoutCmd(), a.accountsCmd(), a.graphsimCmd(), a.userCmd(), a.serveCmd(), a.resetCmd())
 	root.SetVersionTemplate("{{.Version}}")
 	root.InitDefaultCompletionCmd()
-	strictUsage(root)
-	strictHelp(root)
+	termout.StrictUsage(root)
+	termout.StrictHelp(root)
 	a.completeIDs(root)
 	return root
 }
