@@ -93,3 +93,28 @@ func TestFoldersAndLogout(t *testing.T) {
 		t.Errorf("after logout: %+v", accs)
 	}
 }
+
+// TestOpenConflictsAndConflict: the open conflicts list in id order and
+// one reads by id, resolved or not; an unknown id is state.ErrNotFound.
+func TestOpenConflictsAndConflict(t *testing.T) {
+	ctx := t.Context()
+	r, db := accountsRunner(t, config.Account{Name: "work"})
+	for _, uid := range []string{"u1", "u2"} {
+		if err := db.UpsertConflict(ctx, &state.Conflict{Pair: "p", UID: uid, A: viewCard("Ann", "", ""), B: viewCard("Bo", "", "")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.ResolveConflict(ctx, 2, "a", nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := r.OpenConflicts(ctx)
+	if err != nil || len(cs) != 1 || cs[0].UID != "u1" {
+		t.Fatalf("open conflicts: %+v, %v; want u1 only", cs, err)
+	}
+	if c, err := r.Conflict(ctx, 2); err != nil || c.UID != "u2" || c.Keep != "a" {
+		t.Errorf("conflict 2: %+v, %v", c, err)
+	}
+	if _, err := r.Conflict(ctx, 9); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("conflict 9: %v, want ErrNotFound", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/termout"
+	"github.com/cardbridge/cardbridge/vcard"
 )
 
 // This file holds the CLI's lines about the application layer's results:
@@ -144,4 +145,98 @@ func (in AccountInfo) From() string {
 		return "web page, user " + in.Owner
 	}
 	return "state only (not configured)"
+}
+
+// The tables below are what the list commands print without --json: a
+// line saying the list is empty, or a table (termout.Table) whose cells
+// from cards, servers and the configuration are escaped.
+
+// WriteAccounts writes the `accounts` table of infos.
+func WriteAccounts(w io.Writer, infos []AccountInfo) error {
+	if len(infos) == 0 {
+		_, err := fmt.Fprintln(w, "no accounts configured")
+		return err
+	}
+	tw := termout.NewTable(w, "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC", "FROM")
+	for _, in := range infos {
+		user, tok, last := in.Use()
+		tw.Row(termout.Cell(in.Account.Name), termout.Cell(user), termout.Cell(in.Account.Tenant), termout.Cell(in.Account.Flow), tok, last, termout.Cell(in.From()))
+	}
+	return tw.Flush()
+}
+
+// WriteFolders writes the `accounts folders` lines: the default folder,
+// then the contact folders fs.
+func WriteFolders(w io.Writer, fs []string) error {
+	fmt.Fprintln(w, "Contacts (the default folder)")
+	for _, f := range fs {
+		fmt.Fprintln(w, f)
+	}
+	return nil
+}
+
+// WriteConflicts writes the `conflicts list` table of cs.
+func WriteConflicts(w io.Writer, cs []state.Conflict) error {
+	if len(cs) == 0 {
+		_, err := fmt.Fprintln(w, "no open conflicts")
+		return err
+	}
+	tw := termout.NewTable(w, "ID", "PAIR", "SINCE", "CONTACT", "UID")
+	for _, c := range cs {
+		tw.Row(fmt.Sprint(c.ID), termout.Cell(c.Pair), c.Created.Format("2006-01-02 15:04"), termout.Cell(CardName(c.A)), termout.Cell(c.UID))
+	}
+	return tw.Flush()
+}
+
+// WriteTrash writes the `trash list` table of es: each entry's pair,
+// side, reason, time, contact and whether it was or will be restored.
+func WriteTrash(w io.Writer, es []state.TrashEntry) error {
+	if len(es) == 0 {
+		_, err := fmt.Fprintln(w, "the trash is empty")
+		return err
+	}
+	tw := termout.NewTable(w, "ID", "PAIR", "SIDE", "WHY", "WHEN", "CONTACT", "STATE")
+	for _, e := range es {
+		st := "-"
+		switch {
+		case !e.Restored.IsZero():
+			st = "restored " + e.Restored.Format("2006-01-02 15:04")
+		case e.RestoreRequested:
+			st = "restore at next sync"
+		}
+		tw.Row(fmt.Sprint(e.ID), termout.Cell(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), termout.Cell(CardName(e.Card)), st)
+	}
+	return tw.Flush()
+}
+
+// NoUsersHint says how to add the first user of the built-in server.
+const NoUsersHint = "no users yet: add one with `cardbridge user add NAME` (the password is read from a prompt, or from standard input)"
+
+// WriteUsers writes the `user list` table of us: each user, when it was
+// made and its address books.
+func WriteUsers(w io.Writer, us []UserView) error {
+	if len(us) == 0 {
+		_, err := fmt.Fprintln(w, NoUsersHint)
+		return err
+	}
+	tw := termout.NewTable(w, "USER", "CREATED", "ADDRESS BOOKS")
+	for _, u := range us {
+		names := make([]string, len(u.Books))
+		for i, b := range u.Books {
+			names[i] = termout.Cell(b.Name)
+		}
+		tw.Row(termout.Cell(u.Name), u.Created, strings.Join(names, ", "))
+	}
+	return tw.Flush()
+}
+
+// RestoreLine is what `trash restore` says of entry e, escaped: the
+// contact's name ("?" when its card does not parse) and that the next
+// sync of its pair brings it back.
+func RestoreLine(e state.TrashEntry) string {
+	name := "?"
+	if c, err := vcard.Parse(e.Card); err == nil {
+		name = termout.String(c.FN())
+	}
+	return fmt.Sprintf("trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides", e.ID, name, termout.String(e.Pair))
 }

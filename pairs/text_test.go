@@ -94,3 +94,65 @@ func TestAccountColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestListTables: each list's text is one line when it is empty, else a
+// table whose cells from cards and servers are escaped ("-" when empty).
+func TestListTables(t *testing.T) {
+	at := time.Date(2026, 5, 6, 7, 8, 0, 0, time.UTC)
+	card := viewCard("Ann\x1b[2J", "", "")
+	for _, tc := range []struct {
+		name  string
+		write func(*strings.Builder) error
+		want  string
+	}{
+		{"no accounts", func(b *strings.Builder) error { return WriteAccounts(b, nil) }, "no accounts configured\n"},
+		{"accounts", func(b *strings.Builder) error {
+			return WriteAccounts(b, []AccountInfo{{Account: config.Account{Name: "work", User: "ann", Tenant: "t\tx", Flow: "device"}, Configured: true}})
+		}, "ACCOUNT  USER  TENANT  FLOW    TOKEN          LAST SYNC  FROM\nwork     ann   t\\tx    device  not signed in  never      config\n"},
+		{"folders", func(b *strings.Builder) error { return WriteFolders(b, []string{"Family"}) }, "Contacts (the default folder)\nFamily\n"},
+		{"no conflicts", func(b *strings.Builder) error { return WriteConflicts(b, nil) }, "no open conflicts\n"},
+		{"conflicts", func(b *strings.Builder) error {
+			return WriteConflicts(b, []state.Conflict{{ID: 3, Pair: "p", Created: at, A: card}})
+		}, "ID  PAIR  SINCE             CONTACT     UID\n3   p     2026-05-06 07:08  Ann\\x1b[2J  -\n"},
+		{"empty trash", func(b *strings.Builder) error { return WriteTrash(b, nil) }, "the trash is empty\n"},
+		{"trash", func(b *strings.Builder) error {
+			return WriteTrash(b, []state.TrashEntry{
+				{ID: 1, Pair: "p", Side: "a", Reason: "deleted", Created: at, Card: card},
+				{ID: 2, Pair: "p", Side: "b", Reason: "overwritten", Created: at, RestoreRequested: true},
+				{ID: 3, Pair: "p", Side: "b", Reason: "deleted", Created: at, Restored: at}})
+		}, "ID  PAIR  SIDE  WHY          WHEN              CONTACT     STATE\n" +
+			"1   p     a     deleted      2026-05-06 07:08  Ann\\x1b[2J  -\n" +
+			"2   p     b     overwritten  2026-05-06 07:08  -           restore at next sync\n" +
+			"3   p     b     deleted      2026-05-06 07:08  -           restored 2026-05-06 07:08\n"},
+		{"no users", func(b *strings.Builder) error { return WriteUsers(b, nil) }, NoUsersHint + "\n"},
+		{"users", func(b *strings.Builder) error {
+			return WriteUsers(b, []UserView{{Name: "ann", Created: "2026-05-06T07:08:00Z", Books: []BookView{{Name: "contacts"}, {Name: "work"}}}})
+		}, "USER  CREATED               ADDRESS BOOKS\nann   2026-05-06T07:08:00Z  contacts, work\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := tc.write(&b); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tc.want {
+				t.Errorf("got\n%q\nwant\n%q", b.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestRestoreLine: the contact's name and pair escaped, "?" for a card
+// that does not parse.
+func TestRestoreLine(t *testing.T) {
+	for _, tc := range []struct {
+		e    state.TrashEntry
+		want string
+	}{
+		{state.TrashEntry{ID: 4, Pair: "p\x1b", Card: viewCard("Ann\x07", "", "")}, "trash entry 4 (Ann\\x07): the next `cardbridge sync p\\x1b` brings it back on both sides"},
+		{state.TrashEntry{ID: 5, Pair: "p", Card: []byte("junk")}, "trash entry 5 (?): the next `cardbridge sync p` brings it back on both sides"},
+	} {
+		if got := RestoreLine(tc.e); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+}

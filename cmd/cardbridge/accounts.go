@@ -6,7 +6,6 @@ import (
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/pairs"
-	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -98,28 +97,8 @@ func (a *app) accountsCmd() *cobra.Command {
 		Short: "List Office 365 accounts: user, tenant, flow, token expiry, last sync",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, db, err := a.configRunner(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			infos, err := r.Accounts(cmd.Context())
-			if err != nil {
-				return withCode(exitFailed, err)
-			}
-			if a.asJSON {
-				return writeJSON(a.stdout, pairs.AccountViews(infos))
-			}
-			if len(infos) == 0 {
-				fmt.Fprintln(a.stdout, "no accounts configured")
-				return nil
-			}
-			tw := termout.NewTable(a.stdout, "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC", "FROM")
-			for _, in := range infos {
-				user, tok, last := in.Use()
-				tw.Row(termout.Cell(in.Account.Name), termout.Cell(user), termout.Cell(in.Account.Tenant), termout.Cell(in.Account.Flow), tok, last, termout.Cell(in.From()))
-			}
-			return tw.Flush()
+			return list(a, cmd.Context(), nil, (*pairs.Runner).Accounts,
+				func(infos []pairs.AccountInfo) any { return pairs.AccountViews(infos) }, pairs.WriteAccounts)
 		},
 	}
 	cmd.Flags().BoolVar(&a.asJSON, "json", false, "print the accounts as a JSON array")
@@ -141,11 +120,7 @@ func (a *app) accountsCmd() *cobra.Command {
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
-			fmt.Fprintln(a.stdout, "Contacts (the default folder)")
-			for _, f := range fs {
-				fmt.Fprintln(a.stdout, f)
-			}
-			return nil
+			return pairs.WriteFolders(a.stdout, fs)
 		},
 	}
 	cmd.AddCommand(folders)
