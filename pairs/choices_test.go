@@ -24,16 +24,16 @@ func TestChoices(t *testing.T) {
 		}
 	}
 	got, err := r.TrashChoices(ctx)
-	if want := []Choice{{"1", "p: deleted Ann Lee"}, {"2", "p: overwritten"}}; err != nil || !reflect.DeepEqual(got, want) {
+	if want := []Choice{{Value: "1", Desc: "p: deleted Ann Lee"}, {Value: "2", Desc: "p: overwritten"}}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("trash: %q, %v; want %q", got, err, want)
 	}
-	if got, err := r.AccountChoices(ctx); err != nil || !reflect.DeepEqual(got, []Choice{{"work", "config"}}) {
+	if got, err := r.AccountChoices(ctx); err != nil || !reflect.DeepEqual(got, []Choice{{Value: "work", Desc: "config"}}) {
 		t.Errorf("accounts: %q, %v", got, err)
 	}
 	if got, err := r.ConflictChoices(ctx); err != nil || len(got) != 0 {
 		t.Errorf("conflicts: %q, %v", got, err)
 	}
-	if got := idChoices(map[int64]string{10: "b:\n two", 9: "a"}); !reflect.DeepEqual(got, []Choice{{"9", "a"}, {"10", "b: two"}}) {
+	if got := idChoices(map[int64]string{10: "b:\n two", 9: "a"}); !reflect.DeepEqual(got, []Choice{{Value: "9", Desc: "a"}, {Value: "10", Desc: "b: two"}}) {
 		t.Errorf("ids: %q", got)
 	}
 }

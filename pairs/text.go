@@ -240,3 +240,29 @@ func RestoreLine(e state.TrashEntry) string {
 	}
 	return fmt.Sprintf("trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides", e.ID, name, termout.String(e.Pair))
 }
+
+// WriteResult writes what `sync` prints of a run of one pair without
+// --json: a dry run's plan and the summary line on out (the summary only
+// when quiet is false or the run did not succeed), then each skipped item
+// and error on errs, escaped.
+func WriteResult(out, errs io.Writer, res *engine.Result, quiet bool) {
+	if res.DryRun {
+		WritePlan(out, res.Pair, res.Plan)
+	}
+	if !quiet || !res.OK() {
+		fmt.Fprintln(out, termout.String(SummaryLine(res)))
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(errs, "%s: skipped %s\n", res.Pair, termout.String(s.String()))
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintf(errs, "%s: error: %s\n", res.Pair, termout.String(e.Error()))
+	}
+}
+
+// WriteSyncJSON writes the line of `sync --json` for res (SyncReport),
+// with the time at when it is not zero (--every).
+func WriteSyncJSON(w io.Writer, res *engine.Result, at time.Time) {
+	line, _ := SyncReport(res, at)
+	fmt.Fprintln(w, termout.JSON(line))
+}

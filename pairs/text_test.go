@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
 )
 
 // TestSummaryLineAndPlan: the per-pair line counts each side's writes,
@@ -154,5 +156,40 @@ func TestRestoreLine(t *testing.T) {
 		if got := RestoreLine(tc.e); got != tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
 		}
+	}
+}
+
+// TestWriteResult: a dry run prints its plan and summary; quiet keeps
+// only the summary of a run with errors; skips and errors go to errs,
+// escaped; the JSON line is SyncReport's.
+func TestWriteResult(t *testing.T) {
+	plan := &engine.Plan{Actions: []engine.Action{{Kind: engine.ActLink, UID: "u1", A: engine.Write{Op: engine.OpCreate}, Why: "new on b"}}}
+	for _, tc := range []struct {
+		name          string
+		res           *engine.Result
+		quiet         bool
+		wantOut, errs string
+	}{
+		{"dry run", &engine.Result{Pair: "p", DryRun: true, Plan: plan},
+			false, "p: plan (1 actions, nothing written):\n  create a, link in state      u1: new on b\np (dry run: would): a +0 ~0 -0, b +0 ~0 -0, 0 conflicts, 0 skipped, 0 errors (0 ms)\n", ""},
+		{"quiet and ok", &engine.Result{Pair: "p"}, true, "", ""},
+		{"quiet with errors", &engine.Result{Pair: "p", Errors: []error{errors.New("bad\x1b[2J")}, Skipped: []engine.Skip{{ID: "x.vcf", Reason: "too big"}}},
+			true, "p: a +0 ~0 -0, b +0 ~0 -0, 0 conflicts, 1 skipped, 1 errors (0 ms)\n",
+			"p: skipped " + termout.String(engine.Skip{ID: "x.vcf", Reason: "too big"}.String()) + "\np: error: bad\\x1b[2J\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errs strings.Builder
+			WriteResult(&out, &errs, tc.res, tc.quiet)
+			if out.String() != tc.wantOut || errs.String() != tc.errs {
+				t.Errorf("out\n%q\nwant\n%q\nerrs\n%q\nwant\n%q", out.String(), tc.wantOut, errs.String(), tc.errs)
+			}
+		})
+	}
+	var b strings.Builder
+	res := &engine.Result{Pair: "p"}
+	WriteSyncJSON(&b, res, time.Time{})
+	line, _ := SyncReport(res, time.Time{})
+	if b.String() != termout.JSON(line)+"\n" {
+		t.Errorf("JSON line %q, want SyncReport's %q", b.String(), line)
 	}
 }

@@ -147,18 +147,7 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 	if fl.json {
 		a.printSyncJSON(res, fl.every > 0)
 	} else {
-		if fl.dryRun {
-			pairs.WritePlan(a.stdout, name, res.Plan)
-		}
-		if !a.quiet || !res.OK() {
-			fmt.Fprintln(a.stdout, termout.String(pairs.SummaryLine(res)))
-		}
-		for _, s := range res.Skipped {
-			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termout.String(s.String()))
-		}
-		for _, e := range res.Errors {
-			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termout.String(e.Error()))
-		}
+		pairs.WriteResult(a.stdout, a.stderr, res, a.quiet)
 	}
 	if !res.OK() {
 		return exitFailed
@@ -174,13 +163,12 @@ func (a *app) reportFailure(name string, err error, asJSON, stamp bool) {
 	fmt.Fprintf(a.stderr, "%s: %s\n", name, termout.Block(err.Error()))
 }
 
-// printSyncJSON prints the line of `sync --json` for res
-// (pairs.SyncReport), with the time when stamp (--every).
+// printSyncJSON prints the line of `sync --json` for res, with the time
+// when stamp (--every).
 func (a *app) printSyncJSON(res *engine.Result, stamp bool) {
 	var at time.Time
 	if stamp {
 		at = time.Now()
 	}
-	line, _ := pairs.SyncReport(res, at)
-	fmt.Fprintln(a.stdout, termout.JSON(line))
+	pairs.WriteSyncJSON(a.stdout, res, at)
 }
