@@ -266,3 +266,42 @@ func WriteSyncJSON(w io.Writer, res *engine.Result, at time.Time) {
 	line, _ := SyncReport(res, at)
 	fmt.Fprintln(w, termout.JSON(line))
 }
+
+// WritePurged writes what `trash purge` says: the line of each pair's
+// purge in done (PurgedLine), then, when total, what they removed
+// together.
+func WritePurged(w io.Writer, done []Purged, total bool) {
+	var entries int
+	var bytes int64
+	for _, d := range done {
+		entries += d.Result.Entries
+		bytes += d.Result.Bytes
+		fmt.Fprintln(w, PurgedLine(d))
+	}
+	if total {
+		fmt.Fprintf(w, "trash: purged %s (%s) from %d pairs\n", EntriesText(entries), state.FormatBytes(bytes), len(done))
+	}
+}
+
+// ResetSides is the sides `reset --side` names: both for "".
+func ResetSides(side string) ([]string, error) {
+	switch side {
+	case "":
+		return []string{"a", "b"}, nil
+	case "a", "b":
+		return []string{side}, nil
+	}
+	return nil, fmt.Errorf("--side %q: want a or b", side)
+}
+
+// WriteReset writes what `reset` says of pair: each side's reset in done
+// (ResetLine), then, when done is the whole of a reset that was not a dry
+// run, what the next sync does.
+func WriteReset(w io.Writer, pair string, done []SideReset, dryRun, whole bool) {
+	for _, d := range done {
+		fmt.Fprintln(w, ResetLine(pair, d, dryRun))
+	}
+	if whole && !dryRun {
+		fmt.Fprintf(w, "the next `cardbridge sync %s` links the side's contacts by UID\n", termout.String(pair))
+	}
+}

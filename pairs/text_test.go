@@ -193,3 +193,44 @@ func TestWriteResult(t *testing.T) {
 		t.Errorf("JSON line %q, want SyncReport's %q", b.String(), line)
 	}
 }
+
+// TestWritePurgedAndReset: a purge's lines and their total (left out
+// after a failure); a reset's lines and what the next sync does (not
+// after a dry run or a failure); --side names a, b or both.
+func TestWritePurgedAndReset(t *testing.T) {
+	done := []Purged{{Pair: "p", Result: state.PurgeResult{Entries: 1, Bytes: 10}}, {Pair: "q", Result: state.PurgeResult{Entries: 2, Bytes: 20}}}
+	var b strings.Builder
+	WritePurged(&b, done, true)
+	want := PurgedLine(done[0]) + "\n" + PurgedLine(done[1]) + "\ntrash: purged 3 entries (30 B) from 2 pairs\n"
+	if b.String() != want {
+		t.Errorf("purge:\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	WritePurged(&b, done[:1], false)
+	if b.String() != PurgedLine(done[0])+"\n" {
+		t.Errorf("failed purge: %q", b.String())
+	}
+	sides := []SideReset{{Side: "a", SideReset: state.SideReset{Items: 2}}}
+	for _, tc := range []struct {
+		dryRun, whole bool
+		hint          bool
+	}{{false, true, true}, {true, true, false}, {false, false, false}} {
+		b.Reset()
+		WriteReset(&b, "p\x1b", sides, tc.dryRun, tc.whole)
+		want := ResetLine("p\x1b", sides[0], tc.dryRun) + "\n"
+		if tc.hint {
+			want += "the next `cardbridge sync p\\x1b` links the side's contacts by UID\n"
+		}
+		if b.String() != want {
+			t.Errorf("reset dry %v whole %v:\n%q\nwant\n%q", tc.dryRun, tc.whole, b.String(), want)
+		}
+	}
+	for side, want := range map[string][]string{"": {"a", "b"}, "a": {"a"}, "b": {"b"}} {
+		if got, err := ResetSides(side); err != nil || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("ResetSides(%q) = %v, %v", side, got, err)
+		}
+	}
+	if _, err := ResetSides("c"); err == nil || err.Error() != `--side "c": want a or b` {
+		t.Errorf("ResetSides(c): %v", err)
+	}
+}
