@@ -19,18 +19,8 @@ func (a *app) demoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "A first run that needs no account: simulated Office 365 <-> the built-in CardDAV server and its web page",
-		Long: `Start everything cardbridge does, with no account and no configuration: a simulated Office 365 (graphsim, on a random loopback port)
-holding a few hundred sample contacts, the built-in CardDAV server with a
-user "demo" and a random password, its web page, and a pair that syncs the
-two both ways every minute (and a few seconds after a phone or mail client
-changes the address book). The first sync shows a progress bar on a
-terminal; then the web URL, the CardDAV URL and the credentials are
-printed. It listens on this computer only, unless --listen 0.0.0.0:5232
-lets phones on the same network in (plain HTTP: a warning says so); then
-it prints this machine's network addresses for them. Ctrl-C stops it all.
-The workspace (configuration, state) is a temporary folder removed at
-exit, unless --dir names one to keep.`,
-		Args: cobra.NoArgs,
+		Long:  demo.Help,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.env = demo.WithoutConfigEnv(a.env)
 			o.Stdout, o.Stderr, o.Env, o.Logger = a.stdout, a.stderr, a.env, a.log

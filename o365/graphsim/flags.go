@@ -75,3 +75,20 @@ func (o *CommandOptions) Check() (Options, *Chaos, error) {
 func (o *CommandOptions) Run(ctx context.Context, opts Options, chaos *Chaos, log *slog.Logger) error {
 	return StandaloneWith(ctx, o.Listen, o.Contacts, opts, chaos, o.Redirects, log)
 }
+
+// CommandHelp is the long help of `cardbridge graphsim`: what the
+// simulator serves, what its fault flags do and its redirect URIs.
+const CommandHelp = `Run the simulator of Microsoft Graph contacts and the identity platform that
+cardbridge's tests use. It prints the login_url, graph_url and client_id to put
+in an account's configuration; user alice@contoso.example (password alice)
+owns a mailbox seeded with --contacts contacts. Stop it with Ctrl-C.
+
+The --fault-* flags put probabilistic faults in front of Graph (each HTTP
+request draws once, deterministically from --seed): 429 with Retry-After,
+503, connection resets, stalls of --stall, and one expiry of every delta
+link after --expire-delta-after delta pages (the next page answers 410).
+
+The app is registered with the redirect URIs of the CLI's browser login and
+of "Connect Office 365" on a serve at a loopback address (any port); for a
+serve reached at another address add its public_url + /ui/connect/callback
+with --redirect-uri (repeatable).`
