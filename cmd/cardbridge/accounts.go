@@ -16,9 +16,9 @@ func (a *app) configAccount(name string) (*config.Config, config.Account, error)
 	if err != nil {
 		return nil, config.Account{}, err
 	}
-	acc, ok := cfg.Account(name)
-	if !ok {
-		return nil, acc, withCode(exitUsage, fmt.Errorf("no account %q in the configuration (accounts: %v)", name, cfg.AccountNames()))
+	acc, err := cfg.FindAccount(name)
+	if err != nil {
+		return nil, acc, withCode(exitUsage, err)
 	}
 	// Signing in reads the account's secret or certificate file.
 	if err := a.checkResources(cfg); err != nil {
