@@ -659,6 +659,22 @@ func (g *gctx) contactsRoute(f *folder, rest []string) {
 var contactQueryOptions = []string{"$select", "$filter", "$top", "$skip", "$orderby", "$expand", "$count", "$search", "$skiptoken", "$format"}
 
 // parseSelect validates $select.
+// projection reads the $select and $expand of q, answering 400 when
+// either is bad (false then).
+func (g *gctx) projection(q url.Values) (sel map[string]bool, sv, mv *extFilter, ok bool) {
+	sel, err := parseSelect(q.Get("$select"))
+	if err != nil {
+		g.fail(400, "BadRequest", err.Error())
+		return nil, nil, nil, false
+	}
+	sv, mv, err = parseExpand(q.Get("$expand"))
+	if err != nil {
+		g.fail(400, "BadRequest", "Invalid $expand: "+err.Error())
+		return nil, nil, nil, false
+	}
+	return sel, sv, mv, true
+}
+
 func parseSelect(v string) (map[string]bool, error) {
 	if v == "" {
 		return nil, nil
@@ -828,16 +844,11 @@ func (g *gctx) listContacts(f *folder) {
 		g.fail(400, "ErrorInvalidUrlQuery", "$search is not supported by the simulator on contacts.")
 		return
 	}
-	sel, err := parseSelect(q.Get("$select"))
-	if err != nil {
-		g.fail(400, "BadRequest", err.Error())
+	sel, sv, mv, ok := g.projection(q)
+	if !ok {
 		return
 	}
-	sv, mv, err := parseExpand(q.Get("$expand"))
-	if err != nil {
-		g.fail(400, "BadRequest", "Invalid $expand: "+err.Error())
-		return
-	}
+	var err error
 	var flt fnode
 	if fs := q.Get("$filter"); fs != "" {
 		if flt, err = parseFilter(fs); err != nil {
@@ -1049,14 +1060,8 @@ func (g *gctx) contactItem(c *contact) {
 		if !g.checkOptions(q, []string{"$select", "$expand"}) {
 			return
 		}
-		sel, err := parseSelect(q.Get("$select"))
-		if err != nil {
-			g.fail(400, "BadRequest", err.Error())
-			return
-		}
-		sv, mv, err := parseExpand(q.Get("$expand"))
-		if err != nil {
-			g.fail(400, "BadRequest", "Invalid $expand: "+err.Error())
+		sel, sv, mv, ok := g.projection(q)
+		if !ok {
 			return
 		}
 		m.mu.Lock()
