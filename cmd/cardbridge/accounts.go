@@ -1,30 +1,39 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/pairs"
+	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
 
-// configAccount loads the configuration, finds its account name and
-// checks what the configuration points at (checkResources).
-func (a *app) configAccount(name string) (*config.Config, config.Account, error) {
+// accountRunner loads the configuration, finds its account name,
+// checks what the configuration points at (checkResources: signing in
+// reads the account's secret or certificate file) and opens the
+// application layer, writable (tokens may be stored). For login, an
+// account that signs in by itself is a usage error. The caller closes
+// the database.
+func (a *app) accountRunner(ctx context.Context, name string, login bool) (*pairs.Runner, *state.DB, config.Account, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
-		return nil, config.Account{}, err
+		return nil, nil, config.Account{}, err
 	}
 	acc, err := cfg.FindAccount(name)
 	if err != nil {
-		return nil, acc, withCode(exitUsage, err)
+		return nil, nil, acc, withCode(exitUsage, err)
 	}
-	// Signing in reads the account's secret or certificate file.
 	if err := a.checkResources(cfg); err != nil {
-		return nil, acc, err
+		return nil, nil, acc, err
 	}
-	return cfg, acc, nil
+	if login && pairs.AppOnly(acc) {
+		return nil, nil, acc, withCode(exitUsage, fmt.Errorf("account %s uses flow %s: it signs in by itself, no login needed", acc.Name, acc.Flow))
+	}
+	r, db, err := a.stateRunner(ctx, cfg, false)
+	return r, db, acc, err
 }
 
 func (a *app) loginCmd() *cobra.Command {
@@ -34,14 +43,7 @@ func (a *app) loginCmd() *cobra.Command {
 		Short: "Sign in to an Office 365 account (device code, or --browser)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, acc, err := a.configAccount(args[0])
-			if err != nil {
-				return err
-			}
-			if pairs.AppOnly(acc) {
-				return withCode(exitUsage, fmt.Errorf("account %s uses flow %s: it signs in by itself, no login needed", acc.Name, acc.Flow))
-			}
-			r, db, err := a.stateRunner(cmd.Context(), cfg, false)
+			r, db, acc, err := a.accountRunner(cmd.Context(), args[0], true)
 			if err != nil {
 				return err
 			}
@@ -107,11 +109,7 @@ func (a *app) accountsCmd() *cobra.Command {
 		Short: "List an account's contact folders (for a pair's folder:)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, acc, err := a.configAccount(args[0])
-			if err != nil {
-				return err
-			}
-			r, db, err := a.stateRunner(cmd.Context(), cfg, false) // tokens may be stored
+			r, db, acc, err := a.accountRunner(cmd.Context(), args[0], false)
 			if err != nil {
 				return err
 			}
