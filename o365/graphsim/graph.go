@@ -1009,17 +1009,28 @@ func withContext(body []byte, ctx string) []byte {
 	return b.Bytes()
 }
 
-func (g *gctx) createContact(f *folder) {
+// contactBody reads the JSON contact of a create or an update, answering
+// the error Graph gives for another content type, a body too large or
+// one that is no contact (false then).
+func (g *gctx) contactBody() (*contactPatch, bool) {
 	if !g.checkJSONType() {
-		return
+		return nil, false
 	}
 	b, ok := g.readBody()
 	if !ok {
-		return
+		return nil, false
 	}
 	p, e := parseContactBody(b)
 	if e != nil {
 		g.fail(400, e.code, e.msg)
+		return nil, false
+	}
+	return p, true
+}
+
+func (g *gctx) createContact(f *folder) {
+	p, ok := g.contactBody()
+	if !ok {
 		return
 	}
 	m := g.m
@@ -1076,16 +1087,8 @@ func (g *gctx) contactItem(c *contact) {
 		m.mu.Unlock()
 		writeJSON(g.w, 200, withContext(body, g.contactContext()))
 	case http.MethodPatch:
-		if !g.checkJSONType() {
-			return
-		}
-		b, ok := g.readBody()
+		p, ok := g.contactBody()
 		if !ok {
-			return
-		}
-		p, e := parseContactBody(b)
-		if e != nil {
-			g.fail(400, e.code, e.msg)
 			return
 		}
 		m.mu.Lock()
