@@ -9,6 +9,7 @@ import (
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/demo"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/spf13/cobra"
 )
 
@@ -25,8 +26,8 @@ func (a *app) demoCmd() *cobra.Command {
 			a.env = demo.WithoutConfigEnv(a.env)
 			o.Stdout, o.Stderr, o.Env, o.Logger = a.stdout, a.stderr, a.env, a.log
 			o.Sync = func(ctx context.Context, cfg *config.Config) error {
-				if code := a.syncOnce(ctx, cfg, []string{demo.Pair}, syncFlags{}); code != exitOK {
-					return withCode(code, fmt.Errorf("demo: the first sync failed (%s)", exitMessage(code)))
+				if o := a.syncOnce(ctx, cfg, []string{demo.Pair}, syncFlags{}); o != pairs.Synced {
+					return withCode(outcomeCode[o], fmt.Errorf("demo: the first sync failed (%s)", o))
 				}
 				return nil
 			}
