@@ -481,15 +481,8 @@ func (g *gctx) folderCollection(parent *folder) {
 			g.denied()
 			return
 		}
-		var body struct {
-			DisplayName *string `json:"displayName"`
-		}
-		b, ok := g.readBody()
+		body, ok := g.folderBody()
 		if !ok {
-			return
-		}
-		if err := json.Unmarshal(b, &body); err != nil {
-			g.fail(400, "RequestBodyRead", "Invalid JSON: "+err.Error())
 			return
 		}
 		if body.DisplayName == nil || strings.TrimSpace(*body.DisplayName) == "" {
@@ -537,15 +530,8 @@ func (g *gctx) folderItem(f *folder) {
 		fj["@odata.context"] = g.base() + "/$metadata#users('" + m.user.ID + "')/contactFolders/$entity"
 		writeJSON(g.w, 200, fj)
 	case http.MethodPatch:
-		var body struct {
-			DisplayName *string `json:"displayName"`
-		}
-		b, ok := g.readBody()
+		body, ok := g.folderBody()
 		if !ok {
-			return
-		}
-		if err := json.Unmarshal(b, &body); err != nil {
-			g.fail(400, "RequestBodyRead", "Invalid JSON: "+err.Error())
 			return
 		}
 		m.mu.Lock()
@@ -659,6 +645,23 @@ func (g *gctx) contactsRoute(f *folder, rest []string) {
 var contactQueryOptions = []string{"$select", "$filter", "$top", "$skip", "$orderby", "$expand", "$count", "$search", "$skiptoken", "$format"}
 
 // parseSelect validates $select.
+// folderBody is the JSON body of a folder's create or rename: its
+// displayName (nil when absent); false when it answered the error for a
+// body too large or not JSON.
+func (g *gctx) folderBody() (body struct {
+	DisplayName *string `json:"displayName"`
+}, ok bool) {
+	b, ok := g.readBody()
+	if !ok {
+		return body, false
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		g.fail(400, "RequestBodyRead", "Invalid JSON: "+err.Error())
+		return body, false
+	}
+	return body, true
+}
+
 // projection reads the $select and $expand of q, answering 400 when
 // either is bad (false then).
 func (g *gctx) projection(q url.Values) (sel map[string]bool, sv, mv *extFilter, ok bool) {
