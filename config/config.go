@@ -70,6 +70,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -142,6 +143,16 @@ func (c *Config) Pair(name string) (Pair, bool) {
 func (c *Config) Account(name string) (Account, bool) {
 	a, ok := c.Accounts[strings.ToLower(name)]
 	return a, ok
+}
+
+// FindAccount is Account with an error for a name that is not configured,
+// naming the accounts there are.
+func (c *Config) FindAccount(name string) (Account, error) {
+	a, ok := c.Account(name)
+	if !ok {
+		return a, fmt.Errorf("no account %q in the configuration (accounts: %v)", name, c.AccountNames())
+	}
+	return a, nil
 }
 
 // Account is one Office 365 connection (a key under accounts).

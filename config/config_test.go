@@ -789,3 +789,15 @@ func TestTenantRequired(t *testing.T) {
 		})
 	}
 }
+
+// TestFindAccount: a configured account by name in any case; another is
+// an error naming the accounts there are.
+func TestFindAccount(t *testing.T) {
+	cfg := &Config{Accounts: map[string]Account{"work": {Name: "work"}, "home": {Name: "home"}}}
+	if a, err := cfg.FindAccount("WORK"); err != nil || a.Name != "work" {
+		t.Errorf("FindAccount(WORK) = %+v, %v", a, err)
+	}
+	if _, err := cfg.FindAccount("play"); err == nil || err.Error() != `no account "play" in the configuration (accounts: [home work])` {
+		t.Errorf("FindAccount(play): %v", err)
+	}
+}

@@ -220,43 +220,17 @@ func (d *decoder) decode(root *node, all map[string]any) *Config {
 	}
 	cfg.Trash, _ = d.trash(all, "", DefaultTrash())
 
-	if m, ok := d.asMap(all["accounts"], "accounts", "a mapping of account names"); ok || d.fileNames["accounts"] != nil {
-		for _, name := range d.names(m, "accounts") {
-			base := "accounts." + name
-			if contains(d.fileNames["dup:accounts"], name) {
-				continue // reported; its settings are a mix of both
-			}
-			am, ok := d.asMap(m[name], base, "a mapping (tenant, client_id, flow, ...)")
-			if !ok {
-				if m[name] != nil {
-					continue // not a mapping: reported
-				}
-				am = map[string]any{}
-			}
-			cfg.Accounts[name] = d.account(root.fields["accounts"].elem, am, base, name)
-		}
-	}
+	d.entries(all, "accounts", "a mapping of account names", "a mapping (tenant, client_id, flow, ...)", func(name, base string, am map[string]any) {
+		cfg.Accounts[name] = d.account(root.fields["accounts"].elem, am, base, name)
+	})
 
-	if m, ok := d.asMap(all["pairs"], "pairs", "a mapping of pair names"); ok || d.fileNames["pairs"] != nil {
-		for _, name := range d.names(m, "pairs") {
-			base := "pairs." + name
-			if contains(d.fileNames["dup:pairs"], name) {
-				continue // reported; its settings are a mix of both
-			}
-			pm, ok := d.asMap(m[name], base, "a mapping with a, b and options")
-			if !ok {
-				if m[name] != nil {
-					continue // not a mapping: reported
-				}
-				pm = map[string]any{}
-			}
-			p := d.pair(root.fields["pairs"].elem, pm, base, name, cfg.Accounts)
-			if t, set := d.trash(pm, base, cfg.Trash); set {
-				p.Trash = &t
-			}
-			cfg.Pairs[name] = p
+	d.entries(all, "pairs", "a mapping of pair names", "a mapping with a, b and options", func(name, base string, pm map[string]any) {
+		p := d.pair(root.fields["pairs"].elem, pm, base, name, cfg.Accounts)
+		if t, set := d.trash(pm, base, cfg.Trash); set {
+			p.Trash = &t
 		}
-	}
+		cfg.Pairs[name] = p
+	})
 
 	sm, _ := d.asMap(all["server"], "server", "a mapping (listen, tls_cert, tls_key, public_url)")
 	if sm == nil {
@@ -291,6 +265,31 @@ func (d *decoder) trash(m map[string]any, base string, def Trash) (t Trash, set 
 
 // names lists the entries of a map section, including ones the file
 // declares empty, and checks each name.
+// entries calls add with each entry of the section sect of all (accounts,
+// pairs; what it must be) by name, its path and its settings (entryWhat:
+// what they must be). An entry named twice, or whose settings are not a
+// mapping, is reported and left out; one without settings has none.
+func (d *decoder) entries(all map[string]any, sect, what, entryWhat string, add func(name, base string, m map[string]any)) {
+	m, ok := d.asMap(all[sect], sect, what)
+	if !ok && d.fileNames[sect] == nil {
+		return
+	}
+	for _, name := range d.names(m, sect) {
+		base := sect + "." + name
+		if contains(d.fileNames["dup:"+sect], name) {
+			continue // reported; its settings are a mix of both
+		}
+		em, ok := d.asMap(m[name], base, entryWhat)
+		if !ok {
+			if m[name] != nil {
+				continue // not a mapping: reported
+			}
+			em = map[string]any{}
+		}
+		add(name, base, em)
+	}
+}
+
 func (d *decoder) names(m map[string]any, sect string) []string {
 	set := map[string]bool{}
 	for k := range m {

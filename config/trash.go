@@ -125,3 +125,20 @@ func parseSize(v any) (int64, error) {
 	}
 	return 0, fmt.Errorf("expected a size (like 100MB, or off), got %s", describe(v))
 }
+
+// ParseAge parses the value of flag, an age of the trash's entries that
+// must be positive (as `trash purge --older-than` takes): what
+// ParseRetention takes but its "off" and 0. "" is no age (0, no error).
+func ParseAge(flag, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := ParseRetention(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", flag, err)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s %s: must be a positive age (1s purges every entry older than a second)", flag, s)
+	}
+	return d, nil
+}

@@ -68,3 +68,32 @@ func TestTrashKeysRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAge: a positive age as ParseRetention reads it, none for "",
+// and "off", 0 and bad values refused naming the flag.
+func TestParseAge(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{"", 0, ""},
+		{"30d", 30 * 24 * time.Hour, ""},
+		{"36h", 36 * time.Hour, ""},
+		{"off", 0, "--older-than off: must be a positive age"},
+		{"0", 0, "--older-than 0: must be a positive age"},
+		{"soon", 0, `--older-than: "soon" is not a retention`},
+		{"-1d", 0, `--older-than: "-1d" is negative`},
+	} {
+		got, err := ParseAge("--older-than", tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Errorf("ParseAge(%q): %v, want an error starting %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseAge(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}

@@ -72,6 +72,15 @@ func (f *fixture) mustRun(mut ...func(*engine.Pair)) *engine.Result {
 	return res
 }
 
+// mustRunQuiet runs the pair and fails the test (saying what run it was)
+// when the run writes anything: a run with nothing new to sync.
+func (f *fixture) mustRunQuiet(what string) {
+	f.t.Helper()
+	if res := f.mustRun(); writes(res) != 0 {
+		f.t.Fatalf("%s: %+v", what, res)
+	}
+}
+
 func writes(r *engine.Result) int {
 	return r.A.Created + r.A.Updated + r.A.Deleted + r.B.Created + r.B.Updated + r.B.Deleted
 }
@@ -162,9 +171,7 @@ func TestFirstSyncOfIdenticalSidesWritesNothing(t *testing.T) {
 	if len(f.a.Snapshot()) != 41 || len(f.b.Snapshot()) != 41 {
 		t.Fatalf("item counts changed: %d %d", len(f.a.Snapshot()), len(f.b.Snapshot()))
 	}
-	if res := f.mustRun(); writes(res) != 0 {
-		t.Fatalf("rerun wrote: %+v", res)
-	}
+	f.mustRunQuiet("rerun wrote")
 }
 
 func TestEditsDeletesAndTrash(t *testing.T) {
@@ -227,9 +234,7 @@ func TestEditsDeletesAndTrash(t *testing.T) {
 	if got := converged(t, f.a, f.b); got["uid-004"] == "" {
 		t.Fatal("uid-004 not restored")
 	}
-	if res := f.mustRun(); writes(res) != 0 {
-		t.Fatalf("rerun after restore wrote: %+v", res)
-	}
+	f.mustRunQuiet("rerun after restore wrote")
 }
 
 func TestGuards(t *testing.T) {
@@ -648,8 +653,6 @@ func TestRenamedFileIsNotRecreated(t *testing.T) {
 	if !strings.Contains(string(raw), "Renamed and edited") {
 		t.Errorf("the edit did not travel: %s", raw)
 	}
-	if res := f.mustRun(); writes(res) != 0 {
-		t.Fatalf("a quiet run wrote: %+v", res)
-	}
+	f.mustRunQuiet("a quiet run wrote")
 	converged(t, f.a, f.b)
 }

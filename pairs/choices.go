@@ -6,13 +6,13 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/cardbridge/cardbridge/termout"
 )
 
 // Choice is one value a shell may complete an argument with, and what it
-// is (one line, no tabs).
-type Choice struct {
-	Value, Desc string
-}
+// is (one line, no tabs): termout.Choice, which termout.Complete filters.
+type Choice = termout.Choice
 
 // AccountChoices are the accounts (Accounts), described by where they
 // come from.
@@ -23,7 +23,7 @@ func (r *Runner) AccountChoices(ctx context.Context) ([]Choice, error) {
 	}
 	out := make([]Choice, 0, len(infos))
 	for _, in := range infos {
-		out = append(out, Choice{in.Account.Name, in.From()})
+		out = append(out, Choice{Value: in.Account.Name, Desc: in.From()})
 	}
 	return out, nil
 }
@@ -61,7 +61,7 @@ func (r *Runner) TrashChoices(ctx context.Context) ([]Choice, error) {
 func idChoices(ids map[int64]string) []Choice {
 	out := make([]Choice, 0, len(ids))
 	for _, id := range slices.Sorted(maps.Keys(ids)) {
-		out = append(out, Choice{fmt.Sprint(id), oneLine(ids[id])})
+		out = append(out, Choice{Value: fmt.Sprint(id), Desc: oneLine(ids[id])})
 	}
 	return out
 }

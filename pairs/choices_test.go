@@ -24,16 +24,16 @@ func TestChoices(t *testing.T) {
 		}
 	}
 	got, err := r.TrashChoices(ctx)
-	if want := []Choice{{"1", "p: deleted Ann Lee"}, {"2", "p: overwritten"}}; err != nil || !reflect.DeepEqual(got, want) {
+	if want := []Choice{{Value: "1", Desc: "p: deleted Ann Lee"}, {Value: "2", Desc: "p: overwritten"}}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("trash: %q, %v; want %q", got, err, want)
 	}
-	if got, err := r.AccountChoices(ctx); err != nil || !reflect.DeepEqual(got, []Choice{{"work", "config"}}) {
+	if got, err := r.AccountChoices(ctx); err != nil || !reflect.DeepEqual(got, []Choice{{Value: "work", Desc: "config"}}) {
 		t.Errorf("accounts: %q, %v", got, err)
 	}
 	if got, err := r.ConflictChoices(ctx); err != nil || len(got) != 0 {
 		t.Errorf("conflicts: %q, %v", got, err)
 	}
-	if got := idChoices(map[int64]string{10: "b:\n two", 9: "a"}); !reflect.DeepEqual(got, []Choice{{"9", "a"}, {"10", "b: two"}}) {
+	if got := idChoices(map[int64]string{10: "b:\n two", 9: "a"}); !reflect.DeepEqual(got, []Choice{{Value: "9", Desc: "a"}, {Value: "10", Desc: "b: two"}}) {
 		t.Errorf("ids: %q", got)
 	}
 }
@@ -91,5 +91,30 @@ func TestFoldersAndLogout(t *testing.T) {
 	}
 	if accs, _ := f.db.Accounts(ctx); len(accs) != 0 {
 		t.Errorf("after logout: %+v", accs)
+	}
+}
+
+// TestOpenConflictsAndConflict: the open conflicts list in id order and
+// one reads by id, resolved or not; an unknown id is state.ErrNotFound.
+func TestOpenConflictsAndConflict(t *testing.T) {
+	ctx := t.Context()
+	r, db := accountsRunner(t, config.Account{Name: "work"})
+	for _, uid := range []string{"u1", "u2"} {
+		if err := db.UpsertConflict(ctx, &state.Conflict{Pair: "p", UID: uid, A: viewCard("Ann", "", ""), B: viewCard("Bo", "", "")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.ResolveConflict(ctx, 2, "a", nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := r.OpenConflicts(ctx)
+	if err != nil || len(cs) != 1 || cs[0].UID != "u1" {
+		t.Fatalf("open conflicts: %+v, %v; want u1 only", cs, err)
+	}
+	if c, err := r.Conflict(ctx, 2); err != nil || c.UID != "u2" || c.Keep != "a" {
+		t.Errorf("conflict 2: %+v, %v", c, err)
+	}
+	if _, err := r.Conflict(ctx, 9); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("conflict 9: %v, want ErrNotFound", err)
 	}
 }

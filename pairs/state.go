@@ -104,3 +104,20 @@ func DryRunWritesState(cfg *config.Config, names []string) bool {
 	}
 	return false
 }
+
+// Open opens the state of o.Config (OpenState: read-only when readOnly,
+// with o's Env and Logger) and the application layer over it (New, with
+// o.DB that database). The caller closes the database.
+func Open(ctx context.Context, o Options, readOnly bool) (*Runner, *state.DB, error) {
+	db, err := OpenState(ctx, o.Config, StateOptions{ReadOnly: readOnly, Env: o.Env, Logger: o.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	o.DB = db
+	r, err := New(o)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return r, db, nil
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/cardbridge/cardbridge/fields"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/termout"
+	"github.com/cardbridge/cardbridge/vcard"
 )
 
 // This file holds the CLI's lines about the application layer's results:
@@ -186,4 +187,163 @@ func (in AccountInfo) From() string {
 		return "web page, user " + in.Owner
 	}
 	return "state only (not configured)"
+}
+
+// The tables below are what the list commands print without --json: a
+// line saying the list is empty, or a table (termout.Table) whose cells
+// from cards, servers and the configuration are escaped.
+
+// WriteAccounts writes the `accounts` table of infos.
+func WriteAccounts(w io.Writer, infos []AccountInfo) error {
+	if len(infos) == 0 {
+		_, err := fmt.Fprintln(w, "no accounts configured")
+		return err
+	}
+	tw := termout.NewTable(w, "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC", "FROM")
+	for _, in := range infos {
+		user, tok, last := in.Use()
+		tw.Row(termout.Cell(in.Account.Name), termout.Cell(user), termout.Cell(in.Account.Tenant), termout.Cell(in.Account.Flow), tok, last, termout.Cell(in.From()))
+	}
+	return tw.Flush()
+}
+
+// WriteFolders writes the `accounts folders` lines: the default folder,
+// then the contact folders fs.
+func WriteFolders(w io.Writer, fs []string) error {
+	fmt.Fprintln(w, "Contacts (the default folder)")
+	for _, f := range fs {
+		fmt.Fprintln(w, f)
+	}
+	return nil
+}
+
+// WriteConflicts writes the `conflicts list` table of cs.
+func WriteConflicts(w io.Writer, cs []state.Conflict) error {
+	if len(cs) == 0 {
+		_, err := fmt.Fprintln(w, "no open conflicts")
+		return err
+	}
+	tw := termout.NewTable(w, "ID", "PAIR", "SINCE", "CONTACT", "UID")
+	for _, c := range cs {
+		tw.Row(fmt.Sprint(c.ID), termout.Cell(c.Pair), c.Created.Format("2006-01-02 15:04"), termout.Cell(CardName(c.A)), termout.Cell(c.UID))
+	}
+	return tw.Flush()
+}
+
+// WriteTrash writes the `trash list` table of es: each entry's pair,
+// side, reason, time, contact and whether it was or will be restored.
+func WriteTrash(w io.Writer, es []state.TrashEntry) error {
+	if len(es) == 0 {
+		_, err := fmt.Fprintln(w, "the trash is empty")
+		return err
+	}
+	tw := termout.NewTable(w, "ID", "PAIR", "SIDE", "WHY", "WHEN", "CONTACT", "STATE")
+	for _, e := range es {
+		st := "-"
+		switch {
+		case !e.Restored.IsZero():
+			st = "restored " + e.Restored.Format("2006-01-02 15:04")
+		case e.RestoreRequested:
+			st = "restore at next sync"
+		}
+		tw.Row(fmt.Sprint(e.ID), termout.Cell(e.Pair), e.Side, e.Reason, e.Created.Format("2006-01-02 15:04"), termout.Cell(CardName(e.Card)), st)
+	}
+	return tw.Flush()
+}
+
+// NoUsersHint says how to add the first user of the built-in server.
+const NoUsersHint = "no users yet: add one with `cardbridge user add NAME` (the password is read from a prompt, or from standard input)"
+
+// WriteUsers writes the `user list` table of us: each user, when it was
+// made and its address books.
+func WriteUsers(w io.Writer, us []UserView) error {
+	if len(us) == 0 {
+		_, err := fmt.Fprintln(w, NoUsersHint)
+		return err
+	}
+	tw := termout.NewTable(w, "USER", "CREATED", "ADDRESS BOOKS")
+	for _, u := range us {
+		names := make([]string, len(u.Books))
+		for i, b := range u.Books {
+			names[i] = termout.Cell(b.Name)
+		}
+		tw.Row(termout.Cell(u.Name), u.Created, strings.Join(names, ", "))
+	}
+	return tw.Flush()
+}
+
+// RestoreLine is what `trash restore` says of entry e, escaped: the
+// contact's name ("?" when its card does not parse) and that the next
+// sync of its pair brings it back.
+func RestoreLine(e state.TrashEntry) string {
+	name := "?"
+	if c, err := vcard.Parse(e.Card); err == nil {
+		name = termout.String(c.FN())
+	}
+	return fmt.Sprintf("trash entry %d (%s): the next `cardbridge sync %s` brings it back on both sides", e.ID, name, termout.String(e.Pair))
+}
+
+// WriteResult writes what `sync` prints of a run of one pair without
+// --json: a dry run's plan and the summary line on out (the summary only
+// when quiet is false or the run did not succeed), then each skipped item
+// and error on errs, escaped.
+func WriteResult(out, errs io.Writer, res *engine.Result, quiet bool) {
+	if res.DryRun {
+		WritePlan(out, res.Pair, res.Plan)
+	}
+	if !quiet || !res.OK() {
+		fmt.Fprintln(out, termout.String(SummaryLine(res)))
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(errs, "%s: skipped %s\n", res.Pair, termout.String(s.String()))
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintf(errs, "%s: error: %s\n", res.Pair, termout.String(e.Error()))
+	}
+}
+
+// WriteSyncJSON writes the line of `sync --json` for res (SyncReport),
+// with the time at when it is not zero (--every).
+func WriteSyncJSON(w io.Writer, res *engine.Result, at time.Time) {
+	line, _ := SyncReport(res, at)
+	fmt.Fprintln(w, termout.JSON(line))
+}
+
+// WritePurged writes what `trash purge` says: the line of each pair's
+// purge in done (PurgedLine), then, when total, what they removed
+// together.
+func WritePurged(w io.Writer, done []Purged, total bool) {
+	var entries int
+	var bytes int64
+	for _, d := range done {
+		entries += d.Result.Entries
+		bytes += d.Result.Bytes
+		fmt.Fprintln(w, PurgedLine(d))
+	}
+	if total {
+		fmt.Fprintf(w, "trash: purged %s (%s) from %d pairs\n", EntriesText(entries), state.FormatBytes(bytes), len(done))
+	}
+}
+
+// ResetSides is the sides `reset --side` names: both for "".
+func ResetSides(side string) ([]string, error) {
+	switch side {
+	case "":
+		return []string{"a", "b"}, nil
+	case "a", "b":
+		return []string{side}, nil
+	}
+	return nil, fmt.Errorf("--side %q: want a or b", side)
+}
+
+// WriteReset writes what `reset` says of pair: each side's reset in done
+// (ResetLine), then, when done is the whole of a reset that was not a dry
+// run, what the next sync does.
+func WriteReset(w io.Writer, pair string, done []SideReset, dryRun, whole bool) {
+	for _, d := range done {
+		fmt.Fprintln(w, ResetLine(pair, d, dryRun))
+	}
+	if whole && !dryRun {
+		fmt.Fprintf(w, "the next `cardbridge sync %s` links the side's contacts by UID\n", termout.String(pair))
+	}
 }

@@ -1,6 +1,7 @@
 package pairs
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/termout"
 )
 
 // TestSummaryLineAndPlan: the per-pair line counts each side's writes,
@@ -128,5 +130,143 @@ func TestAccountColumns(t *testing.T) {
 		if user != tc.user || tok != tc.tok || last != tc.last || tc.in.From() != tc.from {
 			t.Errorf("%d: %q %q %q %q, want %q %q %q %q", i, user, tok, last, tc.in.From(), tc.user, tc.tok, tc.last, tc.from)
 		}
+	}
+}
+
+// TestListTables: each list's text is one line when it is empty, else a
+// table whose cells from cards and servers are escaped ("-" when empty).
+func TestListTables(t *testing.T) {
+	at := time.Date(2026, 5, 6, 7, 8, 0, 0, time.UTC)
+	card := viewCard("Ann\x1b[2J", "", "")
+	for _, tc := range []struct {
+		name  string
+		write func(*strings.Builder) error
+		want  string
+	}{
+		{"no accounts", func(b *strings.Builder) error { return WriteAccounts(b, nil) }, "no accounts configured\n"},
+		{"accounts", func(b *strings.Builder) error {
+			return WriteAccounts(b, []AccountInfo{{Account: config.Account{Name: "work", User: "ann", Tenant: "t\tx", Flow: "device"}, Configured: true}})
+		}, "ACCOUNT  USER  TENANT  FLOW    TOKEN          LAST SYNC  FROM\nwork     ann   t\\tx    device  not signed in  never      config\n"},
+		{"folders", func(b *strings.Builder) error { return WriteFolders(b, []string{"Family"}) }, "Contacts (the default folder)\nFamily\n"},
+		{"no conflicts", func(b *strings.Builder) error { return WriteConflicts(b, nil) }, "no open conflicts\n"},
+		{"conflicts", func(b *strings.Builder) error {
+			return WriteConflicts(b, []state.Conflict{{ID: 3, Pair: "p", Created: at, A: card}})
+		}, "ID  PAIR  SINCE             CONTACT     UID\n3   p     2026-05-06 07:08  Ann\\x1b[2J  -\n"},
+		{"empty trash", func(b *strings.Builder) error { return WriteTrash(b, nil) }, "the trash is empty\n"},
+		{"trash", func(b *strings.Builder) error {
+			return WriteTrash(b, []state.TrashEntry{
+				{ID: 1, Pair: "p", Side: "a", Reason: "deleted", Created: at, Card: card},
+				{ID: 2, Pair: "p", Side: "b", Reason: "overwritten", Created: at, RestoreRequested: true},
+				{ID: 3, Pair: "p", Side: "b", Reason: "deleted", Created: at, Restored: at}})
+		}, "ID  PAIR  SIDE  WHY          WHEN              CONTACT     STATE\n" +
+			"1   p     a     deleted      2026-05-06 07:08  Ann\\x1b[2J  -\n" +
+			"2   p     b     overwritten  2026-05-06 07:08  -           restore at next sync\n" +
+			"3   p     b     deleted      2026-05-06 07:08  -           restored 2026-05-06 07:08\n"},
+		{"no users", func(b *strings.Builder) error { return WriteUsers(b, nil) }, NoUsersHint + "\n"},
+		{"users", func(b *strings.Builder) error {
+			return WriteUsers(b, []UserView{{Name: "ann", Created: "2026-05-06T07:08:00Z", Books: []BookView{{Name: "contacts"}, {Name: "work"}}}})
+		}, "USER  CREATED               ADDRESS BOOKS\nann   2026-05-06T07:08:00Z  contacts, work\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := tc.write(&b); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tc.want {
+				t.Errorf("got\n%q\nwant\n%q", b.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestRestoreLine: the contact's name and pair escaped, "?" for a card
+// that does not parse.
+func TestRestoreLine(t *testing.T) {
+	for _, tc := range []struct {
+		e    state.TrashEntry
+		want string
+	}{
+		{state.TrashEntry{ID: 4, Pair: "p\x1b", Card: viewCard("Ann\x07", "", "")}, "trash entry 4 (Ann\\x07): the next `cardbridge sync p\\x1b` brings it back on both sides"},
+		{state.TrashEntry{ID: 5, Pair: "p", Card: []byte("junk")}, "trash entry 5 (?): the next `cardbridge sync p` brings it back on both sides"},
+	} {
+		if got := RestoreLine(tc.e); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+}
+
+// TestWriteResult: a dry run prints its plan and summary; quiet keeps
+// only the summary of a run with errors; skips and errors go to errs,
+// escaped; the JSON line is SyncReport's.
+func TestWriteResult(t *testing.T) {
+	plan := &engine.Plan{Actions: []engine.Action{{Kind: engine.ActLink, UID: "u1", A: engine.Write{Op: engine.OpCreate}, Why: "new on b"}}}
+	for _, tc := range []struct {
+		name          string
+		res           *engine.Result
+		quiet         bool
+		wantOut, errs string
+	}{
+		{"dry run", &engine.Result{Pair: "p", DryRun: true, Plan: plan},
+			false, "p: plan (1 actions, nothing written):\n  create a, link in state      u1: new on b\np (dry run: would): a +0 ~0 -0, b +0 ~0 -0, 0 conflicts, 0 skipped, 0 errors (0 ms)\n", ""},
+		{"quiet and ok", &engine.Result{Pair: "p"}, true, "", ""},
+		{"quiet with errors", &engine.Result{Pair: "p", Errors: []error{errors.New("bad\x1b[2J")}, Skipped: []engine.Skip{{ID: "x.vcf", Reason: "too big"}}},
+			true, "p: a +0 ~0 -0, b +0 ~0 -0, 0 conflicts, 1 skipped, 1 errors (0 ms)\n",
+			"p: skipped " + termout.String(engine.Skip{ID: "x.vcf", Reason: "too big"}.String()) + "\np: error: bad\\x1b[2J\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errs strings.Builder
+			WriteResult(&out, &errs, tc.res, tc.quiet)
+			if out.String() != tc.wantOut || errs.String() != tc.errs {
+				t.Errorf("out\n%q\nwant\n%q\nerrs\n%q\nwant\n%q", out.String(), tc.wantOut, errs.String(), tc.errs)
+			}
+		})
+	}
+	var b strings.Builder
+	res := &engine.Result{Pair: "p"}
+	WriteSyncJSON(&b, res, time.Time{})
+	line, _ := SyncReport(res, time.Time{})
+	if b.String() != termout.JSON(line)+"\n" {
+		t.Errorf("JSON line %q, want SyncReport's %q", b.String(), line)
+	}
+}
+
+// TestWritePurgedAndReset: a purge's lines and their total (left out
+// after a failure); a reset's lines and what the next sync does (not
+// after a dry run or a failure); --side names a, b or both.
+func TestWritePurgedAndReset(t *testing.T) {
+	done := []Purged{{Pair: "p", Result: state.PurgeResult{Entries: 1, Bytes: 10}}, {Pair: "q", Result: state.PurgeResult{Entries: 2, Bytes: 20}}}
+	var b strings.Builder
+	WritePurged(&b, done, true)
+	want := PurgedLine(done[0]) + "\n" + PurgedLine(done[1]) + "\ntrash: purged 3 entries (30 B) from 2 pairs\n"
+	if b.String() != want {
+		t.Errorf("purge:\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	WritePurged(&b, done[:1], false)
+	if b.String() != PurgedLine(done[0])+"\n" {
+		t.Errorf("failed purge: %q", b.String())
+	}
+	sides := []SideReset{{Side: "a", SideReset: state.SideReset{Items: 2}}}
+	for _, tc := range []struct {
+		dryRun, whole bool
+		hint          bool
+	}{{false, true, true}, {true, true, false}, {false, false, false}} {
+		b.Reset()
+		WriteReset(&b, "p\x1b", sides, tc.dryRun, tc.whole)
+		want := ResetLine("p\x1b", sides[0], tc.dryRun) + "\n"
+		if tc.hint {
+			want += "the next `cardbridge sync p\\x1b` links the side's contacts by UID\n"
+		}
+		if b.String() != want {
+			t.Errorf("reset dry %v whole %v:\n%q\nwant\n%q", tc.dryRun, tc.whole, b.String(), want)
+		}
+	}
+	for side, want := range map[string][]string{"": {"a", "b"}, "a": {"a"}, "b": {"b"}} {
+		if got, err := ResetSides(side); err != nil || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("ResetSides(%q) = %v, %v", side, got, err)
+		}
+	}
+	if _, err := ResetSides("c"); err == nil || err.Error() != `--side "c": want a or b` {
+		t.Errorf("ResetSides(c): %v", err)
 	}
 }

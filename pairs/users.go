@@ -2,9 +2,11 @@ package pairs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/cardbridge/cardbridge/state"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -66,4 +68,17 @@ func (r *Runner) SetUser(ctx context.Context, name, pw string, add bool) error {
 		return r.o.DB.AddUser(ctx, name, string(hash))
 	}
 	return r.o.DB.SetUserPassword(ctx, name, string(hash))
+}
+
+// RemoveUser removes the built-in server's user name and everything of
+// theirs (state.DB.RemoveUser: books, web sessions, web connection and
+// pairs, and those pairs' state). An unknown user is state.ErrNotFound; a
+// sync of one of their pairs in progress is an error wrapping
+// state.ErrLocked that says nothing was changed.
+func (r *Runner) RemoveUser(ctx context.Context, name string) error {
+	err := r.o.DB.RemoveUser(ctx, name)
+	if errors.Is(err, state.ErrLocked) {
+		return fmt.Errorf("user %s is not removed (nothing was changed): %w; try again when that sync ends", name, err)
+	}
+	return err
 }

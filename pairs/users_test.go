@@ -76,3 +76,25 @@ func TestSetUser(t *testing.T) {
 		t.Errorf("%d users, want 1", len(us))
 	}
 }
+
+// TestRemoveUser: a user goes with their books; an unknown one is
+// state.ErrNotFound.
+func TestRemoveUser(t *testing.T) {
+	ctx := t.Context()
+	r, db := accountsRunner(t)
+	if err := r.SetUser(ctx, "dora", "first-password", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RemoveUser(ctx, "dora"); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	if us, err := db.Users(ctx); err != nil || len(us) != 0 {
+		t.Errorf("users after remove: %v, %v", us, err)
+	}
+	if bs, err := db.AddressBooks(ctx, "dora"); err != nil || len(bs) != 0 {
+		t.Errorf("books after remove: %v, %v", bs, err)
+	}
+	if err := r.RemoveUser(ctx, "dora"); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("remove again: %v, want ErrNotFound", err)
+	}
+}

@@ -1,8 +1,8 @@
 // Package testutil holds the small helpers the tests of several packages
 // share, so that each lives once: a buffer safe for concurrent writers
 // (a logger, a child process's output), polling for a condition, a
-// settable clock, a free loopback port, a self-signed RSA certificate and
-// golden files.
+// settable clock, a free loopback port, a self-signed RSA certificate,
+// a small JPEG and golden files.
 // It imports only the standard library, so any package's tests (and the
 // bench tools) can use it without an import cycle.
 package testutil
@@ -13,6 +13,9 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"math/big"
 	"net"
 	"os"
@@ -146,4 +149,21 @@ func Golden(t testing.TB, path string, got []byte, update bool, accept string) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (%s to accept):\n--- got\n%s\n--- want\n%s", path, accept, got, want)
 	}
+}
+
+// JPEG is a small valid JPEG (8 by 8 pixels) whose colour is shade: photos
+// for tests, a different one for each shade.
+func JPEG(t testing.TB, shade uint8) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for x := range 8 {
+		for y := range 8 {
+			img.Set(x, y, color.RGBA{shade, 255 - shade, 40, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -1,31 +1,39 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/pairs"
-	"github.com/cardbridge/cardbridge/termout"
+	"github.com/cardbridge/cardbridge/state"
 	"github.com/spf13/cobra"
 )
 
-// configAccount loads the configuration, finds its account name and
-// checks what the configuration points at (checkResources).
-func (a *app) configAccount(name string) (*config.Config, config.Account, error) {
+// accountRunner loads the configuration, finds its account name,
+// checks what the configuration points at (checkResources: signing in
+// reads the account's secret or certificate file) and opens the
+// application layer, writable (tokens may be stored). For login, an
+// account that signs in by itself is a usage error. The caller closes
+// the database.
+func (a *app) accountRunner(ctx context.Context, name string, login bool) (*pairs.Runner, *state.DB, config.Account, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
-		return nil, config.Account{}, err
+		return nil, nil, config.Account{}, err
 	}
-	acc, ok := cfg.Account(name)
-	if !ok {
-		return nil, acc, withCode(exitUsage, fmt.Errorf("no account %q in the configuration (accounts: %v)", name, cfg.AccountNames()))
+	acc, err := cfg.FindAccount(name)
+	if err != nil {
+		return nil, nil, acc, withCode(exitUsage, err)
 	}
-	// Signing in reads the account's secret or certificate file.
 	if err := a.checkResources(cfg); err != nil {
-		return nil, acc, err
+		return nil, nil, acc, err
 	}
-	return cfg, acc, nil
+	if login && pairs.AppOnly(acc) {
+		return nil, nil, acc, withCode(exitUsage, fmt.Errorf("account %s uses flow %s: it signs in by itself, no login needed", acc.Name, acc.Flow))
+	}
+	r, db, err := a.stateRunner(ctx, cfg, false)
+	return r, db, acc, err
 }
 
 func (a *app) loginCmd() *cobra.Command {
@@ -35,14 +43,7 @@ func (a *app) loginCmd() *cobra.Command {
 		Short: "Sign in to an Office 365 account (device code, or --browser)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, acc, err := a.configAccount(args[0])
-			if err != nil {
-				return err
-			}
-			if pairs.AppOnly(acc) {
-				return withCode(exitUsage, fmt.Errorf("account %s uses flow %s: it signs in by itself, no login needed", acc.Name, acc.Flow))
-			}
-			r, db, err := a.stateRunner(cmd.Context(), cfg, false)
+			r, db, acc, err := a.accountRunner(cmd.Context(), args[0], true)
 			if err != nil {
 				return err
 			}
@@ -98,28 +99,8 @@ func (a *app) accountsCmd() *cobra.Command {
 		Short: "List Office 365 accounts: user, tenant, flow, token expiry, last sync",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, db, err := a.configRunner(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			infos, err := r.Accounts(cmd.Context())
-			if err != nil {
-				return withCode(exitFailed, err)
-			}
-			if a.asJSON {
-				return writeJSON(a.stdout, pairs.AccountViews(infos))
-			}
-			if len(infos) == 0 {
-				fmt.Fprintln(a.stdout, "no accounts configured")
-				return nil
-			}
-			tw := termout.NewTable(a.stdout, "ACCOUNT", "USER", "TENANT", "FLOW", "TOKEN", "LAST SYNC", "FROM")
-			for _, in := range infos {
-				user, tok, last := in.Use()
-				tw.Row(termout.Cell(in.Account.Name), termout.Cell(user), termout.Cell(in.Account.Tenant), termout.Cell(in.Account.Flow), tok, last, termout.Cell(in.From()))
-			}
-			return tw.Flush()
+			return list(a, cmd.Context(), nil, (*pairs.Runner).Accounts,
+				func(infos []pairs.AccountInfo) any { return pairs.AccountViews(infos) }, pairs.WriteAccounts)
 		},
 	}
 	cmd.Flags().BoolVar(&a.asJSON, "json", false, "print the accounts as a JSON array")
@@ -128,11 +109,7 @@ func (a *app) accountsCmd() *cobra.Command {
 		Short: "List an account's contact folders (for a pair's folder:)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, acc, err := a.configAccount(args[0])
-			if err != nil {
-				return err
-			}
-			r, db, err := a.stateRunner(cmd.Context(), cfg, false) // tokens may be stored
+			r, db, acc, err := a.accountRunner(cmd.Context(), args[0], false)
 			if err != nil {
 				return err
 			}
@@ -141,11 +118,7 @@ func (a *app) accountsCmd() *cobra.Command {
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
-			fmt.Fprintln(a.stdout, "Contacts (the default folder)")
-			for _, f := range fs {
-				fmt.Fprintln(a.stdout, f)
-			}
-			return nil
+			return pairs.WriteFolders(a.stdout, fs)
 		},
 	}
 	cmd.AddCommand(folders)

@@ -3,13 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/cardbridge/cardbridge/fields"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/termout"
-	"github.com/cardbridge/cardbridge/vcard"
 	"github.com/spf13/cobra"
 )
 
@@ -23,12 +20,7 @@ func (a *app) conflictsCmd() *cobra.Command {
 	list := &cobra.Command{Use: "list", Short: "List open conflicts", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.conflictsList(cmd) }}
 	show := &cobra.Command{Use: "show ID", Short: "Show a conflict field by field, and what keeping the merge writes", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if a.asJSON {
-				return a.conflictShowJSON(cmd, args[0])
-			}
-			return a.conflictsShow(cmd, args[0])
-		}}
+		RunE: func(cmd *cobra.Command, args []string) error { return a.conflictsShow(cmd, args[0]) }}
 	for _, c := range []*cobra.Command{cmd, list, show} {
 		c.Flags().BoolVar(&a.asJSON, "json", false, "print JSON (a list: an array; show: one object)")
 	}
@@ -40,44 +32,9 @@ func (a *app) conflictsCmd() *cobra.Command {
 	return cmd
 }
 
-func parseID(s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, withCode(exitUsage, fmt.Errorf("%q is not an id (a positive number, as listed)", s))
-	}
-	return id, nil
-}
-
 func (a *app) conflictsList(cmd *cobra.Command) error {
-	_, db, err := a.configRunner(cmd.Context(), true)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	cs, err := db.Conflicts(cmd.Context(), "", true)
-	if err != nil {
-		return withCode(exitFailed, err)
-	}
-	if a.asJSON {
-		return writeJSON(a.stdout, pairs.ConflictViews(cs))
-	}
-	if len(cs) == 0 {
-		fmt.Fprintln(a.stdout, "no open conflicts")
-		return nil
-	}
-	tw := termout.NewTable(a.stdout, "ID", "PAIR", "SINCE", "CONTACT", "UID")
-	for _, c := range cs {
-		tw.Row(fmt.Sprint(c.ID), termout.Cell(c.Pair), c.Created.Format("2006-01-02 15:04"), termout.Cell(pairs.CardName(c.A)), termout.Cell(c.UID))
-	}
-	return tw.Flush()
-}
-
-func fnOf(raw []byte) string {
-	c, err := vcard.Parse(raw)
-	if err != nil {
-		return "?"
-	}
-	return termout.String(c.FN())
+	return list(a, cmd.Context(), nil, (*pairs.Runner).OpenConflicts,
+		func(cs []state.Conflict) any { return pairs.ConflictViews(cs) }, pairs.WriteConflicts)
 }
 
 // getConflict opens the state and the application layer and reads
@@ -91,34 +48,28 @@ func (a *app) getConflict(cmd *cobra.Command, idText string, readOnly bool) (*pa
 	if err != nil {
 		return nil, nil, state.Conflict{}, err
 	}
-	c, err := db.GetConflict(cmd.Context(), id)
+	c, err := r.Conflict(cmd.Context(), id)
 	if errors.Is(err, state.ErrNotFound) {
-		db.Close()
-		return nil, nil, c, withCode(exitUsage, fmt.Errorf("no conflict %d (see `cardbridge conflicts list`)", id))
+		err = withCode(exitUsage, fmt.Errorf("no conflict %d (see `cardbridge conflicts list`)", id))
 	}
 	if err != nil {
 		db.Close()
-		return nil, nil, c, withCode(exitFailed, err)
+		return nil, nil, c, failed(err)
 	}
 	return r, db, c, nil
 }
 
-// conflictShowJSON is `conflicts show ID --json` (pairs.ConflictDetail).
-func (a *app) conflictShowJSON(cmd *cobra.Command, idText string) error {
-	_, db, c, err := a.getConflict(cmd, idText, true)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return writeJSON(a.stdout, pairs.ConflictDetail(c))
-}
-
+// conflictsShow is `conflicts show ID`: the conflict field by field, or
+// under --json as pairs.ConflictDetail.
 func (a *app) conflictsShow(cmd *cobra.Command, idText string) error {
 	r, db, c, err := a.getConflict(cmd, idText, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if a.asJSON {
+		return writeJSON(a.stdout, pairs.ConflictDetail(c))
+	}
 	fields.ConflictText(a.stdout, r.ConflictText(cmd.Context(), c))
 	return nil
 }

@@ -148,8 +148,8 @@ func (a *app) rootCmd() *cobra.Command {
 		a.loginCmd(), a.logoutCmd(), a.accountsCmd(), a.graphsimCmd(), a.userCmd(), a.serveCmd(), a.resetCmd(), a.stateCmd())
 	root.SetVersionTemplate("{{.Version}}")
 	root.InitDefaultCompletionCmd()
-	strictUsage(root)
-	strictHelp(root)
+	termout.StrictUsage(root)
+	termout.StrictHelp(root)
 	a.completeIDs(root)
 	return root
 }
@@ -196,19 +196,11 @@ func (a *app) configRunner(ctx context.Context, readOnly bool) (*pairs.Runner, *
 }
 
 // stateRunner opens the state database of cfg with the key that seals
-// its Office 365 tokens (pairs.OpenState; readOnly opens it read-only, or
-// an empty in-memory one when the file does not exist yet) and the
-// application layer over both. The caller closes the database.
+// its Office 365 tokens and the application layer over both (pairs.Open;
+// readOnly opens it read-only, or an empty in-memory one when the file
+// does not exist yet). The caller closes the database.
 func (a *app) stateRunner(ctx context.Context, cfg *config.Config, readOnly bool) (*pairs.Runner, *state.DB, error) {
-	db, err := pairs.OpenState(ctx, cfg, pairs.StateOptions{ReadOnly: readOnly, Env: a.env, Logger: a.log})
-	if err != nil {
-		return nil, nil, withCode(exitFailed, err)
-	}
 	// Shares the process's Office 365 in-flight limits.
-	r, err := pairs.New(pairs.Options{DB: db, Config: cfg, Env: a.env, Limiters: a.limiters, Logger: a.log})
-	if err != nil {
-		db.Close()
-		return nil, nil, withCode(exitFailed, err)
-	}
-	return r, db, nil
+	r, db, err := pairs.Open(ctx, pairs.Options{Config: cfg, Env: a.env, Limiters: a.limiters, Logger: a.log}, readOnly)
+	return r, db, withCode(exitFailed, err)
 }

@@ -485,3 +485,22 @@ func TestO365UserChangeNeedsReset(t *testing.T) {
 		t.Fatalf("sync with user: put back: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestLoginOfAnAppOnlyAccount: an account whose flow signs in by itself
+// needs no login: `login` says so and exits 2 without opening the state;
+// an unknown account is a usage error naming the configured ones.
+func TestLoginOfAnAppOnlyAccount(t *testing.T) {
+	e := newSim(t, 1)
+	cfg, _ := e.workspace(t, "client-secret", "manual")
+	r := runCmd(t, binCmd(t, simEnvVars, "--config", cfg, "login", "work"))
+	if r.code != exitUsage || !strings.Contains(r.stderr, "account work uses flow client-secret: it signs in by itself, no login needed") {
+		t.Errorf("login of an app-only account: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), "state.db")); !os.IsNotExist(err) {
+		t.Errorf("the refused login opened the state: %v", err)
+	}
+	r = runCmd(t, binCmd(t, simEnvVars, "--config", cfg, "login", "play"))
+	if r.code != exitUsage || !strings.Contains(r.stderr, `no account "play" in the configuration (accounts: [work])`) {
+		t.Errorf("login of an unknown account: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/pairs"
@@ -45,16 +44,9 @@ file and holds every other sync meanwhile.`,
 
 func (a *app) trashPurge(cmd *cobra.Command, olderThan, pair string, vacuum bool) error {
 	ctx := cmd.Context()
-	var age time.Duration
-	if olderThan != "" {
-		d, err := config.ParseRetention(olderThan)
-		if err != nil {
-			return withCode(exitUsage, fmt.Errorf("--older-than: %w", err))
-		}
-		if d <= 0 {
-			return withCode(exitUsage, fmt.Errorf("--older-than %s: must be a positive age (1s purges every entry older than a second)", olderThan))
-		}
-		age = d
+	age, err := config.ParseAge("--older-than", olderThan)
+	if err != nil {
+		return withCode(exitUsage, err)
 	}
 	r, db, err := a.configRunner(ctx, false)
 	if err != nil {
@@ -69,17 +61,10 @@ func (a *app) trashPurge(cmd *cobra.Command, olderThan, pair string, vacuum bool
 		return withCode(exitFailed, err)
 	}
 	done, err := r.PurgeTrash(ctx, names, age, true)
-	var entries int
-	var bytes int64
-	for _, d := range done {
-		entries += d.Result.Entries
-		bytes += d.Result.Bytes
-		fmt.Fprintln(a.stdout, pairs.PurgedLine(d))
-	}
+	pairs.WritePurged(a.stdout, done, err == nil)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
-	fmt.Fprintf(a.stdout, "trash: purged %s (%s) from %d pairs\n", pairs.EntriesText(entries), state.FormatBytes(bytes), len(done))
 	if vacuum {
 		before, after, err := db.Vacuum(ctx)
 		if err != nil {

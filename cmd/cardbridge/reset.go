@@ -1,10 +1,7 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/cardbridge/cardbridge/pairs"
-	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -26,14 +23,9 @@ func (a *app) resetCmd() *cobra.Command {
 			"of the pair runs.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var sides []string
-			switch side {
-			case "":
-				sides = []string{"a", "b"}
-			case "a", "b":
-				sides = []string{side}
-			default:
-				return withCode(exitUsage, fmt.Errorf("--side %q: want a or b", side))
+			sides, err := pairs.ResetSides(side)
+			if err != nil {
+				return withCode(exitUsage, err)
 			}
 			cfg, err := a.loadConfig()
 			if err != nil {
@@ -49,16 +41,8 @@ func (a *app) resetCmd() *cobra.Command {
 			}
 			defer db.Close()
 			done, err := r.Reset(cmd.Context(), names[0], sides, dryRun)
-			for _, d := range done {
-				fmt.Fprintln(a.stdout, pairs.ResetLine(names[0], d, dryRun))
-			}
-			if err != nil {
-				return withCode(exitFailed, err)
-			}
-			if !dryRun {
-				fmt.Fprintf(a.stdout, "the next `cardbridge sync %s` links the side's contacts by UID\n", termout.String(names[0]))
-			}
-			return nil
+			pairs.WriteReset(a.stdout, names[0], done, dryRun, err == nil)
+			return failed(err)
 		},
 	}
 	cmd.Flags().StringVar(&side, "side", "", "reset only this side (a or b); both when omitted")

@@ -9,6 +9,7 @@ import (
 	"github.com/cardbridge/cardbridge/buildinfo"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/serve"
 	"github.com/spf13/cobra"
 )
@@ -59,7 +60,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, debounce time.Durat
 	}
 	defer db.Close()
 	if us, err := db.Users(ctx); err == nil && len(us) == 0 {
-		fmt.Fprintln(a.stderr, "cardbridge serve: the server has", noUsersHint)
+		fmt.Fprintln(a.stderr, "cardbridge serve: the server has", pairs.NoUsersHint)
 	}
 	err = serve.Run(ctx, serve.Options{Config: cfg, DB: db, Pairs: r, Debounce: debounce, Version: buildinfo.Current(version).Short(), Warnings: a.stderr, Logger: a.log})
 	switch {

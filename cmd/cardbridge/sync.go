@@ -53,10 +53,10 @@ before deleting anything (see --dry-run, then --force-delete).`,
 				}
 			}
 			for {
-				code := run.syncOnce(ctx, cfg, names, fl)
+				o := run.syncOnce(ctx, cfg, names, fl)
 				if fl.every == 0 {
-					if code != exitOK {
-						return withCode(code, errors.New(exitMessage(code)))
+					if o != pairs.Synced {
+						return withCode(outcomeCode[o], errors.New(o.String()))
 					}
 					return nil
 				}
@@ -76,17 +76,9 @@ before deleting anything (see --dry-run, then --force-delete).`,
 	return cmd
 }
 
-// exitMessage is the last line of a sync that did not succeed. syncOnce
-// gives exitUsage only for a side whose identity changed (engine.IdentityError).
-func exitMessage(code int) string {
-	switch code {
-	case exitGuard:
-		return "a guard stopped the run before deleting anything"
-	case exitUsage:
-		return "a side points at another target than its saved state was made for"
-	}
-	return "a pair failed"
-}
+// outcomeCode is the exit code of each outcome of a sync (pairs.Outcome):
+// exitUsage only for a side whose identity changed (engine.IdentityError).
+var outcomeCode = [...]int{pairs.Synced: exitOK, pairs.Failed: exitFailed, pairs.Moved: exitUsage, pairs.Guarded: exitGuard}
 
 // configPairs loads the configuration with the pairs made on serve's web
 // page and checks the named pairs exist (all pairs when none is named).
@@ -103,27 +95,24 @@ func (a *app) configPairs(ctx context.Context, args []string) (*config.Config, [
 	return cfg, names, nil
 }
 
-// syncOnce runs the pairs once and returns the exit code.
-func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, fl syncFlags) int {
+// syncOnce runs the pairs once and returns the worst outcome.
+func (a *app) syncOnce(ctx context.Context, cfg *config.Config, names []string, fl syncFlags) pairs.Outcome {
 	r, db, err := a.stateRunner(ctx, cfg, fl.dryRun && !pairs.DryRunWritesState(cfg, names))
 	if err != nil {
 		fmt.Fprintln(a.stderr, "cardbridge:", err)
-		return exitFailed
+		return pairs.Failed
 	}
 	defer db.Close()
-	code := exitOK
+	worst := pairs.Synced
 	for _, name := range names {
-		c := a.syncPair(ctx, r, name, fl)
-		if c > code || c == exitGuard {
-			code = c
-		}
+		worst = max(worst, a.syncPair(ctx, r, name, fl))
 	}
-	return code
+	return worst
 }
 
 // syncPair runs one pair (pairs.Runner.Run), prints its outcome and
-// returns its exit code.
-func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syncFlags) int {
+// returns it.
+func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syncFlags) pairs.Outcome {
 	progErr := a.stderr
 	if a.progressErr != nil {
 		progErr = a.progressErr
@@ -131,39 +120,15 @@ func (a *app) syncPair(ctx context.Context, r *pairs.Runner, name string, fl syn
 	prog := termout.NewProgress(progErr, name, a.quiet || fl.json)
 	res, err := r.Run(ctx, name, pairs.RunOptions{DryRun: fl.dryRun, ForceDelete: fl.forceDelete, Progress: prog.Update})
 	prog.Done()
-	var guard *engine.GuardError
-	var moved *engine.IdentityError
 	switch {
-	case errors.As(err, &guard):
-		a.reportFailure(name, err, fl.json, fl.every > 0)
-		return exitGuard
-	case errors.As(err, &moved):
-		a.reportFailure(name, err, fl.json, fl.every > 0)
-		return exitUsage
 	case err != nil:
 		a.reportFailure(name, err, fl.json, fl.every > 0)
-		return exitFailed
-	}
-	if fl.json {
+	case fl.json:
 		a.printSyncJSON(res, fl.every > 0)
-	} else {
-		if fl.dryRun {
-			pairs.WritePlan(a.stdout, name, res.Plan)
-		}
-		if !a.quiet || !res.OK() {
-			fmt.Fprintln(a.stdout, termout.String(pairs.SummaryLine(res)))
-		}
-		for _, s := range res.Skipped {
-			fmt.Fprintf(a.stderr, "%s: skipped %s\n", name, termout.String(s.String()))
-		}
-		for _, e := range res.Errors {
-			fmt.Fprintf(a.stderr, "%s: error: %s\n", name, termout.String(e.Error()))
-		}
+	default:
+		pairs.WriteResult(a.stdout, a.stderr, res, a.quiet)
 	}
-	if !res.OK() {
-		return exitFailed
-	}
-	return exitOK
+	return pairs.OutcomeOf(res, err)
 }
 
 func (a *app) reportFailure(name string, err error, asJSON, stamp bool) {
@@ -174,13 +139,12 @@ func (a *app) reportFailure(name string, err error, asJSON, stamp bool) {
 	fmt.Fprintf(a.stderr, "%s: %s\n", name, termout.Block(err.Error()))
 }
 
-// printSyncJSON prints the line of `sync --json` for res
-// (pairs.SyncReport), with the time when stamp (--every).
+// printSyncJSON prints the line of `sync --json` for res, with the time
+// when stamp (--every).
 func (a *app) printSyncJSON(res *engine.Result, stamp bool) {
 	var at time.Time
 	if stamp {
 		at = time.Now()
 	}
-	line, _ := pairs.SyncReport(res, at)
-	fmt.Fprintln(a.stdout, termout.JSON(line))
+	pairs.WriteSyncJSON(a.stdout, res, at)
 }

@@ -26,15 +26,13 @@ user removes everything of theirs.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.userSet(cmd, args[0], false) }}
 	remove := &cobra.Command{Use: "remove NAME", Short: "Remove a user and everything of theirs (books, web sessions, web connection and pairs)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, db, err := a.configRunner(cmd.Context(), false)
+			r, db, err := a.configRunner(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			if err := db.RemoveUser(cmd.Context(), args[0]); errors.Is(err, state.ErrNotFound) {
+			if err := r.RemoveUser(cmd.Context(), args[0]); errors.Is(err, state.ErrNotFound) {
 				return withCode(exitUsage, fmt.Errorf("no user %q", args[0]))
-			} else if errors.Is(err, state.ErrLocked) {
-				return withCode(exitFailed, fmt.Errorf("user %s is not removed (nothing was changed): %w; try again when that sync ends", args[0], err))
 			} else if err != nil {
 				return withCode(exitFailed, err)
 			}

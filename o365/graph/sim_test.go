@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/o365/api"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // simTokens issues simulator tokens for alice, a fresh one after
@@ -70,18 +68,6 @@ func newSim(t *testing.T, so graphsim.Options, mod func(*Options)) *simEnv {
 	o := Options{BaseURL: ts.URL + "/v1.0", Tokens: e.tokens, Sleep: e.sleeps.sleep, Rand: func() float64 { return 0 }, MaxPageSize: 100}
 	e.c = newWith(t, o, mod)
 	return e
-}
-
-func testJPEG(t *testing.T) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	for i := range 8 {
-		img.Set(i, i, color.RGBA{200, 10, 10, 255})
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 func TestSimFoldersDeltaAndLists(t *testing.T) {
@@ -175,7 +161,7 @@ func TestSimBatchWritesAndUID(t *testing.T) {
 	}
 
 	// Photos, directly and through a batch.
-	jp := testJPEG(t)
+	jp := testutil.JPEG(t, 200)
 	if err := e.c.PutPhoto(ctx, p+created[2].ID, jp); err != nil {
 		t.Fatal(err)
 	}

@@ -678,13 +678,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		s.writeAADError(w, aerr(503, "temporarily_unavailable", 50196, "The server is temporarily unavailable. Retry the request."))
 		return
 	}
-	if r.Method != http.MethodPost {
-		s.writeAADError(w, aerr(405, "invalid_request", 900561, "The endpoint only accepts POST requests. Received a %s request.", r.Method))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := r.ParseForm(); err != nil {
-		s.writeAADError(w, aerr(400, "invalid_request", 900144, "The request body could not be parsed: %v", err))
+	if !s.readTokenForm(w, r) {
 		return
 	}
 	f := r.PostForm
@@ -924,14 +918,24 @@ func normUserCode(c string) string {
 
 const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ23456789"
 
-func (s *Server) serveDeviceCode(w http.ResponseWriter, r *http.Request, tenant string) {
+// readTokenForm reads the form of a POST to a token or device code
+// endpoint (at most 1 MiB), answering the identity platform's error for
+// another method or a body that does not parse; false when it answered.
+func (s *Server) readTokenForm(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodPost {
 		s.writeAADError(w, aerr(405, "invalid_request", 900561, "The endpoint only accepts POST requests. Received a %s request.", r.Method))
-		return
+		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
 		s.writeAADError(w, aerr(400, "invalid_request", 900144, "The request body could not be parsed: %v", err))
+		return false
+	}
+	return true
+}
+
+func (s *Server) serveDeviceCode(w http.ResponseWriter, r *http.Request, tenant string) {
+	if !s.readTokenForm(w, r) {
 		return
 	}
 	app, e := s.lookupApp(r.PostForm.Get("client_id"), tenant)

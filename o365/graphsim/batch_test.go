@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 type bresp struct {
@@ -85,7 +87,7 @@ func TestBatch(t *testing.T) {
 		t.Fatalf("dependsOn: a=%d b=%d c=%d d=%d", res["a"].Status, res["b"].Status, res["c"].Status, res["d"].Status)
 	}
 	// photo bodies travel base64
-	pic := tinyJPEG(t)
+	pic := testutil.JPEG(t, 200)
 	e.alice.SetPhoto(ids[0], pic)
 	_, res, _ = e.batch(t, tok, []map[string]any{
 		{"id": "p", "method": "GET", "url": "/me/contacts/" + ids[0] + "/photo/$value"},

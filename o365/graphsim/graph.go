@@ -481,15 +481,8 @@ func (g *gctx) folderCollection(parent *folder) {
 			g.denied()
 			return
 		}
-		var body struct {
-			DisplayName *string `json:"displayName"`
-		}
-		b, ok := g.readBody()
+		body, ok := g.folderBody()
 		if !ok {
-			return
-		}
-		if err := json.Unmarshal(b, &body); err != nil {
-			g.fail(400, "RequestBodyRead", "Invalid JSON: "+err.Error())
 			return
 		}
 		if body.DisplayName == nil || strings.TrimSpace(*body.DisplayName) == "" {
@@ -537,15 +530,8 @@ func (g *gctx) folderItem(f *folder) {
 		fj["@odata.context"] = g.base() + "/$metadata#users('" + m.user.ID + "')/contactFolders/$entity"
 		writeJSON(g.w, 200, fj)
 	case http.MethodPatch:
-		var body struct {
-			DisplayName *string `json:"displayName"`
-		}
-		b, ok := g.readBody()
+		body, ok := g.folderBody()
 		if !ok {
-			return
-		}
-		if err := json.Unmarshal(b, &body); err != nil {
-			g.fail(400, "RequestBodyRead", "Invalid JSON: "+err.Error())
 			return
 		}
 		m.mu.Lock()
@@ -659,6 +645,39 @@ func (g *gctx) contactsRoute(f *folder, rest []string) {
 var contactQueryOptions = []string{"$select", "$filter", "$top", "$skip", "$orderby", "$expand", "$count", "$search", "$skiptoken", "$format"}
 
 // parseSelect validates $select.
+// folderBody is the JSON body of a folder's create or rename: its
+// displayName (nil when absent); false when it answered the error for a
+// body too large or not JSON.
+func (g *gctx) folderBody() (body struct {
+	DisplayName *string `json:"displayName"`
+}, ok bool) {
+	b, ok := g.readBody()
+	if !ok {
+		return body, false
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		g.fail(400, "RequestBodyRead", "Invalid JSON: "+err.Error())
+		return body, false
+	}
+	return body, true
+}
+
+// projection reads the $select and $expand of q, answering 400 when
+// either is bad (false then).
+func (g *gctx) projection(q url.Values) (sel map[string]bool, sv, mv *extFilter, ok bool) {
+	sel, err := parseSelect(q.Get("$select"))
+	if err != nil {
+		g.fail(400, "BadRequest", err.Error())
+		return nil, nil, nil, false
+	}
+	sv, mv, err = parseExpand(q.Get("$expand"))
+	if err != nil {
+		g.fail(400, "BadRequest", "Invalid $expand: "+err.Error())
+		return nil, nil, nil, false
+	}
+	return sel, sv, mv, true
+}
+
 func parseSelect(v string) (map[string]bool, error) {
 	if v == "" {
 		return nil, nil
@@ -828,16 +847,11 @@ func (g *gctx) listContacts(f *folder) {
 		g.fail(400, "ErrorInvalidUrlQuery", "$search is not supported by the simulator on contacts.")
 		return
 	}
-	sel, err := parseSelect(q.Get("$select"))
-	if err != nil {
-		g.fail(400, "BadRequest", err.Error())
+	sel, sv, mv, ok := g.projection(q)
+	if !ok {
 		return
 	}
-	sv, mv, err := parseExpand(q.Get("$expand"))
-	if err != nil {
-		g.fail(400, "BadRequest", "Invalid $expand: "+err.Error())
-		return
-	}
+	var err error
 	var flt fnode
 	if fs := q.Get("$filter"); fs != "" {
 		if flt, err = parseFilter(fs); err != nil {
@@ -998,17 +1012,28 @@ func withContext(body []byte, ctx string) []byte {
 	return b.Bytes()
 }
 
-func (g *gctx) createContact(f *folder) {
+// contactBody reads the JSON contact of a create or an update, answering
+// the error Graph gives for another content type, a body too large or
+// one that is no contact (false then).
+func (g *gctx) contactBody() (*contactPatch, bool) {
 	if !g.checkJSONType() {
-		return
+		return nil, false
 	}
 	b, ok := g.readBody()
 	if !ok {
-		return
+		return nil, false
 	}
 	p, e := parseContactBody(b)
 	if e != nil {
 		g.fail(400, e.code, e.msg)
+		return nil, false
+	}
+	return p, true
+}
+
+func (g *gctx) createContact(f *folder) {
+	p, ok := g.contactBody()
+	if !ok {
 		return
 	}
 	m := g.m
@@ -1049,14 +1074,8 @@ func (g *gctx) contactItem(c *contact) {
 		if !g.checkOptions(q, []string{"$select", "$expand"}) {
 			return
 		}
-		sel, err := parseSelect(q.Get("$select"))
-		if err != nil {
-			g.fail(400, "BadRequest", err.Error())
-			return
-		}
-		sv, mv, err := parseExpand(q.Get("$expand"))
-		if err != nil {
-			g.fail(400, "BadRequest", "Invalid $expand: "+err.Error())
+		sel, sv, mv, ok := g.projection(q)
+		if !ok {
 			return
 		}
 		m.mu.Lock()
@@ -1071,16 +1090,8 @@ func (g *gctx) contactItem(c *contact) {
 		m.mu.Unlock()
 		writeJSON(g.w, 200, withContext(body, g.contactContext()))
 	case http.MethodPatch:
-		if !g.checkJSONType() {
-			return
-		}
-		b, ok := g.readBody()
+		p, ok := g.contactBody()
 		if !ok {
-			return
-		}
-		p, e := parseContactBody(b)
-		if e != nil {
-			g.fail(400, e.code, e.msg)
 			return
 		}
 		m.mu.Lock()

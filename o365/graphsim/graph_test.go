@@ -3,14 +3,13 @@ package graphsim
 import (
 	"bytes"
 	"encoding/json"
-	"image"
-	"image/color"
-	"image/jpeg"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 const immutable = `IdType="ImmutableId"`
@@ -236,16 +235,6 @@ func TestExtendedProperties(t *testing.T) {
 	}
 }
 
-func tinyJPEG(t *testing.T) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
-	img.Set(1, 1, color.RGBA{200, 10, 10, 255})
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 func TestPhotos(t *testing.T) {
 	e := newEnv(t, Options{})
 	tok := e.tok()
@@ -255,7 +244,7 @@ func TestPhotos(t *testing.T) {
 		t.Fatalf("no photo: %d %s", r.status, r.body)
 	}
 	before, _ := e.alice.Get(id)
-	pic := tinyJPEG(t)
+	pic := testutil.JPEG(t, 200)
 	if r := e.do("PUT", path, tok, pic, "Content-Type", "image/jpeg"); r.status != 200 {
 		t.Fatalf("put: %d %s", r.status, r.body)
 	}
@@ -267,7 +256,7 @@ func TestPhotos(t *testing.T) {
 	if bytes.Equal(before, after) {
 		t.Fatal("a photo PUT must bump changeKey (Exchange stores the photo as an attachment)")
 	}
-	if m := e.do("GET", "/v1.0/me/contacts/"+id+"/photo", tok, nil).json(t); m["width"].(float64) != 4 {
+	if m := e.do("GET", "/v1.0/me/contacts/"+id+"/photo", tok, nil).json(t); m["width"].(float64) != 8 { // testutil.JPEG is 8 by 8
 		t.Fatalf("photo metadata: %v", m)
 	}
 	if r := e.do("PUT", path, tok, bytes.Repeat([]byte{1}, MaxPhoto+1), "Content-Type", "image/jpeg"); r.status != 413 {

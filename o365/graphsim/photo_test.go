@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // TestPhotoWriteChangesChangeKey: Exchange keeps a contact's photo as an
@@ -26,8 +28,8 @@ func TestPhotoWriteChangesChangeKey(t *testing.T) {
 		body   []byte
 		status int
 	}{
-		{"PUT", "PUT", tinyJPEG(t), 200},
-		{"PUT again", "PUT", tinyJPEG(t), 200},
+		{"PUT", "PUT", testutil.JPEG(t, 200), 200},
+		{"PUT again", "PUT", testutil.JPEG(t, 200), 200},
 		{"DELETE", "DELETE", nil, 204},
 	} {
 		ck0, mod0 := read()
@@ -57,7 +59,7 @@ func TestPhotoWriteChangesChangeKey(t *testing.T) {
 		id := e.alice.Put("", []byte(`{"givenName":"P"}`))
 		_, dl, _ := e.round(t, "/v1.0/me/contacts/delta", tok, "10")
 		raw, _ := e.alice.Get(id)
-		e.alice.SetPhoto(id, tinyJPEG(t))
+		e.alice.SetPhoto(id, testutil.JPEG(t, 200))
 		raw2, _ := e.alice.Get(id)
 		items, _, _ := e.round(t, dl, tok, "10")
 		moved := string(raw) != string(raw2)
@@ -74,12 +76,12 @@ func TestPersonalMailboxRefusesPhotoWrites(t *testing.T) {
 	e := newEnv(t, Options{})
 	tok := e.tok()
 	id := e.alice.Put("", []byte(`{"givenName":"P"}`))
-	e.alice.SetPhoto(id, tinyJPEG(t))
+	e.alice.SetPhoto(id, testutil.JPEG(t, 200))
 	e.alice.SetPersonal(true)
 	before, _ := e.alice.Get(id)
 	path := "/v1.0/me/contacts/" + id + "/photo/$value"
 	for _, method := range []string{"PUT", "PATCH", "DELETE"} {
-		r := e.do(method, path, tok, tinyJPEG(t), "Content-Type", "image/jpeg")
+		r := e.do(method, path, tok, testutil.JPEG(t, 200), "Content-Type", "image/jpeg")
 		if r.status != PhotoNotSupportedStatus || r.errCode(t) != PhotoNotSupportedCode {
 			t.Errorf("%s on a personal mailbox: %d %s", method, r.status, r.body)
 		}
@@ -95,12 +97,12 @@ func TestPersonalMailboxRefusesPhotoWrites(t *testing.T) {
 	}
 	// In a batch too.
 	_, res, _ := e.batch(t, tok, []map[string]any{{"id": "1", "method": "PUT", "url": "/me/contacts/" + id + "/photo/$value",
-		"headers": map[string]string{"Content-Type": "image/jpeg"}, "body": base64.StdEncoding.EncodeToString(tinyJPEG(t))}})
+		"headers": map[string]string{"Content-Type": "image/jpeg"}, "body": base64.StdEncoding.EncodeToString(testutil.JPEG(t, 200))}})
 	if res["1"].Status != PhotoNotSupportedStatus {
 		t.Errorf("photo PUT in a batch on a personal mailbox: %d", res["1"].Status)
 	}
 	e.alice.SetPersonal(false)
-	if r := e.do("PUT", path, tok, tinyJPEG(t), "Content-Type", "image/jpeg"); r.status != 200 {
+	if r := e.do("PUT", path, tok, testutil.JPEG(t, 200), "Content-Type", "image/jpeg"); r.status != 200 {
 		t.Errorf("a work mailbox: %d %s", r.status, r.body)
 	}
 }

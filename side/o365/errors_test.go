@@ -11,6 +11,7 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/side/o365"
+	"github.com/cardbridge/cardbridge/testutil"
 	"github.com/cardbridge/cardbridge/vcard"
 )
 
@@ -136,7 +137,7 @@ func TestPhotoErrorNamesContact(t *testing.T) {
 		})
 	}
 	s, _ := simSideVia(t, graphsim.Options{Transient412Rate: -1}, failPhoto)
-	card, err := vcard.Parse(photoCard("photo-err", "Pia Photo", testJPEG(t, 90)))
+	card, err := vcard.Parse(photoCard("photo-err", "Pia Photo", testutil.JPEG(t, 90)))
 	if err != nil {
 		t.Fatal(err)
 	}

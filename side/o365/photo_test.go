@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
 	"log/slog"
 	"strings"
 	"sync"
@@ -19,24 +16,9 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/side/mem"
 	"github.com/cardbridge/cardbridge/side/o365"
+	"github.com/cardbridge/cardbridge/testutil"
 	"github.com/cardbridge/cardbridge/vcard"
 )
-
-// testJPEG is a small JPEG whose pixel colour is shade.
-func testJPEG(t *testing.T, shade uint8) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	for x := range 8 {
-		for y := range 8 {
-			img.Set(x, y, color.RGBA{shade, 255 - shade, 40, 255})
-		}
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 func photoCard(uid, name string, photo []byte) []byte {
 	return []byte(fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:%s\r\nFN:%s\r\nN:%s;;;;\r\nPHOTO;ENCODING=b;TYPE=JPEG:%s\r\nEND:VCARD\r\n",
@@ -54,7 +36,7 @@ func TestPhotoWriteKeepsVersionCurrent(t *testing.T) {
 	mb := sim.Mailbox(testUser)
 	mem := mem.New("b")
 	for i := range n {
-		mem.Put(fmt.Sprintf("p%d.vcf", i), photoCard(fmt.Sprintf("photo-%d", i), fmt.Sprintf("Photo%d", i), testJPEG(t, uint8(10*i))))
+		mem.Put(fmt.Sprintf("p%d.vcf", i), photoCard(fmt.Sprintf("photo-%d", i), fmt.Sprintf("Photo%d", i), testutil.JPEG(t, uint8(10*i))))
 	}
 	db, run := pairRunner(t, sim, side, mem)
 	if res := run("export"); res.A.Created != n {
@@ -82,7 +64,7 @@ func TestPhotoWriteKeepsVersionCurrent(t *testing.T) {
 		t.Fatalf("no-change run after photo uploads: %d requests, %+v; want 1 (the delta round)", sim.Stats().Requests, res)
 	}
 	// A new photo from b: the PATCH carries the key the state holds; no 412.
-	mem.Put("p0.vcf", photoCard("photo-0", "Photo0 Renamed", testJPEG(t, 200)))
+	mem.Put("p0.vcf", photoCard("photo-0", "Photo0 Renamed", testutil.JPEG(t, 200)))
 	if res := run("photo change on b"); res.A.Updated != 1 || res.Conflicts != 0 || sim.Stats().Status[412] != 0 {
 		t.Fatalf("photo change on b: %+v, %d answers 412", res, sim.Stats().Status[412])
 	}
@@ -92,7 +74,7 @@ func TestPhotoWriteKeepsVersionCurrent(t *testing.T) {
 	}
 	// A photo changed in Outlook reaches b on the next run.
 	items, _ := db.Items(context.Background(), "p")
-	outlook := testJPEG(t, 120)
+	outlook := testutil.JPEG(t, 120)
 	mb.SetPhoto(items[1].AID, outlook)
 	if res := run("photo change in Outlook"); res.B.Updated != 1 {
 		t.Fatalf("photo change in Outlook: %+v", res)
@@ -147,7 +129,7 @@ func TestPersonalAccountSkipsPhotoWrites(t *testing.T) {
 	}
 	mem := mem.New("b")
 	for i := range 3 {
-		mem.Put(fmt.Sprintf("p%d.vcf", i), photoCard(fmt.Sprintf("msa-%d", i), fmt.Sprintf("Msa%d", i), testJPEG(t, uint8(30*i))))
+		mem.Put(fmt.Sprintf("p%d.vcf", i), photoCard(fmt.Sprintf("msa-%d", i), fmt.Sprintf("Msa%d", i), testutil.JPEG(t, uint8(30*i))))
 	}
 	side := open()
 	run := func(what string, a engine.Side) *engine.Result {
@@ -191,7 +173,7 @@ func TestPersonalAccountSkipsPhotoWrites(t *testing.T) {
 		}
 	}
 	// A change of another field still syncs, without a photo attempt.
-	mem.Put("p0.vcf", photoCard("msa-0", "Msa0 Changed", testJPEG(t, 0)))
+	mem.Put("p0.vcf", photoCard("msa-0", "Msa0 Changed", testutil.JPEG(t, 0)))
 	if res := run("edit", open()); res.A.Updated != 1 {
 		t.Fatalf("edit: %+v", res)
 	}

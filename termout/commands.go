@@ -1,4 +1,4 @@
-package main
+package termout
 
 import (
 	"fmt"
@@ -7,28 +7,31 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// strictUsage walks the command tree under root and makes every command
+// This file holds the CLI's help and usage rules for a cobra command tree.
+// The errors they return are usage errors: the CLI exits 2 for them.
+
+// StrictUsage walks the command tree under root and makes every command
 // that has subcommands refuse an unknown one with a one-line usage error
 // (exit 2) instead of printing its help and exiting 0. A group command
 // run bare still prints its help. Such commands take no positional
 // arguments of their own.
-func strictUsage(root *cobra.Command) {
+func StrictUsage(root *cobra.Command) {
 	for _, c := range root.Commands() {
-		strictUsage(c)
+		StrictUsage(c)
 	}
 	if !root.HasSubCommands() {
 		return
 	}
-	root.Args = unknownSubcommand
+	root.Args = UnknownSubcommand
 	if root.Run == nil && root.RunE == nil {
 		root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 	}
 }
 
-// strictHelp makes `cardbridge help TOPIC` exit 2 with one line for a
-// topic that is no command (cobra's help printed the root's usage and
-// exited 0). It wraps cobra's help command, kept for everything else.
-func strictHelp(root *cobra.Command) {
+// StrictHelp makes `cardbridge help TOPIC` fail with one line for a topic
+// that is no command (cobra's help printed the root's usage and exited
+// 0). It wraps cobra's help command, kept for everything else.
+func StrictHelp(root *cobra.Command) {
 	root.InitDefaultHelpCmd()
 	for _, c := range root.Commands() {
 		if c.Name() != "help" || c.Run == nil {
@@ -39,10 +42,10 @@ func strictHelp(root *cobra.Command) {
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			found, rest, err := root.Find(args)
 			if err == nil && len(rest) > 0 {
-				err = unknownSubcommand(found, rest)
+				err = UnknownSubcommand(found, rest)
 			}
 			if err != nil {
-				return withCode(exitUsage, fmt.Errorf("help %s: no such command: %w", strings.Join(args, " "), err))
+				return fmt.Errorf("help %s: no such command: %w", strings.Join(args, " "), err)
 			}
 			show(cmd, args)
 			return nil
@@ -50,9 +53,10 @@ func strictHelp(root *cobra.Command) {
 	}
 }
 
-// unknownSubcommand is the Args check of a command with subcommands: any
-// argument left over is a subcommand that does not exist.
-func unknownSubcommand(cmd *cobra.Command, args []string) error {
+// UnknownSubcommand is the Args check of a command with subcommands: any
+// argument left over is a subcommand that does not exist. The error
+// suggests the nearest names and lists the commands there are.
+func UnknownSubcommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil
 	}
@@ -67,5 +71,5 @@ func unknownSubcommand(cmd *cobra.Command, args []string) error {
 		}
 	}
 	msg += "; commands: " + strings.Join(names, ", ")
-	return withCode(exitUsage, fmt.Errorf("%s", msg))
+	return fmt.Errorf("%s", msg)
 }
