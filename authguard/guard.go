@@ -190,8 +190,9 @@ type Guard struct {
 
 // flight is one compare that attempts with the same credentials share.
 type flight struct {
-	done chan struct{} // closed when d is set
-	d    Decision
+	done    chan struct{} // closed when d is set
+	d       Decision
+	waiters int // attempts that came to wait on it (g.mu)
 }
 
 type counter struct {
@@ -320,6 +321,7 @@ func (g *Guard) check(ctx context.Context, client netip.Addr, user, pass string)
 		key := ck + "\x00" + string(sum[:])
 		g.mu.Lock()
 		if f, ok := g.flights[key]; ok {
+			f.waiters++
 			g.mu.Unlock()
 			select {
 			case <-f.done:
