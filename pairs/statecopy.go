@@ -81,3 +81,22 @@ func WriteCopyReport(w io.Writer, rep *state.CopyReport) {
 			rep.SealedTokens, accounts)
 	}
 }
+
+// MigrateState applies to the state at location the migrations it lacks
+// (state.Open does) and returns its schema version and its location as
+// messages name it (a URL without its password). A file that does not
+// exist is an error wrapping ErrCopySource: migrate makes no new state.
+func MigrateState(ctx context.Context, location string, log *slog.Logger) (int, string, error) {
+	if !config.IsStateURL(location) {
+		if _, err := os.Stat(location); err != nil {
+			return 0, "", fmt.Errorf("%w: %w", ErrCopySource, err)
+		}
+	}
+	db, err := state.Open(ctx, location, state.Options{Logger: log})
+	if err != nil {
+		return 0, "", err
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	return v, db.Path(), err
+}

@@ -4,8 +4,48 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 )
+
+// benchBackends runs bench once per backend (sub-benchmarks sqlite and
+// postgres; postgres is skipped without TEST_POSTGRES_URL), each on a
+// fresh state.
+func benchBackends(b *testing.B, bench func(b *testing.B, db *DB)) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			db, _ := be.openTest(b)
+			bench(b, db)
+		})
+	}
+}
+
+// BenchmarkCopy10k copies a SQLite state of 10,000 items with 1 KiB bases
+// (and 1,000 of another pair) into an empty state of each backend, verified.
+func BenchmarkCopy10k(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			srcPath := filepath.Join(b.TempDir(), "src.db")
+			src := backends[0].openAt(b, srcPath, Options{})
+			fill(b, src, "work", 10_000)
+			fill(b, src, "other", 1_000)
+			src.Close()
+			src = backends[0].openAt(b, srcPath, Options{ReadOnly: true})
+			ctx := context.Background()
+			for b.Loop() {
+				b.StopTimer()
+				dst := be.openAt(b, be.location(b), Options{})
+				b.StartTimer()
+				if _, err := Copy(ctx, src, dst); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				dst.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}
 
 // fill stores n items of pair with a 1 KiB base each, in one transaction.
 func fill(b *testing.B, db *DB, pair string, n int) []int64 {
@@ -39,8 +79,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, pair, fmt.Sprintf("uid-%08d@examp
 }
 
 // BenchmarkItems10k loads the 10,000 items of a pair (without bases).
-func BenchmarkItems10k(b *testing.B) {
-	db, _ := openTest(b)
+func BenchmarkItems10k(b *testing.B) { benchBackends(b, benchItems10k) }
+
+func benchItems10k(b *testing.B, db *DB) {
 	fill(b, db, "work", 10_000)
 	fill(b, db, "other", 1_000)
 	ctx := context.Background()
@@ -54,8 +95,9 @@ func BenchmarkItems10k(b *testing.B) {
 }
 
 // BenchmarkBases10k loads the bases of 10,000 items.
-func BenchmarkBases10k(b *testing.B) {
-	db, _ := openTest(b)
+func BenchmarkBases10k(b *testing.B) { benchBackends(b, benchBases10k) }
+
+func benchBases10k(b *testing.B, db *DB) {
 	ids := fill(b, db, "work", 10_000)
 	ctx := context.Background()
 	for b.Loop() {
@@ -93,7 +135,10 @@ func BenchmarkPutItemNoBase(b *testing.B) {
 // benchPutItem times one committed PutItem per loop in a state of 10,000
 // items, the i-th loop's item changed by edit first.
 func benchPutItem(b *testing.B, edit func(it *Item, i int)) {
-	db, _ := openTest(b)
+	benchBackends(b, func(b *testing.B, db *DB) { benchPutItemOn(b, db, edit) })
+}
+
+func benchPutItemOn(b *testing.B, db *DB, edit func(it *Item, i int)) {
 	fill(b, db, "work", 10_000)
 	ctx := context.Background()
 	items, _ := db.Items(ctx, "work")
@@ -109,8 +154,9 @@ func benchPutItem(b *testing.B, edit func(it *Item, i int)) {
 }
 
 // BenchmarkPutItemInsert is one committed insert of a new item with its base.
-func BenchmarkPutItemInsert(b *testing.B) {
-	db, _ := openTest(b)
+func BenchmarkPutItemInsert(b *testing.B) { benchBackends(b, benchPutItemInsert) }
+
+func benchPutItemInsert(b *testing.B, db *DB) {
 	ctx := context.Background()
 	base := bytes.Repeat([]byte("z"), 1024)
 	for b.Loop() {
@@ -123,8 +169,9 @@ func BenchmarkPutItemInsert(b *testing.B) {
 
 // BenchmarkUpdate200Inserts is one committed group of 200 new items, each
 // with a 1 KiB base: what a sync commits after each batch of writes.
-func BenchmarkUpdate200Inserts(b *testing.B) {
-	db, _ := openTest(b)
+func BenchmarkUpdate200Inserts(b *testing.B) { benchBackends(b, benchUpdate200Inserts) }
+
+func benchUpdate200Inserts(b *testing.B, db *DB) {
 	fill(b, db, "work", 10_000)
 	ctx := context.Background()
 	base := bytes.Repeat([]byte("z"), 1024)
@@ -147,4 +194,57 @@ func BenchmarkUpdate200Inserts(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/item")
+}
+
+// BenchmarkPutCardBook10k is one committed If-Match update of a card in a
+// book of 10,000 cards (what a client's PUT costs the state), on each
+// backend.
+func BenchmarkPutCardBook10k(b *testing.B) {
+	benchBackends(b, func(b *testing.B, db *DB) {
+		id := newBook(b, db).ID
+		fillBook(b, db, id, 10_000)
+		ctx := context.Background()
+		refs, err := db.CardRefs(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data := make([]byte, 1024)
+		i := 0
+		for b.Loop() {
+			r := &refs[i%len(refs)]
+			data[0] = byte(i)
+			etag, _, err := db.PutCard(ctx, id, r.Href, r.UID, data, Precondition{IfMatch: r.ETag})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.ETag = etag
+			i++
+		}
+	})
+}
+
+// BenchmarkCardChangesBook10k asks for the 10 changes made since a token
+// in a book of 10,000 cards (a client's sync-collection), on each backend.
+func BenchmarkCardChangesBook10k(b *testing.B) {
+	benchBackends(b, func(b *testing.B, db *DB) {
+		id := newBook(b, db).ID
+		fillBook(b, db, id, 10_000)
+		ctx := context.Background()
+		_, _, since, err := db.CardChanges(ctx, id, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range 10 {
+			href := fmt.Sprintf("%08d.vcf", i*997)
+			if _, _, err := db.PutCard(ctx, id, href, fmt.Sprintf("uid-%08d", i*997), []byte("changed"), Precondition{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for b.Loop() {
+			changed, deleted, _, err := db.CardChanges(ctx, id, since)
+			if err != nil || len(changed) != 10 || len(deleted) != 0 {
+				b.Fatal(len(changed), len(deleted), err)
+			}
+		}
+	})
 }

@@ -101,7 +101,7 @@ func copyState(ctx context.Context, src, dst *DB) (*CopyReport, error) {
 		}
 		switch {
 		case v < latest:
-			return nil, fmt.Errorf("the %s's schema is version %d, older than this cardbridge's (%d): open it once with this cardbridge (e.g. cardbridge status with it as the state) so that it is migrated, then copy", side.name, v, latest)
+			return nil, fmt.Errorf("the %s's schema is version %d, older than this cardbridge's (%d): migrate it first (cardbridge state migrate --state %s), then copy", side.name, v, latest, side.db.path)
 		case v > latest:
 			return nil, fmt.Errorf("the %s's schema is version %d, newer than this cardbridge's (%d): copy with the cardbridge that wrote it", side.name, v, latest)
 		}
@@ -256,11 +256,14 @@ WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema() 
 	return order, nil
 }
 
-// copyRowsPerInsert bounds the rows of one INSERT (and its arguments: both
-// databases take well over copyArgsPerInsert).
+// copyRowsPerInsert, copyArgsPerInsert and copyBytesPerInsert bound one
+// INSERT: its rows, its arguments (both databases take well over that)
+// and the bytes of its values, so that a book of large photos is copied
+// in memory of a few MB whatever the size of the state.
 const (
-	copyRowsPerInsert = 500
-	copyArgsPerInsert = 16000
+	copyRowsPerInsert  = 500
+	copyArgsPerInsert  = 16000
+	copyBytesPerInsert = 4 << 20
 )
 
 // copyTable copies table t from rtx into wtx in batched INSERTs and
@@ -287,6 +290,7 @@ func copyTable(ctx context.Context, t string, rtx, wtx querier) (TableCopy, erro
 		h     tableHasher
 		batch []any
 		n     int
+		size  int
 	)
 	flush := func() error {
 		if n == 0 {
@@ -297,7 +301,7 @@ func copyTable(ctx context.Context, t string, rtx, wtx querier) (TableCopy, erro
 		if _, err := wtx.ExecContext(ctx, q, batch...); err != nil {
 			return fmt.Errorf("target: write %s: %w", t, err)
 		}
-		batch, n = batch[:0], 0
+		batch, n, size = batch[:0], 0, 0
 		return nil
 	}
 	for rows.Next() {
@@ -316,7 +320,17 @@ func copyTable(ctx context.Context, t string, rtx, wtx querier) (TableCopy, erro
 			return TableCopy{}, fmt.Errorf("source: table %s: %w", t, err)
 		}
 		batch = append(batch, vals...)
-		if n++; n == per {
+		for _, v := range vals {
+			switch x := v.(type) {
+			case string:
+				size += len(x)
+			case []byte:
+				size += len(x)
+			default:
+				size += 8
+			}
+		}
+		if n++; n == per || size >= copyBytesPerInsert {
 			if err := flush(); err != nil {
 				return TableCopy{}, err
 			}

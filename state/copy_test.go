@@ -287,7 +287,54 @@ func TestCopyRefusesSchemaMismatch(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "the target's schema is version 999, newer") {
 		t.Fatalf("copy into a newer target: %v", err)
 	}
+	old := backends[0].openAt(t, filepath.Join(t.TempDir(), "old.db"), Options{})
+	if _, err := old.sql.Exec(`DELETE FROM schema_version WHERE version = ?`, LatestSchemaVersion()); err != nil {
+		t.Fatal(err)
+	}
+	fresh := backends[0].openAt(t, filepath.Join(t.TempDir(), "fresh.db"), Options{})
+	if _, err := Copy(ctx, old, fresh); err == nil || !strings.Contains(err.Error(), "the source's schema is version") ||
+		!strings.Contains(err.Error(), "cardbridge state migrate --state ") {
+		t.Fatalf("copy of an older source: %v", err)
+	}
 	if _, err := Copy(ctx, src, src); err == nil || !strings.Contains(err.Error(), "same database") {
 		t.Fatalf("copy onto itself: %v", err)
+	}
+}
+
+// TestCopyLargeRows: a table whose rows add up to more than one INSERT's
+// byte bound (copyBytesPerInsert) is copied in several, whole.
+func TestCopyLargeRows(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "big.db")
+	db := backends[0].openAt(t, path, Options{})
+	if err := db.AddUser(ctx, "carol", "$2a$hash"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.CreateAddressBook(ctx, "carol", "photos", "Photos", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := strings.Repeat("P", 512<<10)
+	for i := range 12 {
+		card := fmt.Sprintf("BEGIN:VCARD\r\nUID:u%d\r\nPHOTO:%s\r\nEND:VCARD\r\n", i, photo)
+		if _, _, err := db.PutCard(ctx, b.ID, fmt.Sprintf("%d.vcf", i), fmt.Sprintf("u%d", i), []byte(card), Precondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	src := backends[0].openAt(t, path, Options{ReadOnly: true})
+	dst := backends[0].openAt(t, filepath.Join(t.TempDir(), "copy.db"), Options{})
+	rep, err := Copy(ctx, src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range rep.Tables {
+		if tc.Name == "cards" && tc.Rows != 12 {
+			t.Errorf("cards copied: %d, want 12", tc.Rows)
+		}
+	}
+	got, err := dst.GetCards(ctx, b.ID, []string{"11.vcf"})
+	if err != nil || len(got["11.vcf"].Data) < 512<<10 {
+		t.Errorf("the last card on the copy: %d bytes, %v", len(got["11.vcf"].Data), err)
 	}
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/cardbridge/cardbridge/pairs"
+	"github.com/cardbridge/cardbridge/termout"
 	"github.com/spf13/cobra"
 )
 
@@ -47,6 +49,30 @@ be opened.`,
 	f.BoolVar(&a.asJSON, "json", false, "print the report as JSON")
 	copyCmd.MarkFlagRequired("from")
 	copyCmd.MarkFlagRequired("to")
-	cmd.AddCommand(copyCmd)
+	cmd.AddCommand(copyCmd, a.stateMigrateCmd())
+	return cmd
+}
+
+// stateMigrateCmd is `cardbridge state migrate --state FILE|URL`.
+func (a *app) stateMigrateCmd() *cobra.Command {
+	var loc string
+	cmd := &cobra.Command{
+		Use:   "migrate --state FILE|URL",
+		Short: "Bring a state to this cardbridge's schema version (applies the migrations it lacks)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, where, err := pairs.MigrateState(cmd.Context(), loc, a.logger())
+			if errors.Is(err, pairs.ErrCopySource) {
+				return withCode(exitUsage, err)
+			}
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			fmt.Fprintf(a.stdout, "%s is at schema version %d\n", termout.String(where), v)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&loc, "state", "", "the state to migrate: a file or a postgres:// URL")
+	cmd.MarkFlagRequired("state")
 	return cmd
 }

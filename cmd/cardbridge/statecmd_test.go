@@ -3,11 +3,13 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/testutil/pgtest"
 )
 
@@ -108,5 +110,28 @@ func TestStateCopyJSON(t *testing.T) {
 		if tc.Table == "server_users" && (tc.Rows != 1 || len(tc.Hash) != 64) {
 			t.Errorf("server_users: %+v", tc)
 		}
+	}
+}
+
+// TestStateMigrate: `state migrate` brings a state to the binary's schema
+// and says which; a file that does not exist is exit 2, and none is made.
+func TestStateMigrate(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "state.db")
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte("state: "+file+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, cfg, "dora", "correct horse battery")
+	r := cb(t, nil, "state", "migrate", "--state", file)
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("is at schema version %d", state.LatestSchemaVersion())) {
+		t.Errorf("state migrate: %+v", r)
+	}
+	missing := filepath.Join(dir, "nosuch.db")
+	if r := cb(t, nil, "state", "migrate", "--state", missing); r.code != 2 {
+		t.Errorf("state migrate of a missing file: %+v", r)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("state migrate made a new state")
 	}
 }
