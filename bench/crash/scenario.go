@@ -2,6 +2,8 @@ package crash
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/api"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/side/o365"
@@ -77,6 +80,16 @@ func O365VdirOn(ctx context.Context, binary, dir, stateAt string, contacts int, 
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		sc.Close()
 		return nil, fmt.Errorf("o365 ⇄ vdir setup: %w", err)
+	}
+	if config.IsStateURL(stateAt) {
+		// No key file is made for a PostgreSQL state (docs/scaling.md):
+		// give it one, where the configuration's default looks.
+		key := make([]byte, 32)
+		rand.Read(key)
+		if err := os.WriteFile(filepath.Join(dir, "state.key"), []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+			sc.Close()
+			return nil, fmt.Errorf("o365 ⇄ vdir setup: %w", err)
+		}
 	}
 	if err := g.Login(ctx, binary, cfg, "sim"); err != nil {
 		sc.Close()
