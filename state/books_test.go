@@ -431,25 +431,7 @@ func BenchmarkPutCard(b *testing.B) {
 	for _, n := range []int{100, 10_000} {
 		b.Run(fmt.Sprintf("update/book=%d", n), func(b *testing.B) {
 			db, _ := openTest(b)
-			id := newBook(b, db).ID
-			fillBook(b, db, id, n)
-			ctx := context.Background()
-			refs, err := db.CardRefs(ctx, id)
-			if err != nil {
-				b.Fatal(err)
-			}
-			data := make([]byte, 1024)
-			i := 0
-			for b.Loop() {
-				r := &refs[i%len(refs)]
-				data[0] = byte(i)
-				etag, _, err := db.PutCard(ctx, id, r.Href, r.UID, data, Precondition{IfMatch: r.ETag})
-				if err != nil {
-					b.Fatal(err)
-				}
-				r.ETag = etag
-				i++
-			}
+			benchPutCardUpdate(b, db, n)
 		})
 		b.Run(fmt.Sprintf("create/book=%d", n), func(b *testing.B) {
 			db, _ := openTest(b)
