@@ -2,7 +2,7 @@
 // share, so that each lives once: a buffer safe for concurrent writers
 // (a logger, a child process's output), polling for a condition, a
 // settable clock, a free loopback port, a self-signed RSA certificate,
-// a small JPEG and golden files.
+// a small JPEG, golden files and a CardDAV PUT of a card.
 // It imports only the standard library, so any package's tests (and the
 // bench tools) can use it without an import cycle.
 package testutil
@@ -18,8 +18,10 @@ import (
 	"image/jpeg"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,4 +168,26 @@ func JPEG(t testing.TB, shade uint8) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// PutVCard PUTs card to target (a card's URL) with Basic auth, and with
+// If-Match etag unless etag is "", and returns the answer's status; it
+// fails the test when no answer came.
+func PutVCard(t testing.TB, target, user, password, card, etag string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, target, strings.NewReader(card))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, password)
+	req.Header.Set("Content-Type", "text/vcard; charset=utf-8")
+	if etag != "" {
+		req.Header.Set("If-Match", etag)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PUT %s: %v", target, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
