@@ -139,6 +139,19 @@ func JudgeIfMatch(ctx context.Context, reread func(context.Context, string) (Res
 	return Outcome{}, fmt.Errorf("PUT %s: unexpected status %d: %.200s", href, r.Status, r.Body)
 }
 
+// NewCard is the seq-th card client creates: its name, its marker
+// ("created-" and its UID) and its text.
+func NewCard(client, seq int) (href, marker, text string) {
+	uid := fmt.Sprintf("new-c%d-%d", client, seq)
+	marker = "created-" + uid
+	return uid + ".vcf", marker, CardText(uid, seq, marker)
+}
+
+// CreateHeader is the header of a PUT that creates a card: If-None-Match *.
+func CreateHeader() map[string]string {
+	return map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"}
+}
+
 // Card is one card of a listing.
 type Card struct {
 	Href   string // its name in the book
@@ -185,7 +198,7 @@ func (d *Client) Seed(ctx context.Context, n int, card func(i int) (href, text s
 		wg.Go(func() {
 			for i := range next {
 				href, text := card(i)
-				r, err := d.Do(ctx, KindSeed, "PUT", d.CardPath(href), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"}, text)
+				r, err := d.Do(ctx, KindSeed, "PUT", d.CardPath(href), CreateHeader(), text)
 				if err == nil && r.Status != http.StatusCreated {
 					err = fmt.Errorf("seed PUT %s: status %d: %.200s", href, r.Status, r.Body)
 				}

@@ -134,3 +134,15 @@ func TestPhoneEditorAndReadDir(t *testing.T) {
 		t.Errorf("duplicate UIDs %v, want [z]", dups)
 	}
 }
+
+// TestNewCard: a created card's name is its UID's, its marker is in its
+// NOTE, and two clients' cards differ.
+func TestNewCard(t *testing.T) {
+	href, m, text := NewCard(3, 7)
+	if UIDOf([]byte(text))+".vcf" != href || MarkerOf([]byte(text)) != m || m != "created-new-c3-7" {
+		t.Errorf("NewCard(3, 7) = %q, %q, card UID %q marker %q", href, m, UIDOf([]byte(text)), MarkerOf([]byte(text)))
+	}
+	if other, _, _ := NewCard(4, 7); other == href {
+		t.Errorf("clients 3 and 4 both create %s", href)
+	}
+}

@@ -237,10 +237,8 @@ func (c *client) putShared(ctx context.Context) error {
 
 func (c *client) create(ctx context.Context) error {
 	c.seq++
-	uid := fmt.Sprintf("new-c%d-%d", c.id, c.seq)
-	href := uid + ".vcf"
-	r, err := c.d.Do(ctx, davclient.KindCreate, "PUT", c.d.CardPath(href), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"},
-		davclient.CardText(uid, c.seq, "created-"+uid))
+	href, _, text := davclient.NewCard(c.id, c.seq)
+	r, err := c.d.Do(ctx, davclient.KindCreate, "PUT", c.d.CardPath(href), davclient.CreateHeader(), text)
 	if err != nil {
 		return err
 	}

@@ -294,11 +294,8 @@ func (c *client) put(ctx context.Context, href string) error {
 
 func (c *client) create(ctx context.Context) error {
 	c.seq++
-	uid := fmt.Sprintf("new-c%d-%d", c.id, c.seq)
-	href := uid + ".vcf"
-	m := "created-" + uid
-	r, err := c.write(ctx, Write{Client: c.id, Href: href, Op: "create", Marker: m}, "PUT",
-		map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"}, davclient.CardText(uid, c.seq, m))
+	href, m, text := davclient.NewCard(c.id, c.seq)
+	r, err := c.write(ctx, Write{Client: c.id, Href: href, Op: "create", Marker: m}, "PUT", davclient.CreateHeader(), text)
 	if err != nil || r.Status == 0 || r.Status >= 500 {
 		return err
 	}
