@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/cardbridge/cardbridge/carddav/server"
 	"github.com/cardbridge/cardbridge/daemon"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil"
 	"github.com/cardbridge/cardbridge/testutil/pgtest"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -128,16 +128,8 @@ func addAlice(t *testing.T, db *state.DB) {
 func putCard(t *testing.T, base, uid string) {
 	t.Helper()
 	body := "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + uid + "\r\nFN:" + uid + "\r\nEND:VCARD\r\n"
-	req, _ := http.NewRequest(http.MethodPut, base+"/addressbooks/alice/book/"+uid+".vcf", strings.NewReader(body))
-	req.SetBasicAuth("alice", "pw")
-	req.Header.Set("Content-Type", "text/vcard")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("PUT %s: %s", uid, resp.Status)
+	if st := testutil.PutVCard(t, base+"/addressbooks/alice/book/"+uid+".vcf", "alice", "pw", body, ""); st != http.StatusCreated {
+		t.Fatalf("PUT %s: status %d", uid, st)
 	}
 }
 

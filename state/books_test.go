@@ -431,25 +431,7 @@ func BenchmarkPutCard(b *testing.B) {
 	for _, n := range []int{100, 10_000} {
 		b.Run(fmt.Sprintf("update/book=%d", n), func(b *testing.B) {
 			db, _ := openTest(b)
-			id := newBook(b, db).ID
-			fillBook(b, db, id, n)
-			ctx := context.Background()
-			refs, err := db.CardRefs(ctx, id)
-			if err != nil {
-				b.Fatal(err)
-			}
-			data := make([]byte, 1024)
-			i := 0
-			for b.Loop() {
-				r := &refs[i%len(refs)]
-				data[0] = byte(i)
-				etag, _, err := db.PutCard(ctx, id, r.Href, r.UID, data, Precondition{IfMatch: r.ETag})
-				if err != nil {
-					b.Fatal(err)
-				}
-				r.ETag = etag
-				i++
-			}
+			benchPutCardUpdate(b, db, n)
 		})
 		b.Run(fmt.Sprintf("create/book=%d", n), func(b *testing.B) {
 			db, _ := openTest(b)
@@ -470,28 +452,11 @@ func BenchmarkPutCard(b *testing.B) {
 }
 
 // BenchmarkCardChanges asks for the 10 changes made since a token in a book
-// of 10,000 cards.
+// of 10,000 cards (SQLite; BenchmarkCardChangesBook10k runs it on each
+// backend).
 func BenchmarkCardChanges(b *testing.B) {
 	db, _ := openTest(b)
-	id := newBook(b, db).ID
-	fillBook(b, db, id, 10_000)
-	ctx := context.Background()
-	_, _, since, err := db.CardChanges(ctx, id, 10_000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range 10 {
-		href := fmt.Sprintf("%08d.vcf", i*997)
-		if _, _, err := db.PutCard(ctx, id, href, fmt.Sprintf("uid-%08d", i*997), []byte("changed"), Precondition{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for b.Loop() {
-		changed, deleted, _, err := db.CardChanges(ctx, id, since)
-		if err != nil || len(changed) != 10 || len(deleted) != 0 {
-			b.Fatal(len(changed), len(deleted), err)
-		}
-	}
+	benchCardChanges(b, db)
 }
 
 // TestCardChangesCompaction: however many cards come and go, the change log

@@ -2,7 +2,7 @@
 // share, so that each lives once: a buffer safe for concurrent writers
 // (a logger, a child process's output), polling for a condition, a
 // settable clock, a free loopback port, a self-signed RSA certificate,
-// a small JPEG and golden files.
+// a small JPEG, golden files and a CardDAV PUT of a card.
 // It imports only the standard library, so any package's tests (and the
 // bench tools) can use it without an import cycle.
 package testutil

@@ -4,7 +4,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -135,5 +138,32 @@ func TestGolden(t *testing.T) {
 	}
 	if b, err := os.ReadFile(path); err != nil || string(b) != "one" {
 		t.Errorf("golden file = %q, %v; want the updated output", b, err)
+	}
+}
+
+// TestPutVCard: the PUT carries the card, Basic auth, the vCard type and
+// If-Match only when an ETag is given, and the answer's status comes back.
+func TestPutVCard(t *testing.T) {
+	type seen struct{ method, user, pass, ctype, ifMatch, body string }
+	var got seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, _ := r.BasicAuth()
+		b, _ := io.ReadAll(r.Body)
+		got = seen{r.Method, u, p, r.Header.Get("Content-Type"), r.Header.Get("If-Match"), string(b)}
+		if got.ifMatch != "" {
+			w.WriteHeader(http.StatusPreconditionFailed)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+	if st := PutVCard(t, srv.URL+"/x.vcf", "alice", "pw", "BEGIN:VCARD", ""); st != http.StatusCreated {
+		t.Errorf("status %d, want 201", st)
+	}
+	if want := (seen{"PUT", "alice", "pw", "text/vcard; charset=utf-8", "", "BEGIN:VCARD"}); got != want {
+		t.Errorf("server saw %+v, want %+v", got, want)
+	}
+	if st := PutVCard(t, srv.URL+"/x.vcf", "alice", "pw", "BEGIN:VCARD", `"e1"`); st != http.StatusPreconditionFailed || got.ifMatch != `"e1"` {
+		t.Errorf("status %d, If-Match %q", st, got.ifMatch)
 	}
 }

@@ -3,7 +3,11 @@
 // Basic auth, every request's latency and status handed to a Recorder,
 // the parts of a 207 answer the generators read, the REPORT bodies they
 // send, and the cards they write, each carrying a marker in its NOTE that
-// names the version a writer gave it.
+// names the version a writer gave it. On top of it (ops.go) the requests
+// the generators check the same way (sync-collection, multiget, GET, the
+// answer to an If-Match PUT), the full listing and the seeding of a book,
+// and (vdir.go) the reading of a vCard directory and the "phone" that
+// edits it.
 package davclient
 
 import (

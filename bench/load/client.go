@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/cardbridge/cardbridge/bench/davclient"
@@ -88,11 +88,11 @@ func (c *client) run(stop, ctx context.Context) {
 		op := c.mix[c.rng.IntN(len(c.mix))]
 		var err error
 		switch op {
-		case kindSync:
+		case davclient.KindSync:
 			err = c.syncCollection(ctx)
-		case kindMultiget:
+		case davclient.KindMultiget:
 			err = c.multiget(ctx)
-		case kindGet:
+		case davclient.KindGet:
 			_, err = c.get(ctx, baseHref(c.rng.IntN(c.base)))
 		case "put-owned":
 			err = c.putOwned(ctx)
@@ -125,114 +125,58 @@ func (c *client) expect(what string, r davclient.Response, want ...int) error {
 }
 
 func (c *client) syncCollection(ctx context.Context) error {
-	r, err := c.d.Do(ctx, kindSync, "REPORT", c.d.Book, map[string]string{"Depth": "0", "Content-Type": "application/xml"}, davclient.SyncBody(c.token))
-	if err != nil {
-		return err
-	}
-	if r.Status == http.StatusForbidden && strings.Contains(string(r.Body), "valid-sync-token") {
+	ms, err := davclient.SyncCollection(ctx, c.d.Do, c.d.Book, c.token)
+	if errors.Is(err, davclient.ErrTokenRefused) {
 		c.tokenResets++
 		c.token = ""
 		return nil
 	}
-	if err := c.expect("sync-collection", r, http.StatusMultiStatus); err != nil {
-		return err
-	}
-	ms, err := davclient.ParseMultistatus(r.Body)
 	if err != nil {
 		return err
-	}
-	if ms.SyncToken == "" {
-		return fmt.Errorf("sync-collection: no sync-token in the answer")
 	}
 	c.token = ms.SyncToken
 	return nil
 }
 
 func (c *client) multiget(ctx context.Context) error {
-	n := 10
-	want := map[string]string{} // path -> UID
+	seen := map[string]bool{}
 	var paths []string
-	for range n {
-		i := c.rng.IntN(c.base)
-		p := c.d.CardPath(baseHref(i))
-		if _, dup := want[p]; !dup {
-			want[p] = baseUID(i)
+	for range 10 {
+		p := c.d.CardPath(baseHref(c.rng.IntN(c.base)))
+		if !seen[p] {
+			seen[p] = true
 			paths = append(paths, p)
 		}
 	}
-	r, err := c.d.Do(ctx, kindMultiget, "REPORT", c.d.Book, map[string]string{"Depth": "1", "Content-Type": "application/xml"}, davclient.MultigetBody(paths))
-	if err != nil {
-		return err
-	}
-	if err := c.expect("multiget", r, http.StatusMultiStatus); err != nil {
-		return err
-	}
-	ms, err := davclient.ParseMultistatus(r.Body)
-	if err != nil {
-		return err
-	}
-	got := 0
-	for _, resp := range ms.Responses {
-		uid, asked := want[resp.Href]
-		if !asked {
-			return fmt.Errorf("multiget: an answer for %s, which was not asked for", resp.Href)
-		}
-		for _, ps := range resp.Propstats {
-			if strings.Contains(ps.Status, " 200 ") {
-				if u := davclient.UIDOf([]byte(ps.Prop.AddressData)); u != uid {
-					return fmt.Errorf("multiget: %s holds UID %q", resp.Href, u)
-				}
-				got++
-			}
-		}
-	}
-	if got != len(paths) {
-		return fmt.Errorf("multiget: %d of %d cards in the answer", got, len(paths))
-	}
-	return nil
+	return davclient.Multiget(ctx, c.d.Do, c.d.Book, paths)
 }
 
 // get reads a card and remembers its ETag.
 func (c *client) get(ctx context.Context, href string) (davclient.Response, error) {
-	r, err := c.d.Do(ctx, kindGet, "GET", c.d.CardPath(href), nil, "")
-	if err != nil {
-		return r, err
+	r, err := davclient.Get(ctx, c.d.Do, c.d.Book, href)
+	if err == nil {
+		c.etags[href] = r.ETag
 	}
-	if err := c.expect("GET "+href, r, http.StatusOK); err != nil {
-		return r, err
-	}
-	if u := davclient.UIDOf(r.Body); u+".vcf" != href {
-		return r, fmt.Errorf("GET %s: UID %q", href, u)
-	}
-	c.etags[href] = r.ETag
-	return r, nil
+	return r, err
 }
 
 // put writes card href with If-Match etag; a 412 is checked to be real.
 func (c *client) put(ctx context.Context, href, etag, data string) (r davclient.Response, changedETag string, err error) {
-	r, err = c.d.Do(ctx, kindPut, "PUT", c.d.CardPath(href), map[string]string{"If-Match": etag, "Content-Type": "text/vcard; charset=utf-8"}, data)
+	r, err = c.d.Do(ctx, davclient.KindPut, "PUT", c.d.CardPath(href), map[string]string{"If-Match": etag, "Content-Type": "text/vcard; charset=utf-8"}, data)
 	if err != nil {
 		return r, "", err
 	}
-	switch r.Status {
-	case http.StatusNoContent, http.StatusOK:
-		if r.ETag == "" || r.ETag == etag {
-			return r, "", fmt.Errorf("PUT %s: ETag %q after a change from %q", href, r.ETag, etag)
-		}
-		c.etags[href] = r.ETag
-		return r, "", nil
-	case http.StatusPreconditionFailed:
+	o, err := davclient.JudgeIfMatch(ctx, c.get, r, href, etag)
+	if o.Conflict {
 		c.conflicts++
-		cur, err := c.get(ctx, href)
-		if err != nil {
-			return r, "", err
-		}
-		if cur.ETag == etag {
-			c.led.problem(true, "client %d: PUT %s If-Match %s answered 412 but the card still has that ETag", c.id, href, etag)
-		}
-		return r, cur.ETag, nil
 	}
-	return r, "", c.expect("PUT "+href, r)
+	if o.Bogus {
+		c.led.problem(true, "client %d: PUT %s If-Match %s answered 412 but the card still has that ETag", c.id, href, etag)
+	}
+	if err == nil && !o.Conflict {
+		c.etags[href] = r.ETag
+	}
+	return r, o.CurETag, err
 }
 
 func (c *client) putOwned(ctx context.Context) error {
@@ -293,10 +237,8 @@ func (c *client) putShared(ctx context.Context) error {
 
 func (c *client) create(ctx context.Context) error {
 	c.seq++
-	uid := fmt.Sprintf("new-c%d-%d", c.id, c.seq)
-	href := uid + ".vcf"
-	r, err := c.d.Do(ctx, kindCreate, "PUT", c.d.CardPath(href), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"},
-		davclient.CardText(uid, c.seq, "created-"+uid))
+	href, _, text := davclient.NewCard(c.id, c.seq)
+	r, err := c.d.Do(ctx, davclient.KindCreate, "PUT", c.d.CardPath(href), davclient.CreateHeader(), text)
 	if err != nil {
 		return err
 	}
@@ -316,7 +258,7 @@ func (c *client) delete(ctx context.Context) error {
 	k := c.rng.IntN(len(c.created))
 	href := c.created[k]
 	etag := c.etags[href]
-	r, err := c.d.Do(ctx, kindDelete, "DELETE", c.d.CardPath(href), map[string]string{"If-Match": etag}, "")
+	r, err := c.d.Do(ctx, davclient.KindDelete, "DELETE", c.d.CardPath(href), map[string]string{"If-Match": etag}, "")
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/bench/davclient"
 )
 
 // TestLoadSmall is the CI version of the load run: 10 clients for 5 s
@@ -27,14 +29,14 @@ func TestLoadSmall(t *testing.T) {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	var table bytes.Buffer
-	rep.WriteTable(&table)
+	rep.WriteText(&table)
 	t.Log("\n" + table.String())
 	if !rep.OK {
 		t.Fatalf("the load run failed its checks:\n%s", strings.Join(rep.Failures, "\n"))
 	}
 	for what, n := range map[string]int{
-		"sync-collection": rep.Kinds[kindSync].Count, "multiget": rep.Kinds[kindMultiget].Count,
-		"GET": rep.Kinds[kindGet].Count, "PUT": rep.Kinds[kindPut].Count,
+		"sync-collection": rep.Kinds[davclient.KindSync].Count, "multiget": rep.Kinds[davclient.KindMultiget].Count,
+		"GET": rep.Kinds[davclient.KindGet].Count, "PUT": rep.Kinds[davclient.KindPut].Count,
 		"412": rep.Conflicts412, "create": rep.CreatesAcked, "delete": rep.DeletesAcked, "phone edit": rep.PhoneEdits,
 	} {
 		if n == 0 {
@@ -66,7 +68,7 @@ func TestLoadChecksCatchLostUpdates(t *testing.T) {
 		"load-00000.vcf": {{client: 1, ifMatch: `"s0"`, etag: `"e1"`, marker: "c1-1"}, {client: 2, ifMatch: `"s0"`, etag: `"e2"`, marker: "c2-1"}},
 		"load-00001.vcf": {{client: 1, ifMatch: `"t0"`, etag: `"f1"`, marker: "c1-2"}, {client: 2, ifMatch: `"f1"`, etag: `"f2"`, marker: "c2-2"}},
 	}}
-	ph := &phoneEditor{last: map[string]string{"load-00030": "phone-3"}}
+	ph := &davclient.PhoneEditor{Last: map[string]string{"load-00030": "phone-3"}}
 	seed := map[string]string{"load-00000.vcf": `"s0"`, "load-00001.vcf": `"t0"`}
 	srv := map[string]string{"load-00050": "c1-8", "load-00030": "phone-2", "load-00000": "c2-1", "load-00001": "c1-2"}
 	dir := map[string]string{"load-00050": "c1-9", "load-00030": "phone-2", "load-00000": "c2-1", "load-00001": "c1-2"}

@@ -27,15 +27,13 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/cardbridge/cardbridge/bench/davclient"
+	"github.com/cardbridge/cardbridge/bench/loadgen"
 )
 
 func main() {
@@ -50,39 +48,7 @@ func main() {
 	flag.Int64Var(&cfg.Seed, "seed", cfg.Seed, "random seed of the clients' choices")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the work directory (config, state, vdir, serve log)")
 	asJSON := flag.Bool("json", false, "print the result as one JSON object on stdout (the table goes to stderr)")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "load: unexpected arguments %q\n", flag.Args())
-		os.Exit(2)
-	}
-	if err := cfg.validate(); err != nil {
-		fmt.Fprintln(os.Stderr, "load:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	tableOut := io.Writer(os.Stdout)
-	if *asJSON {
-		tableOut = os.Stderr
-	}
-	rep, err := Run(ctx, cfg, os.Stderr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "load:", err)
-		os.Exit(1)
-	}
-	rep.WriteTable(tableOut)
-	if *asJSON {
-		b, err := json.Marshal(rep)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "load:", err)
-			os.Exit(1)
-		}
-		fmt.Println(string(b))
-	}
-	if !rep.OK {
-		os.Exit(1)
-	}
+	loadgen.Main("load", asJSON, &cfg, Config.validate, Run)
 }
 
 // Config is what one load run does.
@@ -108,13 +74,13 @@ func defaultConfig() Config {
 // defaultMix: what a client does, in percent of its operations.
 func defaultMix() map[string]int {
 	return map[string]int{
-		kindSync:     30,
-		kindMultiget: 15,
-		kindGet:      20,
-		"put-owned":  20,
-		"put-shared": 10,
-		"create":     3,
-		"delete":     2,
+		davclient.KindSync:     30,
+		davclient.KindMultiget: 15,
+		davclient.KindGet:      20,
+		"put-owned":            20,
+		"put-shared":           10,
+		"create":               3,
+		"delete":               2,
 	}
 }
 

@@ -137,8 +137,11 @@ func (rep *Report) fill(r *recorder, elapsed time.Duration, kinds []string) {
 	}
 }
 
-// WriteTable prints the report for people.
-func (rep *Report) WriteTable(w io.Writer) {
+// Passed says every check passed.
+func (rep *Report) Passed() bool { return rep.OK }
+
+// WriteText prints the report for people: a table.
+func (rep *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "cardbridge serve under load: %d clients for %.0fs, %d cards (%d shared), pair debounce %s, GOMAXPROCS %d\n\n",
 		rep.Clients, rep.DurationS, rep.Cards, rep.SharedCard, rep.Debounce, rep.GOMAXPROCS)
 	fmt.Fprintf(w, "%-16s %8s %9s %9s %9s %9s  %s\n", "request", "count", "p50 ms", "p90 ms", "p99 ms", "max ms", "statuses")

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,10 +16,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/cardbridge/cardbridge/bench/davclient"
+	"github.com/cardbridge/cardbridge/bench/loadgen"
 )
 
 const (
@@ -33,7 +32,7 @@ const (
 type env struct {
 	dir, bin, cfg, vdir string
 	base                string // http://127.0.0.1:PORT
-	serve               *exec.Cmd
+	serve               *loadgen.Proc
 	serveLog            *os.File
 	log                 io.Writer
 }
@@ -71,7 +70,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	rec := newRecorder()
 	led := &ledger{shared: map[string][]ack{}}
 	clients, phone := e.newClients(cfg, hc, book, rec, led)
-	ph := &phoneEditor{dir: e.vdir, cards: phone, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 999)), last: map[string]string{}}
+	ph := newPhone(e.vdir, phone, cfg.Seed)
 	elapsed := drive(ctx, cfg.Duration, clients, ph)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -95,13 +94,15 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 // to copy them to the directory; it records the time that took in
 // rep.InitialSyncS and returns the seeded cards' ETags.
 func (e *env) seedAndCopy(ctx context.Context, cfg Config, admin *davclient.Client, rep *Report, logw io.Writer) (map[string]string, error) {
-	seedETags, err := e.seed(ctx, admin, cfg.Cards)
+	seedETags, err := admin.Seed(ctx, cfg.Cards, func(i int) (string, string) {
+		return baseHref(i), davclient.CardText(baseUID(i), i, "seed")
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load: %w", err)
 	}
 	t0 := time.Now()
 	if err := e.waitFor(ctx, 5*time.Minute, func() (bool, error) {
-		files, err := readVdir(e.vdir)
+		files, _, err := davclient.ReadDir(e.vdir)
 		return len(files) == cfg.Cards, err
 	}); err != nil {
 		return nil, fmt.Errorf("the pair did not copy the %d seeded cards to the directory: %w (serve log: %s)", cfg.Cards, err, e.serveLog.Name())
@@ -138,7 +139,7 @@ func (e *env) newClients(cfg Config, hc *http.Client, book string, rec *recorder
 
 // drive runs the clients and the phone editor concurrently for d (or until
 // ctx ends) and returns how long they ran.
-func drive(ctx context.Context, d time.Duration, clients []*client, ph *phoneEditor) time.Duration {
+func drive(ctx context.Context, d time.Duration, clients []*client, ph *davclient.PhoneEditor) time.Duration {
 	runCtx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -146,15 +147,15 @@ func drive(ctx context.Context, d time.Duration, clients []*client, ph *phoneEdi
 	for _, c := range clients {
 		wg.Go(func() { c.run(runCtx, ctx) })
 	}
-	wg.Go(func() { ph.run(runCtx) })
+	wg.Go(func() { ph.Run(runCtx) })
 	wg.Wait()
 	return time.Since(start)
 }
 
 // collect fills the report from the recorder, the clients' counters, the
 // phone editor and the ledger, and counts 5xx and unexpected statuses.
-func (rep *Report) collect(rec *recorder, elapsed time.Duration, clients []*client, ph *phoneEditor, led *ledger) {
-	rep.fill(rec, elapsed, []string{kindSync, kindMultiget, kindGet, kindPut, kindCreate, kindDelete})
+func (rep *Report) collect(rec *recorder, elapsed time.Duration, clients []*client, ph *davclient.PhoneEditor, led *ledger) {
+	rep.fill(rec, elapsed, []string{davclient.KindSync, davclient.KindMultiget, davclient.KindGet, davclient.KindPut, davclient.KindCreate, davclient.KindDelete})
 	for _, c := range clients {
 		rep.Conflicts412 += c.conflicts
 		rep.Retries += c.retries
@@ -164,9 +165,9 @@ func (rep *Report) collect(rec *recorder, elapsed time.Duration, clients []*clie
 		rep.DeletesAcked += c.deletes
 		rep.TokenResets += c.tokenResets
 	}
-	rep.PhoneEdits = ph.edits
-	if ph.err != nil {
-		rep.fail("phone edits: %v", ph.err)
+	rep.PhoneEdits = ph.Edits
+	if ph.Err != nil {
+		rep.fail("phone edits: %v", ph.Err)
 	}
 	rep.Bogus412 = led.bogus412
 	for _, p := range led.problems {
@@ -198,7 +199,7 @@ func (e *env) converge(ctx context.Context, admin *davclient.Client, rep *Report
 		if srv, err = serverCards(ctx, admin); err != nil {
 			return false, err
 		}
-		if dir, err = readVdir(e.vdir); err != nil {
+		if dir, _, err = davclient.ReadDir(e.vdir); err != nil {
 			return false, err
 		}
 		return sameCards(srv, dir), nil
@@ -215,7 +216,7 @@ func (e *env) converge(ctx context.Context, admin *davclient.Client, rep *Report
 	if srv, err = serverCards(ctx, admin); err != nil {
 		return nil, nil, err
 	}
-	if dir, err = readVdir(e.vdir); err != nil {
+	if dir, _, err = davclient.ReadDir(e.vdir); err != nil {
 		return nil, nil, err
 	}
 	rep.FinalCards = len(srv)
@@ -232,7 +233,7 @@ func (e *env) converge(ctx context.Context, admin *davclient.Client, rep *Report
 // stopAndTally stops serve with SIGTERM and records a failure for an
 // unclean stop and for each kind of bad answer the run counted.
 func (e *env) stopAndTally(rep *Report) {
-	if code, err := e.stopServe(); err != nil || code != 0 {
+	if code, err := e.serve.Stop(); err != nil || code != 0 {
 		rep.fail("serve did not stop cleanly on SIGTERM: exit %d, %v", code, err)
 	}
 	if rep.ServerErrors > 0 {
@@ -252,24 +253,24 @@ func (e *env) stopAndTally(rep *Report) {
 // expectedStatus says which statuses each kind may get.
 func expectedStatus(kind string, code int) bool {
 	switch kind {
-	case kindSync:
+	case davclient.KindSync:
 		return code == 207 || code == 403 // 403: valid-sync-token, the client restarts
-	case kindMultiget:
+	case davclient.KindMultiget:
 		return code == 207
-	case kindGet:
+	case davclient.KindGet:
 		return code == 200
-	case kindPut:
+	case davclient.KindPut:
 		return code == 204 || code == 412
-	case kindCreate:
+	case davclient.KindCreate:
 		return code == 201
-	case kindDelete:
+	case davclient.KindDelete:
 		return code == 204 || code == 412
 	}
 	return false
 }
 
 // checkUpdates finds lost updates.
-func (rep *Report) checkUpdates(clients []*client, led *ledger, ph *phoneEditor, seedETags map[string]string, srv, dir map[string]string) {
+func (rep *Report) checkUpdates(clients []*client, led *ledger, ph *davclient.PhoneEditor, seedETags map[string]string, srv, dir map[string]string) {
 	lost := func(format string, args ...any) {
 		rep.LostUpdates++
 		rep.fail("lost update: "+format, args...)
@@ -300,7 +301,7 @@ func (rep *Report) checkUpdates(clients []*client, led *ledger, ph *phoneEditor,
 		}
 	}
 	// The phone's cards hold its last edit.
-	for uid, m := range ph.last {
+	for uid, m := range ph.Last {
 		if srv[uid] != m {
 			lost("the phone's edit %q of %s did not reach the server (it holds %q)", m, uid, srv[uid])
 		}
@@ -361,23 +362,18 @@ func setup(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err error) 
 			e.close(cfg.Keep)
 		}
 	}()
-	e.bin = cfg.Binary
-	if e.bin == "" {
-		e.bin = filepath.Join(dir, "cardbridge")
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "github.com/cardbridge/cardbridge/cmd/cardbridge").CombinedOutput()
-		if err != nil {
-			return nil, fmt.Errorf("load: building cardbridge: %w\n%s", err, out)
+	if e.bin = cfg.Binary; e.bin == "" {
+		if e.bin, err = loadgen.Build(ctx, dir); err != nil {
+			return nil, fmt.Errorf("load: %w", err)
 		}
 	}
 	if err := os.Mkdir(e.vdir, 0o700); err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loadgen.FreeAddr()
 	if err != nil {
-		return nil, fmt.Errorf("load: finding a port: %w", err)
+		return nil, fmt.Errorf("load: %w", err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	e.base = "http://" + addr
 	e.cfg = filepath.Join(dir, "config.yaml")
 	text := fmt.Sprintf(`state: %s
@@ -401,9 +397,9 @@ pairs:
 	if e.serveLog, err = os.Create(filepath.Join(dir, "serve.log")); err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
-	e.serve = e.command(context.Background(), "serve", "--debounce", cfg.Debounce.String())
-	e.serve.Stdout, e.serve.Stderr = e.serveLog, e.serveLog
-	if err := e.serve.Start(); err != nil {
+	serve := e.command(context.Background(), "serve", "--debounce", cfg.Debounce.String())
+	serve.Stdout, serve.Stderr = e.serveLog, e.serveLog
+	if e.serve, err = loadgen.Start(serve); err != nil {
 		return nil, fmt.Errorf("load: starting serve: %w", err)
 	}
 	if err := e.waitFor(ctx, 30*time.Second, func() (bool, error) {
@@ -416,16 +412,13 @@ pairs:
 }
 
 func (e *env) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, e.bin, append([]string{"--config", e.cfg}, args...)...)
-	cmd.Env = []string{"HOME=" + e.dir, "PATH=" + os.Getenv("PATH")}
-	return cmd
+	return loadgen.Command(ctx, e.bin, e.cfg, e.dir, args...)
 }
 
 // close stops serve if it still runs and removes the work directory.
 func (e *env) close(keep bool) {
-	if e.serve != nil && e.serve.ProcessState == nil && e.serve.Process != nil {
-		e.serve.Process.Kill()
-		e.serve.Wait()
+	if e.serve != nil {
+		e.serve.Kill()
 	}
 	if e.serveLog != nil {
 		e.serveLog.Close()
@@ -435,21 +428,6 @@ func (e *env) close(keep bool) {
 		return
 	}
 	os.RemoveAll(e.dir)
-}
-
-// stopServe sends SIGTERM and waits up to 30 s for the exit code.
-func (e *env) stopServe() (int, error) {
-	if err := e.serve.Process.Signal(syscall.SIGTERM); err != nil {
-		return -1, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- e.serve.Wait() }()
-	select {
-	case <-done:
-		return e.serve.ProcessState.ExitCode(), nil
-	case <-time.After(30 * time.Second):
-		return -1, errors.New("still running 30 s after SIGTERM")
-	}
 }
 
 // waitFor polls cond every 200 ms until it holds or limit passes.
@@ -506,42 +484,6 @@ func (e *env) health(ctx context.Context) (runs, failed int, err error) {
 	return runs, failed, nil
 }
 
-// seed PUTs the base cards, 8 at a time, and returns their ETags.
-func (e *env) seed(ctx context.Context, d *davclient.Client, n int) (map[string]string, error) {
-	etags := make(map[string]string, n)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var first error
-	next := make(chan int)
-	for range 8 {
-		wg.Go(func() {
-			for i := range next {
-				href := baseHref(i)
-				r, err := d.Do(ctx, "seed", "PUT", d.CardPath(href), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"}, davclient.CardText(baseUID(i), i, "seed"))
-				mu.Lock()
-				switch {
-				case err != nil && first == nil:
-					first = err
-				case err == nil && r.Status != http.StatusCreated && first == nil:
-					first = fmt.Errorf("seed PUT %s: status %d: %s", href, r.Status, r.Body)
-				case err == nil:
-					etags[href] = r.ETag
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if first != nil {
-		return nil, fmt.Errorf("load: seeding the book: %w", first)
-	}
-	return etags, nil
-}
-
 // finalSync runs `cardbridge sync` for the pair (retrying while serve's
 // scheduler holds the pair) and returns how many writes it made.
 func (e *env) finalSync(ctx context.Context) (int, error) {
@@ -574,48 +516,13 @@ func (e *env) finalSync(ctx context.Context) (int, error) {
 
 // serverCards lists the book: UID -> marker.
 func serverCards(ctx context.Context, d *davclient.Client) (map[string]string, error) {
-	r, err := d.Do(ctx, kindQuery, "REPORT", d.Book, map[string]string{"Depth": "1", "Content-Type": "application/xml"}, davclient.QueryAllBody)
+	cards, err := d.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if r.Status != http.StatusMultiStatus {
-		return nil, fmt.Errorf("addressbook-query: status %d", r.Status)
-	}
-	ms, err := davclient.ParseMultistatus(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for _, resp := range ms.Responses {
-		for _, ps := range resp.Propstats {
-			if strings.Contains(ps.Status, " 200 ") {
-				data := []byte(ps.Prop.AddressData)
-				out[davclient.UIDOf(data)] = davclient.MarkerOf(data)
-			}
-		}
-	}
-	return out, nil
-}
-
-// readVdir reads the directory: UID -> marker.
-func readVdir(dir string) (map[string]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(ents))
-	for _, de := range ents {
-		if !strings.HasSuffix(de.Name(), ".vcf") || strings.HasPrefix(de.Name(), ".") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, de.Name()))
-		if errors.Is(err, os.ErrNotExist) {
-			continue // replaced or removed meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[davclient.UIDOf(b)] = davclient.MarkerOf(b)
+	out := make(map[string]string, len(cards))
+	for _, c := range cards {
+		out[c.UID] = c.Marker
 	}
 	return out, nil
 }
@@ -654,43 +561,13 @@ func diffCards(a, b map[string]string) string {
 	return fmt.Sprintf("%d in the book, %d in the directory; %s", len(a), len(b), strings.Join(d, "; "))
 }
 
-// phoneEditor edits its cards in the vCard directory, as a phone synced
-// with vdirsyncer would, so that the pair writes to the server under load.
-type phoneEditor struct {
-	dir   string
-	cards []int
-	rng   *rand.Rand
-	last  map[string]string // UID -> marker of its last edit
-	edits int
-	err   error
-}
-
-func (p *phoneEditor) run(ctx context.Context) {
-	if len(p.cards) == 0 {
-		return
+// newPhone is the phone editing the cards of indices cards in dir.
+func newPhone(dir string, cards []int, seed int64) *davclient.PhoneEditor {
+	uids := make([]string, len(cards))
+	for k, i := range cards {
+		uids[k] = baseUID(i)
 	}
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(300 * time.Millisecond):
-		}
-		i := p.cards[p.rng.IntN(len(p.cards))]
-		uid := baseUID(i)
-		path := filepath.Join(p.dir, uid+".vcf")
-		m := fmt.Sprintf("phone-%d", n)
-		tmp := filepath.Join(p.dir, ".phone-edit.tmp")
-		if err := os.WriteFile(tmp, []byte(davclient.CardText(uid, i, m)), 0o600); err != nil {
-			p.err = err
-			return
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			p.err = err
-			return
-		}
-		p.last[uid] = m
-		p.edits++
-	}
+	return &davclient.PhoneEditor{Dir: dir, UIDs: uids, Nums: cards, Rng: rand.New(rand.NewPCG(uint64(seed), 999)), Last: map[string]string{}}
 }
 
 func sortedKeys(m map[string]int) []string {

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cardbridge/cardbridge/bench/davclient"
 )
 
 // The checks, by name: the report lists the violations of each.
@@ -34,12 +36,7 @@ type Write struct {
 }
 
 // Card is a card of a final listing (Href: its name in the book).
-type Card struct {
-	Href   string
-	UID    string
-	ETag   string
-	Marker string
-}
+type Card = davclient.Card
 
 // Delta is one response of a sync-collection answer: the card (Href:
 // its name in the book) changed to ETag, or it is gone.

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/cardbridge/cardbridge/bench/davclient"
+)
 
 // TestExpectedStatus: what each kind of request may be answered; a 429 is
 // never expected (the clients have the right password).
@@ -10,8 +14,8 @@ func TestExpectedStatus(t *testing.T) {
 		code int
 		want bool
 	}{
-		{kindSync, 207, true}, {kindSync, 429, false}, {kindGet, 200, true}, {kindGet, 429, false},
-		{kindPut, 412, true}, {kindPut, 429, false}, {kindPut, 500, false}, {kindCreate, 201, true}, {kindCreate, 412, false},
+		{davclient.KindSync, 207, true}, {davclient.KindSync, 429, false}, {davclient.KindGet, 200, true}, {davclient.KindGet, 429, false},
+		{davclient.KindPut, 412, true}, {davclient.KindPut, 429, false}, {davclient.KindPut, 500, false}, {davclient.KindCreate, 201, true}, {davclient.KindCreate, 412, false},
 	} {
 		if got := expectedStatus(tc.kind, tc.code); got != tc.want {
 			t.Errorf("expectedStatus(%s, %d) = %v, want %v", tc.kind, tc.code, got, tc.want)

@@ -15,18 +15,6 @@ import (
 	"github.com/cardbridge/cardbridge/bench/davclient"
 )
 
-// Request kinds, the rows of the per-replica table.
-const (
-	kindSync     = "sync-collection"
-	kindMultiget = "multiget"
-	kindGet      = "get"
-	kindPut      = "put"
-	kindCreate   = "create"
-	kindDelete   = "delete"
-	kindQuery    = "query"
-	kindSeed     = "seed"
-)
-
 // stats counts the answers of one replica; it is the davclient.Recorder
 // of that replica's clients.
 type stats struct {
@@ -121,7 +109,7 @@ func mixOps() []string {
 	for _, e := range []struct {
 		op string
 		n  int
-	}{{kindSync, 30}, {kindMultiget, 15}, {kindGet, 10}, {"put-owned", 22}, {"put-shared", 18}, {kindCreate, 4}, {kindDelete, 1}} {
+	}{{davclient.KindSync, 30}, {davclient.KindMultiget, 15}, {davclient.KindGet, 10}, {"put-owned", 22}, {"put-shared", 18}, {davclient.KindCreate, 4}, {davclient.KindDelete, 1}} {
 		for range e.n {
 			m = append(m, e.op)
 		}
@@ -175,19 +163,19 @@ func (c *client) run(stop, ctx context.Context) {
 		op := c.mix[c.rng.IntN(len(c.mix))]
 		var err error
 		switch op {
-		case kindSync:
+		case davclient.KindSync:
 			err = c.sync(ctx)
-		case kindMultiget:
+		case davclient.KindMultiget:
 			err = c.multiget(ctx)
-		case kindGet:
+		case davclient.KindGet:
 			_, err = c.get(ctx, c.all[c.rng.IntN(len(c.all))])
 		case "put-owned":
 			err = c.put(ctx, c.owned[c.rng.IntN(len(c.owned))])
 		case "put-shared":
 			err = c.put(ctx, c.shared[c.rng.IntN(len(c.shared))])
-		case kindCreate:
+		case davclient.KindCreate:
 			err = c.create(ctx)
-		case kindDelete:
+		case davclient.KindDelete:
 			err = c.delete(ctx)
 		}
 		if err != nil && ctx.Err() == nil {
@@ -201,23 +189,13 @@ func (c *client) book() string { return c.reps[0].Book }
 // sync does one sync-collection REPORT from the client's token and adds
 // its responses to the client's stream.
 func (c *client) sync(ctx context.Context) error {
-	r, err := c.read(ctx, kindSync, "REPORT", c.book(), map[string]string{"Depth": "0", "Content-Type": "application/xml"}, davclient.SyncBody(c.token))
-	if err != nil {
-		return err
-	}
-	if r.Status == http.StatusForbidden && strings.Contains(string(r.Body), "valid-sync-token") {
+	ms, err := davclient.SyncCollection(ctx, c.read, c.book(), c.token)
+	if errors.Is(err, davclient.ErrTokenRefused) {
 		c.stream.Resets++
 		return fmt.Errorf("sync-collection: token %s refused", c.token)
 	}
-	if r.Status != http.StatusMultiStatus {
-		return fmt.Errorf("sync-collection: status %d: %.200s", r.Status, r.Body)
-	}
-	ms, err := davclient.ParseMultistatus(r.Body)
 	if err != nil {
 		return err
-	}
-	if ms.SyncToken == "" {
-		return errors.New("sync-collection: no sync-token in the answer")
 	}
 	for _, resp := range ms.Responses {
 		if resp.Href == c.book() || strings.TrimSuffix(resp.Href, "/")+"/" == c.book() {
@@ -248,58 +226,23 @@ func (c *client) multiget(ctx context.Context) error {
 			paths = append(paths, p)
 		}
 	}
-	r, err := c.read(ctx, kindMultiget, "REPORT", c.book(), map[string]string{"Depth": "1", "Content-Type": "application/xml"}, davclient.MultigetBody(paths))
-	if err != nil {
-		return err
-	}
-	if r.Status != http.StatusMultiStatus {
-		return fmt.Errorf("multiget: status %d: %.200s", r.Status, r.Body)
-	}
-	ms, err := davclient.ParseMultistatus(r.Body)
-	if err != nil {
-		return err
-	}
-	got := 0
-	for _, resp := range ms.Responses {
-		if !seen[resp.Href] {
-			return fmt.Errorf("multiget: an answer for %s, which was not asked for", resp.Href)
-		}
-		for _, ps := range resp.Propstats {
-			if strings.Contains(ps.Status, " 200 ") {
-				if u := davclient.UIDOf([]byte(ps.Prop.AddressData)); u+".vcf" != resp.Href[strings.LastIndex(resp.Href, "/")+1:] {
-					return fmt.Errorf("multiget: %s holds UID %q", resp.Href, u)
-				}
-				got++
-			}
-		}
-	}
-	if got != len(paths) {
-		return fmt.Errorf("multiget: %d of %d cards in the answer", got, len(paths))
-	}
-	return nil
+	return davclient.Multiget(ctx, c.read, c.book(), paths)
 }
 
 // get reads a card and remembers its ETag.
 func (c *client) get(ctx context.Context, href string) (davclient.Response, error) {
-	r, err := c.read(ctx, kindGet, "GET", c.book()+href, nil, "")
-	if err != nil {
-		return r, err
+	r, err := davclient.Get(ctx, c.read, c.book(), href)
+	if err == nil {
+		c.etags[href] = r.ETag
 	}
-	if r.Status != http.StatusOK {
-		return r, fmt.Errorf("GET %s: status %d: %.200s", href, r.Status, r.Body)
-	}
-	if u := davclient.UIDOf(r.Body); u+".vcf" != href {
-		return r, fmt.Errorf("GET %s: UID %q", href, u)
-	}
-	c.etags[href] = r.ETag
-	return r, nil
+	return r, err
 }
 
 // write sends a PUT or DELETE and journals it: acknowledged on a 2xx, in
 // doubt when no answer came or a 5xx did. It returns the answer (status
 // 0 when in doubt).
 func (c *client) write(ctx context.Context, w Write, method string, hdr map[string]string, body string) (davclient.Response, error) {
-	kind := map[string]string{"put": kindPut, "create": kindCreate, "delete": kindDelete}[w.Op]
+	kind := map[string]string{"put": davclient.KindPut, "create": davclient.KindCreate, "delete": davclient.KindDelete}[w.Op]
 	r, err := c.do(ctx, kind, method, c.book()+w.Href, hdr, body)
 	if err != nil {
 		c.j.write(w) // in doubt: the replica may have committed it before it died
@@ -336,34 +279,23 @@ func (c *client) put(ctx context.Context, href string) error {
 	if err != nil || r.Status == 0 {
 		return err
 	}
-	switch {
-	case r.Status == http.StatusNoContent || r.Status == http.StatusOK:
-		if r.ETag == "" || r.ETag == etag {
-			return fmt.Errorf("PUT %s: ETag %q after a change from %q", href, r.ETag, etag)
-		}
-		c.etags[href] = r.ETag
-		return nil
-	case r.Status == http.StatusPreconditionFailed:
+	o, err := davclient.JudgeIfMatch(ctx, c.get, r, href, etag)
+	if o.Conflict {
 		c.j.conflict()
-		cur, err := c.get(ctx, href)
-		if err != nil {
-			return err
-		}
-		if cur.ETag == etag {
-			c.j.problem("client %d: PUT %s If-Match %s answered 412 but the card still has that ETag", c.id, href, etag)
-		}
-		return nil
 	}
-	return fmt.Errorf("PUT %s: status %d: %.200s", href, r.Status, r.Body)
+	if o.Bogus {
+		c.j.problem("client %d: PUT %s If-Match %s answered 412 but the card still has that ETag", c.id, href, etag)
+	}
+	if err == nil && !o.Conflict {
+		c.etags[href] = r.ETag
+	}
+	return err
 }
 
 func (c *client) create(ctx context.Context) error {
 	c.seq++
-	uid := fmt.Sprintf("new-c%d-%d", c.id, c.seq)
-	href := uid + ".vcf"
-	m := "created-" + uid
-	r, err := c.write(ctx, Write{Client: c.id, Href: href, Op: "create", Marker: m}, "PUT",
-		map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"}, davclient.CardText(uid, c.seq, m))
+	href, m, text := davclient.NewCard(c.id, c.seq)
+	r, err := c.write(ctx, Write{Client: c.id, Href: href, Op: "create", Marker: m}, "PUT", davclient.CreateHeader(), text)
 	if err != nil || r.Status == 0 || r.Status >= 500 {
 		return err
 	}

@@ -31,15 +31,12 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/cardbridge/cardbridge/bench/loadgen"
 )
 
 func main() {
@@ -58,38 +55,7 @@ func main() {
 	flag.Int64Var(&cfg.Seed, "seed", cfg.Seed, "random seed of the clients' choices")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the work directory and the database")
 	asJSON := flag.Bool("json", false, "print the report as one JSON object on stdout (the text goes to stderr)")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "replicas: unexpected arguments %q\n", flag.Args())
-		os.Exit(2)
-	}
-	if err := cfg.validate(); err != nil {
-		fmt.Fprintln(os.Stderr, "replicas:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	rep, err := Run(ctx, cfg, os.Stderr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "replicas:", err)
-		os.Exit(1)
-	}
-	textOut := io.Writer(os.Stdout)
-	if *asJSON {
-		textOut = os.Stderr
-	}
-	rep.WriteText(textOut)
-	if *asJSON {
-		b, err := json.Marshal(rep)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "replicas:", err)
-			os.Exit(1)
-		}
-		fmt.Println(string(b))
-	}
-	if !rep.OK {
-		os.Exit(1)
-	}
+	loadgen.Main("replicas", asJSON, &cfg, Config.validate, Run)
 }
 
 // Config is what one run does.

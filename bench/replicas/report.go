@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cardbridge/cardbridge/bench/davclient"
 )
 
 // ReplicaFigures are the answers one replica gave the clients.
@@ -55,12 +57,12 @@ type Report struct {
 }
 
 // fill takes the figures from the replicas' stats and the history.
-func (rep *Report) fill(st []*stats, elapsed time.Duration, h *History, ph *phoneEditor) {
+func (rep *Report) fill(st []*stats, elapsed time.Duration, h *History, ph *davclient.PhoneEditor) {
 	for i, s := range st {
 		s.mu.Lock()
 		f := ReplicaFigures{Replica: i, Statuses: map[string]int{}}
 		for kind, by := range s.statuses {
-			if kind == kindSeed || kind == kindQuery {
+			if kind == davclient.KindSeed || kind == davclient.KindQuery {
 				continue
 			}
 			for code, n := range by {
@@ -86,7 +88,7 @@ func (rep *Report) fill(st []*stats, elapsed time.Duration, h *History, ph *phon
 			rep.InDoubtWrites++
 		}
 	}
-	rep.PhoneEdits = ph.edits
+	rep.PhoneEdits = ph.Edits
 	rep.FinalCards = len(h.Book)
 	rep.Runs = map[string]int{}
 	for _, r := range h.Runs {
@@ -133,17 +135,20 @@ func expectedStatus(kind string, code int) bool {
 	// replica's burst of first logins with it is one check (authguard),
 	// not a run of guesses to throttle.
 	switch kind {
-	case kindSync, kindMultiget, kindQuery:
+	case davclient.KindSync, davclient.KindMultiget, davclient.KindQuery:
 		return code == 207
-	case kindGet:
+	case davclient.KindGet:
 		return code == 200
-	case kindPut, kindDelete:
+	case davclient.KindPut, davclient.KindDelete:
 		return code == 204 || code == 200 || code == 412
-	case kindCreate, kindSeed:
+	case davclient.KindCreate, davclient.KindSeed:
 		return code == 201
 	}
 	return false
 }
+
+// Passed says every check passed.
+func (rep *Report) Passed() bool { return rep.OK }
 
 // WriteText prints the report for people.
 func (rep *Report) WriteText(w io.Writer) {

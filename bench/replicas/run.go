@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/bench/crash"
 	"github.com/cardbridge/cardbridge/bench/davclient"
+	"github.com/cardbridge/cardbridge/bench/loadgen"
 )
 
 const (
@@ -38,9 +37,8 @@ type replica struct {
 	addr    string
 	cfg     string
 	logPath string
-	cmd     *exec.Cmd
+	proc    *loadgen.Proc
 	logf    *os.File
-	exited  chan struct{}
 }
 
 // env is a run's work directory, binary, database and replicas.
@@ -98,7 +96,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	for i := range clients {
 		clients[i] = newClient(i, davs, cfg.Seed, j, shared, owned[i], all)
 	}
-	ph := &phoneEditor{dir: e.vdir, cards: phone, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 7)), last: map[string]string{}}
+	ph := &davclient.PhoneEditor{Dir: e.vdir, UIDs: phone, Rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 7)), Last: map[string]string{}}
 	fmt.Fprintf(logw, "replicas: %d cards in the book and the directory; %d clients over %d replicas for %s\n", len(all), cfg.Clients, cfg.Replicas, cfg.Duration)
 
 	t0 := time.Now()
@@ -112,7 +110,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 			c.run(runCtx, ctx)
 		})
 	}
-	wg.Go(func() { ph.run(runCtx) })
+	wg.Go(func() { ph.Run(runCtx) })
 	var killErr error
 	wg.Go(func() { killErr = e.killAndRestart(runCtx, ctx, rep, cfg.Duration/2) })
 	wg.Wait()
@@ -124,11 +122,11 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	if killErr != nil {
 		return nil, killErr
 	}
-	if ph.err != nil {
-		return nil, fmt.Errorf("replicas: the phone's edits in the directory: %w", ph.err)
+	if ph.Err != nil {
+		return nil, fmt.Errorf("replicas: the phone's edits in the directory: %w", ph.Err)
 	}
 
-	h := &History{Phone: ph.last, Scheduled: map[string]time.Duration{schedPair: cfg.Every}, Grace: cfg.Grace, WindowStart: windowStart}
+	h := &History{Phone: ph.Last, Scheduled: map[string]time.Duration{schedPair: cfg.Every}, Grace: cfg.Grace, WindowStart: windowStart}
 	t1 := time.Now()
 	if err := e.converge(ctx, &admin, h); err != nil {
 		fmt.Fprintf(logw, "replicas: %v\n", err)
@@ -140,19 +138,21 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 		}
 		h.Streams = append(h.Streams, c.stream)
 	}
-	if h.Book, err = listing(ctx, &admin); err != nil {
+	if h.Book, err = admin.List(ctx); err != nil {
 		return nil, fmt.Errorf("replicas: the final listing: %w", err)
 	}
 	other := admin
 	other.User, other.Book = schedUser, "/addressbooks/"+schedUser+"/contacts/"
-	sched, err := listing(ctx, &other)
+	sched, err := other.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("replicas: the final listing of %s: %w", other.Book, err)
 	}
 	h.OtherBooks = map[string][]Card{other.Book: sched}
 	h.WindowEnd = time.Now()
 	for _, r := range e.reps {
-		if code, err := e.stop(r); err != nil || code != 0 {
+		code, err := r.proc.Stop()
+		r.logf.Close()
+		if err != nil || code != 0 {
 			j.problem("replica %d did not stop cleanly on SIGTERM: exit %d, %v (log %s)", r.idx, code, err, r.logPath)
 		}
 	}
@@ -184,9 +184,8 @@ func setup(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err error) 
 		}
 	}()
 	if e.bin = cfg.Binary; e.bin == "" {
-		e.bin = filepath.Join(dir, "cardbridge")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "github.com/cardbridge/cardbridge/cmd/cardbridge").CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("replicas: building cardbridge: %w\n%s", err, out)
+		if e.bin, err = loadgen.Build(ctx, dir); err != nil {
+			return nil, fmt.Errorf("replicas: %w", err)
 		}
 	}
 	if e.stateURL == "" {
@@ -201,9 +200,9 @@ func setup(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err error) 
 		}
 	}
 	for i := range cfg.Replicas {
-		addr, err := freeAddr()
+		addr, err := loadgen.FreeAddr()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("replicas: %w", err)
 		}
 		r := &replica{idx: i, addr: addr, cfg: filepath.Join(dir, fmt.Sprintf("replica-%d.yaml", i)), logPath: filepath.Join(dir, fmt.Sprintf("replica-%d.log", i))}
 		text := fmt.Sprintf(`state: %s
@@ -251,19 +250,8 @@ func createDatabase(ctx context.Context, admin string, keep bool) (string, func(
 	return u, drop, nil
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("replicas: finding a port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 func (e *env) command(ctx context.Context, r *replica, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, e.bin, append([]string{"--config", r.cfg}, args...)...)
-	cmd.Env = []string{"HOME=" + e.dir, "PATH=" + os.Getenv("PATH")}
-	return cmd
+	return loadgen.Command(ctx, e.bin, r.cfg, e.dir, args...)
 }
 
 // start starts replica r (its log appended to) and waits until it
@@ -274,21 +262,19 @@ func (e *env) start(ctx context.Context, r *replica) error {
 		return fmt.Errorf("replicas: %w", err)
 	}
 	r.logf = f
-	r.cmd = e.command(context.Background(), r, "serve", "--debounce", e.cfg.Debounce.String())
-	r.cmd.Stdout, r.cmd.Stderr = f, f
-	if err := r.cmd.Start(); err != nil {
+	cmd := e.command(context.Background(), r, "serve", "--debounce", e.cfg.Debounce.String())
+	cmd.Stdout, cmd.Stderr = f, f
+	if r.proc, err = loadgen.Start(cmd); err != nil {
 		return fmt.Errorf("replicas: starting replica %d: %w", r.idx, err)
 	}
-	r.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(r.cmd, r.exited)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if healthy(ctx, r.addr) {
 			return nil
 		}
 		select {
-		case <-r.exited:
-			return fmt.Errorf("replicas: replica %d exited at start (%s); see %s", r.idx, r.cmd.ProcessState, r.logPath)
+		case <-r.proc.Exited:
+			return fmt.Errorf("replicas: replica %d exited at start (%s); see %s", r.idx, r.proc.Cmd.ProcessState, r.logPath)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
@@ -324,10 +310,10 @@ func (e *env) killAndRestart(stop, ctx context.Context, rep *Report, at time.Dur
 	r := e.reps[min(1, len(e.reps)-1)]
 	rep.KilledReplica, rep.KillAtS = r.idx, time.Since(t0).Seconds()
 	killed := time.Now()
-	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := r.proc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		return fmt.Errorf("replicas: kill -9 of replica %d: %w", r.idx, err)
 	}
-	<-r.exited
+	<-r.proc.Exited
 	r.logf.Close()
 	fmt.Fprintf(e.log, "replicas: replica %d killed with SIGKILL at %.1fs; restarting it\n", r.idx, rep.KillAtS)
 	if err := e.start(ctx, r); err != nil {
@@ -338,31 +324,12 @@ func (e *env) killAndRestart(stop, ctx context.Context, rep *Report, at time.Dur
 	return nil
 }
 
-// stop sends SIGTERM to r and waits up to 30 s for its exit code.
-func (e *env) stop(r *replica) (int, error) {
-	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return -1, err
-	}
-	select {
-	case <-r.exited:
-		r.logf.Close()
-		return r.cmd.ProcessState.ExitCode(), nil
-	case <-time.After(30 * time.Second):
-		return -1, errors.New("still running 30 s after SIGTERM")
-	}
-}
-
 // close kills what still runs, drops the database and removes the work
 // directory (kept with -keep).
 func (e *env) close() {
 	for _, r := range e.reps {
-		if r.cmd != nil && r.cmd.Process != nil {
-			select {
-			case <-r.exited:
-			default:
-				r.cmd.Process.Kill()
-				<-r.exited
-			}
+		if r.proc != nil {
+			r.proc.Kill()
 		}
 		if r.logf != nil {
 			r.logf.Close()
@@ -400,12 +367,14 @@ func (e *env) seed(ctx context.Context, admin *davclient.Client) (shared, phone 
 	for i := range owned {
 		owned[i] = take(e.cfg.Owned)
 	}
-	if err := putAll(ctx, admin, all); err != nil {
-		return nil, nil, nil, nil, err
+	if _, err := admin.Seed(ctx, len(all), func(i int) (string, string) {
+		return all[i], davclient.CardText(strings.TrimSuffix(all[i], ".vcf"), i, "seed")
+	}); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("replicas: %w", err)
 	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		files, _, err := readVdir(e.vdir)
+		files, _, err := davclient.ReadDir(e.vdir)
 		if err == nil && len(files) == len(all) {
 			return shared, phone, owned, all, nil
 		}
@@ -420,57 +389,17 @@ func (e *env) seed(ctx context.Context, admin *davclient.Client) (shared, phone 
 	}
 }
 
-func putAll(ctx context.Context, d *davclient.Client, hrefs []string) error {
-	var mu sync.Mutex
-	var first error
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for i := range next {
-				h := hrefs[i]
-				r, err := d.Do(ctx, kindSeed, "PUT", d.CardPath(h), map[string]string{"If-None-Match": "*", "Content-Type": "text/vcard; charset=utf-8"},
-					davclient.CardText(strings.TrimSuffix(h, ".vcf"), i, "seed"))
-				if err == nil && r.Status != http.StatusCreated {
-					err = fmt.Errorf("seed PUT %s: status %d: %.200s", h, r.Status, r.Body)
-				}
-				if err != nil {
-					mu.Lock()
-					first = cmpOr(first, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for i := range hrefs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if first != nil {
-		return fmt.Errorf("replicas: seeding %s: %w", d.Book, first)
-	}
-	return nil
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
 // converge waits (up to 3 minutes) until the book and the directory hold
 // the same cards and fills h.Dir; the error says they never did (the
 // converged check reports it).
 func (e *env) converge(ctx context.Context, admin *davclient.Client, h *History) error {
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		book, err := listing(ctx, admin)
+		book, err := admin.List(ctx)
 		if err != nil {
 			return err
 		}
-		if h.Dir, h.DirDupUIDs, err = readVdir(e.vdir); err != nil {
+		if h.Dir, h.DirDupUIDs, err = davclient.ReadDir(e.vdir); err != nil {
 			return err
 		}
 		h.Book = book
@@ -488,59 +417,6 @@ func (e *env) converge(ctx context.Context, admin *davclient.Client, h *History)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-}
-
-// listing is the book's cards, through an addressbook-query.
-func listing(ctx context.Context, d *davclient.Client) ([]Card, error) {
-	r, err := d.Do(ctx, kindQuery, "REPORT", d.Book, map[string]string{"Depth": "1", "Content-Type": "application/xml"}, davclient.QueryAllBody)
-	if err != nil {
-		return nil, err
-	}
-	if r.Status != http.StatusMultiStatus {
-		return nil, fmt.Errorf("addressbook-query of %s: status %d: %.200s", d.Book, r.Status, r.Body)
-	}
-	ms, err := davclient.ParseMultistatus(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	var out []Card
-	for _, resp := range ms.Responses {
-		for _, ps := range resp.Propstats {
-			if strings.Contains(ps.Status, " 200 ") {
-				data := []byte(ps.Prop.AddressData)
-				out = append(out, Card{Href: path.Base(resp.Href), UID: davclient.UIDOf(data), ETag: ps.Prop.ETag, Marker: davclient.MarkerOf(data)})
-			}
-		}
-	}
-	return out, nil
-}
-
-// readVdir reads the directory: UID -> marker, and the UIDs in two files.
-func readVdir(dir string) (map[string]string, []string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make(map[string]string, len(ents))
-	var dups []string
-	for _, de := range ents {
-		if !strings.HasSuffix(de.Name(), ".vcf") || strings.HasPrefix(de.Name(), ".") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, de.Name()))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		uid := davclient.UIDOf(b)
-		if _, dup := out[uid]; dup {
-			dups = append(dups, uid)
-		}
-		out[uid] = davclient.MarkerOf(b)
-	}
-	return out, dups, nil
 }
 
 // readRuns reads the pairs' runs from the state's runs table (finished
@@ -567,41 +443,4 @@ func readRuns(ctx context.Context, stateURL string) ([]RunRecord, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// phoneEditor edits its cards in the vCard directory, as a phone synced
-// with vdirsyncer would, so that the pair writes to the book too.
-type phoneEditor struct {
-	dir   string
-	cards []string
-	rng   *rand.Rand
-	last  map[string]string // UID -> marker of its last edit
-	edits int
-	err   error
-}
-
-func (p *phoneEditor) run(ctx context.Context) {
-	if len(p.cards) == 0 {
-		return
-	}
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(300 * time.Millisecond):
-		}
-		uid := strings.TrimSuffix(p.cards[p.rng.IntN(len(p.cards))], ".vcf")
-		m := fmt.Sprintf("phone-%d", n)
-		tmp := filepath.Join(p.dir, ".phone-edit.tmp")
-		if err := os.WriteFile(tmp, []byte(davclient.CardText(uid, n, m)), 0o600); err != nil {
-			p.err = err
-			return
-		}
-		if err := os.Rename(tmp, filepath.Join(p.dir, uid+".vcf")); err != nil {
-			p.err = err
-			return
-		}
-		p.last[uid] = m
-		p.edits++
-	}
 }

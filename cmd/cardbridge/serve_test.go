@@ -76,16 +76,8 @@ func TestServeSyncsClientChanges(t *testing.T) {
 	}
 
 	card := "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:from-client\r\nFN:From A Client\r\nEND:VCARD\r\n"
-	req, _ := http.NewRequest(http.MethodPut, base+"/addressbooks/alice/contacts/x.vcf", strings.NewReader(card))
-	req.SetBasicAuth("alice", "correct horse")
-	req.Header.Set("Content-Type", "text/vcard")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("PUT: %s; stderr:\n%s", resp.Status, stderr)
+	if st := testutil.PutVCard(t, base+"/addressbooks/alice/contacts/x.vcf", "alice", "correct horse", card, ""); st != http.StatusCreated {
+		t.Fatalf("PUT: status %d; stderr:\n%s", st, stderr)
 	}
 	if !testutil.Eventually(10*time.Second, func() bool {
 		for _, raw := range vcfFiles(t, a) {

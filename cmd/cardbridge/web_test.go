@@ -564,17 +564,8 @@ func withTitle(card []byte, title string) []byte {
 // davPut writes a card over CardDAV with If-Match.
 func davPut(t *testing.T, target, user, password string, data []byte, etag string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, target, strings.NewReader(string(data)))
-	req.SetBasicAuth(user, password)
-	req.Header.Set("Content-Type", "text/vcard; charset=utf-8")
-	req.Header.Set("If-Match", etag)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("PUT %s: %s", target, resp.Status)
+	if st := testutil.PutVCard(t, target, user, password, string(data), etag); st/100 != 2 {
+		t.Fatalf("PUT %s: status %d", target, st)
 	}
 }
 
