@@ -31,6 +31,9 @@ func fillUser(t *testing.T, db *DB, user string) userFixture {
 	if err := db.AddUser(ctx, user, "$2a$hash"); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := db.AddAppPassword(ctx, user, "phone of "+user); err != nil {
+		t.Fatal(err)
+	}
 	exp := time.Now().Add(time.Hour)
 	if err := db.CreateWebSession(ctx, WebSession{IDHash: f.session, User: user, CSRF: "c", Expires: exp}); err != nil {
 		t.Fatal(err)
@@ -152,6 +155,7 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 		"card_changes":           {books, bookArgs},
 		"card_index":             {books, bookArgs},
 		"web_sessions":           {"user_name = ?", []any{f.user}},
+		"app_passwords":          {"user_name = ?", []any{f.user}},
 		"web_oauth_states":       {"session_hash = ?", []any{f.session}},
 		"web_accounts":           {"user_name = ? OR account = ?", []any{f.user, f.account}},
 		"web_pairs":              {"user_name = ? OR account = ?", []any{f.user, f.account}},
