@@ -19,6 +19,12 @@
 //     CacheTTL is recognised by its SHA-256 without bcrypt and without
 //     waiting, so a flood of wrong passwords does not hold up the clients
 //     that know theirs.
+//   - CheckDevice (CardDAV Basic auth) also takes any live app password of
+//     the user (Options.AppPasswords: random tokens, checked by their
+//     SHA-256 without bcrypt). It is checked anew on every attempt, never
+//     from the cache of verified passwords, so a revoked one fails at its
+//     next use; a wrong one counts as a failure like a wrong password.
+//     Check (the web sign-in, /healthz) takes only the password.
 //   - every failure is logged once, at WARN, as
 //     msg="authentication failed" remote=ADDR user=NAME via=FRONTEND reason=WHY
 //     (docs/security.md has a fail2ban filter for it).
@@ -72,10 +78,23 @@ type HashSource interface {
 	UserPasswordHash(ctx context.Context, user string) (string, error)
 }
 
+// AppPasswordSource checks app passwords, the secrets a user gives a
+// device instead of their password (*state.DB implements it): true when
+// pass is a live app password of user. It answers false without a lookup
+// for a pass not shaped like one; an error is the source's trouble, not a
+// wrong password.
+type AppPasswordSource interface {
+	CheckAppPassword(ctx context.Context, user, pass string) (bool, error)
+}
+
 // Options configure New. Zero values take the defaults.
 type Options struct {
 	// Hashes gives the users' password hashes. Required.
 	Hashes HashSource
+	// AppPasswords, when set, lets CheckDevice accept a user's app
+	// passwords as well as their password (nil: it accepts only the
+	// password, as Check).
+	AppPasswords AppPasswordSource
 	// Logger receives one WARN line per failed attempt; nil discards.
 	Logger *slog.Logger
 	// FreeFailures is how many failures (per address, per user) are
@@ -281,22 +300,72 @@ func (g *Guard) Check(ctx context.Context, client netip.Addr, via, user, pass st
 	return d
 }
 
+// CheckDevice is Check for the front ends devices use (CardDAV Basic
+// auth): pass may also be any live app password of user (Options.
+// AppPasswords). The backoff applies alike: a throttled attempt is refused
+// unchecked, and a wrong app password counts as one failure. An app
+// password is checked against the state on every attempt, never from the
+// cache of verified passwords, so one revoked fails at its next use. A
+// pass that is no live app password is then checked as the user's
+// password (which may look like a token).
+func (g *Guard) CheckDevice(ctx context.Context, client netip.Addr, via, user, pass string) Decision {
+	if g.o.AppPasswords == nil {
+		return g.Check(ctx, client, via, user, pass)
+	}
+	ak := addrKey(client)
+	uk := user + "\x00" + ak
+	now := g.o.Now()
+	if d, ok := g.throttled(user, ak, uk, now); !ok {
+		g.log.Warn("authentication failed", "remote", client.Unmap().String(), "user", user, "via", via, "reason", d.Outcome.String())
+		return d
+	}
+	ok, err := g.o.AppPasswords.CheckAppPassword(ctx, user, pass)
+	if err != nil {
+		g.log.Error("authguard: checking an app password", "user", user, "err", err)
+		return Decision{Outcome: Unavailable, RetryAfter: 5 * time.Second}
+	}
+	if !ok {
+		return g.Check(ctx, client, via, user, pass)
+	}
+	now = g.o.Now()
+	g.mu.Lock()
+	g.succeeded(user, ak, uk, now)
+	g.mu.Unlock()
+	return Decision{Outcome: OK}
+}
+
+// throttled reports whether an attempt for user from address key ak (uk:
+// both) may be checked at now; when not, the Throttled decision.
+func (g *Guard) throttled(user, ak, uk string, now time.Time) (Decision, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, known := g.known.get(uk, func(t time.Time) bool { return now.Sub(t) < g.o.Forget })
+	if wait := g.wait(g.byAddr, ak, now); wait > 0 {
+		return Decision{Outcome: Throttled, RetryAfter: wait}, false
+	}
+	if wait := g.wait(g.byUser, user, now); wait > 0 && !known {
+		return Decision{Outcome: Throttled, RetryAfter: wait}, false
+	}
+	return Decision{}, true
+}
+
+// succeeded records a verified attempt: the user's failures from that
+// address are forgiven and the address becomes known. g.mu is held.
+func (g *Guard) succeeded(user, ak, uk string, now time.Time) {
+	own, _ := g.byPair.get(uk, func(counter) bool { return true })
+	g.byPair.remove(uk)
+	g.count(g.byUser, user, now, -own.failures)
+	g.known.put(uk, now)
+}
+
 func (g *Guard) check(ctx context.Context, client netip.Addr, user, pass string) Decision {
 	ak := addrKey(client)
 	uk := user + "\x00" + ak
 	now := g.o.Now()
 
-	g.mu.Lock()
-	_, known := g.known.get(uk, func(t time.Time) bool { return now.Sub(t) < g.o.Forget })
-	if wait := g.wait(g.byAddr, ak, now); wait > 0 {
-		g.mu.Unlock()
-		return Decision{Outcome: Throttled, RetryAfter: wait}
+	if d, ok := g.throttled(user, ak, uk, now); !ok {
+		return d
 	}
-	if wait := g.wait(g.byUser, user, now); wait > 0 && !known {
-		g.mu.Unlock()
-		return Decision{Outcome: Throttled, RetryAfter: wait}
-	}
-	g.mu.Unlock()
 
 	hash, err := g.o.Hashes.UserPasswordHash(ctx, user)
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
@@ -390,10 +459,7 @@ func (g *Guard) guess(ctx context.Context, a attempt) Decision {
 	now = g.o.Now()
 	g.mu.Lock()
 	g.count(g.byAddr, ak, now, -1)
-	own, _ := g.byPair.get(uk, func(counter) bool { return true })
-	g.byPair.remove(uk)
-	g.count(g.byUser, user, now, -own.failures) // this attempt's and the address's earlier failures
-	g.known.put(uk, now)
+	g.succeeded(user, ak, uk, now) // this attempt's and the address's earlier failures
 	g.cache.put(ck, verified{sum: sum, expires: now.Add(g.o.CacheTTL)})
 	g.mu.Unlock()
 	return Decision{Outcome: OK}

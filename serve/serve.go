@@ -436,7 +436,7 @@ func newGuard(s config.Server, db *state.DB, log *slog.Logger) (*authguard.Guard
 	if err != nil {
 		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
 	}
-	g, err := authguard.New(authguard.Options{Hashes: db, Logger: log, TrustedProxies: proxies,
+	g, err := authguard.New(authguard.Options{Hashes: db, AppPasswords: db, Logger: log, TrustedProxies: proxies,
 		FreeFailures: s.LoginFreeFailures, MaxDelay: s.LoginMaxDelay})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -50,7 +50,10 @@ type Options struct {
 	// user (PUT or DELETE of a card, MKCOL, PROPPATCH or DELETE of a book).
 	OnChange func(user, book string)
 	// Guard checks the Basic credentials (backoff, bounded bcrypt, the
-	// failure log); nil makes one with authguard's defaults over Store.
+	// failure log) through Guard.CheckDevice, so that a user's app
+	// passwords are taken as well as their password when the guard has
+	// Options.AppPasswords; nil makes one with authguard's defaults over
+	// Store (with Store's app passwords when it has them, as *state.DB).
 	// serve shares one between the CardDAV server and the web page.
 	Guard *authguard.Guard
 	// FailedLoginDelay is a fixed pause before answering a request whose
@@ -115,7 +118,11 @@ func New(o Options) (http.Handler, error) {
 		h.maxSize = defaultMaxResourceSize
 	}
 	if h.guard == nil {
-		g, err := authguard.New(authguard.Options{Hashes: o.Store, Logger: h.log})
+		ao := authguard.Options{Hashes: o.Store, Logger: h.log}
+		if ap, ok := o.Store.(authguard.AppPasswordSource); ok { // *state.DB: app passwords too
+			ao.AppPasswords = ap
+		}
+		g, err := authguard.New(ao)
 		if err != nil {
 			return nil, fmt.Errorf("carddav server: %w", err)
 		}
@@ -296,7 +303,9 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (string, 
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return "", false
 	}
-	d := h.guard.Check(r.Context(), h.guard.ClientAddr(r), "carddav", user, pass)
+	// The user's password or one of their app passwords (the guard's
+	// Options.AppPasswords), each checked anew: a revoked one fails here.
+	d := h.guard.CheckDevice(r.Context(), h.guard.ClientAddr(r), "carddav", user, pass)
 	switch d.Outcome {
 	case authguard.OK:
 		return user, true
