@@ -46,9 +46,9 @@ type AppPassword struct {
 	LastUsed time.Time // zero: never used
 }
 
-// checkAppPasswordName refuses names that are empty, too long, not UTF-8
+// CheckAppPasswordName refuses names that are empty, too long, not UTF-8
 // or hold control characters.
-func checkAppPasswordName(name string) error {
+func CheckAppPasswordName(name string) error {
 	switch {
 	case strings.TrimSpace(name) == "":
 		return errors.New("app password name is empty")
@@ -95,7 +95,7 @@ func parseAppPassword(pass string) (id int64, secret string, ok bool) {
 // name, ErrTooMany when they have MaxAppPasswords already.
 func (db *DB) AddAppPassword(ctx context.Context, user, name string) (token string, p AppPassword, err error) {
 	op := "add app password " + strconv.Quote(name) + " of user " + user
-	if err := checkAppPasswordName(name); err != nil {
+	if err := CheckAppPasswordName(name); err != nil {
 		return "", AppPassword{}, fmt.Errorf("state: %s: %w", op, err)
 	}
 	raw := make([]byte, appSecretBytes)
@@ -129,42 +129,40 @@ func (db *DB) AddAppPassword(ctx context.Context, user, name string) (token stri
 	return AppPasswordPrefix + strconv.FormatInt(p.ID, 10) + "_" + secret, p, nil
 }
 
-// AppPasswords lists user's app passwords by name. ErrNotFound (wrapped)
-// when there is no such user.
+// AppPasswords lists user's app passwords by name (it reads, so it works
+// on a state opened read-only). ErrNotFound (wrapped) when there is no such
+// user.
 func (db *DB) AppPasswords(ctx context.Context, user string) ([]AppPassword, error) {
 	op := "app passwords of user " + user
+	var n int
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM server_users WHERE name = ?`, user).Scan(&n); err != nil {
+		return nil, fmt.Errorf("state: %s: %w", op, err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("state: %s: no such user: %w", op, ErrNotFound)
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, name, created_at, last_used_at FROM app_passwords WHERE user_name = ? ORDER BY name`, user)
+	if err != nil {
+		return nil, fmt.Errorf("state: %s: %w", op, err)
+	}
+	defer rows.Close()
 	var out []AppPassword
-	err := db.serverTx(ctx, op, func(tx *sqlTx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM server_users WHERE name = ?`, user).Scan(&n); err != nil {
-			return fmt.Errorf("state: %s: %w", op, err)
+	for rows.Next() {
+		p := AppPassword{User: user}
+		var created, used int64
+		if err := rows.Scan(&p.ID, &p.Name, &created, &used); err != nil {
+			return nil, fmt.Errorf("state: %s: %w", op, err)
 		}
-		if n == 0 {
-			return fmt.Errorf("state: %s: no such user: %w", op, ErrNotFound)
+		p.Created = time.Unix(0, created).UTC()
+		if used != 0 {
+			p.LastUsed = time.Unix(0, used).UTC()
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, name, created_at, last_used_at FROM app_passwords WHERE user_name = ? ORDER BY name`, user)
-		if err != nil {
-			return fmt.Errorf("state: %s: %w", op, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p := AppPassword{User: user}
-			var created, used int64
-			if err := rows.Scan(&p.ID, &p.Name, &created, &used); err != nil {
-				return fmt.Errorf("state: %s: %w", op, err)
-			}
-			p.Created = time.Unix(0, created).UTC()
-			if used != 0 {
-				p.LastUsed = time.Unix(0, used).UTC()
-			}
-			out = append(out, p)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("state: %s: %w", op, err)
-		}
-		return nil
-	})
-	return out, err
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: %s: %w", op, err)
+	}
+	return out, nil
 }
 
 // RevokeAppPassword deletes user's app password named name: the next

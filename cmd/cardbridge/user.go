@@ -12,19 +12,20 @@ import (
 
 func (a *app) userCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "user add|passwd|remove NAME | list",
+		Use:   "user add|passwd|remove NAME | list | app-password",
 		Short: "Manage the users of the built-in CardDAV server",
 		Long: `Manage the users of the built-in CardDAV server. The password is read from
 a prompt, or from standard input when it is not a terminal; only its bcrypt hash
 is stored (bcrypt: at most 72 bytes). A new user starts with one address book,
 "contacts". Changing a password signs the user out of the web page; removing a
-user removes everything of theirs.`,
+user removes everything of theirs. Phones and mail clients get app passwords of
+their own: see "cardbridge user app-password".`,
 	}
 	add := &cobra.Command{Use: "add NAME", Short: "Add a user (with an address book \"contacts\")", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.userSet(cmd, args[0], true) }}
 	passwd := &cobra.Command{Use: "passwd NAME", Short: "Change a user's password", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.userSet(cmd, args[0], false) }}
-	remove := &cobra.Command{Use: "remove NAME", Short: "Remove a user and everything of theirs (books, web sessions, web connection and pairs)", Args: cobra.ExactArgs(1),
+	remove := &cobra.Command{Use: "remove NAME", Short: "Remove a user and everything of theirs (books, app passwords, web sessions, web connection and pairs)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, db, err := a.configRunner(cmd.Context(), false)
 			if err != nil {
@@ -36,10 +37,10 @@ user removes everything of theirs.`,
 			} else if err != nil {
 				return withCode(exitFailed, err)
 			}
-			fmt.Fprintf(a.stdout, "user %s removed, with their address books, web sessions, the Office 365 connection and pairs made on the web page, and those pairs' state\n", args[0])
+			fmt.Fprintf(a.stdout, "user %s removed, with their address books, app passwords, web sessions, the Office 365 connection and pairs made on the web page, and those pairs' state\n", args[0])
 			return nil
 		}}
-	cmd.AddCommand(add, passwd, remove, a.userListCmd())
+	cmd.AddCommand(add, passwd, remove, a.userListCmd(), a.appPasswordCmd())
 	return cmd
 }
 
