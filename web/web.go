@@ -4,7 +4,9 @@
 // their clients), the pairs that use them (last run, counts, errors, "sync
 // now"), the conflicts and the trash of those pairs, and connects an Office
 // 365 account (authorization code with PKCE) to sync into a new address
-// book.
+// book, and manages their app passwords (the Devices page: one per phone or
+// mail client, shown once, revoked one by one). App passwords are for
+// CardDAV: the sign-in here takes the user's password only.
 //
 // Pages are rendered on the server with html/template from embedded
 // templates and CSS; every action is a plain HTML form, so no JavaScript is
@@ -191,6 +193,9 @@ func New(o Options) (*Handler, error) {
 	m.HandleFunc("GET /ui/books/{book}/cards/{href}/photo", h.withSession(h.contactPhoto))
 	m.HandleFunc("GET /ui/conflicts", h.withSession(h.conflictsPage))
 	m.HandleFunc("GET /ui/trash", h.withSession(h.trashPage))
+	m.HandleFunc("GET /ui/devices", h.withSession(h.devicesPage))
+	m.HandleFunc("POST /ui/devices", h.withSession(h.createAppPassword))
+	m.HandleFunc("POST /ui/devices/revoke", h.withSession(h.revokeAppPassword))
 	m.HandleFunc("POST /ui/pairs/{name}/sync", h.withSession(h.syncNow))
 	m.HandleFunc("POST /ui/conflicts/{id}/resolve", h.withSession(h.resolveConflict))
 	m.HandleFunc("POST /ui/trash/{id}/restore", h.withSession(h.restoreTrash))
