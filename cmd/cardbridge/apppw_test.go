@@ -3,11 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/state/statetest"
+	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // TestAppPasswordCommands: `user app-password add` prints the token once
@@ -88,5 +95,99 @@ func TestAppPasswordCommands(t *testing.T) {
 	r = cb(t, nil, "--config", cfg, "user", "app-password", "list", "alice", "--json")
 	if r.code != 0 || strings.Contains(r.stdout, "iPhone") || !strings.Contains(r.stdout, "Thunderbird") {
 		t.Fatalf("list after revoke: %s", r.stdout)
+	}
+}
+
+// vdirsyncerConf writes a vdirsyncer configuration pairing vdir with the
+// CardDAV book at url as alice with password, and runs its discover.
+func vdirsyncerConf(t *testing.T, vdir, url, password string) string {
+	t.Helper()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "vdirsyncer.conf")
+	text := fmt.Sprintf(`[general]
+status_path = "%s/status"
+
+[pair p]
+a = "local"
+b = "remote"
+collections = null
+
+[storage local]
+type = "filesystem"
+path = "%s"
+fileext = ".vcf"
+
+[storage remote]
+type = "carddav"
+url = "%s"
+username = "alice"
+password = "%s"
+`, dir, vdir, url, password)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runPeer(t, "", "vdirsyncer", "-c", conf, "discover")
+	return conf
+}
+
+// TestVdirsyncerWithAppPassword: against a running `cardbridge serve`,
+// vdirsyncer syncs with an app password made by `user app-password add`
+// (its use then listed); after `revoke` (serve still running) its next
+// run fails with 401.
+func TestVdirsyncerWithAppPassword(t *testing.T) {
+	needPeer(t, "vdirsyncer")
+	dir := t.TempDir()
+	port := freePort(t)
+	cfg := serveConfig(t, dir, port, "")
+	addUser(t, cfg, "alice", "alicepass1")
+	serve, stderr := startServe(t, "--config", cfg, "serve")
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if !testutil.Eventually(10*time.Second, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}) {
+		t.Fatalf("serve did not come up:\n%s", stderr.String())
+	}
+	t.Cleanup(func() { stopServe(t, serve, stderr) })
+
+	r := cb(t, nil, "--config", cfg, "user", "app-password", "add", "alice", "vdirsyncer")
+	if r.code != 0 {
+		t.Fatalf("add: %d %s", r.code, r.stderr)
+	}
+	tok := strings.SplitN(r.stdout, "\n", 2)[0]
+	vdir := filepath.Join(t.TempDir(), "vdir")
+	os.MkdirAll(vdir, 0o700)
+	for i := range 3 {
+		os.WriteFile(filepath.Join(vdir, fmt.Sprintf("c%d.vcf", i)), []byte(fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ap-%d\r\nFN:App Person %d\r\nEND:VCARD\r\n", i, i)), 0o600)
+	}
+	conf := vdirsyncerConf(t, vdir, base+"/addressbooks/alice/contacts/", tok)
+	runPeer(t, "", "vdirsyncer", "-c", conf, "sync")
+	db := statetest.Open(t, filepath.Join(dir, "state.db"), state.Options{ReadOnly: true})
+	book, err := db.AddressBook(context.Background(), "alice", "contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.CountCards(context.Background(), book.ID); err != nil || n != 3 {
+		t.Fatalf("the server holds %d cards (%v), want 3", n, err)
+	}
+	db.Close()
+	r = cb(t, nil, "--config", cfg, "user", "app-password", "list", "alice", "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"last_used"`) {
+		t.Fatalf("list after use: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+
+	if r := cb(t, nil, "--config", cfg, "user", "app-password", "revoke", "alice", "vdirsyncer"); r.code != 0 {
+		t.Fatalf("revoke: %d %s", r.code, r.stderr)
+	}
+	os.WriteFile(filepath.Join(vdir, "c9.vcf"), []byte("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ap-9\r\nFN:After Revoke\r\nEND:VCARD\r\n"), 0o600)
+	cmd := exec.Command("vdirsyncer", "-c", conf, "sync")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "LC_ALL=C.UTF-8")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "401") {
+		t.Fatalf("vdirsyncer after the revocation: %v, want a failure with 401\n%s", err, out)
 	}
 }
