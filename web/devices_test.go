@@ -22,6 +22,10 @@ func TestDevicesPage(t *testing.T) {
 	b := e.browser()
 	csrf := b.signIn("alice")
 
+	// The phone setup page points to the Devices page.
+	if st, _, body := b.get("/ui/books/contacts/phone"); st != http.StatusOK || !strings.Contains(body, `href="/ui/devices"`) {
+		t.Fatalf("phone page: %d, no link to the Devices page", st)
+	}
 	if st, _, body := b.get("/ui/devices"); st != http.StatusOK || !strings.Contains(body, `id="no-app-passwords"`) || !strings.Contains(body, `href="/ui/devices" class="current"`) {
 		t.Fatalf("empty devices page: %d\n%s", st, body)
 	}
