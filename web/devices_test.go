@@ -23,7 +23,7 @@ func TestDevicesPage(t *testing.T) {
 	csrf := b.signIn("alice")
 
 	// The phone setup page points to the Devices page.
-	if st, _, body := b.get("/ui/books/contacts/phone"); st != http.StatusOK || !strings.Contains(body, `href="/ui/devices"`) {
+	if st, _, body := b.get("/ui/books/contacts/phone"); st != http.StatusOK || !strings.Contains(body, `id="app-password-hint"`) || !strings.Contains(body, `(<a href="/ui/devices">Devices</a>)`) {
 		t.Fatalf("phone page: %d, no link to the Devices page", st)
 	}
 	if st, _, body := b.get("/ui/devices"); st != http.StatusOK || !strings.Contains(body, `id="no-app-passwords"`) || !strings.Contains(body, `href="/ui/devices" class="current"`) {
