@@ -18,6 +18,21 @@ import (
 	"github.com/cardbridge/cardbridge/state"
 )
 
+// readOnlyAllowHeader is the Allow header of a read-only book and its cards.
+const readOnlyAllowHeader = "OPTIONS, GET, HEAD, PROPFIND, REPORT"
+
+// allowed is the Allow header of OPTIONS on the route: the read methods
+// only in a read-only book (and when the book cannot be read, as for any
+// other path, every method the server has).
+func (rq *request) allowed() string {
+	if rq.rt.kind == kindBook || rq.rt.kind == kindCard {
+		if b, err := rq.h.db.AddressBook(rq.ctx, rq.user, rq.rt.book); err == nil && b.ReadOnly {
+			return readOnlyAllowHeader
+		}
+	}
+	return allowHeader
+}
+
 // readPrivileges is the DAV:current-user-privilege-set of a read-only
 // book and of its cards.
 var readPrivileges = []string{"read", "read-current-user-privilege-set"}

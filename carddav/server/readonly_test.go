@@ -150,6 +150,18 @@ func testReadOnlyBookRefusesWrites(t *testing.T, be pgtest.Backend) {
 			t.Errorf("%s changed the book", m)
 		}
 	}
+	// OPTIONS lists the read methods only, in the read-only book.
+	for _, c := range []struct{ path, want string }{
+		{dirBook, "OPTIONS, GET, HEAD, PROPFIND, REPORT"},
+		{dirBook + "a.vcf", "OPTIONS, GET, HEAD, PROPFIND, REPORT"},
+		{aliceBook, allowHeader},
+		{aliceBook + "x.vcf", allowHeader},
+		{"/addressbooks/alice/", allowHeader},
+	} {
+		if resp, _ := ts.expect("OPTIONS", c.path, "alice", nil, "", http.StatusOK); resp.Header.Get("Allow") != c.want {
+			t.Errorf("OPTIONS %s: Allow %q, want %q", c.path, resp.Header.Get("Allow"), c.want)
+		}
+	}
 	// alice's own book stays writable.
 	ts.putCard("alice", "mine.vcf", vcard3("mine", "Mine"))
 	ts.expect("DELETE", aliceBook+"mine.vcf", "alice", nil, "", http.StatusNoContent)
