@@ -181,11 +181,11 @@ func (r *Runner) touchAccounts(ctx context.Context, p config.Pair) {
 // OpenSide), its direction, policy, max_delete and trash. The caller
 // closes the sides (CloseSide).
 func (r *Runner) Open(ctx context.Context, cfg *config.Config, p config.Pair, dryRun bool) (engine.Pair, error) {
-	a, err := r.OpenSide(ctx, cfg, p.A, dryRun)
+	a, err := r.OpenSide(ctx, cfg, p.A, dryRun, p.Direction == string(engine.AToB))
 	if err != nil {
 		return engine.Pair{}, fmt.Errorf("pair %s: side a: %w", p.Name, err)
 	}
-	b, err := r.OpenSide(ctx, cfg, p.B, dryRun)
+	b, err := r.OpenSide(ctx, cfg, p.B, dryRun, p.Direction == string(engine.BToA))
 	if err != nil {
 		closeSide(a)
 		return engine.Pair{}, fmt.Errorf("pair %s: side b: %w", p.Name, err)

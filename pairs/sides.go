@@ -32,11 +32,13 @@ const passwordCommandTimeout = 30 * time.Second
 // OpenSide turns a side's configuration into a engine.Side (cfg gives the
 // accounts of o365 sides). In a dry run nothing may be created: a vdir
 // that does not exist yet is shown as an empty side, and a CardDAV
-// address book is not created.
-func (r *Runner) OpenSide(ctx context.Context, cfg *config.Config, sc config.Side, dryRun bool) (engine.Side, error) {
+// address book is not created. readOnly says the pair only reads the side
+// (its direction runs from it): a read-only book of the server is refused
+// without it.
+func (r *Runner) OpenSide(ctx context.Context, cfg *config.Config, sc config.Side, dryRun, readOnly bool) (engine.Side, error) {
 	switch sc.Type {
 	case config.SideServer:
-		return store.New(r.o.DB, sc.User, sc.Addressbook, store.Options{})
+		return store.New(r.o.DB, sc.User, sc.Addressbook, store.Options{ReadOnly: readOnly})
 	case config.SideCardDAV:
 		pw, err := r.password(ctx, sc)
 		if err != nil {

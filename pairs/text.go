@@ -266,6 +266,9 @@ func WriteUsers(w io.Writer, us []UserView) error {
 		names := make([]string, len(u.Books))
 		for i, b := range u.Books {
 			names[i] = termout.Cell(b.Name)
+			if b.ReadOnly {
+				names[i] += " (read-only)"
+			}
 		}
 		tw.Row(termout.Cell(u.Name), u.Created, strings.Join(names, ", "))
 	}

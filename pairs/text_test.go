@@ -166,6 +166,9 @@ func TestListTables(t *testing.T) {
 		{"users", func(b *strings.Builder) error {
 			return WriteUsers(b, []UserView{{Name: "ann", Created: "2026-05-06T07:08:00Z", Books: []BookView{{Name: "contacts"}, {Name: "work"}}}})
 		}, "USER  CREATED               ADDRESS BOOKS\nann   2026-05-06T07:08:00Z  contacts, work\n"},
+		{"users with a read-only book", func(b *strings.Builder) error {
+			return WriteUsers(b, []UserView{{Name: "ann", Created: "2026-05-06T07:08:00Z", Books: []BookView{{Name: "contacts"}, {Name: "directory", ReadOnly: true}}}})
+		}, "USER  CREATED               ADDRESS BOOKS\nann   2026-05-06T07:08:00Z  contacts, directory (read-only)\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder

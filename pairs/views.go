@@ -234,6 +234,9 @@ type UserView struct {
 type BookView struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"display_name"`
+	// ReadOnly: the book is kept by the system (the organisation
+	// directory); clients and pairs cannot write to it.
+	ReadOnly bool `json:"read_only"`
 }
 
 // UserViews lists the built-in server's users with their address books.
@@ -251,7 +254,7 @@ func (r *Runner) UserViews(ctx context.Context) ([]UserView, error) {
 		}
 		j := UserView{Name: u.Name, Created: JSONTime(u.Created), Books: make([]BookView, 0, len(bs))}
 		for _, b := range bs {
-			j.Books = append(j.Books, BookView{Name: b.Name, DisplayName: b.DisplayName})
+			j.Books = append(j.Books, BookView{Name: b.Name, DisplayName: b.DisplayName, ReadOnly: b.ReadOnly})
 		}
 		out = append(out, j)
 	}

@@ -163,6 +163,19 @@ func TestUserViews(t *testing.T) {
 		!reflect.DeepEqual(us[0].Books, []BookView{{Name: state.DefaultAddressBook, DisplayName: us[0].Books[0].DisplayName}}) {
 		t.Fatalf("users: %+v, %v", us, err)
 	}
+	b, err := r.o.DB.CreateAddressBook(ctx, "dora", "directory", "Directory", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.o.DB.SetAddressBookReadOnly(ctx, b.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	us, err = r.UserViews(ctx)
+	if err != nil || len(us) != 1 || !reflect.DeepEqual(us[0].Books, []BookView{
+		{Name: state.DefaultAddressBook, DisplayName: us[0].Books[0].DisplayName},
+		{Name: "directory", DisplayName: "Directory", ReadOnly: true}}) {
+		t.Fatalf("users with a read-only book: %+v, %v", us, err)
+	}
 }
 
 // TestConflictSideNames: a conflict's sides are named by what they are,

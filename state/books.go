@@ -34,6 +34,10 @@ var (
 	// ParseSyncToken) for a token the book cannot answer: malformed, of
 	// another book, from the future, or older than the change log keeps.
 	ErrInvalidSyncToken = errors.New("invalid sync token")
+	// ErrReadOnly is wrapped by the errors of PutCard and DeleteCard for a
+	// card of a read-only book (AddressBook.ReadOnly) when the write is not
+	// the system's (Precondition.System).
+	ErrReadOnly = errors.New("the address book is read-only")
 )
 
 // UIDConflictError is the error of a PutCard whose UID another card of the
@@ -69,6 +73,11 @@ type AddressBook struct {
 	// SyncSeq is the number of the book's last change (0 when none): its
 	// sync-token (FormatSyncToken) and getctag.
 	SyncSeq int64
+	// ReadOnly marks a book the system keeps (the organisation directory):
+	// clients read it but do not write it, and PutCard and DeleteCard
+	// refuse its cards with ErrReadOnly unless the Precondition says the
+	// write is the system's (see SetAddressBookReadOnly).
+	ReadOnly bool
 }
 
 // Card is a stored vCard of an address book.
@@ -90,6 +99,11 @@ type Precondition struct {
 	IfMatch string
 	// IfNoneMatch asks that the card does not exist.
 	IfNoneMatch bool
+	// System says the write is made by the system that owns a read-only
+	// book (the organisation directory's sync), the only writer such a book
+	// has; without it a write to a read-only book fails with ErrReadOnly.
+	// Nothing a client or a pair sends sets it.
+	System bool
 }
 
 // DefaultAddressBook is the name of the address book every new user gets.
@@ -273,12 +287,12 @@ func (db *DB) Users(ctx context.Context) ([]ServerUser, error) {
 	return out, nil
 }
 
-const bookColumns = `id, user_name, name, displayname, description, created_at, sync_seq`
+const bookColumns = `id, user_name, name, displayname, description, created_at, sync_seq, read_only`
 
 func scanBook(s interface{ Scan(...any) error }) (AddressBook, error) {
 	var b AddressBook
 	var created int64
-	err := s.Scan(&b.ID, &b.User, &b.Name, &b.DisplayName, &b.Description, &created, &b.SyncSeq)
+	err := s.Scan(&b.ID, &b.User, &b.Name, &b.DisplayName, &b.Description, &created, &b.SyncSeq, &b.ReadOnly)
 	b.Created = time.Unix(0, created).UTC()
 	return b, err
 }
@@ -360,6 +374,23 @@ func (db *DB) UpdateAddressBook(ctx context.Context, id int64, displayName, desc
 	return db.serverTx(ctx, op, func(tx *sqlTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE addressbooks SET displayname = ?, description = ? WHERE id = ?`,
 			displayName, description, id)
+		if err := oneRow(res, err, op); err != nil {
+			return err
+		}
+		return db.notifyBook(ctx, tx, id)
+	})
+}
+
+// SetAddressBookReadOnly marks book id read-only (or writable again): what
+// the system that makes a book for its users to read, such as the
+// organisation directory, calls once it created it. Clients of the built-in
+// server then get 403 for their writes, and PutCard and DeleteCard refuse
+// writes that are not the system's (Precondition.System). ErrNotFound
+// (wrapped) when there is no such book.
+func (db *DB) SetAddressBookReadOnly(ctx context.Context, id int64, readOnly bool) error {
+	op := fmt.Sprintf("set address book %d read-only to %t", id, readOnly)
+	return db.serverTx(ctx, op, func(tx *sqlTx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE addressbooks SET read_only = ? WHERE id = ?`, readOnly, id)
 		if err := oneRow(res, err, op); err != nil {
 			return err
 		}
@@ -600,15 +631,21 @@ func (db *DB) queryCards(ctx context.Context, op string, withData bool, q string
 }
 
 // cardState reads the sequence of book bookID (ErrNotFound when there is no
-// such book) and the etag of its card href ("" when absent).
-func cardState(ctx context.Context, tx cachedTx, bookID int64, href, op string) (seq int64, etag string, exists bool, err error) {
+// such book) and the etag of its card href ("" when absent), for a write
+// under pre: ErrReadOnly when the book is read-only and pre is not the
+// system's.
+func cardState(ctx context.Context, tx cachedTx, bookID int64, href, op string, pre Precondition) (seq int64, etag string, exists bool, err error) {
 	var et sql.NullString
-	err = tx.QueryRowContext(ctx, qCardState, href, bookID).Scan(&seq, &et)
+	var readOnly bool
+	err = tx.QueryRowContext(ctx, qCardState, href, bookID).Scan(&seq, &et, &readOnly)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", false, fmt.Errorf("state: %s: book %d: %w", op, bookID, ErrNotFound)
 	}
 	if err != nil {
 		return 0, "", false, fmt.Errorf("state: %s: %w", op, err)
+	}
+	if readOnly && !pre.System {
+		return 0, "", false, fmt.Errorf("state: %s: book %d: %w", op, bookID, ErrReadOnly)
 	}
 	return seq, et.String, et.Valid, nil
 }
@@ -638,7 +675,7 @@ func nextSeq(ctx context.Context, tx cachedTx, bookID, seq int64, href string, d
 
 // The statements of the card write path, prepared once at Open.
 const (
-	qCardState = `SELECT b.sync_seq, c.etag FROM addressbooks b
+	qCardState = `SELECT b.sync_seq, c.etag, b.read_only FROM addressbooks b
 LEFT JOIN cards c ON c.book_id = b.id AND c.href = ? WHERE b.id = ?`
 	qBumpSeq   = `UPDATE addressbooks SET sync_seq = ? WHERE id = ?`
 	qLogChange = `INSERT INTO card_changes (book_id, seq, href, deleted) VALUES (?, ?, ?, ?)
@@ -677,7 +714,8 @@ func makeETag(data []byte, seq int64) string {
 // with ErrNotFound (wrapped) when there is no such book,
 // ErrPreconditionFailed (wrapped; with ErrNotFound too when an IfMatch card
 // is gone) when pre does not hold, and a *UIDConflictError (wrapping
-// ErrUIDConflict) when another card of the book holds uid. The card's row of
+// ErrUIDConflict) when another card of the book holds uid, and ErrReadOnly
+// (wrapped) when the book is read-only and pre is not System. The card's row of
 // the web page's index (card_index: name, e-mail, phone, organisation,
 // search text; see SearchCards) is written in the same transaction. Its
 // cost does not grow with the book.
@@ -692,7 +730,7 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 	ix := indexCard(href, data) // parsed outside the transaction
 	err = db.serverTx(ctx, op, func(sqlTx *sqlTx) error {
 		tx := cachedTx{db, sqlTx}
-		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op)
+		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op, pre)
 		if err != nil {
 			return err
 		}
@@ -735,12 +773,14 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 
 // DeleteCard deletes the card href of book bookID if pre holds (IfNoneMatch
 // never does). It fails with ErrNotFound (wrapped) when there is no such
-// card (or book), and ErrPreconditionFailed (wrapped) when pre does not hold.
+// card (or book), ErrPreconditionFailed (wrapped) when pre does not hold,
+// and ErrReadOnly (wrapped) when the book is read-only and pre is not
+// System.
 func (db *DB) DeleteCard(ctx context.Context, bookID int64, href string, pre Precondition) error {
 	op := fmt.Sprintf("delete card %s of book %d", href, bookID)
 	return db.serverTx(ctx, op, func(sqlTx *sqlTx) error {
 		tx := cachedTx{db, sqlTx}
-		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op)
+		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op, pre)
 		if err != nil {
 			return err
 		}

@@ -206,6 +206,11 @@ func (rq *request) put() {
 	if rq.refuseCardName() {
 		return
 	}
+	b, bookErr := rq.h.db.AddressBook(rq.ctx, rq.user, rq.rt.book)
+	if bookErr == nil && b.ReadOnly {
+		rq.refuseReadOnlyPut(b)
+		return
+	}
 	if rq.r.ContentLength > rq.h.maxSize {
 		rq.writeError(http.StatusRequestEntityTooLarge, "", davxml.Empty(davxml.CardDAV("max-resource-size")))
 		return
@@ -239,8 +244,7 @@ func (rq *request) put() {
 		rq.writeError(http.StatusBadRequest, err.Error(), davxml.Empty(davxml.CardDAV("valid-address-data")))
 		return
 	}
-	b, err := rq.h.db.AddressBook(rq.ctx, rq.user, rq.rt.book)
-	if err != nil {
+	if err := bookErr; err != nil {
 		if errors.Is(err, state.ErrNotFound) {
 			http.Error(rq.w, "no such address book", http.StatusConflict)
 			return
@@ -282,6 +286,13 @@ func (rq *request) failedWrite(err error) bool {
 		return false
 	case errors.Is(err, state.ErrPreconditionFailed):
 		http.Error(rq.w, "precondition failed", http.StatusPreconditionFailed)
+	case errors.Is(err, state.ErrReadOnly):
+		// made read-only since the request read the book
+		if rq.r.Method == http.MethodDelete {
+			rq.refusePrivilege(rq.h.bookHref(rq.user, rq.rt.book), "unbind")
+		} else {
+			rq.refusePrivilege(rq.h.cardHref(rq.user, rq.rt.book, rq.rt.href), "write-content")
+		}
 	default:
 		rq.fail(err)
 	}
@@ -296,6 +307,11 @@ func (rq *request) delete() {
 		if !ok {
 			return
 		}
+		if b.ReadOnly {
+			// DELETE needs DAV:unbind on the parent (RFC 3744 §7.1.1)
+			rq.refusePrivilege(rq.h.bookHref(rq.user, b.Name), "unbind")
+			return
+		}
 		if rq.failedWrite(rq.h.db.DeleteCard(rq.ctx, b.ID, rq.rt.href, rq.precondition())) {
 			return
 		}
@@ -303,6 +319,10 @@ func (rq *request) delete() {
 	case kindBook:
 		b, ok := rq.loadBook()
 		if !ok {
+			return
+		}
+		if b.ReadOnly {
+			rq.refusePrivilege(rq.h.homeHref(rq.user), "unbind")
 			return
 		}
 		if err := rq.h.db.DeleteAddressBook(rq.ctx, b.ID); err != nil {

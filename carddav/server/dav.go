@@ -276,8 +276,11 @@ func emptyChildren(name xml.Name, names ...xml.Name) *davxml.Element {
 }
 
 // privilegeSetProp writes DAV:current-user-privilege-set: what the user
-// may do with r.
+// may do with r (read only, for a read-only book and its cards).
 func privilegeSetProp(_ *request, r *res, _ *davxml.Element) *davxml.Element {
+	if r.book != nil && r.book.ReadOnly {
+		return privileges(readPrivileges...)
+	}
 	switch r.kind {
 	case kindRoot, kindPrincipal:
 		return privileges("read", "read-current-user-privilege-set")
@@ -517,6 +520,10 @@ func (rq *request) proppatch() {
 	if !ok {
 		return
 	}
+	if t.book != nil && t.book.ReadOnly {
+		rq.refusePrivilege(t.href, "write-properties")
+		return
+	}
 	var book state.AddressBook
 	if t.book != nil {
 		book = *t.book
@@ -574,6 +581,10 @@ func (rq *request) mkcol() {
 	switch rq.rt.kind {
 	case kindBook:
 	case kindCard:
+		if b, err := rq.h.db.AddressBook(rq.ctx, rq.user, rq.rt.book); err == nil && b.ReadOnly {
+			rq.refusePrivilege(rq.h.bookHref(rq.user, b.Name), "bind")
+			return
+		}
 		rq.writeError(http.StatusForbidden, "", davxml.Empty(davxml.DAV("resource-must-be-null")))
 		return
 	default:

@@ -269,7 +269,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodOptions:
 		w.Header().Set("DAV", "1, 3, addressbook, extended-mkcol")
-		w.Header().Set("Allow", allowHeader)
+		w.Header().Set("Allow", rq.allowed())
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusOK)
 	case "PROPFIND":

@@ -27,15 +27,30 @@ type Options struct {
 	// Create creates the address book when the user has none of that name
 	// (the user must exist).
 	Create bool
+	// ReadOnly says the pair only reads this side (its direction runs from
+	// it): the only way a pair may use a read-only book
+	// (state.AddressBook.ReadOnly, such as the organisation directory).
+	// New refuses a read-only book without it.
+	ReadOnly bool
+	// System is the hook of the system that owns a read-only book (the
+	// organisation directory's sync, which keeps it from Office 365): the
+	// side's writes carry state.Precondition.System, so they are taken on a
+	// read-only book. No configuration sets it; a pair never does.
+	System bool
 }
+
+// ErrReadOnlyBook is wrapped by New's error for a pair that would write to
+// a read-only book (it wraps state.ErrReadOnly too).
+var ErrReadOnlyBook = errors.New("a pair may only read it: give the pair the direction from this side (a-to-b when it is side a, b-to-a when side b)")
 
 // Side is one address book of the built-in server as a engine.Side. Create it
 // with New. It is safe for concurrent use.
 type Side struct {
-	db   *state.DB
-	user string
-	name string
-	book int64 // the book's id, resolved once by New
+	db     *state.DB
+	user   string
+	name   string
+	book   int64 // the book's id, resolved once by New
+	system bool  // Options.System
 }
 
 var (
@@ -45,7 +60,10 @@ var (
 )
 
 // New returns the side of address book book of user. The book must exist,
-// unless opts.Create is set, which creates it.
+// unless opts.Create is set, which creates it. A read-only book is refused
+// (ErrReadOnlyBook, wrapping state.ErrReadOnly) unless opts.ReadOnly or
+// opts.System is set; its writes are refused by the store all the same
+// unless opts.System.
 func New(db *state.DB, user, book string, opts Options) (*Side, error) {
 	ctx := context.Background()
 	b, err := db.AddressBook(ctx, user, book)
@@ -58,7 +76,10 @@ func New(db *state.DB, user, book string, opts Options) (*Side, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server side %s/%s: %w", user, book, err)
 	}
-	return &Side{db: db, user: user, name: book, book: b.ID}, nil
+	if b.ReadOnly && !opts.ReadOnly && !opts.System {
+		return nil, fmt.Errorf("server side %s/%s: %w: %w", user, book, state.ErrReadOnly, ErrReadOnlyBook)
+	}
+	return &Side{db: db, user: user, name: book, book: b.ID, system: opts.System}, nil
 }
 
 // Name describes the side: "server USER/BOOK".
@@ -122,7 +143,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 		if href == "" || try > 0 {
 			href = vcard.RandomName()
 		}
-		etag, _, err := s.db.PutCard(ctx, s.book, href, uid, data, state.Precondition{IfNoneMatch: true})
+		etag, _, err := s.db.PutCard(ctx, s.book, href, uid, data, state.Precondition{IfNoneMatch: true, System: s.system})
 		switch {
 		case err == nil:
 			return engine.Ref{ID: href, Version: etag}, nil
@@ -139,7 +160,7 @@ func (s *Side) Update(ctx context.Context, ref engine.Ref, card *vcard.Card) (en
 	if ifMatch == "" {
 		ifMatch = "*"
 	}
-	etag, _, err := s.db.PutCard(ctx, s.book, ref.ID, card.UID(), card.Encode(), state.Precondition{IfMatch: ifMatch})
+	etag, _, err := s.db.PutCard(ctx, s.book, ref.ID, card.UID(), card.Encode(), state.Precondition{IfMatch: ifMatch, System: s.system})
 	if err != nil {
 		return engine.Ref{}, s.writeErr("update "+ref.ID, err)
 	}
@@ -149,7 +170,7 @@ func (s *Side) Update(ctx context.Context, ref engine.Ref, card *vcard.Card) (en
 // Delete removes the card ref.ID if its ETag is still ref.Version; a card
 // already gone is not an error.
 func (s *Side) Delete(ctx context.Context, ref engine.Ref) error {
-	err := s.db.DeleteCard(ctx, s.book, ref.ID, state.Precondition{IfMatch: ref.Version})
+	err := s.db.DeleteCard(ctx, s.book, ref.ID, state.Precondition{IfMatch: ref.Version, System: s.system})
 	if err == nil || errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrPreconditionFailed) {
 		return nil
 	}
@@ -165,6 +186,8 @@ func (s *Side) writeErr(op string, err error) error {
 		return fmt.Errorf("%s: %s: %w: %w", s.Name(), op, err, engine.ErrPrecondition)
 	case errors.Is(err, state.ErrUIDConflict):
 		return fmt.Errorf("%s: %s: %w: %w", s.Name(), op, err, engine.ErrRefused)
+	case errors.Is(err, state.ErrReadOnly):
+		return fmt.Errorf("%s: %s: %w", s.Name(), op, err)
 	}
 	return fmt.Errorf("%s: %s: %w", s.Name(), op, err)
 }
