@@ -163,6 +163,7 @@ type authCode struct {
 	scopes                                   []string
 	expires                                  time.Time
 	redeemed                                 bool
+	nonce                                    string
 }
 
 type deviceCode struct {
@@ -179,7 +180,7 @@ type authSession struct {
 	app                                              *App
 	redirectURI, state, challenge, method, loginHint string
 	scopes                                           []string
-	tenant                                           string
+	tenant, nonce                                    string
 }
 
 // AddApp registers a client application (replacing one with the same id).
@@ -726,6 +727,7 @@ type tokenResult struct {
 	// authTime is when the user signed in: now for code and device
 	// grants, the refreshed token's for refresh grants.
 	authTime time.Time
+	nonce    string // of the authorization request, for the ID token
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
@@ -792,6 +794,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		out["refresh_token_expires_in"] = int(s.opts.RefreshTokenLifetime / time.Second)
 	}
 	s.mu.Unlock()
+	if res.user != nil && slices.Contains(res.scopes, "openid") {
+		out["id_token"] = s.idToken(requestBase(r), res.app, res.user, res.scopes, res.nonce)
+	}
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSONPlain(w, 200, out)
@@ -858,7 +863,10 @@ func (s *Server) grantCode(r *http.Request, app *App, tenant string) (*tokenResu
 	if m == nil {
 		return nil, aerr(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
 	}
-	return &tokenResult{app: app, user: m, scopes: c.scopes, rt: slices.Contains(c.scopes, "offline_access")}, nil
+	if e := s.signInRefused(m, ""); e != nil {
+		return nil, e
+	}
+	return &tokenResult{app: app, user: m, scopes: c.scopes, rt: slices.Contains(c.scopes, "offline_access"), nonce: c.nonce}, nil
 }
 
 func (s *Server) grantRefresh(r *http.Request, app *App, tenant string) (*tokenResult, *aadError) {
@@ -1129,7 +1137,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, tenant s
 		return
 	}
 	sess := &authSession{app: app, redirectURI: redirect, state: q.Get("state"), challenge: q.Get("code_challenge"), method: method,
-		loginHint: q.Get("login_hint"), scopes: scopes, tenant: tenant}
+		loginHint: q.Get("login_hint"), scopes: scopes, tenant: tenant, nonce: q.Get("nonce")}
 	if s.opts.AutoApprove && sess.loginHint != "" {
 		if m := s.Mailbox(sess.loginHint); m != nil {
 			s.finishAuthorize(w, r, sess, m)
@@ -1227,7 +1235,7 @@ func (s *Server) finishAuthorize(w http.ResponseWriter, r *http.Request, sess *a
 	code := "1.AXsA" + randToken(96)
 	s.mu.Lock()
 	s.codes[code] = &authCode{clientID: sess.app.ClientID, redirectURI: sess.redirectURI, challenge: sess.challenge, method: sess.method,
-		userID: m.user.ID, scopes: sess.scopes, expires: s.now().Add(s.opts.AuthCodeLifetime)}
+		userID: m.user.ID, scopes: sess.scopes, expires: s.now().Add(s.opts.AuthCodeLifetime), nonce: sess.nonce}
 	s.mu.Unlock()
 	p := url.Values{"code": {code}, "session_state": {newGUID()}}
 	if sess.state != "" {

@@ -460,6 +460,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == "/devicelogin":
 		s.sleepLatency(r.Context())
 		s.serveDeviceLogin(w, r)
+	case strings.HasSuffix(p, "/v2.0/.well-known/openid-configuration") || strings.HasSuffix(p, "/discovery/v2.0/keys"):
+		s.sleepLatency(r.Context())
+		s.serveOIDC(w, r)
 	case strings.Contains(p, "/oauth2/"):
 		s.sleepLatency(r.Context())
 		s.serveLogin(w, r)
