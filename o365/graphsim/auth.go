@@ -72,6 +72,12 @@ type App struct {
 	// Contacts.Read, plus User.Read.All and, with MailboxSettings,
 	// MailboxSettings.Read).
 	Roles []string
+	// AccessPolicyGroup plays an Exchange application access policy
+	// (New-ApplicationAccessPolicy -AccessRight RestrictAccess) that limits
+	// the app's app-only tokens to the mailboxes of this group's members:
+	// any other mailbox answers 403 ErrorAccessDenied ("[RAOP]"). Empty:
+	// no policy, every mailbox of the tenant.
+	AccessPolicyGroup string
 	// SignInFrequency plays a Conditional Access sign-in frequency policy
 	// on the app: a refresh more than this long after the user signed in
 	// answers invalid_grant AADSTS70043. Zero: no policy.

@@ -418,6 +418,18 @@ func (s *Server) memberLocked(groupID, idOrUPN string, add bool) error {
 	return nil
 }
 
+// inGroup reports whether user id is a member of the group.
+func (s *Server) inGroup(groupID, userID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tenants {
+		if g := t.groups[strings.ToLower(groupID)]; g != nil {
+			return slices.Contains(g.members, strings.ToLower(userID))
+		}
+	}
+	return false
+}
+
 // ---- Graph: /users, /users/delta, manager, photo, /groups/{id}/members ----
 
 // directoryAllowed checks the app-only token's roles for a directory

@@ -195,6 +195,10 @@ func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request, sub bool) {
 		g.fail(400, "BadRequest", "Resource not found for the segment '"+segs[0]+"'.")
 		return
 	}
+	if len(rest) > 0 && tok.user == nil && tok.app.AccessPolicyGroup != "" && !s.inGroup(tok.app.AccessPolicyGroup, g.m.user.ID) {
+		g.fail(403, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.")
+		return
+	}
 	if len(rest) > 0 && g.m.user.NoMailbox {
 		g.fail(404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
 		return
