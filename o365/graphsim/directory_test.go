@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/o365/api"
 )
 
 const testGroup = "33333333-3333-4333-8333-333333333333"
@@ -391,5 +393,45 @@ func TestDisabledUserCannotSignIn(t *testing.T) {
 	// the mailbox stays readable app-only
 	if r := e.do("GET", "/v1.0/users/alice@contoso.example/contacts", e.appTok("conf"), nil); r.status != 200 {
 		t.Fatalf("disabled user's mailbox, app-only: %d %s", r.status, r.body)
+	}
+}
+
+// TestUsersDeltaWireTypes: a users delta round decodes into the api
+// types: the full select, manager@delta, a removal.
+func TestUsersDeltaWireTypes(t *testing.T) {
+	e := dirEnv(t, Options{})
+	tok := e.appTok("daemon")
+	decode := func(path string) ([]api.DirectoryUser, string) {
+		r := e.do("GET", path, tok, nil)
+		var p struct {
+			Value []api.DirectoryUser `json:"value"`
+			Delta string              `json:"@odata.deltaLink"`
+		}
+		if err := json.Unmarshal(r.body, &p); err != nil || r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		return p.Value, p.Delta
+	}
+	users, link := decode("/v1.0/users/delta?$expand=manager&$select=" + api.UserDirectorySelect)
+	var bob, erin api.DirectoryUser
+	for _, u := range users {
+		switch u.ID {
+		case e.bob.User().ID:
+			bob = u
+		}
+		if u.UserType != nil && *u.UserType == "Guest" {
+			erin = u
+		}
+	}
+	if len(bob.ManagerDelta) != 1 || bob.ManagerDelta[0].ID != "c0000000-0000-4000-8000-000000000003" || bob.AccountEnabled == nil || !*bob.AccountEnabled {
+		t.Fatalf("bob: %+v", bob)
+	}
+	if erin.Mail == nil || *erin.Mail != "erin@fabrikam.example" {
+		t.Fatalf("guest: %+v", erin)
+	}
+	must(t, e.s.RemoveUser("erin_fabrikam.example#EXT#@contoso.example", true))
+	gone, _ := decode(link)
+	if len(gone) != 1 || gone[0].Removed == nil || gone[0].Removed.Reason != "deleted" || gone[0].DisplayName != nil {
+		t.Fatalf("removal: %+v", gone)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/cardbridge/cardbridge/o365/api"
 )
 
 const fabrikam = "99999999-9999-4999-8999-999999999999"
@@ -87,6 +89,12 @@ func TestOIDCDiscoveryAndIDToken(t *testing.T) {
 	must(t, idt.Claims(&cl))
 	if idt.Nonce != "n-0123456789" || cl.Oid != e.alice.User().ID || cl.Tid != contoso || cl.Preferred != "alice@contoso.example" || cl.Name != "Alice" || cl.Email != "alice@contoso.example" || idt.Subject == "" || idt.Subject == cl.Oid {
 		t.Fatalf("claims: nonce %q sub %q %+v", idt.Nonce, idt.Subject, cl)
+	}
+
+	var ac api.IDTokenClaims
+	must(t, idt.Claims(&ac))
+	if ac.Issuer != Issuer(e.ts.URL, contoso) || ac.TenantID != contoso || ac.ObjectID != e.alice.User().ID || ac.Nonce != "n-0123456789" {
+		t.Fatalf("api claims: %+v", ac)
 	}
 
 	// another tenant: its own issuer and keys
