@@ -772,7 +772,9 @@ func (g *gctx) groupMembers(id string) {
 // full, changed ones with id and only their changed (selected)
 // properties, removed ones as @removed. $select and $expand=manager
 // (manager@delta) are kept in the tokens; $filter takes only id eq '…'
-// clauses joined by "or", as Graph documents.
+// clauses joined by "or", as Graph documents. Options.DeltaEmptyPages
+// makes some pages short (or empty) and Options.DeltaDuplicates repeats
+// users of the initial snapshot on later pages, as reported for Graph.
 func (g *gctx) usersDelta() {
 	q := g.r.URL.Query()
 	for k := range q {
@@ -832,6 +834,15 @@ func (g *gctx) usersDelta() {
 	if g.maxPage > 0 {
 		size = min(g.maxPage, userDeltaPageCap)
 	}
+	// a page may hold fewer users than asked, even none, when the service
+	// times out internally (Options.DeltaEmptyPages: a short page)
+	if p := g.s.opts.DeltaEmptyPages; p > 0 && st.Empties < 3 && g.s.randFloat() < p {
+		size = g.s.randInt(size/2 + 1)
+		st.Empties++
+	} else {
+		st.Empties = 0
+	}
+	startAfter := st.After
 
 	g.s.mu.Lock()
 	// candidates, ordered by the cursor key: creation seq in the initial
@@ -886,6 +897,20 @@ func (g *gctx) usersDelta() {
 			}
 		}
 		page = append(page, v)
+	}
+	// the initial snapshot may deliver a user again on a later page
+	// (Options.DeltaDuplicates): clients upsert by id
+	if g.s.opts.DeltaDuplicates && st.Initial && startAfter > 0 && g.s.rng.IntN(3) == 0 {
+		var seen []*dirUser
+		for _, du := range t.users {
+			if du.added <= startAfter && du.removed == "" && (len(st.IDs) == 0 || slices.Contains(st.IDs, strings.ToLower(du.f.ID))) {
+				seen = append(seen, du)
+			}
+		}
+		if len(seen) > 0 {
+			du := seen[g.s.rng.IntN(len(seen))]
+			page = append(page, userJSON(&du.f, sel, nil))
+		}
 	}
 	g.s.mu.Unlock()
 	out := map[string]any{"@odata.context": g.base() + "/$metadata#users", "value": page}

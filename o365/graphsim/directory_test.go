@@ -435,3 +435,30 @@ func TestUsersDeltaWireTypes(t *testing.T) {
 		t.Fatalf("removal: %+v", gone)
 	}
 }
+
+// TestUsersDeltaShortPagesAndRepeats: with DeltaEmptyPages and
+// DeltaDuplicates the initial snapshot has short pages and users again on
+// later pages; upserting by id still gives every user once.
+func TestUsersDeltaShortPagesAndRepeats(t *testing.T) {
+	repeats, pages := 0, 0
+	for seed := uint64(1); seed <= 4; seed++ {
+		e := dirEnv(t, Options{DeltaEmptyPages: 0.5, DeltaDuplicates: true, Seed: seed})
+		for i := range 294 {
+			e.s.AddUser(User{UPN: fmt.Sprintf("u%03d@contoso.example", i)})
+		}
+		all, link, n := e.collect("/v1.0/users/delta?$select=id,displayName", e.appTok("daemon"), "Prefer", "odata.maxpagesize=50")
+		ids := map[string]bool{}
+		for _, u := range all {
+			ids[fmt.Sprint(u["id"])] = true
+		}
+		if len(ids) != 300 || link == "" {
+			t.Fatalf("seed %d: %d distinct users of 300", seed, len(ids))
+		}
+		repeats += len(all) - len(ids)
+		pages += n
+	}
+	// 300 users in pages of 50 are 6 pages a round without short ones
+	if repeats == 0 || pages <= 4*6 {
+		t.Fatalf("no repeats or short pages: %d repeats, %d pages in 4 rounds", repeats, pages)
+	}
+}
