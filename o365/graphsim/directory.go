@@ -272,6 +272,8 @@ func (s *Server) UpdateUser(idOrUPN string, change func(*User)) error {
 		return fmt.Errorf("graphsim: no user %q", idOrUPN)
 	}
 	f := du.f
+	// change gets its own slices: an edit in place must not reach du.f
+	f.OtherMails, f.ProxyAddresses, f.BusinessPhones, f.Photo = slices.Clone(f.OtherMails), slices.Clone(f.ProxyAddresses), slices.Clone(f.BusinessPhones), slices.Clone(f.Photo)
 	change(&f)
 	if f.ID != du.f.ID || f.UPN != du.f.UPN || f.Tenant != du.f.Tenant || f.Password != du.f.Password || f.NoMailbox != du.f.NoMailbox {
 		return fmt.Errorf("graphsim: user %q: id, UPN, tenant, password and mailbox cannot change", idOrUPN)

@@ -462,3 +462,36 @@ func TestUsersDeltaShortPagesAndRepeats(t *testing.T) {
 		t.Fatalf("no repeats or short pages: %d repeats, %d pages in 4 rounds", repeats, pages)
 	}
 }
+
+// TestDirectoryPerTenantTokens: a multi-tenant app's client-credentials
+// token is for the tenant it was asked in, and sees that directory only;
+// an in-place edit of a slice in UpdateUser is a change like any other.
+func TestDirectoryPerTenantTokens(t *testing.T) {
+	e := dirEnv(t, Options{})
+	must(t, e.s.AddTenant(fabrikam, "fabrikam.example"))
+	e.s.AddUser(User{UPN: "olga@fabrikam.example", DisplayName: "Olga", Tenant: fabrikam})
+	e.s.AddApp(App{ClientID: "multi", Secret: "m", Audience: AudienceMultipleOrgs, Roles: []string{"User.Read.All"}})
+	token := func(tenant string) string {
+		r := e.form("/"+tenant+"/oauth2/v2.0/token", url.Values{"client_id": {"multi"}, "client_secret": {"m"}, "grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}})
+		if r.status != 200 {
+			t.Fatalf("token at %s: %d %s", tenant, r.status, r.body)
+		}
+		return r.json(t)["access_token"].(string)
+	}
+	fab, _, _ := e.collect("/v1.0/users", token("fabrikam.example"))
+	con, _, _ := e.collect("/v1.0/users", token(e.s.Options().Tenant))
+	if got := names(fab, "displayName"); !slices.Equal(got, []string{"Olga"}) {
+		t.Fatalf("fabrikam: %v", got)
+	}
+	if len(con) != 6 || slices.Contains(names(con, "displayName"), "Olga") {
+		t.Fatalf("contoso: %v", names(con, "displayName"))
+	}
+
+	tok := e.appTok("daemon")
+	_, link, _ := e.collect("/v1.0/users/delta?$select=businessPhones", tok)
+	must(t, e.s.UpdateUser("carol@contoso.example", func(u *User) { u.BusinessPhones[0] = "+1 555 0199" }))
+	round, _, _ := e.collect(link, tok)
+	if len(round) != 1 || fmt.Sprint(round[0]["businessPhones"]) != "[+1 555 0199]" {
+		t.Fatalf("in-place edit: %v", round)
+	}
+}
