@@ -1,7 +1,9 @@
 package graphsim
 
 import (
+	"bytes"
 	"encoding/json"
+	"image"
 	"fmt"
 	"net/url"
 	"slices"
@@ -493,5 +495,46 @@ func TestDirectoryPerTenantTokens(t *testing.T) {
 	round, _, _ := e.collect(link, tok)
 	if len(round) != 1 || fmt.Sprint(round[0]["businessPhones"]) != "[+1 555 0199]" {
 		t.Fatalf("in-place edit: %v", round)
+	}
+}
+
+// TestSeedDirectory: a seeded directory of 1,000 has guests, disabled
+// users, users without a mailbox, managers and decodable photos, and
+// reads back through /users/delta in pages of at most 200.
+func TestSeedDirectory(t *testing.T) {
+	e := dirEnv(t, Options{})
+	mbs, err := e.s.SeedDirectory("", 1000, 7)
+	if err != nil || len(mbs) != 1000 {
+		t.Fatal(err, len(mbs))
+	}
+	if _, err := e.s.SeedDirectory("nosuch.example", 1, 1); err == nil {
+		t.Fatal("unknown tenant: no error")
+	}
+	if SeedUser(7, 3, "contoso.example").UPN != mbs[3].User().UPN {
+		t.Fatal("SeedUser is not deterministic")
+	}
+	tok := e.appTok("daemon")
+	all, _, pages := e.collect("/v1.0/users/delta?$expand=manager&$select="+api.UserDirectorySelect, tok)
+	if len(all) != 1006 || pages != 6 {
+		t.Fatalf("%d users in %d pages", len(all), pages)
+	}
+	var guests, disabled, managed int
+	for _, u := range all {
+		if u["userType"] == "Guest" {
+			guests++
+		}
+		if u["accountEnabled"] == false {
+			disabled++
+		}
+		if u["manager@delta"] != nil {
+			managed++
+		}
+	}
+	if guests != 51 || disabled != 31 || managed != 901 { // erin, dave and bob from dirEnv; a guest is never also disabled
+		t.Fatalf("guests %d disabled %d managed %d", guests, disabled, managed)
+	}
+	r := e.do("GET", "/v1.0/users/"+mbs[5].User().ID+"/photo/$value", tok, nil)
+	if _, _, err := image.Decode(bytes.NewReader(r.body)); r.status != 200 || err != nil {
+		t.Fatalf("photo: %d %v", r.status, err)
 	}
 }

@@ -72,7 +72,8 @@
 //     [Server.UpdateUser], [Server.DisableUser], [Server.RemoveUser],
 //     [Server.AddGroup], [Server.AddGroupMember] and
 //     [Server.RemoveGroupMember]; a disabled user cannot sign in
-//     (AADSTS50057).
+//     (AADSTS50057). [Server.SeedDirectory] fills a tenant with realistic
+//     people for benchmarks.
 //   - app-only access to every mailbox of the token's tenant (another
 //     tenant's users are not found; [App.AccessPolicyGroup] plays an
 //     Exchange application access policy), each mailbox with its own
