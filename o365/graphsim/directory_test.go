@@ -3,8 +3,8 @@ package graphsim
 import (
 	"bytes"
 	"encoding/json"
-	"image"
 	"fmt"
+	"image"
 	"net/url"
 	"slices"
 	"sort"

@@ -3,9 +3,9 @@ package graphsim
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/jpeg"
-	"fmt"
 	mrand "math/rand/v2"
 	"strings"
 	"time"
