@@ -198,3 +198,62 @@ type User struct {
 	Mail              string `json:"mail"`
 	UserPrincipalName string `json:"userPrincipalName"`
 }
+
+// DirectoryUser is a user of /users, /users/delta and group members. In a
+// delta round after the first, an updated user carries its id and only
+// the properties that changed: a nil field is "not sent or null", so
+// merge what is present into what is kept, never overwrite with nil.
+type DirectoryUser struct {
+	ID string `json:"id"`
+	// Removed is set on delta entries of users gone from the directory:
+	// reason "changed" (soft-deleted, restorable for 30 days) or "deleted".
+	Removed *Removed `json:"@removed,omitempty"`
+
+	UserPrincipalName *string  `json:"userPrincipalName,omitempty"`
+	DisplayName       *string  `json:"displayName,omitempty"`
+	GivenName         *string  `json:"givenName,omitempty"`
+	Surname           *string  `json:"surname,omitempty"`
+	Mail              *string  `json:"mail,omitempty"`
+	OtherMails        []string `json:"otherMails,omitempty"`
+	ProxyAddresses    []string `json:"proxyAddresses,omitempty"`
+	BusinessPhones    []string `json:"businessPhones,omitempty"`
+	MobilePhone       *string  `json:"mobilePhone,omitempty"`
+	JobTitle          *string  `json:"jobTitle,omitempty"`
+	Department        *string  `json:"department,omitempty"`
+	OfficeLocation    *string  `json:"officeLocation,omitempty"`
+	CompanyName       *string  `json:"companyName,omitempty"`
+	AccountEnabled    *bool    `json:"accountEnabled,omitempty"`
+	// UserType is "Member" or "Guest".
+	UserType *string `json:"userType,omitempty"`
+
+	// ManagerDelta is the manager with $expand=manager in users delta:
+	// one object with the manager's id, or empty when the manager was
+	// removed; absent when it did not change.
+	ManagerDelta []DirectoryObject `json:"manager@delta,omitempty"`
+}
+
+// DirectoryObject is a reference to a directory object (a manager, a
+// group member).
+type DirectoryObject struct {
+	ODataType string   `json:"@odata.type,omitempty"`
+	ID        string   `json:"id"`
+	Removed   *Removed `json:"@removed,omitempty"`
+}
+
+// UserDirectorySelect is the $select of users delta that reads what a
+// directory address book needs.
+const UserDirectorySelect = "id,userPrincipalName,displayName,givenName,surname,mail,otherMails,businessPhones,mobilePhone,jobTitle,department,officeLocation,companyName,accountEnabled,userType"
+
+// IDTokenClaims are the claims of an identity-platform v2.0 ID token that
+// identify a person: tenant id + object id (never preferred_username,
+// which can change).
+type IDTokenClaims struct {
+	Issuer            string `json:"iss"`
+	TenantID          string `json:"tid"`
+	ObjectID          string `json:"oid"`
+	Subject           string `json:"sub"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	Name              string `json:"name,omitempty"`
+	Email             string `json:"email,omitempty"`
+	Nonce             string `json:"nonce,omitempty"`
+}

@@ -65,6 +65,19 @@ type App struct {
 	// MailboxSettings.Read (with admin consent); without it, as at
 	// Microsoft, an app-only token cannot read mailboxSettings (403).
 	MailboxSettings bool
+	// Roles, when set, are the application permissions (app roles) an
+	// administrator consented to, exactly as app-only tokens carry them
+	// (e.g. "User.Read.All", "GroupMember.Read.All", "Contacts.ReadWrite");
+	// they replace the defaults (Contacts.ReadWrite or, with ReadOnly,
+	// Contacts.Read, plus User.Read.All and, with MailboxSettings,
+	// MailboxSettings.Read).
+	Roles []string
+	// AccessPolicyGroup plays an Exchange application access policy
+	// (New-ApplicationAccessPolicy -AccessRight RestrictAccess) that limits
+	// the app's app-only tokens to the mailboxes of this group's members:
+	// any other mailbox answers 403 ErrorAccessDenied ("[RAOP]"). Empty:
+	// no policy, every mailbox of the tenant.
+	AccessPolicyGroup string
 	// SignInFrequency plays a Conditional Access sign-in frequency policy
 	// on the app: a refresh more than this long after the user signed in
 	// answers invalid_grant AADSTS70043. Zero: no policy.
@@ -97,14 +110,33 @@ const (
 // consumersTenant is the tenant id of personal Microsoft accounts.
 const consumersTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
-// User is a directory user with a mailbox.
+// User is a directory user with (unless NoMailbox) a mailbox.
 type User struct {
 	ID, UPN, DisplayName, Password string
-	// NoMailbox makes contact requests answer 404 MailboxNotEnabledForRESTAPI.
+	// NoMailbox (no Exchange Online licence) makes mailbox requests answer
+	// 404 MailboxNotEnabledForRESTAPI; mail is then null unless Mail is set.
 	NoMailbox bool
+	// Tenant is the user's tenant id or domain ("" the default tenant,
+	// Options.Tenant); see [Server.AddTenant].
+	Tenant string
+
+	// Directory fields, served by /users, /users/delta and group members.
+	// Mail defaults to the UPN for a user with a mailbox, ProxyAddresses
+	// to "SMTP:<UPN>".
+	GivenName, Surname, Mail                          string
+	OtherMails, ProxyAddresses, BusinessPhones        []string
+	MobilePhone, JobTitle, Department, OfficeLocation string
+	CompanyName, PreferredLanguage                    string
+	// Disabled is accountEnabled false; Guest is userType Guest.
+	Disabled, Guest bool
+	// Manager is the id or UPN of the user's manager.
+	Manager string
+	// Photo is the profile photo (JPEG bytes) of /users/{id}/photo/$value.
+	Photo []byte
 }
 
 type accessToken struct {
+	tenant  string // tenant id the token was issued in
 	app     *App
 	user    *Mailbox // nil for app-only
 	scopes  []string // normalized, e.g. "Contacts.ReadWrite"
@@ -137,6 +169,7 @@ type authCode struct {
 	scopes                                   []string
 	expires                                  time.Time
 	redeemed                                 bool
+	nonce                                    string
 }
 
 type deviceCode struct {
@@ -153,7 +186,7 @@ type authSession struct {
 	app                                              *App
 	redirectURI, state, challenge, method, loginHint string
 	scopes                                           []string
-	tenant                                           string
+	tenant, nonce                                    string
 }
 
 // AddApp registers a client application (replacing one with the same id).
@@ -163,24 +196,33 @@ func (s *Server) AddApp(a App) {
 	s.apps[a.ClientID] = &a
 }
 
-// AddUser creates a user and their mailbox, with its default Contacts
-// folder. ID defaults to a GUID, UPN to "<id>@<TenantDomain>".
+// AddUser creates a user in their tenant's directory and their mailbox,
+// with its default Contacts folder. ID defaults to a GUID, UPN to
+// "<id>@<tenant domain>". It panics on an unknown User.Tenant.
 func (s *Server) AddUser(u User) *Mailbox {
+	t := s.tenantOf(u.Tenant)
+	if t == nil {
+		panic(fmt.Sprintf("graphsim: AddUser %s: unknown tenant %q", u.UPN, u.Tenant))
+	}
+	u.Tenant = t.id
 	if u.ID == "" {
 		u.ID = stableGUID("user:" + u.UPN)
 	}
 	if u.UPN == "" {
-		u.UPN = u.ID + "@" + s.opts.TenantDomain
+		u.UPN = u.ID + "@" + t.domain
 	}
 	if u.DisplayName == "" {
 		u.DisplayName = strings.SplitN(u.UPN, "@", 2)[0]
 	}
+	u.OtherMails, u.ProxyAddresses, u.BusinessPhones = slices.Clone(u.OtherMails), slices.Clone(u.ProxyAddresses), slices.Clone(u.BusinessPhones)
+	u.Photo = slices.Clone(u.Photo)
 	m := newMailbox(s, u)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[strings.ToLower(u.ID)] = m
 	s.users[strings.ToLower(u.UPN)] = m
 	s.userList = append(s.userList, m)
+	t.addDirUserLocked(m)
 	return m
 }
 
@@ -210,6 +252,9 @@ func (s *Server) ApproveDeviceCode(userCode, userID string) error {
 	m := s.Mailbox(userID)
 	if m == nil {
 		return fmt.Errorf("graphsim: no user %q", userID)
+	}
+	if e := s.signInRefused(m, ""); e != nil {
+		return fmt.Errorf("graphsim: %s cannot sign in: %w", m.user.UPN, e)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -278,10 +323,13 @@ func (s *Server) IssueToken(clientID, userID string, scopes ...string) (string, 
 			scopes = appRoles(app)
 		}
 	}
-	return s.mintAccessLocked(app, m, scopes), nil
+	return s.mintAccessLocked(app, m, scopes, ""), nil
 }
 
 func appRoles(a *App) []string {
+	if a.Roles != nil {
+		return slices.Clone(a.Roles)
+	}
 	roles := []string{"Contacts.ReadWrite", "User.Read.All"}
 	if a.ReadOnly {
 		roles[0] = "Contacts.Read"
@@ -292,9 +340,26 @@ func appRoles(a *App) []string {
 	return roles
 }
 
-func (s *Server) mintAccessLocked(app *App, m *Mailbox, scopes []string) string {
+// mintAccessLocked makes an access token (s.mu held). Its tenant is the
+// user's for a delegated token; for an app-only one the tenant the token
+// was asked in (authority), else the app's home tenant.
+func (s *Server) mintAccessLocked(app *App, m *Mailbox, scopes []string, authority string) string {
 	tok := "eyJ0eXAiOiJKV1QiLCJzaW0iOnRydWV9." + randToken(48)
-	s.access[tok] = &accessToken{app: app, user: m, scopes: scopes, expires: s.now().Add(s.opts.TokenLifetime)}
+	var tid string
+	switch {
+	case m != nil:
+		tid = m.user.Tenant
+	default:
+		t := s.tenantLocked(authority)
+		if t == nil {
+			t = s.tenantLocked(app.Tenant)
+		}
+		if t == nil {
+			t = s.tenants[0]
+		}
+		tid = t.id
+	}
+	s.access[tok] = &accessToken{tenant: tid, app: app, user: m, scopes: scopes, expires: s.now().Add(s.opts.TokenLifetime)}
 	return tok
 }
 
@@ -361,7 +426,10 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) checkTenant(t string) *aadError {
 	switch strings.ToLower(t) {
-	case "common", "organizations", "consumers", strings.ToLower(s.opts.Tenant), strings.ToLower(s.opts.TenantDomain):
+	case "common", "organizations", "consumers":
+		return nil
+	}
+	if s.tenantOf(t) != nil {
 		return nil
 	}
 	return aerr(400, "invalid_request", 90002, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", t)
@@ -389,12 +457,7 @@ func (s *Server) checkAudience(app *App, tenant string) *aadError {
 		case "consumers":
 			return notFound(consumersTenant)
 		}
-		home := app.Tenant
-		if home == "" || s.ourTenant(home) {
-			if s.ourTenant(t) {
-				return nil
-			}
-		} else if strings.EqualFold(home, t) {
+		if home, at := s.tenantOf(app.Tenant), s.tenantOf(t); home != nil && home == at {
 			return nil
 		}
 		return notFound(tenant)
@@ -647,10 +710,16 @@ func requestBase(r *http.Request) string {
 func (s *Server) acceptedAudiences(r *http.Request, tenant string) []string {
 	base := strings.ToLower(requestBase(r))
 	var out []string
-	for _, t := range []string{tenant, s.opts.Tenant, s.opts.TenantDomain} {
+	names := []string{tenant}
+	if t := s.tenantOf(tenant); t != nil {
+		names = append(names, t.id, t.domain)
+	} else {
+		names = append(names, s.opts.Tenant, s.opts.TenantDomain)
+	}
+	for _, t := range names {
 		out = append(out, base+"/"+strings.ToLower(t)+"/oauth2/v2.0/token")
 	}
-	out = append(out, base+"/"+strings.ToLower(s.opts.Tenant)+"/v2.0")
+	out = append(out, base+"/"+strings.ToLower(names[1])+"/v2.0")
 	return out
 }
 
@@ -664,6 +733,7 @@ type tokenResult struct {
 	// authTime is when the user signed in: now for code and device
 	// grants, the refreshed token's for refresh grants.
 	authTime time.Time
+	nonce    string // of the authorization request, for the ID token
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
@@ -710,7 +780,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		return
 	}
 	s.mu.Lock()
-	at := s.mintAccessLocked(res.app, res.user, res.scopes)
+	at := s.mintAccessLocked(res.app, res.user, res.scopes, tenant)
 	out := map[string]any{
 		"token_type":     "Bearer",
 		"scope":          scopeString(res.scopes, res.user == nil, s.graphResource()),
@@ -730,6 +800,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		out["refresh_token_expires_in"] = int(s.opts.RefreshTokenLifetime / time.Second)
 	}
 	s.mu.Unlock()
+	if res.user != nil && slices.Contains(res.scopes, "openid") {
+		out["id_token"] = s.idToken(requestBase(r), res.app, res.user, res.scopes, res.nonce)
+	}
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSONPlain(w, 200, out)
@@ -796,7 +869,10 @@ func (s *Server) grantCode(r *http.Request, app *App, tenant string) (*tokenResu
 	if m == nil {
 		return nil, aerr(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
 	}
-	return &tokenResult{app: app, user: m, scopes: c.scopes, rt: slices.Contains(c.scopes, "offline_access")}, nil
+	if e := s.signInRefused(m, ""); e != nil {
+		return nil, e
+	}
+	return &tokenResult{app: app, user: m, scopes: c.scopes, rt: slices.Contains(c.scopes, "offline_access"), nonce: c.nonce}, nil
 }
 
 func (s *Server) grantRefresh(r *http.Request, app *App, tenant string) (*tokenResult, *aadError) {
@@ -850,6 +926,9 @@ func (s *Server) grantRefresh(r *http.Request, app *App, tenant string) (*tokenR
 	m := s.Mailbox(rt.userID)
 	if m == nil {
 		return nil, aerr(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
+	}
+	if e := s.signInRefused(m, ""); e != nil {
+		return nil, e
 	}
 	return &tokenResult{app: app, user: m, scopes: scopes, rt: true, authTime: rt.authTime}, nil
 }
@@ -1064,7 +1143,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, tenant s
 		return
 	}
 	sess := &authSession{app: app, redirectURI: redirect, state: q.Get("state"), challenge: q.Get("code_challenge"), method: method,
-		loginHint: q.Get("login_hint"), scopes: scopes, tenant: tenant}
+		loginHint: q.Get("login_hint"), scopes: scopes, tenant: tenant, nonce: q.Get("nonce")}
 	if s.opts.AutoApprove && sess.loginHint != "" {
 		if m := s.Mailbox(sess.loginHint); m != nil {
 			s.finishAuthorize(w, r, sess, m)
@@ -1134,11 +1213,35 @@ func (s *Server) serveConsentPost(w http.ResponseWriter, r *http.Request) {
 	s.finishAuthorize(w, r, sess, m)
 }
 
+// signInRefused is the error for a user who may not sign in: a disabled
+// account (AADSTS50057), or a user of another tenant at a tenant's
+// authority (AADSTS50020); nil when they may.
+func (s *Server) signInRefused(m *Mailbox, authority string) *aadError {
+	s.mu.Lock()
+	_, du := s.dirUserLocked(m.user.ID)
+	s.mu.Unlock()
+	if du != nil && du.f.Disabled {
+		return aerr(400, "invalid_grant", 50057, "The user account is disabled.")
+	}
+	switch strings.ToLower(authority) {
+	case "", "common", "organizations", "consumers":
+		return nil
+	}
+	if t := s.tenantOf(authority); t != nil && !strings.EqualFold(t.id, m.user.Tenant) {
+		return aerr(400, "invalid_request", 50020, "User account '%s' from identity provider does not exist in tenant '%s' and cannot access the application in that tenant.", m.user.UPN, authority)
+	}
+	return nil
+}
+
 func (s *Server) finishAuthorize(w http.ResponseWriter, r *http.Request, sess *authSession, m *Mailbox) {
+	if e := s.signInRefused(m, sess.tenant); e != nil {
+		s.authorizeErrorPage(w, e)
+		return
+	}
 	code := "1.AXsA" + randToken(96)
 	s.mu.Lock()
 	s.codes[code] = &authCode{clientID: sess.app.ClientID, redirectURI: sess.redirectURI, challenge: sess.challenge, method: sess.method,
-		userID: m.user.ID, scopes: sess.scopes, expires: s.now().Add(s.opts.AuthCodeLifetime)}
+		userID: m.user.ID, scopes: sess.scopes, expires: s.now().Add(s.opts.AuthCodeLifetime), nonce: sess.nonce}
 	s.mu.Unlock()
 	p := url.Values{"code": {code}, "session_state": {newGUID()}}
 	if sess.state != "" {

@@ -27,6 +27,9 @@ type deltaState struct {
 	Issued  int64  `json:"t"`
 	Empties int    `json:"e,omitempty"`
 	Nonce   string `json:"n"`
+	// users delta: $expand and the ids of $filter
+	Expand string   `json:"x,omitempty"`
+	IDs    []string `json:"ids,omitempty"`
 }
 
 func (s *Server) encodeToken(st deltaState) string {
@@ -72,23 +75,7 @@ func (g *gctx) tokenState(kind, folderID string) (st deltaState, has, ok bool) {
 		g.fail(400, CodeSyncStateInvalid, "The sync state is invalid or was issued for another folder or mailbox.")
 		return st, true, false
 	}
-	g.s.mu.Lock()
-	gen := g.s.deltaGen
-	g.s.mu.Unlock()
-	expired := st.Gen != gen
-	if ttl := g.s.opts.DeltaTokenTTL; ttl > 0 && g.s.now().Sub(time.Unix(0, st.Issued)) > ttl {
-		expired = true
-	}
-	if expired {
-		code := g.s.opts.ExpiredCode
-		msg := "The sync state generation is not found; the delta token has expired. Start a new synchronization without a token."
-		switch code {
-		case CodeResyncRequired:
-			msg = "Resync required. Replace any local cached data with the data from a full sync; the delta token has expired."
-		case CodeSyncStateInvalid:
-			msg = "The sync state is invalid; the delta token has expired."
-		}
-		g.fail(410, code, msg)
+	if g.s.expiredToken(g, st, g.s.opts.DeltaTokenTTL) {
 		return st, true, false
 	}
 	if kind == "c" && st.SyncGen > 0 && g.s.opts.SyncStateGenerations > 0 {
@@ -110,6 +97,31 @@ func (g *gctx) tokenState(kind, folderID string) (st deltaState, has, ok bool) {
 		g.m.mu.Unlock()
 	}
 	return st, true, true
+}
+
+// expiredToken answers 410 (Options.ExpiredCode) and reports true when st
+// was issued before ExpireDeltaTokens or longer than ttl ago (0: no TTL).
+func (s *Server) expiredToken(g *gctx, st deltaState, ttl time.Duration) bool {
+	s.mu.Lock()
+	gen := s.deltaGen
+	s.mu.Unlock()
+	expired := st.Gen != gen
+	if ttl > 0 && s.now().Sub(time.Unix(0, st.Issued)) > ttl {
+		expired = true
+	}
+	if !expired {
+		return false
+	}
+	code := s.opts.ExpiredCode
+	msg := "The sync state generation is not found; the delta token has expired. Start a new synchronization without a token."
+	switch code {
+	case CodeResyncRequired:
+		msg = "Resync required. Replace any local cached data with the data from a full sync; the delta token has expired."
+	case CodeSyncStateInvalid:
+		msg = "The sync state is invalid; the delta token has expired."
+	}
+	g.fail(410, code, msg)
+	return true
 }
 
 // deltaLinkPath is the request path with a folder addressed in OData key

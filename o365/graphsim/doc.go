@@ -56,8 +56,40 @@
 // format, whether a photo changed in Outlook shows in delta, e-mail names defaulting to the address, the 410 error code,
 // empty delta pages and in-round duplicates.
 //
-// Not simulated: id_tokens and OpenID Connect (no id_token is issued),
-// response_mode form_post/fragment, consumer (MSA) accounts, national
+// For an organisation ([Server.AddTenant]: several tenants, each with its
+// users, groups, signing key and issuer):
+//
+//   - the directory, for app-only tokens whose roles ([App.Roles]) hold
+//     User.Read.All (group members: GroupMember.Read.All), else 403
+//     Authorization_RequestDenied: GET /users (paged, $select, $filter on
+//     accountEnabled and userType with eq only), /users/{id}/manager,
+//     /users/{id}/photo[/$value], /groups/{id}/members (paged) and
+//     /users/delta ($select and $expand=manager kept in the tokens,
+//     $filter on id only, pages capped at 200, changed users with only
+//     their changed properties, removed ones as @removed "changed" (soft)
+//     or "deleted", 410 after Options.DirectoryDeltaTokenTTL or
+//     ExpireDeltaTokens). Tests change it with [Server.AddUser],
+//     [Server.UpdateUser], [Server.DisableUser], [Server.RemoveUser],
+//     [Server.AddGroup], [Server.AddGroupMember] and
+//     [Server.RemoveGroupMember]; a disabled user cannot sign in
+//     (AADSTS50057). [Server.SeedDirectory] fills a tenant with realistic
+//     people for benchmarks.
+//   - app-only access to every mailbox of the token's tenant (another
+//     tenant's users are not found; [App.AccessPolicyGroup] plays an
+//     Exchange application access policy), each mailbox with its own
+//     limits; a user without a licence ([User.NoMailbox]) answers 404
+//     MailboxNotEnabledForRESTAPI.
+//   - OpenID Connect: /{tenant}/v2.0/.well-known/openid-configuration,
+//     /{tenant}/discovery/v2.0/keys (RSA, kid; [Server.SigningKey]) and
+//     RS256 ID tokens (iss [Issuer], aud, tid, oid, pairwise sub, nonce,
+//     name and preferred_username with the profile scope, iat, nbf, exp)
+//     from the code, refresh and device grants when the scope has openid;
+//     a user of another tenant at a tenant's authority is refused
+//     (AADSTS50020).
+//
+// Not simulated: the userinfo endpoint, implicit and hybrid flows
+// (id_token from /authorize), groups delta and membership in users delta,
+// directory writes through Graph, response_mode form_post/fragment, consumer (MSA) accounts, national
 // clouds as distinct hosts (any Host is served; Options.Cloud only
 // selects the Graph rules), conditional access,
 // continuous access evaluation, open extensions, multi-value extended

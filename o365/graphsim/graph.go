@@ -158,6 +158,9 @@ func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request, sub bool) {
 		g.fail(400, "BadRequest", "Invalid request URL.")
 		return
 	}
+	if g.serveDirectory(segs) {
+		return
+	}
 	// resolve the user root
 	var rest []string
 	switch {
@@ -169,6 +172,9 @@ func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request, sub bool) {
 		g.m, g.root, rest = tok.user, "me", segs[1:]
 	case segs[0] == "users" && len(segs) >= 2:
 		m := s.Mailbox(segs[1])
+		if m != nil && tok.user == nil && !strings.EqualFold(m.user.Tenant, tok.tenant) {
+			m = nil // another tenant's user is not in this app's directory
+		}
 		if tok.user != nil && (m == nil || m != tok.user) {
 			g.fail(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
 			return
@@ -187,6 +193,10 @@ func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request, sub bool) {
 		return
 	default:
 		g.fail(400, "BadRequest", "Resource not found for the segment '"+segs[0]+"'.")
+		return
+	}
+	if len(rest) > 0 && tok.user == nil && tok.app.AccessPolicyGroup != "" && !s.inGroup(tok.app.AccessPolicyGroup, g.m.user.ID) {
+		g.fail(403, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.")
 		return
 	}
 	if len(rest) > 0 && g.m.user.NoMailbox {
@@ -334,21 +344,20 @@ func (g *gctx) serveUser() {
 		g.fail(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 		return
 	}
-	u := g.m.user
-	writeJSON(g.w, 200, map[string]any{
-		"@odata.context":    g.base() + "/$metadata#users/$entity",
-		"businessPhones":    []string{},
-		"displayName":       u.DisplayName,
-		"givenName":         nil,
-		"jobTitle":          nil,
-		"mail":              u.UPN,
-		"mobilePhone":       nil,
-		"officeLocation":    nil,
-		"preferredLanguage": nil,
-		"surname":           nil,
-		"userPrincipalName": u.UPN,
-		"id":                u.ID,
-	})
+	sel, err := parseUserSelect(g.r.URL.Query().Get("$select"))
+	if err != nil {
+		g.fail(400, "Request_BadRequest", err.Error())
+		return
+	}
+	g.s.mu.Lock()
+	f := g.m.user
+	if _, du := g.s.dirUserLocked(f.ID); du != nil {
+		f = du.f
+	}
+	g.s.mu.Unlock()
+	body := userJSON(&f, sel, nil)
+	body["@odata.context"] = g.base() + "/$metadata#users/$entity"
+	writeJSON(g.w, 200, body)
 }
 
 // mailboxSettings serves GET …/mailboxSettings[/timeZone]: the mailbox's

@@ -1,8 +1,11 @@
 package graphsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/jpeg"
 	mrand "math/rand/v2"
 	"strings"
 	"time"
@@ -132,4 +135,75 @@ func (m *Mailbox) Seed(folderID string, n int, seed int64) {
 	for i := range n {
 		m.Put(folderID, SeedContact(seed, i))
 	}
+}
+
+// SeedUser returns the i-th realistic directory user of a seed in the
+// tenant with the given domain: names, UPN and mail, phones, job title,
+// department, office, a small JPEG photo for one in five; one in twenty
+// is a guest, one in twenty-five disabled, one in thirty has no mailbox.
+// Managers are left to SeedDirectory. Deterministic for (seed, i).
+func SeedUser(seed int64, i int, domain string) User {
+	r := mrand.New(mrand.NewPCG(uint64(seed)^0x5eed, uint64(i)*0x9e3779b97f4a7c15+7))
+	given, sur := pick(r, seedGiven), pick(r, seedSurname)
+	local := fmt.Sprintf("%s.%s%d", asciiLocal(given), asciiLocal(sur), i)
+	u := User{
+		ID:          stableGUID(fmt.Sprintf("seed-user:%d:%d:%s", seed, i, domain)),
+		UPN:         local + "@" + domain,
+		DisplayName: given + " " + sur, GivenName: given, Surname: sur,
+		JobTitle: pick(r, seedTitles), Department: pick(r, seedDepts), OfficeLocation: fmt.Sprintf("%s %d", pick(r, []string{"HQ", "B2", "Annex"}), 100+r.IntN(400)),
+		CompanyName:    "Contoso Ltd",
+		BusinessPhones: []string{fmt.Sprintf("+1 425 555 %04d", r.IntN(10000))},
+	}
+	if r.IntN(2) == 0 {
+		u.MobilePhone = fmt.Sprintf("+1 206 555 %04d", r.IntN(10000))
+	}
+	if r.IntN(4) == 0 {
+		u.OtherMails = []string{asciiLocal(given) + "@" + pick(r, seedDomains)}
+	}
+	switch {
+	case i%20 == 19:
+		u.Guest = true
+		u.UPN = local + "_fabrikam.example#EXT#@" + domain
+		u.Mail = local + "@fabrikam.example"
+	case i%25 == 24:
+		u.Disabled = true
+	case i%30 == 29:
+		u.NoMailbox = true
+	}
+	if i%5 == 0 {
+		u.Photo = seedPhoto(byte(i))
+	}
+	return u
+}
+
+// seedPhoto is a small valid JPEG (8×8, one colour from b).
+func seedPhoto(b byte) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for p := 0; p < len(img.Pix); p += 4 {
+		img.Pix[p], img.Pix[p+1], img.Pix[p+2], img.Pix[p+3] = b, 255-b, b/2, 255
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, nil)
+	return buf.Bytes()
+}
+
+// SeedDirectory adds n SeedUser users to a tenant (id or domain; "" the
+// default) and gives everyone but the first tenth a manager among the
+// first tenth. It returns their mailboxes in order.
+func (s *Server) SeedDirectory(tenantIDOrDomain string, n int, seed int64) ([]*Mailbox, error) {
+	t := s.tenantOf(tenantIDOrDomain)
+	if t == nil {
+		return nil, fmt.Errorf("graphsim: SeedDirectory: unknown tenant %q", tenantIDOrDomain)
+	}
+	bosses := max(1, n/10)
+	out := make([]*Mailbox, 0, n)
+	for i := range n {
+		u := SeedUser(seed, i, t.domain)
+		u.Tenant = t.id
+		if i >= bosses {
+			u.Manager = out[i%bosses].user.ID
+		}
+		out = append(out, s.AddUser(u))
+	}
+	return out, nil
 }

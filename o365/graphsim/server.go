@@ -147,6 +147,10 @@ type Options struct {
 	// SyncStateNotFound "generation=G;[highest=H][H][H-2][H-1]".
 	// 0 means 3, -1 unlimited.
 	SyncStateGenerations int
+	// DirectoryDeltaTokenTTL: users delta tokens older than this answer
+	// 410 (Options.ExpiredCode); 0 means DefaultDirectoryDeltaTTL (7 days),
+	// -1 never.
+	DirectoryDeltaTokenTTL time.Duration
 	// DeltaDuplicates repeats some already delivered items later in a round.
 	DeltaDuplicates bool
 	// DeltaEmptyPages is the probability (0..1) that a delta page is served
@@ -212,7 +216,8 @@ type Server struct {
 	mu        sync.Mutex
 	rng       *mrand.Rand
 	apps      map[string]*App
-	users     map[string]*Mailbox // by lower-case id and upn
+	users     map[string]*Mailbox // by lower-case id and upn (live users)
+	tenants   []*tenant           // the default tenant first
 	userList  []*Mailbox
 	access    map[string]*accessToken
 	refresh   map[string]*refreshToken
@@ -304,6 +309,9 @@ func New(opts Options) *Server {
 	if opts.TenantDomain == "" {
 		opts.TenantDomain = "contoso.example"
 	}
+	if opts.DirectoryDeltaTokenTTL == 0 {
+		opts.DirectoryDeltaTokenTTL = DefaultDirectoryDeltaTTL
+	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
@@ -322,6 +330,7 @@ func New(opts Options) *Server {
 		rng:       mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		apps:      map[string]*App{},
 		users:     map[string]*Mailbox{},
+		tenants:   []*tenant{newTenant(opts.Tenant, opts.TenantDomain)},
 		access:    map[string]*accessToken{},
 		refresh:   map[string]*refreshToken{},
 		codes:     map[string]*authCode{},
@@ -451,6 +460,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == "/devicelogin":
 		s.sleepLatency(r.Context())
 		s.serveDeviceLogin(w, r)
+	case strings.HasSuffix(p, "/v2.0/.well-known/openid-configuration") || strings.HasSuffix(p, "/discovery/v2.0/keys"):
+		s.sleepLatency(r.Context())
+		s.serveOIDC(w, r)
 	case strings.Contains(p, "/oauth2/"):
 		s.sleepLatency(r.Context())
 		s.serveLogin(w, r)
