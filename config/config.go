@@ -321,6 +321,70 @@ type Server struct {
 	// Connect is the Office 365 app behind the web page's "Connect Office
 	// 365" button (server.connect); unset when ClientID is "".
 	Connect Connect
+	// MicrosoftSignIn is server.microsoft_sign_in: the app behind the sign-in
+	// page's "Sign in with Microsoft" button; unset when ClientID is "".
+	MicrosoftSignIn MicrosoftSignIn
+}
+
+// DefaultLoginURL is the identity platform's host of the global cloud.
+const DefaultLoginURL = "https://login.microsoftonline.com"
+
+// MicrosoftSignIn is the app registration (a confidential web app) the web
+// page's "Sign in with Microsoft" signs people in with (OpenID Connect).
+// Only people of Tenants may sign in; they are known by tenant id and
+// object id.
+type MicrosoftSignIn struct {
+	ClientID         string   // the application (client) id, a GUID; "" = no button
+	Tenants          []string // the tenant ids (GUIDs, lower case) whose people may sign in; at least one
+	ClientSecretEnv  string   // the environment variable holding the client secret
+	ClientSecretFile string   // or the file holding it
+	LoginURL         string   // the identity platform's base URL ("" = DefaultLoginURL)
+}
+
+// Configured reports whether server.microsoft_sign_in names an app.
+func (m MicrosoftSignIn) Configured() bool { return m.ClientID != "" }
+
+// Authority is the identity platform's base URL (LoginURL or
+// DefaultLoginURL), without a trailing slash.
+func (m MicrosoftSignIn) Authority() string {
+	if m.LoginURL != "" {
+		return strings.TrimRight(m.LoginURL, "/")
+	}
+	return DefaultLoginURL
+}
+
+// Allowed reports whether tenant id tid is one of Tenants.
+func (m MicrosoftSignIn) Allowed(tid string) bool {
+	for _, t := range m.Tenants {
+		if strings.EqualFold(t, tid) {
+			return true
+		}
+	}
+	return false
+}
+
+// Secret reads the client secret from ClientSecretEnv or ClientSecretFile
+// (surrounding white space dropped); an error names where it looked.
+func (m MicrosoftSignIn) Secret() (string, error) {
+	var s string
+	switch {
+	case m.ClientSecretEnv != "":
+		s = strings.TrimSpace(os.Getenv(m.ClientSecretEnv))
+		if s == "" {
+			return "", fmt.Errorf("server.microsoft_sign_in: environment variable %s (client_secret_env) is empty or unset", m.ClientSecretEnv)
+		}
+	case m.ClientSecretFile != "":
+		b, err := os.ReadFile(m.ClientSecretFile)
+		if err != nil {
+			return "", fmt.Errorf("server.microsoft_sign_in: client_secret_file: %w", err)
+		}
+		if s = strings.TrimSpace(string(b)); s == "" {
+			return "", fmt.Errorf("server.microsoft_sign_in: client_secret_file %s is empty", m.ClientSecretFile)
+		}
+	default:
+		return "", errors.New("server.microsoft_sign_in: no client secret configured (client_secret_env or client_secret_file)")
+	}
+	return s, nil
 }
 
 // Connect is the app registration the web UI of `cardbridge serve` signs

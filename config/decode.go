@@ -681,7 +681,43 @@ func (d *decoder) server(n *node, m map[string]any) Server {
 	if cm, ok := d.asMap(m["connect"], "server.connect", "a mapping (client_id, tenant, cloud, login_url, graph_url)"); ok {
 		s.Connect = d.connect(n.fields["connect"], cm)
 	}
+	if mm, ok := d.asMap(m["microsoft_sign_in"], "server.microsoft_sign_in", "a mapping (client_id, tenants, client_secret_env or client_secret_file, login_url)"); ok {
+		s.MicrosoftSignIn = d.microsoftSignIn(n.fields["microsoft_sign_in"], mm)
+	}
 	return s
+}
+
+// microsoftSignIn decodes server.microsoft_sign_in: the web page's "Sign in
+// with Microsoft" app.
+func (d *decoder) microsoftSignIn(n *node, m map[string]any) MicrosoftSignIn {
+	const base = "server.microsoft_sign_in"
+	d.checkKeys(m, base, n, nil, "")
+	c := MicrosoftSignIn{}
+	c.ClientID = d.clientID(m, base, " when server.microsoft_sign_in is set")
+	before := len(d.probs)
+	c.Tenants = d.stringList(m, base, "tenants")
+	if len(c.Tenants) == 0 && len(d.probs) == before {
+		d.add(base+".tenants", "required: the tenant ids (GUIDs, from the Entra admin center's Overview page) whose people may sign in")
+	}
+	for i, t := range c.Tenants {
+		if !guidRE.MatchString(t) {
+			d.add(base+".tenants", "%q is not a tenant id (a GUID like 11111111-2222-3333-4444-555555555555; names like common or a domain are not accepted, as people are identified by tenant id)", t)
+		}
+		c.Tenants[i] = strings.ToLower(t)
+	}
+	c.ClientSecretEnv, _ = d.str(m, base, "client_secret_env")
+	if c.ClientSecretEnv != "" && !envRE.MatchString(c.ClientSecretEnv) {
+		d.add(base+".client_secret_env", "%q is not an environment variable name", c.ClientSecretEnv)
+	}
+	c.ClientSecretFile = d.path(m, base, "client_secret_file")
+	switch {
+	case c.ClientSecretEnv == "" && c.ClientSecretFile == "":
+		d.add(base+".client_secret_env", "required: the web app's client secret (or client_secret_file)")
+	case c.ClientSecretEnv != "" && c.ClientSecretFile != "":
+		d.add(base+".client_secret_file", "set either client_secret_env or client_secret_file, not both")
+	}
+	c.LoginURL = d.serviceURL(m, base, "login_url")
+	return c
 }
 
 // connect decodes server.connect: the web UI's Office 365 app.
