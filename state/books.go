@@ -184,7 +184,8 @@ func (db *DB) SetUserPassword(ctx context.Context, name, passwordHash string) er
 // RemoveUser removes user name and everything of theirs, in one
 // transaction: their address books with the cards and change logs, their
 // web sessions and pending authorizations, the Office 365 accounts they
-// connected on the web page (tokens and last sync), their app passwords,
+// connected on the web page (tokens and last sync), their app passwords and
+// Microsoft identities,
 // and the pairs they made there with all those pairs' state (items, bases,
 // sync tokens, locks, trash, conflicts, runs). Nothing a namesake created later could inherit
 // is left. ErrNotFound (wrapped) when there is no such user; ErrLocked
@@ -219,6 +220,7 @@ UNION SELECT account FROM web_pairs WHERE user_name = ? ORDER BY 1`, name, name)
 			`DELETE FROM web_oauth_states WHERE session_hash IN (SELECT id_hash FROM web_sessions WHERE user_name = ?)`,
 			`DELETE FROM web_sessions WHERE user_name = ?`,
 			`DELETE FROM app_passwords WHERE user_name = ?`,
+			`DELETE FROM microsoft_identities WHERE user_name = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, name); err != nil {
 				return fmt.Errorf("state: %s: %w", op, err)

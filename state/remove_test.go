@@ -34,11 +34,18 @@ func fillUser(t *testing.T, db *DB, user string) userFixture {
 	if _, _, err := db.AddAppPassword(ctx, user, "phone of "+user); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.sql.ExecContext(ctx, `INSERT INTO microsoft_identities (tenant_id, object_id, user_name, created_at) VALUES (?, ?, ?, 0)`,
+		"tid", "oid-"+user, user); err != nil {
+		t.Fatal(err)
+	}
 	exp := time.Now().Add(time.Hour)
 	if err := db.CreateWebSession(ctx, WebSession{IDHash: f.session, User: user, CSRF: "c", Expires: exp}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SaveOAuthState(ctx, OAuthState{StateHash: "st-" + user, SessionHash: f.session, Verifier: "v", Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveSignInState(ctx, SignInState{StateHash: "si-" + user, BrowserHash: "b-" + user, Verifier: "v", Nonce: "n", Expires: exp}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.ClaimWebAccount(ctx, f.account, user); err != nil {
@@ -156,6 +163,7 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 		"card_index":             {books, bookArgs},
 		"web_sessions":           {"user_name = ?", []any{f.user}},
 		"app_passwords":          {"user_name = ?", []any{f.user}},
+		"microsoft_identities":   {"user_name = ?", []any{f.user}},
 		"web_oauth_states":       {"session_hash = ?", []any{f.session}},
 		"web_accounts":           {"user_name = ? OR account = ?", []any{f.user, f.account}},
 		"web_pairs":              {"user_name = ? OR account = ?", []any{f.user, f.account}},

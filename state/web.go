@@ -87,6 +87,9 @@ func (db *DB) DeleteWebSession(ctx context.Context, idHash string) error {
 // PurgeWebSessions deletes the sessions and pending authorizations that
 // expired before t and returns how many sessions went.
 func (db *DB) PurgeWebSessions(ctx context.Context, t time.Time) (int, error) {
+	if _, err := db.sql.ExecContext(ctx, `DELETE FROM web_signin_states WHERE expires_at <= ?`, t.UnixNano()); err != nil {
+		return 0, fmt.Errorf("state: purge sign-in states: %w", err)
+	}
 	if _, err := db.sql.ExecContext(ctx, `DELETE FROM web_oauth_states WHERE expires_at <= ?`, t.UnixNano()); err != nil {
 		return 0, fmt.Errorf("state: purge web authorizations: %w", err)
 	}
