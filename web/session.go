@@ -153,27 +153,27 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix, http.StatusSeeOther)
 		return
 	}
-	h.render(w, http.StatusOK, "login", view{Title: "Sign in", Flash: loginMessage(r.URL.Query().Get("m"))})
+	h.render(w, http.StatusOK, "login", h.loginView(view{Title: "Sign in", Flash: loginMessage(r.URL.Query().Get("m"))}))
 }
 
 // login checks the CardDAV credentials and starts a session.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		h.render(w, http.StatusBadRequest, "login", view{Title: "Sign in", Error: "The form could not be read."})
+		h.render(w, http.StatusBadRequest, "login", h.loginView(view{Title: "Sign in", Error: "The form could not be read."}))
 		return
 	}
 	if !h.allowHost(r.Host) {
 		// A page of another site whose name resolves to this server (DNS
 		// rebinding) would send its own name as Host.
 		h.log.Warn("web: sign-in to a foreign Host refused", "host", r.Host, "remote", r.RemoteAddr)
-		h.render(w, http.StatusForbidden, "login", view{Title: "Sign in", Error: "This sign-in was sent to a host name this server does not answer to (" + r.Host + "); nothing was done. Sign in at " + h.base + Prefix + "."})
+		h.render(w, http.StatusForbidden, "login", h.loginView(view{Title: "Sign in", Error: "This sign-in was sent to a host name this server does not answer to (" + r.Host + "); nothing was done. Sign in at " + h.base + Prefix + "."}))
 		return
 	}
 	if !h.sameOrigin(r) {
 		// No session yet, so no CSRF token: a sign-in form posted from
 		// another site (login CSRF) is refused by its Origin.
-		h.render(w, http.StatusForbidden, "login", view{Title: "Sign in", Error: "This sign-in was sent from another site; nothing was done. Sign in from this page."})
+		h.render(w, http.StatusForbidden, "login", h.loginView(view{Title: "Sign in", Error: "This sign-in was sent from another site; nothing was done. Sign in from this page."}))
 		return
 	}
 	user, pass := r.PostForm.Get("user"), r.PostForm.Get("password")
@@ -184,13 +184,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	switch d.Outcome {
 	case authguard.Throttled:
 		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
-		h.render(w, http.StatusTooManyRequests, "login", view{Title: "Sign in",
-			Error: fmt.Sprintf("Too many failed sign-ins; nothing was checked. Try again in %d seconds.", d.RetryAfterSeconds())})
+		h.render(w, http.StatusTooManyRequests, "login", h.loginView(view{Title: "Sign in",
+			Error: fmt.Sprintf("Too many failed sign-ins; nothing was checked. Try again in %d seconds.", d.RetryAfterSeconds())}))
 		return
 	case authguard.Busy, authguard.Unavailable:
 		w.Header().Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
-		h.render(w, http.StatusServiceUnavailable, "login", view{Title: "Sign in",
-			Error: fmt.Sprintf("The server is busy checking other sign-ins. Try again in %d seconds.", d.RetryAfterSeconds())})
+		h.render(w, http.StatusServiceUnavailable, "login", h.loginView(view{Title: "Sign in",
+			Error: fmt.Sprintf("The server is busy checking other sign-ins. Try again in %d seconds.", d.RetryAfterSeconds())}))
 		return
 	}
 	if !d.OK() {
@@ -202,9 +202,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 				t.Stop()
 			}
 		}
-		h.render(w, http.StatusUnauthorized, "login", view{Title: "Sign in", Error: "Wrong user name or password."})
+		h.render(w, http.StatusUnauthorized, "login", h.loginView(view{Title: "Sign in", Error: "Wrong user name or password."}))
 		return
 	}
+	h.startSession(w, r, user)
+}
+
+// startSession creates a web session for user (who has just proved who
+// they are), sets its cookie and sends the browser to the dashboard.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user string) {
 	value, err := randomToken(32)
 	if err != nil {
 		h.internal(w, r, nil, "starting the session", err)
@@ -228,6 +234,17 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("web: signed in", "user", user)
 	h.setCookie(w, value)
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+}
+
+// loginData is what the sign-in page shows besides the form.
+type loginData struct {
+	Microsoft bool // a "Sign in with Microsoft" button
+}
+
+// loginView is v with the sign-in page's data.
+func (h *Handler) loginView(v view) view {
+	v.Data = loginData{Microsoft: h.o.Config.Server.MicrosoftSignIn.Configured()}
+	return v
 }
 
 // allowHost reports whether host (a request's Host) names this server.

@@ -186,6 +186,8 @@ func New(o Options) (*Handler, error) {
 	m.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", cacheStatic(http.FileServerFS(static))))
 	m.HandleFunc("GET /ui/login", h.loginPage)
 	m.HandleFunc("POST /ui/login", h.login)
+	m.HandleFunc("GET /ui/login/microsoft", h.microsoftStart)
+	m.HandleFunc("GET /ui/login/microsoft/callback", h.microsoftCallback)
 	m.HandleFunc("POST /ui/logout", h.withSession(h.logout))
 	m.HandleFunc("GET /ui/{$}", h.withSession(h.dashboard))
 	m.HandleFunc("GET /ui/books/{book}/{$}", h.withSession(h.contactsPage))
