@@ -324,6 +324,9 @@ type Server struct {
 	// MicrosoftSignIn is server.microsoft_sign_in: the app behind the sign-in
 	// page's "Sign in with Microsoft" button; unset when ClientID is "".
 	MicrosoftSignIn MicrosoftSignIn
+	// NoLocalPasswords is server.local_passwords: false: the web page's
+	// sign-in takes no password (Sign in with Microsoft only).
+	NoLocalPasswords bool
 }
 
 // DefaultLoginURL is the identity platform's host of the global cloud.

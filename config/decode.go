@@ -684,6 +684,12 @@ func (d *decoder) server(n *node, m map[string]any) Server {
 	if mm, ok := d.asMap(m["microsoft_sign_in"], "server.microsoft_sign_in", "a mapping (client_id, tenants, client_secret_env or client_secret_file, login_url)"); ok {
 		s.MicrosoftSignIn = d.microsoftSignIn(n.fields["microsoft_sign_in"], mm)
 	}
+	if v, set := m["local_passwords"]; set && v != nil {
+		s.NoLocalPasswords = !d.boolean(m, "server", "local_passwords")
+		if s.NoLocalPasswords && !s.MicrosoftSignIn.Configured() {
+			d.add("server.local_passwords", "false needs server.microsoft_sign_in: without passwords or Microsoft, nobody could sign in to the web page")
+		}
+	}
 	return s
 }
 

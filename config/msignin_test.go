@@ -32,6 +32,17 @@ func TestMicrosoftSignIn(t *testing.T) {
 	if s, err := m.Secret(); err != nil || s != "s3cret" {
 		t.Fatalf("secret %q %v", s, err)
 	}
+	if cfg.Server.NoLocalPasswords {
+		t.Fatal("local passwords off by default")
+	}
+	cfg, err = Load(writeConfig(t, "server:\n  local_passwords: false\n  microsoft_sign_in:\n    client_id: 11111111-2222-3333-4444-555555555555\n    tenants: [aaaaaaaa-0000-4000-8000-000000000001]\n    client_secret_env: X\n"), true, []string{"HOME=" + home})
+	if err != nil || !cfg.Server.NoLocalPasswords {
+		t.Fatalf("local_passwords: false: %v", err)
+	}
+	_, err = Load(writeConfig(t, "server:\n  local_passwords: false\n"), true, []string{"HOME=" + home})
+	if ps := problems(t, err); len(ps) != 1 || ps[0].Key != "server.local_passwords" || !strings.Contains(ps[0].Msg, "needs server.microsoft_sign_in") {
+		t.Fatalf("local_passwords: false alone: %v", ps)
+	}
 	if (MicrosoftSignIn{}).Authority() != DefaultLoginURL {
 		t.Fatal("default authority")
 	}
@@ -57,6 +68,9 @@ func TestMicrosoftSignIn(t *testing.T) {
 			"server.microsoft_sign_in.client_id":         "required",
 			"server.microsoft_sign_in.tenants":           "required: the tenant ids",
 			"server.microsoft_sign_in.client_secret_env": "required: the web app's client secret",
+		}},
+		{"local_passwords not a bool", "    login_url: http://127.0.0.1:1\n    client_id: 11111111-2222-3333-4444-555555555555\n    tenants: [aaaaaaaa-0000-4000-8000-000000000001]\n    client_secret_env: X\n  local_passwords: maybe\n", map[string]string{
+			"server.local_passwords": "expected true or false",
 		}},
 		{"both secrets", "    client_id: 11111111-2222-3333-4444-555555555555\n    tenants: [aaaaaaaa-0000-4000-8000-000000000001]\n    client_secret_env: X\n    client_secret_file: /tmp/x\n", map[string]string{
 			"server.microsoft_sign_in.client_secret_file": "not both",

@@ -77,6 +77,7 @@ func schema() *node {
 		"connect": {kind: kSection, fields: map[string]*node{
 			"client_id": s(), "tenant": s(), "cloud": s(), "login_url": s(), "graph_url": s(),
 		}},
+		"local_passwords": {kind: kBool},
 		"microsoft_sign_in": {kind: kSection, fields: map[string]*node{
 			"client_id": s(), "tenants": {kind: kList}, "client_secret_env": s(), "client_secret_file": p(), "login_url": s(),
 		}},

@@ -292,3 +292,39 @@ func TestMicrosoftSignIn(t *testing.T) {
 		t.Fatalf("refused sign-ins made users: %v", us)
 	}
 }
+
+// TestLocalPasswordsOff: with server.local_passwords: false the sign-in
+// page has no password form and a posted password is refused (403)
+// without being checked, while Sign in with Microsoft still works.
+func TestLocalPasswordsOff(t *testing.T) {
+	m := newMSEnv(t)
+	m.cfg.Server.NoLocalPasswords = true
+	st, _, body := m.browser().get("/ui/login")
+	if st != http.StatusOK || strings.Contains(body, `action="/ui/login"`) || strings.Contains(body, `type="password"`) || !strings.Contains(body, "Sign in with Microsoft") {
+		t.Fatalf("sign-in page: %d\n%s", st, body)
+	}
+	b := m.browser()
+	st, _, body = b.post("/ui/login", "", url.Values{"user": {"alice"}, "password": {"alice-pw"}})
+	if st != http.StatusForbidden || !strings.Contains(body, "turned off") {
+		t.Fatalf("password sign-in: %d\n%s", st, body)
+	}
+	if signedInAs(t, b) != "" {
+		t.Fatal("password sign-in made a session")
+	}
+	if st, loc, body := b.get(m.start(b, simUser, simPass)); st != http.StatusSeeOther || loc != "/ui/" {
+		t.Fatalf("Microsoft sign-in: %d %s\n%s", st, loc, body)
+	}
+	if who := signedInAs(t, b); who != "alice-2" {
+		t.Fatalf("signed in as %q", who)
+	}
+	// the default keeps the password form and no Microsoft button without the app
+	m.cfg.Server.NoLocalPasswords = false
+	m.cfg.Server.MicrosoftSignIn = config.MicrosoftSignIn{}
+	st, _, body = m.browser().get("/ui/login")
+	if st != http.StatusOK || !strings.Contains(body, `type="password"`) || strings.Contains(body, "Sign in with Microsoft") {
+		t.Fatalf("default sign-in page: %d\n%s", st, body)
+	}
+	if st, _, body := m.browser().get("/ui/login/microsoft"); st != http.StatusNotFound || !strings.Contains(body, "server.microsoft_sign_in") {
+		t.Fatalf("start without the app: %d\n%s", st, body)
+	}
+}

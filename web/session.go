@@ -176,6 +176,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusForbidden, "login", h.loginView(view{Title: "Sign in", Error: "This sign-in was sent from another site; nothing was done. Sign in from this page."}))
 		return
 	}
+	if h.o.Config.Server.NoLocalPasswords {
+		h.render(w, http.StatusForbidden, "login", h.loginView(view{Title: "Sign in",
+			Error: "Signing in with a password is turned off on this server (server.local_passwords: false); nothing was checked. Use Sign in with Microsoft."}))
+		return
+	}
 	user, pass := r.PostForm.Get("user"), r.PostForm.Get("password")
 	d := authguard.Decision{Outcome: authguard.Denied}
 	if user != "" {
@@ -238,12 +243,13 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stri
 
 // loginData is what the sign-in page shows besides the form.
 type loginData struct {
+	Passwords bool // the password form (not server.local_passwords: false)
 	Microsoft bool // a "Sign in with Microsoft" button
 }
 
 // loginView is v with the sign-in page's data.
 func (h *Handler) loginView(v view) view {
-	v.Data = loginData{Microsoft: h.o.Config.Server.MicrosoftSignIn.Configured()}
+	v.Data = loginData{Passwords: !h.o.Config.Server.NoLocalPasswords, Microsoft: h.o.Config.Server.MicrosoftSignIn.Configured()}
 	return v
 }
 
