@@ -90,6 +90,9 @@ func Run(ctx context.Context, o Options) error {
 		stop := listenChanges(ctx, db, sched, log, nil)
 		defer stop()
 	}
+	if err := checkSignIn(cfg.Server); err != nil {
+		return err
+	}
 	warnUnknownAdmins(ctx, db, cfg.Server.Admins, log)
 	mux, err := davMux(o, guard, sched)
 	if err != nil {
@@ -117,7 +120,23 @@ func Run(ctx context.Context, o Options) error {
 	srv.TLSConfig = tlsConfig
 	log.Info("serving CardDAV", "listen", ln.Addr().String(), "url", baseURL, "tls", useTLS, "version", o.Version)
 	log.Info("web page", "url", strings.TrimRight(baseURL, "/")+web.Prefix, "connect_redirect_uri", web.RedirectURI(baseURL))
+	if cfg.Server.MicrosoftSignIn.Configured() {
+		log.Info("sign in with Microsoft", "redirect_uri", web.SignInRedirectURI(baseURL), "tenants", cfg.Server.MicrosoftSignIn.Tenants)
+	}
 	return serveUntilDone(ctx, srv, ln, useTLS, sched, log)
+}
+
+// checkSignIn refuses (ErrConfig) a server.microsoft_sign_in whose client
+// secret cannot be read, at start-up rather than at someone's first
+// sign-in.
+func checkSignIn(s config.Server) error {
+	if !s.MicrosoftSignIn.Configured() {
+		return nil
+	}
+	if _, err := s.MicrosoftSignIn.Secret(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
 }
 
 // newScheduler returns the scheduler of the configured pairs and of those

@@ -222,3 +222,24 @@ func httptestRequest(method, target string) *http.Request {
 	r.RemoteAddr = "192.0.2.1:5555"
 	return r
 }
+
+// TestCheckSignIn: serve refuses to start with a Microsoft sign-in whose
+// client secret it cannot read, naming where it looked.
+func TestCheckSignIn(t *testing.T) {
+	ms := config.MicrosoftSignIn{ClientID: "11111111-2222-3333-4444-555555555555", Tenants: []string{"aaaaaaaa-0000-4000-8000-000000000001"}}
+	if err := checkSignIn(config.Server{}); err != nil {
+		t.Fatalf("no sign-in: %v", err)
+	}
+	ms.ClientSecretEnv = "CARDBRIDGE_TEST_NO_SUCH_SECRET"
+	if err := checkSignIn(config.Server{MicrosoftSignIn: ms}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "CARDBRIDGE_TEST_NO_SUCH_SECRET") {
+		t.Fatalf("unset secret: %v", err)
+	}
+	t.Setenv("CARDBRIDGE_TEST_NO_SUCH_SECRET", "s")
+	if err := checkSignIn(config.Server{MicrosoftSignIn: ms}); err != nil {
+		t.Fatalf("secret set: %v", err)
+	}
+	ms.ClientSecretEnv, ms.ClientSecretFile = "", t.TempDir()+"/missing"
+	if err := checkSignIn(config.Server{MicrosoftSignIn: ms}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "client_secret_file") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
