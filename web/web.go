@@ -6,7 +6,10 @@
 // 365 account (authorization code with PKCE) to sync into a new address
 // book, and manages their app passwords (the Devices page: one per phone or
 // mail client, shown once, revoked one by one). App passwords are for
-// CardDAV: the sign-in here takes the user's password only.
+// CardDAV: the sign-in here takes the user's password, or, with
+// server.microsoft_sign_in, "Sign in with Microsoft" (OpenID Connect with
+// PKCE; people known by tenant id + object id, see msignin.go);
+// server.local_passwords: false turns the password form off.
 //
 // Pages are rendered on the server with html/template from embedded
 // templates and CSS; every action is a plain HTML form, so no JavaScript is
