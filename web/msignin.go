@@ -6,9 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -194,7 +197,7 @@ func (h *Handler) microsoftCallback(w http.ResponseWriter, r *http.Request) {
 // tid (its issuer "<authority>/<tid>/v2.0"): signature, issuer, audience
 // (the client id) and expiry; the claims must carry that tid and an oid.
 func (h *Handler) verifyIDToken(ctx context.Context, ms config.MicrosoftSignIn, tid, raw string) (*oidc.IDToken, idClaims, error) {
-	provider, err := oidc.NewProvider(ctx, ms.Authority()+"/"+tid+"/v2.0")
+	provider, err := h.providers.get(ctx, ms.Authority()+"/"+tid+"/v2.0")
 	if err != nil {
 		return nil, idClaims{}, err
 	}
@@ -284,4 +287,44 @@ func userNameFromUPN(upn string) string {
 		return "user"
 	}
 	return n
+}
+
+// providerCache keeps the OpenID Connect provider (discovery document and
+// key set, whose keys go-oidc fetches again for a kid it does not know) of
+// each issuer asked for: only allowed tenants' issuers reach it, so it is
+// bounded by server.microsoft_sign_in.tenants. A failed discovery is not
+// kept.
+type providerCache struct {
+	mu sync.Mutex
+	m  map[string]*oidc.Provider
+}
+
+// get returns issuer's provider, discovered on first use. The provider
+// outlives the request (its key set fetches keys later), so it keeps
+// ctx's values (the HTTP client) but not its cancellation.
+func (c *providerCache) get(ctx context.Context, issuer string) (*oidc.Provider, error) {
+	c.mu.Lock()
+	p := c.m[issuer]
+	c.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// Discovery checks that the document's issuer is issuer.
+	found, err := oidc.NewProvider(dctx, issuer)
+	if err != nil {
+		return nil, err
+	}
+	var pc oidc.ProviderConfig
+	if err := found.Claims(&pc); err != nil {
+		return nil, fmt.Errorf("discovery document of %s: %w", issuer, err)
+	}
+	// The key set fetches with the context it is made with: the
+	// request's values (the HTTP client), not its end.
+	p = pc.NewProvider(context.WithoutCancel(ctx))
+	c.mu.Lock()
+	c.m[issuer] = p
+	c.mu.Unlock()
+	return p, nil
 }

@@ -47,12 +47,14 @@ type msEnv struct {
 	// mutate, when set, changes the ID token's claims and returns the
 	// tenant whose key signs the result.
 	mutate func(claims map[string]any) string
+	// fetched counts the UI's requests by path.
+	fetched map[string]int
 }
 
 func newMSEnv(t *testing.T) *msEnv {
 	t.Helper()
 	e := newEnv(t)
-	m := &msEnv{env: e, contoso: e.sim.Options().Tenant}
+	m := &msEnv{env: e, contoso: e.sim.Options().Tenant, fetched: map[string]int{}}
 	if err := e.sim.AddTenant(msFabrikam, "fabrikam.example"); err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +93,7 @@ func (m *msEnv) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	m.mu.Lock()
 	f := m.mutate
+	m.fetched[req.URL.Path]++
 	m.mu.Unlock()
 	if err != nil || f == nil || !strings.HasSuffix(req.URL.Path, "/oauth2/v2.0/token") || resp.StatusCode != http.StatusOK {
 		return resp, err
@@ -290,6 +293,18 @@ func TestMicrosoftSignIn(t *testing.T) {
 	}
 	if us, _ := m.db.Users(ctx); len(us) != 3 {
 		t.Fatalf("refused sign-ins made users: %v", us)
+	}
+	// Each tenant's discovery is fetched once and kept; nothing of a
+	// tenant not allowed is fetched.
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := m.fetched["/"+m.contoso+"/v2.0/.well-known/openid-configuration"]; n != 1 {
+		t.Errorf("contoso's discovery fetched %d times, want 1 (%v)", n, m.fetched)
+	}
+	for p, n := range m.fetched {
+		if strings.HasPrefix(p, "/"+msFabrikam) {
+			t.Errorf("fetched %s (%d times) of a tenant not allowed", p, n)
+		}
 	}
 }
 

@@ -35,6 +35,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
+
 	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
@@ -139,6 +141,9 @@ type Handler struct {
 	// photoSem bounds the contact photos decoded at once
 	// (maxPhotoDecodes).
 	photoSem chan struct{}
+	// providers caches the OpenID Connect discovery (and with it the
+	// signing keys) of each allowed tenant, by issuer.
+	providers *providerCache
 }
 
 // New returns the handler of the UI, to be mounted at Prefix ("/ui/").
@@ -172,7 +177,7 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	h := &Handler{o: o, log: o.Logger, base: strings.TrimRight(o.BaseURL, "/"), photoSem: make(chan struct{}, maxPhotoDecodes)}
+	h := &Handler{o: o, log: o.Logger, base: strings.TrimRight(o.BaseURL, "/"), photoSem: make(chan struct{}, maxPhotoDecodes), providers: &providerCache{m: map[string]*oidc.Provider{}}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
