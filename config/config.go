@@ -342,6 +342,9 @@ type MicrosoftSignIn struct {
 	ClientSecretEnv  string   // the environment variable holding the client secret
 	ClientSecretFile string   // or the file holding it
 	LoginURL         string   // the identity platform's base URL ("" = DefaultLoginURL)
+	// UserNames is how a first sign-in names the local user: "local-part"
+	// (alice for alice@contoso.com, the default) or "upn" (the whole UPN).
+	UserNames string
 }
 
 // Configured reports whether server.microsoft_sign_in names an app.

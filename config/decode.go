@@ -723,6 +723,7 @@ func (d *decoder) microsoftSignIn(n *node, m map[string]any) MicrosoftSignIn {
 		d.add(base+".client_secret_file", "set either client_secret_env or client_secret_file, not both")
 	}
 	c.LoginURL = d.serviceURL(m, base, "login_url")
+	c.UserNames = d.oneOf(m, base, "user_names", "local-part", []string{"local-part", "upn"})
 	return c
 }
 

@@ -22,7 +22,7 @@ func TestMicrosoftSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := cfg.Server.MicrosoftSignIn
-	if !m.Configured() || m.ClientID != "11111111-2222-3333-4444-555555555555" || m.Authority() != "http://127.0.0.1:9999" ||
+	if !m.Configured() || m.ClientID != "11111111-2222-3333-4444-555555555555" || m.Authority() != "http://127.0.0.1:9999" || m.UserNames != "local-part" ||
 		!slices.Equal(m.Tenants, []string{"aaaaaaaa-0000-4000-8000-000000000001", "aaaaaaaa-0000-4000-8000-000000000002"}) {
 		t.Fatalf("microsoft_sign_in = %+v", m)
 	}
@@ -57,7 +57,8 @@ func TestMicrosoftSignIn(t *testing.T) {
 		name, yaml string
 		want       map[string]string
 	}{
-		{"bad values", "    client_id: nope\n    tenants: [common, contoso.com]\n    client_secret_env: 'no way'\n    login_url: http://login.example.com\n    colour: red\n", map[string]string{
+		{"bad values", "    client_id: nope\n    tenants: [common, contoso.com]\n    client_secret_env: 'no way'\n    login_url: http://login.example.com\n    user_names: email\n    colour: red\n", map[string]string{
+			"server.microsoft_sign_in.user_names":        "is not one of",
 			"server.microsoft_sign_in.client_id":         "is not a GUID",
 			"server.microsoft_sign_in.tenants":           "is not a tenant id",
 			"server.microsoft_sign_in.client_secret_env": "is not an environment variable name",

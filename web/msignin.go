@@ -183,7 +183,7 @@ func (h *Handler) microsoftCallback(w http.ResponseWriter, r *http.Request) {
 		h.signInRefused(w, r, http.StatusBadRequest, "The ID token was refused: its nonce is not the one this sign-in sent (a replayed token).")
 		return
 	}
-	user, err := h.microsoftUser(ctx, claims)
+	user, err := h.microsoftUser(ctx, claims, ms.UserNames)
 	if err != nil {
 		h.internal(w, r, nil, "finding the local user", err)
 		return
@@ -241,9 +241,10 @@ func unverifiedTenant(raw string) (string, error) {
 var tenantIDRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // microsoftUser is the local user of the person of claims: found by tenant
-// id + object id, or made on their first sign-in (named after the UPN's
-// local part, made unique; no password).
-func (h *Handler) microsoftUser(ctx context.Context, cl idClaims) (string, error) {
+// id + object id, or made on their first sign-in (named after the UPN or
+// its local part as server.microsoft_sign_in.user_names says, made
+// unique; no password).
+func (h *Handler) microsoftUser(ctx context.Context, cl idClaims, mode string) (string, error) {
 	id, err := h.o.DB.MicrosoftUser(ctx, cl.TenantID, cl.ObjectID)
 	if err == nil {
 		if id.UPN != cl.UPN {
@@ -256,7 +257,7 @@ func (h *Handler) microsoftUser(ctx context.Context, cl idClaims) (string, error
 	if !errors.Is(err, state.ErrNotFound) {
 		return "", err
 	}
-	id, err = h.o.DB.AddMicrosoftUser(ctx, cl.TenantID, cl.ObjectID, cl.UPN, userNameFromUPN(cl.UPN))
+	id, err = h.o.DB.AddMicrosoftUser(ctx, cl.TenantID, cl.ObjectID, cl.UPN, userNameFromUPN(cl.UPN, mode))
 	if errors.Is(err, state.ErrExists) {
 		// Another sign-in of the same person made it just now.
 		id, err = h.o.DB.MicrosoftUser(ctx, cl.TenantID, cl.ObjectID)
@@ -268,14 +269,17 @@ func (h *Handler) microsoftUser(ctx context.Context, cl idClaims) (string, error
 	return id.User, nil
 }
 
-// userNameFromUPN is the local part of upn, lower case, with only letters,
-// digits and ._- kept, at most 56 characters (room for a -N suffix);
-// "user" when nothing is left.
-func userNameFromUPN(upn string) string {
-	local, _, _ := strings.Cut(upn, "@")
+// userNameFromUPN is the local part of upn (mode "local-part" or "") or
+// the whole UPN (mode "upn"), lower case, with only letters, digits and
+// ._- (and @+ for a whole UPN) kept, at most 56 characters (room for a -N
+// suffix); "user" when nothing is left.
+func userNameFromUPN(upn, mode string) string {
+	if mode != "upn" {
+		upn, _, _ = strings.Cut(upn, "@")
+	}
 	var b strings.Builder
-	for _, r := range strings.ToLower(local) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '.' || r == '_' || r == '-' {
+	for _, r := range strings.ToLower(upn) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '.' || r == '_' || r == '-' || (mode == "upn" && (r == '@' || r == '+')) {
 			b.WriteRune(r)
 		}
 	}

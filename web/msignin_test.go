@@ -310,10 +310,12 @@ func TestMicrosoftSignIn(t *testing.T) {
 
 // TestLocalPasswordsOff: with server.local_passwords: false the sign-in
 // page has no password form and a posted password is refused (403)
-// without being checked, while Sign in with Microsoft still works.
+// without being checked, while Sign in with Microsoft still works (here
+// with user_names: upn, naming the new user by the whole UPN).
 func TestLocalPasswordsOff(t *testing.T) {
 	m := newMSEnv(t)
 	m.cfg.Server.NoLocalPasswords = true
+	m.cfg.Server.MicrosoftSignIn.UserNames = "upn"
 	st, _, body := m.browser().get("/ui/login")
 	if st != http.StatusOK || strings.Contains(body, `action="/ui/login"`) || strings.Contains(body, `type="password"`) || !strings.Contains(body, "Sign in with Microsoft") {
 		t.Fatalf("sign-in page: %d\n%s", st, body)
@@ -329,8 +331,8 @@ func TestLocalPasswordsOff(t *testing.T) {
 	if st, loc, body := b.get(m.start(b, simUser, simPass)); st != http.StatusSeeOther || loc != "/ui/" {
 		t.Fatalf("Microsoft sign-in: %d %s\n%s", st, loc, body)
 	}
-	if who := signedInAs(t, b); who != "alice-2" {
-		t.Fatalf("signed in as %q", who)
+	if who := signedInAs(t, b); who != simUser {
+		t.Fatalf("signed in as %q, want the whole UPN (user_names: upn)", who)
 	}
 	// the default keeps the password form and no Microsoft button without the app
 	m.cfg.Server.NoLocalPasswords = false
@@ -341,5 +343,22 @@ func TestLocalPasswordsOff(t *testing.T) {
 	}
 	if st, _, body := m.browser().get("/ui/login/microsoft"); st != http.StatusNotFound || !strings.Contains(body, "server.microsoft_sign_in") {
 		t.Fatalf("start without the app: %d\n%s", st, body)
+	}
+}
+
+func TestUserNameFromUPN(t *testing.T) {
+	for _, c := range []struct{ upn, mode, want string }{
+		{"Alice.Smith@contoso.example", "local-part", "alice.smith"},
+		{"Alice.Smith@contoso.example", "", "alice.smith"},
+		{"Alice.Smith+x@contoso.example", "upn", "alice.smith+x@contoso.example"},
+		{"Ann Lee/<b>@contoso.example", "local-part", "annleeb"},
+		{"@contoso.example", "local-part", "user"},
+		{"", "upn", "user"},
+		{"..x..@y", "local-part", "x"},
+		{strings.Repeat("a", 80) + "@y", "local-part", strings.Repeat("a", 56)},
+	} {
+		if got := userNameFromUPN(c.upn, c.mode); got != c.want {
+			t.Errorf("%q (%s): %q, want %q", c.upn, c.mode, got, c.want)
+		}
 	}
 }
