@@ -92,3 +92,20 @@ func TestMicrosoftSignIn(t *testing.T) {
 		}
 	}
 }
+
+// TestMicrosoftSignInFromEnvironment: the keys come from the environment
+// too, tenants as a comma-separated list.
+func TestMicrosoftSignInFromEnvironment(t *testing.T) {
+	cfg, err := Load(writeConfig(t, "state: /tmp/x.db\n"), true, []string{"HOME=" + home,
+		"CARDBRIDGE_SERVER_MICROSOFT_SIGN_IN_CLIENT_ID=11111111-2222-3333-4444-555555555555",
+		"CARDBRIDGE_SERVER_MICROSOFT_SIGN_IN_TENANTS=aaaaaaaa-0000-4000-8000-000000000001, aaaaaaaa-0000-4000-8000-000000000002",
+		"CARDBRIDGE_SERVER_MICROSOFT_SIGN_IN_CLIENT_SECRET_ENV=CB_SECRET", "CARDBRIDGE_SERVER_LOCAL_PASSWORDS=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.Server.MicrosoftSignIn
+	if m.ClientID != "11111111-2222-3333-4444-555555555555" || m.ClientSecretEnv != "CB_SECRET" || !cfg.Server.NoLocalPasswords ||
+		!slices.Equal(m.Tenants, []string{"aaaaaaaa-0000-4000-8000-000000000001", "aaaaaaaa-0000-4000-8000-000000000002"}) {
+		t.Fatalf("from the environment: %+v, local passwords off %v", m, cfg.Server.NoLocalPasswords)
+	}
+}
