@@ -266,6 +266,10 @@ func TestMicrosoftSignIn(t *testing.T) {
 			c["iat"], c["nbf"], c["exp"] = past-60, past-60, past
 			return m.contoso
 		}, status: http.StatusBadRequest, want: "The ID token was refused"},
+		{name: "another issuer", mutate: func(c map[string]any) string { c["iss"] = graphsim.Issuer(m.simTS.URL, msFabrikam); return m.contoso },
+			status: http.StatusBadRequest, want: "The ID token was refused"},
+		{name: "no object id", mutate: func(c map[string]any) string { delete(c, "oid"); return m.contoso },
+			status: http.StatusBadRequest, want: "names no object id"},
 		{name: "signed with another tenant's key", mutate: func(map[string]any) string { return msFabrikam },
 			status: http.StatusBadRequest, want: "The ID token was refused"},
 	}
