@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cardbridge/cardbridge/o365/api"
 )
 
 // filledSource makes a SQLite state at a new path holding a row in every
@@ -28,6 +30,12 @@ func filledSource(t *testing.T) string {
 	}
 	fillUser(t, db, "alice")
 	fillUser(t, db, "bob")
+	// A tenant's directory copy and its delta token.
+	dn, en := "Carol", false
+	if err := db.ApplyDirectoryChanges(ctx, "tenant-1", true, []api.DirectoryUser{{ID: "c1", DisplayName: &dn, AccountEnabled: &en,
+		BusinessPhones: []string{"+1 555 0100"}, ManagerDelta: []api.DirectoryObject{{ID: "b2"}}}}, "tok1"); err != nil {
+		t.Fatal(err)
+	}
 	// Ids past the last row: the newest trash entry is purged.
 	e := &TrashEntry{Pair: "web-alice:work", Side: "b", UID: "gone", Card: []byte("X"), Reason: "deleted"}
 	if err := db.AddTrash(ctx, e); err != nil {
