@@ -339,6 +339,11 @@ func (g *Guard) CheckDevice(ctx context.Context, client netip.Addr, via, user, p
 func (g *Guard) throttled(user, ak, uk string, now time.Time) (Decision, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	return g.throttledLocked(user, ak, uk, now)
+}
+
+// throttledLocked is throttled with g.mu held.
+func (g *Guard) throttledLocked(user, ak, uk string, now time.Time) (Decision, bool) {
 	_, known := g.known.get(uk, func(t time.Time) bool { return now.Sub(t) < g.o.Forget })
 	if wait := g.wait(g.byAddr, ak, now); wait > 0 {
 		return Decision{Outcome: Throttled, RetryAfter: wait}, false
@@ -428,8 +433,15 @@ func (g *Guard) guess(ctx context.Context, a attempt) Decision {
 	now, ak, uk, ck, user, pass, hash, found, sum := a.now, a.addr, a.pair, a.cache, a.user, a.pass, a.hash, a.found, a.sum
 
 	// A guess from here on: counted before it is checked, so that parallel
-	// attempts cannot all slip in under the free failures.
+	// attempts cannot all slip in under the free failures. The back-off is
+	// looked at again under the same lock as the count: attempts that
+	// passed check's first look together are let through only as far as
+	// the free failures go.
 	g.mu.Lock()
+	if d, ok := g.throttledLocked(user, ak, uk, now); !ok {
+		g.mu.Unlock()
+		return d
+	}
 	g.count(g.byAddr, ak, now, 1)
 	g.count(g.byUser, user, now, 1)
 	g.count(g.byPair, uk, now, 1)
