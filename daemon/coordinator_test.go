@@ -82,7 +82,7 @@ func TestCoordinated(t *testing.T) {
 				every["work"] = time.Hour
 			}
 			s := NewScheduler(SchedulerOptions{Every: every, BookPairs: map[string][]string{"u/b": {"work"}},
-				Run: func(ctx context.Context, pair string) error { runs.Add(1); return nil },
+				Run:         func(ctx context.Context, pair string) error { runs.Add(1); return nil },
 				Coordinator: &tc.co, Debounce: 10 * time.Millisecond, LeaseRetry: time.Hour, Grace: -1})
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})

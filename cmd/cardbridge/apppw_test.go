@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/state/statetest"
-	"github.com/cardbridge/cardbridge/testutil"
 )
 
 // TestAppPasswordCommands: `user app-password add` prints the token once
@@ -136,23 +133,7 @@ password = "%s"
 // run fails with 401.
 func TestVdirsyncerWithAppPassword(t *testing.T) {
 	needPeer(t, "vdirsyncer")
-	dir := t.TempDir()
-	port := freePort(t)
-	cfg := serveConfig(t, dir, port, "")
-	addUser(t, cfg, "alice", "alicepass1")
-	serve, stderr := startServe(t, "--config", cfg, "serve")
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if !testutil.Eventually(10*time.Second, func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}) {
-		t.Fatalf("serve did not come up:\n%s", stderr.String())
-	}
-	t.Cleanup(func() { stopServe(t, serve, stderr) })
+	cfg, base := davServerConfig(t)
 
 	r := cb(t, nil, "--config", cfg, "user", "app-password", "add", "alice", "vdirsyncer")
 	if r.code != 0 {
@@ -166,7 +147,7 @@ func TestVdirsyncerWithAppPassword(t *testing.T) {
 	}
 	conf := vdirsyncerConf(t, vdir, base+"/addressbooks/alice/contacts/", tok)
 	runPeer(t, "", "vdirsyncer", "-c", conf, "sync")
-	db := statetest.Open(t, filepath.Join(dir, "state.db"), state.Options{ReadOnly: true})
+	db := statetest.Open(t, filepath.Join(filepath.Dir(cfg), "state.db"), state.Options{ReadOnly: true})
 	book, err := db.AddressBook(context.Background(), "alice", "contacts")
 	if err != nil {
 		t.Fatal(err)

@@ -16,12 +16,20 @@ import (
 // "alicepass1") and returns the URL of her "contacts" book.
 func davServer(t *testing.T) (bookURL string) {
 	t.Helper()
+	_, base := davServerConfig(t)
+	return base + "/addressbooks/alice/contacts/"
+}
+
+// davServerConfig is davServer returning the configuration file and the
+// server's base URL.
+func davServerConfig(t *testing.T) (cfg, base string) {
+	t.Helper()
 	dir := t.TempDir()
 	port := freePort(t)
-	cfg := serveConfig(t, dir, port, "")
+	cfg = serveConfig(t, dir, port, "")
 	addUser(t, cfg, "alice", "alicepass1")
 	cmd, stderr := startServe(t, "--config", cfg, "serve")
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	if !testutil.Eventually(10*time.Second, func() bool {
 		resp, err := http.Get(base + "/healthz")
 		if err != nil {
@@ -33,7 +41,7 @@ func davServer(t *testing.T) (bookURL string) {
 		t.Fatalf("serve did not come up:\n%s", stderr.String())
 	}
 	t.Cleanup(func() { stopServe(t, cmd, stderr) })
-	return base + "/addressbooks/alice/contacts/"
+	return cfg, base
 }
 
 func vdirsyncerPair(t *testing.T, vdir, url string) string {
