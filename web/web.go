@@ -9,7 +9,10 @@
 // CardDAV: the sign-in here takes the user's password, or, with
 // server.microsoft_sign_in, "Sign in with Microsoft" (OpenID Connect with
 // PKCE; people known by tenant id + object id, see msignin.go);
-// server.local_passwords: false turns the password form off.
+// server.local_passwords: false turns the password form off. The users of
+// server.admins also see the administrator view (admin.go): every user,
+// app passwords by user (revocable), the directory copy of each tenant,
+// the pairs in trouble; to anyone else it does not exist (404).
 //
 // Pages are rendered on the server with html/template from embedded
 // templates and CSS; every action is a plain HTML form, so no JavaScript is
@@ -181,7 +184,7 @@ func New(o Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	pages, err := parsePages()
+	pages, err := parsePages(h.isAdmin)
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
@@ -217,9 +220,9 @@ func New(o Options) (*Handler, error) {
 	m.HandleFunc("GET /ui/connect/callback", h.withSession(h.connectCallback))
 	m.HandleFunc("POST /ui/connect/pair", h.withSession(h.createPair))
 	m.HandleFunc("POST /ui/connect/disconnect", h.withSession(h.disconnect))
-	m.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, nil, http.StatusNotFound, "Not found", "There is no page at "+r.URL.Path+".")
-	})
+	m.HandleFunc("GET /ui/admin", h.withAdmin(h.adminPage))
+	m.HandleFunc("POST /ui/admin/app-passwords/revoke", h.withAdmin(h.adminRevoke))
+	m.HandleFunc("/ui/", h.notFound)
 	h.mux = m
 	return h, nil
 }
@@ -251,8 +254,9 @@ func WantsUI(r *http.Request) bool {
 	return r.Method == http.MethodGet && r.URL.Path == "/" && strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// parsePages parses each page template with the layout.
-func parsePages() (map[string]*template.Template, error) {
+// parsePages parses each page template with the layout; isAdmin tells
+// the layout whom to show the administrator view's link.
+func parsePages(isAdmin func(user string) bool) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"when": func(t time.Time) string {
 			if t.IsZero() {
@@ -263,6 +267,7 @@ func parsePages() (map[string]*template.Template, error) {
 		"initial": initial,
 		"reason":  reasonText,
 		"plural":  plural,
+		"admin":   isAdmin,
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
