@@ -305,7 +305,9 @@ type Server struct {
 	// X-Forwarded-For is believed (none by default, loopback included).
 	TrustedProxies []string
 	// Admins are server.admins: server users who may read /healthz's
-	// details (pair names, errors).
+	// details (pair names, errors) and who see the web page's
+	// administrator view (/ui/admin: all users, their app passwords,
+	// the directory state, errors).
 	Admins []string
 	// SessionLifetime is server.session_lifetime: how long a web session
 	// lasts at most after sign-in (0 = DefaultSessionLifetime).

@@ -26,7 +26,8 @@ func (a *app) serveCmd() *cobra.Command {
 server.listen, with TLS when server.tls_cert and server.tls_key are set.
 Clients discover them at /.well-known/carddav. /healthz answers anyone
 whether the server is up ({"status":"ok"}, or 503); the pairs' state and
-errors are shown to the users named in server.admins (Basic auth).
+errors are shown to the users named in server.admins (Basic auth), who
+also see the web page's administrator view (/ui/admin).
 
 Every pair with an "every" runs at the start and then on that schedule; a
 pair with a {type: server} side also runs a few seconds (--debounce) after
