@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/carddav/server"
+	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/api"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/testutil"
@@ -293,3 +294,53 @@ func mustDAV(t *testing.T, db *state.DB) http.Handler {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// BenchmarkAdminPage5k renders the administrator view of an organisation,
+// server-side: 5,000 users with an app password each and a pair each (a
+// fifth of them failed, with failed items), and a 5,000-person directory.
+func BenchmarkAdminPage5k(b *testing.B) {
+	h, cookie := benchUI(b, 0, 0)
+	ctx := context.Background()
+	db, cfg := h.o.DB, h.o.Config
+	cfg.Server.Admins = []string{"alice"}
+	const n = 5000
+	people := make([]api.DirectoryUser, 0, n)
+	t0 := time.Now().Add(-time.Hour)
+	for i := range n {
+		u := fmt.Sprintf("user%04d", i)
+		if err := db.AddUser(ctx, u, "x"); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := db.AddAppPassword(ctx, u, "phone"); err != nil {
+			b.Fatal(err)
+		}
+		p := "mb-" + u
+		cfg.Pairs[p] = config.Pair{Name: p, A: config.Side{Type: config.SideServer, User: u, Addressbook: state.DefaultAddressBook}, B: config.Side{Type: config.SideVdir, Path: "/x"}}
+		if i%5 == 0 {
+			if err := db.AddRun(ctx, &state.Run{Pair: p, Started: t0, Finished: t0.Add(time.Second), Summary: []byte(`{"errors":["MailboxNotEnabledForRESTAPI"]}`)}); err != nil {
+				b.Fatal(err)
+			}
+			if err := db.Update(ctx, func(tx *state.Tx) error {
+				return tx.RecordFailure(p, state.Failure{Side: "a", SideID: "x", Reason: "bad"}, t0)
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		people = append(people, api.DirectoryUser{ID: fmt.Sprint(i), Mail: ptrTo(u + "@t.example"), UserType: ptrTo("Member")})
+	}
+	if err := db.ApplyDirectoryChanges(ctx, "tenant", true, people, "tok"); err != nil {
+		b.Fatal(err)
+	}
+	var size int
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:5232/ui/admin", nil)
+		r.AddCookie(cookie)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || strings.Count(w.Body.String(), `class="admin-user"`) != adminPageSize {
+			b.Fatalf("%d, %d users", w.Code, strings.Count(w.Body.String(), `class="admin-user"`))
+		}
+		size = w.Body.Len()
+	}
+	b.ReportMetric(float64(size), "bytes/page")
+}
