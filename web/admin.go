@@ -49,6 +49,8 @@ type adminData struct {
 	Prev, Next string
 	// Page and Query as the revoke forms send them back.
 	Page int
+	// AppPasswords counts the app passwords of the users shown.
+	AppPasswords int
 }
 
 // isAdmin reports whether user is one of server.admins.
@@ -120,6 +122,9 @@ func (h *Handler) renderAdmin(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	d := adminData{Sections: adminSections(), View: v, Query: query, Page: page}
+	for _, u := range v.Users {
+		d.AppPasswords += len(u.AppPasswords)
+	}
 	if len(v.Users) > 0 {
 		d.From, d.To = v.Offset+1, v.Offset+len(v.Users)
 	}

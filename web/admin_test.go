@@ -225,8 +225,14 @@ func TestAdminRevoke(t *testing.T) {
 		t.Errorf("log:\n%s", l)
 	}
 	_, _, body := admin.get(loc)
-	if !strings.Contains(body, `id="flash"`) || !strings.Contains(body, "Bob&#39;s phone") || strings.Count(body, `class="admin-app-password"`) != 1 {
+	if !strings.Contains(body, `id="flash"`) || !strings.Contains(body, "Bob&#39;s phone") || strings.Count(body, `class="admin-app-password"`) != 1 || strings.Contains(body, `id="no-admin-app-passwords"`) {
 		t.Errorf("after the revocation:\n%s", body)
+	}
+	if st, _, _ := admin.post("/ui/admin/app-passwords/revoke", csrf, url.Values{"user": {"bob"}, "name": {"laptop"}}); st != http.StatusSeeOther {
+		t.Fatalf("revoke laptop: %d", st)
+	}
+	if _, _, body := admin.get("/ui/admin"); strings.Count(body, `class="admin-app-password"`) != 0 || !strings.Contains(body, `id="no-admin-app-passwords"`) {
+		t.Errorf("no app passwords left:\n%s", body)
 	}
 }
 
