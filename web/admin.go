@@ -21,8 +21,11 @@ const adminPageSize = pairs.DefaultAdminUsers
 
 // adminSection is one section of the administrator view, in the order
 // shown: ID is its HTML id and selects its template block in admin.html
-// ("admin-" + ID); Title its heading. A new section (the mailboxes) is an
-// entry here, a block in the template and its data in adminData.
+// ("admin-" + ID); Title its heading. A new section is an entry in
+// adminSections, a {{define "admin-ID"}} block with an {{else if eq .ID
+// "ID"}} line in admin.html, and its data in adminData filled in
+// renderAdmin — for the tenant's mailboxes: {"mailboxes", "Mailboxes"},
+// and a Mailboxes field set from (*pairs.Runner).Mailboxes(ctx).
 type adminSection struct {
 	ID, Title string
 }
