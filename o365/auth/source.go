@@ -53,7 +53,7 @@ type Source struct {
 	// clientAuth authenticates the refreshes of a delegated account whose
 	// app is a confidential client; nil for a public client.
 	clientAuth credential
-	sem   chan struct{}
+	sem        chan struct{}
 
 	mu          sync.Mutex
 	tok         Token  // the current token (AccessToken "" when none yet)

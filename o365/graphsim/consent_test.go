@@ -21,7 +21,7 @@ func TestWithheldPermission(t *testing.T) {
 		verifier, challenge := pkce()
 		redirect := "http://localhost:53682/"
 		q := url.Values{"client_id": {c.client}, "response_type": {"code"}, "redirect_uri": {redirect}, "state": {"xyz"},
-			"scope": {"openid profile email offline_access https://graph.microsoft.com/Contacts.ReadWrite https://graph.microsoft.com/User.Read"},
+			"scope":          {"openid profile email offline_access https://graph.microsoft.com/Contacts.ReadWrite https://graph.microsoft.com/User.Read"},
 			"code_challenge": {challenge}, "code_challenge_method": {"S256"}, "login_hint": {"alice@contoso.example"}, "nonce": {"n-1"}}
 		code := codeFrom(t, e.do("GET", "/organizations/oauth2/v2.0/authorize?"+q.Encode(), "", nil))
 		r := e.form("/organizations/oauth2/v2.0/token", url.Values{"client_id": {c.client}, "grant_type": {"authorization_code"}, "code": {code},
