@@ -102,3 +102,9 @@ func (t clientAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	return t.base.RoundTrip(r)
 }
+
+// ContactScopes are the delegated scopes of a sign-in that also grants
+// the contacts (server.microsoft_sign_in.contacts): Contacts.ReadWrite,
+// offline_access and User.Read of e's Graph, without MailboxSettings.Read.
+// Tokens stored with them refresh with them (see Source).
+func (e Endpoints) ContactScopes() []string { return e.contactScopes() }
