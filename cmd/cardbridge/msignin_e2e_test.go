@@ -31,7 +31,8 @@ const signInClient = "55555555-6666-4777-8888-999999999999"
 // user with the contacts granted; one click makes the pair "Office 365 ⇄
 // a new book"; on Devices an app password is made and read off the page
 // once; vdirsyncer syncs the book with the user and that app password (the
-// mailbox's contacts arrive, a card of its own goes up); the app password
+// mailbox's contacts arrive, a card of its own goes up and on to the
+// mailbox); the app password
 // is revoked on the page and vdirsyncer's next run fails with 401.
 func TestMicrosoftSignInAppPasswordInChromium(t *testing.T) {
 	chromium := needPeer(t, "chromium")
@@ -159,6 +160,12 @@ func TestMicrosoftSignInAppPasswordInChromium(t *testing.T) {
 	}
 	if n := len(propfindCards(t, book, "alice", tok)); n != contacts+1 {
 		t.Fatalf("the book holds %d cards, want %d with vdirsyncer's", n, contacts+1)
+	}
+
+	// The pair takes vdirsyncer's card on to Office 365.
+	mb := env.sim.Mailbox(alice)
+	if !testutil.Eventually(webWait, func() bool { return len(mb.ContactIDs("")) == contacts+1 }) {
+		t.Fatalf("the mailbox holds %d contacts, want %d with vdirsyncer's; serve:\n%s", len(mb.ContactIDs("")), contacts+1, stderr)
 	}
 
 	// Revoked on the page: the next run is refused.
