@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -33,10 +34,14 @@ func delegatedCredential(acc config.Account, lookupEnv func(string) (string, boo
 // acc.CertificateFile a fresh client assertion signed with its key
 // (private_key_jwt, PS256, with the x5t#S256 header Microsoft identifies
 // the certificate by; the same assertion as flow client-certificate's).
-// The secret or key is read on every call. An error names the account and
+// The secret or key is read on every call (lookupEnv reads
+// client_secret_env; nil is os.LookupEnv). An error names the account and
 // the file or variable.
 func ClientAuthParams(acc config.Account, tokenURL string, lookupEnv func(string) (string, bool), now time.Time) (url.Values, error) {
 	acc.Confidential = true
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
 	c, err := delegatedCredential(acc, lookupEnv, "")
 	if err != nil {
 		return nil, err
