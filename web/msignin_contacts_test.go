@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/pairs"
@@ -111,5 +112,45 @@ func TestMicrosoftSignInContacts(t *testing.T) {
 	}
 	if n, err := m.db.CountCards(ctx, ab.ID); err != nil || n != 1 {
 		t.Fatalf("book holds %d cards (%v), want the mailbox's 1", n, err)
+	}
+}
+
+// TestMicrosoftSignInKeepsConnection: a connection the user made with
+// "Connect Office 365" (server.connect's app) is not replaced by a later
+// sign-in with the contacts: the landing says it is kept, the tokens stay
+// the connect app's. Without server.connect the dashboard of a user whose
+// contacts were not granted offers signing in with Microsoft again.
+func TestMicrosoftSignInKeepsConnection(t *testing.T) {
+	m := newMSEnv(t)
+	ctx := context.Background()
+	m.cfg.Server.MicrosoftSignIn.Contacts = true
+	m.cfg.Server.MicrosoftSignIn.GraphURL = m.simTS.URL + "/v1.0"
+	b := m.browser()
+	if st, loc, body := b.get(m.start(b, simUser, simPass)); st != http.StatusSeeOther || loc != "/ui/?contacts=granted" {
+		t.Fatalf("first sign-in: %d %s\n%s", st, loc, body)
+	}
+	// Replaced by "Connect Office 365" (it may: the user asked for it).
+	if st, _, body := b.get(m.consent(m.connect(b, b.csrf()), simUser, simPass)); st != http.StatusOK || !strings.Contains(body, "Office 365 connected") {
+		t.Fatalf("connect: %d\n%s", st, body)
+	}
+	b2 := m.browser()
+	if st, loc, body := b2.get(m.start(b2, simUser, simPass)); st != http.StatusSeeOther || loc != "/ui/?contacts=kept" {
+		t.Fatalf("sign-in after connect: %d %s\n%s", st, loc, body)
+	}
+	if _, _, body := b2.get("/ui/?contacts=kept"); !strings.Contains(body, "existing Office 365 connection is kept") {
+		t.Fatalf("landing:\n%s", body)
+	}
+	if tok, ok, err := m.db.LoadToken(ctx, AccountName("alice-2")); err != nil || !ok || tok.ClientID != simClient {
+		t.Fatalf("connection %+v %v %v, want the connect app's kept", tok, ok, err)
+	}
+
+	// No server.connect, contacts not connected: sign in again.
+	m.cfg.Server.Connect = config.Connect{}
+	if _, err := m.db.DisconnectWebAccount(ctx, AccountName("alice-2")); err != nil {
+		t.Fatal(err)
+	}
+	_, _, body := b2.get("/ui/")
+	if !strings.Contains(body, `id="signin-contacts"`) || strings.Contains(body, `id="connect"`) {
+		t.Fatalf("dashboard without server.connect:\n%s", body)
 	}
 }
