@@ -179,6 +179,10 @@ type Account struct {
 	// CertificateFile is a PEM file with the certificate and private key
 	// (flow client-certificate).
 	CertificateFile string
+	// Confidential is set for the delegated accounts of a confidential
+	// client (the web app of server.microsoft_sign_in; not a key of the
+	// file): its client secret or certificate authenticates every refresh.
+	Confidential bool
 	// User is whose mailbox an app-only flow reads (required there); with
 	// the delegated flows it is a login hint.
 	User string
@@ -342,11 +346,32 @@ type MicrosoftSignIn struct {
 	ClientID         string   // the application (client) id, a GUID; "" = no button
 	Tenants          []string // the tenant ids (GUIDs, lower case) whose people may sign in; at least one
 	ClientSecretEnv  string   // the environment variable holding the client secret
-	ClientSecretFile string   // or the file holding it
-	LoginURL         string   // the identity platform's base URL ("" = DefaultLoginURL)
+	ClientSecretFile string   // or the file holding it (or CertificateFile)
+	// CertificateFile is the PEM file (certificate and its RSA key) of the
+	// app's certificate credential, instead of a client secret: the code
+	// is redeemed with a signed client assertion (private_key_jwt).
+	CertificateFile string
+	LoginURL        string // the identity platform's base URL ("" = DefaultLoginURL)
+	// GraphURL is Graph's base URL for the contacts of Contacts ("" = the
+	// global cloud's).
+	GraphURL string
+	// Contacts is server.microsoft_sign_in.contacts: the sign-in also asks
+	// for Contacts.ReadWrite (and offline_access) and keeps the tokens as
+	// the user's web connection, so that "their Office 365 contacts ⇄ a
+	// new address book" is one click, without a second sign-in.
+	Contacts bool
 	// UserNames is how a first sign-in names the local user: "local-part"
 	// (alice for alice@contoso.com, the default) or "upn" (the whole UPN).
 	UserNames string
+}
+
+// Account is the delegated account of the sign-in app under name for a
+// person of tenant tid: what the tokens a sign-in with Contacts stored are
+// refreshed and synced with (the app's credential goes with every refresh,
+// as the app is a confidential client).
+func (m MicrosoftSignIn) Account(name, tid string) Account {
+	return Account{Name: name, Tenant: tid, ClientID: m.ClientID, Flow: "browser", LoginURL: m.LoginURL, GraphURL: m.GraphURL,
+		ClientSecretEnv: m.ClientSecretEnv, ClientSecretFile: m.ClientSecretFile, CertificateFile: m.CertificateFile, Confidential: true}
 }
 
 // Configured reports whether server.microsoft_sign_in names an app.

@@ -681,7 +681,7 @@ func (d *decoder) server(n *node, m map[string]any) Server {
 	if cm, ok := d.asMap(m["connect"], "server.connect", "a mapping (client_id, tenant, cloud, login_url, graph_url)"); ok {
 		s.Connect = d.connect(n.fields["connect"], cm)
 	}
-	if mm, ok := d.asMap(m["microsoft_sign_in"], "server.microsoft_sign_in", "a mapping (client_id, tenants, client_secret_env or client_secret_file, login_url)"); ok {
+	if mm, ok := d.asMap(m["microsoft_sign_in"], "server.microsoft_sign_in", "a mapping (client_id, tenants, client_secret_env, client_secret_file or certificate_file, login_url, contacts)"); ok {
 		s.MicrosoftSignIn = d.microsoftSignIn(n.fields["microsoft_sign_in"], mm)
 	}
 	if v, set := m["local_passwords"]; set && v != nil {
@@ -716,13 +716,22 @@ func (d *decoder) microsoftSignIn(n *node, m map[string]any) MicrosoftSignIn {
 		d.add(base+".client_secret_env", "%q is not an environment variable name", c.ClientSecretEnv)
 	}
 	c.ClientSecretFile = d.path(m, base, "client_secret_file")
+	c.CertificateFile = d.path(m, base, "certificate_file")
+	creds := 0
+	for _, v := range []string{c.ClientSecretEnv, c.ClientSecretFile, c.CertificateFile} {
+		if v != "" {
+			creds++
+		}
+	}
 	switch {
-	case c.ClientSecretEnv == "" && c.ClientSecretFile == "":
-		d.add(base+".client_secret_env", "required: the web app's client secret (or client_secret_file)")
-	case c.ClientSecretEnv != "" && c.ClientSecretFile != "":
-		d.add(base+".client_secret_file", "set either client_secret_env or client_secret_file, not both")
+	case creds == 0:
+		d.add(base+".client_secret_env", "required: the web app's client secret (client_secret_env or client_secret_file) or its certificate (certificate_file)")
+	case creds > 1:
+		d.add(base+".certificate_file", "set exactly one credential of the web app: client_secret_env, client_secret_file or certificate_file")
 	}
 	c.LoginURL = d.serviceURL(m, base, "login_url")
+	c.GraphURL = d.serviceURL(m, base, "graph_url")
+	c.Contacts = d.boolean(m, base, "contacts")
 	c.UserNames = d.oneOf(m, base, "user_names", "local-part", []string{"local-part", "upn"})
 	return c
 }

@@ -35,6 +35,32 @@ func TestMicrosoftSignIn(t *testing.T) {
 	if cfg.Server.NoLocalPasswords {
 		t.Fatal("local passwords off by default")
 	}
+	if m.Contacts || m.CertificateFile != "" {
+		t.Fatalf("contacts and certificate off by default: %+v", m)
+	}
+	cert := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(cert, []byte("not checked here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Load(writeConfig(t, "server:\n  microsoft_sign_in:\n    client_id: 11111111-2222-3333-4444-555555555555\n    tenants: [aaaaaaaa-0000-4000-8000-000000000001]\n    certificate_file: "+cert+"\n    contacts: true\n    login_url: http://127.0.0.1:9999/\n    graph_url: http://127.0.0.1:9999/v1.0\n"), true, []string{"HOME=" + home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckResources(cfg, nil); err != nil {
+		t.Fatalf("resources of a present certificate: %v", err)
+	}
+	if err := os.Remove(cert); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckResources(cfg, nil); err == nil || !strings.Contains(err.Error(), "server.microsoft_sign_in.certificate_file") || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("resources of a missing certificate: %v", err)
+	}
+	m = cfg.Server.MicrosoftSignIn
+	acc := m.Account("web-alice", "aaaaaaaa-0000-4000-8000-000000000001")
+	if !m.Contacts || m.CertificateFile != cert || m.ClientSecretEnv != "" || acc.CertificateFile != cert || acc.Flow != "browser" ||
+		acc.ClientID != m.ClientID || acc.Tenant != "aaaaaaaa-0000-4000-8000-000000000001" || acc.GraphURL != "http://127.0.0.1:9999/v1.0" || acc.LoginURL != m.LoginURL {
+		t.Fatalf("certificate + contacts: %+v, account %+v", m, acc)
+	}
 	cfg, err = Load(writeConfig(t, "server:\n  local_passwords: false\n  microsoft_sign_in:\n    client_id: 11111111-2222-3333-4444-555555555555\n    tenants: [aaaaaaaa-0000-4000-8000-000000000001]\n    client_secret_env: X\n"), true, []string{"HOME=" + home})
 	if err != nil || !cfg.Server.NoLocalPasswords {
 		t.Fatalf("local_passwords: false: %v", err)
@@ -74,7 +100,13 @@ func TestMicrosoftSignIn(t *testing.T) {
 			"server.local_passwords": "expected true or false",
 		}},
 		{"both secrets", "    client_id: 11111111-2222-3333-4444-555555555555\n    tenants: [aaaaaaaa-0000-4000-8000-000000000001]\n    client_secret_env: X\n    client_secret_file: /tmp/x\n", map[string]string{
-			"server.microsoft_sign_in.client_secret_file": "not both",
+			"server.microsoft_sign_in.certificate_file": "exactly one credential",
+		}},
+		{"secret and certificate", "    client_id: 11111111-2222-3333-4444-555555555555\n    tenants: [aaaaaaaa-0000-4000-8000-000000000001]\n    client_secret_env: X\n    certificate_file: " + cert + "\n", map[string]string{
+			"server.microsoft_sign_in.certificate_file": "exactly one credential",
+		}},
+		{"contacts not a bool", "    client_id: 11111111-2222-3333-4444-555555555555\n    tenants: [aaaaaaaa-0000-4000-8000-000000000001]\n    client_secret_env: X\n    contacts: perhaps\n", map[string]string{
+			"server.microsoft_sign_in.contacts": "expected true or false",
 		}},
 	} {
 		_, err := Load(writeConfig(t, "server:\n  microsoft_sign_in:\n"+c.yaml), true, []string{"HOME=" + home})

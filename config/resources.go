@@ -50,6 +50,7 @@ func (d *resourceCheck) check(cfg *Config) {
 			d.checkSide("pairs."+name+"."+side.key, side.s)
 		}
 	}
+	d.checkFile("server.microsoft_sign_in.certificate_file", cfg.Server.MicrosoftSignIn.CertificateFile)
 	d.checkFile("server.tls_cert", cfg.Server.TLSCert)
 	d.checkFile("server.tls_key", cfg.Server.TLSKey)
 }

@@ -80,6 +80,7 @@ func schema() *node {
 		"local_passwords": {kind: kBool},
 		"microsoft_sign_in": {kind: kSection, fields: map[string]*node{
 			"client_id": s(), "tenants": {kind: kList}, "client_secret_env": s(), "client_secret_file": p(), "login_url": s(), "user_names": s(),
+			"certificate_file": p(), "graph_url": s(), "contacts": {kind: kBool},
 		}},
 	}}
 	return &node{kind: kSection, fields: map[string]*node{

@@ -57,7 +57,8 @@ func WithWebPairs(ctx context.Context, cfg *config.Config, log *slog.Logger) *co
 }
 
 // Merge returns cfg with the pairs made from the web page (in db) added,
-// and the accounts they use (server.connect's app under the pair's
+// and the accounts they use (server.connect's app, or server.microsoft_sign_in's
+// for tokens a sign-in with contacts stored, under the pair's
 // account name); cfg itself is not changed. A web pair whose name is taken
 // by a configured pair, or whose account name is taken by a configured
 // account, is left out and reported in skipped.
@@ -65,6 +66,14 @@ func Merge(ctx context.Context, db *state.DB, cfg *config.Config) (out *config.C
 	wps, err := db.WebPairs(ctx, "")
 	if err != nil {
 		return nil, nil, fmt.Errorf("web pairs: %w", err)
+	}
+	stored, err := db.Accounts(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("web pairs: %w", err)
+	}
+	tokens := map[string]state.AccountToken{}
+	for _, t := range stored {
+		tokens[t.Name] = t
 	}
 	c := *cfg
 	c.Pairs = maps.Clone(cfg.Pairs)
@@ -91,14 +100,30 @@ func Merge(ctx context.Context, db *state.DB, cfg *config.Config) (out *config.C
 			skipped = append(skipped, fmt.Sprintf("web pair %s: a configured account is called %s", wp.Name, wp.Account))
 			continue
 		}
-		if !cfg.Server.Connect.Configured() {
-			skipped = append(skipped, fmt.Sprintf("web pair %s: server.connect is not configured", wp.Name))
+		acc, ok := webPairAccount(cfg, wp.Account, tokens[wp.Account])
+		if !ok {
+			skipped = append(skipped, fmt.Sprintf("web pair %s: server.connect is not configured (and its tokens are not the sign-in app's of server.microsoft_sign_in)", wp.Name))
 			continue
 		}
-		c.Accounts[wp.Account] = cfg.Server.Connect.Account(wp.Account)
+		c.Accounts[wp.Account] = acc
 		c.Pairs[wp.Name] = WebPairConfig(wp)
 	}
 	return &c, skipped, nil
+}
+
+// webPairAccount is the account a web pair's tokens (t, as state.Accounts
+// lists them, without the tokens) are synced with: the sign-in app's
+// (server.microsoft_sign_in, in the person's tenant) for tokens a sign-in
+// with contacts stored, else server.connect's app; false when neither is
+// configured.
+func webPairAccount(cfg *config.Config, name string, t state.AccountToken) (config.Account, bool) {
+	if ms := cfg.Server.MicrosoftSignIn; ms.Configured() && t.ClientID != "" && strings.EqualFold(t.ClientID, ms.ClientID) {
+		return ms.Account(name, t.Tenant), true
+	}
+	if cfg.Server.Connect.Configured() {
+		return cfg.Server.Connect.Account(name), true
+	}
+	return config.Account{}, false
 }
 
 // WebPairConfig is the configuration of a web-made pair: the account's

@@ -26,6 +26,7 @@ import (
 	"github.com/cardbridge/cardbridge/carddav/server"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
+	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 	"github.com/cardbridge/cardbridge/web"
@@ -127,13 +128,20 @@ func Run(ctx context.Context, o Options) error {
 }
 
 // checkSignIn refuses (ErrConfig) a server.microsoft_sign_in whose client
-// secret cannot be read, at start-up rather than at someone's first
-// sign-in.
+// secret, or certificate and key (certificate_file), cannot be read, at
+// start-up rather than at someone's first sign-in.
 func checkSignIn(s config.Server) error {
-	if !s.MicrosoftSignIn.Configured() {
+	ms := s.MicrosoftSignIn
+	if !ms.Configured() {
 		return nil
 	}
-	if _, err := s.MicrosoftSignIn.Secret(); err != nil {
+	if ms.CertificateFile != "" {
+		if _, err := auth.ClientAuthParams(ms.Account("server.microsoft_sign_in", ""), ms.Authority()+"/organizations/oauth2/v2.0/token", os.LookupEnv, time.Now()); err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		return nil
+	}
+	if _, err := ms.Secret(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil

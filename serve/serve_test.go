@@ -2,6 +2,9 @@ package serve
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +245,25 @@ func TestCheckSignIn(t *testing.T) {
 	ms.ClientSecretEnv, ms.ClientSecretFile = "", t.TempDir()+"/missing"
 	if err := checkSignIn(config.Server{MicrosoftSignIn: ms}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "client_secret_file") {
 		t.Fatalf("missing file: %v", err)
+	}
+	// certificate_file: its certificate and key are read and must match.
+	key, _, der := testutil.RSACert(t, "signin", time.Hour)
+	other, _, _ := testutil.RSACert(t, "other", time.Hour)
+	ms.ClientSecretFile = ""
+	for _, c := range []struct {
+		name string
+		key  *rsa.PrivateKey
+		want string
+	}{{"matching key", key, ""}, {"another key", other, "does not belong to the certificate"}} {
+		ms.CertificateFile = filepath.Join(t.TempDir(), "app.pem")
+		data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+			pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(c.key)})...)
+		if err := os.WriteFile(ms.CertificateFile, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := checkSignIn(config.Server{MicrosoftSignIn: ms})
+		if c.want == "" && err != nil || c.want != "" && (!errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
 	}
 }

@@ -129,10 +129,9 @@ func (h *Handler) connectCallback(w http.ResponseWriter, r *http.Request, s *ses
 // new address book" and starts running it.
 func (h *Handler) createPair(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
-	cc := h.o.Config.Server.Connect
 	account := AccountName(s.User)
-	if !cc.Configured() {
-		h.fail(w, r, s, http.StatusNotFound, "Office 365 is not set up", "This server has no Office 365 app (server.connect).")
+	if !h.pairsConfigured() {
+		h.fail(w, r, s, http.StatusNotFound, "Office 365 is not set up", "This server has no Office 365 app (server.connect, or server.microsoft_sign_in with contacts: true).")
 		return
 	}
 	if ok, err := h.connected(ctx, s.User); err != nil {
@@ -193,6 +192,14 @@ func (h *Handler) createPair(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	h.log.Info("web: pair created", "user", s.User, "pair", name)
 	http.Redirect(w, r, Prefix+"?created="+url.QueryEscape(name), http.StatusSeeOther)
+}
+
+// pairsConfigured reports whether users may connect Office 365 and make
+// pairs here: with "Connect Office 365" (server.connect) or by signing in
+// with Microsoft with the contacts (server.microsoft_sign_in.contacts).
+func (h *Handler) pairsConfigured() bool {
+	ms := h.o.Config.Server.MicrosoftSignIn
+	return h.o.Config.Server.Connect.Configured() || (ms.Configured() && ms.Contacts)
 }
 
 // disconnect forgets the user's Office 365 tokens and the pairs made with

@@ -40,22 +40,27 @@ type pairView struct {
 
 // dashboardData is the dashboard's content.
 type dashboardData struct {
-	ServerURL  string // the CardDAV server's root
-	Principal  string // the user's principal URL
-	Books      []bookView
-	Pairs      []pairView
-	Connect    bool   // server.connect is set
-	Connected  bool   // the user's account has tokens
-	Account    string // its name
-	AccountAs  string // who it signed in as
-	CanPair    bool   // connected and may make a pair
-	DefaultNew string // suggested name of a new book
+	ServerURL string // the CardDAV server's root
+	Principal string // the user's principal URL
+	Books     []bookView
+	Pairs     []pairView
+	Connect   bool // server.connect is set, or server.microsoft_sign_in with contacts
+	// SignInContacts: the contacts are connected by signing in with
+	// Microsoft (server.microsoft_sign_in.contacts), there being no
+	// server.connect for "Connect Office 365".
+	SignInContacts bool
+	Connected      bool   // the user's account has tokens
+	Account        string // its name
+	AccountAs      string // who it signed in as
+	CanPair        bool   // connected and may make a pair
+	DefaultNew     string // suggested name of a new book
 }
 
 // dashboard shows the user's books, pairs and Office 365 connection.
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
-	d := dashboardData{ServerURL: h.base + "/", Principal: h.base + "/principals/" + s.User + "/", Connect: h.o.Config.Server.Connect.Configured()}
+	d := dashboardData{ServerURL: h.base + "/", Principal: h.base + "/principals/" + s.User + "/", Connect: h.pairsConfigured()}
+	d.SignInContacts = d.Connect && !h.o.Config.Server.Connect.Configured()
 	books, err := h.o.DB.AddressBooks(ctx, s.User)
 	if err != nil {
 		h.internal(w, r, s, "listing the address books", err)
@@ -137,6 +142,9 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	flash := ""
 	if n := r.URL.Query().Get("created"); n != "" {
 		flash = "Pair " + n + " created: its first sync is running."
+	}
+	if f := contactsFlash(r.URL.Query().Get("contacts")); f != "" {
+		flash = f
 	}
 	if n := r.URL.Query().Get("synced"); n != "" {
 		flash = "Sync of " + n + " requested."

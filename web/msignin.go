@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -38,15 +40,55 @@ func SignInRedirectURI(baseURL string) string {
 // oauthConfig is the authorization-code client of the sign-in app; the
 // authorize and token endpoints are the single allowed tenant's, or
 // "organizations" for several.
-func (h *Handler) oauthConfig(ms config.MicrosoftSignIn, secret string) *oauth2.Config {
+// With server.microsoft_sign_in.contacts the same authorization asks for
+// the contacts too (signInContactScopes). The app's credential is not in
+// the config: it goes with the code (clientAuthOptions).
+func (h *Handler) oauthConfig(ms config.MicrosoftSignIn) (*oauth2.Config, error) {
 	tenant := "organizations"
 	if len(ms.Tenants) == 1 {
 		tenant = ms.Tenants[0]
 	}
 	base := ms.Authority() + "/" + tenant + "/oauth2/v2.0/"
-	return &oauth2.Config{ClientID: ms.ClientID, ClientSecret: secret, RedirectURL: SignInRedirectURI(h.base),
-		Scopes:   []string{oidc.ScopeOpenID, "profile", "email"},
-		Endpoint: oauth2.Endpoint{AuthURL: base + "authorize", TokenURL: base + "token", AuthStyle: oauth2.AuthStyleInParams}}
+	scopes := []string{oidc.ScopeOpenID, "profile", "email"}
+	if ms.Contacts {
+		cs, err := signInContactScopes(ms, tenant)
+		if err != nil {
+			return nil, err
+		}
+		scopes = append(scopes, cs...)
+	}
+	return &oauth2.Config{ClientID: ms.ClientID, RedirectURL: SignInRedirectURI(h.base), Scopes: scopes,
+		Endpoint: oauth2.Endpoint{AuthURL: base + "authorize", TokenURL: base + "token", AuthStyle: oauth2.AuthStyleInParams}}, nil
+}
+
+// signInContactScopes are the scopes a sign-in with contacts adds:
+// Contacts.ReadWrite, offline_access (the refresh token the syncs use) and
+// User.Read of the sign-in app's Graph (auth.Endpoints.ContactScopes), the
+// ones its tokens are stored and refreshed with.
+func signInContactScopes(ms config.MicrosoftSignIn, tenant string) ([]string, error) {
+	ep, err := auth.EndpointsFor(ms.Account("server.microsoft_sign_in", tenant))
+	if err != nil {
+		return nil, err
+	}
+	return ep.ContactScopes(), nil
+}
+
+// clientAuthOptions are the parameters that authenticate the sign-in app
+// when it redeems a code at tokenURL: its client secret, or a client
+// assertion signed with its certificate_file's key (private_key_jwt), made
+// by o365/auth as for flow client-certificate.
+func (h *Handler) clientAuthOptions(ms config.MicrosoftSignIn, tokenURL string) ([]oauth2.AuthCodeOption, error) {
+	p, err := auth.ClientAuthParams(ms.Account("server.microsoft_sign_in", ""), tokenURL, os.LookupEnv, h.o.Now())
+	if err != nil {
+		return nil, err
+	}
+	var opts []oauth2.AuthCodeOption
+	for k, v := range p {
+		if len(v) > 0 {
+			opts = append(opts, oauth2.SetAuthURLParam(k, v[0]))
+		}
+	}
+	return opts, nil
 }
 
 // microsoftStart begins "Sign in with Microsoft": a fresh state, nonce and
@@ -75,8 +117,12 @@ func (h *Handler) microsoftStart(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: browser, Path: Prefix + "login/", MaxAge: int(oauthLifetime.Seconds()),
 		HttpOnly: true, Secure: h.o.Secure, SameSite: http.SameSiteLaxMode})
-	// The secret is not needed to build the URL.
-	u := h.oauthConfig(ms, "").AuthCodeURL(st, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce),
+	conf, err := h.oauthConfig(ms)
+	if err != nil {
+		h.internal(w, r, nil, "preparing the Microsoft sign-in", err)
+		return
+	}
+	u := conf.AuthCodeURL(st, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce),
 		oauth2.SetAuthURLParam("response_mode", "query"), oauth2.SetAuthURLParam("prompt", "select_account"))
 	http.Redirect(w, r, u, http.StatusSeeOther)
 }
@@ -137,20 +183,27 @@ func (h *Handler) microsoftCallback(w http.ResponseWriter, r *http.Request) {
 		h.signInRefused(w, r, http.StatusBadRequest, "The answer has neither a code nor an error.")
 		return
 	}
-	secret, err := ms.Secret()
+	cctx := oidc.ClientContext(ctx, h.o.HTTPClient)
+	conf, err := h.oauthConfig(ms)
 	if err != nil {
-		h.internal(w, r, nil, "reading the sign-in app's secret", err)
+		h.internal(w, r, nil, "preparing the Microsoft sign-in", err)
 		return
 	}
-	cctx := oidc.ClientContext(ctx, h.o.HTTPClient)
-	conf := h.oauthConfig(ms, secret)
 	conf.RedirectURL = pending.RedirectURI
-	tok, err := conf.Exchange(cctx, code, oauth2.VerifierOption(pending.Verifier))
+	opts, err := h.clientAuthOptions(ms, conf.Endpoint.TokenURL)
+	if err != nil {
+		h.internal(w, r, nil, "reading the sign-in app's credential", err)
+		return
+	}
+	tok, err := conf.Exchange(cctx, code, append(opts, oauth2.VerifierOption(pending.Verifier))...)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		msg := "Microsoft refused the code."
 		if errors.As(err, &re) && re.ErrorCode != "" {
 			msg = "Microsoft refused the code: " + re.ErrorCode + ": " + re.ErrorDescription
+			if re.ErrorCode == "invalid_client" {
+				msg += " (the sign-in app's credential, server.microsoft_sign_in's client secret or certificate_file, is not one its app registration has)"
+			}
 		}
 		h.log.Warn("web: redeeming the sign-in code", "err", err)
 		h.signInRefused(w, r, http.StatusBadGateway, msg)
@@ -188,9 +241,13 @@ func (h *Handler) microsoftCallback(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, nil, "finding the local user", err)
 		return
 	}
+	landing := Prefix
+	if ms.Contacts {
+		landing += "?contacts=" + h.keepContacts(ctx, ms, user, claims, tok)
+	}
 	http.SetCookie(w, &http.Cookie{Name: signInCookie, Value: "", Path: Prefix + "login/", MaxAge: -1, HttpOnly: true, Secure: h.o.Secure, SameSite: http.SameSiteLaxMode})
 	h.log.Info("web: signed in with Microsoft", "user", user, "tid", claims.TenantID, "oid", claims.ObjectID)
-	h.startSession(w, r, user)
+	h.startSessionTo(w, r, user, landing)
 }
 
 // verifyIDToken checks raw with the discovery document and keys of tenant

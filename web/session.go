@@ -216,6 +216,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // startSession creates a web session for user (who has just proved who
 // they are), sets its cookie and sends the browser to the dashboard.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user string) {
+	h.startSessionTo(w, r, user, Prefix)
+}
+
+// startSessionTo is startSession landing on target (a path of the page).
+func (h *Handler) startSessionTo(w http.ResponseWriter, r *http.Request, user, target string) {
 	value, err := randomToken(32)
 	if err != nil {
 		h.internal(w, r, nil, "starting the session", err)
@@ -238,7 +243,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, user stri
 	}
 	h.log.Info("web: signed in", "user", user)
 	h.setCookie(w, value)
-	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // loginData is what the sign-in page shows besides the form.

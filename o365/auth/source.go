@@ -50,7 +50,10 @@ type Source struct {
 	log   *slog.Logger
 	now   func() time.Time
 	cred  credential // app-only flows
-	sem   chan struct{}
+	// clientAuth authenticates the refreshes of a delegated account whose
+	// app is a confidential client; nil for a public client.
+	clientAuth credential
+	sem        chan struct{}
 
 	mu          sync.Mutex
 	tok         Token  // the current token (AccessToken "" when none yet)
@@ -96,6 +99,9 @@ func NewSourceWith(acc config.Account, store Store, o SourceOptions) (*Source, e
 	}
 	switch s.flow {
 	case FlowDevice, FlowBrowser:
+		if s.clientAuth, err = delegatedCredential(acc, lookup, o.AssertionAlg); err != nil {
+			return nil, err
+		}
 	case FlowClientSecret:
 		if s.cred, err = loadSecret(acc, lookup); err != nil {
 			return nil, err
@@ -258,8 +264,11 @@ func (s *Source) refresh(ctx context.Context, stored Token) (string, error) {
 	}
 	cfg := oauthConfig(s.acc, s.ep, "")
 	cfg.Scopes = scopes
-	hc := withRefreshScope(s.hc, cfg.Endpoint.TokenURL, scopes)
 	now := s.now()
+	hc := withRefreshScope(s.hc, cfg.Endpoint.TokenURL, scopes)
+	if s.clientAuth != nil {
+		hc = withClientAuth(hc, cfg.Endpoint.TokenURL, s.acc.ClientID, s.clientAuth, s.now)
+	}
 	tok, err := cfg.TokenSource(withHTTPClient(ctx, hc), &oauth2.Token{RefreshToken: stored.RefreshToken}).Token()
 	tr, err := tokenAnswer(ctx, tok, err, stored.RefreshToken)
 	if err != nil {

@@ -82,6 +82,11 @@ type App struct {
 	// on the app: a refresh more than this long after the user signed in
 	// answers invalid_grant AADSTS70043. Zero: no policy.
 	SignInFrequency time.Duration
+	// Withheld are delegated permissions (e.g. "Contacts.ReadWrite") nobody
+	// consents to for this app (user consent blocked for them, or the user
+	// unticked them): an authorization grants the rest, and the token
+	// answer's scope says what was granted (see consent.go).
+	Withheld []string
 }
 
 func (a *App) public() bool { return a.PublicClient }
@@ -1241,7 +1246,7 @@ func (s *Server) finishAuthorize(w http.ResponseWriter, r *http.Request, sess *a
 	code := "1.AXsA" + randToken(96)
 	s.mu.Lock()
 	s.codes[code] = &authCode{clientID: sess.app.ClientID, redirectURI: sess.redirectURI, challenge: sess.challenge, method: sess.method,
-		userID: m.user.ID, scopes: sess.scopes, expires: s.now().Add(s.opts.AuthCodeLifetime), nonce: sess.nonce}
+		userID: m.user.ID, scopes: grantedScopes(sess.app, sess.scopes), expires: s.now().Add(s.opts.AuthCodeLifetime), nonce: sess.nonce}
 	s.mu.Unlock()
 	p := url.Values{"code": {code}, "session_state": {newGUID()}}
 	if sess.state != "" {
