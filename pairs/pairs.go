@@ -23,6 +23,7 @@ import (
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/engine/resolve"
+	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/state"
 )
@@ -64,6 +65,8 @@ type Runner struct {
 	o    Options
 	log  *slog.Logger
 	mbox mailboxLeases
+	mbx  mailboxShared
+	now  func() time.Time // the clock of mailbox provisioning (tests move it)
 }
 
 // New returns a Runner over o.DB and o.Config.
@@ -89,7 +92,8 @@ func New(o Options) (*Runner, error) {
 	if o.MailboxPoll <= 0 {
 		o.MailboxPoll = time.Second
 	}
-	return &Runner{o: o, log: o.Logger, mbox: mailboxLeases{held: map[string]*sharedLease{}}}, nil
+	return &Runner{o: o, log: o.Logger, mbox: mailboxLeases{held: map[string]*sharedLease{}},
+		mbx: mailboxShared{sources: map[string]*auth.Source{}, slots: map[string]chan struct{}{}}, now: time.Now}, nil
 }
 
 // Config is the configuration the Runner was made with (without the web
@@ -126,7 +130,7 @@ var ErrNoPair = errors.New("no such pair")
 // one that a pair on another replica holds). When a lease is lost (its
 // renewal failed or found it taken) the run's context is cancelled: the
 // engine stops at its next batch boundary.
-func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*engine.Result, error) {
+func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (res *engine.Result, err error) {
 	cfg, _, err := r.Pairs(ctx)
 	if err != nil {
 		return nil, err
@@ -134,6 +138,17 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*engine.Re
 	pc, ok := cfg.Pair(name)
 	if !ok {
 		return nil, fmt.Errorf("pair %s: %w (not configured, or disconnected on the web page)", name, ErrNoPair)
+	}
+	if macc, ok := mailboxAccountOf(cfg, pc); ok {
+		// One of mailbox_concurrency slots; the outcome is the mailbox's.
+		free, serr := r.mailboxSlot(ctx, macc)
+		if serr != nil {
+			return nil, serr
+		}
+		defer free()
+		if !o.DryRun {
+			defer func() { r.recordMailboxRun(context.WithoutCancel(ctx), name, res, err) }()
+		}
 	}
 	if !o.DryRun {
 		lease, err := r.o.DB.AcquireLease(ctx, state.PairLeaseKey(name), state.LeaseOptions{})
@@ -154,7 +169,7 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*engine.Re
 	}
 	defer closeSide(pair.B)
 	defer closeSide(pair.A)
-	res, err := engine.New(r.o.DB, r.log).Run(ctx, pair, engine.Options{DryRun: o.DryRun, ForceDelete: o.ForceDelete, Progress: o.Progress})
+	res, err = engine.New(r.o.DB, r.log).Run(ctx, pair, engine.Options{DryRun: o.DryRun, ForceDelete: o.ForceDelete, Progress: o.Progress})
 	if err != nil {
 		return res, err
 	}

@@ -58,7 +58,9 @@ func WithWebPairs(ctx context.Context, cfg *config.Config, log *slog.Logger) *co
 
 // Merge returns cfg with the pairs made from the web page (in db) added,
 // and the accounts they use (server.connect's app under the pair's
-// account name); cfg itself is not changed. A web pair whose name is taken
+// account name), and the pairs of the active provisioned mailboxes of
+// accounts with mailboxes (see MailboxPairConfig); cfg itself is not
+// changed. A web pair whose name is taken
 // by a configured pair, or whose account name is taken by a configured
 // account, is left out and reported in skipped.
 func Merge(ctx context.Context, db *state.DB, cfg *config.Config) (out *config.Config, skipped []string, err error) {
@@ -97,6 +99,9 @@ func Merge(ctx context.Context, db *state.DB, cfg *config.Config) (out *config.C
 		}
 		c.Accounts[wp.Account] = cfg.Server.Connect.Account(wp.Account)
 		c.Pairs[wp.Name] = WebPairConfig(wp)
+	}
+	if skipped, err = mergeMailboxes(ctx, db, cfg, &c, skipped); err != nil {
+		return nil, nil, err
 	}
 	return &c, skipped, nil
 }
