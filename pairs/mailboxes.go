@@ -386,3 +386,19 @@ func (r *Runner) recordMailboxRun(ctx context.Context, name string, res *engine.
 		r.log.Warn("recording the run of a mailbox pair", "pair", name, "err", err)
 	}
 }
+
+// MailboxPairs returns the pairs of account's active mailboxes as Pairs
+// merges them (name to configuration).
+func (r *Runner) MailboxPairs(ctx context.Context, account string) (map[string]config.Pair, error) {
+	cfg, _, err := r.Pairs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]config.Pair{}
+	for name, p := range cfg.Pairs {
+		if acc, ok := mailboxAccountOf(cfg, p); ok && acc.Name == account {
+			out[name] = p
+		}
+	}
+	return out, nil
+}
