@@ -2,11 +2,13 @@ package pairs
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,17 +80,34 @@ type tenantFixture struct {
 	r      *Runner
 	tokens atomic.Int64 // token requests
 	tenant string
+
+	mu       sync.Mutex
+	inflight map[string]int // requests in flight by mailbox (/users/{id}/...)
+	maxBoxes int            // most mailboxes with requests in flight at once
 }
 
-func newTenantFixture(t *testing.T, group string) *tenantFixture {
+func newTenantFixture(t *testing.T, group string, latency time.Duration) *tenantFixture {
 	t.Helper()
-	f := &tenantFixture{t: t}
-	f.sim = graphsim.New(graphsim.Options{})
+	f := &tenantFixture{t: t, inflight: map[string]int{}}
+	f.sim = graphsim.New(graphsim.Options{Latency: latency})
 	f.tenant = f.sim.Tenants()[0]
 	f.sim.AddApp(graphsim.App{ClientID: simClient, Secret: simSecret, Roles: []string{"Contacts.ReadWrite", "User.Read.All", "GroupMember.Read.All"}})
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/token") {
 			f.tokens.Add(1)
+		}
+		if segs := strings.Split(r.URL.Path, "/"); len(segs) > 4 && segs[2] == "users" && segs[4] != "" {
+			f.mu.Lock()
+			f.inflight[segs[3]]++
+			f.maxBoxes = max(f.maxBoxes, len(f.inflight))
+			f.mu.Unlock()
+			defer func() {
+				f.mu.Lock()
+				if f.inflight[segs[3]]--; f.inflight[segs[3]] == 0 {
+					delete(f.inflight, segs[3])
+				}
+				f.mu.Unlock()
+			}()
 		}
 		f.sim.ServeHTTP(w, r)
 	}))
@@ -162,7 +181,7 @@ func (f *tenantFixture) cards(ctx context.Context, user string) int {
 // back to the same pair, and after mailbox_keep loses pair and user.
 func TestProvisionMailboxes(t *testing.T) {
 	ctx := t.Context()
-	f := newTenantFixture(t, "")
+	f := newTenantFixture(t, "", 0)
 	if err := f.db.AddUser(ctx, "bob", "$2a$x"); err != nil { // a local bob, another person
 		t.Fatal(err)
 	}
@@ -277,7 +296,7 @@ func TestProvisionMailboxes(t *testing.T) {
 func TestProvisionMailboxesGroup(t *testing.T) {
 	ctx := t.Context()
 	const group = "0f3c1111-2222-4333-8444-555555555555"
-	f := newTenantFixture(t, group)
+	f := newTenantFixture(t, group, 0)
 	f.person("alice@contoso.example", 1, nil)
 	f.person("bob@contoso.example", 1, nil)
 	if err := f.sim.AddGroup(graphsim.Group{ID: group, DisplayName: "Sales", Members: []string{"bob@contoso.example"}}); err != nil {
@@ -292,5 +311,45 @@ func TestProvisionMailboxesGroup(t *testing.T) {
 	}
 	if round, _ = f.round(ctx); !slices.Equal(round.Paused, []string{"org-bob"}) {
 		t.Fatalf("paused %v, want org-bob", round.Paused)
+	}
+}
+
+// TestMailboxConcurrency: mailbox pairs started all at once run at most
+// mailbox_concurrency (2) at a time, and share one app-only token.
+func TestMailboxConcurrency(t *testing.T) {
+	ctx := t.Context()
+	f := newTenantFixture(t, "", 5*time.Millisecond)
+	for i := range 6 {
+		f.person(fmt.Sprintf("p%d@contoso.example", i), 3, nil)
+	}
+	if _, err := f.r.ProvisionMailboxes(ctx, "org", nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := f.r.Pairs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(cfg.Pairs))
+	for _, n := range cfg.PairNames() {
+		wg.Go(func() {
+			if _, err := f.r.Run(ctx, n, RunOptions{}); err != nil {
+				errs <- fmt.Errorf("%s: %w", n, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if len(cfg.Pairs) != 6 {
+		t.Fatalf("%d pairs, want 6", len(cfg.Pairs))
+	}
+	if f.maxBoxes > 2 || f.maxBoxes == 0 {
+		t.Errorf("%d mailboxes had requests in flight at once, want at most mailbox_concurrency 2", f.maxBoxes)
+	}
+	if n := f.tokens.Load(); n != 1 {
+		t.Errorf("%d token requests, want 1", n)
 	}
 }
