@@ -353,3 +353,47 @@ func TestMailboxConcurrency(t *testing.T) {
 		t.Errorf("%d token requests, want 1", n)
 	}
 }
+
+// TestMailboxAccessPolicy: an Exchange application access policy limiting
+// the app to a group makes the other mailboxes fail, each recorded on its
+// own, while the allowed one syncs; a round while another replica holds
+// the provisioning lease is skipped.
+func TestMailboxAccessPolicy(t *testing.T) {
+	ctx := t.Context()
+	const allowed = "0f3c1111-2222-4333-8444-555555555555"
+	f := newTenantFixture(t, "", 0)
+	f.sim.AddApp(graphsim.App{ClientID: simClient, Secret: simSecret, AccessPolicyGroup: allowed})
+	f.person("alice@contoso.example", 2, nil)
+	f.person("bob@contoso.example", 2, nil)
+	if err := f.sim.AddGroup(graphsim.Group{ID: allowed, DisplayName: "Allowed", Members: []string{"alice@contoso.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, errs := f.round(ctx)
+	if errs["org-alice"] != nil || f.cards(ctx, "alice") != 2 {
+		t.Fatalf("alice (allowed): %v, %d cards", errs["org-alice"], f.cards(ctx, "alice"))
+	}
+	if errs["org-bob"] == nil || !strings.Contains(errs["org-bob"].Error(), "ErrorAccessDenied") {
+		t.Fatalf("bob (outside the policy): %v, want ErrorAccessDenied", errs["org-bob"])
+	}
+	m, _ := f.db.MailboxOfPair(ctx, "org-bob")
+	if !strings.Contains(m.LastError, "ErrorAccessDenied") {
+		t.Errorf("bob's recorded error %q", m.LastError)
+	}
+	if m, _ := f.db.MailboxOfPair(ctx, "org-alice"); m.LastError != "" {
+		t.Errorf("alice's recorded error %q", m.LastError)
+	}
+
+	lease, err := f.db.AcquireLease(ctx, mailboxLeaseKey("org"), state.LeaseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := openDB(t, f.db.Path()) // another process's view of the state
+	r2, err := New(Options{DB: other, Config: f.cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if round, err := r2.ProvisionMailboxes(ctx, "org", nil); err != nil || !round.Skipped {
+		t.Errorf("round while another holds the lease: %+v %v, want skipped", round, err)
+	}
+	lease.Release()
+}
