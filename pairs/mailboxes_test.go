@@ -213,6 +213,11 @@ func TestProvisionMailboxes(t *testing.T) {
 	if n := f.tokens.Load(); n != 1 {
 		t.Errorf("%d token requests, want 1 for all the mailboxes", n)
 	}
+	// `accounts` lists the configured account, not one per mailbox.
+	infos, err := f.r.Accounts(ctx)
+	if err != nil || len(infos) != 1 || infos[0].Account.Name != "org" {
+		t.Errorf("accounts %+v %v, want org alone", infos, err)
+	}
 	ms, _ := f.db.Mailboxes(ctx, "org")
 	for _, m := range ms {
 		switch m.Pair {

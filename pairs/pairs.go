@@ -174,19 +174,25 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (res *engin
 		return res, err
 	}
 	if !o.DryRun && res.OK() {
-		r.touchAccounts(ctx, pc)
+		r.touchAccounts(ctx, cfg, pc)
 	}
 	return res, nil
 }
 
-// touchAccounts records now as the last sync of p's Office 365 accounts. A
-// failure is logged: the run itself succeeded.
-func (r *Runner) touchAccounts(ctx context.Context, p config.Pair) {
+// touchAccounts records now as the last sync of p's Office 365 accounts
+// (for a mailbox's pair, the configured account with mailboxes: the
+// mailbox's own run is in its row). A failure is logged: the run itself
+// succeeded.
+func (r *Runner) touchAccounts(ctx context.Context, cfg *config.Config, p config.Pair) {
 	for _, sc := range []config.Side{p.A, p.B} {
 		if sc.Type != config.SideO365 {
 			continue
 		}
-		if err := r.o.DB.TouchAccountSync(ctx, sc.Account, time.Now()); err != nil {
+		name := sc.Account
+		if acc, ok := cfg.Account(name); ok && acc.Mailboxes != nil {
+			name = acc.Name // a mailbox's pair: its configured account synced
+		}
+		if err := r.o.DB.TouchAccountSync(ctx, name, time.Now()); err != nil {
 			r.log.Warn("recording the account's last sync", "account", sc.Account, "err", err)
 		}
 	}
