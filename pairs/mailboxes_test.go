@@ -213,6 +213,9 @@ func TestProvisionMailboxes(t *testing.T) {
 	if n := f.tokens.Load(); n != 1 {
 		t.Errorf("%d token requests, want 1 for all the mailboxes", n)
 	}
+	if ups, err := f.r.UserPairs(ctx, "alice"); err != nil || len(ups) != 1 || ups[0].Name != "org-alice" || !ups[0].Mailbox {
+		t.Errorf("alice's pairs %+v %v, want her mailbox's", ups, err)
+	}
 	// `accounts` lists the configured account, not one per mailbox.
 	infos, err := f.r.Accounts(ctx)
 	if err != nil || len(infos) != 1 || infos[0].Account.Name != "org" {

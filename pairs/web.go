@@ -129,11 +129,15 @@ type UserPair struct {
 	config.Pair
 	// Web is set for a pair made on the web page.
 	Web bool
+	// Mailbox is set for the pair of the user's mailbox, provisioned by a
+	// configured account with mailboxes (not disconnected on the web page).
+	Mailbox bool
 }
 
 // UserPairs lists the pairs that involve user's books: the configured
 // pairs with a {type: server, user: user} side, then the user's web-made
-// pairs whose name no configured pair takes.
+// pairs whose name no configured pair takes, then the pair of their
+// provisioned mailbox when active.
 func (r *Runner) UserPairs(ctx context.Context, user string) ([]UserPair, error) {
 	var out []UserPair
 	cfg := r.o.Config
@@ -152,6 +156,19 @@ func (r *Runner) UserPairs(ctx context.Context, user string) ([]UserPair, error)
 			continue
 		}
 		out = append(out, UserPair{Pair: WebPairConfig(wp), Web: true})
+	}
+	if r.HasMailboxes() {
+		ms, err := r.o.DB.Mailboxes(ctx, "")
+		if err != nil {
+			return nil, fmt.Errorf("mailboxes of %s: %w", user, err)
+		}
+		for _, m := range ms {
+			acc, ok := cfg.Account(m.Account)
+			if _, taken := cfg.Pairs[m.Pair]; m.User != user || m.State != state.MailboxActive || !ok || acc.Mailboxes == nil || taken {
+				continue
+			}
+			out = append(out, UserPair{Pair: MailboxPairConfig(m, *acc.Mailboxes), Mailbox: true})
+		}
 	}
 	return out, nil
 }
