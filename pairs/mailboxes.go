@@ -190,7 +190,7 @@ func (r *Runner) ProvisionMailboxes(ctx context.Context, account string, g Mailb
 		}
 		g = c
 	}
-	if round.Directory, err = directory.Refresh(ctx, g, r.o.DB, acc.Tenant); err != nil {
+	if round.Directory, _, err = r.refreshDirectory(ctx, acc, g); err != nil {
 		return round, fmt.Errorf("mailboxes of %s: %w", acc.Name, err)
 	}
 	people, err := r.o.DB.DirectoryUsers(ctx, acc.Tenant, state.DirectoryOptions{})
@@ -401,4 +401,44 @@ func (r *Runner) MailboxPairs(ctx context.Context, account string) (map[string]c
 		}
 	}
 	return out, nil
+}
+
+// directoryLeaseKey is the lease of the refresh of a tenant's directory
+// copy.
+func directoryLeaseKey(tenant string) string { return "directory:" + strings.ToLower(tenant) }
+
+// RefreshDirectory runs one users delta round (directory.Refresh) into the
+// directory copy of account's tenant (an app-only account, User.Read.All)
+// under the tenant's lease, so that of several replicas one does it:
+// skipped is true when another holds it. g, when nil, is the account's
+// Graph client. serve's mailbox job calls it each tick (through
+// ProvisionMailboxes); an account that only serves the Directory book can
+// call it alone.
+func (r *Runner) RefreshDirectory(ctx context.Context, account string, g directory.Source) (res directory.Result, skipped bool, err error) {
+	acc, ok := r.o.Config.Account(account)
+	if !ok || !AppOnly(acc) {
+		return res, false, fmt.Errorf("directory: account %s is not a configured app-only account", account)
+	}
+	if g == nil {
+		c, err := r.GraphClient(ctx, acc)
+		if err != nil {
+			return res, false, fmt.Errorf("directory of %s: %w", acc.Name, err)
+		}
+		g = c
+	}
+	return r.refreshDirectory(ctx, acc, g)
+}
+
+// refreshDirectory is RefreshDirectory with the account and source.
+func (r *Runner) refreshDirectory(ctx context.Context, acc config.Account, g directory.Source) (directory.Result, bool, error) {
+	lease, err := r.o.DB.AcquireLease(ctx, directoryLeaseKey(acc.Tenant), state.LeaseOptions{})
+	if errors.Is(err, state.ErrLocked) {
+		return directory.Result{}, true, nil // another replica refreshes it now
+	}
+	if err != nil {
+		return directory.Result{}, false, err
+	}
+	defer lease.Release()
+	res, err := directory.Refresh(lease.Context(), g, r.o.DB, acc.Tenant)
+	return res, false, err
 }

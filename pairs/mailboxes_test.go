@@ -404,4 +404,19 @@ func TestMailboxAccessPolicy(t *testing.T) {
 		t.Errorf("round while another holds the lease: %+v %v, want skipped", round, err)
 	}
 	lease.Release()
+
+	// The directory refresh alone, under the tenant's lease.
+	f.person("carol@contoso.example", 0, nil)
+	res, skipped, err := r2.RefreshDirectory(ctx, "org", nil)
+	if err != nil || skipped || res.Full || res.Changes != 1 {
+		t.Errorf("refresh after carol joined: %+v skipped %v, %v; want one change of a delta round", res, skipped, err)
+	}
+	dl, err := f.db.AcquireLease(ctx, directoryLeaseKey(f.tenant), state.LeaseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, skipped, err := r2.RefreshDirectory(ctx, "org", nil); err != nil || !skipped {
+		t.Errorf("refresh while another holds the tenant's lease: skipped %v, %v", skipped, err)
+	}
+	dl.Release()
 }
