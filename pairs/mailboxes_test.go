@@ -16,6 +16,7 @@ import (
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/state"
+	"github.com/cardbridge/cardbridge/testutil/pgtest"
 )
 
 func TestDecideMailboxes(t *testing.T) {
@@ -87,6 +88,11 @@ type tenantFixture struct {
 }
 
 func newTenantFixture(t *testing.T, group string, latency time.Duration) *tenantFixture {
+	return newTenantFixtureOn(t, group, latency, false)
+}
+
+// newTenantFixtureOn is newTenantFixture with the state on PostgreSQL when pg.
+func newTenantFixtureOn(t *testing.T, group string, latency time.Duration, pg bool) *tenantFixture {
 	t.Helper()
 	f := &tenantFixture{t: t, inflight: map[string]int{}}
 	f.sim = graphsim.New(graphsim.Options{Latency: latency})
@@ -113,7 +119,11 @@ func newTenantFixture(t *testing.T, group string, latency time.Duration) *tenant
 	}))
 	t.Cleanup(ts.Close)
 	t.Setenv("SIM_SECRET", simSecret)
-	f.db = openDB(t, filepath.Join(t.TempDir(), "state.db"))
+	loc := filepath.Join(t.TempDir(), "state.db")
+	if pg {
+		loc = pgtest.Database(t)
+	}
+	f.db = openDB(t, loc)
 	mb := &config.Mailboxes{Group: group, Keep: time.Hour, Concurrency: 2, Every: time.Hour}
 	f.cfg = &config.Config{State: f.db.Path(),
 		Accounts: map[string]config.Account{"org": {Name: "org", Tenant: f.tenant, ClientID: simClient, Flow: "client-secret",
@@ -180,8 +190,18 @@ func (f *tenantFixture) cards(ctx context.Context, user string) int {
 // who is removed is paused with book and Office 365 contacts kept, comes
 // back to the same pair, and after mailbox_keep loses pair and user.
 func TestProvisionMailboxes(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		name := "sqlite"
+		if pg {
+			name = "postgres"
+		}
+		t.Run(name, func(t *testing.T) { testProvisionMailboxes(t, pg) })
+	}
+}
+
+func testProvisionMailboxes(t *testing.T, pg bool) {
 	ctx := t.Context()
-	f := newTenantFixture(t, "", 0)
+	f := newTenantFixtureOn(t, "", 0, pg)
 	if err := f.db.AddUser(ctx, "bob", "$2a$x"); err != nil { // a local bob, another person
 		t.Fatal(err)
 	}
