@@ -195,6 +195,11 @@ type Account struct {
 	// GraphURL overrides the Graph base URL including its version (absolute
 	// https URL; http only for loopback hosts).
 	GraphURL string
+
+	// Mailboxes is the account's mailboxes (with mailbox_keep,
+	// mailbox_concurrency, mailbox_every): one pair per mailbox of the
+	// tenant; nil when not set.
+	Mailboxes *Mailboxes
 }
 
 // Pair is two stores kept in step (a key under pairs).

@@ -328,14 +328,14 @@ func (d *decoder) account(n *node, m map[string]any, base, name string) Account 
 		case a.ClientSecretEnv != "" && a.ClientSecretFile != "":
 			d.add(base+".client_secret_file", "set either client_secret_env or client_secret_file, not both")
 		}
-		if a.User == "" {
+		if a.User == "" && m["mailboxes"] == nil {
 			d.add(base+".user", "required by flow client-secret (whose mailbox to sync)")
 		}
 	case "client-certificate":
 		if a.CertificateFile == "" {
 			d.add(base+".certificate_file", "required by flow client-certificate (PEM with certificate and private key)")
 		}
-		if a.User == "" {
+		if a.User == "" && m["mailboxes"] == nil {
 			d.add(base+".user", "required by flow client-certificate (whose mailbox to sync)")
 		}
 	}
@@ -343,6 +343,7 @@ func (d *decoder) account(n *node, m map[string]any, base, name string) Account 
 	a.Cloud = d.oneOf(m, base, "cloud", "global", clouds())
 	a.LoginURL = d.serviceURL(m, base, "login_url")
 	a.GraphURL = d.serviceURL(m, base, "graph_url")
+	d.mailboxes(m, base, &a)
 	return a
 }
 
@@ -577,6 +578,8 @@ func (d *decoder) checkSide(s Side, base string, accounts map[string]Account) {
 				msg += " (defined: " + strings.Join(names, ", ") + ")"
 			}
 			d.add(base+".account", "%s", msg)
+		case accounts[s.Account].User == "" && (accounts[s.Account].Flow == "client-secret" || accounts[s.Account].Flow == "client-certificate"):
+			d.add(base+".account", "account %s names no user (whose mailbox an o365 side of it reads); its mailboxes get their pairs by themselves", s.Account)
 		}
 	case SideCardDAV:
 		d.checkCardDAVSide(s, base)

@@ -30,6 +30,8 @@ type node struct {
 	kind   kind
 	fields map[string]*node // kSection
 	elem   *node            // kMap
+	// scalar says a kSection may also be given one value (mailboxes: all).
+	scalar bool
 }
 
 func (n *node) leaf() bool { return n.kind != kSection && n.kind != kMap }
@@ -62,6 +64,8 @@ func schema() *node {
 		"tenant": s(), "client_id": s(), "flow": s(),
 		"client_secret_env": s(), "client_secret_file": p(), "certificate_file": p(), "user": s(),
 		"cloud": s(), "login_url": s(), "graph_url": s(),
+		"mailboxes":    {kind: kSection, scalar: true, fields: map[string]*node{"group": s()}},
+		"mailbox_keep": {kind: kDuration}, "mailbox_concurrency": {kind: kInt}, "mailbox_every": {kind: kDuration},
 	}}
 	pair := &node{kind: kSection, fields: map[string]*node{
 		"a": side, "b": side2,
@@ -107,7 +111,7 @@ func (e *errAmbiguous) Error() string {
 // value. The rules are described in the package comment.
 func resolve(n *node, tree any, words []string, leafOnly bool) ([]string, error) {
 	if len(words) == 0 {
-		if n.leaf() || !leafOnly {
+		if n.leaf() || n.scalar || !leafOnly {
 			return []string{}, nil
 		}
 		return nil, noMatch{}
@@ -273,7 +277,7 @@ func (d *decoder) overlaySet(v *viper.Viper, root *node, set map[string]string) 
 				break
 			}
 		}
-		if !ok || !n.leaf() {
+		if !ok || !(n.leaf() || n.scalar) {
 			d.probs = append(d.probs, Problem{Key: key, Msg: "set on the command line: no such config key"})
 			continue
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/engine"
 	"github.com/cardbridge/cardbridge/engine/resolve"
+	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/o365/graph"
 	"github.com/cardbridge/cardbridge/state"
 )
@@ -64,6 +65,8 @@ type Runner struct {
 	o    Options
 	log  *slog.Logger
 	mbox mailboxLeases
+	mbx  mailboxShared
+	now  func() time.Time // the clock of mailbox provisioning (tests move it)
 }
 
 // New returns a Runner over o.DB and o.Config.
@@ -89,7 +92,8 @@ func New(o Options) (*Runner, error) {
 	if o.MailboxPoll <= 0 {
 		o.MailboxPoll = time.Second
 	}
-	return &Runner{o: o, log: o.Logger, mbox: mailboxLeases{held: map[string]*sharedLease{}}}, nil
+	return &Runner{o: o, log: o.Logger, mbox: mailboxLeases{held: map[string]*sharedLease{}},
+		mbx: mailboxShared{sources: map[string]*auth.Source{}, slots: map[string]chan struct{}{}}, now: time.Now}, nil
 }
 
 // Config is the configuration the Runner was made with (without the web
@@ -126,7 +130,7 @@ var ErrNoPair = errors.New("no such pair")
 // one that a pair on another replica holds). When a lease is lost (its
 // renewal failed or found it taken) the run's context is cancelled: the
 // engine stops at its next batch boundary.
-func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*engine.Result, error) {
+func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (res *engine.Result, err error) {
 	cfg, _, err := r.Pairs(ctx)
 	if err != nil {
 		return nil, err
@@ -134,6 +138,17 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*engine.Re
 	pc, ok := cfg.Pair(name)
 	if !ok {
 		return nil, fmt.Errorf("pair %s: %w (not configured, or disconnected on the web page)", name, ErrNoPair)
+	}
+	if macc, ok := mailboxAccountOf(cfg, pc); ok {
+		// One of mailbox_concurrency slots; the outcome is the mailbox's.
+		free, serr := r.mailboxSlot(ctx, macc)
+		if serr != nil {
+			return nil, serr
+		}
+		defer free()
+		if !o.DryRun {
+			defer func() { r.recordMailboxRun(context.WithoutCancel(ctx), name, res, err) }()
+		}
 	}
 	if !o.DryRun {
 		lease, err := r.o.DB.AcquireLease(ctx, state.PairLeaseKey(name), state.LeaseOptions{})
@@ -154,24 +169,30 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (*engine.Re
 	}
 	defer closeSide(pair.B)
 	defer closeSide(pair.A)
-	res, err := engine.New(r.o.DB, r.log).Run(ctx, pair, engine.Options{DryRun: o.DryRun, ForceDelete: o.ForceDelete, Progress: o.Progress})
+	res, err = engine.New(r.o.DB, r.log).Run(ctx, pair, engine.Options{DryRun: o.DryRun, ForceDelete: o.ForceDelete, Progress: o.Progress})
 	if err != nil {
 		return res, err
 	}
 	if !o.DryRun && res.OK() {
-		r.touchAccounts(ctx, pc)
+		r.touchAccounts(ctx, cfg, pc)
 	}
 	return res, nil
 }
 
-// touchAccounts records now as the last sync of p's Office 365 accounts. A
-// failure is logged: the run itself succeeded.
-func (r *Runner) touchAccounts(ctx context.Context, p config.Pair) {
+// touchAccounts records now as the last sync of p's Office 365 accounts
+// (for a mailbox's pair, the configured account with mailboxes: the
+// mailbox's own run is in its row). A failure is logged: the run itself
+// succeeded.
+func (r *Runner) touchAccounts(ctx context.Context, cfg *config.Config, p config.Pair) {
 	for _, sc := range []config.Side{p.A, p.B} {
 		if sc.Type != config.SideO365 {
 			continue
 		}
-		if err := r.o.DB.TouchAccountSync(ctx, sc.Account, time.Now()); err != nil {
+		name := sc.Account
+		if acc, ok := cfg.Account(name); ok && acc.Mailboxes != nil {
+			name = acc.Name // a mailbox's pair: its configured account synced
+		}
+		if err := r.o.DB.TouchAccountSync(ctx, name, time.Now()); err != nil {
 			r.log.Warn("recording the account's last sync", "account", sc.Account, "err", err)
 		}
 	}

@@ -103,7 +103,12 @@ func (r *Runner) GraphClient(ctx context.Context, acc config.Account) (*graph.Cl
 		return nil, err
 	}
 	hc := r.o.HTTPClient
-	src, err := auth.NewSource(acc, auth.StateStore{DB: r.o.DB}, hc, r.log)
+	var src *auth.Source
+	if acc.Mailboxes != nil {
+		src, err = r.tokenSource(acc) // one app-only token for all the mailboxes
+	} else {
+		src, err = auth.NewSource(acc, auth.StateStore{DB: r.o.DB}, hc, r.log)
+	}
 	if err != nil {
 		return nil, err
 	}

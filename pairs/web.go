@@ -58,8 +58,10 @@ func WithWebPairs(ctx context.Context, cfg *config.Config, log *slog.Logger) *co
 
 // Merge returns cfg with the pairs made from the web page (in db) added,
 // and the accounts they use (server.connect's app, or server.microsoft_sign_in's
-// for tokens a sign-in with contacts stored, under the pair's
-// account name); cfg itself is not changed. A web pair whose name is taken
+// for tokens a sign-in with contacts stored, under the pair's account
+// name), and the pairs of the active provisioned mailboxes of accounts
+// with mailboxes (see MailboxPairConfig); cfg itself is not changed. A web
+// pair whose name is taken
 // by a configured pair, or whose account name is taken by a configured
 // account, is left out and reported in skipped.
 func Merge(ctx context.Context, db *state.DB, cfg *config.Config) (out *config.Config, skipped []string, err error) {
@@ -108,6 +110,9 @@ func Merge(ctx context.Context, db *state.DB, cfg *config.Config) (out *config.C
 		c.Accounts[wp.Account] = acc
 		c.Pairs[wp.Name] = WebPairConfig(wp)
 	}
+	if skipped, err = mergeMailboxes(ctx, db, cfg, &c, skipped); err != nil {
+		return nil, nil, err
+	}
 	return &c, skipped, nil
 }
 
@@ -149,11 +154,15 @@ type UserPair struct {
 	config.Pair
 	// Web is set for a pair made on the web page.
 	Web bool
+	// Mailbox is set for the pair of the user's mailbox, provisioned by a
+	// configured account with mailboxes (not disconnected on the web page).
+	Mailbox bool
 }
 
 // UserPairs lists the pairs that involve user's books: the configured
 // pairs with a {type: server, user: user} side, then the user's web-made
-// pairs whose name no configured pair takes.
+// pairs whose name no configured pair takes, then the pair of their
+// provisioned mailbox when active.
 func (r *Runner) UserPairs(ctx context.Context, user string) ([]UserPair, error) {
 	var out []UserPair
 	cfg := r.o.Config
@@ -172,6 +181,19 @@ func (r *Runner) UserPairs(ctx context.Context, user string) ([]UserPair, error)
 			continue
 		}
 		out = append(out, UserPair{Pair: WebPairConfig(wp), Web: true})
+	}
+	if r.HasMailboxes() {
+		ms, err := r.o.DB.Mailboxes(ctx, "")
+		if err != nil {
+			return nil, fmt.Errorf("mailboxes of %s: %w", user, err)
+		}
+		for _, m := range ms {
+			acc, ok := cfg.Account(m.Account)
+			if _, taken := cfg.Pairs[m.Pair]; m.User != user || m.State != state.MailboxActive || !ok || acc.Mailboxes == nil || taken {
+				continue
+			}
+			out = append(out, UserPair{Pair: MailboxPairConfig(m, *acc.Mailboxes), Mailbox: true})
+		}
 	}
 	return out, nil
 }

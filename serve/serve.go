@@ -94,6 +94,12 @@ func Run(ctx context.Context, o Options) error {
 	if err := checkSignIn(cfg.Server); err != nil {
 		return err
 	}
+	// Every mailbox of a tenant (accounts.X.mailboxes): provisioned each tick.
+	stopMailboxes, err := startMailboxJobs(ctx, cfg, o.Pairs, sched, log)
+	if err != nil {
+		return err
+	}
+	defer stopMailboxes()
 	warnUnknownAdmins(ctx, db, cfg.Server.Admins, log)
 	mux, err := davMux(o, guard, sched)
 	if err != nil {

@@ -193,12 +193,16 @@ func (db *DB) SetUserPassword(ctx context.Context, name, passwordHash string) er
 func (db *DB) RemoveUser(ctx context.Context, name string) error {
 	op := "remove user " + name
 	return db.serverTx(ctx, op, func(tx *sqlTx) error {
-		pairs, err := queryStrings(ctx, tx, `SELECT name FROM web_pairs WHERE user_name = ? ORDER BY name`, name)
+		pairs, err := queryStrings(ctx, tx, `SELECT name FROM web_pairs WHERE user_name = ?
+UNION SELECT pair FROM tenant_mailboxes WHERE user_name = ? ORDER BY 1`, name, name)
 		if err != nil {
 			return fmt.Errorf("state: %s: pairs: %w", op, err)
 		}
+		// A mailbox pair's account (for its last sync and refused fields)
+		// is named after the pair.
 		accounts, err := queryStrings(ctx, tx, `SELECT account FROM web_accounts WHERE user_name = ?
-UNION SELECT account FROM web_pairs WHERE user_name = ? ORDER BY 1`, name, name)
+UNION SELECT account FROM web_pairs WHERE user_name = ?
+UNION SELECT pair FROM tenant_mailboxes WHERE user_name = ? ORDER BY 1`, name, name, name)
 		if err != nil {
 			return fmt.Errorf("state: %s: accounts: %w", op, err)
 		}
@@ -221,6 +225,7 @@ UNION SELECT account FROM web_pairs WHERE user_name = ? ORDER BY 1`, name, name)
 			`DELETE FROM web_sessions WHERE user_name = ?`,
 			`DELETE FROM app_passwords WHERE user_name = ?`,
 			`DELETE FROM microsoft_identities WHERE user_name = ?`,
+			`DELETE FROM tenant_mailboxes WHERE user_name = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, name); err != nil {
 				return fmt.Errorf("state: %s: %w", op, err)

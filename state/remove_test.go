@@ -21,6 +21,7 @@ type userFixture struct {
 	books         []int64
 	items         []int64
 	session       string
+	mailboxPair   string // the pair of the user's tenant mailbox
 }
 
 // fillUser gives user all of the above.
@@ -122,6 +123,12 @@ func fillUser(t *testing.T, db *DB, user string) userFixture {
 			t.Fatal(err)
 		}
 	}
+	// A tenant mailbox of the user (its pair's state: TestRemoveUserRemovesMailboxPairs).
+	mb, err := db.AddMailbox(ctx, Mailbox{Account: "org", TenantID: "tid", ObjectID: "oid-" + user, User: user}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mailboxPair = mb.Pair
 	return f
 }
 
@@ -168,6 +175,7 @@ func ownedRows(t *testing.T, db *DB, f userFixture) map[string]int {
 		"web_accounts":           {"user_name = ? OR account = ?", []any{f.user, f.account}},
 		"web_pairs":              {"user_name = ? OR account = ?", []any{f.user, f.account}},
 		"accounts":               {"name = ?", []any{f.account}},
+		"tenant_mailboxes":       {"user_name = ? OR pair = ?", []any{f.user, f.mailboxPair}},
 		"account_refused_fields": {"account = ?", []any{f.account}},
 		"items":                  {pairs, pairArgs},
 		"bases":                  {items, itemArgs},

@@ -41,10 +41,30 @@ func (a *app) statusCmd() *cobra.Command {
 				}
 				sts = append(sts, st)
 			}
+			// The provisioned mailboxes (accounts.X.mailboxes), when no pair
+			// is named: a table, or one more JSON line {"mailboxes": [...]}.
+			var mbs []pairs.MailboxView
+			if len(args) == 0 && r.HasMailboxes() {
+				if mbs, err = r.Mailboxes(ctx); err != nil {
+					return withCode(exitFailed, err)
+				}
+			}
 			if asJSON {
+				if mbs != nil {
+					line, _ := json.Marshal(struct {
+						Mailboxes []pairs.MailboxView `json:"mailboxes"`
+					}{mbs})
+					fmt.Fprintln(a.stdout, termout.JSON(line))
+				}
 				return nil
 			}
-			return pairs.WriteStatus(a.stdout, sts, time.Now())
+			if err := pairs.WriteStatus(a.stdout, sts, time.Now()); err != nil {
+				return err
+			}
+			if mbs != nil {
+				return pairs.WriteMailboxes(a.stdout, mbs, time.Now())
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per pair")

@@ -1,0 +1,236 @@
+// Command tenant measures every mailbox of a tenant (issue 18, item 4):
+// an app-only account with mailboxes: all over a graphsim tenant of
+// -mailboxes people with -contacts contacts each, in a directory of
+// -directory people (the rest without a mailbox), Graph answering after
+// -latency.
+//
+//	go run ./bench/tenant [-mailboxes 50] [-contacts 200] [-directory 250]
+//	    [-latency 20ms] [-concurrency 4]
+//
+// It runs two rounds in-process, each a provisioning round
+// (pairs.Runner.ProvisionMailboxes: users delta, users, books, pairs)
+// followed by every mailbox pair at once (the Runner keeps them to
+// -concurrency, each mailbox to 4 requests in flight): the first sync,
+// then a round with nothing changed. For each it prints the wall time,
+// the Graph requests (without token requests) per mailbox, and for the
+// first sync the floor that Graph's limits allow: its requests spread
+// over concurrency × 4 slots of -latency each. Peak RSS (VmHWM) is the
+// whole process's, graphsim and its contacts included.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cardbridge/cardbridge/config"
+	"github.com/cardbridge/cardbridge/o365/graphsim"
+	"github.com/cardbridge/cardbridge/pairs"
+	"github.com/cardbridge/cardbridge/state"
+)
+
+// params are one benchmark's settings.
+type params struct {
+	Mailboxes, Contacts, Directory int
+	Latency                        time.Duration
+	Concurrency                    int
+	Dir                            string
+}
+
+// roundResult is one measured round.
+type roundResult struct {
+	Name      string
+	Wall      time.Duration
+	Requests  int64 // Graph requests, token requests left out
+	Tokens    int64 // token requests
+	Failed    int   // mailbox pairs whose run failed
+	PerMbox   float64
+	FloorWall time.Duration // the first sync's floor under Graph's limits: all concurrency × 4 slots busy
+	// SeqFloor is the floor when each mailbox's requests follow one
+	// another (delta pages do): ceil(mailboxes / concurrency) rounds of
+	// the average mailbox's requests.
+	SeqFloor time.Duration
+}
+
+// result is what the benchmark measured.
+type result struct {
+	Rounds  []roundResult
+	Cards   int   // cards in the books after the rounds
+	PeakRSS int64 // bytes, 0 when unknown
+}
+
+func main() {
+	var p params
+	flag.IntVar(&p.Mailboxes, "mailboxes", 50, "people with a mailbox")
+	flag.IntVar(&p.Contacts, "contacts", 200, "contacts in each mailbox")
+	flag.IntVar(&p.Directory, "directory", 250, "people in the directory (those beyond -mailboxes have no mailbox)")
+	flag.DurationVar(&p.Latency, "latency", 20*time.Millisecond, "latency of every Graph request")
+	flag.IntVar(&p.Concurrency, "concurrency", 4, "mailbox_concurrency")
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "bench-tenant-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(dir)
+	p.Dir = dir
+	res, err := run(context.Background(), p)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tenant:", err)
+		os.Exit(1)
+	}
+	report(os.Stdout, p, res)
+}
+
+// run sets the tenant up and measures the two rounds.
+func run(ctx context.Context, p params) (result, error) {
+	var res result
+	if p.Mailboxes < 1 || p.Contacts < 0 || p.Concurrency < 1 {
+		return res, fmt.Errorf("-mailboxes and -concurrency must be at least 1, -contacts at least 0")
+	}
+	sim := graphsim.New(graphsim.Options{Latency: p.Latency})
+	const client, secret = "11111111-2222-3333-4444-555555555555", "bench-secret"
+	sim.AddApp(graphsim.App{ClientID: client, Secret: secret})
+	for i := range max(p.Directory, p.Mailboxes) {
+		u := graphsim.User{UPN: fmt.Sprintf("user%05d@contoso.example", i), DisplayName: fmt.Sprintf("User %d", i), Password: "pw",
+			Department: "Dept " + fmt.Sprint(i%20), JobTitle: "Engineer"}
+		if i >= p.Mailboxes {
+			u.NoMailbox = true
+		}
+		m := sim.AddUser(u)
+		if i < p.Mailboxes && p.Contacts > 0 {
+			m.Seed(m.DefaultFolderID(), p.Contacts, int64(i+1))
+		}
+	}
+	var requests, tokens atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/token") {
+			tokens.Add(1)
+		} else {
+			requests.Add(1)
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	os.Setenv("BENCH_TENANT_SECRET", secret)
+
+	db, err := state.Open(ctx, filepath.Join(p.Dir, "state.db"), state.Options{TokenKey: make([]byte, state.TokenKeySize)})
+	if err != nil {
+		return res, err
+	}
+	defer db.Close()
+	cfg := &config.Config{State: db.Path(), Pairs: map[string]config.Pair{},
+		Accounts: map[string]config.Account{"org": {Name: "org", Tenant: sim.Tenants()[0], ClientID: client, Flow: "client-secret",
+			ClientSecretEnv: "BENCH_TENANT_SECRET", LoginURL: ts.URL, GraphURL: ts.URL + "/v1.0",
+			Mailboxes: &config.Mailboxes{Keep: config.DefaultMailboxKeep, Concurrency: p.Concurrency, Every: config.DefaultMailboxEvery}}}}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 4 * p.Concurrency
+	runner, err := pairs.New(pairs.Options{DB: db, Config: cfg, HTTPClient: &http.Client{Transport: tr, Timeout: 2 * time.Minute},
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return res, err
+	}
+	for _, name := range []string{"first sync", "no change"} {
+		r0, t0 := requests.Load(), tokens.Load()
+		start := time.Now()
+		failed, err := oneRound(ctx, runner)
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", name, err)
+		}
+		rr := roundResult{Name: name, Wall: time.Since(start), Requests: requests.Load() - r0, Tokens: tokens.Load() - t0, Failed: failed}
+		rr.PerMbox = float64(rr.Requests) / float64(p.Mailboxes)
+		if name == "first sync" {
+			slots := int64(p.Concurrency * 4)
+			rr.FloorWall = time.Duration((rr.Requests+slots-1)/slots) * p.Latency
+			waves := (p.Mailboxes + p.Concurrency - 1) / p.Concurrency
+			rr.SeqFloor = time.Duration(float64(waves) * rr.PerMbox * float64(p.Latency))
+		}
+		res.Rounds = append(res.Rounds, rr)
+	}
+	ms, err := db.Mailboxes(ctx, "org")
+	if err != nil {
+		return res, err
+	}
+	for _, m := range ms {
+		b, err := db.AddressBook(ctx, m.User, pairs.MailboxBook)
+		if err != nil {
+			return res, err
+		}
+		cs, err := db.CardRefs(ctx, b.ID)
+		if err != nil {
+			return res, err
+		}
+		res.Cards += len(cs)
+	}
+	res.PeakRSS = peakRSS()
+	return res, nil
+}
+
+// oneRound provisions and runs every mailbox pair at once (the Runner
+// keeps them to mailbox_concurrency); it returns how many failed.
+func oneRound(ctx context.Context, r *pairs.Runner) (int, error) {
+	if _, err := r.ProvisionMailboxes(ctx, "org", nil); err != nil {
+		return 0, err
+	}
+	ps, err := r.MailboxPairs(ctx, "org")
+	if err != nil {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for name := range ps {
+		wg.Go(func() {
+			res, err := r.Run(ctx, name, pairs.RunOptions{})
+			if err != nil || !res.OK() {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(failed.Load()), nil
+}
+
+// peakRSS is the process's VmHWM in bytes (Linux), 0 when unknown.
+func peakRSS() int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// report prints res as a Markdown table.
+func report(w io.Writer, p params, res result) {
+	fmt.Fprintf(w, "tenant: %d mailboxes × %d contacts, %d-person directory, latency %s, mailbox_concurrency %d\n\n",
+		p.Mailboxes, p.Contacts, max(p.Directory, p.Mailboxes), p.Latency, p.Concurrency)
+	fmt.Fprintln(w, "| round | wall | Graph requests | per mailbox | token requests | failed | floor: all slots | wall / floor | floor: sequential per mailbox | wall / floor |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range res.Rounds {
+		floor, ratio, seq, seqRatio := "-", "-", "-", "-"
+		if r.FloorWall > 0 {
+			floor, ratio = r.FloorWall.Round(time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.Wall)/float64(r.FloorWall))
+		}
+		if r.SeqFloor > 0 {
+			seq, seqRatio = r.SeqFloor.Round(time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.Wall)/float64(r.SeqFloor))
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %.2f | %d | %d | %s | %s | %s | %s |\n", r.Name, r.Wall.Round(time.Millisecond), r.Requests, r.PerMbox, r.Tokens, r.Failed, floor, ratio, seq, seqRatio)
+	}
+	fmt.Fprintf(w, "\ncards in the books: %d; peak RSS (whole process, graphsim included): %.1f MB\n", res.Cards, float64(res.PeakRSS)/1e6)
+}
