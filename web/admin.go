@@ -24,8 +24,7 @@ const adminPageSize = pairs.DefaultAdminUsers
 // ("admin-" + ID); Title its heading. A new section is an entry in
 // adminSections, a {{define "admin-ID"}} block with an {{else if eq .ID
 // "ID"}} line in admin.html, and its data in adminData filled in
-// renderAdmin — for the tenant's mailboxes: {"mailboxes", "Mailboxes"},
-// and a Mailboxes field set from (*pairs.Runner).Mailboxes(ctx).
+// renderAdmin.
 type adminSection struct {
 	ID, Title string
 }
@@ -35,9 +34,44 @@ func adminSections() []adminSection {
 	return []adminSection{
 		{"users", "Users"},
 		{"app-passwords", "App passwords by user"},
+		{"mailboxes", "Mailboxes"},
 		{"directory", "Directory"},
 		{"errors", "Errors"},
 	}
+}
+
+// adminMailboxes is the Mailboxes section: the provisioned mailboxes of
+// the users shown, and counts over every mailbox of the server.
+type adminMailboxes struct {
+	// Shown are the mailboxes of the users on the page, by account and pair.
+	Shown []pairs.MailboxView
+	// Total, Active, Paused and Failing count every provisioned mailbox
+	// (Failing: whose last run ended with an error).
+	Total, Active, Paused, Failing int
+}
+
+// mailboxSection fills the Mailboxes section for the users of v.
+func mailboxSection(all []pairs.MailboxView, v pairs.AdminView) adminMailboxes {
+	shown := map[string]bool{}
+	for _, u := range v.Users {
+		shown[u.Name] = true
+	}
+	var m adminMailboxes
+	for _, mb := range all {
+		m.Total++
+		if mb.State == "paused" {
+			m.Paused++
+		} else {
+			m.Active++
+		}
+		if mb.Error != "" {
+			m.Failing++
+		}
+		if shown[mb.User] {
+			m.Shown = append(m.Shown, mb)
+		}
+	}
+	return m
 }
 
 // adminData is the content of the administrator view.
@@ -54,6 +88,8 @@ type adminData struct {
 	Page int
 	// AppPasswords counts the app passwords of the users shown.
 	AppPasswords int
+	// Mailboxes is the Mailboxes section.
+	Mailboxes adminMailboxes
 }
 
 // isAdmin reports whether user is one of server.admins.
@@ -124,7 +160,12 @@ func (h *Handler) renderAdmin(w http.ResponseWriter, r *http.Request, s *session
 		h.internal(w, r, s, "reading the administrator view", err)
 		return
 	}
-	d := adminData{Sections: adminSections(), View: v, Query: query, Page: page}
+	mbs, err := h.o.Pairs.Mailboxes(r.Context())
+	if err != nil {
+		h.internal(w, r, s, "reading the provisioned mailboxes", err)
+		return
+	}
+	d := adminData{Sections: adminSections(), View: v, Query: query, Page: page, Mailboxes: mailboxSection(mbs, v)}
 	for _, u := range v.Users {
 		d.AppPasswords += len(u.AppPasswords)
 	}

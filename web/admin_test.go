@@ -350,3 +350,65 @@ func BenchmarkAdminPage5k(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "bytes/page")
 }
+
+// TestAdminMailboxes: the Mailboxes section counts every provisioned
+// mailbox and lists those of the users shown, with their state, last run,
+// changes and error (escaped); without mailboxes it says how they come.
+func TestAdminMailboxes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	open, _ := adminUI(t, e)
+	admin := open()
+	admin.signIn("alice")
+	if _, _, body := admin.get("/ui/admin"); !strings.Contains(body, `id="no-mailboxes"`) || !strings.Contains(body, `<section id="mailboxes">`) {
+		t.Fatalf("no mailbox: the section should say none are provisioned:\n%s", body)
+	}
+
+	for i, u := range []string{"carol", "dave", "erin"} {
+		if err := e.db.AddUser(ctx, u, "x"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.db.AddMailbox(ctx, state.Mailbox{Account: "contoso", TenantID: "t1", ObjectID: fmt.Sprintf("oid-%d", i),
+			UPN: u + "@contoso.example", User: u, Created: time.Now()}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mbs, err := e.db.Mailboxes(ctx, "")
+	if err != nil || len(mbs) != 3 {
+		t.Fatalf("mailboxes: %v %v", mbs, err)
+	}
+	pairOf := map[string]string{}
+	for _, m := range mbs {
+		pairOf[m.User] = m.Pair
+	}
+	if err := e.db.RecordMailboxRun(ctx, pairOf["carol"], state.MailboxRun{End: time.Now(), AChanges: 2, BChanges: 7,
+		Error: `<script>alert(1)</script>MailboxNotEnabledForRESTAPI`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.PauseMailbox(ctx, "contoso", "oid-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	_, _, body := admin.get("/ui/admin")
+	for _, want := range []string{
+		`3 provisioned mailboxes: 2 active, 1 paused, 1 whose last run failed.`,
+		`<b>carol@contoso.example</b>`, `<b>dave@contoso.example</b>`, `<b>erin@contoso.example</b>`,
+		`2 to Office 365, 7 to the book`,
+		`&lt;script&gt;alert(1)&lt;/script&gt;MailboxNotEnabledForRESTAPI`,
+		`<td data-label="State">paused`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("admin page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<script>") {
+		t.Error("a mailbox's error reached the page unescaped")
+	}
+
+	// the filter narrows the list to the users shown; the counts stay
+	_, _, body = admin.get("/ui/admin?q=erin")
+	if !strings.Contains(body, `<b>erin@contoso.example</b>`) || strings.Contains(body, `<b>carol@contoso.example</b>`) ||
+		!strings.Contains(body, `3 provisioned mailboxes`) {
+		t.Errorf("filtered page: want erin's mailbox only and the counts of all:\n%s", body)
+	}
+}
