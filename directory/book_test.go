@@ -253,4 +253,3 @@ func TestDirectoryBookNameTaken(t *testing.T) {
 		t.Fatalf("books %q", got)
 	}
 }
-
