@@ -62,6 +62,7 @@ func schema() *node {
 		"tenant": s(), "client_id": s(), "flow": s(),
 		"client_secret_env": s(), "client_secret_file": p(), "certificate_file": p(), "user": s(),
 		"cloud": s(), "login_url": s(), "graph_url": s(),
+		"directory": {kind: kSection, fields: map[string]*node{"group": s(), "guests": {kind: kBool}, "disabled": {kind: kBool}}},
 	}}
 	pair := &node{kind: kSection, fields: map[string]*node{
 		"a": side, "b": side2,
