@@ -166,6 +166,46 @@ func TestDirectoryBookEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !bytes.Contains(body, []byte("need-privileges")) {
 		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
 	}
+	// PROPPATCH and DELETE refused as well
+	for _, m := range []struct{ method, path, body string }{
+		{"PROPPATCH", book, `<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:displayname>X</d:displayname></d:prop></d:set></d:propertyupdate>`},
+		{http.MethodDelete, paths[0], ""},
+		{http.MethodDelete, book, ""},
+	} {
+		req, _ := http.NewRequestWithContext(ctx, m.method, e.url+m.path, strings.NewReader(m.body))
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !bytes.Contains(body, []byte("need-privileges")) {
+			t.Fatalf("%s %s: %d %s", m.method, m.path, resp.StatusCode, body)
+		}
+	}
+	// PROPFIND: ETag, ctag, sync token, read-only privileges
+	req, _ = http.NewRequestWithContext(ctx, "PROPFIND", e.url+book, strings.NewReader(`<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/"><d:prop><d:getetag/><cs:getctag/><d:sync-token/><d:current-user-privilege-set/></d:prop></d:propfind>`))
+	req.Header.Set("Depth", "1")
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{initial.SyncToken, "getctag>", strings.Trim(objs[0].ETag, `"`), "read-current-user-privilege-set"} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Fatalf("PROPFIND lacks %q: %s", want, body)
+		}
+	}
+	if bytes.Contains(body, []byte("write-content")) {
+		t.Fatalf("PROPFIND says the book is writable: %s", body)
+	}
+	// addressbook-query
+	found, err := c.QueryAddressBook(ctx, book, &carddav.AddressBookQuery{DataRequest: carddav.AddressDataRequest{AllProp: true},
+		PropFilters: []carddav.PropFilter{{Name: "FN", TextMatches: []carddav.TextMatch{{Text: "caro"}}}}})
+	if err != nil || len(found) != 1 || found[0].Card.PreferredValue("FN") != "Carol" {
+		t.Fatalf("query %+v %v", found, err)
+	}
+
 	// MKCOL of the name the Directory holds
 	req, _ = http.NewRequestWithContext(ctx, "MKCOL", e.url+book, nil)
 	if resp, err = hc.Do(req); err != nil || resp.StatusCode < 400 {
