@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"slices"
 	"strings"
 
 	"github.com/cardbridge/cardbridge/carddav/server"
@@ -33,7 +32,7 @@ type Tenant struct {
 type Reader interface {
 	DirectorySeq(ctx context.Context, tenant string) (int64, error)
 	EachDirectoryUser(ctx context.Context, tenant string, opts state.DirectoryOptions, withPhoto bool, fn func(state.DirectoryUser) error) error
-	DirectoryUsersByID(ctx context.Context, tenant string, ids []string) (map[string]state.DirectoryUser, error)
+	DirectoryUsersByID(ctx context.Context, tenant string, ids []string, withPhoto bool) (map[string]state.DirectoryUser, error)
 	DirectoryChanges(ctx context.Context, tenant string, since int64, opts state.DirectoryOptions) (changed, deleted []string, seq int64, err error)
 	MicrosoftTenantsOf(ctx context.Context, user string) ([]string, error)
 }
@@ -243,7 +242,7 @@ func (b *Books) EachCardOf(ctx context.Context, bookID int64, hrefs []string, wi
 	const batch = 200
 	for start := 0; start < len(hrefs); start += batch {
 		part := hrefs[start:min(len(hrefs), start+batch)]
-		found, err := b.people(ctx, t, part)
+		found, err := b.people(ctx, t, part, withData)
 		if err != nil {
 			return err
 		}
@@ -261,21 +260,26 @@ func (b *Books) EachCardOf(ctx context.Context, bookID int64, hrefs []string, wi
 	return nil
 }
 
-// people reads the people of hrefs that t's book lists, by href.
-func (b *Books) people(ctx context.Context, t Tenant, hrefs []string) (map[string]state.DirectoryUser, error) {
+// people reads the people of hrefs that t's book lists, by href (with
+// their photos when withPhoto).
+func (b *Books) people(ctx context.Context, t Tenant, hrefs []string, withPhoto bool) (map[string]state.DirectoryUser, error) {
 	var ids []string
 	for _, h := range hrefs {
 		if id, ok := strings.CutSuffix(h, ".vcf"); ok && id != "" {
 			ids = append(ids, id)
 		}
 	}
-	us, err := b.db.DirectoryUsersByID(ctx, t.ID, ids)
+	us, err := b.db.DirectoryUsersByID(ctx, t.ID, ids, withPhoto)
 	if err != nil {
 		return nil, err
 	}
+	want := make(map[string]bool, len(hrefs))
+	for _, h := range hrefs {
+		want[h] = true
+	}
 	out := make(map[string]state.DirectoryUser, len(us))
 	for _, u := range us {
-		if t.Options.Includes(u) && slices.Contains(hrefs, Href(u)) {
+		if t.Options.Includes(u) && want[Href(u)] {
 			out[Href(u)] = u
 		}
 	}
@@ -288,7 +292,7 @@ func (b *Books) GetCards(ctx context.Context, bookID int64, hrefs []string) (map
 	if !ok {
 		return b.Store.GetCards(ctx, bookID, hrefs)
 	}
-	found, err := b.people(ctx, t, hrefs)
+	found, err := b.people(ctx, t, hrefs, true)
 	if err != nil {
 		return nil, err
 	}

@@ -71,10 +71,14 @@ func (db *DB) EachDirectoryUser(ctx context.Context, tenant string, opts Directo
 }
 
 // DirectoryUsersByID reads the people of ids (object ids, any case) in
-// tenant's directory, with their photos, whether or not a listing's
+// tenant's directory, with their photos when withPhoto, whether or not a listing's
 // options include them (see DirectoryOptions.Includes); ids it does not
 // hold are missing from the map, which is keyed by lower-case object id.
-func (db *DB) DirectoryUsersByID(ctx context.Context, tenant string, ids []string) (map[string]DirectoryUser, error) {
+func (db *DB) DirectoryUsersByID(ctx context.Context, tenant string, ids []string, withPhoto bool) (map[string]DirectoryUser, error) {
+	cols := `SELECT ` + directoryColumns + `, m.display_name`
+	if withPhoto {
+		cols += `, u.photo`
+	}
 	tenant = strings.ToLower(tenant)
 	out := make(map[string]DirectoryUser, len(ids))
 	for start := 0; start < len(ids); start += directoryBatch {
@@ -83,13 +87,13 @@ func (db *DB) DirectoryUsersByID(ctx context.Context, tenant string, ids []strin
 		for _, id := range part {
 			args = append(args, strings.ToLower(id))
 		}
-		rows, err := db.sql.QueryContext(ctx, `SELECT `+directoryColumns+`, m.display_name, u.photo`+directoryJoin+
+		rows, err := db.sql.QueryContext(ctx, cols+directoryJoin+
 			` WHERE u.tenant_id = ? AND u.object_id IN `+inList(len(part)), args...)
 		if err != nil {
 			return nil, fmt.Errorf("state: directory people of tenant %s: %w", tenant, err)
 		}
 		for rows.Next() {
-			u, err := scanDirectoryUser(rows, tenant, true, true)
+			u, err := scanDirectoryUser(rows, tenant, true, withPhoto)
 			if err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("state: directory people of tenant %s: %w", tenant, err)
