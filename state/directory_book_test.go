@@ -101,3 +101,32 @@ func TestDirectoryChangeLog(t *testing.T) {
 		}
 	})
 }
+
+// TestMigration16FullRoundAgain: a directory copy written before 0016 (no
+// change numbers, no photos) loses its delta token, so the next refresh is
+// a full round that numbers everyone; the people stay until then.
+func TestMigration16FullRoundAgain(t *testing.T) {
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		path := be.location(t)
+		raw := be.openAtSchema(t, path, 15).sql
+		if _, err := raw.Exec(`INSERT INTO directory_users (tenant_id, object_id, display_name, mail, updated_at) VALUES ('t', 'c1', 'Carol', 'c@x', 1)`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(`INSERT INTO directory_tokens (tenant_id, delta_token, updated_at) VALUES ('t', 'old', 1)`); err != nil {
+			t.Fatal(err)
+		}
+		raw.Close()
+		db, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if tok, err := db.DirectoryToken(ctx, "t"); err != nil || tok != "" {
+			t.Fatalf("token after 0016 %q %v, want none (a full round next)", tok, err)
+		}
+		if us, err := db.DirectoryUsers(ctx, "t", DirectoryOptions{}); err != nil || len(us) != 1 || us[0].Seq != 0 {
+			t.Fatalf("people after 0016 %+v %v", us, err)
+		}
+	})
+}

@@ -22,3 +22,8 @@ CREATE TABLE directory_seqs (
     tenant_id TEXT    PRIMARY KEY,
     seq       INTEGER NOT NULL
 );
+
+-- Rows written before this migration have no change number and no photo:
+-- forgetting the delta tokens makes the next refresh of each tenant a full
+-- round, which writes everyone again (numbered, with photos).
+DELETE FROM directory_tokens;
