@@ -97,6 +97,17 @@ func BenchmarkBook5000(b *testing.B) {
 		b.Fatal(err)
 	}
 	const book = "/addressbooks/alice/directory/"
+	books := NewBooks(db, db, []Tenant{{ID: tenant}})
+	b.Run("store-render-all", func(b *testing.B) {
+		// the server side of a full multiget: every card read and rendered
+		for b.Loop() {
+			n, size := 0, 0
+			if err := books.EachCard(ctx, BookID(Tenant{ID: tenant}), true, func(c state.Card) error { n++; size += len(c.Data); return nil }); err != nil || n != 5000 {
+				b.Fatalf("%d %v", n, err)
+			}
+			b.ReportMetric(float64(size)/5000, "B/card")
+		}
+	})
 	var paths []string
 	b.Run("sync-collection", func(b *testing.B) {
 		for b.Loop() {
