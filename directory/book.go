@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"github.com/cardbridge/cardbridge/authguard"
 	"github.com/cardbridge/cardbridge/carddav/server"
 	"github.com/cardbridge/cardbridge/state"
 )
@@ -158,6 +159,16 @@ func (b *Books) CreateAddressBook(ctx context.Context, user, name, displayName, 
 		return state.AddressBook{}, fmt.Errorf("directory: book %s of %s is the organisation directory: %w", name, user, state.ErrExists)
 	}
 	return b.Store.CreateAddressBook(ctx, user, name, displayName, description)
+}
+
+// CheckAppPassword checks an app password with the wrapped store when it
+// keeps them (*state.DB), so that a server made over Books without its
+// own Guard still takes app passwords; false when it does not.
+func (b *Books) CheckAppPassword(ctx context.Context, user, pass string) (bool, error) {
+	if ap, ok := b.Store.(authguard.AppPasswordSource); ok {
+		return ap.CheckAppPassword(ctx, user, pass)
+	}
+	return false, nil
 }
 
 func (b *Books) isDirectory(id int64) bool { _, ok := b.byBook[id]; return ok }

@@ -349,3 +349,21 @@ func TestDirectoryBookSyncLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectoryBookAppPassword: a server over Books without a Guard of
+// its own still takes the users' app passwords, as over *state.DB.
+func TestDirectoryBookAppPassword(t *testing.T) {
+	e := newDirEnv(t)
+	tok, _, err := e.db.AddAppPassword(t.Context(), "alice", "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := webdav.HTTPClientWithBasicAuth(http.DefaultClient, "alice", tok)
+	c, err := carddav.NewClient(hc, e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bookPaths(t, c, "alice"); len(got) != 2 {
+		t.Fatalf("books with an app password %q", got)
+	}
+}
