@@ -200,6 +200,22 @@ type Account struct {
 	// mailbox_concurrency, mailbox_every): one pair per mailbox of the
 	// tenant; nil when not set.
 	Mailboxes *Mailboxes
+
+	// Directory, when not nil, serves the tenant's directory as the
+	// read-only Directory address book to the tenant's users (key
+	// directory: true or a mapping); it needs an app-only flow and the
+	// tenant as its id (GUID, lower case here).
+	Directory *DirectoryBook
+}
+
+// DirectoryBook is accounts.NAME.directory: which people of the tenant
+// the Directory book lists. The zero value lists enabled members with a
+// mailbox.
+type DirectoryBook struct {
+	// Guests includes guests (userType Guest).
+	Guests bool
+	// Disabled includes disabled accounts.
+	Disabled bool
 }
 
 // Pair is two stores kept in step (a key under pairs).

@@ -344,7 +344,41 @@ func (d *decoder) account(n *node, m map[string]any, base, name string) Account 
 	a.LoginURL = d.serviceURL(m, base, "login_url")
 	a.GraphURL = d.serviceURL(m, base, "graph_url")
 	d.mailboxes(m, base, &a)
+	a.Directory = d.directoryBook(n, m, base, a)
 	return a
+}
+
+// directoryBook reads an account's directory key: true (the defaults), a
+// mapping of guests and disabled, or absent/false (nil). It needs an
+// app-only flow and the tenant id, which it lower-cases in a.
+func (d *decoder) directoryBook(n *node, m map[string]any, base string, a Account) *DirectoryBook {
+	key := base + ".directory"
+	var book *DirectoryBook
+	switch v := m["directory"].(type) {
+	case nil:
+		return nil
+	case bool, string:
+		if !d.boolean(m, base, "directory") {
+			return nil
+		}
+		book = &DirectoryBook{}
+	case map[string]any:
+		d.checkKeys(v, key, n.fields["directory"], nil, "")
+		book = &DirectoryBook{Guests: d.boolean(v, key, "guests"), Disabled: d.boolean(v, key, "disabled")}
+		if _, set := v["group"]; set {
+			d.add(key+".group", "limiting the Directory book to a group is not supported yet; leave group out to list the whole tenant")
+		}
+	default:
+		d.add(key, "expected true, false or a mapping of guests and disabled, got %s", describe(v))
+		return nil
+	}
+	if a.Flow != "client-secret" && a.Flow != "client-certificate" {
+		d.add(key, "needs an app-only flow (flow: client-secret or client-certificate) with the User.Read.All application permission; flow is %s", a.Flow)
+	}
+	if !guidRE.MatchString(a.Tenant) {
+		d.add(key, "needs tenant as the Directory (tenant) ID, a GUID like 11111111-2222-3333-4444-555555555555 (the tenant's users are known by it); tenant is %q", a.Tenant)
+	}
+	return book
 }
 
 // TenantHelp says what to put in a tenant key.

@@ -66,6 +66,7 @@ func schema() *node {
 		"cloud": s(), "login_url": s(), "graph_url": s(),
 		"mailboxes":    {kind: kSection, scalar: true, fields: map[string]*node{"group": s()}},
 		"mailbox_keep": {kind: kDuration}, "mailbox_concurrency": {kind: kInt}, "mailbox_every": {kind: kDuration},
+		"directory": {kind: kSection, fields: map[string]*node{"group": s(), "guests": {kind: kBool}, "disabled": {kind: kBool}}},
 	}}
 	pair := &node{kind: kSection, fields: map[string]*node{
 		"a": side, "b": side2,

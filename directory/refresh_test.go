@@ -99,3 +99,52 @@ func TestRefreshFromGraphsim(t *testing.T) {
 		t.Fatalf("no-change refresh %+v %v", r, err)
 	}
 }
+
+// TestRefreshPhotos: Refresh reads each named person's photo (404: none),
+// leaves out one over state.MaxDirectoryPhoto, and keeps a photo across a
+// round that does not name the person.
+func TestRefreshPhotos(t *testing.T) {
+	ctx := t.Context()
+	s := graphsim.New(graphsim.Options{Seed: 4})
+	s.AddApp(graphsim.App{ClientID: "daemon", Secret: "d", Roles: []string{"User.Read.All"}})
+	s.AddUser(graphsim.User{UPN: "carol@contoso.example", DisplayName: "Carol", Photo: []byte("\xff\xd8\xff\xe0carol")})
+	s.AddUser(graphsim.User{UPN: "big@contoso.example", DisplayName: "Big", Photo: append([]byte("\xff\xd8\xff\xe0"), make([]byte, state.MaxDirectoryPhoto)...)})
+	s.AddUser(graphsim.User{UPN: "none@contoso.example", DisplayName: "None"})
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	c, err := graph.New(graph.Options{BaseURL: ts.URL + "/v1.0", Mailbox: "directory", Tokens: appTokens{s}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "state.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	tenant := s.Tenants()[0]
+	photos := func() map[string]int {
+		m := map[string]int{}
+		if err := db.EachDirectoryUser(ctx, tenant, state.DirectoryOptions{}, true, func(u state.DirectoryUser) error {
+			m[u.DisplayName] = len(u.Photo)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if r, err := Refresh(ctx, c, db, tenant); err != nil || r.Photos != 3 {
+		t.Fatalf("refresh %+v %v", r, err)
+	}
+	if got := photos(); got["Carol"] != 9 || got["Big"] != 0 || got["None"] != 0 {
+		t.Fatalf("photo sizes %v", got)
+	}
+	if err := s.UpdateUser("none@contoso.example", func(u *graphsim.User) { u.JobTitle = "Now titled" }); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := Refresh(ctx, c, db, tenant); err != nil || r.Photos != 1 {
+		t.Fatalf("second refresh %+v %v", r, err)
+	}
+	if got := photos(); got["Carol"] != 9 {
+		t.Fatalf("Carol's photo lost in a round that did not name her: %v", got)
+	}
+}

@@ -5,6 +5,8 @@
 package directory
 
 import (
+	"encoding/base64"
+	"net/http"
 	"strings"
 
 	"github.com/cardbridge/cardbridge/state"
@@ -20,7 +22,8 @@ func UID(u state.DirectoryUser) string { return "urn:uuid:" + strings.ToLower(u.
 // address with PREF=1, then the others), TEL (business phones as work
 // voice, the mobile as cell), TITLE, ORG (company and department), ADR of
 // type work with the office as its LABEL and extended address, RELATED
-// (TYPE=co-worker, text) naming the manager, and REV from the last change.
+// (TYPE=co-worker, text) naming the manager, PHOTO (a data: URI, as vCard
+// 4.0 has it) when there is a photo, and REV from the last change.
 // Empty fields give no property.
 func Card(u state.DirectoryUser) *vcard.Card {
 	c := vcard.New(vcard.V40)
@@ -67,10 +70,23 @@ func Card(u state.DirectoryUser) *vcard.Card {
 		p.Name = "RELATED"
 		c.Add(p.WithParam("VALUE", "text").WithParam("TYPE", "co-worker"))
 	}
+	if len(u.Photo) > 0 {
+		c.Add(vcard.Property{Name: "PHOTO", Value: "data:" + photoType(u.Photo) + ";base64," + base64.StdEncoding.EncodeToString(u.Photo)})
+	}
 	if !u.Updated.IsZero() {
 		c.Add(vcard.NewText("REV", u.Updated.UTC().Format("20060102T150405Z")))
 	}
 	return c
+}
+
+// photoType is the media type of a profile photo (Graph serves JPEG;
+// PNG and GIF are recognised too).
+func photoType(p []byte) string {
+	switch t := http.DetectContentType(p); t {
+	case "image/png", "image/gif", "image/jpeg":
+		return t
+	}
+	return "image/jpeg"
 }
 
 // fullName is the FN of u: never empty, as vCard 4.0 requires one.

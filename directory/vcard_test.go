@@ -22,7 +22,8 @@ func TestCardGolden(t *testing.T) {
 			DisplayName: "Chef, Carol", GivenName: "Carol", Surname: "Chef", Mail: "carol@contoso.example",
 			OtherMails: []string{"Carol@Contoso.example", "carol@home.example"}, BusinessPhones: []string{"+1 555 0100", "+1 555 0102"},
 			MobilePhone: "+1 555 0101", JobTitle: "CTO; acting CEO", Department: "R&D", Office: "Building 1, Room 2", Company: "Contoso",
-			ManagerID: "m1", ManagerName: "Mallory; Boss", Enabled: true, UserType: "Member", Updated: rev},
+			ManagerID: "m1", ManagerName: "Mallory; Boss", Enabled: true, UserType: "Member", Updated: rev,
+			Photo: []byte("\xff\xd8\xff\xe0 a tiny jpeg")},
 		"sparse":  {ObjectID: "b0000000-0000-4000-8000-000000000002", GivenName: "Bob", Surname: "Baker", Department: "Sales"},
 		"no-name": {ObjectID: "d0000000-0000-4000-8000-000000000004", UPN: "dave@contoso.example"},
 	}

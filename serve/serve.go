@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,6 +27,7 @@ import (
 	"github.com/cardbridge/cardbridge/carddav/server"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/daemon"
+	"github.com/cardbridge/cardbridge/directory"
 	"github.com/cardbridge/cardbridge/o365/auth"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
@@ -207,12 +209,31 @@ func listenChanges(ctx context.Context, db *state.DB, sched *daemon.Scheduler, l
 	return func() { cancel(); <-done }
 }
 
+// davStore is the CardDAV server's store: the state, with the read-only
+// Directory book of every account with directory set (directory.Books)
+// for the users of its tenant.
+func davStore(cfg *config.Config, db *state.DB) server.Store {
+	var tenants []directory.Tenant
+	for _, name := range slices.Sorted(maps.Keys(cfg.Accounts)) {
+		a := cfg.Accounts[name]
+		if a.Directory == nil {
+			continue
+		}
+		tenants = append(tenants, directory.Tenant{ID: a.Tenant,
+			Options: state.DirectoryOptions{IncludeGuests: a.Directory.Guests, IncludeDisabled: a.Directory.Disabled}})
+	}
+	if len(tenants) == 0 {
+		return db
+	}
+	return directory.NewBooks(db, db, tenants)
+}
+
 // davMux returns the server's routes but the web page: /healthz, the
 // CardDAV server (whose changes wake sched) and a redirect of a browser at
 // the root to the web page.
 func davMux(o Options, guard *authguard.Guard, sched *daemon.Scheduler) (*http.ServeMux, error) {
 	cfg, db := o.Config, o.DB
-	dav, err := server.New(server.Options{Store: db, Logger: o.Logger, OnChange: sched.Changed, Guard: guard,
+	dav, err := server.New(server.Options{Store: davStore(cfg, db), Logger: o.Logger, OnChange: sched.Changed, Guard: guard,
 		MaxMultigetHrefs: cfg.Server.MaxMultigetHrefs})
 	if err != nil {
 		return nil, err

@@ -36,6 +36,10 @@ func filledSource(t *testing.T) string {
 		BusinessPhones: []string{"+1 555 0100"}, ManagerDelta: []api.DirectoryObject{{ID: "b2"}}}}, "tok1"); err != nil {
 		t.Fatal(err)
 	}
+	// A tombstone in its change log.
+	if err := db.ApplyDirectoryChanges(ctx, "tenant-1", false, []api.DirectoryUser{{ID: "g9", DisplayName: &dn}, {ID: "g9", Removed: &api.Removed{Reason: "deleted"}}}, "tok2"); err != nil {
+		t.Fatal(err)
+	}
 	// Ids past the last row: the newest trash entry is purged.
 	e := &TrashEntry{Pair: "web-alice:work", Side: "b", UID: "gone", Card: []byte("X"), Reason: "deleted"}
 	if err := db.AddTrash(ctx, e); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +29,18 @@ type DirectoryUser struct {
 	// UserType is "Member" or "Guest".
 	UserType string
 	Updated  time.Time
+	// Seq is the tenant's change number of the person's last write (0
+	// from before the change log), the Directory book's card version.
+	Seq int64
+	// Photo is the profile photo as Graph sent it (nil: none); only
+	// the listings that ask for it fill it.
+	Photo []byte
 }
+
+// MaxDirectoryPhoto is the largest profile photo kept for a person (a
+// larger one is left out of their card): Graph serves the largest size it
+// has, and a card stays a few hundred kilobytes at most.
+const MaxDirectoryPhoto = 256 << 10
 
 // DirectoryOptions chooses the users DirectoryUsers lists; the zero value
 // lists enabled members with an e-mail address (a mailbox).
@@ -36,20 +48,44 @@ type DirectoryOptions struct {
 	IncludeGuests, IncludeDisabled, IncludeWithoutMail bool
 }
 
+// Includes reports whether opts lists u (the same rule as the listings'
+// SQL).
+func (opts DirectoryOptions) Includes(u DirectoryUser) bool {
+	return (opts.IncludeGuests || u.UserType != "Guest") && (opts.IncludeDisabled || u.Enabled) && (opts.IncludeWithoutMail || u.Mail != "")
+}
+
+// where is the SQL condition of opts on directory_users u.
+func (opts DirectoryOptions) where() string {
+	q := ""
+	if !opts.IncludeGuests {
+		q += ` AND u.user_type <> 'Guest'`
+	}
+	if !opts.IncludeDisabled {
+		q += ` AND u.enabled = TRUE`
+	}
+	if !opts.IncludeWithoutMail {
+		q += ` AND u.mail <> ''`
+	}
+	return q
+}
+
 const directoryColumns = `u.object_id, u.upn, u.display_name, u.given_name, u.surname, u.mail, u.other_mails, u.business_phones,
-u.mobile_phone, u.job_title, u.department, u.office, u.company, u.manager_id, u.enabled, u.user_type, u.updated_at`
+u.mobile_phone, u.job_title, u.department, u.office, u.company, u.manager_id, u.enabled, u.user_type, u.updated_at, u.seq`
 
 // scanDirectoryUser reads one row of directoryColumns (plus the manager's
-// name when withManager).
-func scanDirectoryUser(row interface{ Scan(...any) error }, tenant string, withManager bool) (DirectoryUser, error) {
+// name when withManager, then the photo when withPhoto).
+func scanDirectoryUser(row interface{ Scan(...any) error }, tenant string, withManager, withPhoto bool) (DirectoryUser, error) {
 	u := DirectoryUser{TenantID: tenant}
 	var mails, phones string
 	var updated int64
 	dest := []any{&u.ObjectID, &u.UPN, &u.DisplayName, &u.GivenName, &u.Surname, &u.Mail, &mails, &phones,
-		&u.MobilePhone, &u.JobTitle, &u.Department, &u.Office, &u.Company, &u.ManagerID, &u.Enabled, &u.UserType, &updated}
+		&u.MobilePhone, &u.JobTitle, &u.Department, &u.Office, &u.Company, &u.ManagerID, &u.Enabled, &u.UserType, &updated, &u.Seq}
 	var mgr sql.NullString
 	if withManager {
 		dest = append(dest, &mgr)
+	}
+	if withPhoto {
+		dest = append(dest, &u.Photo)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return DirectoryUser{}, err
@@ -114,87 +150,171 @@ func jsonList(v []string) string {
 
 // ApplyDirectoryChanges merges one users delta round of tenant into its
 // directory copy and keeps newToken as its delta token, in one
-// transaction. Entries apply in order: a new user is inserted, a known one
-// gets only the properties its entry carries, one with Removed is
-// deleted. full says the round started without a token (a full
-// snapshot): users the round did not name are deleted too.
+// transaction: ApplyDirectoryRound without photos (the ones kept stay).
 func (db *DB) ApplyDirectoryChanges(ctx context.Context, tenant string, full bool, changes []api.DirectoryUser, newToken string) error {
+	return db.ApplyDirectoryRound(ctx, tenant, DirectoryRound{Full: full, Changes: changes, Token: newToken})
+}
+
+// DirectoryRound is one users delta round of a tenant.
+type DirectoryRound struct {
+	// Full says the round started without a token (a full snapshot):
+	// users it does not name are removed.
+	Full bool
+	// Changes are the round's entries, in order.
+	Changes []api.DirectoryUser
+	// Token is the round's deltaLink, kept for the next round.
+	Token string
+	// Photos are the profile photos fetched in the round by object id:
+	// a nil or empty one says the person has none. People not in it keep
+	// the photo they have.
+	Photos map[string][]byte
+}
+
+// ApplyDirectoryRound merges r into tenant's directory copy and keeps its
+// token, in one transaction. Entries apply in order: a new user is
+// inserted, a known one gets only the properties its entry carries, one
+// with Removed is deleted (and, in a full round, so are the users it did
+// not name). Each write takes the tenant's next change number (the change
+// log the Directory book's sync-collection reads): the written person, a
+// removed one's tombstone, and the reports of a person whose name changed,
+// came or went (their cards name the manager).
+func (db *DB) ApplyDirectoryRound(ctx context.Context, tenant string, r DirectoryRound) error {
 	tenant = strings.ToLower(tenant)
 	op := "apply directory changes of tenant " + tenant
 	if tenant == "" {
 		return fmt.Errorf("state: %s: tenant id is required", op)
 	}
-	if newToken == "" {
+	if r.Token == "" {
 		return fmt.Errorf("state: %s: the new delta token is empty", op)
 	}
 	return db.serverTx(ctx, op, func(tx *sqlTx) error {
 		t := now().UnixNano()
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `SELECT seq FROM directory_seqs WHERE tenant_id = ?`, tenant).Scan(&seq); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("state: %s: change number: %w", op, err)
+		}
+		next := func() int64 { seq++; return seq }
+		renamed := map[string]bool{} // people whose reports' cards change
+		remove := func(id string) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM directory_users WHERE tenant_id = ? AND object_id = ?`, tenant, id)
+			if err != nil {
+				return fmt.Errorf("state: %s: remove %s: %w", op, id, err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return err
+			}
+			renamed[id] = true
+			if _, err := tx.ExecContext(ctx, `INSERT INTO directory_removed (tenant_id, object_id, seq) VALUES (?, ?, ?)
+ON CONFLICT (tenant_id, object_id) DO UPDATE SET seq = excluded.seq`, tenant, id, next()); err != nil {
+				return fmt.Errorf("state: %s: tombstone of %s: %w", op, id, err)
+			}
+			return nil
+		}
 		seen := map[string]bool{}
-		for _, c := range changes {
+		for _, c := range r.Changes {
 			id := strings.ToLower(c.ID)
 			if id == "" {
 				return fmt.Errorf("state: %s: a change without a user id", op)
 			}
 			if c.Removed != nil {
 				delete(seen, id)
-				if _, err := tx.ExecContext(ctx, `DELETE FROM directory_users WHERE tenant_id = ? AND object_id = ?`, tenant, id); err != nil {
-					return fmt.Errorf("state: %s: remove %s: %w", op, id, err)
+				if err := remove(id); err != nil {
+					return err
 				}
 				continue
 			}
 			seen[id] = true
-			u, err := scanDirectoryUser(tx.QueryRowContext(ctx, `SELECT `+directoryColumns+` FROM directory_users u WHERE u.tenant_id = ? AND u.object_id = ?`, tenant, id), tenant, false)
+			u, err := scanDirectoryUser(tx.QueryRowContext(ctx, `SELECT `+directoryColumns+`, u.photo FROM directory_users u WHERE u.tenant_id = ? AND u.object_id = ?`, tenant, id), tenant, false, true)
 			if errors.Is(err, sql.ErrNoRows) {
 				u = DirectoryUser{TenantID: tenant, ObjectID: id, Enabled: true}
+				renamed[id] = true
 			} else if err != nil {
 				return fmt.Errorf("state: %s: read %s: %w", op, id, err)
 			}
+			oldName := u.DisplayName
 			mergeDirectoryChange(&u, c)
+			if u.DisplayName != oldName {
+				renamed[id] = true
+			}
+			if p, ok := r.Photos[id]; ok {
+				u.Photo = p
+			}
+			if len(u.Photo) == 0 || len(u.Photo) > MaxDirectoryPhoto {
+				u.Photo = nil
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO directory_users (tenant_id, object_id, upn, display_name, given_name, surname, mail,
-other_mails, business_phones, mobile_phone, job_title, department, office, company, manager_id, enabled, user_type, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+other_mails, business_phones, mobile_phone, job_title, department, office, company, manager_id, enabled, user_type, updated_at, seq, photo)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (tenant_id, object_id) DO UPDATE SET upn = excluded.upn, display_name = excluded.display_name,
 given_name = excluded.given_name, surname = excluded.surname, mail = excluded.mail, other_mails = excluded.other_mails,
 business_phones = excluded.business_phones, mobile_phone = excluded.mobile_phone, job_title = excluded.job_title,
 department = excluded.department, office = excluded.office, company = excluded.company, manager_id = excluded.manager_id,
-enabled = excluded.enabled, user_type = excluded.user_type, updated_at = excluded.updated_at`,
+enabled = excluded.enabled, user_type = excluded.user_type, updated_at = excluded.updated_at, seq = excluded.seq, photo = excluded.photo`,
 				tenant, id, u.UPN, u.DisplayName, u.GivenName, u.Surname, u.Mail, jsonList(u.OtherMails), jsonList(u.BusinessPhones),
-				u.MobilePhone, u.JobTitle, u.Department, u.Office, u.Company, u.ManagerID, u.Enabled, u.UserType, t); err != nil {
+				u.MobilePhone, u.JobTitle, u.Department, u.Office, u.Company, u.ManagerID, u.Enabled, u.UserType, t, next(), u.Photo); err != nil {
 				return fmt.Errorf("state: %s: write %s: %w", op, id, err)
 			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM directory_removed WHERE tenant_id = ? AND object_id = ?`, tenant, id); err != nil {
+				return fmt.Errorf("state: %s: back %s: %w", op, id, err)
+			}
 		}
-		if full {
-			rows, err := tx.QueryContext(ctx, `SELECT object_id FROM directory_users WHERE tenant_id = ?`, tenant)
+		if r.Full {
+			stale, err := directoryIDs(ctx, tx, `SELECT object_id FROM directory_users WHERE tenant_id = ? ORDER BY object_id`, tenant)
 			if err != nil {
 				return fmt.Errorf("state: %s: %w", op, err)
 			}
-			var stale []string
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return fmt.Errorf("state: %s: %w", op, err)
-				}
-				if !seen[id] {
-					stale = append(stale, id)
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("state: %s: %w", op, err)
-			}
 			for _, id := range stale {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM directory_users WHERE tenant_id = ? AND object_id = ?`, tenant, id); err != nil {
-					return fmt.Errorf("state: %s: remove %s: %w", op, id, err)
+				if !seen[id] {
+					if err := remove(id); err != nil {
+						return err
+					}
 				}
 			}
 		}
+		managers := make([]string, 0, len(renamed))
+		for id := range renamed {
+			managers = append(managers, id)
+		}
+		slices.Sort(managers)
+		for _, m := range managers {
+			reports, err := directoryIDs(ctx, tx, `SELECT object_id FROM directory_users WHERE tenant_id = ? AND manager_id = ? ORDER BY object_id`, tenant, m)
+			if err != nil {
+				return fmt.Errorf("state: %s: reports of %s: %w", op, m, err)
+			}
+			for _, id := range reports {
+				if _, err := tx.ExecContext(ctx, `UPDATE directory_users SET seq = ? WHERE tenant_id = ? AND object_id = ?`, next(), tenant, id); err != nil {
+					return fmt.Errorf("state: %s: report %s: %w", op, id, err)
+				}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO directory_seqs (tenant_id, seq) VALUES (?, ?)
+ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq`, tenant, seq); err != nil {
+			return fmt.Errorf("state: %s: change number: %w", op, err)
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO directory_tokens (tenant_id, delta_token, updated_at) VALUES (?, ?, ?)
-ON CONFLICT (tenant_id) DO UPDATE SET delta_token = excluded.delta_token, updated_at = excluded.updated_at`, tenant, newToken, t); err != nil {
+ON CONFLICT (tenant_id) DO UPDATE SET delta_token = excluded.delta_token, updated_at = excluded.updated_at`, tenant, r.Token, t); err != nil {
 			return fmt.Errorf("state: %s: token: %w", op, err)
 		}
 		return nil
 	})
+}
+
+// directoryIDs runs q (selecting object ids) in tx.
+func directoryIDs(ctx context.Context, tx *sqlTx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // DirectoryToken returns the delta token of tenant's last round, "" when
@@ -217,17 +337,7 @@ func (db *DB) DirectoryUsers(ctx context.Context, tenant string, opts DirectoryO
 	tenant = strings.ToLower(tenant)
 	q := `SELECT ` + directoryColumns + `, m.display_name FROM directory_users u
 LEFT JOIN directory_users m ON m.tenant_id = u.tenant_id AND m.object_id = u.manager_id AND u.manager_id <> ''
-WHERE u.tenant_id = ?`
-	if !opts.IncludeGuests {
-		q += ` AND u.user_type <> 'Guest'`
-	}
-	if !opts.IncludeDisabled {
-		q += ` AND u.enabled = TRUE`
-	}
-	if !opts.IncludeWithoutMail {
-		q += ` AND u.mail <> ''`
-	}
-	q += ` ORDER BY u.display_name, u.object_id`
+WHERE u.tenant_id = ?` + opts.where() + ` ORDER BY u.display_name, u.object_id`
 	rows, err := db.sql.QueryContext(ctx, q, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("state: directory of tenant %s: %w", tenant, err)
@@ -235,7 +345,7 @@ WHERE u.tenant_id = ?`
 	defer rows.Close()
 	var out []DirectoryUser
 	for rows.Next() {
-		u, err := scanDirectoryUser(rows, tenant, true)
+		u, err := scanDirectoryUser(rows, tenant, true, false)
 		if err != nil {
 			return nil, fmt.Errorf("state: directory of tenant %s: %w", tenant, err)
 		}
