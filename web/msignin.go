@@ -19,6 +19,7 @@ import (
 
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/auth"
+	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -314,7 +315,7 @@ func (h *Handler) microsoftUser(ctx context.Context, cl idClaims, mode string) (
 	if !errors.Is(err, state.ErrNotFound) {
 		return "", err
 	}
-	id, err = h.o.DB.AddMicrosoftUser(ctx, cl.TenantID, cl.ObjectID, cl.UPN, userNameFromUPN(cl.UPN, mode))
+	id, err = h.o.DB.AddMicrosoftUser(ctx, cl.TenantID, cl.ObjectID, cl.UPN, pairs.UserNameFromUPN(cl.UPN, mode))
 	if errors.Is(err, state.ErrExists) {
 		// Another sign-in of the same person made it just now.
 		id, err = h.o.DB.MicrosoftUser(ctx, cl.TenantID, cl.ObjectID)
@@ -324,30 +325,6 @@ func (h *Handler) microsoftUser(ctx context.Context, cl idClaims, mode string) (
 	}
 	h.log.Info("web: user created by a Microsoft sign-in", "user", id.User, "tid", id.TenantID, "oid", id.ObjectID)
 	return id.User, nil
-}
-
-// userNameFromUPN is the local part of upn (mode "local-part" or "") or
-// the whole UPN (mode "upn"), lower case, with only letters, digits and
-// ._- (and @+ for a whole UPN) kept, at most 56 characters (room for a -N
-// suffix); "user" when nothing is left.
-func userNameFromUPN(upn, mode string) string {
-	if mode != "upn" {
-		upn, _, _ = strings.Cut(upn, "@")
-	}
-	var b strings.Builder
-	for _, r := range strings.ToLower(upn) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '.' || r == '_' || r == '-' || (mode == "upn" && (r == '@' || r == '+')) {
-			b.WriteRune(r)
-		}
-	}
-	n := strings.Trim(b.String(), ".")
-	if len(n) > 56 {
-		n = n[:56]
-	}
-	if n == "" {
-		return "user"
-	}
-	return n
 }
 
 // providerCache keeps the OpenID Connect provider (discovery document and
