@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -507,19 +508,53 @@ func (g *gctx) userNotFound(id string) {
 	g.fail(404, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
 }
 
-// dirPageSize is the page size of /users and members: $top 1..999,
-// default 100.
-func (g *gctx) dirPageSize(q url.Values) (int, bool) {
-	size := 100
+// dirPage is one page of a directory list (/users, a group's members):
+// its size, $top 1..999 (default 100), and how many items the pages
+// before it served, from the opaque $skiptoken, which holds only for the
+// list (kind, folder) of tenant t that wrote it.
+type dirPage struct {
+	t            *tenant
+	kind, folder string
+	size, skip   int
+}
+
+// openDirPage reads the $top and $skiptoken of q for the list (kind,
+// folder) of t. It returns ok=false after writing the error.
+func (g *gctx) openDirPage(q url.Values, t *tenant, kind, folder string) (p dirPage, ok bool) {
+	p = dirPage{t: t, kind: kind, folder: folder, size: 100}
 	if v := q.Get("$top"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 999 {
 			g.fail(400, "Request_BadRequest", "Invalid page size specified: '"+v+"'. Must be between 1 and 999 inclusive.")
-			return 0, false
+			return p, false
 		}
-		size = n
+		p.size = n
 	}
-	return size, true
+	if raw := q.Get("$skiptoken"); raw != "" {
+		st, valid := g.s.decodeToken(raw)
+		if !valid || st.Kind != kind || st.Mailbox != t.id || st.Folder != folder {
+			g.fail(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")
+			return p, false
+		}
+		p.skip = int(st.After)
+	}
+	return p, true
+}
+
+// write answers with the page vals of the list at path (under g.base())
+// described by @odata.context context; when more items follow, its
+// @odata.nextLink repeats q with the $skiptoken of the next page.
+func (p dirPage) write(g *gctx, q url.Values, context, path string, vals []any, more bool) {
+	if vals == nil {
+		vals = []any{}
+	}
+	out := map[string]any{"@odata.context": g.base() + "/$metadata#" + context, "value": vals}
+	if more {
+		nq := maps.Clone(q)
+		nq.Set("$skiptoken", g.s.encodeToken(deltaState{Kind: p.kind, Mailbox: p.t.id, Folder: p.folder, After: uint64(p.skip + len(vals))}))
+		out["@odata.nextLink"] = g.base() + path + "?" + odataQuery(nq)
+	}
+	writeJSON(g.w, 200, out)
 }
 
 // userFilter parses the $filter forms /users supports on the properties
@@ -595,19 +630,10 @@ func (g *gctx) listUsers() {
 		g.fail(400, "Request_UnsupportedQuery", err.Error())
 		return
 	}
-	size, ok := g.dirPageSize(q)
+	t := g.tokenTenant()
+	page, ok := g.openDirPage(q, t, "l", "")
 	if !ok {
 		return
-	}
-	t := g.tokenTenant()
-	skip := 0
-	if raw := q.Get("$skiptoken"); raw != "" {
-		st, valid := g.s.decodeToken(raw)
-		if !valid || st.Kind != "l" || st.Mailbox != t.id {
-			g.fail(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")
-			return
-		}
-		skip = int(st.After)
 	}
 	g.s.mu.Lock()
 	var vals []any
@@ -617,29 +643,17 @@ func (g *gctx) listUsers() {
 			continue
 		}
 		n++
-		if n <= skip {
+		if n <= page.skip {
 			continue
 		}
-		if len(vals) == size {
+		if len(vals) == page.size {
 			more = true
 			break
 		}
 		vals = append(vals, userJSON(&du.f, sel, nil))
 	}
 	g.s.mu.Unlock()
-	if vals == nil {
-		vals = []any{}
-	}
-	out := map[string]any{"@odata.context": g.base() + "/$metadata#users", "value": vals}
-	if more {
-		nq := url.Values{}
-		for k, v := range q {
-			nq[k] = v
-		}
-		nq.Set("$skiptoken", g.s.encodeToken(deltaState{Kind: "l", Mailbox: t.id, After: uint64(skip + len(vals))}))
-		out["@odata.nextLink"] = g.base() + "/users?" + odataQuery(nq)
-	}
-	writeJSON(g.w, 200, out)
+	page.write(g, q, "users", "/users", vals, more)
 }
 
 func (g *gctx) userManager(id string) {
@@ -718,27 +732,18 @@ func (g *gctx) groupMembers(id string) {
 		g.fail(400, "Request_BadRequest", err.Error())
 		return
 	}
-	size, ok := g.dirPageSize(q)
+	t := g.tokenTenant()
+	page, ok := g.openDirPage(q, t, "g", strings.ToLower(id))
 	if !ok {
 		return
-	}
-	t := g.tokenTenant()
-	skip := 0
-	if raw := q.Get("$skiptoken"); raw != "" {
-		st, valid := g.s.decodeToken(raw)
-		if !valid || st.Kind != "g" || st.Mailbox != t.id || st.Folder != strings.ToLower(id) {
-			g.fail(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")
-			return
-		}
-		skip = int(st.After)
 	}
 	g.s.mu.Lock()
 	gr := t.groups[strings.ToLower(id)]
 	var vals []any
 	more := false
 	if gr != nil {
-		for i := min(skip, len(gr.members)); i < len(gr.members); i++ {
-			if len(vals) == size {
+		for i := min(page.skip, len(gr.members)); i < len(gr.members); i++ {
+			if len(vals) == page.size {
 				more = true
 				break
 			}
@@ -753,19 +758,7 @@ func (g *gctx) groupMembers(id string) {
 		g.fail(404, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
 		return
 	}
-	if vals == nil {
-		vals = []any{}
-	}
-	out := map[string]any{"@odata.context": g.base() + "/$metadata#directoryObjects", "value": vals}
-	if more {
-		nq := url.Values{}
-		for k, v := range q {
-			nq[k] = v
-		}
-		nq.Set("$skiptoken", g.s.encodeToken(deltaState{Kind: "g", Mailbox: t.id, Folder: strings.ToLower(id), After: uint64(skip + len(vals))}))
-		out["@odata.nextLink"] = g.base() + "/groups/" + url.PathEscape(id) + "/members?" + odataQuery(nq)
-	}
-	writeJSON(g.w, 200, out)
+	page.write(g, q, "directoryObjects", "/groups/"+url.PathEscape(id)+"/members", vals, more)
 }
 
 // usersDelta serves GET /users/delta. A round is fixed when it starts:
