@@ -493,19 +493,18 @@ func (g *gctx) dirGET(serve func(), roles ...string) {
 	serve()
 }
 
-// liveUser finds a live user of the token's tenant.
-func (g *gctx) liveUser(t *tenant, idOrUPN string) *dirUser {
+// liveUser finds the live user idOrUPN of the token's tenant; nil, after
+// answering 404, when there is none.
+func (g *gctx) liveUser(idOrUPN string) *dirUser {
+	t := g.tokenTenant()
 	g.s.mu.Lock()
-	defer g.s.mu.Unlock()
 	ut, du := g.s.dirUserLocked(idOrUPN)
-	if ut != t {
+	g.s.mu.Unlock()
+	if du == nil || ut != t {
+		g.fail(404, "Request_ResourceNotFound", "Resource '"+idOrUPN+"' does not exist or one of its queried reference-property objects are not present.")
 		return nil
 	}
 	return du
-}
-
-func (g *gctx) userNotFound(id string) {
-	g.fail(404, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
 }
 
 // dirPage is one page of a directory list (/users, a group's members):
@@ -603,26 +602,30 @@ func splitFold(s, sep string) []string {
 	}
 }
 
-func (g *gctx) checkDirOptions(q url.Values, allowed ...string) bool {
+// dirSelect checks that q has no query options but the allowed ones and
+// parses its $select (nil for none). It returns ok=false after writing
+// the error.
+func (g *gctx) dirSelect(q url.Values, allowed ...string) (sel []string, ok bool) {
 	for k := range q {
 		if strings.HasPrefix(k, "$") && !slices.Contains(allowed, k) {
 			g.fail(400, "Request_BadRequest", "Query option '"+k+"' is not supported by graphsim on this directory resource.")
-			return false
+			return nil, false
 		}
 	}
-	return true
+	sel, err := parseUserSelect(q.Get("$select"))
+	if err != nil {
+		g.fail(400, "Request_BadRequest", err.Error())
+		return nil, false
+	}
+	return sel, true
 }
 
 // listUsers serves GET /users: live users of the token's tenant in
 // creation order, paged with an opaque $skiptoken.
 func (g *gctx) listUsers() {
 	q := g.r.URL.Query()
-	if !g.checkDirOptions(q, "$select", "$filter", "$top", "$skiptoken") {
-		return
-	}
-	sel, err := parseUserSelect(q.Get("$select"))
-	if err != nil {
-		g.fail(400, "Request_BadRequest", err.Error())
+	sel, ok := g.dirSelect(q, "$select", "$filter", "$top", "$skiptoken")
+	if !ok {
 		return
 	}
 	match, err := userFilter(q.Get("$filter"))
@@ -657,18 +660,12 @@ func (g *gctx) listUsers() {
 }
 
 func (g *gctx) userManager(id string) {
-	if !g.checkDirOptions(g.r.URL.Query(), "$select") {
+	sel, ok := g.dirSelect(g.r.URL.Query(), "$select")
+	if !ok {
 		return
 	}
-	sel, err := parseUserSelect(g.r.URL.Query().Get("$select"))
-	if err != nil {
-		g.fail(400, "Request_BadRequest", err.Error())
-		return
-	}
-	t := g.tokenTenant()
-	du := g.liveUser(t, id)
+	du := g.liveUser(id)
 	if du == nil {
-		g.userNotFound(id)
 		return
 	}
 	g.s.mu.Lock()
@@ -696,10 +693,8 @@ func (g *gctx) userPhoto(id string, value, meta bool) {
 		g.fail(400, "BadRequest", "Resource not found for the segment '"+g.r.URL.Path+"'.")
 		return
 	}
-	t := g.tokenTenant()
-	du := g.liveUser(t, id)
+	du := g.liveUser(id)
 	if du == nil {
-		g.userNotFound(id)
 		return
 	}
 	g.s.mu.Lock()
@@ -724,12 +719,8 @@ func (g *gctx) userPhoto(id string, value, meta bool) {
 // groupMembers serves GET /groups/{id}/members: users in the order added.
 func (g *gctx) groupMembers(id string) {
 	q := g.r.URL.Query()
-	if !g.checkDirOptions(q, "$select", "$top", "$skiptoken") {
-		return
-	}
-	sel, err := parseUserSelect(q.Get("$select"))
-	if err != nil {
-		g.fail(400, "Request_BadRequest", err.Error())
+	sel, ok := g.dirSelect(q, "$select", "$top", "$skiptoken")
+	if !ok {
 		return
 	}
 	t := g.tokenTenant()
