@@ -4,7 +4,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -549,9 +548,8 @@ func (p dirPage) write(g *gctx, q url.Values, context, path string, vals []any, 
 	}
 	out := map[string]any{"@odata.context": g.base() + "/$metadata#" + context, "value": vals}
 	if more {
-		nq := maps.Clone(q)
-		nq.Set("$skiptoken", g.s.encodeToken(deltaState{Kind: p.kind, Mailbox: p.t.id, Folder: p.folder, After: uint64(p.skip + len(vals))}))
-		out["@odata.nextLink"] = g.base() + path + "?" + odataQuery(nq)
+		next := deltaState{Kind: p.kind, Mailbox: p.t.id, Folder: p.folder, After: uint64(p.skip + len(vals))}
+		out["@odata.nextLink"] = g.nextLink(path, q, "$skiptoken", g.s.encodeToken(next))
 	}
 	writeJSON(g.w, 200, out)
 }
