@@ -98,18 +98,24 @@ func (p *Pair) Sync(ctx context.Context, during func(proc *os.Process, ended <-c
 	return r, nil
 }
 
+// waitFor waits d unless ended is closed first; it reports whether all
+// of d passed.
+func waitFor(d time.Duration, ended <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ended:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // KillAfter returns a during func that SIGKILLs the process after d,
 // unless it ended first; it reports whether it killed.
 func KillAfter(d time.Duration) func(*os.Process, <-chan struct{}) bool {
 	return func(proc *os.Process, ended <-chan struct{}) bool {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ended:
-			return false
-		case <-t.C:
-			return proc.Signal(syscall.SIGKILL) == nil
-		}
+		return waitFor(d, ended) && proc.Signal(syscall.SIGKILL) == nil
 	}
 }
 

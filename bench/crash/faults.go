@@ -45,12 +45,8 @@ func RestartRadicale(r *Radicale) Disturb {
 	return Disturb{At: func(rng *mrand.Rand, expected time.Duration) func(*os.Process, <-chan struct{}) bool {
 		at := time.Duration((0.1 + 0.5*rng.Float64()) * float64(expected))
 		return func(_ *os.Process, ended <-chan struct{}) bool {
-			t := time.NewTimer(at)
-			defer t.Stop()
-			select {
-			case <-ended:
+			if !waitFor(at, ended) {
 				return false
-			case <-t.C:
 			}
 			r.Kill()
 			if err := r.Start(context.Background()); err != nil {

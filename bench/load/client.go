@@ -80,33 +80,11 @@ func newClient(id int, d *davclient.Client, seed int64, led *ledger, mix map[str
 	return c
 }
 
-// run works until stop ends. Requests run under ctx, so that one in
-// flight when stop ends is finished and its answer recorded: an answer
-// lost to the stop would look like a lost update.
+// run works until stop ends (see davclient.RunMix).
 func (c *client) run(stop, ctx context.Context) {
-	for stop.Err() == nil && ctx.Err() == nil {
-		op := c.mix[c.rng.IntN(len(c.mix))]
-		var err error
-		switch op {
-		case davclient.KindSync:
-			err = c.syncCollection(ctx)
-		case davclient.KindMultiget:
-			err = c.multiget(ctx)
-		case davclient.KindGet:
-			_, err = c.get(ctx, baseHref(c.rng.IntN(c.base)))
-		case "put-owned":
-			err = c.putOwned(ctx)
-		case "put-shared":
-			err = c.putShared(ctx)
-		case "create":
-			err = c.create(ctx)
-		case "delete":
-			err = c.delete(ctx)
-		}
-		if err != nil && ctx.Err() == nil {
-			c.led.problem(false, "client %d: %s: %v", c.id, op, err)
-		}
-	}
+	davclient.RunMix(stop, ctx, c.rng, c.mix, c, func(op string, err error) {
+		c.led.problem(false, "client %d: %s: %v", c.id, op, err)
+	})
 }
 
 func (c *client) marker() string {
@@ -124,7 +102,9 @@ func (c *client) expect(what string, r davclient.Response, want ...int) error {
 	return fmt.Errorf("%s: unexpected status %d: %.200s", what, r.Status, r.Body)
 }
 
-func (c *client) syncCollection(ctx context.Context) error {
+// Sync does one sync-collection REPORT from the client's token; a refused
+// token is counted and dropped.
+func (c *client) Sync(ctx context.Context) error {
 	ms, err := davclient.SyncCollection(ctx, c.d.Do, c.d.Book, c.token)
 	if errors.Is(err, davclient.ErrTokenRefused) {
 		c.tokenResets++
@@ -138,17 +118,16 @@ func (c *client) syncCollection(ctx context.Context) error {
 	return nil
 }
 
-func (c *client) multiget(ctx context.Context) error {
-	seen := map[string]bool{}
-	var paths []string
-	for range 10 {
-		p := c.d.CardPath(baseHref(c.rng.IntN(c.base)))
-		if !seen[p] {
-			seen[p] = true
-			paths = append(paths, p)
-		}
-	}
+// Multiget reads up to 10 random base cards in one REPORT.
+func (c *client) Multiget(ctx context.Context) error {
+	paths := davclient.DistinctPaths(10, func() string { return c.d.CardPath(baseHref(c.rng.IntN(c.base))) })
 	return davclient.Multiget(ctx, c.d.Do, c.d.Book, paths)
+}
+
+// Get reads a random base card.
+func (c *client) Get(ctx context.Context) error {
+	_, err := c.get(ctx, baseHref(c.rng.IntN(c.base)))
+	return err
 }
 
 // get reads a card and remembers its ETag.
@@ -179,7 +158,8 @@ func (c *client) put(ctx context.Context, href, etag, data string) (r davclient.
 	return r, o.CurETag, err
 }
 
-func (c *client) putOwned(ctx context.Context) error {
+// PutOwned rewrites one of the client's own cards, retrying its 412s.
+func (c *client) PutOwned(ctx context.Context) error {
 	i := c.owned[c.rng.IntN(len(c.owned))]
 	href := baseHref(i)
 	etag, ok := c.etags[href]
@@ -208,7 +188,8 @@ func (c *client) putOwned(ctx context.Context) error {
 	return fmt.Errorf("PUT of owned card %s: 412 three times in a row", href)
 }
 
-func (c *client) putShared(ctx context.Context) error {
+// PutShared rewrites one of the shared cards; its 412s are expected.
+func (c *client) PutShared(ctx context.Context) error {
 	i := c.shared[c.rng.IntN(len(c.shared))]
 	href := baseHref(i)
 	etag, ok := c.etags[href]
@@ -235,7 +216,8 @@ func (c *client) putShared(ctx context.Context) error {
 	return nil
 }
 
-func (c *client) create(ctx context.Context) error {
+// Create creates a new card.
+func (c *client) Create(ctx context.Context) error {
 	c.seq++
 	href, _, text := davclient.NewCard(c.id, c.seq)
 	r, err := c.d.Do(ctx, davclient.KindCreate, "PUT", c.d.CardPath(href), davclient.CreateHeader(), text)
@@ -251,9 +233,11 @@ func (c *client) create(ctx context.Context) error {
 	return nil
 }
 
-func (c *client) delete(ctx context.Context) error {
+// Delete deletes one of the cards the client created (creating one when
+// there is none).
+func (c *client) Delete(ctx context.Context) error {
 	if len(c.created) == 0 {
-		return c.create(ctx)
+		return c.Create(ctx)
 	}
 	k := c.rng.IntN(len(c.created))
 	href := c.created[k]

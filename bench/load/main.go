@@ -77,10 +77,10 @@ func defaultMix() map[string]int {
 		davclient.KindSync:     30,
 		davclient.KindMultiget: 15,
 		davclient.KindGet:      20,
-		"put-owned":            20,
-		"put-shared":           10,
-		"create":               3,
-		"delete":               2,
+		davclient.OpPutOwned:   20,
+		davclient.OpPutShared:  10,
+		davclient.KindCreate:   3,
+		davclient.KindDelete:   2,
 	}
 }
 

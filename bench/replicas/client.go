@@ -109,7 +109,7 @@ func mixOps() []string {
 	for _, e := range []struct {
 		op string
 		n  int
-	}{{davclient.KindSync, 30}, {davclient.KindMultiget, 15}, {davclient.KindGet, 10}, {"put-owned", 22}, {"put-shared", 18}, {davclient.KindCreate, 4}, {davclient.KindDelete, 1}} {
+	}{{davclient.KindSync, 30}, {davclient.KindMultiget, 15}, {davclient.KindGet, 10}, {davclient.OpPutOwned, 22}, {davclient.OpPutShared, 18}, {davclient.KindCreate, 4}, {davclient.KindDelete, 1}} {
 		for range e.n {
 			m = append(m, e.op)
 		}
@@ -158,37 +158,34 @@ func (c *client) read(ctx context.Context, kind, method, path string, hdr map[st
 	return davclient.Response{}, err
 }
 
+// run works until stop ends (see davclient.RunMix).
 func (c *client) run(stop, ctx context.Context) {
-	for stop.Err() == nil && ctx.Err() == nil {
-		op := c.mix[c.rng.IntN(len(c.mix))]
-		var err error
-		switch op {
-		case davclient.KindSync:
-			err = c.sync(ctx)
-		case davclient.KindMultiget:
-			err = c.multiget(ctx)
-		case davclient.KindGet:
-			_, err = c.get(ctx, c.all[c.rng.IntN(len(c.all))])
-		case "put-owned":
-			err = c.put(ctx, c.owned[c.rng.IntN(len(c.owned))])
-		case "put-shared":
-			err = c.put(ctx, c.shared[c.rng.IntN(len(c.shared))])
-		case davclient.KindCreate:
-			err = c.create(ctx)
-		case davclient.KindDelete:
-			err = c.delete(ctx)
-		}
-		if err != nil && ctx.Err() == nil {
-			c.j.problem("client %d: %s: %v", c.id, op, err)
-		}
-	}
+	davclient.RunMix(stop, ctx, c.rng, c.mix, c, func(op string, err error) {
+		c.j.problem("client %d: %s: %v", c.id, op, err)
+	})
+}
+
+// Get reads one of the cards.
+func (c *client) Get(ctx context.Context) error {
+	_, err := c.get(ctx, c.all[c.rng.IntN(len(c.all))])
+	return err
+}
+
+// PutOwned rewrites one of the client's own cards.
+func (c *client) PutOwned(ctx context.Context) error {
+	return c.put(ctx, c.owned[c.rng.IntN(len(c.owned))])
+}
+
+// PutShared rewrites one of the cards every client writes.
+func (c *client) PutShared(ctx context.Context) error {
+	return c.put(ctx, c.shared[c.rng.IntN(len(c.shared))])
 }
 
 func (c *client) book() string { return c.reps[0].Book }
 
-// sync does one sync-collection REPORT from the client's token and adds
+// Sync does one sync-collection REPORT from the client's token and adds
 // its responses to the client's stream.
-func (c *client) sync(ctx context.Context) error {
+func (c *client) Sync(ctx context.Context) error {
 	ms, err := davclient.SyncCollection(ctx, c.read, c.book(), c.token)
 	if errors.Is(err, davclient.ErrTokenRefused) {
 		c.stream.Resets++
@@ -216,16 +213,9 @@ func (c *client) sync(ctx context.Context) error {
 	return nil
 }
 
-func (c *client) multiget(ctx context.Context) error {
-	seen := map[string]bool{}
-	var paths []string
-	for range 10 {
-		p := c.book() + c.all[c.rng.IntN(len(c.all))]
-		if !seen[p] {
-			seen[p] = true
-			paths = append(paths, p)
-		}
-	}
+// Multiget reads up to 10 random cards in one REPORT.
+func (c *client) Multiget(ctx context.Context) error {
+	paths := davclient.DistinctPaths(10, func() string { return c.book() + c.all[c.rng.IntN(len(c.all))] })
 	return davclient.Multiget(ctx, c.read, c.book(), paths)
 }
 
@@ -292,7 +282,8 @@ func (c *client) put(ctx context.Context, href string) error {
 	return err
 }
 
-func (c *client) create(ctx context.Context) error {
+// Create creates a new card, journalled.
+func (c *client) Create(ctx context.Context) error {
 	c.seq++
 	href, m, text := davclient.NewCard(c.id, c.seq)
 	r, err := c.write(ctx, Write{Client: c.id, Href: href, Op: "create", Marker: m}, "PUT", davclient.CreateHeader(), text)
@@ -307,10 +298,10 @@ func (c *client) create(ctx context.Context) error {
 	return nil
 }
 
-// delete deletes one of the cards the client created.
-func (c *client) delete(ctx context.Context) error {
+// Delete deletes one of the cards the client created.
+func (c *client) Delete(ctx context.Context) error {
 	if len(c.created) == 0 {
-		return c.create(ctx)
+		return c.Create(ctx)
 	}
 	k := c.rng.IntN(len(c.created))
 	href := c.created[k]

@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	var wg sync.WaitGroup
 	for _, c := range clients {
 		wg.Go(func() {
-			if err := c.sync(ctx); err != nil { // the stream starts from nothing
+			if err := c.Sync(ctx); err != nil { // the stream starts from nothing
 				j.problem("client %d: first sync-collection: %v", c.id, err)
 			}
 			c.run(runCtx, ctx)
@@ -133,7 +133,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	}
 	rep.ConvergeS = time.Since(t1).Seconds()
 	for _, c := range clients {
-		if err := c.sync(ctx); err != nil {
+		if err := c.Sync(ctx); err != nil {
 			j.problem("client %d: last sync-collection: %v", c.id, err)
 		}
 		h.Streams = append(h.Streams, c.stream)

@@ -1,4 +1,4 @@
-// Package synctest is the conformance suite every sync side runs: one
+// Package sidetest is the conformance suite every sync side runs: one
 // Run call in a side's test file checks the whole side contract (listing,
 // reading, conditional writes, never overwriting on create, round trips
 // of the quirky corpus, change tokens where the side has them). It also

@@ -17,7 +17,7 @@ type capsOf struct {
 }
 
 // sideCaps returns the capabilities of s and their bit mask (bit i for
-// sync.CapabilityTypes()[i]).
+// engine.CapabilityTypes()[i]).
 func sideCaps(s engine.Side) (c capsOf, mask int) {
 	var ok bool
 	if c.Changer, ok = s.(engine.Changer); ok {
@@ -1136,9 +1136,9 @@ func withCaps(f *faulty, c capsOf, mask int) engine.Side {
 	case 127:
 		return &faulty127{f, c.Changer, c.Projector, c.Flusher, c.Concurrency, c.Prefetcher, c.Identifier, c.Closer}
 	}
-	panic("synctest: capability mask out of range; run go generate ./sync/synctest/")
+	panic("sidetest: capability mask out of range; run go generate ./engine/sidetest/")
 }
 
-// capabilityCount is len(sync.CapabilityTypes()) when this file was
+// capabilityCount is len(engine.CapabilityTypes()) when this file was
 // generated.
 const capabilityCount = 7

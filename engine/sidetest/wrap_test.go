@@ -52,7 +52,7 @@ func call(t *testing.T, s engine.Side, c reflect.Type) {
 }
 
 // TestWrapGeneratedIsCurrent fails when a capability was added to
-// engine.CapabilityTypes without running go generate ./sync/synctest/.
+// engine.CapabilityTypes without running go generate ./engine/sidetest/.
 func TestWrapGeneratedIsCurrent(t *testing.T) {
 	var want []string
 	for _, c := range engine.CapabilityTypes() {
@@ -64,7 +64,7 @@ func TestWrapGeneratedIsCurrent(t *testing.T) {
 		got = append(got, ct.Field(i).Type.Name())
 	}
 	if capabilityCount != len(want) || !slices.Equal(got, want) {
-		t.Fatalf("wrap_gen.go knows capabilities %v, engine.CapabilityTypes has %v: run go generate ./sync/synctest/", got, want)
+		t.Fatalf("wrap_gen.go knows capabilities %v, engine.CapabilityTypes has %v: run go generate ./engine/sidetest/", got, want)
 	}
 }
 

@@ -492,34 +492,66 @@ func (g *gctx) dirGET(serve func(), roles ...string) {
 	serve()
 }
 
-// liveUser finds a live user of the token's tenant.
-func (g *gctx) liveUser(t *tenant, idOrUPN string) *dirUser {
+// liveUser finds the live user idOrUPN of the token's tenant; nil, after
+// answering 404, when there is none.
+func (g *gctx) liveUser(idOrUPN string) *dirUser {
+	t := g.tokenTenant()
 	g.s.mu.Lock()
-	defer g.s.mu.Unlock()
 	ut, du := g.s.dirUserLocked(idOrUPN)
-	if ut != t {
+	g.s.mu.Unlock()
+	if du == nil || ut != t {
+		g.fail(404, "Request_ResourceNotFound", "Resource '"+idOrUPN+"' does not exist or one of its queried reference-property objects are not present.")
 		return nil
 	}
 	return du
 }
 
-func (g *gctx) userNotFound(id string) {
-	g.fail(404, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
+// dirPage is one page of a directory list (/users, a group's members):
+// its size, $top 1..999 (default 100), and how many items the pages
+// before it served, from the opaque $skiptoken, which holds only for the
+// list (kind, folder) of tenant t that wrote it.
+type dirPage struct {
+	t            *tenant
+	kind, folder string
+	size, skip   int
 }
 
-// dirPageSize is the page size of /users and members: $top 1..999,
-// default 100.
-func (g *gctx) dirPageSize(q url.Values) (int, bool) {
-	size := 100
+// openDirPage reads the $top and $skiptoken of q for the list (kind,
+// folder) of t. It returns ok=false after writing the error.
+func (g *gctx) openDirPage(q url.Values, t *tenant, kind, folder string) (p dirPage, ok bool) {
+	p = dirPage{t: t, kind: kind, folder: folder, size: 100}
 	if v := q.Get("$top"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 999 {
 			g.fail(400, "Request_BadRequest", "Invalid page size specified: '"+v+"'. Must be between 1 and 999 inclusive.")
-			return 0, false
+			return p, false
 		}
-		size = n
+		p.size = n
 	}
-	return size, true
+	if raw := q.Get("$skiptoken"); raw != "" {
+		st, valid := g.s.decodeToken(raw)
+		if !valid || st.Kind != kind || st.Mailbox != t.id || st.Folder != folder {
+			g.fail(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")
+			return p, false
+		}
+		p.skip = int(st.After)
+	}
+	return p, true
+}
+
+// write answers with the page vals of the list at path (under g.base())
+// described by @odata.context context; when more items follow, its
+// @odata.nextLink repeats q with the $skiptoken of the next page.
+func (p dirPage) write(g *gctx, q url.Values, context, path string, vals []any, more bool) {
+	if vals == nil {
+		vals = []any{}
+	}
+	out := map[string]any{"@odata.context": g.base() + "/$metadata#" + context, "value": vals}
+	if more {
+		next := deltaState{Kind: p.kind, Mailbox: p.t.id, Folder: p.folder, After: uint64(p.skip + len(vals))}
+		out["@odata.nextLink"] = g.nextLink(path, q, "$skiptoken", g.s.encodeToken(next))
+	}
+	writeJSON(g.w, 200, out)
 }
 
 // userFilter parses the $filter forms /users supports on the properties
@@ -568,26 +600,30 @@ func splitFold(s, sep string) []string {
 	}
 }
 
-func (g *gctx) checkDirOptions(q url.Values, allowed ...string) bool {
+// dirSelect checks that q has no query options but the allowed ones and
+// parses its $select (nil for none). It returns ok=false after writing
+// the error.
+func (g *gctx) dirSelect(q url.Values, allowed ...string) (sel []string, ok bool) {
 	for k := range q {
 		if strings.HasPrefix(k, "$") && !slices.Contains(allowed, k) {
 			g.fail(400, "Request_BadRequest", "Query option '"+k+"' is not supported by graphsim on this directory resource.")
-			return false
+			return nil, false
 		}
 	}
-	return true
+	sel, err := parseUserSelect(q.Get("$select"))
+	if err != nil {
+		g.fail(400, "Request_BadRequest", err.Error())
+		return nil, false
+	}
+	return sel, true
 }
 
 // listUsers serves GET /users: live users of the token's tenant in
 // creation order, paged with an opaque $skiptoken.
 func (g *gctx) listUsers() {
 	q := g.r.URL.Query()
-	if !g.checkDirOptions(q, "$select", "$filter", "$top", "$skiptoken") {
-		return
-	}
-	sel, err := parseUserSelect(q.Get("$select"))
-	if err != nil {
-		g.fail(400, "Request_BadRequest", err.Error())
+	sel, ok := g.dirSelect(q, "$select", "$filter", "$top", "$skiptoken")
+	if !ok {
 		return
 	}
 	match, err := userFilter(q.Get("$filter"))
@@ -595,19 +631,10 @@ func (g *gctx) listUsers() {
 		g.fail(400, "Request_UnsupportedQuery", err.Error())
 		return
 	}
-	size, ok := g.dirPageSize(q)
+	t := g.tokenTenant()
+	page, ok := g.openDirPage(q, t, "l", "")
 	if !ok {
 		return
-	}
-	t := g.tokenTenant()
-	skip := 0
-	if raw := q.Get("$skiptoken"); raw != "" {
-		st, valid := g.s.decodeToken(raw)
-		if !valid || st.Kind != "l" || st.Mailbox != t.id {
-			g.fail(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")
-			return
-		}
-		skip = int(st.After)
 	}
 	g.s.mu.Lock()
 	var vals []any
@@ -617,44 +644,26 @@ func (g *gctx) listUsers() {
 			continue
 		}
 		n++
-		if n <= skip {
+		if n <= page.skip {
 			continue
 		}
-		if len(vals) == size {
+		if len(vals) == page.size {
 			more = true
 			break
 		}
 		vals = append(vals, userJSON(&du.f, sel, nil))
 	}
 	g.s.mu.Unlock()
-	if vals == nil {
-		vals = []any{}
-	}
-	out := map[string]any{"@odata.context": g.base() + "/$metadata#users", "value": vals}
-	if more {
-		nq := url.Values{}
-		for k, v := range q {
-			nq[k] = v
-		}
-		nq.Set("$skiptoken", g.s.encodeToken(deltaState{Kind: "l", Mailbox: t.id, After: uint64(skip + len(vals))}))
-		out["@odata.nextLink"] = g.base() + "/users?" + odataQuery(nq)
-	}
-	writeJSON(g.w, 200, out)
+	page.write(g, q, "users", "/users", vals, more)
 }
 
 func (g *gctx) userManager(id string) {
-	if !g.checkDirOptions(g.r.URL.Query(), "$select") {
+	sel, ok := g.dirSelect(g.r.URL.Query(), "$select")
+	if !ok {
 		return
 	}
-	sel, err := parseUserSelect(g.r.URL.Query().Get("$select"))
-	if err != nil {
-		g.fail(400, "Request_BadRequest", err.Error())
-		return
-	}
-	t := g.tokenTenant()
-	du := g.liveUser(t, id)
+	du := g.liveUser(id)
 	if du == nil {
-		g.userNotFound(id)
 		return
 	}
 	g.s.mu.Lock()
@@ -682,10 +691,8 @@ func (g *gctx) userPhoto(id string, value, meta bool) {
 		g.fail(400, "BadRequest", "Resource not found for the segment '"+g.r.URL.Path+"'.")
 		return
 	}
-	t := g.tokenTenant()
-	du := g.liveUser(t, id)
+	du := g.liveUser(id)
 	if du == nil {
-		g.userNotFound(id)
 		return
 	}
 	g.s.mu.Lock()
@@ -710,35 +717,22 @@ func (g *gctx) userPhoto(id string, value, meta bool) {
 // groupMembers serves GET /groups/{id}/members: users in the order added.
 func (g *gctx) groupMembers(id string) {
 	q := g.r.URL.Query()
-	if !g.checkDirOptions(q, "$select", "$top", "$skiptoken") {
-		return
-	}
-	sel, err := parseUserSelect(q.Get("$select"))
-	if err != nil {
-		g.fail(400, "Request_BadRequest", err.Error())
-		return
-	}
-	size, ok := g.dirPageSize(q)
+	sel, ok := g.dirSelect(q, "$select", "$top", "$skiptoken")
 	if !ok {
 		return
 	}
 	t := g.tokenTenant()
-	skip := 0
-	if raw := q.Get("$skiptoken"); raw != "" {
-		st, valid := g.s.decodeToken(raw)
-		if !valid || st.Kind != "g" || st.Mailbox != t.id || st.Folder != strings.ToLower(id) {
-			g.fail(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")
-			return
-		}
-		skip = int(st.After)
+	page, ok := g.openDirPage(q, t, "g", strings.ToLower(id))
+	if !ok {
+		return
 	}
 	g.s.mu.Lock()
 	gr := t.groups[strings.ToLower(id)]
 	var vals []any
 	more := false
 	if gr != nil {
-		for i := min(skip, len(gr.members)); i < len(gr.members); i++ {
-			if len(vals) == size {
+		for i := min(page.skip, len(gr.members)); i < len(gr.members); i++ {
+			if len(vals) == page.size {
 				more = true
 				break
 			}
@@ -753,19 +747,7 @@ func (g *gctx) groupMembers(id string) {
 		g.fail(404, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
 		return
 	}
-	if vals == nil {
-		vals = []any{}
-	}
-	out := map[string]any{"@odata.context": g.base() + "/$metadata#directoryObjects", "value": vals}
-	if more {
-		nq := url.Values{}
-		for k, v := range q {
-			nq[k] = v
-		}
-		nq.Set("$skiptoken", g.s.encodeToken(deltaState{Kind: "g", Mailbox: t.id, Folder: strings.ToLower(id), After: uint64(skip + len(vals))}))
-		out["@odata.nextLink"] = g.base() + "/groups/" + url.PathEscape(id) + "/members?" + odataQuery(nq)
-	}
-	writeJSON(g.w, 200, out)
+	page.write(g, q, "directoryObjects", "/groups/"+url.PathEscape(id)+"/members", vals, more)
 }
 
 // usersDelta serves GET /users/delta. A round is fixed when it starts:

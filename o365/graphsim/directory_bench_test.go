@@ -1,10 +1,6 @@
 package graphsim
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/cardbridge/cardbridge/o365/api"
@@ -22,25 +18,7 @@ func BenchmarkUsersDelta5000(b *testing.B) {
 	tok, _ := s.IssueToken("daemon", "")
 	b.ReportAllocs()
 	for b.Loop() {
-		next, pages := "/v1.0/users/delta?$expand=manager&$select="+api.UserDirectorySelect, 0
-		for next != "" {
-			req := httptest.NewRequest(http.MethodGet, next, nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			w := httptest.NewRecorder()
-			s.ServeHTTP(w, req)
-			if w.Code != 200 {
-				b.Fatalf("page %d: %d %.300s", pages, w.Code, w.Body.String())
-			}
-			var page struct {
-				Next string `json:"@odata.nextLink"`
-			}
-			json.Unmarshal(w.Body.Bytes(), &page)
-			next = ""
-			if page.Next != "" {
-				next = page.Next[strings.Index(page.Next, "/v1.0/"):]
-			}
-			pages++
-		}
+		pages := benchRound(b, s, tok, "/v1.0/users/delta?$expand=manager&$select="+api.UserDirectorySelect, "")
 		b.ReportMetric(float64(pages), "pages")
 	}
 }

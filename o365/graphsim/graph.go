@@ -10,6 +10,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -460,27 +461,21 @@ func (g *gctx) folderCollection(parent *folder) {
 			}
 		}
 		slices.SortFunc(list, func(a, b *folder) int { return strings.Compare(a.name, b.name) })
+		list, ok := filtered(g, flt, list, func(f *folder) *filterEnv {
+			fj := g.folderJSON(f)
+			return &filterEnv{get: func(n string) (*string, bool) {
+				v, ok := fj[canonicalFolderProp(n)].(string)
+				if !ok {
+					return nil, false
+				}
+				return &v, true
+			}, coll: func(string) ([]map[string]string, bool) { return nil, false }}
+		})
+		if !ok {
+			return
+		}
 		var out []any
 		for _, f := range list {
-			if flt != nil {
-				fj := g.folderJSON(f)
-				env := &filterEnv{get: func(n string) (*string, bool) {
-					v, ok := fj[canonicalFolderProp(n)].(string)
-					if !ok {
-						return nil, false
-					}
-					return &v, true
-				}, coll: func(string) ([]map[string]string, bool) { return nil, false }}
-				ok, err := evalFilter(flt, env)
-				if err != nil {
-					m.mu.Unlock()
-					g.fail(400, "ErrorInvalidUrlQueryFilter", "Invalid filter clause: "+err.Error())
-					return
-				}
-				if !ok {
-					continue
-				}
-			}
 			out = append(out, g.folderJSON(f))
 		}
 		m.mu.Unlock()
@@ -898,20 +893,9 @@ func (g *gctx) listContacts(f *folder) {
 	}
 	m := g.m
 	m.mu.Lock()
-	var matched []*contact
-	for _, c := range f.items {
-		if flt != nil {
-			ok, err := evalFilter(flt, contactFilterEnv(m, c))
-			if err != nil {
-				m.mu.Unlock()
-				g.fail(400, "ErrorInvalidUrlQueryFilter", "Invalid filter clause: "+err.Error())
-				return
-			}
-			if !ok {
-				continue
-			}
-		}
-		matched = append(matched, c)
+	matched, ok := filtered(g, flt, f.items, func(c *contact) *filterEnv { return contactFilterEnv(m, c) })
+	if !ok {
+		return
 	}
 	if len(order) > 0 {
 		slices.SortStableFunc(matched, func(a, b *contact) int {
@@ -947,19 +931,43 @@ func (g *gctx) listContacts(f *folder) {
 		out["@odata.count"] = total
 	}
 	if end < total && size > 0 {
-		nq := url.Values{}
-		for k, v := range q {
-			nq[k] = v
-		}
-		nq.Set("$skip", strconv.Itoa(end))
-		out["@odata.nextLink"] = g.base() + strings.TrimPrefix(g.r.URL.EscapedPath(), "/v1.0") + "?" + odataQuery(nq)
+		out["@odata.nextLink"] = g.nextLink(strings.TrimPrefix(g.r.URL.EscapedPath(), "/v1.0"), q, "$skip", strconv.Itoa(end))
 	}
 	writeJSON(g.w, 200, out)
+}
+
+// filtered returns the items for which flt (nil: every item) holds in
+// the environment env gives for each, with g.m.mu held. When flt fails
+// it unlocks g.m.mu, answers 400 and returns ok=false.
+func filtered[T any](g *gctx, flt fnode, items []T, env func(T) *filterEnv) (kept []T, ok bool) {
+	for _, it := range items {
+		if flt != nil {
+			pass, err := evalFilter(flt, env(it))
+			if err != nil {
+				g.m.mu.Unlock()
+				g.fail(400, "ErrorInvalidUrlQueryFilter", "Invalid filter clause: "+err.Error())
+				return nil, false
+			}
+			if !pass {
+				continue
+			}
+		}
+		kept = append(kept, it)
+	}
+	return kept, true
 }
 
 // odataQuery encodes a query keeping '$' literal, as Graph's links do.
 func odataQuery(q url.Values) string {
 	return strings.ReplaceAll(q.Encode(), "%24", "$")
+}
+
+// nextLink is the @odata.nextLink to path (under g.base()) that repeats
+// the query options q with option key set to value.
+func (g *gctx) nextLink(path string, q url.Values, key, value string) string {
+	nq := maps.Clone(q)
+	nq.Set(key, value)
+	return g.base() + path + "?" + odataQuery(nq)
 }
 
 func sortValue(c *contact, p string) string {
@@ -988,12 +996,7 @@ func (g *gctx) writePage(items []any, ctx string) {
 	end := min(skip+size, len(items))
 	out := map[string]any{"@odata.context": g.base() + "/$metadata#users('" + g.m.user.ID + "')/" + ctx, "value": append([]any{}, items[skip:end]...)}
 	if end < len(items) {
-		nq := url.Values{}
-		for k, v := range q {
-			nq[k] = v
-		}
-		nq.Set("$skip", strconv.Itoa(end))
-		out["@odata.nextLink"] = g.base() + strings.TrimPrefix(g.r.URL.EscapedPath(), "/v1.0") + "?" + odataQuery(nq)
+		out["@odata.nextLink"] = g.nextLink(strings.TrimPrefix(g.r.URL.EscapedPath(), "/v1.0"), q, "$skip", strconv.Itoa(end))
 	}
 	writeJSON(g.w, 200, out)
 }
@@ -1075,6 +1078,24 @@ func (g *gctx) ifMatchOK(c *contact) bool {
 	return false
 }
 
+// lockItem locks g.m.mu for a request on contact c and checks that c is
+// still in the store and, with ifMatch, that If-Match holds. When either
+// fails it unlocks, answers 404 or 412 and returns false.
+func (g *gctx) lockItem(c *contact, ifMatch bool) bool {
+	g.m.mu.Lock()
+	if g.m.lookup(g.idOf(c)) == nil {
+		g.m.mu.Unlock()
+		g.fail(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return false
+	}
+	if ifMatch && !g.ifMatchOK(c) {
+		g.m.mu.Unlock()
+		g.fail(412, "ErrorIrresolvableConflict", "The change key passed in the request does not match the current change key for the item.")
+		return false
+	}
+	return true
+}
+
 func (g *gctx) contactItem(c *contact) {
 	m := g.m
 	q := g.r.URL.Query()
@@ -1087,10 +1108,7 @@ func (g *gctx) contactItem(c *contact) {
 		if !ok {
 			return
 		}
-		m.mu.Lock()
-		if m.lookup(g.idOf(c)) == nil {
-			m.mu.Unlock()
-			g.fail(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+		if !g.lockItem(c, false) {
 			return
 		}
 		ro := m.renderOpts(g.immutable, sv, mv)
@@ -1103,15 +1121,7 @@ func (g *gctx) contactItem(c *contact) {
 		if !ok {
 			return
 		}
-		m.mu.Lock()
-		if m.lookup(g.idOf(c)) == nil {
-			m.mu.Unlock()
-			g.fail(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-			return
-		}
-		if !g.ifMatchOK(c) {
-			m.mu.Unlock()
-			g.fail(412, "ErrorIrresolvableConflict", "The change key passed in the request does not match the current change key for the item.")
+		if !g.lockItem(c, true) {
 			return
 		}
 		c.apply(p, !g.s.opts.NoDisplayNameRegeneration)
@@ -1120,15 +1130,7 @@ func (g *gctx) contactItem(c *contact) {
 		m.mu.Unlock()
 		writeJSON(g.w, 200, withContext(body, g.contactContext()))
 	case http.MethodDelete:
-		m.mu.Lock()
-		if m.lookup(g.idOf(c)) == nil {
-			m.mu.Unlock()
-			g.fail(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-			return
-		}
-		if !g.ifMatchOK(c) {
-			m.mu.Unlock()
-			g.fail(412, "ErrorIrresolvableConflict", "The change key passed in the request does not match the current change key for the item.")
+		if !g.lockItem(c, true) {
 			return
 		}
 		m.removeContact(c)
@@ -1141,17 +1143,26 @@ func (g *gctx) contactItem(c *contact) {
 
 func (g *gctx) idOf(c *contact) string { return g.m.contactID(c, true) }
 
+// photoOf returns the photo of c and its ETag; nil, after answering 404,
+// when c has none.
+func (g *gctx) photoOf(c *contact) (photo []byte, tag string) {
+	g.m.mu.Lock()
+	photo, tag = c.photo, c.photoTag
+	g.m.mu.Unlock()
+	if photo == nil {
+		g.fail(404, "ErrorItemNotFound", "The photo wasn't found.")
+	}
+	return photo, tag
+}
+
 func (g *gctx) photoMeta(c *contact) {
 	if g.r.Method != http.MethodGet {
 		g.methodNotAllowed()
 		return
 	}
 	m := g.m
-	m.mu.Lock()
-	photo, tag := c.photo, c.photoTag
-	m.mu.Unlock()
+	photo, tag := g.photoOf(c)
 	if photo == nil {
-		g.fail(404, "ErrorItemNotFound", "The photo wasn't found.")
 		return
 	}
 	cfg, format, _ := image.DecodeConfig(bytes.NewReader(photo))
@@ -1191,11 +1202,8 @@ func (g *gctx) photoValue(c *contact) {
 	}
 	switch g.r.Method {
 	case http.MethodGet:
-		m.mu.Lock()
-		photo, tag := c.photo, c.photoTag
-		m.mu.Unlock()
+		photo, tag := g.photoOf(c)
 		if photo == nil {
-			g.fail(404, "ErrorItemNotFound", "The photo wasn't found.")
 			return
 		}
 		_, format, _ := image.DecodeConfig(bytes.NewReader(photo))
