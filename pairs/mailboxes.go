@@ -429,7 +429,15 @@ func (r *Runner) RefreshDirectory(ctx context.Context, account string, g directo
 	return r.refreshDirectory(ctx, acc, g)
 }
 
-// refreshDirectory is RefreshDirectory with the account and source.
+// groupMembers reads a group's direct members: *graph.Client.
+type groupMembers interface {
+	GroupMemberIDs(ctx context.Context, groupID string) ([]string, error)
+}
+
+// refreshDirectory is RefreshDirectory with the account and source: the
+// users delta round, then, when the account's directory names a group,
+// the group's direct members (paged) kept in the state
+// (state.DB.SetDirectoryGroupMembers), both under the tenant's lease.
 func (r *Runner) refreshDirectory(ctx context.Context, acc config.Account, g directory.Source) (directory.Result, bool, error) {
 	lease, err := r.o.DB.AcquireLease(ctx, directoryLeaseKey(acc.Tenant), state.LeaseOptions{})
 	if errors.Is(err, state.ErrLocked) {
@@ -439,6 +447,25 @@ func (r *Runner) refreshDirectory(ctx context.Context, acc config.Account, g dir
 		return directory.Result{}, false, err
 	}
 	defer lease.Release()
-	res, err := directory.Refresh(lease.Context(), g, r.o.DB, acc.Tenant)
-	return res, false, err
+	ctx = lease.Context()
+	res, err := directory.Refresh(ctx, g, r.o.DB, acc.Tenant)
+	if err != nil || acc.Directory == nil || acc.Directory.Group == "" {
+		return res, false, err
+	}
+	gm, ok := g.(groupMembers)
+	if !ok {
+		return res, false, fmt.Errorf("directory: group %s of account %s: the Graph client does not read group members", acc.Directory.Group, acc.Name)
+	}
+	ids, err := gm.GroupMemberIDs(ctx, acc.Directory.Group)
+	if err != nil {
+		return res, false, fmt.Errorf("directory: group %s of account %s: %w", acc.Directory.Group, acc.Name, err)
+	}
+	joined, left, err := r.o.DB.SetDirectoryGroupMembers(ctx, acc.Tenant, acc.Directory.Group, ids)
+	if err != nil {
+		return res, false, fmt.Errorf("directory: group %s of account %s: %w", acc.Directory.Group, acc.Name, err)
+	}
+	if joined+left > 0 {
+		r.log.Info("directory group members changed", "account", acc.Name, "group", acc.Directory.Group, "members", len(ids), "joined", joined, "left", left)
+	}
+	return res, false, nil
 }

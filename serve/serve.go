@@ -220,7 +220,7 @@ func davStore(cfg *config.Config, db *state.DB) server.Store {
 			continue
 		}
 		tenants = append(tenants, directory.Tenant{ID: a.Tenant,
-			Options: state.DirectoryOptions{IncludeGuests: a.Directory.Guests, IncludeDisabled: a.Directory.Disabled}})
+			Options: state.DirectoryOptions{IncludeGuests: a.Directory.Guests, IncludeDisabled: a.Directory.Disabled, Group: a.Directory.Group}})
 	}
 	if len(tenants) == 0 {
 		return db
