@@ -411,9 +411,10 @@ func directoryLeaseKey(tenant string) string { return "directory:" + strings.ToL
 // directory copy of account's tenant (an app-only account, User.Read.All)
 // under the tenant's lease, so that of several replicas one does it:
 // skipped is true when another holds it. g, when nil, is the account's
-// Graph client. serve's mailbox job calls it each tick (through
-// ProvisionMailboxes); an account that only serves the Directory book can
-// call it alone.
+// Graph client. When the account's directory names a group, the group's
+// direct members are read and kept too (see refreshDirectory). serve's
+// job calls it each mailbox_every: through ProvisionMailboxes for an
+// account with mailboxes, alone for one with only directory.
 func (r *Runner) RefreshDirectory(ctx context.Context, account string, g directory.Source) (res directory.Result, skipped bool, err error) {
 	acc, ok := r.o.Config.Account(account)
 	if !ok || !AppOnly(acc) {
