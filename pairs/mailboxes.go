@@ -403,6 +403,16 @@ func (r *Runner) MailboxPairs(ctx context.Context, account string) (map[string]c
 	return out, nil
 }
 
+// DirectoryOptions are the listing options of account acc's Directory
+// book (directory.guests, disabled, group); the zero value (the default
+// rule) when acc has no directory.
+func DirectoryOptions(acc config.Account) state.DirectoryOptions {
+	if acc.Directory == nil {
+		return state.DirectoryOptions{}
+	}
+	return state.DirectoryOptions{IncludeGuests: acc.Directory.Guests, IncludeDisabled: acc.Directory.Disabled, Group: acc.Directory.Group}
+}
+
 // directoryLeaseKey is the lease of the refresh of a tenant's directory
 // copy.
 func directoryLeaseKey(tenant string) string { return "directory:" + strings.ToLower(tenant) }
