@@ -3,8 +3,13 @@ package serve
 import (
 	"bytes"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,17 +92,83 @@ func TestDirectoryJob(t *testing.T) {
 	sim.AddUser(graphsim.User{UPN: "erin@contoso.example", DisplayName: "Erin", Password: "pw"})
 	wait("Erin")
 	stop()
-	if len(sched.added) != 0 {
-		t.Errorf("a directory-only account scheduled %v", sched.added)
+	if got := sched.names(); len(got) != 0 {
+		t.Errorf("a directory-only account scheduled %v", got)
+	}
+}
+
+// TestDirectoryAndMailboxesOneRound: an account with both directory and
+// mailboxes gets one job, whose tick reads the users delta once (the
+// provisioning's round serves the Directory book too).
+func TestDirectoryAndMailboxesOneRound(t *testing.T) {
+	ctx := t.Context()
+	sim := graphsim.New(graphsim.Options{})
+	const client, secret = "11111111-2222-3333-4444-555555555555", "sim-secret"
+	sim.AddApp(graphsim.App{ClientID: client, Secret: secret})
+	var deltas atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/users/delta") {
+			deltas.Add(1)
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	t.Setenv("SIM_SECRET", secret)
+	sim.AddUser(graphsim.User{UPN: "alice@contoso.example", DisplayName: "Alice", Password: "pw"})
+	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{TokenKey: bytes.Repeat([]byte{3}, state.TokenKeySize)})
+	cfg := &config.Config{State: db.Path(), Pairs: map[string]config.Pair{},
+		Accounts: map[string]config.Account{"org": {Name: "org", Tenant: sim.Tenants()[0], ClientID: client, Flow: "client-secret",
+			ClientSecretEnv: "SIM_SECRET", LoginURL: ts.URL, GraphURL: ts.URL + "/v1.0",
+			Mailboxes: &config.Mailboxes{Keep: time.Hour, Concurrency: 1, Every: time.Hour},
+			Directory: &config.DirectoryBook{Every: time.Hour}}}}
+	runner, err := pairs.New(pairs.Options{DB: db, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := &recordingScheduler{}
+	stop, err := startMailboxJobs(ctx, cfg, runner, sched, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(sched.names()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the mailbox job scheduled nothing in 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // a second job, were there one, would have read by now
+	stop()
+	if n := deltas.Load(); n != 1 {
+		t.Errorf("%d users delta requests in one tick, want 1", n)
+	}
+	if us, err := db.DirectoryUsers(ctx, sim.Tenants()[0], state.DirectoryOptions{}); err != nil || len(us) != 1 {
+		t.Errorf("directory copy %v %v, want Alice", us, err)
 	}
 }
 
 // recordingScheduler is a pairScheduler that records what it is asked.
-type recordingScheduler struct{ added, removed []string }
+type recordingScheduler struct {
+	mu             sync.Mutex
+	added, removed []string
+}
 
 func (s *recordingScheduler) Add(name string, every time.Duration, books []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.added = append(s.added, name)
 	return nil
 }
 
-func (s *recordingScheduler) Remove(name string) bool { s.removed = append(s.removed, name); return true }
+func (s *recordingScheduler) Remove(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removed = append(s.removed, name)
+	return true
+}
+
+func (s *recordingScheduler) names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.added)
+}
