@@ -29,9 +29,9 @@ type mailboxJob struct {
 	// mailboxes is false for an account with only directory: its job
 	// refreshes the directory copy and schedules nothing.
 	mailboxes bool
-	runner  *pairs.Runner
-	sched   pairScheduler
-	log     *slog.Logger
+	runner    *pairs.Runner
+	sched     pairScheduler
+	log       *slog.Logger
 
 	mu        sync.Mutex
 	scheduled map[string]bool // the mailbox pairs in the scheduler
