@@ -190,7 +190,8 @@ func (r *Runner) ProvisionMailboxes(ctx context.Context, account string, g Mailb
 		}
 		g = c
 	}
-	if round.Directory, _, err = r.refreshDirectory(ctx, acc, g); err != nil {
+	var dirMembers []string // the Directory book's group's, when read this round
+	if round.Directory, dirMembers, _, err = r.refreshDirectory(ctx, acc, g); err != nil {
 		return round, fmt.Errorf("mailboxes of %s: %w", acc.Name, err)
 	}
 	people, err := r.o.DB.DirectoryUsers(ctx, acc.Tenant, state.DirectoryOptions{})
@@ -199,9 +200,11 @@ func (r *Runner) ProvisionMailboxes(ctx context.Context, account string, g Mailb
 	}
 	var members map[string]bool
 	if acc.Mailboxes.Group != "" {
-		ids, err := g.GroupMemberIDs(ctx, acc.Mailboxes.Group)
-		if err != nil {
-			return round, fmt.Errorf("mailboxes of %s: %w", acc.Name, err)
+		ids := dirMembers
+		if dirMembers == nil || acc.Directory == nil || acc.Directory.Group != acc.Mailboxes.Group {
+			if ids, err = g.GroupMemberIDs(ctx, acc.Mailboxes.Group); err != nil {
+				return round, fmt.Errorf("mailboxes of %s: %w", acc.Name, err)
+			}
 		}
 		members = map[string]bool{}
 		for _, id := range ids {
@@ -437,7 +440,8 @@ func (r *Runner) RefreshDirectory(ctx context.Context, account string, g directo
 		}
 		g = c
 	}
-	return r.refreshDirectory(ctx, acc, g)
+	res, _, skipped, err = r.refreshDirectory(ctx, acc, g)
+	return res, skipped, err
 }
 
 // groupMembers reads a group's direct members: *graph.Client.
@@ -448,35 +452,40 @@ type groupMembers interface {
 // refreshDirectory is RefreshDirectory with the account and source: the
 // users delta round, then, when the account's directory names a group,
 // the group's direct members (paged) kept in the state
-// (state.DB.SetDirectoryGroupMembers), both under the tenant's lease.
-func (r *Runner) refreshDirectory(ctx context.Context, acc config.Account, g directory.Source) (directory.Result, bool, error) {
+// (state.DB.SetDirectoryGroupMembers), both under the tenant's lease;
+// members are the ids read (nil when there is no group or the round was
+// skipped), for ProvisionMailboxes to use when its group is the same.
+func (r *Runner) refreshDirectory(ctx context.Context, acc config.Account, g directory.Source) (res directory.Result, members []string, skipped bool, err error) {
 	lease, err := r.o.DB.AcquireLease(ctx, directoryLeaseKey(acc.Tenant), state.LeaseOptions{})
 	if errors.Is(err, state.ErrLocked) {
-		return directory.Result{}, true, nil // another replica refreshes it now
+		return directory.Result{}, nil, true, nil // another replica refreshes it now
 	}
 	if err != nil {
-		return directory.Result{}, false, err
+		return directory.Result{}, nil, false, err
 	}
 	defer lease.Release()
 	ctx = lease.Context()
-	res, err := directory.Refresh(ctx, g, r.o.DB, acc.Tenant)
+	res, err = directory.Refresh(ctx, g, r.o.DB, acc.Tenant)
 	if err != nil || acc.Directory == nil || acc.Directory.Group == "" {
-		return res, false, err
+		return res, nil, false, err
 	}
 	gm, ok := g.(groupMembers)
 	if !ok {
-		return res, false, fmt.Errorf("directory: group %s of account %s: the Graph client does not read group members", acc.Directory.Group, acc.Name)
+		return res, nil, false, fmt.Errorf("directory: group %s of account %s: the Graph client does not read group members", acc.Directory.Group, acc.Name)
 	}
 	ids, err := gm.GroupMemberIDs(ctx, acc.Directory.Group)
 	if err != nil {
-		return res, false, fmt.Errorf("directory: group %s of account %s: %w", acc.Directory.Group, acc.Name, err)
+		return res, nil, false, fmt.Errorf("directory: group %s of account %s: %w", acc.Directory.Group, acc.Name, err)
 	}
 	joined, left, err := r.o.DB.SetDirectoryGroupMembers(ctx, acc.Tenant, acc.Directory.Group, ids)
 	if err != nil {
-		return res, false, fmt.Errorf("directory: group %s of account %s: %w", acc.Directory.Group, acc.Name, err)
+		return res, nil, false, fmt.Errorf("directory: group %s of account %s: %w", acc.Directory.Group, acc.Name, err)
 	}
 	if joined+left > 0 {
 		r.log.Info("directory group members changed", "account", acc.Name, "group", acc.Directory.Group, "members", len(ids), "joined", joined, "left", left)
 	}
-	return res, false, nil
+	if ids == nil {
+		ids = []string{} // read: an empty group
+	}
+	return res, ids, false, nil
 }
