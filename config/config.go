@@ -216,6 +216,13 @@ type DirectoryBook struct {
 	Guests bool
 	// Disabled includes disabled accounts.
 	Disabled bool
+	// Group, when set, limits the book to the direct members of this
+	// group (its object id, lower case); "" lists the whole tenant.
+	Group string
+	// Every is how often serve reads the tenant's directory for the book:
+	// the account's mailbox_every (default DefaultMailboxEvery), the one
+	// interval of its users delta rounds whether or not it has mailboxes.
+	Every time.Duration
 }
 
 // Pair is two stores kept in step (a key under pairs).

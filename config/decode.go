@@ -366,7 +366,12 @@ func (d *decoder) directoryBook(n *node, m map[string]any, base string, a Accoun
 		d.checkKeys(v, key, n.fields["directory"], nil, "")
 		book = &DirectoryBook{Guests: d.boolean(v, key, "guests"), Disabled: d.boolean(v, key, "disabled")}
 		if _, set := v["group"]; set {
-			d.add(key+".group", "limiting the Directory book to a group is not supported yet; leave group out to list the whole tenant")
+			g, _ := d.str(v, key, "group")
+			if !guidRE.MatchString(g) {
+				d.add(key+".group", "%q is not a GUID (the group's object id, from the group's Overview page in the Microsoft Entra admin center)", g)
+			} else {
+				book.Group = strings.ToLower(g)
+			}
 		}
 	default:
 		d.add(key, "expected true, false or a mapping of guests and disabled, got %s", describe(v))
@@ -377,6 +382,19 @@ func (d *decoder) directoryBook(n *node, m map[string]any, base string, a Accoun
 	}
 	if !guidRE.MatchString(a.Tenant) {
 		d.add(key, "needs tenant as the Directory (tenant) ID, a GUID like 11111111-2222-3333-4444-555555555555 (the tenant's users are known by it); tenant is %q", a.Tenant)
+	}
+	book.Every = DefaultMailboxEvery
+	switch {
+	case a.Mailboxes != nil:
+		book.Every = a.Mailboxes.Every
+	default:
+		if dur, ok := d.duration(m, base, "mailbox_every"); ok {
+			if dur < time.Minute {
+				d.add(join(base, "mailbox_every"), "%s is too short (at least 1m)", dur)
+			} else {
+				book.Every = dur
+			}
+		}
 	}
 	return book
 }

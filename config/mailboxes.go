@@ -51,8 +51,15 @@ func (d *decoder) mailboxes(m map[string]any, base string, a *Account) {
 	v, set := m["mailboxes"]
 	if !set || v == nil {
 		for _, k := range mailboxKeys {
+			if k == "mailbox_every" && directorySet(m) {
+				continue // the directory's refresh interval (directoryBook reads it)
+			}
 			if x, ok := m[k]; ok && x != nil {
-				d.add(join(base, k), "only used with mailboxes (all or {group: <group object id>})")
+				also := ""
+				if k == "mailbox_every" {
+					also = " or directory"
+				}
+				d.add(join(base, k), "only used with mailboxes (all or {group: <group object id>})%s", also)
 			}
 		}
 		return
@@ -152,4 +159,22 @@ func (m Mailboxes) String() string {
 		return "all"
 	}
 	return fmt.Sprintf("group %s", m.Group)
+}
+
+// directorySet reports whether an account's mapping m turns directory on
+// (true or a mapping), for mailbox_every, which then says how often the
+// directory is read.
+func directorySet(m map[string]any) bool {
+	switch v := m["directory"].(type) {
+	case map[string]any:
+		return true
+	case bool:
+		return v
+	case string:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true", "yes", "on", "1":
+			return true
+		}
+	}
+	return false
 }

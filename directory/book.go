@@ -33,7 +33,7 @@ type Tenant struct {
 type Reader interface {
 	DirectorySeq(ctx context.Context, tenant string) (int64, error)
 	EachDirectoryUser(ctx context.Context, tenant string, opts state.DirectoryOptions, withPhoto bool, fn func(state.DirectoryUser) error) error
-	DirectoryUsersByID(ctx context.Context, tenant string, ids []string, withPhoto bool) (map[string]state.DirectoryUser, error)
+	DirectoryUsersByID(ctx context.Context, tenant string, ids []string, withPhoto bool, group string) (map[string]state.DirectoryUser, error)
 	DirectoryChanges(ctx context.Context, tenant string, since int64, opts state.DirectoryOptions) (changed, deleted []string, seq int64, err error)
 	MicrosoftTenantsOf(ctx context.Context, user string) ([]string, error)
 }
@@ -81,6 +81,9 @@ func NewBooks(inner server.Store, db Reader, tenants []Tenant) *Books {
 func BookID(t Tenant) int64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s|%t|%t|%t", strings.ToLower(t.ID), t.Options.IncludeGuests, t.Options.IncludeDisabled, t.Options.IncludeWithoutMail)
+	if t.Options.Group != "" { // books without a group keep their ids
+		fmt.Fprintf(h, "|group=%s", strings.ToLower(t.Options.Group))
+	}
 	return 1<<62 | int64(h.Sum64()&(1<<62-1))
 }
 
@@ -280,7 +283,7 @@ func (b *Books) people(ctx context.Context, t Tenant, hrefs []string, withPhoto 
 			ids = append(ids, id)
 		}
 	}
-	us, err := b.db.DirectoryUsersByID(ctx, t.ID, ids, withPhoto)
+	us, err := b.db.DirectoryUsersByID(ctx, t.ID, ids, withPhoto, t.Options.Group)
 	if err != nil {
 		return nil, err
 	}

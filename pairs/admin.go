@@ -115,6 +115,9 @@ func (r *Runner) AdminView(ctx context.Context, o AdminOptions) (AdminView, erro
 	if v.Directory, err = db.DirectorySummaries(ctx); err != nil {
 		return v, err
 	}
+	if err := r.servedByOptions(ctx, v.Directory); err != nil {
+		return v, err
+	}
 	runs, err := db.LastFailedRuns(ctx)
 	if err != nil {
 		return v, err
@@ -152,6 +155,33 @@ func (r *Runner) AdminView(ctx context.Context, o AdminOptions) (AdminView, erro
 	}
 	v.FailedItems = items
 	return v, nil
+}
+
+// servedByOptions sets, in each summary of a tenant with a configured
+// directory account, Served to the people its Directory book lists with
+// that account's options (guests, disabled, group) and Options to them;
+// the others keep the default rule's count. Of several accounts of one
+// tenant, the last by name counts, as in the server's book
+// (directory.NewBooks keeps the last).
+func (r *Runner) servedByOptions(ctx context.Context, sums []state.DirectorySummary) error {
+	byTenant := map[string]state.DirectoryOptions{}
+	for _, name := range r.o.Config.AccountNames() {
+		if acc, _ := r.o.Config.Account(name); acc.Directory != nil {
+			byTenant[strings.ToLower(acc.Tenant)] = DirectoryOptions(acc)
+		}
+	}
+	for i := range sums {
+		opts, ok := byTenant[strings.ToLower(sums[i].TenantID)]
+		if !ok {
+			continue
+		}
+		n, err := r.o.DB.DirectoryServed(ctx, sums[i].TenantID, opts)
+		if err != nil {
+			return err
+		}
+		sums[i].Served, sums[i].Options, sums[i].Configured = n, opts, true
+	}
+	return nil
 }
 
 // pairOwners maps every pair (configured, merged with the web page's,

@@ -190,7 +190,8 @@ func (r *Runner) ProvisionMailboxes(ctx context.Context, account string, g Mailb
 		}
 		g = c
 	}
-	if round.Directory, _, err = r.refreshDirectory(ctx, acc, g); err != nil {
+	var dirMembers []string // the Directory book's group's, when read this round
+	if round.Directory, dirMembers, _, err = r.refreshDirectory(ctx, acc, g); err != nil {
 		return round, fmt.Errorf("mailboxes of %s: %w", acc.Name, err)
 	}
 	people, err := r.o.DB.DirectoryUsers(ctx, acc.Tenant, state.DirectoryOptions{})
@@ -199,9 +200,11 @@ func (r *Runner) ProvisionMailboxes(ctx context.Context, account string, g Mailb
 	}
 	var members map[string]bool
 	if acc.Mailboxes.Group != "" {
-		ids, err := g.GroupMemberIDs(ctx, acc.Mailboxes.Group)
-		if err != nil {
-			return round, fmt.Errorf("mailboxes of %s: %w", acc.Name, err)
+		ids := dirMembers
+		if dirMembers == nil || acc.Directory == nil || acc.Directory.Group != acc.Mailboxes.Group {
+			if ids, err = g.GroupMemberIDs(ctx, acc.Mailboxes.Group); err != nil {
+				return round, fmt.Errorf("mailboxes of %s: %w", acc.Name, err)
+			}
 		}
 		members = map[string]bool{}
 		for _, id := range ids {
@@ -403,6 +406,16 @@ func (r *Runner) MailboxPairs(ctx context.Context, account string) (map[string]c
 	return out, nil
 }
 
+// DirectoryOptions are the listing options of account acc's Directory
+// book (directory.guests, disabled, group); the zero value (the default
+// rule) when acc has no directory.
+func DirectoryOptions(acc config.Account) state.DirectoryOptions {
+	if acc.Directory == nil {
+		return state.DirectoryOptions{}
+	}
+	return state.DirectoryOptions{IncludeGuests: acc.Directory.Guests, IncludeDisabled: acc.Directory.Disabled, Group: acc.Directory.Group}
+}
+
 // directoryLeaseKey is the lease of the refresh of a tenant's directory
 // copy.
 func directoryLeaseKey(tenant string) string { return "directory:" + strings.ToLower(tenant) }
@@ -411,9 +424,10 @@ func directoryLeaseKey(tenant string) string { return "directory:" + strings.ToL
 // directory copy of account's tenant (an app-only account, User.Read.All)
 // under the tenant's lease, so that of several replicas one does it:
 // skipped is true when another holds it. g, when nil, is the account's
-// Graph client. serve's mailbox job calls it each tick (through
-// ProvisionMailboxes); an account that only serves the Directory book can
-// call it alone.
+// Graph client. When the account's directory names a group, the group's
+// direct members are read and kept too (see refreshDirectory). serve's
+// job calls it each mailbox_every: through ProvisionMailboxes for an
+// account with mailboxes, alone for one with only directory.
 func (r *Runner) RefreshDirectory(ctx context.Context, account string, g directory.Source) (res directory.Result, skipped bool, err error) {
 	acc, ok := r.o.Config.Account(account)
 	if !ok || !AppOnly(acc) {
@@ -426,19 +440,52 @@ func (r *Runner) RefreshDirectory(ctx context.Context, account string, g directo
 		}
 		g = c
 	}
-	return r.refreshDirectory(ctx, acc, g)
+	res, _, skipped, err = r.refreshDirectory(ctx, acc, g)
+	return res, skipped, err
 }
 
-// refreshDirectory is RefreshDirectory with the account and source.
-func (r *Runner) refreshDirectory(ctx context.Context, acc config.Account, g directory.Source) (directory.Result, bool, error) {
+// groupMembers reads a group's direct members: *graph.Client.
+type groupMembers interface {
+	GroupMemberIDs(ctx context.Context, groupID string) ([]string, error)
+}
+
+// refreshDirectory is RefreshDirectory with the account and source: the
+// users delta round, then, when the account's directory names a group,
+// the group's direct members (paged) kept in the state
+// (state.DB.SetDirectoryGroupMembers), both under the tenant's lease;
+// members are the ids read (nil when there is no group or the round was
+// skipped), for ProvisionMailboxes to use when its group is the same.
+func (r *Runner) refreshDirectory(ctx context.Context, acc config.Account, g directory.Source) (res directory.Result, members []string, skipped bool, err error) {
 	lease, err := r.o.DB.AcquireLease(ctx, directoryLeaseKey(acc.Tenant), state.LeaseOptions{})
 	if errors.Is(err, state.ErrLocked) {
-		return directory.Result{}, true, nil // another replica refreshes it now
+		return directory.Result{}, nil, true, nil // another replica refreshes it now
 	}
 	if err != nil {
-		return directory.Result{}, false, err
+		return directory.Result{}, nil, false, err
 	}
 	defer lease.Release()
-	res, err := directory.Refresh(lease.Context(), g, r.o.DB, acc.Tenant)
-	return res, false, err
+	ctx = lease.Context()
+	res, err = directory.Refresh(ctx, g, r.o.DB, acc.Tenant)
+	if err != nil || acc.Directory == nil || acc.Directory.Group == "" {
+		return res, nil, false, err
+	}
+	gm, ok := g.(groupMembers)
+	if !ok {
+		return res, nil, false, fmt.Errorf("directory: group %s of account %s: the Graph client does not read group members", acc.Directory.Group, acc.Name)
+	}
+	ids, err := gm.GroupMemberIDs(ctx, acc.Directory.Group)
+	if err != nil {
+		return res, nil, false, fmt.Errorf("directory: group %s of account %s: %w", acc.Directory.Group, acc.Name, err)
+	}
+	joined, left, err := r.o.DB.SetDirectoryGroupMembers(ctx, acc.Tenant, acc.Directory.Group, ids)
+	if err != nil {
+		return res, nil, false, fmt.Errorf("directory: group %s of account %s: %w", acc.Directory.Group, acc.Name, err)
+	}
+	if joined+left > 0 {
+		r.log.Info("directory group members changed", "account", acc.Name, "group", acc.Directory.Group, "members", len(ids), "joined", joined, "left", left)
+	}
+	if ids == nil {
+		ids = []string{} // read: an empty group
+	}
+	return res, ids, false, nil
 }

@@ -18,6 +18,7 @@ type pairScheduler interface {
 }
 
 // mailboxJob keeps one mailboxes account's pairs (accounts.X.mailboxes)
+// (or, for an account with only directory, its tenant's directory copy)
 // in step with its tenant: each tick it provisions (pairs.Runner.
 // ProvisionMailboxes: users delta, group members, joins, leaves) and adds
 // to the scheduler the pairs of new or resumed mailboxes (which run at
@@ -25,9 +26,12 @@ type pairScheduler interface {
 // peer provisions this tick, the scheduler still follows the state.
 type mailboxJob struct {
 	account string
-	runner  *pairs.Runner
-	sched   pairScheduler
-	log     *slog.Logger
+	// mailboxes is false for an account with only directory: its job
+	// refreshes the directory copy and schedules nothing.
+	mailboxes bool
+	runner    *pairs.Runner
+	sched     pairScheduler
+	log       *slog.Logger
 
 	mu        sync.Mutex
 	scheduled map[string]bool // the mailbox pairs in the scheduler
@@ -36,7 +40,7 @@ type mailboxJob struct {
 // newMailboxJob returns the job of account; scheduled are the account's
 // mailbox pairs the scheduler has already.
 func newMailboxJob(account string, runner *pairs.Runner, sched pairScheduler, scheduled []string, log *slog.Logger) *mailboxJob {
-	j := &mailboxJob{account: account, runner: runner, sched: sched, log: log, scheduled: map[string]bool{}}
+	j := &mailboxJob{account: account, mailboxes: true, runner: runner, sched: sched, log: log, scheduled: map[string]bool{}}
 	for _, n := range scheduled {
 		j.scheduled[n] = true
 	}
@@ -44,7 +48,22 @@ func newMailboxJob(account string, runner *pairs.Runner, sched pairScheduler, sc
 }
 
 // tick runs one round; its errors are logged (the next tick tries again).
+// An account without mailboxes (directory only) has its directory
+// refreshed, one users delta round under the tenant's lease; one with
+// mailboxes has it refreshed by the provisioning.
 func (j *mailboxJob) tick(ctx context.Context) {
+	if !j.mailboxes {
+		res, skipped, err := j.runner.RefreshDirectory(ctx, j.account, nil)
+		switch {
+		case err != nil:
+			j.log.Error("directory refresh failed", "account", j.account, "err", err)
+		case skipped:
+			j.log.Debug("another replica refreshes the directory", "account", j.account)
+		default:
+			j.log.Info("directory refreshed", "account", j.account, "changes", res.Changes, "full", res.Full, "photos", res.Photos)
+		}
+		return
+	}
 	round, err := j.runner.ProvisionMailboxes(ctx, j.account, nil)
 	switch {
 	case err != nil:
@@ -94,15 +113,30 @@ func (j *mailboxJob) run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// startMailboxJobs starts the job of each account of cfg with mailboxes;
-// scheduled are the pairs the scheduler starts with (the mailbox pairs
-// among them are the jobs' to follow). stop ends them and waits.
+// newDirectoryJob returns the job of account, one with directory and
+// without mailboxes: it only refreshes the tenant's directory copy.
+func newDirectoryJob(account string, runner *pairs.Runner, log *slog.Logger) *mailboxJob {
+	return &mailboxJob{account: account, runner: runner, log: log, scheduled: map[string]bool{}}
+}
+
+// startMailboxJobs starts the job of each account of cfg with mailboxes
+// or directory (every mailbox_every); scheduled are the pairs the
+// scheduler starts with (the mailbox pairs among them are the jobs' to
+// follow). stop ends them and waits.
 func startMailboxJobs(ctx context.Context, cfg *config.Config, runner *pairs.Runner, sched pairScheduler, log *slog.Logger) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, name := range cfg.AccountNames() {
 		acc, _ := cfg.Account(name)
 		if acc.Mailboxes == nil {
+			if acc.Directory != nil {
+				j := newDirectoryJob(name, runner, log)
+				every := acc.Directory.Every
+				if every <= 0 {
+					every = config.DefaultMailboxEvery
+				}
+				wg.Go(func() { j.run(ctx, every) })
+			}
 			continue
 		}
 		have, err := runner.MailboxPairs(ctx, name)

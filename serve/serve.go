@@ -219,8 +219,7 @@ func davStore(cfg *config.Config, db *state.DB) server.Store {
 		if a.Directory == nil {
 			continue
 		}
-		tenants = append(tenants, directory.Tenant{ID: a.Tenant,
-			Options: state.DirectoryOptions{IncludeGuests: a.Directory.Guests, IncludeDisabled: a.Directory.Disabled}})
+		tenants = append(tenants, directory.Tenant{ID: a.Tenant, Options: pairs.DirectoryOptions(a)})
 	}
 	if len(tenants) == 0 {
 		return db

@@ -168,6 +168,23 @@ type DirectorySummary struct {
 	// none was); HasToken whether a delta token is held for the next.
 	Refreshed time.Time
 	HasToken  bool
+	// Configured is set (by pairs.Runner.AdminView) when an account
+	// serves the tenant's Directory book: Served then counts the people
+	// listed with its Options rather than the default rule.
+	Configured bool
+	Options    DirectoryOptions
+}
+
+// DirectoryServed counts the people of tenant's directory copy that opts
+// lists (the Directory book's people with those options).
+func (db *DB) DirectoryServed(ctx context.Context, tenant string, opts DirectoryOptions) (int, error) {
+	cond, args := opts.where()
+	var n int
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM directory_users u WHERE u.tenant_id = ?`+cond,
+		append([]any{strings.ToLower(tenant)}, args...)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("state: people served of tenant %s: %w", tenant, err)
+	}
+	return n, nil
 }
 
 // DirectorySummaries summarises the directory copy of every tenant that

@@ -40,6 +40,10 @@ func filledSource(t *testing.T) string {
 	if err := db.ApplyDirectoryChanges(ctx, "tenant-1", false, []api.DirectoryUser{{ID: "g9", DisplayName: &dn}, {ID: "g9", Removed: &api.Removed{Reason: "deleted"}}}, "tok2"); err != nil {
 		t.Fatal(err)
 	}
+	// The members of a group limiting its Directory book.
+	if _, _, err := db.SetDirectoryGroupMembers(ctx, "tenant-1", "grp-1", []string{"c1"}); err != nil {
+		t.Fatal(err)
+	}
 	// Ids past the last row: the newest trash entry is purged.
 	e := &TrashEntry{Pair: "web-alice:work", Side: "b", UID: "gone", Card: []byte("X"), Reason: "deleted"}
 	if err := db.AddTrash(ctx, e); err != nil {

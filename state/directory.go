@@ -35,6 +35,10 @@ type DirectoryUser struct {
 	// Photo is the profile photo as Graph sent it (nil: none); only
 	// the listings that ask for it fill it.
 	Photo []byte
+	// InGroup says whether the person is a direct member of the group a
+	// listing asked about (DirectoryOptions.Group, DirectoryUsersByID's
+	// group); false when it asked about none.
+	InGroup bool
 }
 
 // MaxDirectoryPhoto is the largest profile photo kept for a person (a
@@ -46,17 +50,31 @@ const MaxDirectoryPhoto = 256 << 10
 // lists enabled members with an e-mail address (a mailbox).
 type DirectoryOptions struct {
 	IncludeGuests, IncludeDisabled, IncludeWithoutMail bool
+	// Group, when set, lists only the direct members of this group (its
+	// object id) as SetDirectoryGroupMembers last stored them.
+	Group string
 }
 
 // Includes reports whether opts lists u (the same rule as the listings'
-// SQL).
+// SQL); with a Group, u.InGroup must have been read for it.
 func (opts DirectoryOptions) Includes(u DirectoryUser) bool {
-	return (opts.IncludeGuests || u.UserType != "Guest") && (opts.IncludeDisabled || u.Enabled) && (opts.IncludeWithoutMail || u.Mail != "")
+	return (opts.IncludeGuests || u.UserType != "Guest") && (opts.IncludeDisabled || u.Enabled) && (opts.IncludeWithoutMail || u.Mail != "") &&
+		(opts.Group == "" || u.InGroup)
 }
 
-// where is the SQL condition of opts on directory_users u.
-func (opts DirectoryOptions) where() string {
+// inGroupSQL is true when directory_users u is a direct member of the
+// group given as its one argument.
+const inGroupSQL = `EXISTS (SELECT 1 FROM directory_group_members g WHERE g.tenant_id = u.tenant_id AND g.group_id = ? AND g.object_id = u.object_id)`
+
+// where is the SQL condition of opts on directory_users u and its
+// arguments.
+func (opts DirectoryOptions) where() (string, []any) {
 	q := ""
+	var args []any
+	if opts.Group != "" {
+		q += ` AND ` + inGroupSQL
+		args = append(args, strings.ToLower(opts.Group))
+	}
 	if !opts.IncludeGuests {
 		q += ` AND u.user_type <> 'Guest'`
 	}
@@ -66,15 +84,16 @@ func (opts DirectoryOptions) where() string {
 	if !opts.IncludeWithoutMail {
 		q += ` AND u.mail <> ''`
 	}
-	return q
+	return q, args
 }
 
 const directoryColumns = `u.object_id, u.upn, u.display_name, u.given_name, u.surname, u.mail, u.other_mails, u.business_phones,
 u.mobile_phone, u.job_title, u.department, u.office, u.company, u.manager_id, u.enabled, u.user_type, u.updated_at, u.seq`
 
 // scanDirectoryUser reads one row of directoryColumns (plus the manager's
-// name when withManager, then the photo when withPhoto).
-func scanDirectoryUser(row interface{ Scan(...any) error }, tenant string, withManager, withPhoto bool) (DirectoryUser, error) {
+// name when withManager, then the photo when withPhoto, then InGroup when
+// withGroup).
+func scanDirectoryUser(row interface{ Scan(...any) error }, tenant string, withManager, withPhoto, withGroup bool) (DirectoryUser, error) {
 	u := DirectoryUser{TenantID: tenant}
 	var mails, phones string
 	var updated int64
@@ -86,6 +105,9 @@ func scanDirectoryUser(row interface{ Scan(...any) error }, tenant string, withM
 	}
 	if withPhoto {
 		dest = append(dest, &u.Photo)
+	}
+	if withGroup {
+		dest = append(dest, &u.InGroup)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return DirectoryUser{}, err
@@ -224,7 +246,7 @@ ON CONFLICT (tenant_id, object_id) DO UPDATE SET seq = excluded.seq`, tenant, id
 				continue
 			}
 			seen[id] = true
-			u, err := scanDirectoryUser(tx.QueryRowContext(ctx, `SELECT `+directoryColumns+`, u.photo FROM directory_users u WHERE u.tenant_id = ? AND u.object_id = ?`, tenant, id), tenant, false, true)
+			u, err := scanDirectoryUser(tx.QueryRowContext(ctx, `SELECT `+directoryColumns+`, u.photo FROM directory_users u WHERE u.tenant_id = ? AND u.object_id = ?`, tenant, id), tenant, false, true, false)
 			if errors.Is(err, sql.ErrNoRows) {
 				u = DirectoryUser{TenantID: tenant, ObjectID: id, Enabled: true}
 				renamed[id] = true
@@ -335,20 +357,22 @@ func (db *DB) DirectoryToken(ctx context.Context, tenant string) (string, error)
 // object id), with each manager's name; opts says which users.
 func (db *DB) DirectoryUsers(ctx context.Context, tenant string, opts DirectoryOptions) ([]DirectoryUser, error) {
 	tenant = strings.ToLower(tenant)
+	cond, args := opts.where()
 	q := `SELECT ` + directoryColumns + `, m.display_name FROM directory_users u
 LEFT JOIN directory_users m ON m.tenant_id = u.tenant_id AND m.object_id = u.manager_id AND u.manager_id <> ''
-WHERE u.tenant_id = ?` + opts.where() + ` ORDER BY u.display_name, u.object_id`
-	rows, err := db.sql.QueryContext(ctx, q, tenant)
+WHERE u.tenant_id = ?` + cond + ` ORDER BY u.display_name, u.object_id`
+	rows, err := db.sql.QueryContext(ctx, q, append([]any{tenant}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("state: directory of tenant %s: %w", tenant, err)
 	}
 	defer rows.Close()
 	var out []DirectoryUser
 	for rows.Next() {
-		u, err := scanDirectoryUser(rows, tenant, true, false)
+		u, err := scanDirectoryUser(rows, tenant, true, false, false)
 		if err != nil {
 			return nil, fmt.Errorf("state: directory of tenant %s: %w", tenant, err)
 		}
+		u.InGroup = opts.Group != ""
 		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {

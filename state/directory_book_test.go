@@ -39,7 +39,7 @@ func TestDirectoryChangeLog(t *testing.T) {
 		if err != nil || strings.Join(ch, ",") != "b2,c1,d3" || len(del) != 0 || seq != seq1 {
 			t.Fatalf("changes since 0: %v %v %d %v", ch, del, seq, err)
 		}
-		got, err := db.DirectoryUsersByID(ctx, ten, []string{"C1", "d3", "zz"}, true)
+		got, err := db.DirectoryUsersByID(ctx, ten, []string{"C1", "d3", "zz"}, true, "")
 		if err != nil || len(got) != 2 || string(got["c1"].Photo) != "\xff\xd8jpeg" || got["d3"].Photo != nil {
 			t.Fatalf("by id: %v %+v", err, got)
 		}
@@ -58,7 +58,7 @@ func TestDirectoryChangeLog(t *testing.T) {
 		if ch, del, _, _ := db.DirectoryChanges(ctx, ten, seq1, DirectoryOptions{IncludeDisabled: true}); !slices.Contains(ch, "d3") || len(del) != 0 {
 			t.Fatalf("with disabled: %v %v", ch, del)
 		}
-		if got, _ := db.DirectoryUsersByID(ctx, ten, []string{"c1"}, true); string(got["c1"].Photo) != "\xff\xd8jpeg" {
+		if got, _ := db.DirectoryUsersByID(ctx, ten, []string{"c1"}, true, ""); string(got["c1"].Photo) != "\xff\xd8jpeg" {
 			t.Fatal("a round without photos dropped Carol's")
 		}
 

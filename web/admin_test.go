@@ -412,3 +412,34 @@ func TestAdminMailboxes(t *testing.T) {
 		t.Errorf("filtered page: want erin's mailbox only and the counts of all:\n%s", body)
 	}
 }
+
+// TestAdminDirectoryServedOptions: with an account serving the tenant's
+// Directory book, the Directory section's Served count follows its options
+// (here guests and a group) and names them under the count.
+func TestAdminDirectoryServedOptions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	open, _ := adminUI(t, e)
+	const grp = "cccccccc-0000-4000-8000-000000000003"
+	people := []api.DirectoryUser{
+		{ID: "1", Mail: ptrTo("a@t.example"), UserType: ptrTo("Member")},
+		{ID: "2", Mail: ptrTo("b@t.example"), UserType: ptrTo("Guest")},
+		{ID: "3", Mail: ptrTo("c@t.example"), UserType: ptrTo("Member")},
+	}
+	if err := e.db.ApplyDirectoryChanges(ctx, "tenant-1", true, people, "tok"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.db.SetDirectoryGroupMembers(ctx, "tenant-1", grp, []string{"1", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.Accounts["org"] = config.Account{Name: "org", Tenant: "tenant-1", Flow: "client-secret", Directory: &config.DirectoryBook{Guests: true, Group: grp}}
+	admin := open()
+	admin.signIn("alice")
+	st, _, body := admin.get("/ui/admin")
+	if st != http.StatusOK {
+		t.Fatalf("admin page: %d\n%s", st, body)
+	}
+	if want := `<td data-label="Served">2<br><span class="muted">guests group <code>` + grp + `</code></span></td>`; !strings.Contains(body, want) {
+		t.Errorf("admin page lacks %s", want)
+	}
+}
