@@ -1,11 +1,9 @@
 package serve
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,9 +15,6 @@ import (
 	"github.com/cardbridge/cardbridge/carddav/server"
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
-	"github.com/cardbridge/cardbridge/pairs"
-	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 // TestDirectoryGroupEndToEnd: an account with directory: {group: G},
@@ -30,13 +25,9 @@ import (
 // follows.
 func TestDirectoryGroupEndToEnd(t *testing.T) {
 	ctx := t.Context()
-	sim := graphsim.New(graphsim.Options{})
-	const client, secret = "11111111-2222-3333-4444-555555555555", "sim-secret"
 	const grp = "22222222-0000-4000-8000-000000000002"
-	sim.AddApp(graphsim.App{ClientID: client, Secret: secret, Roles: []string{"User.Read.All", "GroupMember.Read.All"}})
-	gs := httptest.NewServer(sim)
-	t.Cleanup(gs.Close)
-	t.Setenv("SIM_SECRET", secret)
+	org := newOrgTenant(t, []string{"User.Read.All", "GroupMember.Read.All"}, nil)
+	sim := org.sim
 	for _, n := range []string{"carol", "dan", "erin"} {
 		sim.AddUser(graphsim.User{UPN: n + "@contoso.example", DisplayName: strings.ToUpper(n[:1]) + n[1:], Password: "pw"})
 	}
@@ -44,15 +35,10 @@ func TestDirectoryGroupEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	tenant := sim.Tenants()[0]
-	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{TokenKey: bytes.Repeat([]byte{3}, state.TokenKeySize)})
-	cfg := &config.Config{State: db.Path(), Pairs: map[string]config.Pair{},
-		Accounts: map[string]config.Account{"org": {Name: "org", Tenant: tenant, ClientID: client, Flow: "client-secret",
-			ClientSecretEnv: "SIM_SECRET", LoginURL: gs.URL, GraphURL: gs.URL + "/v1.0",
-			Directory: &config.DirectoryBook{Group: grp, Every: config.DefaultMailboxEvery}}}}
-	runner, err := pairs.New(pairs.Options{DB: db, Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, runner := org.runner(t, func(a *config.Account) {
+		a.Directory = &config.DirectoryBook{Group: grp, Every: config.DefaultMailboxEvery}
+	})
+	cfg := runner.Config()
 	job := newDirectoryJob("org", runner, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
 	job.tick(ctx)
 	if _, err := db.AddMicrosoftUser(ctx, tenant, "a0000000-0000-4000-8000-00000000000a", "viewer@contoso.example", "viewer"); err != nil {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,9 +14,7 @@ import (
 	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/directory"
 	"github.com/cardbridge/cardbridge/o365/graphsim"
-	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 // TestDirectoryJob: serve's jobs refresh the directory of an account with
@@ -27,24 +23,13 @@ import (
 // the next tick, and nothing is scheduled.
 func TestDirectoryJob(t *testing.T) {
 	ctx := t.Context()
-	sim := graphsim.New(graphsim.Options{})
-	const client, secret = "11111111-2222-3333-4444-555555555555", "sim-secret"
-	sim.AddApp(graphsim.App{ClientID: client, Secret: secret})
-	ts := httptest.NewServer(sim)
-	t.Cleanup(ts.Close)
-	t.Setenv("SIM_SECRET", secret)
+	org := newOrgTenant(t, nil, nil)
+	sim := org.sim
 	sim.AddUser(graphsim.User{UPN: "alice@contoso.example", DisplayName: "Alice", Password: "pw"})
 	tenant := sim.Tenants()[0]
 
-	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{TokenKey: bytes.Repeat([]byte{3}, state.TokenKeySize)})
-	cfg := &config.Config{State: db.Path(), Pairs: map[string]config.Pair{},
-		Accounts: map[string]config.Account{"org": {Name: "org", Tenant: tenant, ClientID: client, Flow: "client-secret",
-			ClientSecretEnv: "SIM_SECRET", LoginURL: ts.URL, GraphURL: ts.URL + "/v1.0",
-			Directory: &config.DirectoryBook{Every: 50 * time.Millisecond}}}}
-	runner, err := pairs.New(pairs.Options{DB: db, Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, runner := org.runner(t, func(a *config.Account) { a.Directory = &config.DirectoryBook{Every: 50 * time.Millisecond} })
+	cfg := runner.Config()
 	if _, err := db.AddMicrosoftUser(ctx, tenant, "aaaaaaaa-1111-4000-8000-000000000001", "viewer@contoso.example", "viewer"); err != nil {
 		t.Fatal(err)
 	}
@@ -102,29 +87,19 @@ func TestDirectoryJob(t *testing.T) {
 // provisioning's round serves the Directory book too).
 func TestDirectoryAndMailboxesOneRound(t *testing.T) {
 	ctx := t.Context()
-	sim := graphsim.New(graphsim.Options{})
-	const client, secret = "11111111-2222-3333-4444-555555555555", "sim-secret"
-	sim.AddApp(graphsim.App{ClientID: client, Secret: secret})
 	var deltas atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org := newOrgTenant(t, nil, func(r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/users/delta") {
 			deltas.Add(1)
 		}
-		sim.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	t.Setenv("SIM_SECRET", secret)
+	})
+	sim := org.sim
 	sim.AddUser(graphsim.User{UPN: "alice@contoso.example", DisplayName: "Alice", Password: "pw"})
-	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{TokenKey: bytes.Repeat([]byte{3}, state.TokenKeySize)})
-	cfg := &config.Config{State: db.Path(), Pairs: map[string]config.Pair{},
-		Accounts: map[string]config.Account{"org": {Name: "org", Tenant: sim.Tenants()[0], ClientID: client, Flow: "client-secret",
-			ClientSecretEnv: "SIM_SECRET", LoginURL: ts.URL, GraphURL: ts.URL + "/v1.0",
-			Mailboxes: &config.Mailboxes{Keep: time.Hour, Concurrency: 1, Every: time.Hour},
-			Directory: &config.DirectoryBook{Every: time.Hour}}}}
-	runner, err := pairs.New(pairs.Options{DB: db, Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, runner := org.runner(t, func(a *config.Account) {
+		a.Mailboxes = &config.Mailboxes{Keep: time.Hour, Concurrency: 1, Every: time.Hour}
+		a.Directory = &config.DirectoryBook{Every: time.Hour}
+	})
+	cfg := runner.Config()
 	sched := &recordingScheduler{}
 	stop, err := startMailboxJobs(ctx, cfg, runner, sched, slog.New(slog.DiscardHandler))
 	if err != nil {

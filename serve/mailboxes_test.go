@@ -1,12 +1,9 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -18,7 +15,6 @@ import (
 	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
-	"github.com/cardbridge/cardbridge/state/statetest"
 )
 
 // TestMailboxJob: serve's mailbox job with the real scheduler and a
@@ -29,18 +25,13 @@ import (
 // one app-only token.
 func TestMailboxJob(t *testing.T) {
 	ctx := t.Context()
-	sim := graphsim.New(graphsim.Options{})
-	const client, secret = "11111111-2222-3333-4444-555555555555", "sim-secret"
-	sim.AddApp(graphsim.App{ClientID: client, Secret: secret})
 	var tokens atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org := newOrgTenant(t, nil, func(r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/token") {
 			tokens.Add(1)
 		}
-		sim.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	t.Setenv("SIM_SECRET", secret)
+	})
+	sim := org.sim
 	people := map[string]*graphsim.Mailbox{}
 	add := func(name string, n int, noMailbox bool) {
 		upn := name + "@contoso.example"
@@ -59,15 +50,9 @@ func TestMailboxJob(t *testing.T) {
 	add("dave", 2, false)
 	add("nolicence", 0, true)
 
-	db := statetest.Open(t, filepath.Join(t.TempDir(), "state.db"), state.Options{TokenKey: bytes.Repeat([]byte{3}, state.TokenKeySize)})
-	cfg := &config.Config{State: db.Path(), Pairs: map[string]config.Pair{},
-		Accounts: map[string]config.Account{"org": {Name: "org", Tenant: sim.Tenants()[0], ClientID: client, Flow: "client-secret",
-			ClientSecretEnv: "SIM_SECRET", LoginURL: ts.URL, GraphURL: ts.URL + "/v1.0",
-			Mailboxes: &config.Mailboxes{Keep: time.Hour, Concurrency: 2, Every: time.Hour}}}}
-	runner, err := pairs.New(pairs.Options{DB: db, Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, runner := org.runner(t, func(a *config.Account) {
+		a.Mailboxes = &config.Mailboxes{Keep: time.Hour, Concurrency: 2, Every: time.Hour}
+	})
 	sched := daemon.NewScheduler(daemon.SchedulerOptions{Run: func(ctx context.Context, pair string) error {
 		return runPair(ctx, runner, slog.New(slog.DiscardHandler), pair, nil)
 	}})
