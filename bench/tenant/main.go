@@ -5,13 +5,15 @@
 // -latency.
 //
 //	go run ./bench/tenant [-mailboxes 50] [-contacts 200] [-directory 250]
-//	    [-latency 20ms] [-concurrency 4]
+//	    [-latency 20ms] [-concurrency 4] [-cpuprofile FILE]
 //
-// It runs two rounds in-process, each a provisioning round
+// It runs three rounds in-process, each a provisioning round
 // (pairs.Runner.ProvisionMailboxes: users delta, users, books, pairs)
 // followed by every mailbox pair at once (the Runner keeps them to
 // -concurrency, each mailbox to 4 requests in flight): the first sync,
-// then a round with nothing changed. For each it prints the wall time,
+// a second round (which may read the echo of the first sync's writes),
+// then a round with nothing changed. -cpuprofile writes a CPU profile of
+// the first sync to FILE (go tool pprof). For each it prints the wall time,
 // the Graph requests (without token requests) per mailbox, and for the
 // first sync the floor that Graph's limits allow: its requests spread
 // over concurrency × 4 slots of -latency each. Peak RSS (VmHWM) is the
@@ -28,6 +30,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +48,8 @@ type params struct {
 	Latency                        time.Duration
 	Concurrency                    int
 	Dir                            string
+	// CPUProfile, when set, receives a CPU profile of the first sync.
+	CPUProfile io.Writer
 }
 
 // roundResult is one measured round.
@@ -76,7 +81,17 @@ func main() {
 	flag.IntVar(&p.Directory, "directory", 250, "people in the directory (those beyond -mailboxes have no mailbox)")
 	flag.DurationVar(&p.Latency, "latency", 20*time.Millisecond, "latency of every Graph request")
 	flag.IntVar(&p.Concurrency, "concurrency", 4, "mailbox_concurrency")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first sync to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tenant:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		p.CPUProfile = f
+	}
 	dir, err := os.MkdirTemp("", "bench-tenant-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -140,10 +155,19 @@ func run(ctx context.Context, p params) (result, error) {
 	if err != nil {
 		return res, err
 	}
-	for _, name := range []string{"first sync", "no change"} {
+	for _, name := range []string{"first sync", "second round", "no change"} {
 		r0, t0 := requests.Load(), tokens.Load()
+		profiling := name == "first sync" && p.CPUProfile != nil
+		if profiling {
+			if err := pprof.StartCPUProfile(p.CPUProfile); err != nil {
+				return res, fmt.Errorf("-cpuprofile: %w", err)
+			}
+		}
 		start := time.Now()
 		failed, err := oneRound(ctx, runner)
+		if profiling {
+			pprof.StopCPUProfile()
+		}
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", name, err)
 		}
