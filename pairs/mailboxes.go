@@ -188,7 +188,7 @@ func (r *Runner) ProvisionMailboxes(ctx context.Context, account string, g Mailb
 		if err != nil {
 			return round, fmt.Errorf("mailboxes of %s: %w", acc.Name, err)
 		}
-		g = c
+		g = newPhotoPrefetch(c)
 	}
 	if round.Directory, _, err = r.refreshDirectory(ctx, acc, g); err != nil {
 		return round, fmt.Errorf("mailboxes of %s: %w", acc.Name, err)
@@ -424,7 +424,7 @@ func (r *Runner) RefreshDirectory(ctx context.Context, account string, g directo
 		if err != nil {
 			return res, false, fmt.Errorf("directory of %s: %w", acc.Name, err)
 		}
-		g = c
+		g = newPhotoPrefetch(c)
 	}
 	return r.refreshDirectory(ctx, acc, g)
 }
