@@ -5,7 +5,7 @@
 // -latency.
 //
 //	go run ./bench/tenant [-mailboxes 50] [-contacts 200] [-directory 250]
-//	    [-latency 20ms] [-concurrency 4] [-cpuprofile FILE]
+//	    [-latency 20ms] [-concurrency 4] [-transient412 0] [-cpuprofile FILE]
 //
 // It runs three rounds in-process, each a provisioning round
 // (pairs.Runner.ProvisionMailboxes: users delta, users, books, pairs)
@@ -48,6 +48,10 @@ type params struct {
 	Latency                        time.Duration
 	Concurrency                    int
 	Dir                            string
+	// Transient412 is graphsim's Options.Transient412Rate: 0 its default
+	// (Exchange's 3.5% of plain GETs answer a transient 412, retried),
+	// negative none (exact request counts).
+	Transient412 float64
 	// CPUProfile, when set, receives a CPU profile of the first sync.
 	CPUProfile io.Writer
 }
@@ -81,6 +85,7 @@ func main() {
 	flag.IntVar(&p.Directory, "directory", 250, "people in the directory (those beyond -mailboxes have no mailbox)")
 	flag.DurationVar(&p.Latency, "latency", 20*time.Millisecond, "latency of every Graph request")
 	flag.IntVar(&p.Concurrency, "concurrency", 4, "mailbox_concurrency")
+	flag.Float64Var(&p.Transient412, "transient412", 0, "share of plain GETs graphsim answers a transient 412 (0: Exchange's 3.5%, negative: none)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first sync to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -113,7 +118,7 @@ func run(ctx context.Context, p params) (result, error) {
 	if p.Mailboxes < 1 || p.Contacts < 0 || p.Concurrency < 1 {
 		return res, fmt.Errorf("-mailboxes and -concurrency must be at least 1, -contacts at least 0")
 	}
-	sim := graphsim.New(graphsim.Options{Latency: p.Latency})
+	sim := graphsim.New(graphsim.Options{Latency: p.Latency, Transient412Rate: p.Transient412})
 	const client, secret = "11111111-2222-3333-4444-555555555555", "bench-secret"
 	sim.AddApp(graphsim.App{ClientID: client, Secret: secret})
 	for i := range max(p.Directory, p.Mailboxes) {
