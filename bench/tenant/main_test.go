@@ -33,9 +33,15 @@ func TestTenantBenchSmall(t *testing.T) {
 	if first.PerMbox > 3.5 { // 6 when each person's photo took a request
 		t.Errorf("first sync: %.2f requests per mailbox, want at most 3.5", first.PerMbox)
 	}
+	// Each mailbox's $batch of 10 photos takes its 4 slots, as does the
+	// directory's of 10 photos: the slot uses exceed the requests by 3 each.
+	if first.SlotUses < first.Requests+3*int64(p.Mailboxes+1) {
+		t.Errorf("first sync: %d slot uses for %d requests, want at least %d (each of the %d photo batches takes 4 slots)",
+			first.SlotUses, first.Requests, first.Requests+3*int64(p.Mailboxes+1), p.Mailboxes+1)
+	}
 	slots := int64(4 * p.Concurrency)
-	if want := time.Duration((first.Requests+slots-1)/slots) * p.Latency; first.FloorWall != want || want == 0 {
-		t.Errorf("first sync's floor %s for %d requests over %d slots of %s, want %s", first.FloorWall, first.Requests, slots, p.Latency, want)
+	if want := time.Duration((first.SlotUses+slots-1)/slots) * p.Latency; first.FloorWall != want || want == 0 {
+		t.Errorf("first sync's floor %s for %d slot uses over %d slots of %s, want %s", first.FloorWall, first.SlotUses, slots, p.Latency, want)
 	}
 	if nc := res.Rounds[2]; nc.PerMbox != 1.25 || nc.Tokens != 0 {
 		t.Errorf("no-change round: %.2f requests per mailbox, %d token requests; want 1.25 (a delta each plus the directory's) and none", nc.PerMbox, nc.Tokens)
