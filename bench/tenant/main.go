@@ -5,7 +5,7 @@
 // -latency.
 //
 //	go run ./bench/tenant [-mailboxes 50] [-contacts 200] [-directory 250]
-//	    [-latency 20ms] [-concurrency 4] [-transient412 0] [-cpuprofile FILE]
+//	    [-latency 20ms] [-concurrency 4] [-transient412 0] [-cpuprofile FILE] [-memprofile FILE]
 //
 // It runs three rounds in-process, each a provisioning round
 // (pairs.Runner.ProvisionMailboxes: users delta, users, books, pairs)
@@ -13,7 +13,8 @@
 // -concurrency, each mailbox to 4 requests in flight): the first sync,
 // a second round (which may read the echo of the first sync's writes),
 // then a round with nothing changed. -cpuprofile writes a CPU profile of
-// the first sync to FILE (go tool pprof). For each it prints the wall time,
+// the first sync to FILE, -memprofile a heap profile after the rounds
+// (go tool pprof). For each it prints the wall time,
 // the Graph requests (without token requests) per mailbox, and for the
 // first sync the floor that Graph's limits allow: its requests spread
 // over concurrency × 4 slots of -latency each, a $batch taking one slot
@@ -36,6 +37,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -60,6 +62,8 @@ type params struct {
 	Transient412 float64
 	// CPUProfile, when set, receives a CPU profile of the first sync.
 	CPUProfile io.Writer
+	// MemProfile, when set, receives a heap profile taken after the rounds.
+	MemProfile io.Writer
 }
 
 // roundResult is one measured round.
@@ -96,7 +100,17 @@ func main() {
 	flag.IntVar(&p.Concurrency, "concurrency", 4, "mailbox_concurrency")
 	flag.Float64Var(&p.Transient412, "transient412", 0, "share of plain GETs graphsim answers a transient 412 (0: Exchange's 3.5%, negative: none)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first sync to this file")
+	memprofile := flag.String("memprofile", "", "write a heap profile taken after the rounds to this file")
 	flag.Parse()
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tenant:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		p.MemProfile = f
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -222,6 +236,12 @@ func run(ctx context.Context, p params) (result, error) {
 		res.Cards += len(cs)
 	}
 	res.PeakRSS = peakRSS()
+	if p.MemProfile != nil {
+		runtime.GC()
+		if err := pprof.WriteHeapProfile(p.MemProfile); err != nil {
+			return res, fmt.Errorf("-memprofile: %w", err)
+		}
+	}
 	return res, nil
 }
 
