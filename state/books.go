@@ -737,8 +737,13 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 	ix := indexCard(href, data) // parsed outside the transaction
 	err = db.serverTx(ctx, op, func(sqlTx *sqlTx) error {
 		var err error
-		etag, created, err = db.putCardTx(ctx, sqlTx, bookID, href, uid, data, ix, pre, op)
-		return err
+		if etag, created, err = db.putCardTx(ctx, sqlTx, bookID, href, uid, data, ix, pre, op); err != nil {
+			return err
+		}
+		if err := db.notifyBook(ctx, sqlTx, bookID); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return "", false, err
@@ -749,7 +754,8 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 // putCardTx is PutCard's work inside the transaction sqlTx: the checks of
 // pre and of the UID (which write nothing and fail with ErrNotFound,
 // ErrPreconditionFailed, ErrReadOnly or ErrUIDConflict, wrapped), then the
-// card, its change and its index row.
+// card, its change and its index row. The caller announces the change
+// (notifyBook).
 func (db *DB) putCardTx(ctx context.Context, sqlTx *sqlTx, bookID int64, href, uid string, data []byte, ix cardIndex, pre Precondition, op string) (etag string, created bool, err error) {
 	tx := cachedTx{db, sqlTx}
 	seq, cur, exists, err := cardState(ctx, tx, bookID, href, op, pre)
@@ -780,9 +786,6 @@ func (db *DB) putCardTx(ctx context.Context, sqlTx *sqlTx, bookID int64, href, u
 	}
 	if err := putIndex(ctx, tx, bookID, ix); err != nil {
 		return "", false, fmt.Errorf("state: %s: index: %w", op, err)
-	}
-	if err := db.notifyBook(ctx, sqlTx, bookID); err != nil {
-		return "", false, fmt.Errorf("state: %s: %w", op, err)
 	}
 	return etag, !exists, nil
 }

@@ -44,6 +44,7 @@ func (db *DB) PutCards(ctx context.Context, bookID int64, puts []CardPut) ([]Car
 	}
 	op := fmt.Sprintf("put %d cards of book %d", len(puts), bookID)
 	err := db.serverTx(ctx, op, func(sqlTx *sqlTx) error {
+		wrote := false
 		for i, p := range puts {
 			if p.Href == "" {
 				continue
@@ -54,6 +55,14 @@ func (db *DB) PutCards(ctx context.Context, bookID int64, puts []CardPut) ([]Car
 			if r.Err != nil && !checkFailure(r.Err) {
 				return r.Err
 			}
+			wrote = wrote || r.Err == nil
+		}
+		if !wrote {
+			return nil
+		}
+		// One announcement of the book's change for the batch (PostgreSQL).
+		if err := db.notifyBook(ctx, sqlTx, bookID); err != nil {
+			return fmt.Errorf("state: %s: %w", op, err)
 		}
 		return nil
 	})
