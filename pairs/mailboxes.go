@@ -188,7 +188,7 @@ func (r *Runner) ProvisionMailboxes(ctx context.Context, account string, g Mailb
 		if err != nil {
 			return round, fmt.Errorf("mailboxes of %s: %w", acc.Name, err)
 		}
-		g = c
+		g = newPhotoPrefetch(c)
 	}
 	var dirMembers []string // the Directory book's group's, when read this round
 	if round.Directory, dirMembers, _, err = r.refreshDirectory(ctx, acc, g); err != nil {
@@ -438,7 +438,7 @@ func (r *Runner) RefreshDirectory(ctx context.Context, account string, g directo
 		if err != nil {
 			return res, false, fmt.Errorf("directory of %s: %w", acc.Name, err)
 		}
-		g = c
+		g = newPhotoPrefetch(c)
 	}
 	res, _, skipped, err = r.refreshDirectory(ctx, acc, g)
 	return res, skipped, err

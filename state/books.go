@@ -736,46 +736,58 @@ func (db *DB) PutCard(ctx context.Context, bookID int64, href, uid string, data 
 	}
 	ix := indexCard(href, data) // parsed outside the transaction
 	err = db.serverTx(ctx, op, func(sqlTx *sqlTx) error {
-		tx := cachedTx{db, sqlTx}
-		seq, cur, exists, err := cardState(ctx, tx, bookID, href, op, pre)
-		if err != nil {
+		var err error
+		if etag, created, err = db.putCardTx(ctx, sqlTx, bookID, href, uid, data, ix, pre, op); err != nil {
 			return err
-		}
-		if err := checkPre(pre, cur, exists, op); err != nil {
-			return err
-		}
-		if uid != "" {
-			var other string
-			err := tx.QueryRowContext(ctx, qUIDHolder, bookID, uid).Scan(&other)
-			switch {
-			case err == nil && other != href:
-				return fmt.Errorf("state: %s: %w", op, &UIDConflictError{UID: uid, Href: other})
-			case err != nil && !errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("state: %s: %w", op, err)
-			}
-		}
-		seq++
-		etag = makeETag(data, seq)
-		if err := nextSeq(ctx, tx, bookID, seq, href, false); err != nil {
-			return fmt.Errorf("state: %s: %w", op, err)
-		}
-		if _, err := tx.ExecContext(ctx, qPutCard,
-			bookID, href, uid, etag, data, seq, now().UnixNano()); err != nil {
-			return fmt.Errorf("state: %s: %w", op, err)
-		}
-		if err := putIndex(ctx, tx, bookID, ix); err != nil {
-			return fmt.Errorf("state: %s: index: %w", op, err)
 		}
 		if err := db.notifyBook(ctx, sqlTx, bookID); err != nil {
 			return fmt.Errorf("state: %s: %w", op, err)
 		}
-		created = !exists
 		return nil
 	})
 	if err != nil {
 		return "", false, err
 	}
 	return etag, created, nil
+}
+
+// putCardTx is PutCard's work inside the transaction sqlTx: the checks of
+// pre and of the UID (which write nothing and fail with ErrNotFound,
+// ErrPreconditionFailed, ErrReadOnly or ErrUIDConflict, wrapped), then the
+// card, its change and its index row. The caller announces the change
+// (notifyBook).
+func (db *DB) putCardTx(ctx context.Context, sqlTx *sqlTx, bookID int64, href, uid string, data []byte, ix cardIndex, pre Precondition, op string) (etag string, created bool, err error) {
+	tx := cachedTx{db, sqlTx}
+	seq, cur, exists, err := cardState(ctx, tx, bookID, href, op, pre)
+	if err != nil {
+		return "", false, err
+	}
+	if err := checkPre(pre, cur, exists, op); err != nil {
+		return "", false, err
+	}
+	if uid != "" {
+		var other string
+		err := tx.QueryRowContext(ctx, qUIDHolder, bookID, uid).Scan(&other)
+		switch {
+		case err == nil && other != href:
+			return "", false, fmt.Errorf("state: %s: %w", op, &UIDConflictError{UID: uid, Href: other})
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return "", false, fmt.Errorf("state: %s: %w", op, err)
+		}
+	}
+	seq++
+	etag = makeETag(data, seq)
+	if err := nextSeq(ctx, tx, bookID, seq, href, false); err != nil {
+		return "", false, fmt.Errorf("state: %s: %w", op, err)
+	}
+	if _, err := tx.ExecContext(ctx, qPutCard,
+		bookID, href, uid, etag, data, seq, now().UnixNano()); err != nil {
+		return "", false, fmt.Errorf("state: %s: %w", op, err)
+	}
+	if err := putIndex(ctx, tx, bookID, ix); err != nil {
+		return "", false, fmt.Errorf("state: %s: index: %w", op, err)
+	}
+	return etag, !exists, nil
 }
 
 // DeleteCard deletes the card href of book bookID if pre holds (IfNoneMatch

@@ -49,6 +49,17 @@ func TestListenChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect("alice/book")
+	// A batch of cards announces its book's change once; a batch that
+	// writes nothing announces nothing.
+	card := []byte("BEGIN:VCARD\r\nEND:VCARD\r\n")
+	res, err := db1.PutCards(ctx, b.ID, []CardPut{{Href: "c.vcf", UID: "c", Data: card}, {Href: "d.vcf", UID: "d", Data: card}, {Href: "e.vcf", UID: "e", Data: card}})
+	if err != nil || res[0].Err != nil || res[1].Err != nil || res[2].Err != nil {
+		t.Fatalf("PutCards = %+v, %v", res, err)
+	}
+	expect("alice/book")
+	if res, err := db1.PutCards(ctx, b.ID, []CardPut{{Href: "c.vcf", UID: "c", Data: card, Pre: Precondition{IfNoneMatch: true}}}); err != nil || res[0].Err == nil {
+		t.Fatalf("PutCards over an existing card with If-None-Match = %+v, %v", res, err)
+	}
 
 	// A pair run's write is not a client's change.
 	l, err := db1.AcquireLease(ctx, PairLeaseKey("work"), LeaseOptions{})

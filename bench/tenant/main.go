@@ -5,21 +5,30 @@
 // -latency.
 //
 //	go run ./bench/tenant [-mailboxes 50] [-contacts 200] [-directory 250]
-//	    [-latency 20ms] [-concurrency 4]
+//	    [-latency 20ms] [-concurrency 4] [-transient412 0] [-cpuprofile FILE] [-memprofile FILE]
 //
-// It runs two rounds in-process, each a provisioning round
+// It runs three rounds in-process, each a provisioning round
 // (pairs.Runner.ProvisionMailboxes: users delta, users, books, pairs)
 // followed by every mailbox pair at once (the Runner keeps them to
 // -concurrency, each mailbox to 4 requests in flight): the first sync,
-// then a round with nothing changed. For each it prints the wall time,
+// a second round (which may read the echo of the first sync's writes),
+// then a round with nothing changed. -cpuprofile writes a CPU profile of
+// the first sync to FILE, -memprofile a heap profile after the rounds
+// (go tool pprof). For each it prints the wall time,
 // the Graph requests (without token requests) per mailbox, and for the
 // first sync the floor that Graph's limits allow: its requests spread
-// over concurrency × 4 slots of -latency each. Peak RSS (VmHWM) is the
+// over concurrency × 4 slots of -latency each, a $batch taking one slot
+// per sub-request up to all 4 of its mailbox (Graph counts each
+// sub-request against the mailbox's 4 in flight; graphsim answers a
+// $batch after one -latency, so 4 or more sub-requests fill the
+// mailbox's 4 slots for one -latency). Peak RSS (VmHWM) is the
 // whole process's, graphsim and its contacts included.
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -28,6 +37,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,16 +56,27 @@ type params struct {
 	Latency                        time.Duration
 	Concurrency                    int
 	Dir                            string
+	// Transient412 is graphsim's Options.Transient412Rate: 0 its default
+	// (Exchange's 3.5% of plain GETs answer a transient 412, retried),
+	// negative none (exact request counts).
+	Transient412 float64
+	// CPUProfile, when set, receives a CPU profile of the first sync.
+	CPUProfile io.Writer
+	// MemProfile, when set, receives a heap profile taken after the rounds.
+	MemProfile io.Writer
 }
 
 // roundResult is one measured round.
 type roundResult struct {
-	Name      string
-	Wall      time.Duration
-	Requests  int64 // Graph requests, token requests left out
-	Tokens    int64 // token requests
-	Failed    int   // mailbox pairs whose run failed
-	PerMbox   float64
+	Name     string
+	Wall     time.Duration
+	Requests int64 // Graph requests, token requests left out
+	Tokens   int64 // token requests
+	Failed   int   // mailbox pairs whose run failed
+	PerMbox  float64
+	// SlotUses counts the requests as Graph's limits do: a $batch as its
+	// sub-requests, at most 4 (its mailbox's slots).
+	SlotUses  int64
 	FloorWall time.Duration // the first sync's floor under Graph's limits: all concurrency × 4 slots busy
 	// SeqFloor is the floor when each mailbox's requests follow one
 	// another (delta pages do): ceil(mailboxes / concurrency) rounds of
@@ -76,7 +98,28 @@ func main() {
 	flag.IntVar(&p.Directory, "directory", 250, "people in the directory (those beyond -mailboxes have no mailbox)")
 	flag.DurationVar(&p.Latency, "latency", 20*time.Millisecond, "latency of every Graph request")
 	flag.IntVar(&p.Concurrency, "concurrency", 4, "mailbox_concurrency")
+	flag.Float64Var(&p.Transient412, "transient412", 0, "share of plain GETs graphsim answers a transient 412 (0: Exchange's 3.5%, negative: none)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first sync to this file")
+	memprofile := flag.String("memprofile", "", "write a heap profile taken after the rounds to this file")
 	flag.Parse()
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tenant:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		p.MemProfile = f
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tenant:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		p.CPUProfile = f
+	}
 	dir, err := os.MkdirTemp("", "bench-tenant-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -98,7 +141,7 @@ func run(ctx context.Context, p params) (result, error) {
 	if p.Mailboxes < 1 || p.Contacts < 0 || p.Concurrency < 1 {
 		return res, fmt.Errorf("-mailboxes and -concurrency must be at least 1, -contacts at least 0")
 	}
-	sim := graphsim.New(graphsim.Options{Latency: p.Latency})
+	sim := graphsim.New(graphsim.Options{Latency: p.Latency, Transient412Rate: p.Transient412})
 	const client, secret = "11111111-2222-3333-4444-555555555555", "bench-secret"
 	sim.AddApp(graphsim.App{ClientID: client, Secret: secret})
 	for i := range max(p.Directory, p.Mailboxes) {
@@ -112,12 +155,23 @@ func run(ctx context.Context, p params) (result, error) {
 			m.Seed(m.DefaultFolderID(), p.Contacts, int64(i+1))
 		}
 	}
-	var requests, tokens atomic.Int64
+	var requests, tokens, slotUses atomic.Int64
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/token") {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/token"):
 			tokens.Add(1)
-		} else {
+		case strings.HasSuffix(r.URL.Path, "/$batch"):
 			requests.Add(1)
+			body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			slotUses.Add(batchSlots(body))
+		default:
+			requests.Add(1)
+			slotUses.Add(1)
 		}
 		sim.ServeHTTP(w, r)
 	}))
@@ -140,18 +194,27 @@ func run(ctx context.Context, p params) (result, error) {
 	if err != nil {
 		return res, err
 	}
-	for _, name := range []string{"first sync", "no change"} {
-		r0, t0 := requests.Load(), tokens.Load()
+	for _, name := range []string{"first sync", "second round", "no change"} {
+		r0, t0, s0 := requests.Load(), tokens.Load(), slotUses.Load()
+		profiling := name == "first sync" && p.CPUProfile != nil
+		if profiling {
+			if err := pprof.StartCPUProfile(p.CPUProfile); err != nil {
+				return res, fmt.Errorf("-cpuprofile: %w", err)
+			}
+		}
 		start := time.Now()
 		failed, err := oneRound(ctx, runner)
+		if profiling {
+			pprof.StopCPUProfile()
+		}
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", name, err)
 		}
 		rr := roundResult{Name: name, Wall: time.Since(start), Requests: requests.Load() - r0, Tokens: tokens.Load() - t0, Failed: failed}
 		rr.PerMbox = float64(rr.Requests) / float64(p.Mailboxes)
 		if name == "first sync" {
-			slots := int64(p.Concurrency * 4)
-			rr.FloorWall = time.Duration((rr.Requests+slots-1)/slots) * p.Latency
+			rr.SlotUses = slotUses.Load() - s0
+			rr.FloorWall = slotFloor(rr.SlotUses, p.Concurrency, p.Latency)
 			waves := (p.Mailboxes + p.Concurrency - 1) / p.Concurrency
 			rr.SeqFloor = time.Duration(float64(waves) * rr.PerMbox * float64(p.Latency))
 		}
@@ -173,6 +236,12 @@ func run(ctx context.Context, p params) (result, error) {
 		res.Cards += len(cs)
 	}
 	res.PeakRSS = peakRSS()
+	if p.MemProfile != nil {
+		runtime.GC()
+		if err := pprof.WriteHeapProfile(p.MemProfile); err != nil {
+			return res, fmt.Errorf("-memprofile: %w", err)
+		}
+	}
 	return res, nil
 }
 
@@ -200,6 +269,26 @@ func oneRound(ctx context.Context, r *pairs.Runner) (int, error) {
 	return int(failed.Load()), nil
 }
 
+// batchSlots is how many of its mailbox's 4 slots a $batch body takes:
+// one per sub-request, at most 4 (1 when the body is unreadable: graphsim
+// then refuses it).
+func batchSlots(body []byte) int64 {
+	var b struct {
+		Requests []json.RawMessage `json:"requests"`
+	}
+	if json.Unmarshal(body, &b) != nil || len(b.Requests) == 0 {
+		return 1
+	}
+	return int64(min(4, len(b.Requests)))
+}
+
+// slotFloor is the least wall time of uses slot-uses of -latency each
+// over concurrency mailboxes × 4 slots.
+func slotFloor(uses int64, concurrency int, latency time.Duration) time.Duration {
+	slots := int64(concurrency * 4)
+	return time.Duration((uses+slots-1)/slots) * latency
+}
+
 // peakRSS is the process's VmHWM in bytes (Linux), 0 when unknown.
 func peakRSS() int64 {
 	raw, err := os.ReadFile("/proc/self/status")
@@ -220,17 +309,20 @@ func peakRSS() int64 {
 func report(w io.Writer, p params, res result) {
 	fmt.Fprintf(w, "tenant: %d mailboxes × %d contacts, %d-person directory, latency %s, mailbox_concurrency %d\n\n",
 		p.Mailboxes, p.Contacts, max(p.Directory, p.Mailboxes), p.Latency, p.Concurrency)
-	fmt.Fprintln(w, "| round | wall | Graph requests | per mailbox | token requests | failed | floor: all slots | wall / floor | floor: sequential per mailbox | wall / floor |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| round | wall | Graph requests | per mailbox | token requests | failed | slot uses ($batch: up to 4) | floor: all slots | wall / floor | floor: sequential per mailbox | wall / floor |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range res.Rounds {
-		floor, ratio, seq, seqRatio := "-", "-", "-", "-"
+		floor, ratio, seq, seqRatio, uses := "-", "-", "-", "-", "-"
+		if r.SlotUses > 0 {
+			uses = fmt.Sprint(r.SlotUses)
+		}
 		if r.FloorWall > 0 {
 			floor, ratio = r.FloorWall.Round(time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.Wall)/float64(r.FloorWall))
 		}
 		if r.SeqFloor > 0 {
 			seq, seqRatio = r.SeqFloor.Round(time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.Wall)/float64(r.SeqFloor))
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %.2f | %d | %d | %s | %s | %s | %s |\n", r.Name, r.Wall.Round(time.Millisecond), r.Requests, r.PerMbox, r.Tokens, r.Failed, floor, ratio, seq, seqRatio)
+		fmt.Fprintf(w, "| %s | %s | %d | %.2f | %d | %d | %s | %s | %s | %s | %s |\n", r.Name, r.Wall.Round(time.Millisecond), r.Requests, r.PerMbox, r.Tokens, r.Failed, uses, floor, ratio, seq, seqRatio)
 	}
 	fmt.Fprintf(w, "\ncards in the books: %d; peak RSS (whole process, graphsim included): %.1f MB\n", res.Cards, float64(res.PeakRSS)/1e6)
 }

@@ -8,10 +8,15 @@ import (
 )
 
 // A small run: 4 mailboxes × 10 contacts in a 10-person directory. The
-// first sync fills every book, and a round with nothing changed costs
-// one request per mailbox (its contacts delta) plus the directory's one.
+// first sync fills every book with 3 requests per mailbox (its
+// contacts delta, the listing, one $batch of photos) plus the directory's
+// two (users delta, one $batch of the 10 people's photos: not one request
+// each), its floor is its requests over the 4 × mailbox_concurrency slots,
+// and a round with nothing changed costs one request per mailbox (its
+// contacts delta) plus the directory's one.
 func TestTenantBenchSmall(t *testing.T) {
-	p := params{Mailboxes: 4, Contacts: 10, Directory: 10, Latency: time.Millisecond, Concurrency: 2, Dir: t.TempDir()}
+	p := params{Mailboxes: 4, Contacts: 10, Directory: 10, Latency: time.Millisecond, Concurrency: 2, Dir: t.TempDir(),
+		Transient412: -1} // no transient 412s: exact request counts
 	res, err := run(t.Context(), p)
 	if err != nil {
 		t.Fatal(err)
@@ -23,6 +28,20 @@ func TestTenantBenchSmall(t *testing.T) {
 		if r.Failed != 0 {
 			t.Errorf("%s: %d mailboxes failed", r.Name, r.Failed)
 		}
+	}
+	first := res.Rounds[0]
+	if first.PerMbox > 3.5 { // 6 when each person's photo took a request
+		t.Errorf("first sync: %.2f requests per mailbox, want at most 3.5", first.PerMbox)
+	}
+	// Each mailbox's $batch of 10 photos takes its 4 slots, as does the
+	// directory's of 10 photos: the slot uses exceed the requests by 3 each.
+	if first.SlotUses < first.Requests+3*int64(p.Mailboxes+1) {
+		t.Errorf("first sync: %d slot uses for %d requests, want at least %d (each of the %d photo batches takes 4 slots)",
+			first.SlotUses, first.Requests, first.Requests+3*int64(p.Mailboxes+1), p.Mailboxes+1)
+	}
+	slots := int64(4 * p.Concurrency)
+	if want := time.Duration((first.SlotUses+slots-1)/slots) * p.Latency; first.FloorWall != want || want == 0 {
+		t.Errorf("first sync's floor %s for %d slot uses over %d slots of %s, want %s", first.FloorWall, first.SlotUses, slots, p.Latency, want)
 	}
 	if nc := res.Rounds[2]; nc.PerMbox != 1.25 || nc.Tokens != 0 {
 		t.Errorf("no-change round: %.2f requests per mailbox, %d token requests; want 1.25 (a delta each plus the directory's) and none", nc.PerMbox, nc.Tokens)

@@ -51,6 +51,9 @@ type Side struct {
 	name   string
 	book   int64 // the book's id, resolved once by New
 	system bool  // Options.System
+	// writes gathers the concurrent Creates and Updates into shared
+	// transactions.
+	writes *groupCommit
 }
 
 var (
@@ -79,7 +82,7 @@ func New(db *state.DB, user, book string, opts Options) (*Side, error) {
 	if b.ReadOnly && !opts.ReadOnly && !opts.System {
 		return nil, fmt.Errorf("server side %s/%s: %w: %w", user, book, state.ErrReadOnly, ErrReadOnlyBook)
 	}
-	return &Side{db: db, user: user, name: book, book: b.ID, system: opts.System}, nil
+	return &Side{db: db, user: user, name: book, book: b.ID, system: opts.System, writes: &groupCommit{db: db, book: b.ID}}, nil
 }
 
 // Name describes the side: "server USER/BOOK".
@@ -134,7 +137,9 @@ func (s *Side) Get(ctx context.Context, ids []string) ([]engine.Item, error) {
 
 // Create stores card as a new card of the book; it never overwrites one. A
 // card whose UID another card of the book holds is refused (an error
-// wrapping engine.ErrRefused and state.ErrUIDConflict).
+// wrapping engine.ErrRefused and state.ErrUIDConflict). Creates and Updates
+// made at the same time share a transaction (groupCommit); each returns
+// once its card is committed.
 func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error) {
 	data := card.Encode()
 	uid := card.UID()
@@ -143,7 +148,7 @@ func (s *Side) Create(ctx context.Context, card *vcard.Card) (engine.Ref, error)
 		if href == "" || try > 0 {
 			href = vcard.RandomName()
 		}
-		etag, _, err := s.db.PutCard(ctx, s.book, href, uid, data, state.Precondition{IfNoneMatch: true, System: s.system})
+		etag, _, err := s.writes.put(ctx, state.CardPut{Href: href, UID: uid, Data: data, Pre: state.Precondition{IfNoneMatch: true, System: s.system}})
 		switch {
 		case err == nil:
 			return engine.Ref{ID: href, Version: etag}, nil
@@ -160,7 +165,7 @@ func (s *Side) Update(ctx context.Context, ref engine.Ref, card *vcard.Card) (en
 	if ifMatch == "" {
 		ifMatch = "*"
 	}
-	etag, _, err := s.db.PutCard(ctx, s.book, ref.ID, card.UID(), card.Encode(), state.Precondition{IfMatch: ifMatch, System: s.system})
+	etag, _, err := s.writes.put(ctx, state.CardPut{Href: ref.ID, UID: card.UID(), Data: card.Encode(), Pre: state.Precondition{IfMatch: ifMatch, System: s.system}})
 	if err != nil {
 		return engine.Ref{}, s.writeErr("update "+ref.ID, err)
 	}
