@@ -44,7 +44,8 @@ type Result struct {
 // users delta round from src: from the kept token, or a full round when
 // there is none or Graph says it expired (graph.ErrDirectoryTokenExpired).
 // When src is also a PhotoSource, each person the round names (not
-// removed) has their photo read, one request each (Graph's users delta
+// removed) has their photo read through src (one request each from a bare
+// graph.Client; the Runner wraps it to read them 20 to a $batch) (Graph's users delta
 // does not say whether a photo changed); a photo over
 // state.MaxDirectoryPhoto is left out. The copy, the photos and the new
 // token are stored together; on an error nothing changes.
