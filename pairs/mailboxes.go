@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -119,22 +120,69 @@ func mergeMailboxes(ctx context.Context, db *state.DB, cfg, c *config.Config, sk
 		return nil, fmt.Errorf("mailboxes: %w", err)
 	}
 	for _, m := range ms {
-		acc, ok := cfg.Account(m.Account)
-		if m.State != state.MailboxActive || !ok || acc.Mailboxes == nil || !strings.EqualFold(acc.Tenant, m.TenantID) {
-			continue
+		if why := addMailboxPair(cfg, c, m); why != "" {
+			skipped = append(skipped, why)
 		}
-		if _, taken := c.Pairs[m.Pair]; taken {
-			skipped = append(skipped, fmt.Sprintf("mailbox pair %s: another pair has that name", m.Pair))
-			continue
-		}
-		if _, taken := c.Accounts[m.Pair]; taken {
-			skipped = append(skipped, fmt.Sprintf("mailbox pair %s: an account is called %s", m.Pair, m.Pair))
-			continue
-		}
-		c.Accounts[m.Pair] = acc.MailboxAccount(m.ObjectID)
-		c.Pairs[m.Pair] = MailboxPairConfig(m, *acc.Mailboxes)
 	}
 	return skipped, nil
+}
+
+// addMailboxPair adds to c (a copy of cfg its caller owns) mailbox m's
+// pair and account when m is active and of a configured mailboxes account
+// of its tenant. It returns why the pair is left out when its name or its
+// account's is taken ("" otherwise, also when m is not for c).
+func addMailboxPair(cfg, c *config.Config, m state.Mailbox) string {
+	acc, ok := cfg.Account(m.Account)
+	if m.State != state.MailboxActive || !ok || acc.Mailboxes == nil || !strings.EqualFold(acc.Tenant, m.TenantID) {
+		return ""
+	}
+	if _, taken := c.Pairs[m.Pair]; taken {
+		return fmt.Sprintf("mailbox pair %s: another pair has that name", m.Pair)
+	}
+	if _, taken := c.Accounts[m.Pair]; taken {
+		return fmt.Sprintf("mailbox pair %s: an account is called %s", m.Pair, m.Pair)
+	}
+	c.Accounts[m.Pair] = acc.MailboxAccount(m.ObjectID)
+	c.Pairs[m.Pair] = MailboxPairConfig(m, *acc.Mailboxes)
+	return ""
+}
+
+// mailboxPairConfig is the configuration a run of mailbox pair name works
+// with: the Runner's own with just that pair and its account added, from
+// one row of the state (Pairs reads every web pair and every mailbox: each
+// of a tenant's thousand mailbox runs would read them all, and hold the
+// result while it waits for a run slot). ok is false when name is not an
+// active mailbox's pair of a configured mailboxes account, or its name is
+// taken. A web pair never has a mailbox pair's name: web pair names hold
+// a ':' (web-USER:BOOK), which account and user names cannot.
+func (r *Runner) mailboxPairConfig(ctx context.Context, name string) (cfg *config.Config, ok bool, err error) {
+	if !r.HasMailboxes() {
+		return nil, false, nil
+	}
+	if _, configured := r.o.Config.Pair(name); configured {
+		return nil, false, nil
+	}
+	m, err := r.o.DB.MailboxOfPair(ctx, strings.ToLower(name))
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	c := *r.o.Config
+	c.Pairs = maps.Clone(r.o.Config.Pairs)
+	c.Accounts = maps.Clone(r.o.Config.Accounts)
+	if c.Pairs == nil {
+		c.Pairs = map[string]config.Pair{}
+	}
+	if c.Accounts == nil {
+		c.Accounts = map[string]config.Account{}
+	}
+	if why := addMailboxPair(r.o.Config, &c, m); why != "" {
+		return nil, false, nil
+	}
+	_, ok = c.Pair(name)
+	return &c, ok, nil
 }
 
 // MailboxRound says what one ProvisionMailboxes did.

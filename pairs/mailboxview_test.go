@@ -2,10 +2,12 @@ package pairs
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cardbridge/cardbridge/config"
 	"github.com/cardbridge/cardbridge/state"
 )
 
@@ -50,5 +52,52 @@ func TestMailboxesView(t *testing.T) {
 	}
 	if strings.Contains(text, "\x1b") {
 		t.Errorf("table holds an escape sequence:\n%q", text)
+	}
+}
+
+// TestMailboxPairConfig: a run of a mailbox's pair reads its configuration
+// from its one row, and it is the very pair and account Pairs (Merge)
+// gives; a paused mailbox, a configured pair's name and a name no mailbox
+// has take Pairs' way (ok false).
+func TestMailboxPairConfig(t *testing.T) {
+	ctx := t.Context()
+	f := newTenantFixture(t, "", 0)
+	for _, u := range []string{"alice", "bob"} {
+		if err := f.db.AddUser(ctx, u, state.NoPassword); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.db.AddMailbox(ctx, state.Mailbox{Account: "org", TenantID: f.tenant, ObjectID: "oid-" + u, UPN: u + "@contoso.example", User: u}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.db.PauseMailbox(ctx, "org", "oid-bob", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.Pairs["work"] = config.Pair{Name: "work"}
+	merged, _, err := f.r.Pairs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, ok, err := f.r.mailboxPairConfig(ctx, "org-alice")
+	if err != nil || !ok {
+		t.Fatalf("org-alice: ok %v, %v", ok, err)
+	}
+	got, _ := cfg.Pair("org-alice")
+	want, _ := merged.Pair("org-alice")
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pair %+v, Merge's %+v", got, want)
+	}
+	gotAcc, _ := cfg.Account(got.A.Account)
+	wantAcc, _ := merged.Account(want.A.Account)
+	if !reflect.DeepEqual(gotAcc, wantAcc) || gotAcc.User != "oid-alice" {
+		t.Errorf("account %+v, Merge's %+v", gotAcc, wantAcc)
+	}
+	if len(cfg.Pairs) != 2 || len(f.cfg.Pairs) != 1 {
+		t.Errorf("pairs %v: want the configured one and org-alice, the Runner's configuration untouched (%v)", cfg.Pairs, f.cfg.Pairs)
+	}
+	for _, name := range []string{"org-bob", "work", "nobody"} {
+		if _, ok, err := f.r.mailboxPairConfig(ctx, name); ok || err != nil {
+			t.Errorf("%s: ok %v, %v; want Pairs' way", name, ok, err)
+		}
 	}
 }

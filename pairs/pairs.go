@@ -131,9 +131,14 @@ var ErrNoPair = errors.New("no such pair")
 // renewal failed or found it taken) the run's context is cancelled: the
 // engine stops at its next batch boundary.
 func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (res *engine.Result, err error) {
-	cfg, _, err := r.Pairs(ctx)
+	cfg, ok, err := r.mailboxPairConfig(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		if cfg, _, err = r.Pairs(ctx); err != nil {
+			return nil, err
+		}
 	}
 	pc, ok := cfg.Pair(name)
 	if !ok {
