@@ -5,28 +5,29 @@
 // -latency.
 //
 //	go run ./bench/tenant [-mailboxes 50] [-contacts 200] [-directory 250]
-//	    [-latency 20ms] [-concurrency 4] [-transient412 0] [-cpuprofile FILE] [-memprofile FILE]
+//	    [-latency 20ms] [-concurrency 4] [-transient412 0] [-sim-process=true]
+//	    [-cpuprofile FILE] [-memprofile FILE]
 //
-// It runs three rounds in-process, each a provisioning round
+// It runs three rounds, each a provisioning round
 // (pairs.Runner.ProvisionMailboxes: users delta, users, books, pairs)
 // followed by every mailbox pair at once (the Runner keeps them to
 // -concurrency, each mailbox to 4 requests in flight): the first sync,
 // a second round (which may read the echo of the first sync's writes),
-// then a round with nothing changed. -cpuprofile writes a CPU profile of
-// the first sync to FILE, -memprofile a heap profile after the rounds
-// (go tool pprof). For each it prints the wall time,
-// the Graph requests (without token requests) per mailbox, and for the
-// first sync the floor that Graph's limits allow: its requests spread
-// over concurrency × 4 slots of -latency each, a $batch taking one slot
-// per sub-request up to all 4 of its mailbox (Graph counts each
-// sub-request against the mailbox's 4 in flight; graphsim answers a
-// $batch after one -latency, so 4 or more sub-requests fill the
-// mailbox's 4 slots for one -latency). Peak RSS (VmHWM) is the
-// whole process's, graphsim and its contacts included.
+// then a round with nothing changed. graphsim runs in a process of its
+// own (this command started again; -sim-process=false keeps it in this
+// one), so the peak RSS (VmHWM) printed for cardbridge is its own, and
+// graphsim's is printed apart. -cpuprofile writes a CPU profile of the
+// first sync to FILE, -memprofile a heap profile after the rounds (go
+// tool pprof). For each round it prints the wall time, the Graph requests
+// (without token requests) per mailbox, counted as they leave cardbridge,
+// and for the first sync the floor that Graph's limits allow: every
+// request, and every $batch sub-request, holds one of its mailbox's 4
+// slots for one -latency (graphsim runs at most 4 of a batch at once, as
+// Outlook does), and -concurrency mailboxes run at once, so the floor is
+// the slot uses over concurrency × 4 slots of -latency each.
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -34,7 +35,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -45,7 +45,6 @@ import (
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
-	"github.com/cardbridge/cardbridge/o365/graphsim"
 	"github.com/cardbridge/cardbridge/pairs"
 	"github.com/cardbridge/cardbridge/state"
 )
@@ -64,6 +63,9 @@ type params struct {
 	CPUProfile io.Writer
 	// MemProfile, when set, receives a heap profile taken after the rounds.
 	MemProfile io.Writer
+	// SimProcess runs graphsim in a process of its own (this command,
+	// started again), so that PeakRSS is cardbridge's alone.
+	SimProcess bool
 }
 
 // roundResult is one measured round.
@@ -88,7 +90,10 @@ type roundResult struct {
 type result struct {
 	Rounds  []roundResult
 	Cards   int   // cards in the books after the rounds
-	PeakRSS int64 // bytes, 0 when unknown
+	PeakRSS int64 // bytes, 0 when unknown: this process's
+	// SimPeakRSS is graphsim's process's when it runs apart (-sim-process),
+	// 0 otherwise (then PeakRSS includes it).
+	SimPeakRSS int64
 }
 
 func main() {
@@ -101,7 +106,15 @@ func main() {
 	flag.Float64Var(&p.Transient412, "transient412", 0, "share of plain GETs graphsim answers a transient 412 (0: Exchange's 3.5%, negative: none)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first sync to this file")
 	memprofile := flag.String("memprofile", "", "write a heap profile taken after the rounds to this file")
+	flag.BoolVar(&p.SimProcess, "sim-process", true, "run graphsim in a process of its own (peak RSS is then cardbridge's alone)")
 	flag.Parse()
+	if os.Getenv(simEnv) == "1" {
+		if err := serveSim(p); err != nil {
+			fmt.Fprintln(os.Stderr, "tenant: graphsim:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *memprofile != "" {
 		f, err := os.Create(*memprofile)
 		if err != nil {
@@ -141,42 +154,13 @@ func run(ctx context.Context, p params) (result, error) {
 	if p.Mailboxes < 1 || p.Contacts < 0 || p.Concurrency < 1 {
 		return res, fmt.Errorf("-mailboxes and -concurrency must be at least 1, -contacts at least 0")
 	}
-	sim := graphsim.New(graphsim.Options{Latency: p.Latency, Transient412Rate: p.Transient412})
-	const client, secret = "11111111-2222-3333-4444-555555555555", "bench-secret"
-	sim.AddApp(graphsim.App{ClientID: client, Secret: secret})
-	for i := range max(p.Directory, p.Mailboxes) {
-		u := graphsim.User{UPN: fmt.Sprintf("user%05d@contoso.example", i), DisplayName: fmt.Sprintf("User %d", i), Password: "pw",
-			Department: "Dept " + fmt.Sprint(i%20), JobTitle: "Engineer"}
-		if i >= p.Mailboxes {
-			u.NoMailbox = true
-		}
-		m := sim.AddUser(u)
-		if i < p.Mailboxes && p.Contacts > 0 {
-			m.Seed(m.DefaultFolderID(), p.Contacts, int64(i+1))
-		}
-	}
 	var requests, tokens, slotUses atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/token"):
-			tokens.Add(1)
-		case strings.HasSuffix(r.URL.Path, "/$batch"):
-			requests.Add(1)
-			body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			slotUses.Add(batchSlots(body))
-		default:
-			requests.Add(1)
-			slotUses.Add(1)
-		}
-		sim.ServeHTTP(w, r)
-	}))
-	defer ts.Close()
-	os.Setenv("BENCH_TENANT_SECRET", secret)
+	sim, err := startSim(ctx, p)
+	if err != nil {
+		return res, err
+	}
+	defer sim.Stop()
+	os.Setenv("BENCH_TENANT_SECRET", benchSecret)
 
 	db, err := state.Open(ctx, filepath.Join(p.Dir, "state.db"), state.Options{TokenKey: make([]byte, state.TokenKeySize)})
 	if err != nil {
@@ -184,12 +168,13 @@ func run(ctx context.Context, p params) (result, error) {
 	}
 	defer db.Close()
 	cfg := &config.Config{State: db.Path(), Pairs: map[string]config.Pair{},
-		Accounts: map[string]config.Account{"org": {Name: "org", Tenant: sim.Tenants()[0], ClientID: client, Flow: "client-secret",
-			ClientSecretEnv: "BENCH_TENANT_SECRET", LoginURL: ts.URL, GraphURL: ts.URL + "/v1.0",
+		Accounts: map[string]config.Account{"org": {Name: "org", Tenant: sim.Tenant, ClientID: benchClient, Flow: "client-secret",
+			ClientSecretEnv: "BENCH_TENANT_SECRET", LoginURL: sim.URL, GraphURL: sim.URL + "/v1.0",
 			Mailboxes: &config.Mailboxes{Keep: config.DefaultMailboxKeep, Concurrency: p.Concurrency, Every: config.DefaultMailboxEvery}}}}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 4 * p.Concurrency
-	runner, err := pairs.New(pairs.Options{DB: db, Config: cfg, HTTPClient: &http.Client{Transport: tr, Timeout: 2 * time.Minute},
+	counted := &countingTransport{base: tr, requests: &requests, tokens: &tokens, slotUses: &slotUses}
+	runner, err := pairs.New(pairs.Options{DB: db, Config: cfg, HTTPClient: &http.Client{Transport: counted, Timeout: 2 * time.Minute},
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return res, err
@@ -235,7 +220,10 @@ func run(ctx context.Context, p params) (result, error) {
 		}
 		res.Cards += len(cs)
 	}
-	res.PeakRSS = peakRSS()
+	res.PeakRSS = peakRSS("self")
+	if sim.Cmd != nil {
+		res.SimPeakRSS = peakRSS(fmt.Sprint(sim.Cmd.Process.Pid))
+	}
 	if p.MemProfile != nil {
 		runtime.GC()
 		if err := pprof.WriteHeapProfile(p.MemProfile); err != nil {
@@ -269,9 +257,10 @@ func oneRound(ctx context.Context, r *pairs.Runner) (int, error) {
 	return int(failed.Load()), nil
 }
 
-// batchSlots is how many of its mailbox's 4 slots a $batch body takes:
-// one per sub-request, at most 4 (1 when the body is unreadable: graphsim
-// then refuses it).
+// batchSlots is how many slot uses (one slot for one latency) a $batch
+// body costs: one per sub-request, each holding a slot of its mailbox for
+// one latency (graphsim's SubRequestLatency, as Outlook runs at most 4 of a
+// batch at once); 1 when the body is unreadable: graphsim then refuses it.
 func batchSlots(body []byte) int64 {
 	var b struct {
 		Requests []json.RawMessage `json:"requests"`
@@ -279,7 +268,7 @@ func batchSlots(body []byte) int64 {
 	if json.Unmarshal(body, &b) != nil || len(b.Requests) == 0 {
 		return 1
 	}
-	return int64(min(4, len(b.Requests)))
+	return int64(len(b.Requests))
 }
 
 // slotFloor is the least wall time of uses slot-uses of -latency each
@@ -289,9 +278,10 @@ func slotFloor(uses int64, concurrency int, latency time.Duration) time.Duration
 	return time.Duration((uses+slots-1)/slots) * latency
 }
 
-// peakRSS is the process's VmHWM in bytes (Linux), 0 when unknown.
-func peakRSS() int64 {
-	raw, err := os.ReadFile("/proc/self/status")
+// peakRSS is process pid's ("self" for this one) VmHWM in bytes (Linux),
+// 0 when unknown.
+func peakRSS(pid string) int64 {
+	raw, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}
@@ -323,6 +313,11 @@ func report(w io.Writer, p params, res result) {
 			seq, seqRatio = r.SeqFloor.Round(time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.Wall)/float64(r.SeqFloor))
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %.2f | %d | %d | %s | %s | %s | %s | %s |\n", r.Name, r.Wall.Round(time.Millisecond), r.Requests, r.PerMbox, r.Tokens, r.Failed, uses, floor, ratio, seq, seqRatio)
+	}
+	if res.SimPeakRSS > 0 {
+		fmt.Fprintf(w, "\ncards in the books: %d; peak RSS of cardbridge (graphsim in a process of its own): %.1f MB; graphsim's: %.1f MB\n",
+			res.Cards, float64(res.PeakRSS)/1e6, float64(res.SimPeakRSS)/1e6)
+		return
 	}
 	fmt.Fprintf(w, "\ncards in the books: %d; peak RSS (whole process, graphsim included): %.1f MB\n", res.Cards, float64(res.PeakRSS)/1e6)
 }

@@ -67,9 +67,21 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	s.stats.GraphRequests++
 	s.mu.Unlock()
 	w.Header().Set("request-id", newGUID())
-	s.sleepLatency(r.Context())
+	// The envelope's own time: one Latency when its sub-requests take
+	// none (Options.SubRequestLatency -1); otherwise theirs, and one
+	// Latency only when it is refused before they run.
+	lenient := s.opts.SubRequestLatency <= 0
+	if lenient {
+		s.sleepLatency(r.Context())
+	}
+	refuse := func(status int, code, msg string) {
+		if !lenient {
+			s.sleepLatency(r.Context())
+		}
+		graphError(w, r, status, code, msg)
+	}
 	if r.Method != http.MethodPost {
-		graphError(w, r, 405, "BadRequest", "The method '"+r.Method+"' is not allowed for $batch.")
+		refuse(405, "BadRequest", "The method '"+r.Method+"' is not allowed for $batch.")
 		return
 	}
 	auth := r.Header.Get("Authorization")
@@ -82,44 +94,44 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 		if auth != "" {
 			msg = "Lifetime validation failed, the token is expired or is not valid."
 		}
-		graphError(w, r, 401, "InvalidAuthenticationToken", msg)
+		refuse(401, "InvalidAuthenticationToken", msg)
 		return
 	}
 	body, err := readAllLimit(w, r)
 	if err != nil {
-		graphError(w, r, 413, "RequestEntityTooLarge", err.Error())
+		refuse(413, "RequestEntityTooLarge", err.Error())
 		return
 	}
 	var batch struct {
 		Requests []batchReq `json:"requests"`
 	}
 	if err := json.Unmarshal(body, &batch); err != nil {
-		graphError(w, r, 400, "BadRequest", "Invalid batch payload format: "+err.Error())
+		refuse(400, "BadRequest", "Invalid batch payload format: "+err.Error())
 		return
 	}
 	reqs := batch.Requests
 	switch {
 	case len(reqs) == 0:
-		graphError(w, r, 400, "BadRequest", "Invalid batch payload format: the batch contains no requests.")
+		refuse(400, "BadRequest", "Invalid batch payload format: the batch contains no requests.")
 		return
 	case len(reqs) > MaxBatch:
-		graphError(w, r, 400, "BadRequest", fmt.Sprintf("Unable to deserialize batch request: the number of requests in the batch (%d) exceeds the limit of %d.", len(reqs), MaxBatch))
+		refuse(400, "BadRequest", fmt.Sprintf("Unable to deserialize batch request: the number of requests in the batch (%d) exceeds the limit of %d.", len(reqs), MaxBatch))
 		return
 	}
 	index := map[string]int{}
 	for i, q := range reqs {
 		if q.ID == "" || q.Method == "" || q.URL == "" {
-			graphError(w, r, 400, "BadRequest", fmt.Sprintf("Invalid batch payload format: request %d needs id, method and url.", i))
+			refuse(400, "BadRequest", fmt.Sprintf("Invalid batch payload format: request %d needs id, method and url.", i))
 			return
 		}
 		if _, dup := index[q.ID]; dup {
-			graphError(w, r, 400, "BadRequest", "Invalid batch payload format: batch request ids must be unique; '"+q.ID+"' is repeated.")
+			refuse(400, "BadRequest", "Invalid batch payload format: batch request ids must be unique; '"+q.ID+"' is repeated.")
 			return
 		}
 		index[q.ID] = i
 		if len(q.Body) > 0 && !isNull(q.Body) {
 			if _, ok := headerValue(q.Headers, "Content-Type"); !ok {
-				graphError(w, r, 400, "BadRequest", "Invalid batch payload format: Content-Type header must be specified for request '"+q.ID+"' with a body.")
+				refuse(400, "BadRequest", "Invalid batch payload format: Content-Type header must be specified for request '"+q.ID+"' with a body.")
 				return
 			}
 		}
@@ -127,7 +139,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	for _, q := range reqs {
 		for _, d := range q.DependsOn {
 			if _, ok := index[d]; !ok || d == q.ID {
-				graphError(w, r, 400, "BadRequest", "Invalid batch payload format: request '"+q.ID+"' depends on unknown request '"+d+"'.")
+				refuse(400, "BadRequest", "Invalid batch payload format: request '"+q.ID+"' depends on unknown request '"+d+"'.")
 				return
 			}
 		}
@@ -153,7 +165,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	for i := range reqs {
 		if !visit(i) {
-			graphError(w, r, 400, "BadRequest", "Invalid batch payload format: dependsOn forms a cycle.")
+			refuse(400, "BadRequest", "Invalid batch payload format: dependsOn forms a cycle.")
 			return
 		}
 	}

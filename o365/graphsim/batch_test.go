@@ -154,8 +154,7 @@ func TestBatchThrottling(t *testing.T) {
 		t.Fatalf("rate in batch: %d ok, %d throttled", ok, thr)
 	}
 	// concurrency: sub-requests run 4 at a time and each holds a slot
-	e3 := newEnv(t, Options{ConcurrencyLimit: 2})
-	e3.s.subDelay = 150 * time.Millisecond
+	e3 := newEnv(t, Options{ConcurrencyLimit: 2, SubRequestLatency: 150 * time.Millisecond})
 	tok = e3.tok()
 	reqs = reqs[:4]
 	_, res, _ = e3.batch(t, tok, reqs)
@@ -174,5 +173,57 @@ func TestBatchThrottling(t *testing.T) {
 	}
 	if thr != 2 || e3.s.Stats().MaxConcurrent < 3 {
 		t.Fatalf("concurrency in batch: %d throttled, max %d", thr, e3.s.Stats().MaxConcurrent)
+	}
+}
+
+// TestBatchHoldsSlots: a $batch's sub-requests each hold a slot of their
+// mailbox for SubRequestLatency, at most 4 at once (the strict reading of
+// the reference: every sub-request counts against the mailbox's 4
+// concurrent requests, Outlook runs at most 4 of a batch in parallel), so
+// a request of the same mailbox sent while a batch of 20 runs is
+// throttled, and the batch never takes more than 4. With
+// SubRequestLatency negative (the lenient reading) the batch holds no slot
+// while it waits.
+func TestBatchHoldsSlots(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		subLat  time.Duration
+		want429 bool
+	}{
+		{"strict default", 0, true},
+		{"lenient", -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// 200 ms a sub-request: the batch of 20 runs 5 waves, 1 s.
+			e := newEnv(t, Options{Latency: 200 * time.Millisecond, SubRequestLatency: tc.subLat, Transient412Rate: -1})
+			tok := e.tok()
+			var reqs []map[string]any
+			for i := range 20 {
+				reqs = append(reqs, map[string]any{"id": fmt.Sprint(i), "method": "GET", "url": "/me/contacts"})
+			}
+			done := make(chan map[string]bresp)
+			go func() {
+				_, res, _ := e.batch(t, tok, reqs)
+				done <- res
+			}()
+			time.Sleep(300 * time.Millisecond) // inside the batch's second wave
+			r := e.do("GET", "/v1.0/me/contacts", tok, nil)
+			res := <-done
+			if got := r.status == 429; got != tc.want429 {
+				t.Fatalf("a GET during the batch: %d %s, want 429 %v", r.status, r.body, tc.want429)
+			}
+			for id, b := range res {
+				if b.Status != 200 {
+					t.Fatalf("sub-request %s: %d %s", id, b.Status, b.Body)
+				}
+			}
+			if len(res) != 20 {
+				t.Fatalf("%d answers", len(res))
+			}
+			if mc := e.s.Stats().PerMailbox["alice@contoso.example"].MaxConcurrent; tc.want429 && mc != 5 {
+				// 4 sub-requests plus the refused GET
+				t.Fatalf("MaxConcurrent %d, want 5 (4 sub-requests + the refused GET)", mc)
+			}
+		})
 	}
 }

@@ -25,7 +25,8 @@
 //     [App.MailboxSettings]), per-folder contact delta (nextLink/deltaLink,
 //     @removed, empty pages, in-round duplicates, 410 on expired tokens) and
 //     JSON $batch (20 requests, dependsOn and 424, shuffled answers, at most
-//     4 sub-requests in parallel; of the envelope's headers only
+//     4 sub-requests in parallel, each holding a slot of its mailbox for
+//     Options.SubRequestLatency; of the envelope's headers only
 //     Authorization reaches the sub-requests, so Prefer must be set on each).
 //
 // Ids: contacts have an immutable id form (prefix "AAkALg", returned with

@@ -28,6 +28,7 @@ func (o *CommandOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:5233", "address to listen on")
 	f.IntVar(&o.Contacts, "contacts", 100, "contacts to seed alice's mailbox with")
 	f.DurationVar(&opts.Latency, "latency", 0, "latency added to every request (e.g. 20ms)")
+	f.DurationVar(&opts.SubRequestLatency, "sub-request-latency", 0, "time each $batch sub-request holds its mailbox slot, at most 4 of a batch at once (default --latency; negative: none, a batch answers after one --latency)")
 	f.IntVar(&opts.MaxPageSize, "max-page-size", 0, "largest page of lists and delta rounds (default 1000)")
 	f.StringVar(&o.Cloud, "cloud", "global", "national cloud simulated: global, usgov or china (21Vianet, which has no v1.0 contact delta)")
 	f.IntVar(&opts.ContactDeltaPageCap, "delta-page-cap", 0, "largest contact delta page whatever odata.maxpagesize asks (default 200, as Exchange; -1 only --max-page-size)")

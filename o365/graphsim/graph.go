@@ -40,11 +40,18 @@ type gctx struct {
 	latDone   bool
 }
 
+// latency spends the request's time once: Options.Latency for a request
+// of its own, Options.SubRequestLatency for a $batch sub-request.
 func (g *gctx) latency() {
-	if !g.sub && !g.latDone {
-		g.latDone = true
-		g.s.sleepLatency(g.r.Context())
+	if g.latDone {
+		return
 	}
+	g.latDone = true
+	if g.sub {
+		g.s.sleep(g.r.Context(), g.s.opts.SubRequestLatency)
+		return
+	}
+	g.s.sleepLatency(g.r.Context())
 }
 
 func (g *gctx) fail(status int, code, msg string) {
@@ -213,9 +220,6 @@ func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request, sub bool) {
 	}
 	defer release()
 	g.latency()
-	if sub && s.subDelay > 0 {
-		time.Sleep(s.subDelay)
-	}
 	if rate := s.opts.Transient412Rate; rate > 0 && len(rest) > 0 && !write && r.Header.Get("If-Match") == "" && s.randFloat() < rate {
 		s.mu.Lock()
 		s.stats.Transient412++

@@ -71,10 +71,20 @@ func ParseCloud(s string) (NationalCloud, error) {
 
 // Options configure a Server. The zero value is a realistic default.
 type Options struct {
-	// Latency is added to every HTTP request (a $batch is one request; its
-	// sub-requests add none). It is spent while the request holds its
-	// mailbox concurrency slot.
+	// Latency is added to every HTTP request. It is spent while the
+	// request holds its mailbox concurrency slot. A $batch's time is its
+	// sub-requests' (SubRequestLatency): the envelope adds none of its
+	// own unless it is refused before they run.
 	Latency time.Duration
+	// SubRequestLatency is how long each $batch sub-request holds its
+	// mailbox slot. 0 means Latency, the strict reading of the reference:
+	// every sub-request counts against the mailbox's 4 concurrent
+	// requests on its own and Outlook runs at most 4 of a batch in
+	// parallel, so a batch of 20 takes 5 × Latency and fills its
+	// mailbox's 4 slots meanwhile. Negative is none: a batch answers after one
+	// Latency, its sub-requests taking no time (the lenient reading, and
+	// graphsim's before 2026-12-08).
+	SubRequestLatency time.Duration
 	// ConcurrencyLimit is the number of simultaneous requests per app and
 	// mailbox, shared by every token (delegated or app-only, /me or
 	// /users/{id|upn}), connection and $batch of that app; 0 means 4,
@@ -235,7 +245,6 @@ type Server struct {
 	rateLog   map[string][]time.Time
 	stats     Stats
 	tokenFail int
-	subDelay  time.Duration // tests: time each sub-request holds its slot
 }
 
 type fault struct {
@@ -302,6 +311,9 @@ func New(opts Options) *Server {
 	}
 	if opts.BatchParallelism <= 0 {
 		opts.BatchParallelism = 4
+	}
+	if opts.SubRequestLatency == 0 {
+		opts.SubRequestLatency = opts.Latency
 	}
 	if opts.Tenant == "" {
 		opts.Tenant = "7a1c5e0b-3f2d-4c8e-9b61-0d4e2f8a9c13"
@@ -478,11 +490,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) sleepLatency(ctx context.Context) {
-	if s.opts.Latency <= 0 {
+func (s *Server) sleepLatency(ctx context.Context) { s.sleep(ctx, s.opts.Latency) }
+
+// sleep waits d (nothing when d ≤ 0) or until ctx ends.
+func (s *Server) sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
 		return
 	}
-	t := time.NewTimer(s.opts.Latency)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
