@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cardbridge/cardbridge/o365/api"
@@ -55,6 +57,23 @@ type Result struct {
 // within Options.MaxRetries and Options.MaxWait; the others' answers are
 // returned as they came. ctx ending gives the remaining ops ctx's error.
 func (c *Client) Batch(ctx context.Context, ops []Op) []Result {
+	return c.batch(ctx, ops, 1)
+}
+
+// BatchAcross is Batch for ops that each address a mailbox of their own
+// (the profile photos of a directory's people, "/users/{id}/photo/$value"):
+// Graph counts every sub-request against its own mailbox's 4 concurrent
+// requests, none against the client's mailbox, so up to parallel $batch
+// calls run at once, each taking one slot of the client's in-flight limit
+// rather than up to 4 (Outlook still runs at most 4 of each at once).
+// Results, retries and errors are Batch's.
+func (c *Client) BatchAcross(ctx context.Context, ops []Op, parallel int) []Result {
+	return c.batch(ctx, ops, max(1, parallel))
+}
+
+// batch is Batch with up to parallel $batch calls at once; above 1 the
+// calls are BatchAcross's, one in-flight slot each.
+func (c *Client) batch(ctx context.Context, ops []Op, parallel int) []Result {
 	res := make([]Result, len(ops))
 	subs := make([]api.BatchRequest, len(ops))
 	idem := make([]bool, len(ops))
@@ -81,12 +100,31 @@ func (c *Client) Batch(ctx context.Context, ops []Op) []Result {
 	for round := 0; len(queue) > 0; round++ {
 		var again []int
 		var wait time.Duration
-		for start := 0; start < len(queue); start += api.MaxBatch {
-			chunk := queue[start:min(start+api.MaxBatch, len(queue))]
-			a, w := c.runBatch(ctx, chunk, &batchState{subs, idem, read, tries, conflicts, res})
+		var mu sync.Mutex
+		st := &batchState{subs, idem, read, tries, conflicts, res, parallel > 1}
+		run := func(chunk []int) { // each chunk's ops are its own: st's entries apart
+			a, w := c.runBatch(ctx, chunk, st)
+			mu.Lock()
+			defer mu.Unlock()
 			again = append(again, a...)
 			wait = max(wait, w)
 		}
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, parallel)
+		for start := 0; start < len(queue); start += api.MaxBatch {
+			chunk := queue[start:min(start+api.MaxBatch, len(queue))]
+			if parallel == 1 {
+				run(chunk)
+				continue
+			}
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				run(chunk)
+			})
+		}
+		wg.Wait()
+		slices.Sort(again)
 		if len(again) == 0 {
 			break
 		}
@@ -156,6 +194,8 @@ type batchState struct {
 	tries     []int  // retries so far
 	conflicts []int  // of which after a transient 412
 	res       []Result
+	// across: BatchAcross's calls, each one slot of the client's limit.
+	across bool
 }
 
 // runBatch sends one $batch call for chunk (op indices), stores each
@@ -185,6 +225,9 @@ func (c *Client) runBatch(ctx context.Context, chunk []int, st *batchState) (aga
 	}
 	cl := &call{method: http.MethodPost, u: u, hdr: http.Header{"Content-Type": {"application/json"}},
 		body: body, idempotent: allIdem, weight: min(4, len(chunk)), subs: len(chunk)}
+	if st.across {
+		cl.weight = 1
+	}
 	resp, rb, err := c.send(ctx, cl)
 	if err != nil {
 		st := 0

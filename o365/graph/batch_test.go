@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -266,5 +267,77 @@ func TestBatchOuterFailures(t *testing.T) {
 	res = e.c.Batch(ctx, []Op{{Method: "GET", Path: "contacts/a"}})
 	if !errors.Is(res[0].Err, context.Canceled) {
 		t.Errorf("cancelled: %+v", res[0])
+	}
+}
+
+// TestBatchAcross: BatchAcross sends up to parallel $batch calls at once
+// (each one slot of the client's in-flight limit), Batch one after
+// another (each takes the mailbox's 4); both answer every op in order,
+// and a sub-request answered 429 goes again in a later call.
+func TestBatchAcross(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		across bool
+		want   int32 // calls in flight at most
+	}{
+		{"Batch", false, 1},
+		{"BatchAcross", true, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cur, peak atomic.Int32
+			full := make(chan struct{})
+			var fullOnce sync.Once
+			var throttled atomic.Bool
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				now := cur.Add(1)
+				defer cur.Add(-1)
+				for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
+				}
+				if now == 4 {
+					fullOnce.Do(func() { close(full) })
+				}
+				select { // hold the call until 4 are in flight (or a while)
+				case <-full:
+				case <-time.After(100 * time.Millisecond):
+				}
+				var b api.Batch
+				if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+					t.Error(err)
+				}
+				var out api.BatchResult
+				for _, q := range b.Requests {
+					if q.URL == "/users/u7/photo/$value" && throttled.CompareAndSwap(false, true) {
+						out.Responses = append(out.Responses, api.BatchResponse{ID: q.ID, Status: 429, Headers: map[string]string{"Retry-After": "1"},
+							Body: json.RawMessage(`{"error":{"code":"ApplicationThrottled","message":"over"}}`)})
+						continue
+					}
+					out.Responses = append(out.Responses, api.BatchResponse{ID: q.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"},
+						Body: json.RawMessage(`{"url":"` + q.URL + `"}`)})
+				}
+				writeJSON(w, 200, out)
+			})
+			e := newClient(t, f, nil)
+			var ops []Op
+			for i := range 8 * api.MaxBatch {
+				ops = append(ops, Op{Method: http.MethodGet, Path: fmt.Sprintf("/users/u%d/photo/$value", i)})
+			}
+			var res []Result
+			if tc.across {
+				res = e.c.BatchAcross(t.Context(), ops, 4)
+			} else {
+				res = e.c.Batch(t.Context(), ops)
+			}
+			for i, r := range res {
+				if want := fmt.Sprintf(`{"url":"/users/u%d/photo/$value"}`, i); r.Err != nil || string(r.Body) != want {
+					t.Fatalf("op %d: %s %v, want %s", i, r.Body, r.Err, want)
+				}
+			}
+			if got := peak.Load(); got != tc.want {
+				t.Errorf("at most %d $batch calls in flight, want %d", got, tc.want)
+			}
+			if n := f.hits.Load(); n != 9 { // 8 calls and the throttled op's again
+				t.Errorf("%d calls, want 9", n)
+			}
+		})
 	}
 }
