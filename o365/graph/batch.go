@@ -54,6 +54,8 @@ type Result struct {
 // when it is a read without If-Match, within
 // Options.MaxReadConflictRetries) is sent
 // again alone in a later batch after its Retry-After (or back-off),
+// counted from its answer (on the real clock: the calls sent meanwhile
+// may have spent it),
 // within Options.MaxRetries and Options.MaxWait; the others' answers are
 // returned as they came. ctx ending gives the remaining ops ctx's error.
 func (c *Client) Batch(ctx context.Context, ops []Op) []Result {
@@ -100,6 +102,7 @@ func (c *Client) batch(ctx context.Context, ops []Op, parallel int) []Result {
 	for round := 0; len(queue) > 0; round++ {
 		var again []int
 		var wait time.Duration
+		var due time.Time // when the last of again may go, on the real clock
 		var mu sync.Mutex
 		st := &batchState{subs, idem, read, tries, conflicts, res, parallel > 1}
 		run := func(chunk []int) { // each chunk's ops are its own: st's entries apart
@@ -108,6 +111,11 @@ func (c *Client) batch(ctx context.Context, ops []Op, parallel int) []Result {
 			defer mu.Unlock()
 			again = append(again, a...)
 			wait = max(wait, w)
+			if len(a) > 0 {
+				if d := time.Now().Add(w); d.After(due) {
+					due = d
+				}
+			}
 		}
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, parallel)
@@ -127,6 +135,11 @@ func (c *Client) batch(ctx context.Context, ops []Op, parallel int) []Result {
 		slices.Sort(again)
 		if len(again) == 0 {
 			break
+		}
+		if c.realSleep {
+			// An op's wait runs from its answer: the round's later calls
+			// (a 20-op call takes 5 latencies) may have spent it already.
+			wait = max(0, time.Until(due))
 		}
 		if waited+wait > c.maxWait {
 			for _, i := range again {

@@ -341,3 +341,42 @@ func TestBatchAcross(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchRetryWaitCountsFromTheAnswer: a sub-request's Retry-After runs
+// from its answer, so when the round's later calls took longer than it,
+// the retry goes without another wait (on the real clock: no Options.Sleep).
+func TestBatchRetryWaitCountsFromTheAnswer(t *testing.T) {
+	var throttled atomic.Bool
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		var b api.Batch
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			t.Error(err)
+		}
+		if n == 2 {
+			time.Sleep(1200 * time.Millisecond) // the second call outlasts the first's Retry-After: 1
+		}
+		var out api.BatchResult
+		for _, q := range b.Requests {
+			if q.URL == "/users/u0" && throttled.CompareAndSwap(false, true) {
+				out.Responses = append(out.Responses, api.BatchResponse{ID: q.ID, Status: 429, Headers: map[string]string{"Retry-After": "1"},
+					Body: json.RawMessage(`{"error":{"code":"ApplicationThrottled","message":"over"}}`)})
+				continue
+			}
+			out.Responses = append(out.Responses, api.BatchResponse{ID: q.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: json.RawMessage(`{}`)})
+		}
+		writeJSON(w, 200, out)
+	})
+	e := newClient(t, f, func(o *Options) { o.Sleep = nil }) // the real clock
+	var ops []Op
+	for i := range 2 * api.MaxBatch {
+		ops = append(ops, Op{Method: http.MethodGet, Path: fmt.Sprintf("/users/u%d", i)})
+	}
+	for i, r := range e.c.Batch(t.Context(), ops) {
+		if r.Err != nil {
+			t.Fatalf("op %d: %v", i, r.Err)
+		}
+	}
+	if st := e.c.Stats(); st.Retries != 1 || st.Waited != 0 || f.hits.Load() != 3 {
+		t.Fatalf("stats %+v after %d calls: want the throttled op sent again at once in a third call", st, f.hits.Load())
+	}
+}

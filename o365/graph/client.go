@@ -136,7 +136,10 @@ type Client struct {
 	maxWait  time.Duration
 	log      *slog.Logger
 	sleep    func(ctx context.Context, d time.Duration) error
-	rand     func() float64
+	// realSleep: sleep is the real timer (no Options.Sleep), so a wait
+	// may count the time already gone by.
+	realSleep bool
+	rand      func() float64
 
 	nReq, nSub, nRetry, nThrottled, nWaited atomic.Int64
 }
@@ -178,7 +181,7 @@ func New(o Options) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep, c.realSleep = sleepCtx, true
 	}
 	if c.rand == nil {
 		c.rand = rand.Float64
