@@ -35,7 +35,8 @@ type Mailboxes struct {
 	// paused before it and its user are removed.
 	Keep time.Duration
 	// Concurrency is mailbox_concurrency: how many mailbox pairs of the
-	// account run at once.
+	// account work with Office 365 at once (a run whose plan writes
+	// nothing to Office 365 hands its slot on while it writes the book).
 	Concurrency int
 	// Every is mailbox_every: how often the directory is read and the
 	// mailbox pairs run.

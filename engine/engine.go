@@ -47,6 +47,13 @@ type Options struct {
 	// Now is the clock that decides which failed items are due for a
 	// retry and stamps new failures; nil is time.Now.
 	Now func() time.Time
+	// Planned, when set, is called once the run's plan is made and
+	// guarded, before anything of it is applied, with the writes planned
+	// on each side and the conflicts to resolve (whose writes are decided
+	// as they are applied). A caller may learn there that a side will not
+	// be written to (pairs hands a mailbox's run slot on when its Office
+	// 365 side gets nothing). It is not called for a dry run.
+	Planned func(a, b SideCounts, conflicts int)
 }
 
 // SideCounts counts what a run did to one side.

@@ -656,3 +656,39 @@ func TestRenamedFileIsNotRecreated(t *testing.T) {
 	f.mustRunQuiet("a quiet run wrote")
 	converged(t, f.a, f.b)
 }
+
+// TestPlannedReportsWritesBeforeApplying: Options.Planned learns each
+// side's planned writes before the first is applied (nothing written to
+// b yet when it is called), with the counts the run then reports; a dry
+// run does not call it.
+func TestPlannedReportsWritesBeforeApplying(t *testing.T) {
+	f := newFixture(t)
+	f.putPeople(5)
+	f.mustRun()
+	f.a.Put("new.vcf", person(9).Encode())
+	f.a.Put("new2.vcf", person(10).Encode())
+	f.b.Remove(findID(f.b, "uid-001"))
+	calls := 0
+	var gotA, gotB engine.SideCounts
+	var bAtPlan int
+	opts := engine.Options{Planned: func(a, b engine.SideCounts, conflicts int) {
+		calls++
+		gotA, gotB, bAtPlan = a, b, len(f.b.Snapshot())
+		if conflicts != 0 {
+			t.Errorf("%d conflicts planned, want 0", conflicts)
+		}
+	}}
+	if _, err := f.run(engine.Options{DryRun: true, Planned: opts.Planned}); err != nil || calls != 0 {
+		t.Fatalf("dry run: %v, Planned called %d times, want 0", err, calls)
+	}
+	res, err := f.run(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || gotA != res.A || gotB != res.B || gotB.Created != 2 || gotA.Deleted != 1 {
+		t.Fatalf("Planned called %d times with a %+v b %+v; the run did a %+v b %+v", calls, gotA, gotB, res.A, res.B)
+	}
+	if bAtPlan != 4 { // 5 - the one removed, the 2 new not yet written
+		t.Fatalf("b held %d items when Planned was called, want 4 (nothing applied yet)", bAtPlan)
+	}
+}

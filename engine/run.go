@@ -66,6 +66,11 @@ func (e *Engine) Run(ctx context.Context, pair Pair, opts Options) (*Result, err
 		r.res.Duration = time.Since(r.start)
 		return r.res, nil
 	}
+	if opts.Planned != nil {
+		var planned Result
+		countPlanned(&planned, &plan)
+		opts.Planned(planned.A, planned.B, planned.Conflicts)
+	}
 	r.apply(ctx, plan.Actions)
 	return r.res, nil
 }

@@ -440,3 +440,65 @@ func TestMailboxAccessPolicy(t *testing.T) {
 	}
 	dl.Release()
 }
+
+// TestMailboxSlotHandedOn: a mailbox's run slot is for its traffic with
+// Office 365. Once its plan writes nothing there, the run hands the slot
+// to the next mailbox while it writes the book (a mailbox_concurrency of
+// 1 lets another take it during the apply); a plan that writes to Office
+// 365 keeps it to the end.
+func TestMailboxSlotHandedOn(t *testing.T) {
+	ctx := t.Context()
+	f := newTenantFixture(t, "", 0)
+	acc := f.cfg.Accounts["org"]
+	acc.Mailboxes.Concurrency = 1
+	f.person("alice@contoso.example", 3, nil)
+	if _, err := f.r.ProvisionMailboxes(ctx, "org", nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := f.r.Pairs(ctx)
+	if err != nil || len(cfg.Pairs) != 1 {
+		t.Fatalf("pairs %v: %v", cfg.PairNames(), err)
+	}
+	name := cfg.PairNames()[0]
+	// slotFree reports whether another run could take the slot now.
+	slotFree := func(wait time.Duration) bool {
+		c, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		free, err := f.r.mailboxSlot(c, acc)
+		if err != nil {
+			return false
+		}
+		free()
+		return true
+	}
+	run := func(wait time.Duration) (applied int, freeDuring bool) {
+		freeDuring = true
+		res, err := f.r.Run(ctx, name, RunOptions{Progress: func(done, total int) {
+			applied++
+			freeDuring = freeDuring && slotFree(wait)
+		}})
+		if err != nil || !res.OK() {
+			t.Fatalf("run: %v %+v", err, res)
+		}
+		return applied, freeDuring
+	}
+	// The first sync writes the book only: the slot is free while it does.
+	if applied, free := run(5 * time.Second); applied != 3 || !free {
+		t.Fatalf("first sync: %d applied, slot free during the apply: %v; want 3 and true", applied, free)
+	}
+	// A card made in the book goes to Office 365: the slot stays taken.
+	b, err := f.db.AddressBook(ctx, "alice", MailboxBook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:slot-test\r\nFN:Slot Test\r\nN:Test;Slot;;;\r\nEND:VCARD\r\n"
+	if _, _, err := f.db.PutCard(ctx, b.ID, "slot-test.vcf", "slot-test", []byte(card), state.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	if applied, free := run(50 * time.Millisecond); applied != 1 || free {
+		t.Fatalf("a card to Office 365: %d applied, slot free during the apply: %v; want 1 and false", applied, free)
+	}
+	if !slotFree(5 * time.Second) {
+		t.Fatal("the slot is not given back after the run")
+	}
+}

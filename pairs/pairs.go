@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/cardbridge/cardbridge/config"
@@ -144,13 +145,23 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (res *engin
 	if !ok {
 		return nil, fmt.Errorf("pair %s: %w (not configured, or disconnected on the web page)", name, ErrNoPair)
 	}
+	var planned func(a, b engine.SideCounts, conflicts int)
 	if macc, ok := mailboxAccountOf(cfg, pc); ok {
 		// One of mailbox_concurrency slots; the outcome is the mailbox's.
-		free, serr := r.mailboxSlot(ctx, macc)
+		// The slot is for the mailbox's traffic with Office 365: once
+		// the plan writes nothing there (side a), the rest of the run is
+		// local and the slot goes to the next mailbox.
+		take, serr := r.mailboxSlot(ctx, macc)
 		if serr != nil {
 			return nil, serr
 		}
+		free := sync.OnceFunc(take)
 		defer free()
+		planned = func(a, _ engine.SideCounts, conflicts int) {
+			if a == (engine.SideCounts{}) && conflicts == 0 {
+				free()
+			}
+		}
 		if !o.DryRun {
 			defer func() { r.recordMailboxRun(context.WithoutCancel(ctx), name, res, err) }()
 		}
@@ -174,7 +185,7 @@ func (r *Runner) Run(ctx context.Context, name string, o RunOptions) (res *engin
 	}
 	defer closeSide(pair.B)
 	defer closeSide(pair.A)
-	res, err = engine.New(r.o.DB, r.log).Run(ctx, pair, engine.Options{DryRun: o.DryRun, ForceDelete: o.ForceDelete, Progress: o.Progress})
+	res, err = engine.New(r.o.DB, r.log).Run(ctx, pair, engine.Options{DryRun: o.DryRun, ForceDelete: o.ForceDelete, Progress: o.Progress, Planned: planned})
 	if err != nil {
 		return res, err
 	}
