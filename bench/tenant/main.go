@@ -80,10 +80,6 @@ type roundResult struct {
 	// sub-requests, at most 4 (its mailbox's slots).
 	SlotUses  int64
 	FloorWall time.Duration // the first sync's floor under Graph's limits: all concurrency × 4 slots busy
-	// SeqFloor is the floor when each mailbox's requests follow one
-	// another (delta pages do): ceil(mailboxes / concurrency) rounds of
-	// the average mailbox's requests.
-	SeqFloor time.Duration
 }
 
 // result is what the benchmark measured.
@@ -200,8 +196,6 @@ func run(ctx context.Context, p params) (result, error) {
 		if name == "first sync" {
 			rr.SlotUses = slotUses.Load() - s0
 			rr.FloorWall = slotFloor(rr.SlotUses, p.Concurrency, p.Latency)
-			waves := (p.Mailboxes + p.Concurrency - 1) / p.Concurrency
-			rr.SeqFloor = time.Duration(float64(waves) * rr.PerMbox * float64(p.Latency))
 		}
 		res.Rounds = append(res.Rounds, rr)
 	}
@@ -299,20 +293,17 @@ func peakRSS(pid string) int64 {
 func report(w io.Writer, p params, res result) {
 	fmt.Fprintf(w, "tenant: %d mailboxes × %d contacts, %d-person directory, latency %s, mailbox_concurrency %d\n\n",
 		p.Mailboxes, p.Contacts, max(p.Directory, p.Mailboxes), p.Latency, p.Concurrency)
-	fmt.Fprintln(w, "| round | wall | Graph requests | per mailbox | token requests | failed | slot uses ($batch: up to 4) | floor: all slots | wall / floor | floor: sequential per mailbox | wall / floor |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| round | wall | Graph requests | per mailbox | token requests | failed | slot uses (a $batch: its sub-requests) | floor: all slots busy | wall / floor |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range res.Rounds {
-		floor, ratio, seq, seqRatio, uses := "-", "-", "-", "-", "-"
+		floor, ratio, uses := "-", "-", "-"
 		if r.SlotUses > 0 {
 			uses = fmt.Sprint(r.SlotUses)
 		}
 		if r.FloorWall > 0 {
 			floor, ratio = r.FloorWall.Round(time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.Wall)/float64(r.FloorWall))
 		}
-		if r.SeqFloor > 0 {
-			seq, seqRatio = r.SeqFloor.Round(time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.Wall)/float64(r.SeqFloor))
-		}
-		fmt.Fprintf(w, "| %s | %s | %d | %.2f | %d | %d | %s | %s | %s | %s | %s |\n", r.Name, r.Wall.Round(time.Millisecond), r.Requests, r.PerMbox, r.Tokens, r.Failed, uses, floor, ratio, seq, seqRatio)
+		fmt.Fprintf(w, "| %s | %s | %d | %.2f | %d | %d | %s | %s | %s |\n", r.Name, r.Wall.Round(time.Millisecond), r.Requests, r.PerMbox, r.Tokens, r.Failed, uses, floor, ratio)
 	}
 	if res.SimPeakRSS > 0 {
 		fmt.Fprintf(w, "\ncards in the books: %d; peak RSS of cardbridge (graphsim in a process of its own): %.1f MB; graphsim's: %.1f MB\n",

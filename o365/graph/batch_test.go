@@ -300,21 +300,7 @@ func TestBatchAcross(t *testing.T) {
 				case <-full:
 				case <-time.After(100 * time.Millisecond):
 				}
-				var b api.Batch
-				if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
-					t.Error(err)
-				}
-				var out api.BatchResult
-				for _, q := range b.Requests {
-					if q.URL == "/users/u7/photo/$value" && throttled.CompareAndSwap(false, true) {
-						out.Responses = append(out.Responses, api.BatchResponse{ID: q.ID, Status: 429, Headers: map[string]string{"Retry-After": "1"},
-							Body: json.RawMessage(`{"error":{"code":"ApplicationThrottled","message":"over"}}`)})
-						continue
-					}
-					out.Responses = append(out.Responses, api.BatchResponse{ID: q.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"},
-						Body: json.RawMessage(`{"url":"` + q.URL + `"}`)})
-				}
-				writeJSON(w, 200, out)
+				answerBatch(t, w, r, "/users/u7/photo/$value", &throttled, func(u string) string { return `{"url":"` + u + `"}` })
 			})
 			e := newClient(t, f, nil)
 			var ops []Op
@@ -348,23 +334,10 @@ func TestBatchAcross(t *testing.T) {
 func TestBatchRetryWaitCountsFromTheAnswer(t *testing.T) {
 	var throttled atomic.Bool
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		var b api.Batch
-		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
-			t.Error(err)
-		}
 		if n == 2 {
 			time.Sleep(1200 * time.Millisecond) // the second call outlasts the first's Retry-After: 1
 		}
-		var out api.BatchResult
-		for _, q := range b.Requests {
-			if q.URL == "/users/u0" && throttled.CompareAndSwap(false, true) {
-				out.Responses = append(out.Responses, api.BatchResponse{ID: q.ID, Status: 429, Headers: map[string]string{"Retry-After": "1"},
-					Body: json.RawMessage(`{"error":{"code":"ApplicationThrottled","message":"over"}}`)})
-				continue
-			}
-			out.Responses = append(out.Responses, api.BatchResponse{ID: q.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: json.RawMessage(`{}`)})
-		}
-		writeJSON(w, 200, out)
+		answerBatch(t, w, r, "/users/u0", &throttled, func(string) string { return `{}` })
 	})
 	e := newClient(t, f, func(o *Options) { o.Sleep = nil }) // the real clock
 	var ops []Op
@@ -379,4 +352,25 @@ func TestBatchRetryWaitCountsFromTheAnswer(t *testing.T) {
 	if st := e.c.Stats(); st.Retries != 1 || st.Waited != 0 || f.hits.Load() != 3 {
 		t.Fatalf("stats %+v after %d calls: want the throttled op sent again at once in a third call", st, f.hits.Load())
 	}
+}
+
+// answerBatch answers a $batch call of a fake: 200 with okBody(url) for
+// every sub-request, except 429 (Retry-After: 1) the first time
+// throttleURL comes (throttled records that it came).
+func answerBatch(t *testing.T, w http.ResponseWriter, r *http.Request, throttleURL string, throttled *atomic.Bool, okBody func(url string) string) {
+	var b api.Batch
+	if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+		t.Error(err)
+	}
+	var out api.BatchResult
+	for _, q := range b.Requests {
+		if q.URL == throttleURL && throttled.CompareAndSwap(false, true) {
+			out.Responses = append(out.Responses, api.BatchResponse{ID: q.ID, Status: 429, Headers: map[string]string{"Retry-After": "1"},
+				Body: json.RawMessage(`{"error":{"code":"ApplicationThrottled","message":"over"}}`)})
+			continue
+		}
+		out.Responses = append(out.Responses, api.BatchResponse{ID: q.ID, Status: 200, Headers: map[string]string{"Content-Type": "application/json"},
+			Body: json.RawMessage(okBody(q.URL))})
+	}
+	writeJSON(w, 200, out)
 }
