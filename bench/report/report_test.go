@@ -16,8 +16,8 @@ pkg: github.com/cardbridge/cardbridge/o365
 cpu: Intel(R) Xeon(R) Processor
 BenchmarkImport10k-2   	       1	5123456789 ns/op	      4480 import-ms	         0 import-429s	        20 import-requests	         0 import-subrequests	        95.00 nochange-ms	         1.000 nochange-requests
     bench_test.go:90: a log line that is not a result
-BenchmarkExport2k-2    	       1	2800000000 ns/op	      2800 export-ms	         3 export-429s	      2114 export-requests
-BenchmarkExport2k-2    	       1	2600000000 ns/op	      2600 export-ms	         0 export-429s	      2114 export-requests	      2400 export-tmin-ms	         1.083 export-xlimit
+BenchmarkExport2k-2    	       1	13000000000 ns/op	     13000 export-ms	         3 export-429s	      2114 export-requests
+BenchmarkExport2k-2    	       1	12800000000 ns/op	     12800 export-ms	         0 export-429s	      2114 export-requests	     11800 export-tmin-ms	         1.083 export-xlimit
 BenchmarkFailing1pct-2 	       1	15000000000 ns/op	       939.0 run1min-ms	       107.0 run1min-requests	       103.0 run1min-subrequests	         0 run1min-429s	        77.00 run2min-ms	         1.000 run2min-requests	         0 run2min-subrequests	         0 run2min-429s
 PASS
 pkg: github.com/cardbridge/cardbridge/carddav/server
@@ -47,7 +47,7 @@ func TestParseGoBench(t *testing.T) {
 	}
 	// Two -count runs: the median is the lower middle, the range both.
 	s := benchMetric(bs, "o365", "Export2k", "export-ms")
-	if s.N != 2 || s.Med != 2600 || s.Min != 2600 || s.Max != 2800 {
+	if s.N != 2 || s.Med != 12800 || s.Min != 12800 || s.Max != 13000 {
 		t.Errorf("export-ms summary: %+v", s)
 	}
 }
@@ -223,14 +223,14 @@ func TestRender(t *testing.T) {
 		{"failed engine step", "| cardbridge serve | vdirsyncer |", []string{"failed (exit 1"}, ""},
 		{"not-run engine step", "| Xandikos 0.2.8 | cardbridge |", []string{"no time left before the deadline"}, ""},
 		{"engine target", "| issue 5 | Radicale 3.1.8, 1,000 contacts: no-change", []string{"5.1× and 4.0×"}, "**met** |"},
-		// O365: two export runs, median 2.6 s, 1.30× the 2 s floor: not met.
-		{"export target", "| issue 14 | export of 2,000: time", []string{"2.60 s"}, "**not met** |"},
+		// O365: two export runs, median 12.8 s, 1.28× the 10 s floor: not met.
+		{"export target", "| issue 14 | export of 2,000: time", []string{"12.80 s", "1.28×"}, "**not met** |"},
 		// Export against its own T_min (one run reports it: 1.08×, met).
-		{"export T_min target", "| issue 14 | export of 2,000: time against T_min", []string{"1.08×", "T_min 2.40 s"}, "**met** |"},
+		{"export T_min target", "| issue 14 | export of 2,000: time against T_min", []string{"1.08×", "T_min 11.80 s"}, "**met** |"},
 		// 1% failing: a run with the retries due costs 107 requests, one without 1.
 		{"failing row", "| re-run of 10,000 with 100 failing every run", []string{"| 107 | 103 | 0 |"}, ""},
 		{"failing row, no retry due", "| re-run of 10,000 with 100 failing, no retry due", []string{"| 1 | 0 | 0 |"}, ""},
-		{"export row", "| first export of 2,000", []string{"2.60 s (2.60 s – 2.80 s)", "0 (0 – 3)"}, ""},
+		{"export row", "| first export of 2,000", []string{"12.80 s (12.80 s – 13.00 s)", "0 (0 – 3)"}, ""},
 		// Scaling at 10,000: median of 2.0 and 2.5 is 2.0 s (met), no-change
 		// 200 ms (not met); growth 1,000 → 10,000 of 0.2 → 2.0 s is linear.
 		{"scaling row for 10,000", "| 10,000 (2 runs) | 2.00 s (2.00 s – 2.50 s) | 200 µs |", nil, ""},
