@@ -37,7 +37,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ErrNotFound is wrapped by the errors of look-ups (GetTrash, GetConflict, an
@@ -285,7 +286,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db.sql = &sqlDB{DB: sdb, d: d, readOnly: db.readOnly}
 
-	if err := sdb.PingContext(ctx); err != nil {
+	if err := ping(ctx, sdb, d.postgres); err != nil {
 		sdb.Close()
 		if d.postgres {
 			return nil, fmt.Errorf("state: open %s: the PostgreSQL server does not answer: %w", db.path, err)
@@ -655,4 +656,28 @@ func (c cachedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 		return c.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 	}
 	return c.tx.ExecContext(ctx, q, args...)
+}
+
+// sqliteBusyWait bounds how long ping tries a connection that SQLite
+// answers busy: as long as busy_timeout.
+const sqliteBusyWait = 10 * time.Second
+
+// ping opens the database's first connection. On SQLite its pragmas can
+// answer SQLITE_BUSY at once, without waiting on busy_timeout (switching
+// a new file to WAL while another Open of it migrates): the connection is
+// tried again every 20 ms for up to sqliteBusyWait.
+func ping(ctx context.Context, sdb *sql.DB, postgres bool) error {
+	deadline := time.Now().Add(sqliteBusyWait)
+	for {
+		err := sdb.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || postgres || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
