@@ -77,7 +77,7 @@ type roundResult struct {
 	Failed   int   // mailbox pairs whose run failed
 	PerMbox  float64
 	// SlotUses counts the requests as Graph's limits do: a $batch as its
-	// sub-requests, at most 4 (its mailbox's slots).
+	// sub-requests, each one slot for one latency (batchSlots).
 	SlotUses  int64
 	FloorWall time.Duration // the first sync's floor under Graph's limits: all concurrency × 4 slots busy
 }

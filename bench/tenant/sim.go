@@ -127,24 +127,42 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.tokens.Add(1)
 	case strings.HasSuffix(r.URL.Path, "/$batch"):
 		t.requests.Add(1)
-		if r.GetBody != nil {
-			if b, err := r.GetBody(); err == nil {
-				body, _ := io.ReadAll(io.LimitReader(b, 64<<20))
-				b.Close()
-				t.slotUses.Add(batchSlots(body))
-				break
-			}
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-		r.Body.Close()
+		r, body, err := peekBody(r)
 		if err != nil {
 			return nil, err
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		t.slotUses.Add(batchSlots(body))
+		return t.base.RoundTrip(r)
 	default:
 		t.requests.Add(1)
 		t.slotUses.Add(1)
 	}
 	return t.base.RoundTrip(r)
+}
+
+// peekBody reads r's body (up to 64 MB) without consuming it: from
+// GetBody when the request has one (the Graph client's do), else into a
+// copy of r that carries the bytes read, as a RoundTripper must not
+// change the request it is given.
+func peekBody(r *http.Request) (*http.Request, []byte, error) {
+	if r.GetBody != nil {
+		b, err := r.GetBody()
+		if err != nil {
+			return nil, nil, err
+		}
+		defer b.Close()
+		body, err := io.ReadAll(io.LimitReader(b, 64<<20))
+		return r, body, err
+	}
+	if r.Body == nil {
+		return r, nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	r.Body.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	c := r.Clone(r.Context())
+	c.Body = io.NopCloser(bytes.NewReader(body))
+	return c, body, nil
 }
